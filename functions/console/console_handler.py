@@ -1,0 +1,295 @@
+"""District console: the audit log page, its JSON API and the hash-chain check.
+
+Routes (HTTP API, payload v2, every one behind the ``DistrictAdmins`` JWT authorizer):
+
+``GET /console``
+    The HTML page (CSS and JS inline, so the page needs no other route and no CDN).
+``GET /console/api/audit?student=&rule=&before=&limit=``
+    ``{"district_id", "entries": [...], "next_before": seq | null}``, newest first.
+``GET /console/api/audit/verify``
+    ``{"district_id", "entries", "intact", "first_broken_seq", "problem"}``.
+
+The district is taken from the verified JWT claim ``custom:district_id`` and from nothing else:
+a ``district`` query parameter (or any other unknown one) is ignored. Domain errors become HTTP
+status codes in one place, the ``@app.exception_handler`` functions below.
+
+Logs never carry a student id: the filters are logged as present/absent only.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import traceback
+from dataclasses import asdict, dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from pynamodb.exceptions import PynamoDBException
+
+from onpace_core.audit import log as audit_log
+from onpace_core.settings import Settings
+from onpace_core.store.models import AuditModel, bind_tables
+
+HERE = Path(__file__).resolve().parent
+DISTRICT_CLAIM = "custom:district_id"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_FILTER_LENGTH = 256
+
+logger = Logger()
+app = APIGatewayHttpResolver(debug=False)
+
+SETTINGS = Settings.from_env()
+bind_tables(SETTINGS)
+
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# Our own static files, inlined verbatim into <style>/<script> (trusted content, not data).
+_CSS = Markup((HERE / "static" / "console.css").read_text(encoding="utf-8"))
+_JS = Markup((HERE / "static" / "console.js").read_text(encoding="utf-8"))
+
+_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Domain errors (mapped to status codes by the exception handlers at the bottom).
+
+
+class NoDistrictError(Exception):
+    """The caller's token carries no district: nobody may see any log without one."""
+
+
+class BadQueryError(ValueError):
+    """A query parameter is malformed; the message says which and why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Request parsing: claims and query parameters in, plain values out.
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    student_id: str | None
+    rule_id: str | None
+    before_seq: int | None
+    limit: int
+
+
+def district_of(claims: dict[str, Any]) -> str:
+    district = claims.get(DISTRICT_CLAIM)
+    if not isinstance(district, str) or not district.strip():
+        raise NoDistrictError("no district in the sign-in token")
+    return district.strip()
+
+
+def _quote(raw: str) -> str:
+    return json.dumps(raw if len(raw) <= 20 else raw[:20] + "…", ensure_ascii=False)
+
+
+def _whole_number(name: str, raw: str, low: int, high: int | None) -> int:
+    text = raw.strip()
+    if not text.isdigit() or not text.isascii():
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise BadQueryError(f"{name} must be a whole number {bounds}, got {_quote(raw)}")
+    value = int(text)
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise BadQueryError(f"{name} must be a whole number {bounds}, got {value}")
+    return value
+
+
+def _filter_text(name: str, raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if len(text) > MAX_FILTER_LENGTH:
+        raise BadQueryError(f"{name} must be at most {MAX_FILTER_LENGTH} characters long")
+    return text
+
+
+def parse_audit_query(params: dict[str, str] | None) -> AuditQuery:
+    """``student``, ``rule``, ``before`` and ``limit``; every other parameter is ignored."""
+    params = params or {}
+    before = params.get("before") or None
+    limit = params.get("limit") or None
+    return AuditQuery(
+        student_id=_filter_text("student", params.get("student")),
+        rule_id=_filter_text("rule", params.get("rule")),
+        before_seq=_whole_number("before", before, 1, None) if before is not None else None,
+        limit=_whole_number("limit", limit, 1, MAX_LIMIT) if limit is not None else DEFAULT_LIMIT,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Response shapes.
+
+
+def _detail(raw: str | None) -> Any:
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"unreadable": raw}
+
+
+def entry_json(item: AuditModel) -> dict[str, Any]:
+    return {
+        "seq": int(item.seq),
+        "at": item.at,
+        "on": item.on,
+        "type": item.type,
+        "actor": item.actor,
+        "rule_id": item.rule_id,
+        "policy_version": item.policy_version,
+        "program_id": item.program_id,
+        "student_id": item.student_id,
+        "class_id": item.class_id,
+        "notice_id": item.notice_id,
+        "summary": item.summary,
+        "detail": _detail(item.detail),
+        "prev_hash": item.prev_hash,
+        "hash": item.hash,
+    }
+
+
+def audit_page(district_id: str, query: AuditQuery) -> dict[str, Any]:
+    """One page of the district's log, newest first, and where the next (older) page starts."""
+    items = audit_log.read(
+        district_id,
+        student_id=query.student_id,
+        rule_id=query.rule_id,
+        before_seq=query.before_seq,
+        limit=query.limit + 1,  # one more than asked tells whether an older page exists
+    )
+    page = items[: query.limit]
+    more = len(items) > query.limit
+    return {
+        "district_id": district_id,
+        "entries": [entry_json(item) for item in page],
+        "next_before": int(page[-1].seq) if more and page else None,
+    }
+
+
+def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, ensure_ascii=False),
+        headers=dict(_NO_STORE),
+    )
+
+
+def _caller_district() -> str:
+    return district_of(app.current_event.request_context.authorizer.jwt_claim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Routes.
+
+
+@app.get("/console")
+def console_page() -> Response:
+    district_id = _caller_district()
+    nonce = secrets.token_urlsafe(18)
+    html = _templates.get_template("console.html.j2").render(
+        district_id=district_id,
+        nonce=nonce,
+        css=_CSS,
+        js=_JS,
+        default_limit=DEFAULT_LIMIT,
+        max_limit=MAX_LIMIT,
+    )
+    csp = (
+        "default-src 'none'; "
+        f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        "connect-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    return Response(
+        status_code=HTTPStatus.OK,
+        content_type="text/html; charset=utf-8",
+        body=html,
+        headers={
+            **_NO_STORE,
+            "Content-Security-Policy": csp,
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+        },
+    )
+
+
+@app.get("/console/api/audit")
+def audit_entries() -> Response:
+    district_id = _caller_district()
+    query = parse_audit_query(app.current_event.query_string_parameters)
+    logger.info(
+        "audit read",
+        extra={
+            "district_id": district_id,
+            "student_filter": query.student_id is not None,  # never the id itself
+            "rule_id": query.rule_id,
+            "before": query.before_seq,
+            "limit": query.limit,
+        },
+    )
+    return _json(HTTPStatus.OK, audit_page(district_id, query))
+
+
+@app.get("/console/api/audit/verify")
+def audit_verify() -> Response:
+    district_id = _caller_district()
+    report = audit_log.verify_chain(district_id)
+    logger.info(
+        "audit chain verified",
+        extra={
+            "district_id": district_id,
+            "entries": report.entries,
+            "intact": report.intact,
+            "first_broken_seq": report.first_broken_seq,
+        },
+    )
+    return _json(HTTPStatus.OK, asdict(report))
+
+
+# ---------------------------------------------------------------------------------------------
+# The one place where errors become status codes.
+
+
+@app.exception_handler(NoDistrictError)
+def _forbidden(error: NoDistrictError) -> Response:
+    logger.warning("console request without a district claim")
+    return _json(HTTPStatus.FORBIDDEN, {"message": "Forbidden: your sign-in carries no district."})
+
+
+@app.exception_handler(BadQueryError)
+def _bad_query(error: BadQueryError) -> Response:
+    return _json(HTTPStatus.BAD_REQUEST, {"message": str(error)})
+
+
+@app.exception_handler(PynamoDBException)
+def _store_unavailable(error: PynamoDBException) -> Response:
+    # The exception text may quote keys (district#student): log its type and frames only.
+    logger.error(
+        "audit store error",
+        extra={"error_type": type(error).__name__, "frames": traceback.format_tb(error.__traceback__)},
+    )
+    return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"message": "The audit log is unavailable; try again."})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""The per-district audit log: append-only, hash-chained, readable newest first."""

@@ -1,0 +1,201 @@
+"""Append to and read the audit log.
+
+Each district's log is a chain: entry ``seq`` stores the SHA-256 of its own canonical content
+together with the hash of entry ``seq - 1``. Changing, removing or reordering any entry breaks
+every hash after it, which :func:`verify_chain` reports. Appends take the next ``seq`` with a
+conditional put, so two writers never get the same number and never fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from onpace_core.store.models import AuditModel
+
+GENESIS = "0" * 64
+_MAX_ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What happened, to whom, under which rule: one line of evidence."""
+
+    type: str
+    actor: str
+    summary: str
+    on: date | None = None
+    rule_id: str | None = None
+    policy_version: str | None = None
+    program_id: str | None = None
+    student_id: str | None = None
+    class_id: str | None = None
+    notice_id: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_instant(instant: datetime) -> str:
+    """Fixed-width UTC form, so that string order is time order."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _canonical(item: AuditModel) -> bytes:
+    content = {
+        "district_id": item.district_id,
+        "seq": int(item.seq),
+        "at": item.at,
+        "on": item.on,
+        "type": item.type,
+        "actor": item.actor,
+        "rule_id": item.rule_id,
+        "policy_version": item.policy_version,
+        "program_id": item.program_id,
+        "student_id": item.student_id,
+        "class_id": item.class_id,
+        "notice_id": item.notice_id,
+        "summary": item.summary,
+        "detail": item.detail,
+        "prev_hash": item.prev_hash,
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(item: AuditModel) -> str:
+    return hashlib.sha256(_canonical(item)).hexdigest()
+
+
+def _head(district_id: str) -> AuditModel | None:
+    return next(iter(AuditModel.query(district_id, scan_index_forward=False, limit=1, consistent_read=True)), None)
+
+
+def _item(district_id: str, seq: int, prev_hash: str, entry: AuditEntry, at: str) -> AuditModel:
+    item = AuditModel(
+        district_id=district_id,
+        seq=seq,
+        at=at,
+        on=entry.on.isoformat() if entry.on else None,
+        type=entry.type,
+        actor=entry.actor,
+        rule_id=entry.rule_id,
+        policy_version=entry.policy_version,
+        program_id=entry.program_id,
+        student_id=entry.student_id,
+        class_id=entry.class_id,
+        notice_id=entry.notice_id,
+        summary=entry.summary,
+        detail=json.dumps(entry.detail, sort_keys=True, default=str, ensure_ascii=False),
+        district_student=f"{district_id}#{entry.student_id}" if entry.student_id else None,
+        district_rule=f"{district_id}#{entry.rule_id}" if entry.rule_id else None,
+        prev_hash=prev_hash,
+        hash="",
+    )
+    item.hash = entry_hash(item)
+    return item
+
+
+def append(district_id: str, entries: Sequence[AuditEntry], now: datetime | None = None) -> list[AuditModel]:
+    """Append ``entries`` in order to the district's chain; returns the stored items.
+
+    One read of the head, then one conditional put per entry. A put that loses a race to
+    another writer re-reads the head and continues from there.
+    """
+    at = iso_instant(now or utc_now())
+    stored: list[AuditModel] = []
+    pending = list(entries)
+    attempts = 0
+    head = _head(district_id)
+    while pending:
+        seq = int(head.seq) + 1 if head else 1
+        prev = head.hash if head else GENESIS
+        item = _item(district_id, seq, prev, pending[0], at)
+        try:
+            item.save(condition=AuditModel.seq.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            attempts += 1
+            if attempts >= _MAX_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0, 0.02 * attempts))
+            head = _head(district_id)
+            continue
+        stored.append(item)
+        head = item
+        pending.pop(0)
+    return stored
+
+
+def read(
+    district_id: str,
+    *,
+    student_id: str | None = None,
+    rule_id: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[AuditModel]:
+    """The district's entries newest first, optionally for one student and/or one rule."""
+    range_condition = AuditModel.seq < before_seq if before_seq is not None else None
+    results: Iterable[AuditModel]
+    if student_id:
+        results = AuditModel.by_student.query(
+            f"{district_id}#{student_id}",
+            range_key_condition=range_condition,
+            filter_condition=(AuditModel.rule_id == rule_id) if rule_id else None,
+            scan_index_forward=False,
+        )
+    elif rule_id:
+        results = AuditModel.by_rule.query(
+            f"{district_id}#{rule_id}", range_key_condition=range_condition, scan_index_forward=False
+        )
+    else:
+        results = AuditModel.query(district_id, range_key_condition=range_condition, scan_index_forward=False)
+    out: list[AuditModel] = []
+    for item in results:
+        out.append(item)
+        if len(out) >= limit:
+            break
+    return out
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    district_id: str
+    entries: int
+    intact: bool
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+def _ascending(district_id: str) -> Iterator[AuditModel]:
+    return iter(AuditModel.query(district_id, scan_index_forward=True, consistent_read=True))
+
+
+def verify_chain(district_id: str) -> ChainReport:
+    """Recompute every hash of the district's chain in order; report the first break."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for item in _ascending(district_id):
+        count += 1
+        seq = int(item.seq)
+        if seq != expected_seq:
+            return ChainReport(district_id, count, False, seq, f"entry {expected_seq} is missing")
+        if item.prev_hash != prev:
+            return ChainReport(district_id, count, False, seq, "does not follow the entry before it")
+        if entry_hash(item) != item.hash:
+            return ChainReport(district_id, count, False, seq, "content changed after it was written")
+        prev = item.hash
+        expected_seq += 1
+    return ChainReport(district_id, count, True)

@@ -1,0 +1,1 @@
+"""Facts: per-enrollment summaries of activity that the rules engine reads."""

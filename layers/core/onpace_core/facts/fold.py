@@ -1,0 +1,81 @@
+"""Fold one activity event into its enrollment's facts with conditional updates.
+
+Each activity kind keeps the instant of its latest event. An update only moves that instant
+forward (``attribute_not_exists OR older``), so events that arrive out of order, or twice,
+never move a date backwards; an event for an enrollment that does not exist changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import UpdateError
+
+from onpace_core.audit.log import iso_instant
+from onpace_core.store.models import EnrollmentModel
+from onpace_rules.facts import ActivityKind
+
+
+class FoldOutcome(Enum):
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # an older or equal event: nothing to move
+    UNKNOWN_ENROLLMENT = "unknown_enrollment"
+
+
+def enrollment_key(district_id: str, class_id: str, student_id: str) -> str:
+    return f"{district_id}#{class_id}#{student_id}"
+
+
+def last_attribute(kind: ActivityKind) -> UnicodeAttribute:
+    attribute = getattr(EnrollmentModel, f"last_{kind}_at")
+    assert isinstance(attribute, UnicodeAttribute)
+    return attribute
+
+
+@dataclass(frozen=True)
+class Activity:
+    district_id: str
+    student_id: str
+    class_id: str
+    kind: ActivityKind
+    occurred_at: datetime
+    percent_complete: float | None = None  # 0–100 as the LMS reports it
+
+    @property
+    def enrollment_key(self) -> str:
+        return enrollment_key(self.district_id, self.class_id, self.student_id)
+
+
+def _conditional_set(key: str, attribute: UnicodeAttribute, instant: str, extra: list | None = None) -> bool:
+    actions = [attribute.set(instant), *(extra or [])]
+    condition = EnrollmentModel.enrollment_key.exists() & (attribute.does_not_exist() | (attribute < instant))
+    try:
+        EnrollmentModel(enrollment_key=key).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def fold(activity: Activity) -> FoldOutcome:
+    """Move the enrollment's facts forward by this activity; one UpdateItem in the common case."""
+    key = activity.enrollment_key
+    instant = iso_instant(activity.occurred_at)
+    moved = _conditional_set(key, last_attribute(activity.kind), instant)
+    if activity.percent_complete is not None:
+        fraction = round(activity.percent_complete / 100.0, 6)
+        moved |= _conditional_set(
+            key, EnrollmentModel.percent_at, instant, [EnrollmentModel.percent_complete.set(fraction)]
+        )
+    if moved:
+        return FoldOutcome.UPDATED
+    # A failed condition means either "older event" or "no such enrollment": one read tells.
+    try:
+        EnrollmentModel.get(key, attributes_to_get=["enrollment_key"])
+    except EnrollmentModel.DoesNotExist:
+        return FoldOutcome.UNKNOWN_ENROLLMENT
+    return FoldOutcome.UNCHANGED

@@ -1,0 +1,1 @@
+"""Ingest: authenticate, validate and store LMS activity, then fold it into enrollment facts."""

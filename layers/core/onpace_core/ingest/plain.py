@@ -1,0 +1,84 @@
+"""OnPace's plain JSON activity format (docs/webhooks.md).
+
+One JSON object per request, or a JSON array of them::
+
+    {"event_id": "lms-123", "occurred_at": "2026-03-02T15:04:05-07:00",
+     "student": "stu-001", "class": "cls-bio-101", "kind": "submission",
+     "percent_complete": 42.5}
+
+``student`` and ``class`` are OneRoster sourcedIds; ``percent_complete`` (0–100) is optional.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from onpace_rules.facts import ActivityKind
+
+MAX_EVENTS_PER_REQUEST = 500
+
+
+class PlainActivityEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    event_id: str = Field(min_length=1, max_length=200, pattern=r"^[^#\s]+$")
+    occurred_at: AwareDatetime
+    student: str = Field(min_length=1, max_length=200, pattern=r"^[^#]+$")
+    class_id: str = Field(alias="class", min_length=1, max_length=200, pattern=r"^[^#]+$")
+    kind: ActivityKind
+    percent_complete: float | None = Field(default=None, ge=0, le=100)
+
+    @property
+    def occurred(self) -> datetime:
+        return self.occurred_at
+
+
+_BATCH = TypeAdapter(list[PlainActivityEvent])
+
+
+class InvalidPayloadError(ValueError):
+    """The body is not valid activity; ``problems`` says where and why, for the 400 response."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+def parse_plain_events(body: str | bytes) -> list[PlainActivityEvent]:
+    """Parse and validate a request body; all events are valid or none is accepted."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidPayloadError(f"body is not JSON: {exc}") from exc
+    single = isinstance(data, dict)
+    if single:
+        data = [data]
+    if not isinstance(data, list):
+        raise InvalidPayloadError("body must be a JSON object or an array of objects")
+    if not data:
+        raise InvalidPayloadError("the array holds no events")
+    if len(data) > MAX_EVENTS_PER_REQUEST:
+        raise InvalidPayloadError(f"at most {MAX_EVENTS_PER_REQUEST} events per request, got {len(data)}")
+    try:
+        events = _BATCH.validate_python(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            location = list(error["loc"])
+            index = location.pop(0) if location and isinstance(location[0], int) else None
+            problems.append(
+                {
+                    "event": None if single else index,
+                    "field": ".".join(str(part) for part in location) or None,
+                    "problem": error["msg"],
+                }
+            )
+        raise InvalidPayloadError(f"{len(problems)} problem(s) in the events; nothing was stored", problems) from exc
+    ids = [e.event_id for e in events]
+    if len(set(ids)) != len(ids):
+        raise InvalidPayloadError("the same event_id appears twice in one request; nothing was stored")
+    return events

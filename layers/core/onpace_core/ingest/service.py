@@ -1,0 +1,121 @@
+"""Accept a batch of verified, validated activity events: store, fold, report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from onpace_core.audit.log import AuditEntry, append
+from onpace_core.facts.fold import Activity, FoldOutcome, fold
+from onpace_core.ingest.plain import PlainActivityEvent
+from onpace_core.ingest.raw_store import StoreOutcome, mark, store_raw
+
+ACTOR = "ingest"
+
+
+@dataclass
+class IngestReport:
+    accepted: int = 0
+    duplicates: int = 0
+    unmatched: list[dict[str, str]] = field(default_factory=list)
+
+    def as_response(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "unmatched": self.unmatched,
+            "message": (
+                f"{self.accepted} stored, {self.duplicates} already received"
+                + (
+                    f", {len(self.unmatched)} kept for students/classes not on the roster"
+                    if self.unmatched
+                    else ""
+                )
+            ),
+        }
+
+
+def ingest_events(
+    *,
+    district_id: str,
+    source: str,
+    events: Sequence[PlainActivityEvent],
+    now: datetime,
+    ttl_days: int,
+) -> IngestReport:
+    """Store each event before anything else, then fold it into facts.
+
+    A retried request finds its events stored and counts them as duplicates; an event whose
+    folding was interrupted is folded again (folding is idempotent). Events for students or
+    classes the roster does not know are kept, marked ``unmatched`` and reported.
+    """
+    report = IngestReport()
+    for event in events:
+        stored = store_raw(
+            district_id=district_id,
+            source=source,
+            event_id=event.event_id,
+            occurred_at=event.occurred_at,
+            student_id=event.student,
+            class_id=event.class_id,
+            kind=event.kind,
+            payload=event.model_dump_json(by_alias=True),
+            received_at=now,
+            ttl_days=ttl_days,
+        )
+        if stored is StoreOutcome.DUPLICATE:
+            report.duplicates += 1
+            continue
+        outcome = fold(
+            Activity(
+                district_id=district_id,
+                student_id=event.student,
+                class_id=event.class_id,
+                kind=event.kind,
+                occurred_at=event.occurred_at,
+                percent_complete=event.percent_complete,
+            )
+        )
+        if outcome is FoldOutcome.UNKNOWN_ENROLLMENT:
+            mark(district_id, event.event_id, "unmatched")
+            report.unmatched.append({"event_id": event.event_id, "student": event.student, "class": event.class_id})
+        else:
+            mark(district_id, event.event_id, "folded")
+        if stored is StoreOutcome.NEW:
+            report.accepted += 1
+        else:
+            report.duplicates += 1
+    if report.unmatched:
+        append(
+            district_id,
+            [
+                AuditEntry(
+                    type="ingest.unmatched",
+                    actor=ACTOR,
+                    summary=(
+                        f"{len(report.unmatched)} {source} event(s) name a student or class that is not "
+                        "on the roster; kept for review"
+                    ),
+                    detail={"source": source, "events": report.unmatched},
+                )
+            ],
+            now=now,
+        )
+    return report
+
+
+def record_rejection(district_id: str, source: str, status: int, reason: str, now: datetime) -> None:
+    """Audit a refused webhook (a summary only: the body may hold student data)."""
+    append(
+        district_id,
+        [
+            AuditEntry(
+                type="ingest.rejected",
+                actor=ACTOR,
+                summary=f"{source} webhook refused with {status}: {reason}",
+                detail={"source": source, "status": status, "reason": reason},
+            )
+        ],
+        now=now,
+    )

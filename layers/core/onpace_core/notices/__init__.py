@@ -1,0 +1,1 @@
+"""Notices: the evaluator's decisions recorded once in the outbox, rendered for people."""

@@ -1,0 +1,1 @@
+"""Rosters: OneRoster 1.1 CSV in, enrollments with their contacts out."""

@@ -1,0 +1,92 @@
+"""Enrollments in DynamoDB: roster upserts, the evaluator's due query, and its bookkeeping."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+
+from onpace_core.roster.enrollments import EnrollmentRecord
+from onpace_core.store.models import Contact, EnrollmentModel
+from onpace_rules.calendar import ProgramCalendar
+from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState
+from onpace_rules.program import ProgramConfig
+
+
+def due_key(district_id: str, program_id: str, shard: int) -> str:
+    return f"{district_id}#{program_id}#{shard:02d}"
+
+
+def shard_of(enrollment_key: str, shards: int) -> int:
+    return zlib.crc32(enrollment_key.encode()) % shards
+
+
+def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConfig) -> int:
+    """Write roster data; facts, engine state and status already stored are left alone.
+
+    A new enrollment is due for its first look on its start date.
+    """
+    count = 0
+    for r in records:
+        key = f"{r.district_id}#{r.class_id}#{r.student_id}"
+        item = EnrollmentModel(enrollment_key=key)
+        contacts = [
+            Contact(role=c.role, address=c.address, name=c.name, language=c.language, source_id=c.source_id)
+            for c in r.contacts
+        ]
+        item.update(
+            actions=[
+                EnrollmentModel.district_id.set(r.district_id),
+                EnrollmentModel.program_id.set(r.program_id),
+                EnrollmentModel.class_id.set(r.class_id),
+                EnrollmentModel.class_title.set(r.class_title),
+                EnrollmentModel.student_id.set(r.student_id),
+                EnrollmentModel.student_name.set(r.student_name),
+                EnrollmentModel.term_id.set(r.term_id) if r.term_id else EnrollmentModel.term_id.remove(),
+                EnrollmentModel.start_date.set(r.start_date.isoformat()),
+                EnrollmentModel.end_date.set(r.end_date.isoformat()) if r.end_date else EnrollmentModel.end_date.remove(),
+                EnrollmentModel.contacts.set(contacts),
+                EnrollmentModel.status.set(EnrollmentModel.status | "active"),
+                EnrollmentModel.fired.set(EnrollmentModel.fired | {}),
+                EnrollmentModel.due_key.set(
+                    EnrollmentModel.due_key
+                    | due_key(r.district_id, r.program_id, shard_of(key, program.evaluation_shards))
+                ),
+                EnrollmentModel.wake_on.set(EnrollmentModel.wake_on | r.start_date.isoformat()),
+            ]
+        )
+        count += 1
+    return count
+
+
+def due_enrollments(program: ProgramConfig, day: date) -> Iterator[EnrollmentModel]:
+    """Enrollments of ``program`` with something possibly due on or before ``day`` (Query, no Scan)."""
+    for shard in range(program.evaluation_shards):
+        yield from EnrollmentModel.due_index.query(
+            due_key(program.district_id, program.program_id, shard),
+            range_key_condition=EnrollmentModel.wake_on <= day.isoformat(),
+        )
+
+
+def _local(calendar: ProgramCalendar, instant: str | None) -> date | None:
+    return calendar.local_date(datetime.fromisoformat(instant)) if instant else None
+
+
+def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentState:
+    """The engine's view of a stored enrollment: instants become program-local dates."""
+    last_on: dict[ActivityKind, date] = {}
+    for kind in ACTIVITY_KINDS:
+        local = _local(calendar, getattr(item, f"last_{kind}_at"))
+        if local is not None:
+            last_on[kind] = local
+    fired = {k: date.fromisoformat(v) for k, v in (item.fired.as_dict() if item.fired else {}).items()}
+    return EnrollmentState(
+        key=item.enrollment_key,
+        start_date=date.fromisoformat(item.start_date),
+        status=item.status,  # type: ignore[arg-type]
+        term_id=item.term_id,
+        last_on=last_on,
+        percent_complete=float(item.percent_complete) if item.percent_complete is not None else None,
+        fired=fired,
+        checked_through=date.fromisoformat(item.checked_through) if item.checked_through else None,
+    )

@@ -1,0 +1,261 @@
+"""Every DynamoDB table of OnPace as a pynamodb model: the one place that knows item shapes.
+
+Keys and indexes here must match ``template.yaml``; ``tests/integration/test_template_tables.py``
+creates the tables from the template and checks both agree.
+
+Time values: instants are UTC ISO 8601 strings of fixed width (``2026-03-02T15:04:05.000000Z``)
+so that string comparison in condition expressions is time order; calendar dates are
+``YYYY-MM-DD`` in the program's time zone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from onpace_core.settings import Settings
+
+# ---------------------------------------------------------------------------------------------
+# Raw webhook events (ingest writes, nobody else). Kept until ``expires_at`` (TTL).
+
+
+class UnmatchedIndex(GlobalSecondaryIndex["RawEventModel"]):
+    """Sparse index of events whose student/class is not (yet) on the roster."""
+
+    class Meta:
+        index_name = "unmatched"
+        projection = AllProjection()
+
+    unmatched_district = UnicodeAttribute(hash_key=True)
+    received_at = UnicodeAttribute(range_key=True)
+
+
+class RawEventModel(Model):
+    class Meta:
+        table_name = "onpace-events"
+
+    pk = UnicodeAttribute(hash_key=True)  # "{district}#{event_id}"
+    district_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    source = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    student_id = UnicodeAttribute()
+    class_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    payload = UnicodeAttribute()  # the event as received (JSON), for replays and evidence
+    status = UnicodeAttribute()  # received | folded | unmatched
+    unmatched_district = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    unmatched_index: ClassVar[UnmatchedIndex] = UnmatchedIndex()
+
+
+# ---------------------------------------------------------------------------------------------
+# Enrollments with their facts (roster load creates, ingest folds facts, evaluate reads/updates).
+
+
+class DueIndex(GlobalSecondaryIndex["EnrollmentModel"]):
+    """Enrollments by the next date something may be due: evaluate queries ``wake_on <= day``.
+
+    Sparse: an enrollment that ended has no ``wake_on`` and drops out of the index.
+    """
+
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    due_key = UnicodeAttribute(hash_key=True)  # "{district}#{program}#{shard:02d}"
+    wake_on = UnicodeAttribute(range_key=True)
+
+
+class Contact(MapAttribute[str, Any]):
+    role = UnicodeAttribute()  # student | guardian | instructor | counselor | advisor | admin
+    address = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    source_id = UnicodeAttribute(null=True)
+
+
+class EnrollmentModel(Model):
+    class Meta:
+        table_name = "onpace-enrollments"
+
+    enrollment_key = UnicodeAttribute(hash_key=True)  # "{district}#{class}#{student}"
+    district_id = UnicodeAttribute()
+    program_id = UnicodeAttribute()
+    class_id = UnicodeAttribute()
+    class_title = UnicodeAttribute(null=True)
+    student_id = UnicodeAttribute()
+    student_name = UnicodeAttribute(null=True)
+    term_id = UnicodeAttribute(null=True)
+    start_date = UnicodeAttribute()
+    end_date = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")  # active | dropped | withdrawn | removed
+    contacts = ListAttribute(of=Contact, default=list)
+
+    # Facts: latest instant of each activity kind, folded by ingest with conditional updates.
+    last_login_at = UnicodeAttribute(null=True)
+    last_view_at = UnicodeAttribute(null=True)
+    last_submission_at = UnicodeAttribute(null=True)
+    last_discussion_post_at = UnicodeAttribute(null=True)
+    last_discussion_reply_at = UnicodeAttribute(null=True)
+    last_mastery_exercise_at = UnicodeAttribute(null=True)
+    last_forum_question_at = UnicodeAttribute(null=True)
+    last_progress_at = UnicodeAttribute(null=True)
+    percent_complete = NumberAttribute(null=True)
+    percent_at = UnicodeAttribute(null=True)
+
+    # Engine state: what fired ("{rule}#{episode}" -> "YYYY-MM-DD") and when to look again.
+    fired = MapAttribute[str, Any](default=dict)
+    checked_through = UnicodeAttribute(null=True)  # last day the evaluator looked at it
+    due_key = UnicodeAttribute(null=True)
+    wake_on = UnicodeAttribute(null=True)
+
+    due_index: ClassVar[DueIndex] = DueIndex()
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbox: one item per (enrollment, rule id, episode). Its stream feeds the notify function.
+
+
+class OutboxModel(Model):
+    class Meta:
+        table_name = "onpace-outbox"
+
+    notice_id = UnicodeAttribute(hash_key=True)  # "{enrollment_key}#{rule_id}#{episode}"
+    district_id = UnicodeAttribute()
+    program_id = UnicodeAttribute()
+    enrollment_key = UnicodeAttribute()
+    student_id = UnicodeAttribute()
+    class_id = UnicodeAttribute()
+    class_title = UnicodeAttribute(null=True)
+    student_name = UnicodeAttribute(null=True)
+    rule_id = UnicodeAttribute()
+    episode = UnicodeAttribute()
+    kind = UnicodeAttribute()  # notice | action | skipped
+    policy_version = UnicodeAttribute()
+    decided_on = UnicodeAttribute()  # the evaluation day (program-local date)
+    due_on = UnicodeAttribute()  # the date the policy made it due
+    deadlines = MapAttribute[str, Any](default=dict)  # name -> YYYY-MM-DD
+    facts = MapAttribute[str, Any](default=dict)
+    recipients = ListAttribute(of=Contact, default=list)
+    language = UnicodeAttribute(default="en")
+    # pending -> sending -> sent | failed ; skipped (superseded) and suppressed never send.
+    status = UnicodeAttribute()
+    status_reason = UnicodeAttribute(null=True)
+    ses_message_id = UnicodeAttribute(null=True)  # of the first recipient's message
+    # One SES message per recipient: "r{index}" -> {"status": sending|sent|failed, "message_id", "at"}
+    deliveries = MapAttribute[str, Any](default=dict)
+    created_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit log: per district, an append-only hash chain ordered by ``seq``.
+
+
+class AuditByStudentIndex(GlobalSecondaryIndex["AuditModel"]):
+    class Meta:
+        index_name = "by_student"
+        projection = AllProjection()
+
+    district_student = UnicodeAttribute(hash_key=True)  # "{district}#{student}"
+    seq = NumberAttribute(range_key=True)
+
+
+class AuditByRuleIndex(GlobalSecondaryIndex["AuditModel"]):
+    class Meta:
+        index_name = "by_rule"
+        projection = AllProjection()
+
+    district_rule = UnicodeAttribute(hash_key=True)  # "{district}#{rule_id}"
+    seq = NumberAttribute(range_key=True)
+
+
+class AuditModel(Model):
+    class Meta:
+        table_name = "onpace-audit"
+
+    district_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    at = UnicodeAttribute()  # UTC instant the entry was written
+    on = UnicodeAttribute(null=True)  # program-local date it concerns (evaluation day)
+    type = UnicodeAttribute()  # ingest.rejected | ingest.unmatched | notice.decided | ...
+    actor = UnicodeAttribute()  # function or person that wrote it
+    rule_id = UnicodeAttribute(null=True)
+    policy_version = UnicodeAttribute(null=True)
+    program_id = UnicodeAttribute(null=True)
+    student_id = UnicodeAttribute(null=True)
+    class_id = UnicodeAttribute(null=True)
+    notice_id = UnicodeAttribute(null=True)
+    summary = UnicodeAttribute()  # one human sentence
+    detail = UnicodeAttribute(default="{}")  # JSON: facts, deadlines, recipients, reasons (hashed as is)
+    district_student = UnicodeAttribute(null=True)
+    district_rule = UnicodeAttribute(null=True)
+    prev_hash = UnicodeAttribute()
+    hash = UnicodeAttribute()
+
+    by_student: ClassVar[AuditByStudentIndex] = AuditByStudentIndex()
+    by_rule: ClassVar[AuditByRuleIndex] = AuditByRuleIndex()
+
+
+# ---------------------------------------------------------------------------------------------
+# Programs: each district's program configurations (validated ProgramConfig as JSON).
+
+
+class ProgramsByTimeZoneIndex(GlobalSecondaryIndex["ProgramModel"]):
+    class Meta:
+        index_name = "by_time_zone"
+        projection = AllProjection()
+
+    time_zone = UnicodeAttribute(hash_key=True)
+    program_key = UnicodeAttribute(range_key=True)
+
+
+class ProgramModel(Model):
+    class Meta:
+        table_name = "onpace-programs"
+
+    district_id = UnicodeAttribute(hash_key=True)
+    program_id = UnicodeAttribute(range_key=True)
+    program_key = UnicodeAttribute()  # "{district}#{program}"
+    time_zone = UnicodeAttribute()
+    policy_version = UnicodeAttribute()
+    config = UnicodeAttribute()  # ProgramConfig as JSON
+
+    by_time_zone: ClassVar[ProgramsByTimeZoneIndex] = ProgramsByTimeZoneIndex()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (RawEventModel, EnrollmentModel, OutboxModel, AuditModel, ProgramModel)
+
+
+def bind_tables(settings: Settings) -> None:
+    """Point every model at the table names (and region) of this deployment.
+
+    Called by each handler at cold start; the endpoint comes from botocore's own
+    ``AWS_ENDPOINT_URL`` so the same code talks to AWS or to the local moto server.
+    """
+    names = {
+        RawEventModel: settings.events_table,
+        EnrollmentModel: settings.enrollments_table,
+        OutboxModel: settings.outbox_table,
+        AuditModel: settings.audit_table,
+        ProgramModel: settings.programs_table,
+    }
+    for model, name in names.items():
+        model.Meta.table_name = name
+        model.Meta.region = settings.aws_region
+        # pynamodb caches its connection per model; a new binding must not reuse the old one.
+        model._connection = None
+        for index in model._indexes.values():
+            index._connection = None  # type: ignore[attr-defined]

@@ -1,0 +1,166 @@
+"""Inactivity series: a warning at day N without qualifying activity, then an action at day M.
+
+Used by
+- CSU Global engagement (shared/seeds/003_87de092a038aeaf4.txt): "students who have not actively
+  engaged for 14 days will receive an At-Risk email ... students who do not engage within 21
+  days will be administratively withdrawn" — ``csu.engagement.at_risk_14d`` and
+  ``csu.engagement.withdraw_21d``, calendar days, engagement = submissions, mastery exercises,
+  discussion posts/replies and forum questions (log-ins and page views are not engagement);
+- CPS Online participation (shared/seeds/000_bc3aac7a290565fd.txt): "dropped ... after 20
+  consecutive days of non-attendance ... must log and submit at least one assignment" —
+  ``cps.participation.warning`` (day 15) and ``cps.participation.drop_20d``, school days.
+
+An episode is one lapse: it starts at the last qualifying activity (or the day before the
+enrollment starts) and ends with the next qualifying activity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from onpace_rules.calendar import ProgramCalendar
+from onpace_rules.decisions import Decision, FactValue
+from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus
+from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
+
+DayUnit = Literal["calendar", "school"]
+
+
+class InactivityParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    warning_day: int = Field(ge=1)
+    action_day: int = Field(ge=1)
+
+
+@dataclass(frozen=True)
+class InactivitySeries:
+    """Warning at ``warning_day``, action at ``action_day``; the action date a warning announces
+    is never earlier than ``action_day - warning_day`` days after the warning was actually sent."""
+
+    warning_id: str | None
+    action_id: str | None
+    kinds: frozenset[ActivityKind]
+    unit: DayUnit
+    params: InactivityParams
+    warning_recipients: tuple[str, ...]
+    action_recipients: tuple[str, ...]
+    action_status: EnrollmentStatus
+    action_deadline: str  # the name of the action's date in the warning ("withdrawal", "drop")
+    appeal_window_school_days: int | None = None
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(r for r in (self.warning_id, self.action_id) if r is not None)
+
+    def _add(self, calendar: ProgramCalendar, start: date, n: int) -> date:
+        if self.unit == "school":
+            return calendar.school_days_after(start, n)
+        return start + timedelta(days=n)
+
+    def _dates(
+        self, state: EnrollmentState, anchor: date, episode: str, calendar: ProgramCalendar
+    ) -> tuple[date, date]:
+        """(warning due, action due) for this episode, the action counted from the real warning."""
+        warning_due = self._add(calendar, anchor, self.params.warning_day)
+        action_due = self._add(calendar, anchor, self.params.action_day)
+        sent = fired_on(state, self.warning_id, episode) if self.warning_id else None
+        if sent is not None:
+            grace = self.params.action_day - self.params.warning_day
+            action_due = max(action_due, self._add(calendar, sent, grace))
+        return warning_due, action_due
+
+    def _facts(
+        self, anchor: date, day: date, state: EnrollmentState, calendar: ProgramCalendar
+    ) -> dict[str, FactValue]:
+        last = None if anchor < state.start_date else anchor.isoformat()
+        if self.unit == "school":
+            elapsed = calendar.school_days_between(anchor, day)
+        else:
+            elapsed = (day - anchor).days
+        return {
+            "last_activity_date": last,
+            "enrollment_start": state.start_date.isoformat(),
+            f"{self.unit}_days_without_activity": elapsed,
+            "qualifying_activity": ", ".join(sorted(self.kinds)),
+        }
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        """Warning or action for the current lapse; the action supersedes a warning not yet sent."""
+        anchor = state.inactivity_anchor(self.kinds, day)
+        episode = f"since-{anchor.isoformat()}"
+        if self.action_id and fired_on(state, self.action_id, episode) is not None:
+            return ()
+        warning_due, action_due = self._dates(state, anchor, episode, ctx.calendar)
+        warning_pending = self.warning_id is not None and fired_on(state, self.warning_id, episode) is None
+        facts = self._facts(anchor, day, state, ctx.calendar)
+        decisions: list[Decision] = []
+        if self.action_id is not None and action_due <= day:
+            if warning_pending and self.warning_id is not None and warning_due <= day:
+                decisions.append(
+                    Decision(
+                        rule_id=self.warning_id,
+                        kind="skipped",
+                        episode=episode,
+                        on=day,
+                        due_on=warning_due,
+                        policy_version=ctx.policy_version,
+                        facts=facts,
+                        reason=SUPERSEDED,
+                    )
+                )
+            deadlines: dict[str, date] = {}
+            if self.appeal_window_school_days:
+                deadlines["appeal"] = ctx.calendar.school_days_after(day, self.appeal_window_school_days)
+            decisions.append(
+                Decision(
+                    rule_id=self.action_id,
+                    kind="action",
+                    episode=episode,
+                    on=day,
+                    due_on=action_due,
+                    policy_version=ctx.policy_version,
+                    recipients=self.action_recipients,
+                    deadlines=deadlines,
+                    facts=facts,
+                    status_after=self.action_status,
+                )
+            )
+        elif warning_pending and self.warning_id is not None and warning_due <= day:
+            grace = self.params.action_day - self.params.warning_day
+            announced = max(action_due, self._add(ctx.calendar, day, grace))
+            decisions.append(
+                Decision(
+                    rule_id=self.warning_id,
+                    kind="notice",
+                    episode=episode,
+                    on=day,
+                    due_on=warning_due,
+                    policy_version=ctx.policy_version,
+                    recipients=self.warning_recipients,
+                    deadlines={self.action_deadline: announced} if self.action_id else {},
+                    facts=facts,
+                )
+            )
+        return decisions
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        # Facts seen "tomorrow" include today's activity, but the anchor can only move later,
+        # so computing from what is known now gives a date no later than the true one.
+        anchor = state.inactivity_anchor(self.kinds, day + timedelta(days=1))
+        episode = f"since-{anchor.isoformat()}"
+        if self.action_id and fired_on(state, self.action_id, episode) is not None:
+            return None
+        warning_due, action_due = self._dates(state, anchor, episode, ctx.calendar)
+        candidates = []
+        if self.warning_id is not None and fired_on(state, self.warning_id, episode) is None:
+            candidates.append(warning_due)
+        if self.action_id is not None:
+            candidates.append(action_due)
+        upcoming = [d for d in candidates if d > day]
+        return min(upcoming, default=day + timedelta(days=1) if candidates else None)

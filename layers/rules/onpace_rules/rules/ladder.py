@@ -1,0 +1,141 @@
+"""MSC Online progress ladder: instructor contact, reminder, removal notice, removal.
+
+Source: shared/seeds/004_50d77f9850a1db80.txt, "Student Progress": step 1 "If a student has not
+submitted the expected work for 3 days the instructor will contact the student"; step 2 "7 days
+after Step 1 ... a reminder"; step 3 "the student will be removed in 3 days"; step 4 removal,
+final grade report, re-enrollment within 7 days. The ladder starts only after the 10-day
+withdraw period (enrollment date = day 1). Catalogue section 2: ``msc.progress.step1_contact``
+… ``msc.progress.step4_removal``.
+
+An episode is one lapse without submissions; each later step counts from the day the step
+before it actually fired (catalogue conventions), so a late step never shortens the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from onpace_rules.decisions import Decision, DecisionKind, FactValue
+from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus
+from onpace_rules.rules.base import RuleContext, fired_on
+
+STEP1 = "msc.progress.step1_contact"
+STEP2 = "msc.progress.step2_reminder"
+STEP3 = "msc.progress.step3_removal_notice"
+STEP4 = "msc.progress.step4_removal"
+FAMILY_RULE_IDS = (STEP1, STEP2, STEP3, STEP4)
+
+SUBMISSIONS: frozenset[ActivityKind] = frozenset({"submission"})
+
+
+class LadderParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    withdraw_period_days: int = Field(default=10, ge=0)
+    step1_days_without_submission: int = Field(default=3, ge=1)
+    step2_days_after_step1: int = Field(default=7, ge=1)
+    step3_days_after_step2: int = Field(default=7, ge=1)
+    removal_days_after_step3: int = Field(default=3, ge=1)
+    reenroll_window_days: int = Field(default=7, ge=1)
+
+
+@dataclass(frozen=True)
+class _Step:
+    rule_id: str
+    kind: DecisionKind
+    recipients: tuple[str, ...]
+    status_after: EnrollmentStatus | None = None
+
+
+_STEPS = (
+    _Step(STEP1, "notice", ("instructor",)),
+    _Step(STEP2, "notice", ("student", "district_staff", "program_admin")),
+    _Step(STEP3, "notice", ("district_staff", "student", "instructor")),
+    _Step(STEP4, "action", ("student", "district_staff"), "removed"),
+)
+
+
+@dataclass(frozen=True)
+class ProgressLadder:
+    enabled: frozenset[str]
+    params: LadderParams
+    rule_ids: tuple[str, ...] = FAMILY_RULE_IDS
+
+    def _steps(self) -> list[_Step]:
+        # A ladder is a chain: a step missing from the program ends the chain there.
+        chain = []
+        for step in _STEPS:
+            if step.rule_id not in self.enabled:
+                break
+            chain.append(step)
+        return chain
+
+    def _next(self, state: EnrollmentState, day: date) -> tuple[_Step, date, str, date] | None:
+        """The first step of the current lapse that has not fired, with its due date."""
+        anchor = state.inactivity_anchor(SUBMISSIONS, day)
+        episode = f"since-{anchor.isoformat()}"
+        after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
+        gaps = {
+            STEP2: self.params.step2_days_after_step1,
+            STEP3: self.params.step3_days_after_step2,
+            STEP4: self.params.removal_days_after_step3,
+        }
+        previous: date | None = None
+        for step in self._steps():
+            sent = fired_on(state, step.rule_id, episode)
+            if sent is not None:
+                previous = sent
+                continue
+            if step.rule_id == STEP1:
+                due = max(anchor + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period)
+            else:
+                assert previous is not None
+                due = previous + timedelta(days=gaps[step.rule_id])
+            return step, due, episode, anchor
+        return None
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        """The step whose day has come, if the lapse still holds (no submission since it began)."""
+        found = self._next(state, day)
+        if found is None:
+            return ()
+        step, due, episode, anchor = found
+        if due > day:
+            return ()
+        deadlines: dict[str, date] = {}
+        if step.rule_id == STEP3:
+            deadlines["removal"] = day + timedelta(days=self.params.removal_days_after_step3)
+        if step.rule_id == STEP4:
+            deadlines["reenroll"] = day + timedelta(days=self.params.reenroll_window_days)
+        facts: dict[str, FactValue] = {
+            "last_submission_date": anchor.isoformat() if anchor >= state.start_date else None,
+            "days_without_submission": (day - anchor).days,
+            "enrollment_start": state.start_date.isoformat(),
+            "withdraw_period_end": (
+                state.start_date + timedelta(days=self.params.withdraw_period_days - 1)
+            ).isoformat(),
+        }
+        return (
+            Decision(
+                rule_id=step.rule_id,
+                kind=step.kind,
+                episode=episode,
+                on=day,
+                due_on=due,
+                policy_version=ctx.policy_version,
+                recipients=step.recipients,
+                deadlines=deadlines,
+                facts=facts,
+                status_after=step.status_after,
+            ),
+        )
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        found = self._next(state, day + timedelta(days=1))
+        if found is None:
+            return None
+        return max(found[1], day + timedelta(days=1))

@@ -1,0 +1,150 @@
+"""CPS Online pacing checkpoint: warnings two weeks and one week before IPR #1, then the drop.
+
+Source: shared/seeds/000_bc3aac7a290565fd.txt — "Any student that is not at least 15% complete in
+any online courses by IPR#1 will be dropped from that online course ... Students and
+parents/guardians will receive warning emails as follows: Two weeks prior to the IPR date; One
+week prior to the IPR date." Catalogue section 1: ``cps.pacing.ipr_warning_2w``,
+``cps.pacing.ipr_warning_1w``, ``cps.pacing.ipr_drop``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from onpace_rules.decisions import Decision
+from onpace_rules.facts import EnrollmentState
+from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
+
+WARNING_2W = "cps.pacing.ipr_warning_2w"
+WARNING_1W = "cps.pacing.ipr_warning_1w"
+DROP = "cps.pacing.ipr_drop"
+
+FAMILY_RULE_IDS = (WARNING_2W, WARNING_1W, DROP)
+_WARNING_OFFSET_INDEX = {WARNING_2W: 0, WARNING_1W: 1}
+
+
+class PacingParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pacing_threshold: float = Field(default=0.15, gt=0, le=1)
+    warning_offsets_days: tuple[int, int] = (14, 7)
+    appeal_window_school_days: int = Field(default=2, ge=1)
+
+
+@dataclass(frozen=True)
+class PacingCheckpoint:
+    """The pacing series for one program; only the rule ids the program enables take part."""
+
+    enabled: frozenset[str]
+    params: PacingParams
+    rule_ids: tuple[str, ...] = FAMILY_RULE_IDS
+
+    def _schedule(self, ipr: date) -> list[tuple[str, date]]:
+        """(rule id, due date) in order; the drop is applied "at the end of IPR #1" i.e. on IPR + 1."""
+        due = [
+            (rule_id, ipr - timedelta(days=self.params.warning_offsets_days[index]))
+            for rule_id, index in _WARNING_OFFSET_INDEX.items()
+        ]
+        due.append((DROP, ipr + timedelta(days=1)))
+        return [(rule_id, when) for rule_id, when in due if rule_id in self.enabled]
+
+    @staticmethod
+    def _considered_after(state: EnrollmentState) -> date:
+        """Due dates up to this day have already had their evaluation (or predate the enrollment).
+
+        The pacing condition can change between due dates, so a warning whose date was evaluated
+        with the student above the threshold must not come back later as a "missed" warning.
+        """
+        before_start = state.start_date - timedelta(days=1)
+        if state.checked_through is None:
+            return before_start
+        return max(before_start, state.checked_through)
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        """Warn or drop when the student is below the pacing threshold (catalogue section 1).
+
+        On catch-up, of the warnings and drop whose dates have come, only the latest is taken;
+        the earlier ones are recorded as skipped (superseded).
+        """
+        term = ctx.config.term(state.term_id)
+        if term is None or term.ipr is None:
+            return ()
+        episode = f"ipr-{term.ipr.isoformat()}"
+        after = self._considered_after(state)
+        due = [
+            (rule_id, when)
+            for rule_id, when in self._schedule(term.ipr)
+            if after < when <= day and fired_on(state, rule_id, episode) is None
+        ]
+        if not due:
+            return ()
+        percent = state.percent_complete or 0.0
+        if percent >= self.params.pacing_threshold:
+            return ()
+        facts = {
+            "percent_complete": round(percent, 4),
+            "required_percent": self.params.pacing_threshold,
+            "ipr_date": term.ipr.isoformat(),
+        }
+        *earlier, (latest_id, latest_due) = due
+        decisions = [
+            Decision(
+                rule_id=rule_id,
+                kind="skipped",
+                episode=episode,
+                on=day,
+                due_on=when,
+                policy_version=ctx.policy_version,
+                facts=facts,
+                reason=SUPERSEDED,
+            )
+            for rule_id, when in earlier
+        ]
+        if latest_id == DROP:
+            appeal = ctx.calendar.school_days_after(day, self.params.appeal_window_school_days)
+            decisions.append(
+                Decision(
+                    rule_id=DROP,
+                    kind="action",
+                    episode=episode,
+                    on=day,
+                    due_on=latest_due,
+                    policy_version=ctx.policy_version,
+                    recipients=("student", "guardians", "counselor", "instructor"),
+                    deadlines={"appeal": appeal},
+                    facts=facts,
+                    status_after="dropped",
+                )
+            )
+        else:
+            decisions.append(
+                Decision(
+                    rule_id=latest_id,
+                    kind="notice",
+                    episode=episode,
+                    on=day,
+                    due_on=latest_due,
+                    policy_version=ctx.policy_version,
+                    recipients=("student", "guardians"),
+                    deadlines={"ipr": term.ipr},
+                    facts=facts,
+                )
+            )
+        return decisions
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        term = ctx.config.term(state.term_id)
+        if term is None or term.ipr is None:
+            return None
+        episode = f"ipr-{term.ipr.isoformat()}"
+        after = max(day, self._considered_after(state))
+        upcoming = [
+            when
+            for rule_id, when in self._schedule(term.ipr)
+            if when > after and fired_on(state, rule_id, episode) is None
+        ]
+        return min(upcoming, default=None)

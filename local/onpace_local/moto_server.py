@@ -1,0 +1,85 @@
+"""A moto server on a free local port, in a thread of this process.
+
+moto keeps its state in module-level backends shared by every server (and every ``mock_aws``)
+of one process, so ``start_moto`` resets that state by default: the server starts empty.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing listens on right now (the OS picks it for a port-0 bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class MotoHandle:
+    """A running moto server: its URL, and how to stop it."""
+
+    endpoint_url: str
+    server: Any = field(repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self.server.stop()
+
+    def reset(self) -> None:
+        """Forget every resource the server holds."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - local URL
+            pass
+
+    def __enter__(self) -> MotoHandle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _wait_until_answering(endpoint_url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=2):  # noqa: S310
+                return
+        except (urllib.error.URLError, ConnectionError, OSError) as error:
+            last_error = error
+            time.sleep(0.05)
+    raise TimeoutError(f"moto server at {endpoint_url} did not answer within {timeout}s: {last_error}")
+
+
+def start_moto(host: str = "127.0.0.1", *, reset: bool = True, timeout: float = 15.0) -> MotoHandle:
+    """Start ``moto.server.ThreadedMotoServer`` on a free port and wait until it answers HTTP."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port(host)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    handle = MotoHandle(endpoint_url=f"http://{host}:{port}", server=server)
+    try:
+        _wait_until_answering(handle.endpoint_url, timeout)
+        if reset:
+            handle.reset()
+    except BaseException:
+        handle.stop()
+        raise
+    return handle

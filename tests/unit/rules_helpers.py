@@ -1,0 +1,66 @@
+"""Build programs and run the engine day by day, the way the evaluator does, in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from onpace_rules import Decision, EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
+from onpace_rules.engine import CompiledProgram, apply_evaluation
+
+
+def program(rules: Mapping[str, Mapping[str, Any]], **calendar: Any) -> CompiledProgram:
+    return compile_program(
+        ProgramConfig(
+            district_id="d1",
+            program_id="p1",
+            name="Test program",
+            time_zone="America/Chicago",
+            policy_version="test-1",
+            source="test",
+            calendar=calendar,
+            rules={k: dict(v) for k, v in rules.items()},
+        )
+    )
+
+
+def run(
+    compiled: CompiledProgram,
+    state: EnrollmentState,
+    first: date,
+    last: date,
+    *,
+    activity: Callable[[EnrollmentState, date], EnrollmentState] | None = None,
+    skip: frozenset[date] = frozenset(),
+    use_wake: bool = True,
+) -> list[Decision]:
+    """Evaluate every day first..last; ``activity`` adds what happened on each day (seen from the next).
+
+    With ``use_wake`` the enrollment is only evaluated on its wake dates, as the deployed
+    evaluator's due-index query does; days in ``skip`` are outage days.
+    """
+    decisions: list[Decision] = []
+    wake: date | None = first
+    day = first
+    while day <= last:
+        if day not in skip and state.status == "active" and (not use_wake or (wake is not None and wake <= day)):
+            evaluation = evaluate_enrollment(compiled, state, day)
+            decisions.extend(evaluation.decisions)
+            state = apply_evaluation(state, evaluation, day)
+            wake = evaluation.wake_on
+        if activity is not None:
+            state = activity(state, day)
+        day += timedelta(days=1)
+    return decisions
+
+
+def with_activity(state: EnrollmentState, kind: str, on: date) -> EnrollmentState:
+    return replace(state, last_on={**state.last_on, kind: on})  # type: ignore[dict-item]
+
+
+def summary(decisions: list[Decision]) -> list[tuple[str, str, str, dict[str, str]]]:
+    return [
+        (d.on.isoformat(), d.rule_id, d.kind, {k: v.isoformat() for k, v in d.deadlines.items()}) for d in decisions
+    ]
