@@ -77,7 +77,7 @@ def evaluate_enrollment_item(
     fired_updates = []
     audit: list[AuditEntry] = []
     for decision in evaluation.decisions:
-        created, first_day = record_decision(item, decision, now)
+        created, first_day = record_decision(item, decision, program.config, now)
         fired_updates.append(EnrollmentModel.fired[decision.fired_key].set(first_day.isoformat()))
         if created:
             summary.recorded[(decision.rule_id, decision.kind)] += 1

@@ -9,6 +9,7 @@ from pynamodb.exceptions import PutError
 from onpace_core.audit.log import iso_instant
 from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel
 from onpace_rules.decisions import Decision
+from onpace_rules.program import STAFF_ROLES, ProgramConfig
 
 # Engine recipient roles -> roster contact roles.
 _CONTACT_ROLE = {"guardians": "guardian"}
@@ -18,24 +19,34 @@ def notice_id(enrollment_key: str, decision: Decision) -> str:
     return f"{enrollment_key}#{decision.rule_id}#{decision.episode}"
 
 
-def recipients_for(enrollment: EnrollmentModel, roles: tuple[str, ...]) -> list[Contact]:
-    wanted = [_CONTACT_ROLE.get(role, role) for role in roles]
-    contacts = list(enrollment.contacts or [])
-    return [
-        Contact(role=c.role, address=c.address, name=c.name, language=c.language, source_id=c.source_id)
-        for role in wanted
-        for c in contacts
-        if c.role == role
-    ]
+def recipients_for(enrollment: EnrollmentModel, roles: tuple[str, ...], program: ProgramConfig) -> list[Contact]:
+    """Addresses for the decision's roles: roster contacts of the enrollment, staff of the program."""
+    found: list[Contact] = []
+    for role in roles:
+        if role in STAFF_ROLES:
+            found.extend(
+                Contact(role=role, address=s.address, name=s.name, language=program.default_language)
+                for s in program.contacts.get(role, ())
+            )
+            continue
+        wanted = _CONTACT_ROLE.get(role, role)
+        found.extend(
+            Contact(role=c.role, address=c.address, name=c.name, language=c.language, source_id=c.source_id)
+            for c in enrollment.contacts or []
+            if c.role == wanted
+        )
+    return found
 
 
-def record_decision(enrollment: EnrollmentModel, decision: Decision, now: datetime) -> tuple[bool, date]:
+def record_decision(
+    enrollment: EnrollmentModel, decision: Decision, program: ProgramConfig, now: datetime
+) -> tuple[bool, date]:
     """Insert the outbox item; returns (created, the day it was first recorded).
 
     The conditional put is what makes re-running a day, retries and overlapping runs safe:
     only the first writer creates the item (and so only one email is ever queued).
     """
-    recipients = recipients_for(enrollment, decision.recipients)
+    recipients = recipients_for(enrollment, decision.recipients, program)
     item = OutboxModel(
         notice_id=notice_id(enrollment.enrollment_key, decision),
         district_id=enrollment.district_id,

@@ -48,7 +48,8 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
     """Student enrollments of classes whose school org belongs to one of ``programs``.
 
     Contacts: the student (district address), every parent/guardian listed as the student's
-    agent with an address, the class's teachers, and the program's staff by role.
+    agent with an address, and the class's teachers. Program staff (counselor, advisor, …) come
+    from the program configuration when a notice is addressed, so a staff change needs no roster load.
     """
     programs = list(programs)
     teachers: dict[str, list[str]] = {}
@@ -83,8 +84,6 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
             teacher = roster.users[teacher_id]
             if teacher.email:
                 contacts.append(ContactRecord("instructor", teacher.email, teacher.name, language, teacher_id))
-        for role, staff in program.contacts.items():
-            contacts.extend(ContactRecord(role, s.address, s.name, language) for s in staff)
         records.append(
             EnrollmentRecord(
                 district_id=program.district_id,

@@ -1,0 +1,49 @@
+# OnPace — the two commands: `make demo` and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: help demo test lint typecheck unit integration browser bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP) ## replay the demo district's term on moto server, then serve the console (ARGS=--no-serve to exit)
+	$(BIN)/onpace demo $(ARGS)
+
+test: $(STAMP) ## lint, type-check and run the whole suite (installs Chromium for the browser tests)
+	bash scripts/ensure-chromium.sh
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(STAMP) ## ruff only
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP) ## mypy only
+	$(BIN)/mypy
+
+unit: $(STAMP) ## unit tests only
+	$(BIN)/python -m pytest tests/unit $(ARGS)
+
+integration: $(STAMP) ## integration tests against moto server
+	$(BIN)/python -m pytest tests/integration $(ARGS)
+
+browser: $(STAMP) ## console tests in headless Chromium
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python -m pytest tests/browser $(ARGS)
+
+bench: $(STAMP) ## benchmarks (not part of the test suite)
+	$(BIN)/python -m bench.run $(ARGS)
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,106 @@
+"""Raw MIME messages for SES: one ``multipart/alternative`` (text + HTML) per recipient.
+
+SES v2 is given the raw bytes (``Content={"Raw": ...}``) rather than a ``Simple`` message: raw
+MIME keeps both parts under every backend (moto keeps only the HTML part of a ``Simple``
+message) and can carry attachments, such as the ``.ics`` calendar file a later notice will add.
+With attachments the message becomes ``multipart/mixed``: the alternative part first, then the
+files.
+
+Bodies are encoded 7-bit safe (quoted-printable or base64 for non-ASCII text), headers per
+RFC 2047, and lines end in CRLF.
+"""
+
+from __future__ import annotations
+
+import email.errors
+import email.policy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+NOTICE_HEADER = "X-OnPace-Notice"
+
+# SMTP line endings, and no 8-bit bodies: SES wants a 7-bit clean raw message.
+POLICY = email.policy.SMTP.clone(cte_type="7bit")
+
+
+class InvalidAddressError(ValueError):
+    """An address that cannot be written into a message header (no domain, stray characters…)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with the notice, e.g. ``Attachment("appeal.ics", data, "text/calendar", {"method": "PUBLISH"})``."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_address(address: str, display_name: str | None = None) -> Address:
+    """``address`` as a header address, or :class:`InvalidAddressError` when it is not one."""
+    spec = (address or "").strip()
+    if "@" not in spec:
+        raise InvalidAddressError("address has no domain")
+    try:
+        parsed = Address(display_name=" ".join((display_name or "").split()), addr_spec=spec)
+    except (email.errors.HeaderParseError, ValueError, IndexError, TypeError) as error:  # stdlib parser errors for malformed specs
+        raise InvalidAddressError(f"malformed address: {type(error).__name__}") from None
+    if not parsed.username or not parsed.domain:
+        raise InvalidAddressError("address has no local part or no domain")
+    return parsed
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
+
+
+def build_message(
+    *,
+    sender: str,
+    to_address: str,
+    subject: str,
+    text: str,
+    html: str,
+    notice_id: str,
+    sent_at: datetime,
+    to_name: str | None = None,
+    sender_name: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    message_id: str | None = None,
+) -> EmailMessage:
+    """A complete message: From/To/Subject/Date/Message-ID, the notice id header, both bodies.
+
+    ``sent_at`` must be timezone-aware (it becomes the ``Date`` header). Raises
+    :class:`InvalidAddressError` when ``to_address`` or ``sender`` is not a usable address.
+    """
+    from_address = parse_address(sender, sender_name)
+    to = parse_address(to_address, to_name)
+    message = EmailMessage(policy=POLICY)
+    message["From"] = from_address
+    message["To"] = to
+    message["Subject"] = " ".join(subject.split())
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = message_id or make_msgid(domain=_domain(from_address.addr_spec))
+    message[NOTICE_HEADER] = notice_id
+    message.set_content(text, subtype="plain", charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.mime_type.partition("/")
+        message.add_attachment(
+            attachment.content,
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+            params=dict(attachment.params),
+        )
+    return message
+
+
+def to_bytes(message: EmailMessage) -> bytes:
+    """The wire form SES expects in ``Content.Raw.Data``."""
+    return message.as_bytes(policy=POLICY)

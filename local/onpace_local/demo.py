@@ -1,0 +1,199 @@
+"""``onpace demo``: a district's term replayed through the real handlers on moto server.
+
+Day by day on a simulated clock: the scheduler fires the evaluate function for the day, the
+outbox stream feeds the notify function (emails go through SES on moto), then the day's LMS
+activity arrives as signed webhooks through the local API gateway and the ingest function.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from onpace_core.store.models import OutboxModel
+from onpace_local.district import LoadedDistrict, load_district
+from onpace_local.gateway import serve_gateway
+from onpace_local.scheduler import fire_day, schedules
+from onpace_local.stack import LocalStack
+from onpace_local.streams import StreamPump
+from onpace_local.webhook_client import post_webhook
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    programs_dir: Path = DEMO_DIR / "programs"
+    roster_dir: Path = DEMO_DIR / "roster"
+    events_file: Path = DEMO_DIR / "events.jsonl"
+    first_day: date = date(2026, 8, 24)
+    last_day: date = date(2026, 10, 16)
+    serve: bool = True
+    port: int = 0
+    template: Path = DEMO_DIR.parent / "template.yaml"
+
+
+@dataclass
+class RuleTally:
+    notices: int = 0
+    actions: int = 0
+    skipped: int = 0
+    emails: int = 0
+
+
+@dataclass
+class DemoReport:
+    district_id: str
+    days: int = 0
+    seconds: float = 0.0
+    webhooks: Counter[str] = field(default_factory=Counter)
+    rules: dict[str, RuleTally] = field(default_factory=lambda: defaultdict(RuleTally))
+    unmatched: list[dict[str, str]] = field(default_factory=list)
+    console_url: str | None = None
+
+    def render(self) -> str:
+        lines = [
+            f"OnPace demo: district {self.district_id}, {self.days} days replayed in {self.seconds:.1f} s",
+            "",
+            f"{'rule id':40} {'notices':>7} {'actions':>7} {'skipped':>7} {'emails':>6}",
+        ]
+        for rule_id in sorted(self.rules):
+            t = self.rules[rule_id]
+            lines.append(f"{rule_id:40} {t.notices:>7} {t.actions:>7} {t.skipped:>7} {t.emails:>6}")
+        totals = RuleTally(*(sum(getattr(t, f) for t in self.rules.values()) for f in ("notices", "actions", "skipped", "emails")))
+        lines.append(f"{'total':40} {totals.notices:>7} {totals.actions:>7} {totals.skipped:>7} {totals.emails:>6}")
+        lines += [
+            "",
+            "webhooks: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(self.webhooks.items()))
+            + (f"; kept for review (not on the roster): {len(self.unmatched)}" if self.unmatched else ""),
+        ]
+        return "\n".join(lines)
+
+
+def _events_by_day(path: Path, zone: ZoneInfo) -> dict[date, list[dict[str, Any]]]:
+    by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+                local = datetime.fromisoformat(event["occurred_at"]).astimezone(zone).date()
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"{path} line {number}: not a plain activity event ({exc})") from exc
+            by_day[local].append(event)
+    return by_day
+
+
+def _days(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _tally(report: DemoReport, district_id: str) -> None:
+    for item in OutboxModel.scan(OutboxModel.district_id == district_id):
+        tally = report.rules[item.rule_id]
+        if item.kind == "action":
+            tally.actions += 1
+        elif item.kind == "skipped":
+            tally.skipped += 1
+        else:
+            tally.notices += 1
+        deliveries = item.deliveries.as_dict() if item.deliveries else {}
+        tally.emails += sum(1 for d in deliveries.values() if d.get("status") == "sent")
+
+
+def replay_term(
+    stack: LocalStack, district: LoadedDistrict, gateway_url: str, options: DemoOptions, out: TextIO
+) -> DemoReport:
+    """Replay the term day by day; returns what was decided, sent and received."""
+    zone = ZoneInfo(district.programs[0].time_zone)
+    events = _events_by_day(options.events_file, zone)
+    report = DemoReport(district_id=district.district_id, console_url=f"{gateway_url}/console")
+    daily = schedules(stack)
+    pump = StreamPump.for_function(stack, "NotifyFunction")
+    all_days = list(_days(options.first_day, options.last_day))
+    started = time.monotonic()
+    for index, day in enumerate(all_days, start=1):
+        decided = 0
+        for schedule in daily:
+            result = fire_day(stack, schedule, day)
+            decided += sum(r["count"] for p in result["programs"] for r in p["recorded"])
+        records = pump.pump()
+        todays = events.get(day, [])
+        if todays:
+            response = post_webhook(
+                gateway_url,
+                district_id=district.district_id,
+                secret=district.webhook_secret,
+                events=todays,
+                msg_id=f"msg_demo_{day.isoformat()}",
+            )
+            if response.status != 202:
+                raise RuntimeError(f"{day}: webhook refused with {response.status}: {response.body}")
+            report.webhooks["stored"] += response.body["accepted"]
+            report.webhooks["duplicates"] += response.body["duplicates"]
+            report.unmatched += response.body["unmatched"]
+        print(
+            f"[{index:>3}/{len(all_days)}] {day.isoformat()} {day.strftime('%a')}  "
+            f"decisions {decided:>2}  outbox records to notify {records:>2}  webhook events {len(todays):>2}",
+            file=out,
+            flush=True,
+        )
+    # An LMS that retries a delivery it already made: nothing is counted twice.
+    retry_day = next(d for d in all_days if events.get(d))
+    retry = post_webhook(
+        gateway_url,
+        district_id=district.district_id,
+        secret=district.webhook_secret,
+        events=events[retry_day],
+        msg_id=f"msg_demo_{retry_day.isoformat()}",
+    )
+    report.webhooks["duplicates"] += int(retry.body.get("duplicates", 0))
+    # A forged delivery: refused with 401 and audited.
+    forged = post_webhook(
+        gateway_url, district_id=district.district_id, secret="whsec_" + "A" * 44, events=events[retry_day]
+    )
+    report.webhooks[f"refused ({forged.status})"] += 1
+    report.seconds = time.monotonic() - started
+    report.days = len(all_days)
+    _tally(report, district.district_id)
+    return report
+
+
+def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
+    print("Starting moto server and creating the template's resources …", file=out, flush=True)
+    with LocalStack.start(options.template) as stack:
+        district = load_district(stack, options.programs_dir, options.roster_dir)
+        print(
+            f"Loaded district {district.district_id}: {len(district.programs)} programs, "
+            f"{district.enrollments} enrollments. Replaying {options.first_day} … {options.last_day}:",
+            file=out,
+            flush=True,
+        )
+        gateway = serve_gateway(stack, port=options.port, console_district=district.district_id)
+        try:
+            report = replay_term(stack, district, gateway.url, options, out)
+            print("", file=out)
+            print(report.render(), file=out, flush=True)
+            if options.serve:
+                print(f"\nConsole: {report.console_url}  (Ctrl-C to stop)", file=out, flush=True)
+                try:
+                    while True:
+                        time.sleep(3600)
+                except KeyboardInterrupt:
+                    print("\nStopped.", file=out)
+        finally:
+            gateway.stop()
+    return report

@@ -1,0 +1,74 @@
+"""Test districts: a program, a few enrollments and a webhook secret, unique per test."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+from onpace_core.settings import Settings
+from onpace_core.store.enrollments import upsert_enrollments
+from onpace_core.store.programs import save_program
+from onpace_local.stack import LocalStack
+from onpace_local.webhook_client import new_secret
+from onpace_rules.program import ProgramConfig
+
+
+@dataclass(frozen=True)
+class SampleDistrict:
+    district_id: str
+    program: ProgramConfig
+    secret: str
+    students: tuple[str, ...]
+    class_id: str = "cls-1"
+
+
+def make_district(
+    stack: LocalStack,
+    rules: dict[str, dict[str, Any]],
+    *,
+    students: tuple[str, ...] = ("stu-1", "stu-2"),
+    start: date = date(2026, 8, 24),
+    time_zone: str = "America/Chicago",
+    terms: list[dict[str, str]] | None = None,
+) -> SampleDistrict:
+    district_id = f"d-{uuid.uuid4().hex[:10]}"
+    program = ProgramConfig(
+        district_id=district_id,
+        program_id="prog",
+        name="Test Online",
+        time_zone=time_zone,
+        policy_version="test-2026.1",
+        source="test",
+        calendar={"terms": terms or [{"id": "fall", "start": "2026-08-24", "end": "2026-12-18", "ipr": "2026-10-09"}]},
+        rules=rules,
+        contacts={"counselor": [{"name": "Dana Counselor", "address": "counselor@school.example"}]},
+    )
+    save_program(program)
+    records = [
+        EnrollmentRecord(
+            district_id=district_id,
+            program_id="prog",
+            class_id="cls-1",
+            class_title="Biology Online",
+            student_id=s,
+            student_name=f"Student {s}",
+            term_id="fall",
+            start_date=start,
+            end_date=date(2026, 12, 18),
+            contacts=(
+                ContactRecord("student", f"{s}@students.school.example", f"Student {s}", "en", s),
+                ContactRecord("guardian", f"parent-of-{s}@family.example", f"Parent of {s}", "en"),
+                ContactRecord("instructor", "teacher@school.example", "Pat Teacher", "en"),
+            ),
+        )
+        for s in students
+    ]
+    upsert_enrollments(records, program)
+    secret = new_secret()
+    stack.client("secretsmanager").create_secret(
+        Name=f"{Settings.from_env().webhook_secret_prefix}{district_id}", SecretString=secret
+    )
+    return SampleDistrict(district_id, program, secret, students)
