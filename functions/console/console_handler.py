@@ -32,11 +32,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from pynamodb.exceptions import PynamoDBException
-
 from onpace_core.audit import log as audit_log
 from onpace_core.settings import Settings
 from onpace_core.store.models import AuditModel, bind_tables
+from pynamodb.exceptions import PynamoDBException
 
 HERE = Path(__file__).resolve().parent
 DISTRICT_CLAIM = "custom:district_id"

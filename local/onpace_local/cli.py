@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from onpace_local.demo import DEMO_DIR, DemoOptions, run_demo
@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--programs", type=Path, default=defaults.programs_dir, help="directory of program YAML files")
     demo.add_argument("--roster", type=Path, default=defaults.roster_dir, help="OneRoster 1.1 CSV directory")
     demo.add_argument("--events", type=Path, default=defaults.events_file, help="activity events, one JSON per line")
+    demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
 
     invoke = commands.add_parser(
         "invoke",
@@ -68,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 def _invoke(args: argparse.Namespace) -> int:
     from onpace_local.district import load_district
     from onpace_local.stack import LocalStack
-    from onpace_local.webhook_client import signed_headers
+    from onpace_local.webhook_client import resign_api_event
 
     event = json.loads(args.event.read_text(encoding="utf-8"))
     with LocalStack.start(DEMO_DIR.parent / "template.yaml") as stack:
@@ -79,11 +80,7 @@ def _invoke(args: argparse.Namespace) -> int:
         if not args.no_demo_data:
             district = load_district(stack, DEMO_DIR / "programs", DEMO_DIR / "roster")
             if str(event.get("rawPath", "")).startswith("/webhooks/"):
-                headers = signed_headers(
-                    district.webhook_secret, event.get("body") or "", event["headers"].get("webhook-id", "msg_cli"),
-                    datetime.now(UTC),
-                )
-                event["headers"] = {**event.get("headers", {}), **headers}
+                event = resign_api_event(event, district.webhook_secret)
         result = stack.invoke(args.function, event)
     print(json.dumps(result, indent=2, default=str))
     return 0
@@ -103,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             last_day=args.last_day,
             serve=not args.no_serve,
             port=args.port,
+            verbose=args.verbose,
         )
         run_demo(options)
         return 0

@@ -38,6 +38,7 @@ class DemoOptions:
     last_day: date = date(2026, 10, 16)
     serve: bool = True
     port: int = 0
+    verbose: bool = False
     template: Path = DEMO_DIR.parent / "template.yaml"
 
 
@@ -49,6 +50,18 @@ class RuleTally:
     emails: int = 0
 
 
+@dataclass(frozen=True)
+class DecisionLine:
+    on: str
+    rule_id: str
+    kind: str
+    student: str
+    class_title: str
+    deadlines: str
+    status: str
+    emails: int
+
+
 @dataclass
 class DemoReport:
     district_id: str
@@ -57,11 +70,21 @@ class DemoReport:
     webhooks: Counter[str] = field(default_factory=Counter)
     rules: dict[str, RuleTally] = field(default_factory=lambda: defaultdict(RuleTally))
     unmatched: list[dict[str, str]] = field(default_factory=list)
+    decisions: list[DecisionLine] = field(default_factory=list)
     console_url: str | None = None
 
     def render(self) -> str:
         lines = [
             f"OnPace demo: district {self.district_id}, {self.days} days replayed in {self.seconds:.1f} s",
+            "",
+            "Decisions (evaluation day, rule id, kind, student, class, deadlines stated, outbox status, emails):",
+        ]
+        for d in self.decisions:
+            lines.append(
+                f"  {d.on}  {d.rule_id:34} {d.kind:7} {d.student:22} {d.class_title:27} "
+                f"{d.deadlines or '-':24} {d.status:8} {d.emails}"
+            )
+        lines += [
             "",
             f"{'rule id':40} {'notices':>7} {'actions':>7} {'skipped':>7} {'emails':>6}",
         ]
@@ -102,7 +125,9 @@ def _days(first: date, last: date) -> Iterator[date]:
 
 
 def _tally(report: DemoReport, district_id: str) -> None:
-    for item in OutboxModel.scan(OutboxModel.district_id == district_id):
+    # A Scan is fine for a local report of one demo district; the functions never scan.
+    items = sorted(OutboxModel.scan(OutboxModel.district_id == district_id), key=lambda i: (i.decided_on, i.notice_id))
+    for item in items:
         tally = report.rules[item.rule_id]
         if item.kind == "action":
             tally.actions += 1
@@ -111,7 +136,21 @@ def _tally(report: DemoReport, district_id: str) -> None:
         else:
             tally.notices += 1
         deliveries = item.deliveries.as_dict() if item.deliveries else {}
-        tally.emails += sum(1 for d in deliveries.values() if d.get("status") == "sent")
+        emails = sum(1 for d in deliveries.values() if d.get("status") == "sent")
+        tally.emails += emails
+        deadlines = item.deadlines.as_dict() if item.deadlines else {}
+        report.decisions.append(
+            DecisionLine(
+                on=item.decided_on,
+                rule_id=item.rule_id,
+                kind=item.kind,
+                student=f"{item.student_name} ({item.student_id})",
+                class_title=item.class_title or item.class_id,
+                deadlines=", ".join(f"{k} {v}" for k, v in sorted(deadlines.items())),
+                status=item.status,
+                emails=emails,
+            )
+        )
 
 
 def replay_term(
@@ -174,7 +213,10 @@ def replay_term(
 
 def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
     print("Starting moto server and creating the template's resources …", file=out, flush=True)
-    with LocalStack.start(options.template) as stack:
+    # The functions log JSON at the template's LogLevel; the demo's own progress lines are
+    # enough unless --verbose asks for the functions' logs as well.
+    log_level = "INFO" if options.verbose else "WARNING"
+    with LocalStack.start(options.template, parameter_overrides={"LogLevel": log_level}) as stack:
         district = load_district(stack, options.programs_dir, options.roster_dir)
         print(
             f"Loaded district {district.district_id}: {len(district.programs)} programs, "

@@ -6,6 +6,7 @@ of one process, so ``start_moto`` resets that state by default: the server start
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 import urllib.error
@@ -39,7 +40,7 @@ class MotoHandle:
     def reset(self) -> None:
         """Forget every resource the server holds."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - local URL
+        with urllib.request.urlopen(request, timeout=10):
             pass
 
     def __enter__(self) -> MotoHandle:
@@ -59,7 +60,7 @@ def _wait_until_answering(endpoint_url: str, timeout: float) -> None:
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=2):
                 return
         except (urllib.error.URLError, ConnectionError, OSError) as error:
             last_error = error
@@ -67,9 +68,17 @@ def _wait_until_answering(endpoint_url: str, timeout: float) -> None:
     raise TimeoutError(f"moto server at {endpoint_url} did not answer within {timeout}s: {last_error}")
 
 
-def start_moto(host: str = "127.0.0.1", *, reset: bool = True, timeout: float = 15.0) -> MotoHandle:
-    """Start ``moto.server.ThreadedMotoServer`` on a free port and wait until it answers HTTP."""
+def start_moto(
+    host: str = "127.0.0.1", *, reset: bool = True, quiet: bool = True, timeout: float = 15.0
+) -> MotoHandle:
+    """Start ``moto.server.ThreadedMotoServer`` on a free port and wait until it answers HTTP.
+
+    ``quiet`` raises werkzeug's logger to WARNING so that each request is not printed.
+    """
     from moto.server import ThreadedMotoServer
+
+    if quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     port = free_port(host)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)

@@ -86,7 +86,7 @@ class _Provisioner:
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = boto3.client(
-                service,  # type: ignore[call-overload]
+                service,
                 endpoint_url=self.stack.endpoint_url,
                 region_name=self.stack.region,
                 aws_access_key_id="testing",
@@ -132,7 +132,10 @@ class _Provisioner:
                 request[key] = indexes
         stream = props.get("StreamSpecification")
         if stream:
-            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+            request["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": stream["StreamViewType"],
+            }
         sse = props.get("SSESpecification")
         if sse:
             request["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled"))}
@@ -258,7 +261,14 @@ class _Provisioner:
             "FlexibleTimeWindow": props.get("FlexibleTimeWindow", {"Mode": "OFF"}),
             "Target": props["Target"],
         }
-        for key in ("ScheduleExpressionTimezone", "Description", "State", "StartDate", "EndDate", "KmsKeyArn"):
+        for key in (
+            "ScheduleExpressionTimezone",
+            "Description",
+            "State",
+            "StartDate",
+            "EndDate",
+            "KmsKeyArn",
+        ):
             if key in props:
                 request[key] = props[key]
         group = props.get("GroupName")

@@ -96,7 +96,7 @@ for _tag in _FN_TAGS:
 def load_template(path: Path | str) -> dict[str, Any]:
     """The SAM template as written, with short tags expanded to their long forms."""
     with Path(path).open(encoding="utf-8") as stream:
-        data = yaml.load(stream, Loader=CfnLoader)  # noqa: S506 - CfnLoader is a SafeLoader
+        data = yaml.load(stream, Loader=CfnLoader)
     if not isinstance(data, dict) or "Resources" not in data:
         raise ValueError(f"{path} is not a CloudFormation/SAM template")
     return data
@@ -162,7 +162,11 @@ def transform_template(
     )
 
     template = _with_s3_uris(dict(sam))
-    parameters: dict[str, Any] = {"AWS::Region": region, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": PARTITION}
+    parameters: dict[str, Any] = {
+        "AWS::Region": region,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::Partition": PARTITION,
+    }
     parameters.update(parameter_values or {})
     to_py27_compatible_template(template, parameters)
     policy_loader = _NoAwsPolicyLoader()
@@ -286,9 +290,7 @@ def _pseudo(name: str, params: Mapping[str, str]) -> str | None:
     return defaults.get(name)
 
 
-def _ref_value(
-    name: str, refs: Mapping[str, str], params: Mapping[str, str]
-) -> str:
+def _ref_value(name: str, refs: Mapping[str, str], params: Mapping[str, str]) -> str:
     if name.startswith("AWS::"):
         value = _pseudo(name, params)
         if value is None:
@@ -354,7 +356,10 @@ def resolve(
             return _ref_value(str(arg), refs, params)
         if key == "Fn::GetAtt":
             parts = arg.split(".", 1) if isinstance(arg, str) else list(arg)
-            logical_id, attribute = resolve(parts[0], refs, attrs, params), resolve(parts[1], refs, attrs, params)
+            logical_id, attribute = (
+                resolve(parts[0], refs, attrs, params),
+                resolve(parts[1], refs, attrs, params),
+            )
             return _att_value(str(logical_id), str(attribute), attrs)
         if key == "Fn::Sub":
             if isinstance(arg, str):

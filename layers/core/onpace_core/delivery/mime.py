@@ -23,8 +23,10 @@ from email.utils import format_datetime, make_msgid
 
 NOTICE_HEADER = "X-OnPace-Notice"
 
-# SMTP line endings, and no 8-bit bodies: SES wants a 7-bit clean raw message.
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
+# SMTP line endings, and no 8-bit bodies: SES wants a 7-bit clean raw message. Headers we store
+# raw (the notice id, a long token without spaces) are written as given rather than re-encoded.
+POLICY = email.policy.SMTP.clone(cte_type="7bit", refold_source="none")
+_RAW_HEADER_MAX = 900  # well inside SMTP's 998-character line limit
 
 
 class InvalidAddressError(ValueError):
@@ -33,7 +35,10 @@ class InvalidAddressError(ValueError):
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file sent with the notice, e.g. ``Attachment("appeal.ics", data, "text/calendar", {"method": "PUBLISH"})``."""
+    """A file sent with the notice.
+
+    For example ``Attachment("appeal.ics", data, "text/calendar", {"method": "PUBLISH"})``.
+    """
 
     filename: str
     content: bytes
@@ -48,7 +53,8 @@ def parse_address(address: str, display_name: str | None = None) -> Address:
         raise InvalidAddressError("address has no domain")
     try:
         parsed = Address(display_name=" ".join((display_name or "").split()), addr_spec=spec)
-    except (email.errors.HeaderParseError, ValueError, IndexError, TypeError) as error:  # stdlib parser errors for malformed specs
+    # What the stdlib parser raises for malformed specs varies with the defect.
+    except (email.errors.HeaderParseError, ValueError, IndexError, TypeError) as error:
         raise InvalidAddressError(f"malformed address: {type(error).__name__}") from None
     if not parsed.username or not parsed.domain:
         raise InvalidAddressError("address has no local part or no domain")
@@ -86,7 +92,7 @@ def build_message(
     message["Subject"] = " ".join(subject.split())
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id or make_msgid(domain=_domain(from_address.addr_spec))
-    message[NOTICE_HEADER] = notice_id
+    _set_token_header(message, NOTICE_HEADER, notice_id)
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
     for attachment in attachments:
@@ -99,6 +105,15 @@ def build_message(
             params=dict(attachment.params),
         )
     return message
+
+
+def _set_token_header(message: EmailMessage, name: str, value: str) -> None:
+    """A printable ASCII token is stored unfolded (an id longer than 78 characters would otherwise
+    be rewritten as RFC 2047 encoded words, which nobody can grep for); anything else is encoded."""
+    if value.isascii() and value.isprintable() and " " not in value and len(name) + len(value) < _RAW_HEADER_MAX:
+        message.set_raw(name, value)
+    else:
+        message[name] = value
 
 
 def to_bytes(message: EmailMessage) -> bytes:

@@ -119,7 +119,9 @@ def _environment(templates_dir: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
+        autoescape=select_autoescape(
+            enabled_extensions=("html.j2",), default_for_string=False, default=False
+        ),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -163,4 +163,8 @@ class InactivitySeries:
         if self.action_id is not None:
             candidates.append(action_due)
         upcoming = [d for d in candidates if d > day]
-        return min(upcoming, default=day + timedelta(days=1) if candidates else None)
+        if upcoming:
+            return min(upcoming)
+        # This lapse has nothing left; a new one starts with activity on ``day`` at the earliest.
+        first = self.params.warning_day if self.warning_id is not None else self.params.action_day
+        return self._add(ctx.calendar, day, first)

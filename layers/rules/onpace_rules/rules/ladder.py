@@ -137,5 +137,8 @@ class ProgressLadder:
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         found = self._next(state, day + timedelta(days=1))
         if found is None:
-            return None
+            # Every step of this lapse fired (a ladder without its removal step): a new lapse
+            # begins with a submission on ``day`` at the earliest.
+            after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
+            return max(day + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period)
         return max(found[1], day + timedelta(days=1))

@@ -1,0 +1,358 @@
+"""``template.yaml`` checked offline: cfn-lint, the SAM transform, the tables against the pynamodb
+models, and least privilege in every IAM statement."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from onpace_core.store import models
+from onpace_local.template import function_specs, load_template, references, resolve, transform
+from pynamodb.models import Model
+
+# Each model, by the environment variable that names its table (Settings / bind_tables).
+MODEL_TABLE_VARIABLE: dict[type[Model], str] = {
+    models.RawEventModel: "EVENTS_TABLE",
+    models.EnrollmentModel: "ENROLLMENTS_TABLE",
+    models.OutboxModel: "OUTBOX_TABLE",
+    models.AuditModel: "AUDIT_TABLE",
+    models.ProgramModel: "PROGRAMS_TABLE",
+}
+
+
+@pytest.fixture(scope="module")
+def cfn(template_path: Path) -> dict[str, Any]:
+    return transform(template_path)
+
+
+@pytest.fixture(scope="module")
+def sam(template_path: Path) -> dict[str, Any]:
+    return load_template(template_path)
+
+
+def _of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cfn_lint_reports_no_errors(template_path: Path) -> None:
+    script = Path(sys.executable).with_name("cfn-lint")
+    command = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
+    )
+    result = subprocess.run(
+        [*command, "--format", "parseable", str(template_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational, 1 fatal.
+    assert result.returncode & 0b11 == 0, f"cfn-lint found errors:\n{result.stdout}{result.stderr}"
+    errors = [line for line in result.stdout.splitlines() if re.search(r":E\d{4}:", line)]
+    assert errors == []
+
+
+def test_all_env_var_names_of_settings_are_set_for_every_function(cfn: dict[str, Any]) -> None:
+    from onpace_core.settings import Settings
+
+    expected = {name.upper() for name in Settings.model_fields} - {"AWS_REGION"}  # Lambda sets it
+    for logical_id, function in _of_type(cfn, "AWS::Lambda::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert expected <= set(variables), f"{logical_id} lacks {sorted(expected - set(variables))}"
+        assert "AWS_REGION" not in variables  # reserved by Lambda
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "onpace"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "OnPace"
+        assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+        assert variables["SES_CONFIGURATION_SET"] == {"Ref": "NoticesConfigurationSet"}
+
+
+def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) -> None:
+    layers = _of_type(cfn, "AWS::Lambda::LayerVersion")
+    assert {p["Properties"]["Content"]["S3Key"] for p in layers.values()} == {"layers/rules", "layers/core"}
+    functions = _of_type(cfn, "AWS::Lambda::Function")
+    assert set(functions) == {"IngestFunction", "EvaluateFunction", "NotifyFunction", "ConsoleFunction"}
+    for logical_id, function in functions.items():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.12", logical_id
+        assert props["Architectures"] == ["arm64"], logical_id
+        assert props["MemorySize"] == 512, logical_id
+        assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
+        assert {ref["Ref"] for ref in props["Layers"]} == set(layers), logical_id
+        assert props["Timeout"] == (900 if logical_id == "EvaluateFunction" else 30), logical_id
+
+
+def test_function_specs_point_at_existing_folders_with_unique_modules(template_path: Path) -> None:
+    specs = {spec.logical_id: spec for spec in function_specs(template_path)}
+    assert {logical_id: spec.handler for logical_id, spec in specs.items()} == {
+        "IngestFunction": "ingest_handler.lambda_handler",
+        "EvaluateFunction": "evaluate_handler.lambda_handler",
+        "NotifyFunction": "notify_handler.lambda_handler",
+        "ConsoleFunction": "console_handler.lambda_handler",
+    }
+    for spec in specs.values():
+        assert spec.code_dir.is_dir(), spec
+        assert spec.code_dir.name == spec.logical_id.removesuffix("Function").lower()
+    assert len({spec.module for spec in specs.values()}) == len(specs)
+    # Globals are merged into each function's environment.
+    assert specs["NotifyFunction"].environment["OUTBOX_TABLE"] == {"Ref": "OutboxTable"}
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
+    body = cfn["Resources"]["OnPaceApi"]["Properties"]["Body"]
+    routes = {
+        (path, method.upper()): operation
+        for path, operations in body["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert set(routes) == {
+        ("/webhooks/{source}", "POST"),
+        ("/console", "GET"),
+        ("/console/api/audit", "GET"),
+        ("/console/api/audit/verify", "GET"),
+    }
+
+    def target(operation: dict[str, Any]) -> str:
+        uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        return re.search(r"\$\{(\w+)\.Arn\}", uri).group(1)  # type: ignore[union-attr]
+
+    webhook = routes[("/webhooks/{source}", "POST")]
+    assert target(webhook) == "IngestFunction"
+    assert webhook["security"] == [{"NONE": []}], "webhooks are HMAC-signed: no JWT authorizer"
+    for key, operation in routes.items():
+        if key[0].startswith("/console"):
+            assert target(operation) == "ConsoleFunction"
+            assert operation["security"] == [{"DistrictAdmins": []}]
+
+    scheme = body["components"]["securitySchemes"]["DistrictAdmins"]["x-amazon-apigateway-authorizer"]
+    assert scheme["type"] == "jwt"
+    assert scheme["jwtConfiguration"]["audience"] == [{"Ref": "AdminUserPoolClient"}]
+    assert "AdminUserPool" in references(scheme["jwtConfiguration"]["issuer"])
+
+
+def test_user_pool_has_immutable_district_attribute(cfn: dict[str, Any]) -> None:
+    schema = cfn["Resources"]["AdminUserPool"]["Properties"]["Schema"]
+    district = next(attr for attr in schema if attr["Name"] == "district_id")
+    assert district["AttributeDataType"] == "String"
+    assert district["Mutable"] is False
+
+
+def test_daily_evaluation_schedule(cfn: dict[str, Any]) -> None:
+    schedules = _of_type(cfn, "AWS::Scheduler::Schedule")
+    assert list(schedules) == ["EvaluateFunctionDailyEvaluation"]
+    props = schedules["EvaluateFunctionDailyEvaluation"]["Properties"]
+    assert props["ScheduleExpression"] == "cron(5 0 * * ? *)"
+    assert props["ScheduleExpressionTimezone"] == {"Ref": "ProgramTimeZone"}
+    target = props["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": ["EvaluateFunction", "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EvaluateDLQ", "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    params = {"ProgramTimeZone": "America/Chicago"}
+    assert json.loads(resolve(target["Input"], {}, {}, params)) == {"time_zone": "America/Chicago"}
+
+
+def test_outbox_stream_feeds_notify(cfn: dict[str, Any]) -> None:
+    mappings = _of_type(cfn, "AWS::Lambda::EventSourceMapping")
+    assert list(mappings) == ["NotifyFunctionOutboxStream"]
+    props = mappings["NotifyFunctionOutboxStream"]["Properties"]
+    assert props["FunctionName"] == {"Ref": "NotifyFunction"}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["BatchSize"] == 10
+    assert props["MaximumRetryAttempts"] == 5
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert patterns == [{"eventName": ["INSERT"]}]
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["NotifyDLQ", "Arn"]}
+    stream = cfn["Resources"]["OutboxTable"]["Properties"]["StreamSpecification"]
+    assert stream == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def test_queues_and_ses(cfn: dict[str, Any]) -> None:
+    queues = _of_type(cfn, "AWS::SQS::Queue")
+    assert set(queues) == {"NotifyDLQ", "EvaluateDLQ"}
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    identity = cfn["Resources"]["SenderIdentity"]["Properties"]
+    assert identity["EmailIdentity"] == {"Ref": "SenderDomain"}
+    assert identity["ConfigurationSetAttributes"]["ConfigurationSetName"] == {
+        "Ref": "NoticesConfigurationSet"
+    }
+
+
+def test_outputs(cfn: dict[str, Any]) -> None:
+    outputs = cfn["Outputs"]
+    assert "ApiUrl" in outputs
+    tables = _of_type(cfn, "AWS::DynamoDB::Table")
+    assert {o["Value"]["Ref"] for o in outputs.values() if "Ref" in o["Value"]} >= set(tables)
+
+
+# -- tables against the models -----------------------------------------------------------------
+
+
+def _table_logical_ids(cfn: dict[str, Any]) -> dict[str, str]:
+    """Environment variable -> logical id of the table it names (through ``!Ref``)."""
+    function = next(iter(_of_type(cfn, "AWS::Lambda::Function").values()))
+    variables = function["Properties"]["Environment"]["Variables"]
+    return {name: variables[name]["Ref"] for name in MODEL_TABLE_VARIABLE.values()}
+
+
+def _key_schema(items: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """(name, HASH) then (name, RANGE): pynamodb does not list the hash key first, AWS does."""
+    return sorted(((item["AttributeName"], item["KeyType"]) for item in items), key=lambda key: key[1])
+
+
+@pytest.mark.parametrize("model", list(MODEL_TABLE_VARIABLE), ids=lambda m: m.__name__)
+def test_table_matches_model(cfn: dict[str, Any], model: type[Model]) -> None:
+    logical_id = _table_logical_ids(cfn)[MODEL_TABLE_VARIABLE[model]]
+    table = cfn["Resources"][logical_id]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    props = table["Properties"]
+    schema = model._get_schema()
+
+    assert _key_schema(props["KeySchema"]) == _key_schema(schema["key_schema"])
+    declared = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    expected = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+    assert declared == expected
+
+    template_indexes = {
+        index["IndexName"]: (_key_schema(index["KeySchema"]), index["Projection"]["ProjectionType"])
+        for index in props.get("GlobalSecondaryIndexes", [])
+    }
+    model_indexes = {
+        index["index_name"]: (_key_schema(index["key_schema"]), index["projection"]["ProjectionType"])
+        for index in schema["global_secondary_indexes"]
+    }
+    assert template_indexes == model_indexes
+    assert not props.get("LocalSecondaryIndexes")
+    assert not schema["local_secondary_indexes"]
+
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert "TableName" not in props
+
+    ttl_attributes = [
+        name for name, attr in model.get_attributes().items() if type(attr).__name__ == "TTLAttribute"
+    ]
+    if ttl_attributes:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_attributes[0], "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+# -- least privilege ---------------------------------------------------------------------------
+
+
+def _statements(cfn: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for logical_id, role in _of_type(cfn, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            statements = policy["PolicyDocument"]["Statement"]
+            for statement in statements if isinstance(statements, list) else [statements]:
+                found.append((logical_id, statement))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_wildcard_actions(cfn: dict[str, Any], sam: dict[str, Any]) -> None:
+    statements = _statements(cfn)
+    assert len(statements) > 10
+    for role, statement in statements:
+        assert "NotAction" not in statement, role
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, f"{role} allows the wildcard action {action}"
+    for logical_id, resource in _of_type(sam, "AWS::Serverless::Function").items():
+        for policy in resource["Properties"].get("Policies", []):
+            assert not isinstance(policy, str), f"{logical_id} uses the managed policy {policy}"
+            assert not (isinstance(policy, dict) and "DynamoDBCrudPolicy" in policy), logical_id
+    for role in _of_type(cfn, "AWS::IAM::Role").values():
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            assert "FullAccess" not in str(arn)
+
+
+def test_index_resources_name_existing_indexes(cfn: dict[str, Any]) -> None:
+    indexes = {
+        logical_id: {i["IndexName"] for i in table["Properties"].get("GlobalSecondaryIndexes", [])}
+        for logical_id, table in _of_type(cfn, "AWS::DynamoDB::Table").items()
+    }
+    seen = 0
+    for role, statement in _statements(cfn):
+        for resource in _as_list(statement.get("Resource", [])):
+            if isinstance(resource, dict) and "Fn::Sub" in resource:
+                match = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/(\w+)", resource["Fn::Sub"])
+                if match:
+                    seen += 1
+                    assert match.group(2) in indexes[match.group(1)], f"{role}: {resource}"
+            assert resource != "*" or not any(
+                str(action).startswith("dynamodb:") for action in _as_list(statement["Action"])
+            ), f"{role} grants DynamoDB on every resource"
+    assert seen >= 4
+
+
+def test_notify_sends_only_as_the_sender_through_the_configuration_set(cfn: dict[str, Any]) -> None:
+    role = cfn["Resources"]["NotifyFunctionRole"]
+    ses = [
+        s
+        for _, s in _statements({"Resources": {"NotifyFunctionRole": role}})
+        if any(str(a).startswith("ses:") for a in _as_list(s["Action"]))
+    ]
+    assert len(ses) == 1
+    assert sorted(_as_list(ses[0]["Action"])) == ["ses:SendEmail", "ses:SendRawEmail"]
+    resources = [r["Fn::Sub"] for r in ses[0]["Resource"]]
+    assert all(":identity/" in r or ":configuration-set/" in r for r in resources)
+    assert any(r.endswith("configuration-set/${NoticesConfigurationSet}") for r in resources)
+
+
+# -- the resolver ------------------------------------------------------------------------------
+
+
+def test_resolver() -> None:
+    refs = {"Table": "stack-Table"}
+    attrs = {("Table", "Arn"): "arn:aws:dynamodb:us-east-1:123456789012:table/stack-Table"}
+    params = {"Zone": "America/Chicago"}
+    assert resolve({"Ref": "Table"}, refs, attrs, params) == "stack-Table"
+    assert resolve({"Ref": "Zone"}, refs, attrs, params) == "America/Chicago"
+    assert resolve({"Fn::GetAtt": ["Table", "Arn"]}, refs, attrs, params).endswith("table/stack-Table")
+    assert resolve({"Fn::GetAtt": "Table.Arn"}, refs, attrs, params).endswith("table/stack-Table")
+    assert (
+        resolve({"Fn::Sub": "${Table.Arn}/index/due"}, refs, attrs, params)
+        == "arn:aws:dynamodb:us-east-1:123456789012:table/stack-Table/index/due"
+    )
+    assert (
+        resolve(
+            {"Fn::Sub": "arn:${AWS::Partition}:x:${AWS::Region}:${AWS::AccountId}:${Zone}"},
+            refs,
+            attrs,
+            params,
+        )
+        == "arn:aws:x:us-east-1:123456789012:America/Chicago"
+    )
+    assert resolve({"Fn::Sub": ["${A}-${Table}", {"A": {"Ref": "Zone"}}]}, refs, attrs, params) == (
+        "America/Chicago-stack-Table"
+    )
+    assert resolve({"Fn::Join": ["/", ["a", {"Ref": "Table"}]]}, refs, attrs, params) == "a/stack-Table"
+    assert resolve({"Fn::Sub": "${AWS::StackName}"}, refs, attrs, {"AWS::StackName": "s"}) == "s"
+    assert resolve({"Fn::Sub": "${!Literal}"}, refs, attrs, params) == "${Literal}"
+    assert resolve(
+        {"a": [{"Ref": "AWS::NoValue"}, 1], "b": {"Ref": "AWS::NoValue"}}, refs, attrs, params
+    ) == {"a": [1]}
+    with pytest.raises(KeyError):
+        resolve({"Ref": "Missing"}, refs, attrs, params)

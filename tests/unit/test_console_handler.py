@@ -1,0 +1,460 @@
+"""The console function through its real handler, on the local stack's DynamoDB (moto server).
+
+Every test seeds districts of its own (unique ids), so the shared session stack can hold the
+data of other test modules without changing what these tests see.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from onpace_core.audit.log import AuditEntry, append
+from onpace_local.gateway import GatewayHandle, build_event, build_routes, find_route, serve_gateway
+from onpace_local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+CONSOLE = "ConsoleFunction"
+T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+
+
+def _district(label: str) -> str:
+    return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
+def http_event(
+    path: str,
+    query: dict[str, str] | None = None,
+    claims: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The API Gateway HTTP API (payload 2.0) event of ``GET path`` with the authorizer's claims."""
+    query = query or {}
+    request_context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "test",
+        "domainName": "console.test",
+        "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+        "requestId": uuid.uuid4().hex,
+        "routeKey": f"GET {path}",
+        "stage": "$default",
+    }
+    if claims is not None:
+        request_context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"GET {path}",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
+        "headers": {"accept": "application/json"},
+        "requestContext": request_context,
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    return event
+
+
+def admin(district: str) -> dict[str, str]:
+    return {"custom:district_id": district, "sub": "admin-1"}
+
+
+def call(
+    stack: LocalStack, path: str, query: dict[str, str] | None = None, claims: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    result = stack.invoke(CONSOLE, http_event(path, query, claims))
+    headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+    body = result.get("body") or ""
+    if headers.get("content-type", "").startswith("application/json"):
+        return result["statusCode"], headers, json.loads(body)
+    return result["statusCode"], headers, body
+
+
+def seqs(body: dict[str, Any]) -> list[int]:
+    return [entry["seq"] for entry in body["entries"]]
+
+
+@pytest.fixture(scope="module")
+def districts(local_stack: LocalStack) -> dict[str, str]:
+    """Two districts; the first with 6 entries (2 students x 2 rules + 2 others), the second 3."""
+    a, b = _district("north"), _district("south")
+    plan = [
+        ("stu-1", "inactivity.day3", "notice.decided"),
+        ("stu-2", "inactivity.day3", "notice.decided"),
+        ("stu-1", "pacing.behind", "notice.sent"),
+        (None, None, "ingest.rejected"),
+        ("stu-2", "pacing.behind", "action.taken"),
+        ("stu-1", "inactivity.day3", "notice.sent"),
+    ]
+    for i, (student, rule, kind) in enumerate(plan):
+        append(
+            a,
+            [
+                AuditEntry(
+                    type=kind,
+                    actor="test",
+                    summary=f"A{i + 1}",
+                    on=date(2026, 3, 2),
+                    rule_id=rule,
+                    policy_version="2026.1" if rule else None,
+                    student_id=student,
+                    class_id="alg-1" if student else None,
+                    detail={"facts": {"days_inactive": i}, "deadlines": {"respond_by": "2026-03-09"}},
+                )
+            ],
+            now=T0 + timedelta(minutes=i),
+        )
+    # The other district uses the same student and rule ids: only the district may tell them apart.
+    for i, (student, rule) in enumerate(
+        [("stu-1", "inactivity.day3"), ("stu-2", "pacing.behind"), ("stu-1", None)]
+    ):
+        append(
+            b,
+            [
+                AuditEntry(
+                    type="notice.sent", actor="test", summary=f"B{i + 1}", rule_id=rule, student_id=student
+                )
+            ],
+            now=T0 + timedelta(minutes=i),
+        )
+    return {"a": a, "b": b}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the log.
+
+
+def test_only_the_callers_district_newest_first(local_stack: LocalStack, districts: dict[str, str]) -> None:
+    status, headers, body = call(local_stack, "/console/api/audit", claims=admin(districts["a"]))
+
+    assert status == 200
+    assert body["district_id"] == districts["a"]
+    assert seqs(body) == [6, 5, 4, 3, 2, 1]
+    assert [e["summary"] for e in body["entries"]] == ["A6", "A5", "A4", "A3", "A2", "A1"]
+    assert body["next_before"] is None
+    assert headers["cache-control"] == "no-store"
+
+    status, _, other = call(local_stack, "/console/api/audit", claims=admin(districts["b"]))
+    assert status == 200
+    assert [e["summary"] for e in other["entries"]] == ["B3", "B2", "B1"]
+
+
+def test_entry_shape(local_stack: LocalStack, districts: dict[str, str]) -> None:
+    _, _, body = call(local_stack, "/console/api/audit", {"limit": "1"}, admin(districts["a"]))
+    (entry,) = body["entries"]
+    assert entry["seq"] == 6
+    assert entry["on"] == "2026-03-02"
+    assert entry["at"] == "2026-03-02T14:05:00.000000Z"
+    assert entry["type"] == "notice.sent"
+    assert entry["rule_id"] == "inactivity.day3"
+    assert entry["policy_version"] == "2026.1"
+    assert entry["student_id"] == "stu-1"
+    assert entry["class_id"] == "alg-1"
+    assert entry["detail"] == {"facts": {"days_inactive": 5}, "deadlines": {"respond_by": "2026-03-09"}}
+    assert len(entry["hash"]) == 64
+    assert len(entry["prev_hash"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"student": "stu-1"}, [6, 3, 1]),
+        ({"student": "stu-2"}, [5, 2]),
+        ({"rule": "pacing.behind"}, [5, 3]),
+        ({"rule": "inactivity.day3"}, [6, 2, 1]),
+        ({"student": "stu-1", "rule": "inactivity.day3"}, [6, 1]),
+        ({"student": "stu-2", "rule": "inactivity.day3"}, [2]),
+        ({"student": "stu-9"}, []),
+        ({"student": "  stu-2 ", "rule": ""}, [5, 2]),
+    ],
+)
+def test_filters(
+    local_stack: LocalStack, districts: dict[str, str], query: dict[str, str], expected: list[int]
+) -> None:
+    status, _, body = call(local_stack, "/console/api/audit", query, admin(districts["a"]))
+    assert status == 200
+    assert seqs(body) == expected
+    assert all(e["summary"].startswith("A") for e in body["entries"])
+
+
+def test_paging_with_before(local_stack: LocalStack, districts: dict[str, str]) -> None:
+    claims = admin(districts["a"])
+    _, _, first = call(local_stack, "/console/api/audit", {"limit": "4"}, claims)
+    assert seqs(first) == [6, 5, 4, 3]
+    assert first["next_before"] == 3
+
+    _, _, second = call(local_stack, "/console/api/audit", {"limit": "4", "before": "3"}, claims)
+    assert seqs(second) == [2, 1]
+    assert second["next_before"] is None
+
+    # Exactly a full page at the end: no phantom "older" page.
+    _, _, exact = call(local_stack, "/console/api/audit", {"limit": "2", "before": "3"}, claims)
+    assert seqs(exact) == [2, 1]
+    assert exact["next_before"] is None
+
+    _, _, by_student = call(local_stack, "/console/api/audit", {"student": "stu-1", "limit": "2"}, claims)
+    assert seqs(by_student) == [6, 3]
+    assert by_student["next_before"] == 3
+    _, _, rest = call(local_stack, "/console/api/audit", {"student": "stu-1", "before": "3"}, claims)
+    assert seqs(rest) == [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may see what.
+
+
+@pytest.mark.parametrize("param", ["district", "district_id", "custom:district_id"])
+def test_query_parameter_cannot_switch_district(
+    local_stack: LocalStack, districts: dict[str, str], param: str
+) -> None:
+    status, _, body = call(local_stack, "/console/api/audit", {param: districts["b"]}, admin(districts["a"]))
+    assert status == 200
+    assert body["district_id"] == districts["a"]
+    assert [e["summary"][0] for e in body["entries"]] == ["A"] * 6
+
+
+def test_student_filter_stays_inside_the_district(local_stack: LocalStack, districts: dict[str, str]) -> None:
+    # The other district's "stu-1" has entries too; they never show in this district's answer.
+    _, _, body = call(local_stack, "/console/api/audit", {"student": "stu-1"}, admin(districts["b"]))
+    assert [e["summary"] for e in body["entries"]] == ["B3", "B1"]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        None,  # no authorizer context at all
+        {"sub": "admin-1"},  # signed in, but no district
+        {"custom:district_id": "", "sub": "admin-1"},
+        {"custom:district_id": "   ", "sub": "admin-1"},
+    ],
+)
+@pytest.mark.parametrize("path", ["/console/api/audit", "/console/api/audit/verify", "/console"])
+def test_no_district_claim_is_forbidden(
+    local_stack: LocalStack, districts: dict[str, str], claims: dict[str, str] | None, path: str
+) -> None:
+    status, headers, body = call(local_stack, path, {"district": districts["a"]}, claims)
+    assert status == 403
+    assert headers["content-type"].startswith("application/json")
+    assert "district" in body["message"]
+    assert "entries" not in body
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad requests say what is wrong.
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ({"limit": "abc"}, "limit must be a whole number from 1 to 200"),
+        ({"limit": "0"}, "limit must be a whole number from 1 to 200, got 0"),
+        ({"limit": "201"}, "limit must be a whole number from 1 to 200, got 201"),
+        ({"limit": "-5"}, "limit must be a whole number from 1 to 200"),
+        ({"limit": "2.5"}, "limit must be a whole number"),
+        ({"before": "x"}, "before must be a whole number of at least 1"),
+        ({"before": "0"}, "before must be a whole number of at least 1, got 0"),
+        ({"student": "s" * 300}, "student must be at most 256 characters"),
+    ],
+)
+def test_bad_query_is_400_with_a_message(
+    local_stack: LocalStack, districts: dict[str, str], query: dict[str, str], fragment: str
+) -> None:
+    status, headers, body = call(local_stack, "/console/api/audit", query, admin(districts["a"]))
+    assert status == 400
+    assert headers["content-type"].startswith("application/json")
+    assert fragment in body["message"]
+
+
+def test_limit_bounds_are_accepted(local_stack: LocalStack, districts: dict[str, str]) -> None:
+    for limit in ("1", "200"):
+        status, _, body = call(local_stack, "/console/api/audit", {"limit": limit}, admin(districts["a"]))
+        assert status == 200
+        assert len(body["entries"]) == min(int(limit), 6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chain verification and the page.
+
+
+def test_verify_reports_the_callers_chain(local_stack: LocalStack, districts: dict[str, str]) -> None:
+    status, _, report = call(
+        local_stack, "/console/api/audit/verify", {"district": districts["b"]}, admin(districts["a"])
+    )
+    assert status == 200
+    assert report == {
+        "district_id": districts["a"],
+        "entries": 6,
+        "intact": True,
+        "first_broken_seq": None,
+        "problem": None,
+    }
+
+
+def test_verify_reports_a_tampered_entry(local_stack: LocalStack) -> None:
+    district = _district("tamper")
+    append(
+        district, [AuditEntry(type="notice.sent", actor="test", summary=f"T{i}") for i in range(4)], now=T0
+    )
+    local_stack.client("dynamodb").update_item(
+        TableName=local_stack.ref("AuditTable"),
+        Key={"district_id": {"S": district}, "seq": {"N": "2"}},
+        UpdateExpression="SET summary = :s",
+        ExpressionAttributeValues={":s": {"S": "rewritten"}},
+    )
+    _, _, report = call(local_stack, "/console/api/audit/verify", claims=admin(district))
+    assert report["intact"] is False
+    assert report["first_broken_seq"] == 2
+    assert report["problem"] == "content changed after it was written"
+
+
+def test_page_escapes_the_district_and_sets_a_strict_policy(local_stack: LocalStack) -> None:
+    status, headers, html = call(local_stack, "/console", claims=admin('d<script>alert("x")</script>'))
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    assert "<script>alert" not in html
+    assert "d&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    csp = headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "script-src 'nonce-" in csp
+    nonce = csp.split("script-src 'nonce-", 1)[1].split("'", 1)[0]
+    assert f'<script nonce="{nonce}">' in html
+    assert "innerHTML" not in html
+    assert 'data-testid="audit-rows"' in html
+
+
+def test_unknown_console_path_is_404(local_stack: LocalStack, districts: dict[str, str]) -> None:
+    status, _, _ = call(local_stack, "/console/api/nothing", claims=admin(districts["a"]))
+    assert status == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# The local gateway in front of the console (routing, claims, HTTP).
+
+
+def test_routes_come_from_the_template(local_stack: LocalStack) -> None:
+    routes = {
+        route.route_key: route for route in build_routes(local_stack.functions, local_stack.stack.template)
+    }
+    assert set(routes) >= {
+        "GET /console",
+        "GET /console/api/audit",
+        "GET /console/api/audit/verify",
+        "POST /webhooks/{source}",
+    }
+    assert routes["GET /console/api/audit"].logical_id == CONSOLE
+    assert routes["GET /console"].authorized
+    assert not routes["POST /webhooks/{source}"].authorized
+    found = find_route(routes.values(), "POST", "/webhooks/canvas")
+    assert found is not None
+    assert found[0].logical_id == "IngestFunction"
+    assert found[1] == {"source": "canvas"}
+    assert find_route(routes.values(), "GET", "/webhooks/canvas") is None
+
+
+def test_gateway_event_shape(local_stack: LocalStack) -> None:
+    routes = build_routes(local_stack.functions, local_stack.stack.template)
+    webhook, params = find_route(routes, "POST", "/webhooks/canvas") or pytest.fail("no webhook route")
+    event = build_event(
+        webhook,
+        params,
+        method="POST",
+        raw_path="/webhooks/canvas",
+        raw_query="a=1&a=2&b=",
+        headers=[
+            ("Content-Type", "application/json"),
+            ("X-Trace", "1"),
+            ("x-trace", "2"),
+            ("Cookie", "k=v; m=n"),
+        ],
+        body=b'{"x": 1}',
+        source_ip="127.0.0.1",
+        claims={"custom:district_id": "d1", "sub": "local-admin"},
+        domain="127.0.0.1:1234",
+    )
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "POST /webhooks/{source}"
+    assert event["pathParameters"] == {"source": "canvas"}
+    assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
+    assert event["headers"]["x-trace"] == "1,2"
+    assert event["cookies"] == ["k=v", "m=n"]
+    assert event["body"] == '{"x": 1}'
+    assert event["isBase64Encoded"] is False
+    assert "authorizer" not in event["requestContext"]  # Authorizer: NONE in the template
+
+    console, params = find_route(routes, "GET", "/console") or pytest.fail("no console route")
+    binary = build_event(
+        console,
+        params,
+        method="GET",
+        raw_path="/console",
+        raw_query="",
+        headers=[("Content-Type", "application/octet-stream")],
+        body=b"\xff\x00",
+        source_ip="127.0.0.1",
+        claims={"custom:district_id": "d1", "sub": "local-admin"},
+        domain="h",
+    )
+    assert binary["isBase64Encoded"] is True
+    assert binary["body"] == "/wA="
+    assert binary["requestContext"]["authorizer"]["jwt"]["claims"]["custom:district_id"] == "d1"
+
+
+@pytest.fixture
+def gateway_a(local_stack: LocalStack, districts: dict[str, str]) -> Iterator[GatewayHandle]:
+    handle = serve_gateway(local_stack, console_district=districts["a"])
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def _http(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, method=method, data=body)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_gateway_serves_the_console_for_its_district(
+    gateway_a: GatewayHandle, districts: dict[str, str]
+) -> None:
+    status, _, body = _http(f"{gateway_a.url}/console/api/audit?district={districts['b']}&student=stu-2")
+    assert status == 200
+    page = json.loads(body)
+    assert page["district_id"] == districts["a"]
+    assert [e["summary"] for e in page["entries"]] == ["A5", "A2"]
+
+    status, headers, _ = _http(f"{gateway_a.url}/")
+    assert status == 302
+    assert headers["Location"] == "/console"
+
+    status, _, body = _http(f"{gateway_a.url}/nowhere")
+    assert status == 404
+    assert json.loads(body) == {"message": "Not Found"}
+
+    status, _, body = _http(f"{gateway_a.url}/console/api/audit?limit=x")
+    assert status == 400
+    assert "limit" in json.loads(body)["message"]
+
+
+def test_gateway_without_a_district_is_forbidden(local_stack: LocalStack) -> None:
+    handle = serve_gateway(local_stack, console_district=None)
+    try:
+        status, _, body = _http(f"{handle.url}/console/api/audit")
+    finally:
+        handle.stop()
+    assert status == 403
+    assert "district" in json.loads(body)["message"]

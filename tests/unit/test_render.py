@@ -1,0 +1,286 @@
+"""Notice templates: every rule id renders in English with the facts and dates it must state."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError
+
+from onpace_core.notices.render import RenderedEmail, render, template_language
+from onpace_core.store.models import Contact, OutboxModel
+from onpace_rules.registry import IMPLEMENTED_RULE_IDS
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "functions" / "notify" / "templates"
+
+# Facts and deadlines as the evaluator records them for each rule (worked examples of the catalogue).
+PACING_FACTS = {"percent_complete": 0.1, "required_percent": 0.15, "ipr_date": "2026-10-09"}
+CSU_FACTS = {
+    "last_activity_date": "2026-03-02",
+    "enrollment_start": "2026-01-12",
+    "calendar_days_without_activity": 14,
+    "qualifying_activity": "discussion_post, discussion_reply, forum_question, mastery_exercise, submission",
+}
+CPS_PARTICIPATION_FACTS = {
+    "last_activity_date": "2026-09-18",
+    "enrollment_start": "2026-08-24",
+    "school_days_without_activity": 15,
+    "qualifying_activity": "submission",
+}
+MSC_FACTS = {
+    "last_submission_date": "2026-01-20",
+    "days_without_submission": 3,
+    "enrollment_start": "2026-01-05",
+    "withdraw_period_end": "2026-01-14",
+}
+
+CASES: dict[str, dict[str, Any]] = {
+    "cps.pacing.ipr_warning_2w": {
+        "facts": PACING_FACTS,
+        "deadlines": {"ipr": "2026-10-09"},
+        "decided_on": "2026-09-25",
+        "must_say": ["10%", "15%", "Friday, October 9, 2026", "two weeks", "dropped"],
+    },
+    "cps.pacing.ipr_warning_1w": {
+        "facts": {**PACING_FACTS, "percent_complete": 0.12},
+        "deadlines": {"ipr": "2026-10-09"},
+        "decided_on": "2026-10-02",
+        "must_say": ["12%", "15%", "Friday, October 9, 2026", "one week", "dropped"],
+    },
+    "cps.pacing.ipr_drop": {
+        "kind": "action",
+        "facts": {**PACING_FACTS, "percent_complete": 0.12},
+        "deadlines": {"appeal": "2026-10-13"},
+        "decided_on": "2026-10-10",
+        "must_say": ["dropped", "12%", "15%", "Friday, October 9, 2026", "Tuesday, October 13, 2026",
+                     "one pacing appeal per academic year"],
+    },
+    "cps.participation.warning": {
+        "facts": CPS_PARTICIPATION_FACTS,
+        "deadlines": {"drop": "2026-10-16"},
+        "decided_on": "2026-10-09",
+        "must_say": ["15 school days", "Friday, September 18, 2026", "Friday, October 16, 2026", "dropped"],
+    },
+    "cps.participation.drop_20d": {
+        "kind": "action",
+        "facts": {**CPS_PARTICIPATION_FACTS, "school_days_without_activity": 20},
+        "deadlines": {"appeal": "2026-10-20"},
+        "decided_on": "2026-10-16",
+        "must_say": ["dropped", "20 consecutive school days", "Tuesday, October 20, 2026", "appeal"],
+    },
+    "csu.engagement.at_risk_14d": {
+        "facts": CSU_FACTS,
+        "deadlines": {"withdrawal": "2026-03-23"},
+        "decided_on": "2026-03-16",
+        "must_say": ["14 days", "Monday, March 2, 2026", "Monday, March 23, 2026", "withdrawn",
+                     "Logging in or viewing course pages does not count"],
+    },
+    "csu.engagement.withdraw_21d": {
+        "kind": "action",
+        "facts": {**CSU_FACTS, "calendar_days_without_activity": 21},
+        "deadlines": {},
+        "decided_on": "2026-03-23",
+        "must_say": ["administratively withdrawn", "21 days", "Monday, March 2, 2026", "tuition",
+                     "drop deadline"],
+        "roles": ("student", "advisor"),
+    },
+    "msc.progress.step1_contact": {
+        "facts": MSC_FACTS,
+        "deadlines": {},
+        "decided_on": "2026-01-23",
+        "must_say": ["contact", "schedule", "3 days", "Tuesday, January 20, 2026"],
+        "roles": ("instructor",),
+    },
+    "msc.progress.step2_reminder": {
+        "facts": {**MSC_FACTS, "days_without_submission": 10},
+        "deadlines": {},
+        "decided_on": "2026-01-30",
+        "must_say": ["reminder", "10 days", "Tuesday, January 20, 2026"],
+        "roles": ("student", "staff", "admin"),
+    },
+    "msc.progress.step3_removal_notice": {
+        "facts": {**MSC_FACTS, "days_without_submission": 17},
+        "deadlines": {"removal": "2026-02-09"},
+        "decided_on": "2026-02-06",
+        "must_say": ["removed", "Monday, February 9, 2026", "17 days"],
+        "roles": ("district", "student", "instructor"),
+    },
+    "msc.progress.step4_removal": {
+        "kind": "action",
+        "facts": {**MSC_FACTS, "days_without_submission": 20},
+        "deadlines": {"reenroll": "2026-02-16"},
+        "decided_on": "2026-02-09",
+        "must_say": ["removed", "re-enroll", "once", "Monday, February 16, 2026", "re-enrollment fee"],
+        "roles": ("student", "district"),
+    },
+}
+
+
+def make_notice(rule_id: str, **overrides: Any) -> OutboxModel:
+    case = CASES[rule_id]
+    fields: dict[str, Any] = {
+        "notice_id": f"d-1#cls-1#stu-1#{rule_id}#ep-1",
+        "district_id": "d-1",
+        "program_id": "prog",
+        "enrollment_key": "d-1#cls-1#stu-1",
+        "student_id": "stu-1",
+        "class_id": "cls-1",
+        "class_title": "Algebra I",
+        "student_name": "Jamie Rivera",
+        "rule_id": rule_id,
+        "episode": "ep-1",
+        "kind": case.get("kind", "notice"),
+        "policy_version": "2026.1",
+        "decided_on": case["decided_on"],
+        "due_on": case["decided_on"],
+        "deadlines": dict(case["deadlines"]),
+        "facts": dict(case["facts"]),
+        "recipients": [],
+        "status": "pending",
+        "created_at": "2026-01-01T00:00:00.000000Z",
+    }
+    fields.update(overrides)
+    return OutboxModel(**fields)
+
+
+def contact(role: str = "student", name: str | None = None, language: str | None = None) -> Contact:
+    return Contact(role=role, address=f"{role}@school.example.org", name=name, language=language)
+
+
+def _all_parts(email: RenderedEmail) -> tuple[str, str, str]:
+    return email.subject, email.text, email.html
+
+
+def test_every_implemented_rule_has_english_templates() -> None:
+    for rule_id in IMPLEMENTED_RULE_IDS:
+        for part in ("subject", "txt", "html"):
+            assert (TEMPLATES / "en" / f"{rule_id}.{part}.j2").is_file(), f"{rule_id}.{part}.j2 missing"
+    assert set(CASES) == set(IMPLEMENTED_RULE_IDS)
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_each_rule_states_its_facts_and_dates(rule_id: str) -> None:
+    case = CASES[rule_id]
+    for role in case.get("roles", ("student", "guardian")):
+        email = render(make_notice(rule_id), contact(role), TEMPLATES)
+        assert email.language == "en"
+        assert email.subject and "\n" not in email.subject
+        for needle in case["must_say"]:
+            assert needle.lower() in email.text.lower(), (role, needle)
+            assert needle.lower() in email.html.lower(), (role, needle)
+        # Traceability: the footer names the rule id and the policy version, in small print.
+        for body in (email.text, email.html):
+            assert rule_id in body and "policy version 2026.1" in body
+        assert 'style="font-size:12px' in email.html.split(rule_id)[0].rsplit("<p", 1)[-1]
+        assert "Jamie Rivera" in email.text or role == "student"
+        assert "Algebra I" in email.subject + email.text
+
+
+def test_ipr_warning_worked_example_subject_and_greeting() -> None:
+    email = render(make_notice("cps.pacing.ipr_warning_2w"), contact("guardian"), TEMPLATES)
+    assert email.subject == "Action needed: Jamie Rivera has two weeks to reach 15% in Algebra I"
+    assert email.text.startswith("Dear parent or guardian,\n")
+    named = render(make_notice("cps.pacing.ipr_warning_2w"), contact("guardian", name="Ana Rivera"), TEMPLATES)
+    assert named.text.startswith("Dear Ana Rivera,\n")
+    assert "<p>Dear Ana Rivera,</p>" in named.html
+    to_student = render(make_notice("cps.pacing.ipr_warning_2w"), contact("student"), TEMPLATES)
+    assert "You have completed 10% of Algebra I" in to_student.text
+
+
+def test_percent_is_not_rounded_up_to_the_threshold() -> None:
+    notice = make_notice("cps.pacing.ipr_warning_1w", facts={**PACING_FACTS, "percent_complete": 0.1495})
+    email = render(notice, contact(), TEMPLATES)
+    assert "14.95%" in email.text
+    assert "15% of" not in email.text.split("To stay")[0]
+
+
+def test_pacing_drop_states_the_appeal_deadline_in_subject_and_body() -> None:
+    email = render(make_notice("cps.pacing.ipr_drop"), contact("guardian"), TEMPLATES)
+    assert "October 13, 2026" in email.subject
+    assert "The last day to appeal is Tuesday, October 13, 2026." in email.text
+    staff = render(make_notice("cps.pacing.ipr_drop"), contact("counselor"), TEMPLATES)
+    assert staff.subject.startswith("Pacing drop: Jamie Rivera, Algebra I")
+
+
+def test_html_escapes_a_hostile_student_name_and_class_title() -> None:
+    hostile = '<script>alert("x")</script>'
+    notice = make_notice("csu.engagement.at_risk_14d", student_name=hostile, class_title="<b>Bio</b> & Co")
+    for role in ("student", "advisor"):
+        email = render(notice, contact(role, name='"><img src=x onerror=alert(1)>'), TEMPLATES)
+        assert "<script>" not in email.html and "<img" not in email.html and "<b>Bio" not in email.html
+        assert "&lt;b&gt;Bio&lt;/b&gt; &amp; Co" in email.html
+        assert "&lt;img src=x onerror=alert(1)&gt;" in email.html
+        assert "<b>Bio</b> & Co" in email.text  # plain text is not HTML-escaped
+    advisor = render(notice, contact("advisor"), TEMPLATES)
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in advisor.html
+
+
+def test_language_without_a_folder_falls_back_to_english() -> None:
+    email = render(make_notice("cps.pacing.ipr_warning_2w"), contact("guardian", language="es"), TEMPLATES)
+    assert email.language == "en"
+    assert "Friday, October 9, 2026" in email.text  # English dates with English text
+    assert template_language(TEMPLATES, "cps.pacing.ipr_warning_2w", "es-MX", "../../etc", None) == "en"
+
+
+def test_a_language_folder_is_used_with_dates_in_that_language(tmp_path: Path) -> None:
+    shutil.copytree(TEMPLATES / "en", tmp_path / "en")
+    spanish = tmp_path / "es"
+    spanish.mkdir()
+    rule = "cps.pacing.ipr_warning_2w"
+    (spanish / f"{rule}.subject.j2").write_text("Aviso: {{ student }}\n")
+    (spanish / f"{rule}.txt.j2").write_text("Fecha IPR: {{ deadlines.ipr|human_date }} ({{ facts.percent_complete|percent }})\n")
+    (spanish / f"{rule}.html.j2").write_text("<p>{{ deadlines.ipr|human_date }}</p>\n")
+    email = render(make_notice(rule), contact("guardian", language="es-MX"), tmp_path)
+    assert email.language == "es"
+    assert email.text == "Fecha IPR: viernes, 9 de octubre de 2026 (10\xa0%)\n"
+    # The notice's own language is used when the contact has none; other rules fall back to en.
+    assert render(make_notice(rule, language="es"), contact("guardian"), tmp_path).language == "es"
+    other = render(make_notice("cps.pacing.ipr_drop"), contact("guardian", language="es"), tmp_path)
+    assert other.language == "en"
+
+
+def test_a_missing_fact_fails_loudly() -> None:
+    facts = {k: v for k, v in PACING_FACTS.items() if k != "percent_complete"}
+    with pytest.raises(UndefinedError, match="percent_complete"):
+        render(make_notice("cps.pacing.ipr_warning_2w", facts=facts), contact(), TEMPLATES)
+
+
+def test_a_missing_deadline_fails_loudly() -> None:
+    with pytest.raises(UndefinedError, match="appeal"):
+        render(make_notice("cps.pacing.ipr_drop", deadlines={}), contact(), TEMPLATES)
+
+
+def test_unknown_rule_has_no_template() -> None:
+    from jinja2 import TemplateNotFound
+
+    CASES["x.unknown"] = CASES["cps.pacing.ipr_warning_2w"]
+    try:
+        with pytest.raises(TemplateNotFound):
+            render(make_notice("x.unknown"), contact(), TEMPLATES)
+    finally:
+        del CASES["x.unknown"]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "absent", "says"),
+    [
+        ("csu.engagement.at_risk_14d", "last_activity_date", "since the course started on Monday, January 12, 2026"),
+        ("cps.participation.warning", "last_activity_date", "since the course started on Monday, August 24, 2026"),
+        ("msc.progress.step1_contact", "last_submission_date", "since the enrollment began on Monday, January 5, 2026"),
+    ],
+)
+def test_never_active_student_is_described_from_the_start_date(rule_id: str, absent: str, says: str) -> None:
+    """The evaluator leaves out a last-activity date the student never had."""
+    facts = {k: v for k, v in CASES[rule_id]["facts"].items() if k != absent}
+    role = "instructor" if rule_id.startswith("msc") else "guardian"
+    email = render(make_notice(rule_id, facts=facts), contact(role), TEMPLATES)
+    assert says in email.text and says in email.html
+
+
+def test_student_without_a_name_is_described_by_role() -> None:
+    notice = make_notice("cps.participation.warning", student_name=None)
+    family = render(notice, contact("guardian"), TEMPLATES)
+    assert family.subject.startswith("Your student needs to submit")
+    assert "Your student has not submitted" in family.text
