@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,7 @@ def progress(student: str, klass: str, points: dict[date, float]) -> list[dict]:
     """Weekly progress reports interpolated between the given (date, percent) points."""
     out = []
     marks = sorted(points.items())
-    for (d0, p0), (d1, p1) in zip(marks, marks[1:], strict=False):
+    for (d0, p0), (d1, p1) in pairwise(marks):
         for d in days(d0, d1 - timedelta(days=1), 3):
             share = (d - d0).days / (d1 - d0).days
             out.append(event(student, klass, d, "progress", 18, round(p0 + (p1 - p0) * share, 1)))

@@ -14,13 +14,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, model_validator
-
 from onpace_core.notices.evaluation import evaluate_program_day
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 from onpace_core.store.programs import get_program, programs_in_time_zone
 from onpace_rules.program import ProgramConfig
+from pydantic import BaseModel, ConfigDict, model_validator
 
 logger = Logger()
 settings = get_settings()

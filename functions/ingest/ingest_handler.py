@@ -13,7 +13,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from onpace_core.ingest.plain import InvalidPayloadError, parse_plain_events
 from onpace_core.ingest.service import ingest_events, record_rejection
 from onpace_core.ingest.signature import SignatureError, verify_signature
@@ -77,15 +76,21 @@ def receive(source: str) -> Response:
     )
     logger.info(
         "webhook stored",
-        extra={"source": source, "accepted": report.accepted, "duplicates": report.duplicates,
-               "unmatched": len(report.unmatched)},
+        extra={
+            "source": source,
+            "accepted": report.accepted,
+            "duplicates": report.duplicates,
+            "unmatched": len(report.unmatched),
+        },
     )
     return _json(202, report.as_response())
 
 
 @app.exception_handler(UnknownSourceError)
 def _unknown_source(exc: UnknownSourceError) -> Response:
-    return _json(404, {"error": "unknown_source", "message": f"unknown source {exc}; use one of {list(SOURCES)}"})
+    return _json(
+        404, {"error": "unknown_source", "message": f"unknown source {exc}; use one of {list(SOURCES)}"}
+    )
 
 
 @app.exception_handler(MissingDistrictError)
@@ -95,7 +100,9 @@ def _missing_district(_: MissingDistrictError) -> Response:
 
 @app.exception_handler(UnknownDistrictError)
 def _unknown_district(exc: UnknownDistrictError) -> Response:
-    return _json(401, {"error": "unknown_district", "message": f"no webhook secret is configured for district {exc}"})
+    return _json(
+        401, {"error": "unknown_district", "message": f"no webhook secret is configured for district {exc}"}
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

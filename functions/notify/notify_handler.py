@@ -16,8 +16,12 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 from onpace_core.delivery.sender import deliver
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
@@ -32,17 +36,24 @@ ses = boto3.client("sesv2", region_name=settings.aws_region)  # endpoint: AWS_EN
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    if record.event_name is None or record.event_name.value != "INSERT" or record.dynamodb is None:
-        logger.info("stream record ignored", extra={"event_name": str(record.event_name)})
+    if record.event_name != DynamoDBRecordEventName.INSERT or record.dynamodb is None:
+        event_name = record.event_name.name if record.event_name else None
+        logger.info("stream record ignored", extra={"event_name": event_name})
         return
     image = record.dynamodb.new_image
     notice_id = str(image["notice_id"])
     rule_id = image.get("rule_id")
     logger.append_keys(notice_id=notice_id, rule_id=rule_id)
     try:
-        result = deliver(notice_id, ses, settings, TEMPLATES_DIR)
+        try:
+            result = deliver(notice_id, ses, settings, TEMPLATES_DIR)
+        except ClientError as error:
+            # The code only: an error message may quote an address.
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            logger.warning("delivery will be retried", extra={"error_code": code})
+            raise
         logger.info(
-            "notice delivered",
+            "notice processed",
             extra={
                 "status": result.status,
                 "sent_now": result.sent_now,

@@ -42,13 +42,28 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     defaults = DemoOptions()
-    demo.add_argument("--no-serve", action="store_true", help="exit after the summary instead of serving the console")
-    demo.add_argument("--port", type=int, default=8321, help="console/API port on 127.0.0.1 (default 8321; 0 = any free port)")
-    demo.add_argument("--from", dest="first_day", type=_date, default=defaults.first_day, help="first day to replay")
-    demo.add_argument("--to", dest="last_day", type=_date, default=defaults.last_day, help="last day to replay")
-    demo.add_argument("--programs", type=Path, default=defaults.programs_dir, help="directory of program YAML files")
+    demo.add_argument(
+        "--no-serve", action="store_true", help="exit after the summary instead of serving the console"
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=8321,
+        help="console/API port on 127.0.0.1 (default 8321; 0 = any free port)",
+    )
+    demo.add_argument(
+        "--from", dest="first_day", type=_date, default=defaults.first_day, help="first day to replay"
+    )
+    demo.add_argument(
+        "--to", dest="last_day", type=_date, default=defaults.last_day, help="last day to replay"
+    )
+    demo.add_argument(
+        "--programs", type=Path, default=defaults.programs_dir, help="directory of program YAML files"
+    )
     demo.add_argument("--roster", type=Path, default=defaults.roster_dir, help="OneRoster 1.1 CSV directory")
-    demo.add_argument("--events", type=Path, default=defaults.events_file, help="activity events, one JSON per line")
+    demo.add_argument(
+        "--events", type=Path, default=defaults.events_file, help="activity events, one JSON per line"
+    )
     demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
 
     invoke = commands.add_parser(
@@ -61,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     invoke.add_argument("function", help="logical id in template.yaml, e.g. IngestFunction")
-    invoke.add_argument("--event", type=Path, required=True, help="event JSON file, e.g. events/ingest_plain_single.json")
+    invoke.add_argument(
+        "--event", type=Path, required=True, help="event JSON file, e.g. events/ingest_plain_single.json"
+    )
     invoke.add_argument("--no-demo-data", action="store_true", help="do not load the demo district first")
     return parser
 

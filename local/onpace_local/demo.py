@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from onpace_core.store.models import OutboxModel
+
 from onpace_local.district import LoadedDistrict, load_district
 from onpace_local.gateway import serve_gateway
 from onpace_local.scheduler import fire_day, schedules
@@ -77,7 +78,8 @@ class DemoReport:
         lines = [
             f"OnPace demo: district {self.district_id}, {self.days} days replayed in {self.seconds:.1f} s",
             "",
-            "Decisions (evaluation day, rule id, kind, student, class, deadlines stated, outbox status, emails):",
+            "Decisions (evaluation day, rule id, kind, student, class, deadlines stated, "
+            "outbox status, emails):",
         ]
         for d in self.decisions:
             lines.append(
@@ -91,8 +93,15 @@ class DemoReport:
         for rule_id in sorted(self.rules):
             t = self.rules[rule_id]
             lines.append(f"{rule_id:40} {t.notices:>7} {t.actions:>7} {t.skipped:>7} {t.emails:>6}")
-        totals = RuleTally(*(sum(getattr(t, f) for t in self.rules.values()) for f in ("notices", "actions", "skipped", "emails")))
-        lines.append(f"{'total':40} {totals.notices:>7} {totals.actions:>7} {totals.skipped:>7} {totals.emails:>6}")
+        totals = RuleTally(
+            *(
+                sum(getattr(t, f) for t in self.rules.values())
+                for f in ("notices", "actions", "skipped", "emails")
+            )
+        )
+        lines.append(
+            f"{'total':40} {totals.notices:>7} {totals.actions:>7} {totals.skipped:>7} {totals.emails:>6}"
+        )
         lines += [
             "",
             "webhooks: "
@@ -126,7 +135,9 @@ def _days(first: date, last: date) -> Iterator[date]:
 
 def _tally(report: DemoReport, district_id: str) -> None:
     # A Scan is fine for a local report of one demo district; the functions never scan.
-    items = sorted(OutboxModel.scan(OutboxModel.district_id == district_id), key=lambda i: (i.decided_on, i.notice_id))
+    items = sorted(
+        OutboxModel.scan(OutboxModel.district_id == district_id), key=lambda i: (i.decided_on, i.notice_id)
+    )
     for item in items:
         tally = report.rules[item.rule_id]
         if item.kind == "action":

@@ -10,10 +10,11 @@ from onpace_core.roster.oneroster import read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
 from onpace_core.store.programs import save_program
-from onpace_local.stack import LocalStack
-from onpace_local.webhook_client import new_secret
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
+
+from onpace_local.stack import LocalStack
+from onpace_local.webhook_client import new_secret
 
 
 @dataclass(frozen=True)

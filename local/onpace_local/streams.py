@@ -34,7 +34,9 @@ def _matches(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
             if not isinstance(actual, dict) or not _matches(wanted, actual):
                 return False
         elif isinstance(wanted, list):
-            if not any(actual == w or (isinstance(w, str) and fnmatch.fnmatch(str(actual), w)) for w in wanted):
+            if not any(
+                actual == w or (isinstance(w, str) and fnmatch.fnmatch(str(actual), w)) for w in wanted
+            ):
                 return False
         elif actual != wanted:
             return False
@@ -92,7 +94,11 @@ class StreamPump:
             while True:
                 response = streams.get_records(ShardIterator=self._iterators[shard_id], Limit=self.batch_size)
                 self._iterators[shard_id] = response["NextShardIterator"]
-                records = [r for r in response["Records"] if not self.filters or any(_matches(p, r) for p in self.filters)]
+                records = [
+                    r
+                    for r in response["Records"]
+                    if not self.filters or any(_matches(p, r) for p in self.filters)
+                ]
                 if records:
                     self._deliver(records)
                 if not response["Records"]:
@@ -117,9 +123,7 @@ class StreamPump:
             if not failures:
                 return
             # Lambda retries from the first failed sequence number onwards.
-            first = min(
-                i for i, r in enumerate(pending) if r["dynamodb"]["SequenceNumber"] in set(failures)
-            )
+            first = min(i for i, r in enumerate(pending) if r["dynamodb"]["SequenceNumber"] in set(failures))
             pending = pending[first:]
         self.failed_to_dlq += len(pending)
         if self.on_failure_queue_arn:
@@ -128,6 +132,9 @@ class StreamPump:
             sqs.send_message(
                 QueueUrl=url,
                 MessageBody=json.dumps(
-                    {"function": self.function_id, "sequenceNumbers": [r["dynamodb"]["SequenceNumber"] for r in pending]}
+                    {
+                        "function": self.function_id,
+                        "sequenceNumbers": [r["dynamodb"]["SequenceNumber"] for r in pending],
+                    }
                 ),
             )

@@ -49,7 +49,11 @@ def post_webhook(
 ) -> WebhookResponse:
     """POST ``events`` to ``{base_url}/webhooks/{source}?district=...``, signed with ``secret``."""
     payload = body if body is not None else json.dumps(events, separators=(",", ":"))
-    sent_headers = headers if headers is not None else signed_headers(secret, payload, msg_id or f"msg_{secrets.token_hex(8)}")
+    sent_headers = (
+        headers
+        if headers is not None
+        else signed_headers(secret, payload, msg_id or f"msg_{secrets.token_hex(8)}")
+    )
     request = urllib.request.Request(
         f"{base_url.rstrip('/')}/webhooks/{source}?district={district_id}",
         data=payload.encode(),

@@ -42,7 +42,10 @@ def make_district(
         time_zone=time_zone,
         policy_version="test-2026.1",
         source="test",
-        calendar={"terms": terms or [{"id": "fall", "start": "2026-08-24", "end": "2026-12-18", "ipr": "2026-10-09"}]},
+        calendar={
+            "terms": terms
+            or [{"id": "fall", "start": "2026-08-24", "end": "2026-12-18", "ipr": "2026-10-09"}]
+        },
         rules=rules,
         contacts={"counselor": [{"name": "Dana Counselor", "address": "counselor@school.example"}]},
     )

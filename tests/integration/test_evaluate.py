@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-
 from onpace_core.audit.log import read, verify_chain
 from onpace_core.store.models import EnrollmentModel, OutboxModel
 from onpace_local.scheduler import fire_day, schedules
 from onpace_local.stack import LocalStack
+
 from tests.integration.districts import make_district
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,10 @@ def _outbox(district_id: str) -> list[OutboxModel]:
 def test_same_day_twice_records_nothing_new(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-low", "stu-ok"))
     EnrollmentModel(enrollment_key=f"{district.district_id}#cls-1#stu-ok").update(
-        actions=[EnrollmentModel.percent_complete.set(0.5), EnrollmentModel.percent_at.set("2026-09-20T00:00:00.000000Z")]
+        actions=[
+            EnrollmentModel.percent_complete.set(0.5),
+            EnrollmentModel.percent_at.set("2026-09-20T00:00:00.000000Z"),
+        ]
     )
     first = _evaluate(local_stack, district.district_id, date(2026, 9, 25))
     assert first["recorded"] == [{"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 1}]
@@ -59,8 +62,13 @@ def test_forced_reevaluation_is_still_exactly_once(local_stack: LocalStack) -> N
     item = EnrollmentModel.get(key, consistent_read=True)
     assert item.wake_on == "2026-10-02"  # jumps straight to the one-week warning
     # Simulate a crash after the outbox write but before the enrollment update.
-    item.update(actions=[EnrollmentModel.wake_on.set("2026-09-25"), EnrollmentModel.fired.set({}),
-                         EnrollmentModel.checked_through.remove()])
+    item.update(
+        actions=[
+            EnrollmentModel.wake_on.set("2026-09-25"),
+            EnrollmentModel.fired.set({}),
+            EnrollmentModel.checked_through.remove(),
+        ]
+    )
     again = _evaluate(local_stack, district.district_id, date(2026, 9, 25))
     assert again["recorded"] == [] and again["already_recorded"] == 1
     assert len(_outbox(district.district_id)) == 1
@@ -104,7 +112,9 @@ def test_scheduled_input_evaluates_programs_of_the_time_zone(local_stack: LocalS
     assert daily.time_zone == "America/Chicago" and daily.target_function == "EvaluateFunction"
     result = fire_day(local_stack, daily, date(2026, 9, 25))
     mine = [p for p in result["programs"] if p["program"] == f"{district.district_id}#prog"]
-    assert mine and mine[0]["recorded"] == [{"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 1}]
+    assert mine and mine[0]["recorded"] == [
+        {"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 1}
+    ]
 
 
 def test_unknown_event_shape_is_refused(local_stack: LocalStack) -> None:

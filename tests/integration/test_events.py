@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from onpace_local.district import LoadedDistrict, load_district
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import resign_api_event
@@ -46,7 +45,9 @@ def test_ingest_events(local_stack: LocalStack, repo_root: Path, demo_district: 
     assert refused["statusCode"] == 401
 
 
-def test_evaluate_and_console_events(local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict) -> None:
+def test_evaluate_and_console_events(
+    local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict
+) -> None:
     result = local_stack.invoke("EvaluateFunction", _event(repo_root, "evaluate_one_program.json"))
     (program,) = result["programs"]
     assert program["program"] == "riverbend#riverbend-online"

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from onpace_core.audit.log import read
 from onpace_core.store.models import EnrollmentModel, RawEventModel
 from onpace_local.gateway import GatewayHandle, serve_gateway
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import post_webhook, signed_headers
+
 from tests.integration.districts import SampleDistrict, make_district
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,9 @@ def _enrollment(district: SampleDistrict, student: str = "stu-1") -> EnrollmentM
 
 
 def _post(gateway: GatewayHandle, district: SampleDistrict, events: Any, **kw: Any):
-    return post_webhook(gateway.url, district_id=district.district_id, secret=district.secret, events=events, **kw)
+    return post_webhook(
+        gateway.url, district_id=district.district_id, secret=district.secret, events=events, **kw
+    )
 
 
 def test_valid_event_is_stored_and_folded(gateway: GatewayHandle, district: SampleDistrict) -> None:
@@ -80,7 +82,9 @@ def test_unknown_student_is_kept_and_reported(gateway: GatewayHandle, district: 
     response = _post(gateway, district, [_event("known"), _event("stranger", student="stu-unknown")])
     assert response.status == 202
     assert response.body["accepted"] == 2
-    assert response.body["unmatched"] == [{"event_id": "stranger", "student": "stu-unknown", "class": "cls-1"}]
+    assert response.body["unmatched"] == [
+        {"event_id": "stranger", "student": "stu-unknown", "class": "cls-1"}
+    ]
     kept = list(RawEventModel.unmatched_index.query(district.district_id))
     assert [k.event_id for k in kept] == ["stranger"]
     audit = read(district.district_id)

@@ -45,7 +45,11 @@ def run(
     wake: date | None = first
     day = first
     while day <= last:
-        if day not in skip and state.status == "active" and (not use_wake or (wake is not None and wake <= day)):
+        if (
+            day not in skip
+            and state.status == "active"
+            and (not use_wake or (wake is not None and wake <= day))
+        ):
             evaluation = evaluate_enrollment(compiled, state, day)
             decisions.extend(evaluation.decisions)
             state = apply_evaluation(state, evaluation, day)
@@ -62,5 +66,6 @@ def with_activity(state: EnrollmentState, kind: str, on: date) -> EnrollmentStat
 
 def summary(decisions: list[Decision]) -> list[tuple[str, str, str, dict[str, str]]]:
     return [
-        (d.on.isoformat(), d.rule_id, d.kind, {k: v.isoformat() for k, v in d.deadlines.items()}) for d in decisions
+        (d.on.isoformat(), d.rule_id, d.kind, {k: v.isoformat() for k, v in d.deadlines.items()})
+        for d in decisions
     ]

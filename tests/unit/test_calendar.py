@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-
 from onpace_rules import ProgramCalendar
 
 LABOR_DAY = date(2026, 9, 7)
@@ -64,4 +63,4 @@ def test_bad_configuration_fails_at_load() -> None:
     with pytest.raises(ValueError, match="weekday"):
         ProgramCalendar(time_zone="UTC", school_weekdays=("Mon", "Funday"))
     with pytest.raises(ValueError, match="instant"):
-        ProgramCalendar(time_zone="UTC").local_date(datetime(2026, 1, 1))  # noqa: DTZ001
+        ProgramCalendar(time_zone="UTC").local_date(datetime(2026, 1, 1))

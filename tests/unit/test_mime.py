@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
-
 from onpace_core.delivery.mime import (
     NOTICE_HEADER,
     Attachment,
@@ -93,7 +92,9 @@ def test_given_message_id_is_kept() -> None:
 
 def test_attachment_makes_a_mixed_message_with_the_alternative_first() -> None:
     ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
-    message = _message(attachments=[Attachment("appeal-deadline.ics", ics, "text/calendar", {"method": "PUBLISH"})])
+    message = _message(
+        attachments=[Attachment("appeal-deadline.ics", ics, "text/calendar", {"method": "PUBLISH"})]
+    )
     parsed = _parse(to_bytes(message))
     assert parsed.get_content_type() == "multipart/mixed"
     first, second = parsed.iter_parts()
@@ -122,7 +123,10 @@ def test_parse_address_keeps_name_and_spec() -> None:
 
 
 def test_a_long_notice_id_stays_greppable_on_one_line() -> None:
-    notice_id = "district-0123456789#class-0123456789#student-0123456789#msc.progress.step3_removal_notice#since-2026-01-20"
+    notice_id = (
+        "district-0123456789#class-0123456789#student-0123456789"
+        "#msc.progress.step3_removal_notice#since-2026-01-20"
+    )
     raw = to_bytes(_message(notice_id=notice_id))
     assert f"{NOTICE_HEADER}: {notice_id}\r\n".encode() in raw
     assert _parse(raw)[NOTICE_HEADER] == notice_id

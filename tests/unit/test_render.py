@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from jinja2 import UndefinedError
-
 from onpace_core.notices.render import RenderedEmail, render, template_language
 from onpace_core.store.models import Contact, OutboxModel
 from onpace_rules.registry import IMPLEMENTED_RULE_IDS
@@ -54,8 +53,14 @@ CASES: dict[str, dict[str, Any]] = {
         "facts": {**PACING_FACTS, "percent_complete": 0.12},
         "deadlines": {"appeal": "2026-10-13"},
         "decided_on": "2026-10-10",
-        "must_say": ["dropped", "12%", "15%", "Friday, October 9, 2026", "Tuesday, October 13, 2026",
-                     "one pacing appeal per academic year"],
+        "must_say": [
+            "dropped",
+            "12%",
+            "15%",
+            "Friday, October 9, 2026",
+            "Tuesday, October 13, 2026",
+            "one pacing appeal per academic year",
+        ],
     },
     "cps.participation.warning": {
         "facts": CPS_PARTICIPATION_FACTS,
@@ -74,16 +79,26 @@ CASES: dict[str, dict[str, Any]] = {
         "facts": CSU_FACTS,
         "deadlines": {"withdrawal": "2026-03-23"},
         "decided_on": "2026-03-16",
-        "must_say": ["14 days", "Monday, March 2, 2026", "Monday, March 23, 2026", "withdrawn",
-                     "Logging in or viewing course pages does not count"],
+        "must_say": [
+            "14 days",
+            "Monday, March 2, 2026",
+            "Monday, March 23, 2026",
+            "withdrawn",
+            "Logging in or viewing course pages does not count",
+        ],
     },
     "csu.engagement.withdraw_21d": {
         "kind": "action",
         "facts": {**CSU_FACTS, "calendar_days_without_activity": 21},
         "deadlines": {},
         "decided_on": "2026-03-23",
-        "must_say": ["administratively withdrawn", "21 days", "Monday, March 2, 2026", "tuition",
-                     "drop deadline"],
+        "must_say": [
+            "administratively withdrawn",
+            "21 days",
+            "Monday, March 2, 2026",
+            "tuition",
+            "drop deadline",
+        ],
         "roles": ("student", "advisor"),
     },
     "msc.progress.step1_contact": {
@@ -182,7 +197,9 @@ def test_ipr_warning_worked_example_subject_and_greeting() -> None:
     email = render(make_notice("cps.pacing.ipr_warning_2w"), contact("guardian"), TEMPLATES)
     assert email.subject == "Action needed: Jamie Rivera has two weeks to reach 15% in Algebra I"
     assert email.text.startswith("Dear parent or guardian,\n")
-    named = render(make_notice("cps.pacing.ipr_warning_2w"), contact("guardian", name="Ana Rivera"), TEMPLATES)
+    named = render(
+        make_notice("cps.pacing.ipr_warning_2w"), contact("guardian", name="Ana Rivera"), TEMPLATES
+    )
     assert named.text.startswith("Dear Ana Rivera,\n")
     assert "<p>Dear Ana Rivera,</p>" in named.html
     to_student = render(make_notice("cps.pacing.ipr_warning_2w"), contact("student"), TEMPLATES)
@@ -230,7 +247,9 @@ def test_a_language_folder_is_used_with_dates_in_that_language(tmp_path: Path) -
     spanish.mkdir()
     rule = "cps.pacing.ipr_warning_2w"
     (spanish / f"{rule}.subject.j2").write_text("Aviso: {{ student }}\n")
-    (spanish / f"{rule}.txt.j2").write_text("Fecha IPR: {{ deadlines.ipr|human_date }} ({{ facts.percent_complete|percent }})\n")
+    (spanish / f"{rule}.txt.j2").write_text(
+        "Fecha IPR: {{ deadlines.ipr|human_date }} ({{ facts.percent_complete|percent }})\n"
+    )
     (spanish / f"{rule}.html.j2").write_text("<p>{{ deadlines.ipr|human_date }}</p>\n")
     email = render(make_notice(rule), contact("guardian", language="es-MX"), tmp_path)
     assert email.language == "es"
@@ -266,9 +285,21 @@ def test_unknown_rule_has_no_template() -> None:
 @pytest.mark.parametrize(
     ("rule_id", "absent", "says"),
     [
-        ("csu.engagement.at_risk_14d", "last_activity_date", "since the course started on Monday, January 12, 2026"),
-        ("cps.participation.warning", "last_activity_date", "since the course started on Monday, August 24, 2026"),
-        ("msc.progress.step1_contact", "last_submission_date", "since the enrollment began on Monday, January 5, 2026"),
+        (
+            "csu.engagement.at_risk_14d",
+            "last_activity_date",
+            "since the course started on Monday, January 12, 2026",
+        ),
+        (
+            "cps.participation.warning",
+            "last_activity_date",
+            "since the course started on Monday, August 24, 2026",
+        ),
+        (
+            "msc.progress.step1_contact",
+            "last_submission_date",
+            "since the enrollment began on Monday, January 5, 2026",
+        ),
     ],
 )
 def test_never_active_student_is_described_from_the_start_date(rule_id: str, absent: str, says: str) -> None:

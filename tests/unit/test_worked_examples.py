@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-
 from onpace_rules import EnrollmentState
+
 from tests.unit.rules_helpers import program, run, summary, with_activity
 
 PACING_RULES = {"cps.pacing.ipr_warning_2w": {}, "cps.pacing.ipr_warning_1w": {}, "cps.pacing.ipr_drop": {}}
@@ -30,7 +30,9 @@ def test_example_1_cps_pacing_warnings_then_drop(use_wake: bool) -> None:
     compiled = program(PACING_RULES, **CPS_TERM)
     state = EnrollmentState(key="e", start_date=date(2026, 8, 24), term_id="fall")
     activity = _percent_timeline({date(2026, 9, 24): 0.10, date(2026, 10, 1): 0.12})
-    decisions = run(compiled, state, date(2026, 8, 24), date(2026, 10, 20), activity=activity, use_wake=use_wake)
+    decisions = run(
+        compiled, state, date(2026, 8, 24), date(2026, 10, 20), activity=activity, use_wake=use_wake
+    )
     assert summary(decisions) == [
         ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", {"ipr": "2026-10-09"}),
         ("2026-10-02", "cps.pacing.ipr_warning_1w", "notice", {"ipr": "2026-10-09"}),
@@ -52,7 +54,9 @@ def test_example_1_student_at_20_percent_gets_nothing() -> None:
 @pytest.mark.parametrize("use_wake", [True, False], ids=["wake-dates", "every-day"])
 def test_example_2_csu_at_risk_then_engagement_ends_episode(use_wake: bool) -> None:
     compiled = program({"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}})
-    state = EnrollmentState(key="e", start_date=date(2026, 2, 1), last_on={"discussion_reply": date(2026, 3, 2)})
+    state = EnrollmentState(
+        key="e", start_date=date(2026, 2, 1), last_on={"discussion_reply": date(2026, 3, 2)}
+    )
 
     def activity(s: EnrollmentState, day: date) -> EnrollmentState:
         s = with_activity(s, "login", day)  # log-ins every day: not engagement
@@ -60,7 +64,9 @@ def test_example_2_csu_at_risk_then_engagement_ends_episode(use_wake: bool) -> N
             s = with_activity(s, "submission", day)
         return s
 
-    decisions = run(compiled, state, date(2026, 3, 3), date(2026, 3, 30), activity=activity, use_wake=use_wake)
+    decisions = run(
+        compiled, state, date(2026, 3, 3), date(2026, 3, 30), activity=activity, use_wake=use_wake
+    )
     assert summary(decisions) == [
         ("2026-03-16", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-23"}),
     ]
@@ -70,7 +76,9 @@ def test_example_2_csu_at_risk_then_engagement_ends_episode(use_wake: bool) -> N
 
 def test_example_2_without_engagement_the_withdrawal_follows() -> None:
     compiled = program({"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}})
-    state = EnrollmentState(key="e", start_date=date(2026, 2, 1), last_on={"discussion_reply": date(2026, 3, 2)})
+    state = EnrollmentState(
+        key="e", start_date=date(2026, 2, 1), last_on={"discussion_reply": date(2026, 3, 2)}
+    )
     decisions = run(compiled, state, date(2026, 3, 3), date(2026, 4, 30))
     assert summary(decisions) == [
         ("2026-03-16", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-23"}),

@@ -82,7 +82,9 @@ class ProgramCalendar:
         """How many school days d satisfy ``after < d <= through``."""
         if through <= after:
             return 0
-        return int(np.busday_count(after + timedelta(days=1), through + timedelta(days=1), busdaycal=self._school))
+        return int(
+            np.busday_count(after + timedelta(days=1), through + timedelta(days=1), busdaycal=self._school)
+        )
 
     # -- business days ----------------------------------------------------------------------
 

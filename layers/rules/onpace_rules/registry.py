@@ -21,7 +21,9 @@ CSU_WITHDRAW = "csu.engagement.withdraw_21d"
 CPS_PARTICIPATION_WARNING = "cps.participation.warning"
 CPS_PARTICIPATION_DROP = "cps.participation.drop_20d"
 
-CSU_ENGAGEMENT = frozenset({"submission", "mastery_exercise", "discussion_post", "discussion_reply", "forum_question"})
+CSU_ENGAGEMENT = frozenset(
+    {"submission", "mastery_exercise", "discussion_post", "discussion_reply", "forum_question"}
+)
 
 
 class UnknownRuleError(ValueError):

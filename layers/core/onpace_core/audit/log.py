@@ -77,7 +77,9 @@ def entry_hash(item: AuditModel) -> str:
 
 
 def _head(district_id: str) -> AuditModel | None:
-    return next(iter(AuditModel.query(district_id, scan_index_forward=False, limit=1, consistent_read=True)), None)
+    return next(
+        iter(AuditModel.query(district_id, scan_index_forward=False, limit=1, consistent_read=True)), None
+    )
 
 
 def _item(district_id: str, seq: int, prev_hash: str, entry: AuditEntry, at: str) -> AuditModel:

@@ -110,7 +110,12 @@ def build_message(
 def _set_token_header(message: EmailMessage, name: str, value: str) -> None:
     """A printable ASCII token is stored unfolded (an id longer than 78 characters would otherwise
     be rewritten as RFC 2047 encoded words, which nobody can grep for); anything else is encoded."""
-    if value.isascii() and value.isprintable() and " " not in value and len(name) + len(value) < _RAW_HEADER_MAX:
+    if (
+        value.isascii()
+        and value.isprintable()
+        and " " not in value
+        and len(name) + len(value) < _RAW_HEADER_MAX
+    ):
         message.set_raw(name, value)
     else:
         message[name] = value

@@ -30,7 +30,7 @@ from onpace_core.audit.log import AuditEntry, append, iso_instant, utc_now
 from onpace_core.delivery.mime import InvalidAddressError, build_message, parse_address, to_bytes
 from onpace_core.notices.render import render
 from onpace_core.settings import Settings
-from onpace_core.store.models import Contact, OutboxModel
+from onpace_core.store.models import OutboxModel
 
 ACTOR = "notify"
 
@@ -321,7 +321,7 @@ def _prepare(
             error = INVALID_ADDRESS if (contact.address or "").strip() else NO_RECIPIENT
             _put_delivery(notice, key, {"status": "failed", "error": error, "at": at})
             continue
-        email = render(notice, _contact_for(contact, notice), templates_dir)
+        email = render(notice, contact, templates_dir)
         message = build_message(
             sender=settings.sender_address,
             to_address=to.addr_spec,
@@ -334,13 +334,6 @@ def _prepare(
         )
         prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message)))
     return prepared
-
-
-def _contact_for(contact: Contact, notice: OutboxModel) -> Contact:
-    """The recipient, with the notice's language when the roster gave none."""
-    if contact.language:
-        return contact
-    return Contact(role=contact.role, address=contact.address, name=contact.name, language=notice.language)
 
 
 def _send(ses_client: Any, settings: Settings, item: _Prepared) -> str:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from onpace_rules.facts import ActivityKind
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 
 from onpace_core.audit.log import iso_instant
 from onpace_core.store.models import EnrollmentModel
-from onpace_rules.facts import ActivityKind
 
 
 class FoldOutcome(Enum):

@@ -15,9 +15,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-
 from onpace_rules.facts import ActivityKind
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 MAX_EVENTS_PER_REQUEST = 500
 
@@ -77,7 +76,9 @@ def parse_plain_events(body: str | bytes) -> list[PlainActivityEvent]:
                     "problem": error["msg"],
                 }
             )
-        raise InvalidPayloadError(f"{len(problems)} problem(s) in the events; nothing was stored", problems) from exc
+        raise InvalidPayloadError(
+            f"{len(problems)} problem(s) in the events; nothing was stored", problems
+        ) from exc
     ids = [e.event_id for e in events]
     if len(set(ids)) != len(ids):
         raise InvalidPayloadError("the same event_id appears twice in one request; nothing was stored")

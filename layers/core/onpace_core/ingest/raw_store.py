@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from pynamodb.exceptions import PutError
+from pynamodb.expressions.update import Action
 
 from onpace_core.audit.log import iso_instant
 from onpace_core.store.models import RawEventModel
@@ -61,7 +62,7 @@ def store_raw(
 def mark(district_id: str, event_id: str, status: str) -> None:
     """Record how the event ended: ``folded`` or ``unmatched`` (kept, listed in a sparse index)."""
     item = RawEventModel(pk=raw_key(district_id, event_id))
-    actions = [RawEventModel.status.set(status)]
+    actions: list[Action] = [RawEventModel.status.set(status)]
     if status == "unmatched":
         actions.append(RawEventModel.unmatched_district.set(district_id))
     else:

@@ -79,7 +79,9 @@ def ingest_events(
         )
         if outcome is FoldOutcome.UNKNOWN_ENROLLMENT:
             mark(district_id, event.event_id, "unmatched")
-            report.unmatched.append({"event_id": event.event_id, "student": event.student, "class": event.class_id})
+            report.unmatched.append(
+                {"event_id": event.event_id, "student": event.student, "class": event.class_id}
+            )
         else:
             mark(district_id, event.event_id, "folded")
         if stored is StoreOutcome.NEW:

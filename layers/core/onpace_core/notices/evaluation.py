@@ -6,14 +6,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from onpace_core.audit.log import AuditEntry, append
-from onpace_core.notices.outbox import record_decision
-from onpace_core.store.enrollments import due_enrollments, to_state
-from onpace_core.store.models import EnrollmentModel
 from onpace_rules.decisions import Decision
 from onpace_rules.engine import CompiledProgram, compile_program, evaluate_enrollment
 from onpace_rules.program import ProgramConfig
 from onpace_rules.titles import rule_title
+
+from onpace_core.audit.log import AuditEntry, append
+from onpace_core.notices.outbox import record_decision
+from onpace_core.store.enrollments import due_enrollments, to_state
+from onpace_core.store.models import EnrollmentModel
 
 ACTOR = "evaluate"
 _AUDIT_TYPE = {"notice": "notice.decided", "action": "action.taken", "skipped": "notice.skipped"}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from onpace_rules.decisions import Decision
+from onpace_rules.program import STAFF_ROLES, ProgramConfig
 from pynamodb.exceptions import PutError
 
 from onpace_core.audit.log import iso_instant
 from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel
-from onpace_rules.decisions import Decision
-from onpace_rules.program import STAFF_ROLES, ProgramConfig
 
 # Engine recipient roles -> roster contact roles.
 _CONTACT_ROLE = {"guardians": "guardian"}
@@ -19,7 +19,9 @@ def notice_id(enrollment_key: str, decision: Decision) -> str:
     return f"{enrollment_key}#{decision.rule_id}#{decision.episode}"
 
 
-def recipients_for(enrollment: EnrollmentModel, roles: tuple[str, ...], program: ProgramConfig) -> list[Contact]:
+def recipients_for(
+    enrollment: EnrollmentModel, roles: tuple[str, ...], program: ProgramConfig
+) -> list[Contact]:
     """Addresses for the decision's roles: roster contacts of the enrollment, staff of the program."""
     found: list[Contact] = []
     for role in roles:

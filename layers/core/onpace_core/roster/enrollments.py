@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from onpace_core.roster.oneroster import Roster
 from onpace_rules.program import ProgramConfig
+
+from onpace_core.roster.oneroster import Roster
 
 
 @dataclass(frozen=True)
@@ -69,21 +70,28 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
         start = e.begin_date or (session.start_date if session else None)
         if start is None:
             raise RosterMismatchError(
-                f"enrollment {e.sourced_id}: no beginDate and class {klass.sourced_id} has no term with a start date"
+                f"enrollment {e.sourced_id}: no beginDate, and class {klass.sourced_id} "
+                "has no term with a start date"
             )
         student = roster.users[e.user_sourced_id]
         language = program.default_language
         contacts: list[ContactRecord] = []
         if student.email:
-            contacts.append(ContactRecord("student", student.email, student.name, language, student.sourced_id))
+            contacts.append(
+                ContactRecord("student", student.email, student.name, language, student.sourced_id)
+            )
         for agent_id in student.agents:
             agent = roster.users.get(agent_id)
             if agent and agent.role in ("parent", "guardian") and agent.email:
-                contacts.append(ContactRecord("guardian", agent.email, agent.name, language, agent.sourced_id))
+                contacts.append(
+                    ContactRecord("guardian", agent.email, agent.name, language, agent.sourced_id)
+                )
         for teacher_id in teachers.get(klass.sourced_id, []):
             teacher = roster.users[teacher_id]
             if teacher.email:
-                contacts.append(ContactRecord("instructor", teacher.email, teacher.name, language, teacher_id))
+                contacts.append(
+                    ContactRecord("instructor", teacher.email, teacher.name, language, teacher_id)
+                )
         records.append(
             EnrollmentRecord(
                 district_id=program.district_id,

@@ -125,7 +125,11 @@ def read_roster(directory: Path) -> Roster:
     )
     for e in roster.enrollments:
         if e.class_sourced_id not in roster.classes:
-            raise RosterError(f"enrollments.csv: enrollment {e.sourced_id} names unknown class {e.class_sourced_id}")
+            raise RosterError(
+                f"enrollments.csv: enrollment {e.sourced_id} names unknown class {e.class_sourced_id}"
+            )
         if e.user_sourced_id not in roster.users:
-            raise RosterError(f"enrollments.csv: enrollment {e.sourced_id} names unknown user {e.user_sourced_id}")
+            raise RosterError(
+                f"enrollments.csv: enrollment {e.sourced_id} names unknown user {e.user_sourced_id}"
+            )
     return roster

@@ -6,11 +6,12 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 
-from onpace_core.roster.enrollments import EnrollmentRecord
-from onpace_core.store.models import Contact, EnrollmentModel
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState
 from onpace_rules.program import ProgramConfig
+
+from onpace_core.roster.enrollments import EnrollmentRecord
+from onpace_core.store.models import Contact, EnrollmentModel
 
 
 def due_key(district_id: str, program_id: str, shard: int) -> str:
@@ -44,7 +45,9 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
                 EnrollmentModel.student_name.set(r.student_name),
                 EnrollmentModel.term_id.set(r.term_id) if r.term_id else EnrollmentModel.term_id.remove(),
                 EnrollmentModel.start_date.set(r.start_date.isoformat()),
-                EnrollmentModel.end_date.set(r.end_date.isoformat()) if r.end_date else EnrollmentModel.end_date.remove(),
+                EnrollmentModel.end_date.set(r.end_date.isoformat())
+                if r.end_date
+                else EnrollmentModel.end_date.remove(),
                 EnrollmentModel.contacts.set(contacts),
                 EnrollmentModel.status.set(EnrollmentModel.status | "active"),
                 EnrollmentModel.fired.set(EnrollmentModel.fired | {}),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from onpace_core.store.models import ProgramModel
 from onpace_rules.program import ProgramConfig
+
+from onpace_core.store.models import ProgramModel
 
 
 def save_program(config: ProgramConfig) -> None:

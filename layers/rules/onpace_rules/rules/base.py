@@ -30,7 +30,10 @@ class RuleContext:
 class RuleFamily(Protocol):
     """A series of rule ids evaluated together (warnings before an action, a ladder of steps)."""
 
-    rule_ids: tuple[str, ...]
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """The rule ids of this family, in the order their dates fall."""
+        ...
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """Decisions due on ``day`` for this enrollment (empty when nothing is due)."""

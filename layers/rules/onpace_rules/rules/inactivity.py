@@ -79,10 +79,8 @@ class InactivitySeries:
         self, anchor: date, day: date, state: EnrollmentState, calendar: ProgramCalendar
     ) -> dict[str, FactValue]:
         last = None if anchor < state.start_date else anchor.isoformat()
-        if self.unit == "school":
-            elapsed = calendar.school_days_between(anchor, day)
-        else:
-            elapsed = (day - anchor).days
+        school = self.unit == "school"
+        elapsed = calendar.school_days_between(anchor, day) if school else (day - anchor).days
         return {
             "last_activity_date": last,
             "enrollment_start": state.start_date.isoformat(),

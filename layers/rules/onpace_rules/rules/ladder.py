@@ -91,7 +91,9 @@ class ProgressLadder:
                 previous = sent
                 continue
             if step.rule_id == STEP1:
-                due = max(anchor + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period)
+                due = max(
+                    anchor + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period
+                )
             else:
                 assert previous is not None
                 due = previous + timedelta(days=gaps[step.rule_id])

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from onpace_rules.decisions import Decision
+from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState
 from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
 
@@ -85,7 +85,7 @@ class PacingCheckpoint:
         percent = state.percent_complete or 0.0
         if percent >= self.params.pacing_threshold:
             return ()
-        facts = {
+        facts: dict[str, FactValue] = {
             "percent_complete": round(percent, 4),
             "required_percent": self.params.pacing_threshold,
             "ipr_date": term.ipr.isoformat(),

@@ -1,0 +1,74 @@
+"""`onpace demo --no-serve` from the command line: exits 0 and prints the expected decisions."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+EXPECTED = [
+    # (evaluation day, rule id, kind, student id, deadlines stated)
+    ("2026-09-10", "msc.progress.step1_contact", "notice", "stu-hal", "-"),
+    ("2026-09-10", "msc.progress.step1_contact", "notice", "stu-ivy", "-"),
+    ("2026-09-15", "csu.engagement.at_risk_14d", "notice", "stu-dan", "withdrawal 2026-09-22"),
+    ("2026-09-17", "msc.progress.step2_reminder", "notice", "stu-hal", "-"),
+    ("2026-09-17", "csu.engagement.at_risk_14d", "notice", "stu-eve", "withdrawal 2026-09-24"),
+    ("2026-09-24", "msc.progress.step3_removal_notice", "notice", "stu-hal", "removal 2026-09-27"),
+    ("2026-09-24", "csu.engagement.withdraw_21d", "action", "stu-eve", "-"),
+    ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", "stu-cara", "ipr 2026-10-09"),
+    ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", "stu-ben", "ipr 2026-10-09"),
+    ("2026-09-27", "msc.progress.step4_removal", "action", "stu-hal", "reenroll 2026-10-04"),
+    ("2026-10-02", "cps.pacing.ipr_warning_1w", "notice", "stu-ben", "ipr 2026-10-09"),
+    ("2026-10-10", "cps.pacing.ipr_drop", "action", "stu-ben", "appeal 2026-10-13"),
+]
+LINE = re.compile(
+    r"^\s+(\d{4}-\d\d-\d\d)\s+(\S+)\s+(notice|action|skipped)\s+.*?\((stu-[a-z]+)\)\s+.+?\s{2,}"
+    r"((?:\w+ \d{4}-\d\d-\d\d)|-)\s+(\w+)\s+(\d+)$"
+)
+
+
+@pytest.fixture(scope="module")
+def demo_output(repo_root: Path) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-m", "onpace_local.cli", "demo", "--no-serve", "--port", "0"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=None,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
+def test_demo_prints_every_decision_of_the_term(demo_output: str) -> None:
+    found = [m.groups() for m in map(LINE.match, demo_output.splitlines()) if m]
+    assert [
+        (on, rule, kind, student, deadlines) for on, rule, kind, student, deadlines, _, _ in found
+    ] == EXPECTED
+    assert all(status == "sent" and int(emails) >= 1 for *_, status, emails in found)
+
+
+def test_demo_summary_covers_the_six_foundation_rules(demo_output: str) -> None:
+    for rule_id in (
+        "cps.pacing.ipr_warning_2w",
+        "cps.pacing.ipr_warning_1w",
+        "cps.pacing.ipr_drop",
+        "csu.engagement.at_risk_14d",
+        "csu.engagement.withdraw_21d",
+        "msc.progress.step1_contact",
+    ):
+        assert re.search(rf"^{re.escape(rule_id)}\s+\d+\s+\d+\s+0\s+[1-9]\d*$", demo_output, re.M), rule_id
+    assert "refused (401) 1" in demo_output
+    assert "duplicates 12" in demo_output  # the re-sent day is counted as duplicates, not stored twice
+    assert "kept for review (not on the roster): 1" in demo_output
+    assert re.search(r"54 days replayed in (\d+\.\d) s", demo_output)
+    replay_seconds = float(re.search(r"replayed in (\d+\.\d) s", demo_output).group(1))  # type: ignore[union-attr]
+    assert replay_seconds < 60
+    assert "[ 54/54] 2026-10-16 Fri" in demo_output
