@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import urllib.error
@@ -15,8 +16,6 @@ from standardwebhooks.webhooks import Webhook
 
 def new_secret() -> str:
     """A signing secret in the scheme's ``whsec_`` + base64 form."""
-    import base64
-
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -111,18 +112,7 @@ def test_a_warning_evaluated_above_threshold_does_not_return_as_missed() -> None
     evaluation = evaluate_enrollment(compiled, state, date(2026, 9, 25))
     assert evaluation.decisions == ()
     state = apply_evaluation(state, evaluation, date(2026, 9, 25))
-    dipped = EnrollmentState(
-        **{**state.__dict__}
-        if False
-        else {
-            "key": state.key,
-            "start_date": state.start_date,
-            "term_id": "fall",
-            "percent_complete": 0.10,
-            "fired": state.fired,
-            "checked_through": state.checked_through,
-        }
-    )
+    dipped = replace(state, percent_complete=0.10)
     (only,) = evaluate_enrollment(compiled, dipped, date(2026, 10, 2)).decisions
     assert (only.rule_id, only.kind) == ("cps.pacing.ipr_warning_1w", "notice")
 

@@ -12,7 +12,6 @@ the time zone is the IANA database via ``zoneinfo``: no home-made tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -96,10 +95,6 @@ class ProgramCalendar:
         if n < 1:
             raise ValueError("n must be at least 1")
         return _to_date(np.busday_offset(day, n, roll="backward", busdaycal=self._business))
-
-    @staticmethod
-    def closed_days(days: Iterable[date]) -> frozenset[date]:
-        return frozenset(days)
 
 
 def _to_date(value: np.datetime64) -> date:

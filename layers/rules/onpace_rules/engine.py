@@ -63,11 +63,7 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     if action is not None and action.status_after is not None:
         return Evaluation(decisions=tuple(decisions), status=action.status_after, wake_on=None)
 
-    after = replace(
-        state,
-        fired={**state.fired, **{d.fired_key: day for d in decisions}},
-        checked_through=day,
-    )
+    after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
     wakes = [w for f in program.families if (w := f.next_wake(after, day, ctx)) is not None]
     return Evaluation(decisions=tuple(decisions), status=state.status, wake_on=min(wakes, default=None))
 

@@ -12,7 +12,6 @@ One JSON object per request, or a JSON array of them::
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from onpace_rules.facts import ActivityKind
@@ -30,10 +29,6 @@ class PlainActivityEvent(BaseModel):
     class_id: str = Field(alias="class", min_length=1, max_length=200, pattern=r"^[^#]+$")
     kind: ActivityKind
     percent_complete: float | None = Field(default=None, ge=0, le=100)
-
-    @property
-    def occurred(self) -> datetime:
-        return self.occurred_at
 
 
 _BATCH = TypeAdapter(list[PlainActivityEvent])

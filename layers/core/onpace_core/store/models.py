@@ -1,6 +1,6 @@
 """Every DynamoDB table of OnPace as a pynamodb model: the one place that knows item shapes.
 
-Keys and indexes here must match ``template.yaml``; ``tests/integration/test_template_tables.py``
+Keys and indexes here must match ``template.yaml``; ``tests/integration/test_template.py``
 creates the tables from the template and checks both agree.
 
 Time values: instants are UTC ISO 8601 strings of fixed width (``2026-03-02T15:04:05.000000Z``)
