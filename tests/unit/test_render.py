@@ -10,7 +10,9 @@ import pytest
 from jinja2 import UndefinedError
 from onpace_core.notices.render import RenderedEmail, render, template_language
 from onpace_core.store.models import Contact, OutboxModel
-from onpace_rules.registry import IMPLEMENTED_RULE_IDS
+from onpace_rules.registry import EMAILED_RULE_IDS
+
+from tests.unit.render_cases import more_cases
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "functions" / "notify" / "templates"
 
@@ -131,6 +133,8 @@ CASES: dict[str, dict[str, Any]] = {
         "roles": ("student", "district"),
     },
 }
+# Each rule module's cases live beside this file in render_cases/<module>.py.
+CASES.update(more_cases())
 
 
 def make_notice(rule_id: str, **overrides: Any) -> OutboxModel:
@@ -169,10 +173,10 @@ def _all_parts(email: RenderedEmail) -> tuple[str, str, str]:
 
 
 def test_every_implemented_rule_has_english_templates() -> None:
-    for rule_id in IMPLEMENTED_RULE_IDS:
+    for rule_id in EMAILED_RULE_IDS:
         for part in ("subject", "txt", "html"):
             assert (TEMPLATES / "en" / f"{rule_id}.{part}.j2").is_file(), f"{rule_id}.{part}.j2 missing"
-    assert set(CASES) == set(IMPLEMENTED_RULE_IDS)
+    assert set(CASES) == set(EMAILED_RULE_IDS)
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))

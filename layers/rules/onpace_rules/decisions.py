@@ -10,7 +10,7 @@ from typing import Literal
 from onpace_rules.facts import EnrollmentStatus
 
 DecisionKind = Literal["notice", "action", "skipped"]
-FactValue = str | int | float | None
+FactValue = str | int | float | bool | list[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +45,4 @@ class Evaluation:
     decisions: tuple[Decision, ...]
     status: EnrollmentStatus
     wake_on: date | None
+    held: Decision | None = None  # the action awaiting approval, when status is "held"

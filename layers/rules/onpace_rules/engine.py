@@ -1,71 +1,225 @@
-"""Evaluate one enrollment on one day: run each rule family, apply the catalogue's conventions.
+"""Evaluate one enrollment (or one student) on one day: run each rule family, apply the conventions.
 
-Conventions (policies.md): the evaluation of D sees activity dated before D and dates its
-decisions D; a notice goes at most once per (enrollment, rule id, episode); an action ends the
-enrollment and stops its other rules.
+Conventions (policies.md): the evaluation of D sees activity and inputs dated before D and dates
+its decisions D; a notice goes at most once per (enrollment, rule id, episode); an action ends
+the enrollment and stops its other rules; an action that needs a person's approval holds the
+enrollment until the approval (or rejection) arrives, and the deadlines it announces count from
+the approval. Which policy version applies is the one in force on the day evaluated.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from onpace_rules.calendar import ProgramCalendar
-from onpace_rules.decisions import Decision, Evaluation
-from onpace_rules.facts import EnrollmentState
+from onpace_rules.decisions import Decision, Evaluation, FactValue
+from onpace_rules.facts import ENDED_STATUSES, EnrollmentState
+from onpace_rules.inputs import Approval
 from onpace_rules.program import ProgramConfig
-from onpace_rules.registry import build_families
+from onpace_rules.registry import DecisionFilter, StateAdjuster, build_adjusters, build_families, build_filters
 from onpace_rules.rules.base import RuleContext, RuleFamily
+
+APPROVAL_SUFFIX = "/approval"
+AWAITING_APPROVAL = "awaiting approval"
+
+
+@dataclass(frozen=True)
+class CompiledVersion:
+    """One policy version of a program: its label, when it starts, and its rule families."""
+
+    effective: date | None
+    config: ProgramConfig
+    families: tuple[RuleFamily, ...]
+    filters: tuple[DecisionFilter, ...]
+    adjusters: tuple[StateAdjuster, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.config.policy_version
 
 
 @dataclass(frozen=True)
 class CompiledProgram:
-    """A validated program with its calendar and rule families, built once and reused."""
+    """A validated program with its calendar and each policy version's families, built once."""
 
     config: ProgramConfig
     calendar: ProgramCalendar
-    families: tuple[RuleFamily, ...]
+    versions: tuple[CompiledVersion, ...]
+    _contexts: dict[date, RuleContext] = field(default_factory=dict, repr=False, compare=False)
 
     @property
-    def context(self) -> RuleContext:
-        return RuleContext(config=self.config, calendar=self.calendar)
+    def families(self) -> tuple[RuleFamily, ...]:
+        """The families of the latest version (every version has the same kinds of family)."""
+        return self.versions[-1].families
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
-        return tuple(r for f in self.families for r in f.rule_ids if r in self.config.rules)
+        ids: dict[str, None] = {}
+        for version in self.versions:
+            for family in version.families:
+                ids.update((r, None) for r in family.rule_ids if r in version.config.rules)
+        return tuple(ids)
+
+    def version_on(self, day: date) -> CompiledVersion:
+        current = self.versions[0]
+        for version in self.versions[1:]:
+            if version.effective is not None and version.effective <= day:
+                current = version
+        return current
+
+    def context_on(self, day: date) -> RuleContext:
+        """Policy version and calendar in force for the evaluation of ``day`` (memoised per day)."""
+        ctx = self._contexts.get(day)
+        if ctx is None:
+            version = self.version_on(day)
+            ctx = RuleContext(config=version.config, calendar=self.calendar.as_of(day), program=self)
+            self._contexts[day] = ctx
+        return ctx
+
+    def next_version_after(self, day: date) -> date | None:
+        later = [v.effective for v in self.versions if v.effective is not None and v.effective > day]
+        return min(later, default=None)
 
 
 def compile_program(config: ProgramConfig) -> CompiledProgram:
-    """Build the calendar and rule families of a program; raises on unknown rule ids."""
-    return CompiledProgram(config=config, calendar=config.build_calendar(), families=build_families(config))
+    """Build the calendar and every version's rule families; raises on unknown rule ids or bad values."""
+    versions = tuple(
+        CompiledVersion(
+            effective=effective,
+            config=versioned,
+            families=build_families(versioned),
+            filters=build_filters(versioned),
+            adjusters=build_adjusters(versioned),
+        )
+        for effective, versioned in config.versioned()
+    )
+    return CompiledProgram(config=config, calendar=config.build_calendar(), versions=versions)
+
+
+def _family_of(program: CompiledProgram, day: date, rule_id: str) -> RuleFamily | None:
+    for family in program.version_on(day).families:
+        if rule_id in family.rule_ids:
+            return family
+    return None
+
+
+def _approval(state: EnrollmentState, held: Decision, day: date) -> tuple[Approval, date] | None:
+    """The latest approval or rejection of the held action that the evaluation of ``day`` sees."""
+    found: tuple[Approval, date] | None = None
+    for item in state.seen_inputs(day, "approval"):
+        if isinstance(item.data, Approval) and item.data.rule == held.rule_id and item.on >= held.on:
+            found = (item.data, item.on)
+    return found
+
+
+def _resolve_held(program: CompiledProgram, state: EnrollmentState, day: date) -> Evaluation:
+    held = state.held
+    if held is None:  # a held status without its action cannot happen; treat as active
+        return evaluate_enrollment(program, replace(state, status="active"), day)
+    found = _approval(state, held, day)
+    if found is None:
+        return Evaluation(decisions=(), status="held", wake_on=None, held=held)
+    approval, approved_on = found
+    ctx = program.context_on(day)
+    who: dict[str, FactValue] = {
+        "requested_on": held.on.isoformat(),
+        f"{approval.decision}_by": approval.by,
+        f"{approval.decision}_on": approved_on.isoformat(),
+    }
+    if approval.decision == "rejected":
+        rejected = replace(
+            held,
+            kind="skipped",
+            on=day,
+            recipients=(),
+            deadlines={},
+            status_after=None,
+            facts={**held.facts, **who},
+            reason=f"rejected by {approval.by}",
+        )
+        resumed = replace(state, status="active", held=None)
+        after = apply_evaluation(resumed, Evaluation((rejected,), "active", None), day)
+        return Evaluation(decisions=(rejected,), status="active", wake_on=_next_wake(program, after, day))
+    family = _family_of(program, day, held.rule_id)
+    redate = getattr(family, "redate", None)
+    taken = redate(held, day, ctx) if redate is not None else replace(held, on=day)
+    taken = replace(taken, on=day, facts={**taken.facts, **who}, reason=None)
+    return Evaluation(decisions=(taken,), status=taken.status_after or "active", wake_on=None)
+
+
+def _families(program: CompiledProgram, state: EnrollmentState, day: date) -> list[RuleFamily]:
+    ended = state.end_date is not None and day > state.end_date
+    return [
+        f
+        for f in program.version_on(day).families
+        if f.scope == state.scope and (f.runs_after_end or not ended)
+    ]
+
+
+def _next_wake(program: CompiledProgram, state: EnrollmentState, day: date) -> date | None:
+    ctx = program.context_on(day)
+    end = state.end_date
+    wakes: list[date] = []
+    for family in _families(program, state, day):
+        wake = family.next_wake(state, day, ctx)
+        # Past the end date only families that answer inputs remain, and inputs wake by themselves.
+        if wake is not None and (family.runs_after_end or end is None or wake <= end):
+            wakes.append(wake)
+    # A new policy version or calendar change can bring a due date forward: look again then.
+    for change in (program.next_version_after(day), program.calendar.next_change_after(day)):
+        if change is not None and (end is None or change <= end):
+            wakes.append(change)
+    return min(wakes, default=None)
 
 
 def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: date) -> Evaluation:
     """Everything due for ``state`` on ``day``, and the next day anything can be due.
 
-    Runs each rule family in the program's order. If a family takes an action (drop,
-    withdrawal, removal), only that family's decisions of the day stand: the action ends the
-    enrollment, so other families' warnings of the same day would tell the family something
-    that no longer applies.
+    Runs each rule family of the version in force in the program's order. If a family takes an
+    action (drop, withdrawal, removal), only that family's decisions of the day stand: the
+    action ends the enrollment, so other families' warnings of the same day would tell the
+    family something that no longer applies. Then the program's decision filters (channel
+    policy) see the result; an action the program wants approved is held instead of taken.
     """
-    if state.status != "active":
+    if state.status in ENDED_STATUSES:
         return Evaluation(decisions=(), status=state.status, wake_on=None)
-    ctx = program.context
+    ctx = program.context_on(day)
+    for adjuster in program.version_on(day).adjusters:
+        state = adjuster.adjust(state, ctx)
+    if state.status == "held":
+        return _resolve_held(program, state, day)
     decisions: list[Decision] = []
-    for family in program.families:
+    for family in _families(program, state, day):
         found = list(family.decide(state, day, ctx))
-        if any(d.kind == "action" for d in found):
+        if any(d.kind == "action" and d.status_after for d in found):
             decisions = found
             break
         decisions.extend(found)
+    for decision_filter in program.version_on(day).filters:
+        decisions = decision_filter.apply(decisions, state, day, ctx)
 
-    action = next((d for d in decisions if d.kind == "action"), None)
+    action = next((d for d in decisions if d.kind == "action" and d.status_after), None)
+    if action is not None and ctx.config.approvals.get(action.rule_id) == "needs_approval":
+        request = replace(
+            action,
+            kind="notice",
+            episode=action.episode + APPROVAL_SUFFIX,
+            recipients=("program_admin",),
+            deadlines={},
+            status_after=None,
+            facts={**action.facts, "approval": "requested"},
+            reason=AWAITING_APPROVAL,
+        )
+        others = [d for d in decisions if d is not action]
+        return Evaluation(decisions=(*others, request), status="held", wake_on=None, held=action)
     if action is not None and action.status_after is not None:
         return Evaluation(decisions=tuple(decisions), status=action.status_after, wake_on=None)
 
     after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
-    wakes = [w for f in program.families if (w := f.next_wake(after, day, ctx)) is not None]
-    return Evaluation(decisions=tuple(decisions), status=state.status, wake_on=min(wakes, default=None))
+    return Evaluation(
+        decisions=tuple(decisions), status=state.status, wake_on=_next_wake(program, after, day)
+    )
 
 
 def apply_evaluation(state: EnrollmentState, evaluation: Evaluation, day: date) -> EnrollmentState:
@@ -75,4 +229,5 @@ def apply_evaluation(state: EnrollmentState, evaluation: Evaluation, day: date) 
         status=evaluation.status,
         fired={**state.fired, **{d.fired_key: day for d in evaluation.decisions}},
         checked_through=day,
+        held=evaluation.held,
     )

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
+
+from onpace_rules.inputs import Input
+
+if TYPE_CHECKING:
+    from onpace_rules.decisions import Decision
 
 ActivityKind = Literal[
     "login",
@@ -19,7 +24,37 @@ ActivityKind = Literal[
 ]
 ACTIVITY_KINDS: tuple[ActivityKind, ...] = get_args(ActivityKind)
 
-EnrollmentStatus = Literal["active", "dropped", "withdrawn", "removed"]
+EnrollmentStatus = Literal[
+    "active",
+    "held",  # an action awaits a person's approval; later rules wait with it
+    "dropped",
+    "withdrawn",
+    "removed",
+    "rejected",  # an add refused by an enrollment check
+    "completed",  # final grade posted
+]
+# Statuses from which nothing time-driven happens any more.
+ENDED_STATUSES: frozenset[str] = frozenset({"dropped", "withdrawn", "removed", "rejected", "completed"})
+Scope = Literal["enrollment", "student"]
+
+
+@dataclass(frozen=True, slots=True)
+class RosterFacts:
+    """What the roster says around one enrollment, computed by whoever loads the roster.
+
+    ``class_position`` is the enrollment's rank in its class by start date (1 = first);
+    ``online_courses_in_term`` counts the student's enrollments in this program's classes of
+    the same term; ``courses_in_term`` the student's whole schedule when the district sends it.
+    """
+
+    grade_level: str | None = None
+    student_address: str | None = None
+    class_position: int = 1
+    online_courses_in_term: int = 1
+    courses_in_term: int | None = None
+    course_level: str | None = None  # "middle" | "high" | "undergraduate" | "graduate"
+    full_time: bool | None = None  # enrolled full time in the program (MOCAP), when known
+    class_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +74,33 @@ class EnrollmentState:
     percent_complete: float | None = None
     fired: Mapping[str, date] = field(default_factory=dict)
     checked_through: date | None = None
+    end_date: date | None = None
+    student_id: str = ""
+    class_id: str | None = None
+    scope: Scope = "enrollment"
+    inputs: tuple[Input, ...] = ()
+    roster: RosterFacts = field(default_factory=RosterFacts)
+    held: Decision | None = None
+
+    def seen_inputs(self, day: date, *kinds: str) -> list[Input]:
+        """Inputs of the given kinds (all kinds when none given) the evaluation of ``day`` sees."""
+        return [i for i in self.inputs if i.on < day and (not kinds or i.kind in kinds)]
+
+    def with_activity(self, kind: ActivityKind, on: date, percent: float | None = None) -> EnrollmentState:
+        """This state after an activity dated ``on``; dates only move forward (late events are no-ops)."""
+        last = dict(self.last_on)
+        if last.get(kind) is None or last[kind] < on:
+            last[kind] = on
+        changed = replace(self, last_on=last)
+        if percent is not None:
+            changed = replace(changed, percent_complete=percent)
+        return changed
+
+    def with_input(self, item: Input) -> EnrollmentState:
+        """This state with one more non-activity input, kept in date order, each event once."""
+        if any(i.event_id == item.event_id for i in self.inputs):
+            return self
+        return replace(self, inputs=tuple(sorted((*self.inputs, item), key=lambda i: (i.on, i.event_id))))
 
     def last_of(self, kinds: frozenset[ActivityKind], before: date) -> date | None:
         """Latest activity date of the given kinds that the evaluation of ``before`` may see.

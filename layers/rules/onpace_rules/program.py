@@ -7,11 +7,11 @@ the field that is wrong, never discovered by a family on the day a notice should
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from onpace_rules.calendar import ProgramCalendar
+from onpace_rules.calendar import CalendarChangeRecord, ProgramCalendar, public_holiday_dates
 
 
 class _Strict(BaseModel):
@@ -40,14 +40,57 @@ class Term(_Strict):
     id: str
     start: date
     end: date
+    kind: Literal["semester", "trimester", "quarter", "year", "session"] = "semester"
+    season: Literal["fall", "spring", "summer", "winter"] | None = None
     ipr: date | None = Field(default=None, description="Pacing checkpoint (CPS IPR #1)")
+    seniors_last_day: date | None = Field(default=None, description="Seniors' last day of attendance")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Term:
+        if self.end < self.start:
+            raise ValueError(f"term {self.id} ends ({self.end}) before it starts ({self.start})")
+        for name in ("ipr", "seniors_last_day"):
+            value = getattr(self, name)
+            if value is not None and not self.start <= value <= self.end:
+                raise ValueError(
+                    f"term {self.id}: {name} {value} is outside the term {self.start}..{self.end}"
+                )
+        return self
+
+    @property
+    def midpoint(self) -> date:
+        """The middle day of the term (the later one when the term has an even number of days)."""
+        return self.start + timedelta(days=(self.end - self.start).days // 2)
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+class PublicHolidays(_Strict):
+    """Public holidays from the ``holidays`` package, e.g. ``{country: US, subdiv: MO}``."""
+
+    country: str = Field(min_length=2, max_length=3)
+    subdiv: str | None = None
+    apply_to: Literal["business", "business_and_school"] = "business"
+
+
+class CalendarChange(_Strict):
+    """A change announced on ``announced`` (a snow day, a make-up day), effective from then on."""
+
+    announced: date
+    closed: tuple[date, ...] = Field(default=(), description="Days that stop being school days")
+    opened: tuple[date, ...] = Field(default=(), description="Days that become school days (make-up)")
+    reason: str = Field(min_length=1)
 
 
 class CalendarConfig(_Strict):
     school_weekdays: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri")
     holidays: tuple[date, ...] = Field(default=(), description="Closed: neither school nor business days")
     breaks: tuple[DateRange, ...] = Field(default=(), description="No school, but business days")
+    public_holidays: PublicHolidays | None = None
+    school_year_start: tuple[date, ...] = Field(default=(), description="First day of each school year")
     terms: tuple[Term, ...] = ()
+    changes: tuple[CalendarChange, ...] = ()
 
 
 class StaffContact(_Strict):
@@ -56,6 +99,22 @@ class StaffContact(_Strict):
 
 
 STAFF_ROLES = ("counselor", "advisor", "district_staff", "program_admin")
+
+
+ApprovalMode = Literal["automatic", "needs_approval"]
+
+
+class PolicyVersion(_Strict):
+    """A later version of the program's rules, in force from ``effective`` (inclusive).
+
+    ``rules`` holds only what changes: parameter overrides merged onto the version before, and
+    rule ids switched on (a mapping) or off (``null``).
+    """
+
+    version: str = Field(min_length=1)
+    effective: date
+    rules: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    note: str | None = None
 
 
 class ProgramConfig(_Strict):
@@ -75,6 +134,38 @@ class ProgramConfig(_Strict):
     rules: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Enabled rule ids, each with its parameter overrides"
     )
+    versions: tuple[PolicyVersion, ...] = Field(
+        default=(), description="Later policy versions, each in force from its effective date"
+    )
+    approvals: dict[str, ApprovalMode] = Field(
+        default_factory=dict, description="Per action rule id: automatic (default) or needs_approval"
+    )
+
+    @model_validator(mode="after")
+    def _versions_in_order(self) -> ProgramConfig:
+        dates = [v.effective for v in self.versions]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError("versions must be in order of their effective dates, one per date")
+        labels = [self.policy_version, *(v.version for v in self.versions)]
+        if len(set(labels)) != len(labels):
+            raise ValueError("every policy version needs a label of its own")
+        return self
+
+    def versioned(self) -> list[tuple[date | None, ProgramConfig]]:
+        """(effective date, the configuration in force from then on) for the base and each version."""
+        result: list[tuple[date | None, ProgramConfig]] = [(None, self)]
+        rules = {k: dict(v) for k, v in self.rules.items()}
+        for version in self.versions:
+            for rule_id, overrides in version.rules.items():
+                if overrides is None:
+                    rules.pop(rule_id, None)
+                else:
+                    rules[rule_id] = {**rules.get(rule_id, {}), **overrides}
+            config = self.model_copy(
+                update={"policy_version": version.version, "rules": {k: dict(v) for k, v in rules.items()}}
+            )
+            result.append((version.effective, config))
+        return result
 
     @property
     def key(self) -> str:
@@ -82,12 +173,50 @@ class ProgramConfig(_Strict):
 
     def build_calendar(self) -> ProgramCalendar:
         breaks = frozenset(d for r in self.calendar.breaks for d in r.days())
+        holidays = frozenset(self.calendar.holidays)
+        office_closed: frozenset[date] = frozenset()
+        public = self.calendar.public_holidays
+        if public is not None:
+            found = public_holiday_dates(public.country, public.subdiv, self._years())
+            if public.apply_to == "business_and_school":
+                holidays |= found
+            else:
+                # The district's school calendar decides school days; public holidays close
+                # the office, so they only take business days away.
+                office_closed = found - holidays
         return ProgramCalendar(
             time_zone=self.time_zone,
-            holidays=frozenset(self.calendar.holidays),
+            holidays=holidays,
             breaks=breaks,
             school_weekdays=self.calendar.school_weekdays,
+            office_closed=office_closed,
+            changes=self._changes(),
         )
+
+    def _changes(self) -> tuple[CalendarChangeRecord, ...]:
+        return tuple(
+            CalendarChangeRecord(c.announced, frozenset(c.closed), frozenset(c.opened), c.reason)
+            for c in sorted(self.calendar.changes, key=lambda c: c.announced)
+        )
+
+    def _years(self) -> range:
+        days = [t.start for t in self.calendar.terms] + [t.end for t in self.calendar.terms]
+        days += list(self.calendar.holidays) + list(self.calendar.school_year_start)
+        if not days:
+            return range(2000, 2100)
+        return range(min(days).year - 1, max(days).year + 2)
+
+    def term_on(self, day: date) -> Term | None:
+        """The term that contains ``day`` (the first one listed, if terms overlap)."""
+        for term in self.calendar.terms:
+            if term.contains(day):
+                return term
+        return None
+
+    def school_year_of(self, day: date) -> date | None:
+        """The start of the school year ``day`` falls in (None before the first listed start)."""
+        starts = [s for s in self.calendar.school_year_start if s <= day]
+        return max(starts) if starts else None
 
     def term(self, term_id: str | None) -> Term | None:
         for term in self.calendar.terms:

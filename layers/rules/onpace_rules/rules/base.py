@@ -1,39 +1,71 @@
-"""What every rule family offers the engine."""
+"""What every rule family offers the engine, and what the engine gives every family."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision
-from onpace_rules.facts import EnrollmentState
+from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.program import ProgramConfig
+
+if TYPE_CHECKING:
+    from onpace_rules.engine import CompiledProgram
 
 SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
 class RuleContext:
-    """The program-wide inputs a rule family needs, built once per program."""
+    """The program-wide inputs of one evaluation day: the policy version and calendar in force.
+
+    ``config`` is the program as the version in force on the day has it (its ``policy_version``
+    is that version's label); ``program`` gives the other versions, for a rule whose value is
+    looked up by another date (a fee by the day it applies to, SAP by the term's end).
+    """
 
     config: ProgramConfig
     calendar: ProgramCalendar
+    program: CompiledProgram | None = None
 
     @property
     def policy_version(self) -> str:
         return self.config.policy_version
 
+    def on(self, day: date) -> RuleContext:
+        """The context of another day (its policy version and calendar)."""
+        if self.program is None:
+            return self
+        return self.program.context_on(day)
+
+    def params_on(self, rule_id: str, day: date) -> dict[str, Any]:
+        """The parameter overrides of ``rule_id`` in the policy version in force on ``day``."""
+        return dict(self.on(day).config.rules.get(rule_id) or {})
+
 
 class RuleFamily(Protocol):
-    """A series of rule ids evaluated together (warnings before an action, a ladder of steps)."""
+    """A series of rule ids evaluated together (warnings before an action, a ladder of steps).
+
+    ``scope`` says what a family evaluates: one enrollment, or one student across the program's
+    enrollments (SAP, eligibility). ``runs_after_end``: whether it still applies after the
+    enrollment's end date (a grade report does; a pacing warning does not).
+    """
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
         """The rule ids of this family, in the order their dates fall."""
         ...
+
+    @property
+    def scope(self) -> Scope: ...
+
+    @property
+    def runs_after_end(self) -> bool: ...
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """Decisions due on ``day`` for this enrollment (empty when nothing is due)."""
@@ -43,10 +75,43 @@ class RuleFamily(Protocol):
         """Earliest day after ``day`` on which ``decide`` could return something, facts unchanged.
 
         New activity only moves these dates later, so a stored wake date stays a safe lower bound
-        until the evaluator looks again.
+        until the evaluator looks again. Families that only answer inputs return None: a new
+        input wakes the enrollment by itself.
         """
         ...
 
 
+# A family may also offer ``redate(decision, day, ctx) -> Decision``: the same action taken on a
+# later day (after a person approved it), with its deadlines counted from that day.
+Redate = Callable[[Decision, date, RuleContext], Decision]
+
+
 def fired_on(state: EnrollmentState, rule_id: str, episode: str) -> date | None:
     return state.fired.get(f"{rule_id}#{episode}")
+
+
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
+
+
+def validated(model: type[ParamsT], overrides: Mapping[str, Any], where: str) -> ParamsT:
+    """A family's parameters from a program's overrides; errors name the rules they belong to."""
+    try:
+        return model.model_validate(dict(overrides))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(all)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise ValueError(f"parameters of {where}: {problems}") from exc
+
+
+def merged_params(rules: Mapping[str, Mapping[str, Any] | None], ids: Sequence[str]) -> dict[str, Any]:
+    """A family's parameters may be set on any of its rule ids; later ids win on conflicts."""
+    merged: dict[str, Any] = {}
+    for rule_id in ids:
+        merged.update(rules.get(rule_id) or {})
+    return merged
+
+
+def enabled(config_rules: Mapping[str, Any], ids: Sequence[str]) -> frozenset[str]:
+    return frozenset(config_rules) & frozenset(ids)

@@ -17,15 +17,15 @@ enrollment starts) and ends with the next qualifying activity.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, FactValue
-from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus
+from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
 
 DayUnit = Literal["calendar", "school"]
@@ -42,6 +42,9 @@ class InactivityParams(BaseModel):
 class InactivitySeries:
     """Warning at ``warning_day``, action at ``action_day``; the action date a warning announces
     is never earlier than ``action_day - warning_day`` days after the warning was actually sent."""
+
+    scope: ClassVar[Scope] = "enrollment"
+    runs_after_end: ClassVar[bool] = False
 
     warning_id: str | None
     action_id: str | None
@@ -146,6 +149,13 @@ class InactivitySeries:
                 )
             )
         return decisions
+
+    def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
+        """The action taken on ``day`` (after approval): an appeal window counts from then."""
+        if not self.appeal_window_school_days:
+            return replace(decision, on=day)
+        appeal = ctx.calendar.school_days_after(day, self.appeal_window_school_days)
+        return replace(decision, on=day, deadlines={**decision.deadlines, "appeal": appeal})
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         # Facts seen "tomorrow" include today's activity, but the anchor can only move later,

@@ -14,20 +14,29 @@ before it actually fired (catalogue conventions), so a late step never shortens 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.decisions import Decision, DecisionKind, FactValue
-from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus
-from onpace_rules.rules.base import RuleContext, fired_on
+from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
+from onpace_rules.program import ProgramConfig
+from onpace_rules.rules.base import RuleContext, RuleFamily, enabled, fired_on, merged_params, validated
 
 STEP1 = "msc.progress.step1_contact"
 STEP2 = "msc.progress.step2_reminder"
 STEP3 = "msc.progress.step3_removal_notice"
 STEP4 = "msc.progress.step4_removal"
 FAMILY_RULE_IDS = (STEP1, STEP2, STEP3, STEP4)
+RULE_IDS = FAMILY_RULE_IDS
+TITLES = {
+    STEP1: "Instructor contact prompt (progress step 1)",
+    STEP2: "Progress reminder (step 2)",
+    STEP3: "Removal notice (progress step 3)",
+    STEP4: "Administrative removal (progress step 4)",
+}
 
 SUBMISSIONS: frozenset[ActivityKind] = frozenset({"submission"})
 
@@ -61,6 +70,8 @@ _STEPS = (
 
 @dataclass(frozen=True)
 class ProgressLadder:
+    scope: ClassVar[Scope] = "enrollment"
+    runs_after_end: ClassVar[bool] = False
     enabled: frozenset[str]
     params: LadderParams
     rule_ids: tuple[str, ...] = FAMILY_RULE_IDS
@@ -136,6 +147,11 @@ class ProgressLadder:
             ),
         )
 
+    def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
+        """The removal taken on ``day`` (after approval): the re-enrollment window counts from then."""
+        reenroll = day + timedelta(days=self.params.reenroll_window_days)
+        return replace(decision, on=day, deadlines={**decision.deadlines, "reenroll": reenroll})
+
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         found = self._next(state, day + timedelta(days=1))
         if found is None:
@@ -144,3 +160,15 @@ class ProgressLadder:
             after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
             return max(day + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period)
         return max(found[1], day + timedelta(days=1))
+
+
+def build(config: ProgramConfig) -> list[RuleFamily]:
+    chosen = enabled(config.rules, RULE_IDS)
+    if not chosen:
+        return []
+    return [
+        ProgressLadder(
+            enabled=chosen,
+            params=validated(LadderParams, merged_params(config.rules, RULE_IDS), "msc.progress.*"),
+        )
+    ]

@@ -10,20 +10,36 @@ week prior to the IPR date." Catalogue section 1: ``cps.pacing.ipr_warning_2w``,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.decisions import Decision, FactValue
-from onpace_rules.facts import EnrollmentState
-from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
+from onpace_rules.facts import EnrollmentState, Scope
+from onpace_rules.program import ProgramConfig
+from onpace_rules.rules.base import (
+    SUPERSEDED,
+    RuleContext,
+    RuleFamily,
+    enabled,
+    fired_on,
+    merged_params,
+    validated,
+)
 
 WARNING_2W = "cps.pacing.ipr_warning_2w"
 WARNING_1W = "cps.pacing.ipr_warning_1w"
 DROP = "cps.pacing.ipr_drop"
 
 FAMILY_RULE_IDS = (WARNING_2W, WARNING_1W, DROP)
+RULE_IDS = FAMILY_RULE_IDS
+TITLES = {
+    WARNING_2W: "Pacing warning, two weeks before IPR #1",
+    WARNING_1W: "Pacing warning, one week before IPR #1",
+    DROP: "Pacing drop at IPR #1",
+}
 _WARNING_OFFSET_INDEX = {WARNING_2W: 0, WARNING_1W: 1}
 
 
@@ -38,6 +54,9 @@ class PacingParams(BaseModel):
 @dataclass(frozen=True)
 class PacingCheckpoint:
     """The pacing series for one program; only the rule ids the program enables take part."""
+
+    scope: ClassVar[Scope] = "enrollment"
+    runs_after_end: ClassVar[bool] = False
 
     enabled: frozenset[str]
     params: PacingParams
@@ -136,6 +155,11 @@ class PacingCheckpoint:
             )
         return decisions
 
+    def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
+        """The drop taken on ``day`` (after approval): the appeal window counts from then."""
+        appeal = ctx.calendar.school_days_after(day, self.params.appeal_window_school_days)
+        return replace(decision, on=day, deadlines={**decision.deadlines, "appeal": appeal})
+
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         term = ctx.config.term(state.term_id)
         if term is None or term.ipr is None:
@@ -148,3 +172,15 @@ class PacingCheckpoint:
             if when > after and fired_on(state, rule_id, episode) is None
         ]
         return min(upcoming, default=None)
+
+
+def build(config: ProgramConfig) -> list[RuleFamily]:
+    chosen = enabled(config.rules, RULE_IDS)
+    if not chosen:
+        return []
+    return [
+        PacingCheckpoint(
+            enabled=chosen,
+            params=validated(PacingParams, merged_params(config.rules, RULE_IDS), "cps.pacing.*"),
+        )
+    ]

@@ -1,0 +1,178 @@
+"""Inputs that are not activity: grades, appeals, applications, approvals, accommodations, requests.
+
+They arrive in the same event stream as activity (docs/webhooks.md, "Other inputs"), each with
+a ``kind`` of its own and a ``data`` object validated here, so a malformed input is refused at
+the door with the field that is wrong. The evaluation of day D sees inputs dated before D, like
+activity (catalogue conventions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+InputKind = Literal[
+    "final_grade",
+    "appeal",
+    "extension_request",
+    "application",
+    "application_decision",
+    "disenrollment",
+    "drop_request",
+    "approval",
+    "accommodation",
+    "consent",
+    "waiver",
+    "graded_work",
+]
+INPUT_KINDS: tuple[InputKind, ...] = get_args(InputKind)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FinalGrade(_Data):
+    """A course's final grade as posted by the instructor or the registrar.
+
+    ``credits`` attempted; ``earned`` is False for F, W, incomplete (I) and in-progress grades.
+    SAP counting (catalogue 3): transfer credits count toward completion and time frame, not
+    GPA; incompletes, repeats and W grades count as attempted, not earned; only the last
+    repeat of a course counts in GPA.
+    """
+
+    grade: str = Field(min_length=1, max_length=4, description="Letter grade: A, B+, F, W, I, P, …")
+    credits: float = Field(default=1.0, ge=0)
+    grade_points: float | None = Field(default=None, ge=0, le=4.5, description="Per credit; None: not in GPA")
+    passed: bool | None = Field(default=None, description="Defaults from the letter: F, W, I fail")
+    credit_bearing: bool = True
+    core: bool = False
+    transfer: bool = False
+    repeat: bool = False
+    course: str | None = Field(default=None, description="Course id, to find repeats of it")
+    term: str | None = None
+    a_plus_candidate: bool = Field(default=False, description="Missouri A+ tuition candidate (MOCAP)")
+
+    @property
+    def is_passed(self) -> bool:
+        if self.passed is not None:
+            return self.passed
+        return self.grade.upper() not in {"F", "W", "I", "NP", "U", "WF"}
+
+
+class Appeal(_Data):
+    rule: str = Field(description="The rule id of the drop appealed, e.g. cps.pacing.ipr_drop")
+
+
+class ExtensionRequest(_Data):
+    days: int = Field(ge=1, le=365)
+    requested_by: str = Field(min_length=1)
+
+
+class Application(_Data):
+    course: str | None = None
+    full_time: bool = False
+
+
+class ApplicationDecision(_Data):
+    decision: Literal["approved", "denied"]
+    reason: str | None = Field(default=None, description="Written good-cause reason, required for a denial")
+    by: str = Field(min_length=1)
+
+
+class Disenrollment(_Data):
+    school: str = Field(min_length=1, description="The full-time virtual school that reported it")
+
+
+class DropRequest(_Data):
+    requested_by: str = Field(default="student", min_length=1)
+
+
+class Approval(_Data):
+    rule: str = Field(min_length=1, description="The rule id of the action awaiting approval")
+    decision: Literal["approved", "rejected"]
+    by: str = Field(min_length=1)
+    note: str | None = None
+
+
+class Accommodation(_Data):
+    """An IEP, a 504 plan or a documented medical absence, for a date range (inclusive)."""
+
+    plan: Literal["iep", "504", "medical"]
+    start: date
+    end: date
+    pause: bool = Field(default=True, description="The range does not count toward inactivity clocks")
+    extend_days: int = Field(default=0, ge=0, le=60, description="Added to inactivity thresholds")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Accommodation:
+        if self.end < self.start:
+            raise ValueError(f"accommodation ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+class Consent(_Data):
+    recording: bool = Field(description="A parent's written consent to recording video meetings")
+    by: str = Field(min_length=1)
+
+
+class Waiver(_Data):
+    check: Literal["class_size", "schedule_share", "term_midpoint", "add_window"]
+    by: str = Field(min_length=1)
+
+
+class GradedWork(_Data):
+    """A piece of graded work with its due date (CSU late policy)."""
+
+    work: Literal["assignment", "milestone", "discussion_post", "discussion_reply"]
+    work_id: str = Field(min_length=1)
+    due_at: datetime | None = Field(default=None, description="Assignment due instant; posts use the week")
+    incomplete_approved: bool = False
+
+
+INPUT_DATA: dict[str, type[_Data]] = {
+    "final_grade": FinalGrade,
+    "appeal": Appeal,
+    "extension_request": ExtensionRequest,
+    "application": Application,
+    "application_decision": ApplicationDecision,
+    "disenrollment": Disenrollment,
+    "drop_request": DropRequest,
+    "approval": Approval,
+    "accommodation": Accommodation,
+    "consent": Consent,
+    "waiver": Waiver,
+    "graded_work": GradedWork,
+}
+assert set(INPUT_DATA) == set(INPUT_KINDS)
+
+
+def parse_input_data(kind: str, data: dict[str, Any] | None) -> _Data:
+    """Validate the ``data`` of an input of ``kind``; raises pydantic's ValidationError."""
+    return TypeAdapter(INPUT_DATA[kind]).validate_python(data or {})
+
+
+# Inputs about the student rather than one class: whoever stores inputs gives these to every
+# enrollment of the student in the program (an appeal used in one class counts for all of them).
+STUDENT_WIDE_KINDS: frozenset[str] = frozenset({"appeal", "accommodation", "consent", "final_grade"})
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One non-activity input about a student, in a class (``class_id``) or for all of them.
+
+    ``on`` is its program-local date; ``at`` the instant it happened.
+    """
+
+    event_id: str
+    kind: InputKind
+    on: date
+    at: datetime
+    data: Any  # the model of INPUT_DATA[kind]
+    class_id: str | None = None
