@@ -2,9 +2,12 @@
 
     onpace demo [--no-serve] [--port N] [--from DATE] [--to DATE]
     onpace invoke FUNCTION --event events/FILE.json [--no-demo-data]
+    onpace replay --program FILE --roster DIR --events FILE [--events FILE ...] --from DATE --to DATE
+                  [--skip FROM..TO ...] [--format json|table]
 
-Both start a fresh moto server on 127.0.0.1, create the resources ``template.yaml`` declares and
-call the real handlers in this process (moto cannot run Lambda code without Docker).
+``demo`` and ``invoke`` start a fresh moto server on 127.0.0.1, create the resources
+``template.yaml`` declares and call the real handlers in this process (moto cannot run Lambda
+code without Docker). ``replay`` needs no server: it evaluates in memory and sends nothing.
 """
 
 from __future__ import annotations
@@ -80,7 +83,85 @@ def _parser() -> argparse.ArgumentParser:
         "--event", type=Path, required=True, help="event JSON file, e.g. events/ingest_plain_single.json"
     )
     invoke.add_argument("--no-demo-data", action="store_true", help="do not load the demo district first")
+
+    replay = commands.add_parser(
+        "replay",
+        help="practice run: evaluate a program over a roster and events in memory, send nothing",
+        description=(
+            "Evaluate every day FROM..TO exactly as the scheduled evaluator would (same engine, "
+            "in-memory store) and print each notice, action and skipped warning as one JSON object "
+            "per line, ordered by date. Nothing is sent. Events are OnPace's plain JSON format, one "
+            "object per line (activity and other inputs, see docs/webhooks.md)."
+        ),
+        epilog=(
+            "example: onpace replay --program programs/cps-online.yaml --roster demo/roster "
+            "--events demo/events.jsonl --from 2026-08-24 --to 2026-10-16 --skip 2026-09-20..2026-09-27"
+        ),
+    )
+    replay.add_argument("--program", type=Path, required=True, help="program policy file (YAML)")
+    replay.add_argument("--roster", type=Path, required=True, help="OneRoster 1.1 CSV directory")
+    replay.add_argument(
+        "--events", type=Path, action="append", default=[], help="events file, one JSON per line (repeatable)"
+    )
+    replay.add_argument("--from", dest="first_day", type=_date, required=True, help="first day to evaluate")
+    replay.add_argument("--to", dest="last_day", type=_date, required=True, help="last day to evaluate")
+    replay.add_argument(
+        "--skip",
+        type=_day_range,
+        action="append",
+        default=[],
+        metavar="FROM..TO",
+        help="leave the evaluator idle on these days, to rehearse an outage and its catch-up (repeatable)",
+    )
+    replay.add_argument(
+        "--format", choices=("json", "table"), default="json", help="JSON lines (default) or a readable table"
+    )
     return parser
+
+
+def _day_range(text: str) -> object:
+    from onpace_local.replay import DayRange
+
+    try:
+        return DayRange.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from onpace_core.roster.enrollments import RosterMismatchError
+    from onpace_core.roster.oneroster import RosterError
+    from onpace_rules.program_files import ProgramFileError
+
+    from onpace_local.replay import ReplayInputError, as_json_lines, as_table, replay_files
+
+    if args.last_day < args.first_day:
+        print("onpace replay: --to must not be before --from", file=sys.stderr)
+        return 2
+    try:
+        result = replay_files(
+            args.program, args.roster, args.events, args.first_day, args.last_day, args.skip
+        )
+    except (ProgramFileError, RosterError, RosterMismatchError, ReplayInputError) as exc:
+        print(f"onpace replay: {exc}", file=sys.stderr)
+        return 2
+    lines = as_table(result) if args.format == "table" else as_json_lines(result)
+    for line in lines:
+        print(line)
+    print(
+        f"onpace replay: {result.days_evaluated} day(s) evaluated, {len(result.lines)} decision(s), "
+        f"{result.evaluations} enrollment evaluation(s) for {result.enrollment_days} enrollment-days",
+        file=sys.stderr,
+    )
+    if result.unmatched:
+        print(
+            f"onpace replay: {len(result.unmatched)} event(s) name a student or class that is not on the "
+            "roster or belongs to another program (kept out of the evaluation): "
+            + ", ".join(e["event_id"] for e in result.unmatched[:10])
+            + (" …" if len(result.unmatched) > 10 else ""),
+            file=sys.stderr,
+        )
+    return 0
 
 
 def _invoke(args: argparse.Namespace) -> int:
@@ -123,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "invoke":
         return _invoke(args)
+    if args.command == "replay":
+        return _replay(args)
     return 2
 
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 TABLE_INDEXES = {
     "EventsTable": {"unmatched"},
-    "EnrollmentsTable": {"due"},
+    "EnrollmentsTable": {"due", "by_student"},
     "OutboxTable": set(),
     "AuditTable": {"by_student", "by_rule"},
     "ProgramsTable": {"by_time_zone"},
@@ -38,7 +38,9 @@ def test_tables_have_their_indexes_stream_and_backups(
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])} == indexes
     for index in table.get("GlobalSecondaryIndexes", []):
-        assert index["Projection"]["ProjectionType"] == "ALL"
+        # by_student only finds keys: the inputs it routes are written to each item by key.
+        expected = "KEYS_ONLY" if index["IndexName"] == "by_student" else "ALL"
+        assert index["Projection"]["ProjectionType"] == expected
     assert local_stack.attr(logical_id, "Arn") == table["TableArn"]
     if logical_id == "OutboxTable":
         assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}

@@ -46,3 +46,38 @@ class Evaluation:
     status: EnrollmentStatus
     wake_on: date | None
     held: Decision | None = None  # the action awaiting approval, when status is "held"
+
+
+def decision_to_dict(decision: Decision) -> dict[str, object]:
+    """A JSON-able form of a decision (a held action is stored this way until it is approved)."""
+    return {
+        "rule_id": decision.rule_id,
+        "kind": decision.kind,
+        "episode": decision.episode,
+        "on": decision.on.isoformat(),
+        "due_on": decision.due_on.isoformat(),
+        "policy_version": decision.policy_version,
+        "recipients": list(decision.recipients),
+        "deadlines": {k: v.isoformat() for k, v in decision.deadlines.items()},
+        "facts": dict(decision.facts),
+        "status_after": decision.status_after,
+        "reason": decision.reason,
+    }
+
+
+def decision_from_dict(data: Mapping[str, object]) -> Decision:
+    deadlines = data.get("deadlines") or {}
+    assert isinstance(deadlines, Mapping)
+    return Decision(
+        rule_id=str(data["rule_id"]),
+        kind=data["kind"],  # type: ignore[arg-type]
+        episode=str(data["episode"]),
+        on=date.fromisoformat(str(data["on"])),
+        due_on=date.fromisoformat(str(data["due_on"])),
+        policy_version=str(data["policy_version"]),
+        recipients=tuple(data.get("recipients") or ()),  # type: ignore[arg-type]
+        deadlines={str(k): date.fromisoformat(str(v)) for k, v in deadlines.items()},
+        facts=dict(data.get("facts") or {}),  # type: ignore[call-overload]
+        status_after=data.get("status_after"),  # type: ignore[arg-type]
+        reason=data.get("reason"),  # type: ignore[arg-type]
+    )

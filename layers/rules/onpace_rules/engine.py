@@ -17,7 +17,13 @@ from onpace_rules.decisions import Decision, Evaluation, FactValue
 from onpace_rules.facts import ENDED_STATUSES, EnrollmentState
 from onpace_rules.inputs import Approval
 from onpace_rules.program import ProgramConfig
-from onpace_rules.registry import DecisionFilter, StateAdjuster, build_adjusters, build_families, build_filters
+from onpace_rules.registry import (
+    DecisionFilter,
+    StateAdjuster,
+    build_adjusters,
+    build_families,
+    build_filters,
+)
 from onpace_rules.rules.base import RuleContext, RuleFamily
 
 APPROVAL_SUFFIX = "/approval"

@@ -176,3 +176,26 @@ class Input:
     at: datetime
     data: Any  # the model of INPUT_DATA[kind]
     class_id: str | None = None
+
+
+def input_to_dict(item: Input) -> dict[str, Any]:
+    """A JSON-able form of an input, as the deployed store keeps it on the enrollment."""
+    return {
+        "event_id": item.event_id,
+        "kind": item.kind,
+        "on": item.on.isoformat(),
+        "at": item.at.isoformat(),
+        "data": item.data.model_dump(mode="json"),
+        "class_id": item.class_id,
+    }
+
+
+def input_from_dict(data: dict[str, Any]) -> Input:
+    return Input(
+        event_id=data["event_id"],
+        kind=data["kind"],
+        on=date.fromisoformat(data["on"]),
+        at=datetime.fromisoformat(data["at"]),
+        data=parse_input_data(data["kind"], data["data"]),
+        class_id=data.get("class_id"),
+    )

@@ -7,6 +7,15 @@ One JSON object per request, or a JSON array of them::
      "percent_complete": 42.5}
 
 ``student`` and ``class`` are OneRoster sourcedIds; ``percent_complete`` (0–100) is optional.
+
+Inputs that are not activity use the same envelope with a ``kind`` of their own and a ``data``
+object (``onpace_rules.inputs``), e.g. a final grade::
+
+    {"event_id": "sis-88", "occurred_at": "2026-12-18T16:00:00-06:00", "student": "stu-001",
+     "class": "cls-bio-101", "kind": "final_grade", "data": {"grade": "F", "credits": 1}}
+
+``class`` may be left out only for inputs about the student as a whole (an accommodation, a
+recording consent).
 """
 
 from __future__ import annotations
@@ -14,10 +23,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from onpace_rules.facts import ActivityKind
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from onpace_rules.facts import ACTIVITY_KINDS
+from onpace_rules.inputs import INPUT_KINDS, STUDENT_WIDE_KINDS, parse_input_data
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 MAX_EVENTS_PER_REQUEST = 500
+
+
+_KINDS = frozenset(ACTIVITY_KINDS) | frozenset(INPUT_KINDS)
+# Inputs about the student as a whole may name no class.
+_CLASSLESS_KINDS = frozenset({"accommodation", "consent"})
 
 
 class PlainActivityEvent(BaseModel):
@@ -26,9 +51,58 @@ class PlainActivityEvent(BaseModel):
     event_id: str = Field(min_length=1, max_length=200, pattern=r"^[^#\s]+$")
     occurred_at: AwareDatetime
     student: str = Field(min_length=1, max_length=200, pattern=r"^[^#]+$")
-    class_id: str = Field(alias="class", min_length=1, max_length=200, pattern=r"^[^#]+$")
-    kind: ActivityKind
+    class_id: str | None = Field(
+        default=None, alias="class", min_length=1, max_length=200, pattern=r"^[^#]+$"
+    )
+    kind: str = Field(description="An activity kind or an input kind")
     percent_complete: float | None = Field(default=None, ge=0, le=100)
+    data: dict[str, Any] | None = None
+    _input: Any = PrivateAttr(default=None)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in _KINDS:
+            raise ValueError(
+                f"unknown kind {value!r}; activity: {', '.join(ACTIVITY_KINDS)}; "
+                f"other inputs: {', '.join(INPUT_KINDS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> PlainActivityEvent:
+        if self.kind in ACTIVITY_KINDS:
+            if self.data is not None:
+                raise ValueError(f"kind {self.kind!r} is activity and takes no 'data'")
+            if self.class_id is None:
+                raise ValueError(f"kind {self.kind!r} needs a 'class'")
+            return self
+        if self.class_id is None and self.kind not in _CLASSLESS_KINDS:
+            raise ValueError(f"kind {self.kind!r} needs a 'class'")
+        if self.percent_complete is not None:
+            raise ValueError(f"kind {self.kind!r} takes no 'percent_complete'")
+        try:
+            self._input = parse_input_data(self.kind, self.data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"data.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else f"data: {e['msg']}"
+                for e in exc.errors(include_url=False, include_input=False)
+            )
+            raise ValueError(problems) from None
+        return self
+
+    @property
+    def is_activity(self) -> bool:
+        return self.kind in ACTIVITY_KINDS
+
+    @property
+    def input_data(self) -> Any:
+        """The validated ``data`` model of a non-activity input (None for activity)."""
+        return self._input
+
+    @property
+    def student_wide(self) -> bool:
+        return self.kind in STUDENT_WIDE_KINDS or self.class_id is None
 
 
 _BATCH = TypeAdapter(list[PlainActivityEvent])

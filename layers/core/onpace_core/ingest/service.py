@@ -1,13 +1,16 @@
-"""Accept a batch of verified, validated activity events: store, fold, report."""
+"""Accept a batch of verified, validated events: store, fold (activity) or attach (inputs), report."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+
+from onpace_rules.inputs import Input
 
 from onpace_core.audit.log import AuditEntry, append
 from onpace_core.facts.fold import Activity, FoldOutcome, fold
+from onpace_core.facts.inputs import store_input
 from onpace_core.ingest.plain import PlainActivityEvent
 from onpace_core.ingest.raw_store import StoreOutcome, mark, store_raw
 
@@ -58,7 +61,7 @@ def ingest_events(
             event_id=event.event_id,
             occurred_at=event.occurred_at,
             student_id=event.student,
-            class_id=event.class_id,
+            class_id=event.class_id or "",
             kind=event.kind,
             payload=event.model_dump_json(by_alias=True),
             received_at=now,
@@ -67,20 +70,10 @@ def ingest_events(
         if stored is StoreOutcome.DUPLICATE:
             report.duplicates += 1
             continue
-        outcome = fold(
-            Activity(
-                district_id=district_id,
-                student_id=event.student,
-                class_id=event.class_id,
-                kind=event.kind,
-                occurred_at=event.occurred_at,
-                percent_complete=event.percent_complete,
-            )
-        )
-        if outcome is FoldOutcome.UNKNOWN_ENROLLMENT:
+        if not _apply(district_id, event):
             mark(district_id, event.event_id, "unmatched")
             report.unmatched.append(
-                {"event_id": event.event_id, "student": event.student, "class": event.class_id}
+                {"event_id": event.event_id, "student": event.student, "class": event.class_id or ""}
             )
         else:
             mark(district_id, event.event_id, "folded")
@@ -105,6 +98,33 @@ def ingest_events(
             now=now,
         )
     return report
+
+
+def _apply(district_id: str, event: PlainActivityEvent) -> bool:
+    """Fold activity into facts, or store an input on its enrollments; False if nobody matched."""
+    if event.is_activity:
+        assert event.class_id is not None  # the format requires a class for activity
+        outcome = fold(
+            Activity(
+                district_id=district_id,
+                student_id=event.student,
+                class_id=event.class_id,
+                kind=event.kind,  # type: ignore[arg-type]
+                occurred_at=event.occurred_at,
+                percent_complete=event.percent_complete,
+            )
+        )
+        return outcome is not FoldOutcome.UNKNOWN_ENROLLMENT
+    item = Input(
+        event_id=event.event_id,
+        kind=event.kind,  # type: ignore[arg-type]
+        # The program's local date is worked out from ``at`` when the enrollment is evaluated.
+        on=event.occurred_at.astimezone(UTC).date(),
+        at=event.occurred_at,
+        data=event.input_data,
+        class_id=event.class_id,
+    )
+    return store_input(district_id, event.student, item) > 0
 
 
 def record_rejection(district_id: str, source: str, status: int, reason: str, now: datetime) -> None:

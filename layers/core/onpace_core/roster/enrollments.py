@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from onpace_rules.facts import RosterFacts
 from onpace_rules.program import ProgramConfig
 
 from onpace_core.roster.oneroster import Roster
@@ -32,6 +34,15 @@ class EnrollmentRecord:
     start_date: date
     end_date: date | None
     contacts: tuple[ContactRecord, ...]
+    grade_level: str | None = None
+
+    @property
+    def enrollment_key(self) -> str:
+        return f"{self.district_id}#{self.class_id}#{self.student_id}"
+
+    @property
+    def student_address(self) -> str | None:
+        return next((c.address for c in self.contacts if c.role == "student"), None)
 
 
 class RosterMismatchError(ValueError):
@@ -39,10 +50,14 @@ class RosterMismatchError(ValueError):
 
 
 def _program_for(programs: Iterable[ProgramConfig], org_id: str) -> ProgramConfig | None:
+    """The program whose ``org_ids`` name the class's school; a program naming none takes every
+    class (a single-program replay of a district's whole export)."""
+    programs = list(programs)
     for program in programs:
         if org_id in program.org_ids:
             return program
-    return None
+    open_programs = [p for p in programs if not p.org_ids]
+    return open_programs[0] if len(open_programs) == 1 else None
 
 
 def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list[EnrollmentRecord]:
@@ -68,6 +83,11 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
         term_id = klass.term_ids[0] if klass.term_ids else None
         session = roster.sessions.get(term_id) if term_id else None
         start = e.begin_date or (session.start_date if session else None)
+        if term_id is not None and program.term(term_id) is None and start is not None:
+            # The roster's session ids are the district's; the program's calendar may name its
+            # terms differently. The term that contains the start date is the enrollment's.
+            found = program.term_on(start)
+            term_id = found.id if found is not None else term_id
         if start is None:
             raise RosterMismatchError(
                 f"enrollment {e.sourced_id}: no beginDate, and class {klass.sourced_id} "
@@ -104,6 +124,49 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
                 start_date=start,
                 end_date=e.end_date or (session.end_date if session else None),
                 contacts=tuple(contacts),
+                grade_level=student.grade_level,
             )
         )
     return records
+
+
+def _course_level(grade_level: str | None) -> str | None:
+    if grade_level is None or not grade_level.isdigit():
+        return None
+    grade = int(grade_level)
+    if 6 <= grade <= 8:
+        return "middle"
+    if 9 <= grade <= 12:
+        return "high"
+    if grade >= 13:  # OneRoster 13 = grade 13 / post-secondary
+        return "undergraduate"
+    return None
+
+
+def roster_facts(records: Iterable[EnrollmentRecord]) -> dict[str, RosterFacts]:
+    """What the engine needs to know about each enrollment's class and the student's schedule.
+
+    ``class_position``: rank in the class by start date (then student id), for class-size caps;
+    ``online_courses_in_term``: the student's enrollments in the program's classes of that term.
+    """
+    records = list(records)
+    by_class: dict[str, list[EnrollmentRecord]] = {}
+    per_term: Counter[tuple[str, str | None]] = Counter()
+    for r in records:
+        by_class.setdefault(r.class_id, []).append(r)
+        per_term[(r.student_id, r.term_id)] += 1
+    position: dict[str, int] = {}
+    for members in by_class.values():
+        for rank, r in enumerate(sorted(members, key=lambda m: (m.start_date, m.student_id)), start=1):
+            position[r.enrollment_key] = rank
+    return {
+        r.enrollment_key: RosterFacts(
+            grade_level=r.grade_level,
+            student_address=r.student_address,
+            class_position=position[r.enrollment_key],
+            online_courses_in_term=per_term[(r.student_id, r.term_id)],
+            course_level=_course_level(r.grade_level),
+            class_title=r.class_title,
+        )
+        for r in records
+    }

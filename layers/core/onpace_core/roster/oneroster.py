@@ -68,6 +68,13 @@ class User(_Row):
     email: str | None = None
     org_sourced_ids: str | None = Field(default=None, alias="orgSourcedIds")
     agent_sourced_ids: str | None = Field(default=None, alias="agentSourcedIds")
+    grades: str | None = None
+
+    @property
+    def grade_level(self) -> str | None:
+        """The student's grade ("09", "12", "KG" in OneRoster; leading zeros dropped)."""
+        first = _split(self.grades)[:1]
+        return first[0].lstrip("0") or "0" if first else None
 
     @property
     def name(self) -> str:

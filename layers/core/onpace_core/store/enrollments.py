@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict, replace
 from datetime import date, datetime
 
 from onpace_rules.calendar import ProgramCalendar
-from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState
+from onpace_rules.decisions import decision_from_dict
+from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState, RosterFacts
+from onpace_rules.inputs import input_from_dict
 from onpace_rules.program import ProgramConfig
 
-from onpace_core.roster.enrollments import EnrollmentRecord
+from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts
 from onpace_core.store.models import Contact, EnrollmentModel
 
 
@@ -28,6 +32,8 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
     A new enrollment is due for its first look on its start date.
     """
     count = 0
+    records = list(records)
+    facts = roster_facts(records)
     for r in records:
         key = f"{r.district_id}#{r.class_id}#{r.student_id}"
         item = EnrollmentModel(enrollment_key=key)
@@ -43,12 +49,15 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
                 EnrollmentModel.class_title.set(r.class_title),
                 EnrollmentModel.student_id.set(r.student_id),
                 EnrollmentModel.student_name.set(r.student_name),
+                EnrollmentModel.student_key.set(f"{r.district_id}#{r.student_id}"),
                 EnrollmentModel.term_id.set(r.term_id) if r.term_id else EnrollmentModel.term_id.remove(),
                 EnrollmentModel.start_date.set(r.start_date.isoformat()),
                 EnrollmentModel.end_date.set(r.end_date.isoformat())
                 if r.end_date
                 else EnrollmentModel.end_date.remove(),
                 EnrollmentModel.contacts.set(contacts),
+                EnrollmentModel.roster_facts.set(json.dumps(asdict(facts[key]))),
+                EnrollmentModel.inputs.set(EnrollmentModel.inputs | {}),
                 EnrollmentModel.status.set(EnrollmentModel.status | "active"),
                 EnrollmentModel.fired.set(EnrollmentModel.fired | {}),
                 EnrollmentModel.due_key.set(
@@ -83,6 +92,15 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         if local is not None:
             last_on[kind] = local
     fired = {k: date.fromisoformat(v) for k, v in (item.fired.as_dict() if item.fired else {}).items()}
+    stored_inputs = item.inputs.as_dict() if item.inputs else {}
+    # Ingest does not know the program's time zone; the local date comes from the instant here.
+    inputs = sorted(
+        (
+            replace(stored, on=calendar.local_date(stored.at))
+            for stored in (input_from_dict(json.loads(raw)) for raw in stored_inputs.values())
+        ),
+        key=lambda i: (i.on, i.event_id),
+    )
     return EnrollmentState(
         key=item.enrollment_key,
         start_date=date.fromisoformat(item.start_date),
@@ -92,4 +110,10 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         percent_complete=float(item.percent_complete) if item.percent_complete is not None else None,
         fired=fired,
         checked_through=date.fromisoformat(item.checked_through) if item.checked_through else None,
+        end_date=date.fromisoformat(item.end_date) if item.end_date else None,
+        student_id=item.student_id,
+        class_id=item.class_id,
+        inputs=tuple(inputs),
+        roster=RosterFacts(**json.loads(item.roster_facts)) if item.roster_facts else RosterFacts(),
+        held=decision_from_dict(json.loads(item.held)) if item.held else None,
     )

@@ -19,7 +19,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from onpace_core.settings import Settings
@@ -86,6 +86,14 @@ class Contact(MapAttribute[str, Any]):
     source_id = UnicodeAttribute(null=True)
 
 
+class EnrollmentsByStudentIndex(GlobalSecondaryIndex["EnrollmentModel"]):
+    class Meta:
+        index_name = "by_student"
+        projection = KeysOnlyProjection()
+
+    student_key = UnicodeAttribute(hash_key=True)  # "{district}#{student}"
+
+
 class EnrollmentModel(Model):
     class Meta:
         table_name = "onpace-enrollments"
@@ -100,8 +108,9 @@ class EnrollmentModel(Model):
     term_id = UnicodeAttribute(null=True)
     start_date = UnicodeAttribute()
     end_date = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="active")  # active | dropped | withdrawn | removed
+    status = UnicodeAttribute(default="active")  # see onpace_rules.facts.EnrollmentStatus
     contacts = ListAttribute(of=Contact, default=list)
+    roster_facts = UnicodeAttribute(null=True)  # JSON of onpace_rules.facts.RosterFacts
 
     # Facts: latest instant of each activity kind, folded by ingest with conditional updates.
     last_login_at = UnicodeAttribute(null=True)
@@ -114,14 +123,21 @@ class EnrollmentModel(Model):
     last_progress_at = UnicodeAttribute(null=True)
     percent_complete = NumberAttribute(null=True)
     percent_at = UnicodeAttribute(null=True)
+    # Inputs that are not activity (grades, appeals, approvals…), by event id so a retry is a no-op:
+    # event id -> JSON of onpace_rules.inputs.input_to_dict.
+    inputs = MapAttribute[str, Any](default=dict)
 
     # Engine state: what fired ("{rule}#{episode}" -> "YYYY-MM-DD") and when to look again.
     fired = MapAttribute[str, Any](default=dict)
     checked_through = UnicodeAttribute(null=True)  # last day the evaluator looked at it
+    held = UnicodeAttribute(null=True)  # JSON of the action awaiting approval (status "held")
     due_key = UnicodeAttribute(null=True)
     wake_on = UnicodeAttribute(null=True)
 
+    student_key = UnicodeAttribute(null=True)
+
     due_index: ClassVar[DueIndex] = DueIndex()
+    by_student: ClassVar[EnrollmentsByStudentIndex] = EnrollmentsByStudentIndex()
 
 
 # ---------------------------------------------------------------------------------------------

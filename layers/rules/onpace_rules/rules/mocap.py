@@ -1,16 +1,75 @@
-"""Carthage R-9 / Missouri MOCAP — not implemented yet (mocap.application.decision_due, mocap.application.denial_reason, mocap.notice.guidance, mocap.disenrollment.options, mocap.payment.schedule, mocap.attendance.a_plus, mocap.attendance.ada).
+"""Carthage R-9 / Missouri Course Access and Virtual School Program (MOCAP), catalogue section 4.
 
-Source: shared/seeds/001_8e57e2cb68840ac6.txt.
+Source: shared/seeds/001_8e57e2cb68840ac6.txt (Regulation 6190). The families live in
+``mocap_application`` (decision deadline, written denials), ``mocap_notices`` (guidance document,
+disenrollment options), ``mocap_payment`` (monthly payments) and ``mocap_attendance`` (A+
+attendance, ADA share); this module is what the registry sees.
 """
 
 from __future__ import annotations
 
-from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleFamily
+from typing import TypeVar
 
-RULE_IDS: tuple[str, ...] = ()
-TITLES: dict[str, str] = {}
+from pydantic import BaseModel
+
+from onpace_rules.program import ProgramConfig
+from onpace_rules.rules.base import RuleFamily, merged_params, validated
+from onpace_rules.rules.mocap_application import DecisionDue, DecisionDueParams, DenialParams, DenialReason
+from onpace_rules.rules.mocap_attendance import AdaParams, AdaShare, APlusAttendance, APlusParams
+from onpace_rules.rules.mocap_common import (
+    A_PLUS,
+    ADA,
+    DECISION_DUE,
+    DENIAL_REASON,
+    DISENROLLMENT,
+    GUIDANCE,
+    PAYMENT,
+)
+from onpace_rules.rules.mocap_notices import (
+    DisenrollmentOptions,
+    DisenrollmentParams,
+    Guidance,
+    GuidanceParams,
+)
+from onpace_rules.rules.mocap_payment import PaymentParams, PaymentSchedule
+
+RULE_IDS: tuple[str, ...] = (DECISION_DUE, DENIAL_REASON, GUIDANCE, DISENROLLMENT, PAYMENT, A_PLUS, ADA)
+TITLES: dict[str, str] = {
+    DECISION_DUE: "Application decision due in 10 business days (reminders, overdue alert)",
+    DENIAL_REASON: "Written good-cause denial letter",
+    GUIDANCE: "Virtual School Guidance document to families",
+    DISENROLLMENT: "Disenrolled from a full-time virtual school: District options",
+    PAYMENT: "Monthly prorated course payment",
+    A_PLUS: "A+ candidate: attribute at least 95 % attendance",
+    ADA: "Part-time student's ADA share",
+}
+SILENT: frozenset[str] = frozenset()
+
+
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
+
+
+def _params(config: ProgramConfig, model: type[ParamsT], rule_id: str) -> ParamsT:
+    return validated(model, merged_params(config.rules, (rule_id,)), rule_id)
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:
-    return []
+    """One family per enabled rule id. The disenrollment action runs first: on the day it ends
+    the enrollment, the other families' notices of that day no longer apply (engine.py)."""
+    rules = config.rules
+    families: list[RuleFamily] = []
+    if DISENROLLMENT in rules:
+        families.append(DisenrollmentOptions(params=_params(config, DisenrollmentParams, DISENROLLMENT)))
+    if DECISION_DUE in rules:
+        families.append(DecisionDue(params=_params(config, DecisionDueParams, DECISION_DUE)))
+    if DENIAL_REASON in rules:
+        families.append(DenialReason(params=_params(config, DenialParams, DENIAL_REASON)))
+    if GUIDANCE in rules:
+        families.append(Guidance(params=_params(config, GuidanceParams, GUIDANCE)))
+    if PAYMENT in rules:
+        families.append(PaymentSchedule(params=_params(config, PaymentParams, PAYMENT)))
+    if A_PLUS in rules:
+        families.append(APlusAttendance(params=_params(config, APlusParams, A_PLUS)))
+    if ADA in rules:
+        families.append(AdaShare(params=_params(config, AdaParams, ADA)))
+    return families

@@ -3,7 +3,8 @@
 Source: shared/seeds/000_bc3aac7a290565fd.txt — "Any student that is not at least 15% complete in
 any online courses by IPR#1 will be dropped from that online course ... Students and
 parents/guardians will receive warning emails as follows: Two weeks prior to the IPR date; One
-week prior to the IPR date." Catalogue section 1: ``cps.pacing.ipr_warning_2w``,
+week prior to the IPR date." and "Students are allowed one academic pacing appeal per academic
+year." Catalogue section 1: ``cps.pacing.ipr_warning_2w``,
 ``cps.pacing.ipr_warning_1w``, ``cps.pacing.ipr_drop``.
 """
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
+from onpace_rules.inputs import Appeal
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.base import (
     SUPERSEDED,
@@ -49,6 +51,7 @@ class PacingParams(BaseModel):
     pacing_threshold: float = Field(default=0.15, gt=0, le=1)
     warning_offsets_days: tuple[int, int] = (14, 7)
     appeal_window_school_days: int = Field(default=2, ge=1)
+    pacing_appeals_per_year: int = Field(default=1, ge=0)
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,13 @@ class PacingCheckpoint:
             for rule_id, when in earlier
         ]
         if latest_id == DROP:
-            appeal = ctx.calendar.school_days_after(day, self.params.appeal_window_school_days)
+            used = self._appeals_used(state, day, ctx)
+            available = used < self.params.pacing_appeals_per_year
+            deadlines = (
+                {"appeal": ctx.calendar.school_days_after(day, self.params.appeal_window_school_days)}
+                if available
+                else {}
+            )
             decisions.append(
                 Decision(
                     rule_id=DROP,
@@ -134,8 +143,13 @@ class PacingCheckpoint:
                     due_on=latest_due,
                     policy_version=ctx.policy_version,
                     recipients=("student", "guardians", "counselor", "instructor"),
-                    deadlines={"appeal": appeal},
-                    facts=facts,
+                    deadlines=deadlines,
+                    facts={
+                        **facts,
+                        "appeal_available": available,
+                        "pacing_appeals_used": used,
+                        "pacing_appeals_per_year": self.params.pacing_appeals_per_year,
+                    },
                     status_after="dropped",
                 )
             )
@@ -155,8 +169,26 @@ class PacingCheckpoint:
             )
         return decisions
 
+    @staticmethod
+    def _appeals_used(state: EnrollmentState, day: date, ctx: RuleContext) -> int:
+        """Pacing appeals made in the school year of ``day``, in any class (appeals are student-wide).
+
+        "Students are allowed one academic pacing appeal per academic year." Without
+        ``calendar.school_year_start`` every date has the same (unknown) school year.
+        """
+        year = ctx.config.school_year_of(day)
+        return sum(
+            1
+            for item in state.seen_inputs(day, "appeal")
+            if isinstance(item.data, Appeal)
+            and item.data.rule == DROP
+            and ctx.config.school_year_of(item.on) == year
+        )
+
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
         """The drop taken on ``day`` (after approval): the appeal window counts from then."""
+        if decision.facts.get("appeal_available") is False:
+            return replace(decision, on=day)  # the year's pacing appeal is used: nothing to offer
         appeal = ctx.calendar.school_days_after(day, self.params.appeal_window_school_days)
         return replace(decision, on=day, deadlines={**decision.deadlines, "appeal": appeal})
 

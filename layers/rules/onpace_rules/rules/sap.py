@@ -1,16 +1,483 @@
-"""CSU Global Satisfactory Academic Progress — not implemented yet (csu.sap.evaluate, csu.sap.inactive_withdrawal).
+"""CSU Global Satisfactory Academic Progress: the standing at each trimester's end, and the withdrawal
+of students on Warning or Probation after 12 months without completed coursework.
 
-Source: shared/seeds/003_87de092a038aeaf4.txt.
+Source: shared/seeds/003_87de092a038aeaf4.txt, "Satisfactory Academic Progress" and the academic
+status table. Catalogue section 3: ``csu.sap.evaluate`` and ``csu.sap.inactive_withdrawal``.
+
+The standing is never stored: it is recomputed term by term from every ``final_grade`` input the
+evaluation sees (:func:`standing_history`), so a late grade (an incomplete turned into a final grade)
+re-calculates SAP exactly as the source asks, and a replay gives the same answer as the live run.
 """
 
 from __future__ import annotations
 
-from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleFamily
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from typing import ClassVar
 
-RULE_IDS: tuple[str, ...] = ()
-TITLES: dict[str, str] = {}
+from dateutil.relativedelta import relativedelta
+from pydantic import BaseModel, ConfigDict, Field
+
+from onpace_rules.decisions import Decision, FactValue
+from onpace_rules.facts import EnrollmentState, Scope
+from onpace_rules.inputs import FinalGrade, Input
+from onpace_rules.program import ProgramConfig, Term
+from onpace_rules.rules.base import (
+    SUPERSEDED,
+    RuleContext,
+    RuleFamily,
+    enabled,
+    fired_on,
+    merged_params,
+    validated,
+)
+
+EVALUATE = "csu.sap.evaluate"
+INACTIVE = "csu.sap.inactive_withdrawal"
+RULE_IDS = (EVALUATE, INACTIVE)
+TITLES = {
+    EVALUATE: "SAP standing at the end of the trimester",
+    INACTIVE: "Administrative withdrawal after 12 months without coursework (SAP Warning/Probation)",
+}
+
+# The source's names of the standings (also the values of the standing facts, so an admin reads them as-is).
+GOOD = "Good Academic Standing"
+WARNING = "SAP Warning"
+PROBATION = "SAP Probation"
+PROBATION_II = "SAP Probation II"
+SUSPENSION = "Academic Suspension"
+ON_NOTICE = frozenset({WARNING, PROBATION, PROBATION_II})  # the standings the 12-month withdrawal applies to
+
+# Letters that never enter the GPA, whatever grade points the registrar sent with them.
+NOT_IN_GPA = frozenset({"W", "I"})
+GPA_PLACES = Decimal("0.01")
+RATE_PLACES = Decimal("0.0001")
+
+
+class SapParams(BaseModel):
+    """Defaults are the source's values; ``min_completion_rate`` is a fraction (0.6666 = 66.66 %).
+
+    Dated values (67 % for terms before July 2016) come from policy versions: the standards of a
+    term are those of the version in force on the term's end date.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_gpa_undergraduate: float = Field(default=2.0, ge=0, le=4.5)
+    min_gpa_graduate: float = Field(default=3.0, ge=0, le=4.5)
+    min_completion_rate: float = Field(default=0.6666, gt=0, le=1)
+    max_time_frame_ratio: float = Field(default=1.5, ge=1)
+    program_length_credits: float = Field(default=120, gt=0)
+    graduate_program_length_credits: float | None = Field(default=None, gt=0)
+    probation_trimesters: int = Field(default=2, ge=1)
+    term_kinds: tuple[str, ...] | None = Field(default=None, description="None: every calendar term")
+    grade_posting_days: int = Field(default=0, ge=0, le=60, description="Wait after the term's end")
+    inactive_months: int = Field(default=12, ge=1)
+    suspension_appeal_days_before_term: int = Field(default=14, ge=0)
+
+
+# -- counting credits --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    grade: FinalGrade
+    slot: int  # index of the SAP term it belongs to; -1: before the first term (transfer credits)
+    order: tuple[date, str]  # (posted on, event id): a later posting replaces or follows an earlier one
+
+
+@dataclass(frozen=True)
+class SapStats:
+    """Cumulative counts at one term's end. ``gpa`` None: nothing counts in the GPA yet."""
+
+    attempted: Decimal
+    earned: Decimal
+    gpa_credits: Decimal
+    gpa: Decimal | None
+
+    @property
+    def completion_rate(self) -> Decimal | None:
+        return self.earned / self.attempted if self.attempted else None
+
+
+def _dec(value: float) -> Decimal:
+    # repr of a float is its shortest exact decimal: 2.3 stays 2.3, so 3 x 2.3 + 3 x 1.7 is 12, not 11.99…
+    return Decimal(repr(value))
+
+
+def _slot_of_day(day: date, terms: Sequence[Term]) -> int:
+    """The latest SAP term started on or before ``day`` (a grade posted after the end belongs to it)."""
+    found = -1
+    for index, term in enumerate(terms):
+        if term.start <= day:
+            found = index
+    return found
+
+
+def _slot(grade: FinalGrade, posted: date, terms: Sequence[Term], config: ProgramConfig) -> int:
+    if grade.term is not None:
+        for index, term in enumerate(terms):
+            if term.id == grade.term:
+                return index
+        named = config.term(grade.term)
+        if named is not None:  # an 8-week session: the trimester its end falls in
+            return _slot_of_day(named.end, terms)
+    return _slot_of_day(posted, terms)
+
+
+def _attempts(inputs: Sequence[Input], terms: Sequence[Term], config: ProgramConfig) -> list[_Attempt]:
+    """One attempt per (course, term): "Incomplete grades ... count as credits attempted but not earned
+    until the final grade has been posted, at which point SAP will be re-calculated" — the later posting
+    of the same course in the same term replaces the earlier one."""
+    by_key: dict[object, _Attempt] = {}
+    for item in inputs:
+        if not isinstance(item.data, FinalGrade):
+            continue
+        attempt = _Attempt(item.data, _slot(item.data, item.on, terms, config), (item.on, item.event_id))
+        key: object = (item.data.course, attempt.slot) if item.data.course else item.event_id
+        current = by_key.get(key)
+        if current is None or current.order <= attempt.order:
+            by_key[key] = attempt
+    return sorted(by_key.values(), key=lambda a: (a.slot, a.order))
+
+
+def cumulative_stats(attempts: Sequence[_Attempt], through_slot: int) -> SapStats:
+    """Counts over every attempt up to a term, per the source's credit hour guidelines:
+    "transferable credits are counted as credit earned and will count towards MTF and CR but not in the
+    cumulative GPA"; W and incompletes "count as credits attempted but not earned"; "Repeated courses do
+    not count toward cumulative GPA except for the final grade received on the last repeat of a course"
+    (an earlier attempt of a repeated course is attempted, neither earned nor in the GPA)."""
+    included = [a for a in attempts if a.slot <= through_slot]
+    last_of_course: dict[str, _Attempt] = {}
+    for attempt in included:  # sorted by (slot, order): the last one wins
+        if attempt.grade.course and not attempt.grade.transfer:
+            last_of_course[attempt.grade.course] = attempt
+    attempted = earned = gpa_credits = points = Decimal(0)
+    for attempt in included:
+        grade = attempt.grade
+        credits = _dec(grade.credits)
+        attempted += credits
+        if grade.course and not grade.transfer and last_of_course[grade.course] is not attempt:
+            continue
+        if grade.is_passed:
+            earned += credits
+        if not grade.transfer and grade.grade_points is not None and grade.grade.upper() not in NOT_IN_GPA:
+            gpa_credits += credits
+            points += credits * _dec(grade.grade_points)
+    gpa = points / gpa_credits if gpa_credits else None
+    return SapStats(attempted=attempted, earned=earned, gpa_credits=gpa_credits, gpa=gpa)
+
+
+# -- standards and standing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TermStanding:
+    """The evaluation of one trimester: ``before`` is the standing the student held during it."""
+
+    term: Term
+    stats: SapStats
+    failed: tuple[str, ...]
+    before: str
+    after: str
+    probation_failures: int  # trimesters failed since placed on (or readmitted to) probation
+    entered: date  # end of the term at which the student entered ``after`` (start of the 12-month clock)
+    params: SapParams
+    graduate: bool
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    @property
+    def min_gpa(self) -> float:
+        return self.params.min_gpa_graduate if self.graduate else self.params.min_gpa_undergraduate
+
+    @property
+    def max_attempted(self) -> Decimal:
+        length = self.params.program_length_credits
+        if self.graduate and self.params.graduate_program_length_credits is not None:
+            length = self.params.graduate_program_length_credits
+        return _dec(self.params.max_time_frame_ratio) * _dec(length)
+
+
+def failed_standards(stats: SapStats, params: SapParams, graduate: bool) -> tuple[str, ...]:
+    """Which of the standards the student misses: "a cumulative grade point average (GPA) of at least
+    2.00" (graduate 3.00), "a minimum course completion rate of 66.66% of all courses attempted", and
+    the MTF, "150% the normal duration of program as measured in credit hours"."""
+    failed: list[str] = []
+    min_gpa = params.min_gpa_graduate if graduate else params.min_gpa_undergraduate
+    if stats.gpa is not None and stats.gpa < _dec(min_gpa):
+        failed.append("gpa")
+    rate = stats.completion_rate
+    if rate is not None and rate < _dec(params.min_completion_rate):
+        failed.append("completion_rate")
+    length = params.program_length_credits
+    if graduate and params.graduate_program_length_credits is not None:
+        length = params.graduate_program_length_credits
+    if stats.attempted > _dec(params.max_time_frame_ratio) * _dec(length):
+        failed.append("max_time_frame")
+    return tuple(failed)
+
+
+def next_standing(before: str, probation_failures: int, meets: bool, params: SapParams) -> tuple[str, int]:
+    """The source's table: Good → "SAP Warning: Failure to meet minimum SAP requirements in one (1)
+    trimester" → "SAP Probation: ... in two (2) trimesters" → "Academic Suspension: ... after a maximum
+    of two trimesters on SAP Probation"; "Students on SAP Warning who achieve the required SAP minimums
+    at the end of their next trimester will be placed back into Good Academic Standing", likewise on
+    probation. Returns (standing after, probation trimesters failed)."""
+    if meets:
+        return GOOD, 0
+    if before == GOOD:
+        return WARNING, 0
+    if before == WARNING:
+        return PROBATION, 0
+    failures = probation_failures + 1  # PROBATION or PROBATION_II: one more trimester failed
+    if failures >= params.probation_trimesters:
+        return SUSPENSION, 0
+    return before, failures
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What both families share: the SAP terms in date order and the operational parameters."""
+
+    params: SapParams
+    terms: tuple[Term, ...]
+
+    def evaluation_day(self, term: Term) -> date:
+        """The evaluation of end + 1 applies "at the end of each trimester" (plus the grade wait)."""
+        return term.end + timedelta(days=1 + self.params.grade_posting_days)
+
+    def params_of(self, term: Term, ctx: RuleContext) -> SapParams:
+        """The standards in force on the term's end: "Any prior terms are based on the previous minimum
+        course completion rate of 67%"."""
+        overrides = merged_params(ctx.on(term.end).config.rules, RULE_IDS)
+        return validated(SapParams, overrides, f"csu.sap.* on {term.end}")
+
+    def history(self, state: EnrollmentState, day: date, ctx: RuleContext) -> list[TermStanding]:
+        """The standing after each trimester evaluated by ``day`` in which the student had coursework.
+
+        "Students on SAP Warning who achieve the required SAP minimums at the end of their next
+        trimester": a trimester without any of the student's own grades is not one of theirs and
+        leaves the standing as it is. A suspended student with coursework in a later trimester was
+        readmitted by appeal and held "SAP Probation II status" during it.
+        """
+        attempts = _attempts(state.seen_inputs(day, "final_grade"), self.terms, ctx.config)
+        own = {a.slot for a in attempts if not a.grade.transfer}
+        graduate = state.roster.course_level == "graduate"
+        standing, failures, entered = GOOD, 0, state.start_date
+        found: list[TermStanding] = []
+        for index, term in enumerate(self.terms):
+            if self.evaluation_day(term) > day or index not in own:
+                continue
+            params = self.params_of(term, ctx)
+            stats = cumulative_stats(attempts, index)
+            failed = failed_standards(stats, params, graduate)
+            before = PROBATION_II if standing == SUSPENSION else standing
+            if standing == SUSPENSION:
+                failures, entered = 0, term.start
+            after, failures = next_standing(before, failures, not failed, params)
+            if after != before:
+                entered = term.end
+            found.append(
+                TermStanding(term, stats, failed, before, after, failures, entered, params, graduate)
+            )
+            standing = after
+        return found
+
+
+def _floor(value: Decimal | None, places: Decimal) -> float | None:
+    # Floored, never rounded: a 1.996 GPA must not read "2.00" in a notice that says it is below 2.00.
+    return None if value is None else float(value.quantize(places, rounding=ROUND_FLOOR))
+
+
+def standing_facts(result: TermStanding) -> dict[str, FactValue]:
+    stats = result.stats
+    return {
+        "term_id": result.term.id,
+        "term_end": result.term.end.isoformat(),
+        "student_level": "graduate" if result.graduate else "undergraduate",
+        "gpa": _floor(stats.gpa, GPA_PLACES),
+        "min_gpa": result.min_gpa,
+        "completion_rate": _floor(stats.completion_rate, RATE_PLACES),
+        "min_completion_rate": result.params.min_completion_rate,
+        "attempted_credits": float(stats.attempted),
+        "earned_credits": float(stats.earned),
+        "gpa_credits": float(stats.gpa_credits),
+        "max_attempted_credits": float(result.max_attempted),
+        "failed_standards": list(result.failed),
+        "standing_before": result.before,
+        "standing_after": result.after,
+        "probation_trimesters_failed": result.probation_failures,
+    }
+
+
+# -- csu.sap.evaluate --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SapStanding:
+    """``csu.sap.evaluate``: "All students will be evaluated for SAP at the end of each trimester";
+    a notice to the student and the advisor whenever the standing changes.
+
+    Academic Suspension is a notice, not an action: it ends no enrollment (the trimester's courses
+    are over when it is decided), the source's consequence is that the student "cannot re-enroll ...
+    unless approved by the university via appeal" (the registrar's decision), and a successful appeal
+    brings the student back in SAP Probation II, which this family must still be able to evaluate.
+    """
+
+    scope: ClassVar[Scope] = "student"
+    runs_after_end: ClassVar[bool] = True
+    setup: _Setup
+    rule_ids: tuple[str, ...] = (EVALUATE,)
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        """The latest change of standing not yet told; earlier untold changes (catch-up) are superseded."""
+        history = self.setup.history(state, day, ctx)
+        told = [i for i, r in enumerate(history) if fired_on(state, EVALUATE, r.term.id) is not None]
+        pending = [r for r in history[(told[-1] + 1 if told else 0) :] if r.changed]
+        if not pending:
+            return ()
+        *superseded, latest = pending
+        decisions = [self._decision(r, day, ctx, told=False) for r in superseded]
+        decisions.append(self._decision(latest, day, ctx, told=True))
+        return decisions
+
+    def _decision(self, result: TermStanding, day: date, ctx: RuleContext, *, told: bool) -> Decision:
+        deadlines: dict[str, date] = {}
+        facts = standing_facts(result)
+        if told and result.after == SUSPENSION:
+            reentry = self._reentry_term(result.term, day)
+            if reentry is not None:
+                # "Suspension Appeals must be submitted ... at least two (2) weeks prior to the start of
+                # the term in which a student plans to re-enroll": the first term still reachable.
+                gap = timedelta(days=self.setup.params.suspension_appeal_days_before_term)
+                deadlines["appeal"] = reentry.start - gap
+                facts |= {"reentry_term_id": reentry.id, "reentry_term_start": reentry.start.isoformat()}
+        return Decision(
+            rule_id=EVALUATE,
+            kind="notice" if told else "skipped",
+            episode=result.term.id,
+            on=day,
+            due_on=self.setup.evaluation_day(result.term),
+            policy_version=ctx.on(result.term.end).policy_version,
+            recipients=("student", "advisor") if told else (),
+            deadlines=deadlines,
+            facts=facts,
+            reason=None if told else SUPERSEDED,
+        )
+
+    def _reentry_term(self, after: Term, day: date) -> Term | None:
+        gap = timedelta(days=self.setup.params.suspension_appeal_days_before_term)
+        later = [t for t in self.setup.terms if t.start > after.end and t.start - gap >= day]
+        return min(later, key=lambda t: t.start, default=None)
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        # Terms already due change only with a new grade, and a new input wakes the student by itself.
+        upcoming = [self.setup.evaluation_day(t) for t in self.setup.terms]
+        return min((d for d in upcoming if d > day), default=None)
+
+
+# -- csu.sap.inactive_withdrawal ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SapInactiveWithdrawal:
+    """``csu.sap.inactive_withdrawal``: "Students on SAP Warning who have not registered and completed
+    coursework within 12 months will be administratively withdrawn" (the same for SAP Probation).
+
+    The 12 months count from the latest passing grade posted (completed coursework), the student's
+    start, or the end of the trimester that placed the student on the current standing, whichever is
+    latest: a student just placed on Warning has the whole 12 months to register.
+    """
+
+    scope: ClassVar[Scope] = "student"
+    runs_after_end: ClassVar[bool] = True
+    setup: _Setup
+    rule_ids: tuple[str, ...] = (INACTIVE,)
+
+    def _clock(self, state: EnrollmentState, day: date, ctx: RuleContext) -> tuple[TermStanding, date] | None:
+        """(current standing, day the 12 months count from) when the student is on Warning or Probation."""
+        history = self.setup.history(state, day, ctx)
+        if not history or history[-1].after not in ON_NOTICE:
+            return None
+        current = history[-1]
+        completed = [
+            i.on
+            for i in state.seen_inputs(day, "final_grade")
+            if isinstance(i.data, FinalGrade) and i.data.is_passed and not i.data.transfer
+        ]
+        # The start date counts as day 1 of the clock (catalogue conventions).
+        return current, max([state.start_date - timedelta(days=1), current.entered, *completed])
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        """The withdrawal once 12 months (calendar months) have passed since the clock's start."""
+        found = self._clock(state, day, ctx)
+        if found is None:
+            return ()
+        current, anchor = found
+        episode = f"since-{anchor.isoformat()}"
+        due = anchor + relativedelta(months=self.setup.params.inactive_months)
+        if due > day or fired_on(state, INACTIVE, episode) is not None:
+            return ()
+        facts: dict[str, FactValue] = {
+            "standing": current.after,
+            "standing_since_term_id": current.term.id,
+            "standing_since": current.entered.isoformat(),
+            "last_completed_coursework": anchor.isoformat() if anchor >= state.start_date else None,
+            "months_without_coursework": self.setup.params.inactive_months,
+            "student_start": state.start_date.isoformat(),
+        }
+        return (
+            Decision(
+                rule_id=INACTIVE,
+                kind="action",
+                episode=episode,
+                on=day,
+                due_on=due,
+                policy_version=ctx.policy_version,
+                recipients=("student",),
+                facts=facts,
+                status_after="withdrawn",
+            ),
+        )
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        # The standing can only change at a term's evaluation day (or with a new input, which wakes by
+        # itself), and the clock then starts no earlier than that term's end: waking then is safe.
+        candidates = [d for d in (self.setup.evaluation_day(t) for t in self.setup.terms) if d > day]
+        tomorrow = day + timedelta(days=1)
+        found = self._clock(state, tomorrow, ctx)
+        if found is not None and fired_on(state, INACTIVE, f"since-{found[1].isoformat()}") is None:
+            due = found[1] + relativedelta(months=self.setup.params.inactive_months)
+            candidates.append(max(due, tomorrow))
+        return min(candidates, default=None)
+
+
+def sap_terms(config: ProgramConfig, params: SapParams) -> tuple[Term, ...]:
+    """The trimesters SAP is evaluated at, in order of their end dates."""
+    kinds = params.term_kinds
+    terms = [t for t in config.calendar.terms if kinds is None or t.kind in kinds]
+    return tuple(sorted(terms, key=lambda t: (t.end, t.start)))
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:
-    return []
+    ids = enabled(config.rules, RULE_IDS)
+    if not ids:
+        return []
+    params = validated(SapParams, merged_params(config.rules, RULE_IDS), "csu.sap.*")
+    terms = sap_terms(config, params)
+    if not terms:
+        # A rule that could never fire must not look switched on.
+        wanted = ", ".join(params.term_kinds) if params.term_kinds else "any kind"
+        raise ValueError(f"csu.sap.*: the program calendar has no terms ({wanted}) to evaluate SAP at")
+    setup = _Setup(params=params, terms=terms)
+    families: list[RuleFamily] = []
+    if EVALUATE in ids:
+        families.append(SapStanding(setup))
+    if INACTIVE in ids:
+        families.append(SapInactiveWithdrawal(setup))
+    return families

@@ -1,0 +1,77 @@
+"""The evaluation of one program day, the same for the deployed evaluator and ``onpace replay``.
+
+A store hands out the subjects (enrollments, and students for student-wide rules) whose wake
+date has come, the engine decides, and the store records the evaluation: outbox and audit log
+in DynamoDB, a list of decisions in memory. Only the store differs; the loop and the engine are
+this code.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Generic, Protocol, TypeVar
+
+from onpace_rules.decisions import Evaluation
+from onpace_rules.engine import CompiledProgram, evaluate_enrollment
+from onpace_rules.facts import EnrollmentState
+
+RefT = TypeVar("RefT")
+
+
+@dataclass(frozen=True)
+class Subject(Generic[RefT]):
+    """What the engine evaluates (``state``) and the store's handle to write it back (``ref``)."""
+
+    state: EnrollmentState
+    ref: RefT
+
+
+@dataclass
+class DaySummary:
+    program_key: str
+    day: date
+    enrollments_evaluated: int = 0
+    recorded: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule id, kind) -> count
+    already_recorded: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "program": self.program_key,
+            "day": self.day.isoformat(),
+            "enrollments_evaluated": self.enrollments_evaluated,
+            "recorded": [{"rule": r, "kind": k, "count": n} for (r, k), n in sorted(self.recorded.items())],
+            "already_recorded": self.already_recorded,
+        }
+
+
+class EvaluationStore(Protocol[RefT]):
+    def due(self, program: CompiledProgram, day: date) -> Iterable[Subject[RefT]]:
+        """Subjects of ``program`` whose wake date is on or before ``day``."""
+        ...
+
+    def record(
+        self,
+        program: CompiledProgram,
+        subject: Subject[RefT],
+        evaluation: Evaluation,
+        day: date,
+        now: datetime,
+        summary: DaySummary,
+    ) -> None:
+        """Record decisions exactly once, the new status, ``checked_through`` and the next wake date."""
+        ...
+
+
+def evaluate_day(
+    store: EvaluationStore[RefT], program: CompiledProgram, day: date, now: datetime
+) -> DaySummary:
+    """Evaluate every subject of ``program`` that may have something due on ``day``."""
+    summary = DaySummary(program_key=program.config.key, day=day)
+    for subject in store.due(program, day):
+        summary.enrollments_evaluated += 1
+        evaluation = evaluate_enrollment(program, subject.state, day)
+        store.record(program, subject, evaluation, day, now, summary)
+    return summary

@@ -1,0 +1,270 @@
+"""``onpace replay``: a practice run of one program over a roster and its events, in memory.
+
+It evaluates every day of the range exactly as the scheduled evaluator would — the same day
+loop (``onpace_core.evaluation.day``) and engine, over an in-memory store instead of DynamoDB —
+and sends nothing. The evaluation of day D sees the events dated (in the program's time zone)
+before D; on a skipped day (``--skip``) events still arrive but the evaluator is idle, so the
+next run catches up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from onpace_core.evaluation.day import evaluate_day
+from onpace_core.ingest.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
+from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, roster_facts
+from onpace_core.roster.oneroster import read_roster
+from onpace_core.store.memory import MemoryStore, RecordedDecision
+from onpace_rules.engine import CompiledProgram, compile_program
+from onpace_rules.facts import EnrollmentState, RosterFacts
+from onpace_rules.inputs import Input
+from onpace_rules.program import ProgramConfig
+
+# The engine names the family's role in the plural ("guardians"); replay prints roster roles.
+_PRINTED_ROLE = {"guardians": "guardian"}
+
+
+class ReplayInputError(ValueError):
+    """An input file is wrong; the message names the file, the line and the problem."""
+
+
+@dataclass(frozen=True)
+class DayRange:
+    first: date
+    last: date
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.first <= day <= self.last
+
+    @classmethod
+    def parse(cls, text: str) -> DayRange:
+        """``YYYY-MM-DD..YYYY-MM-DD`` (or a single day)."""
+        first, _, last = text.partition("..")
+        try:
+            start = date.fromisoformat(first.strip())
+            end = date.fromisoformat(last.strip()) if last else start
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD") from exc
+        if end < start:
+            raise ValueError(f"{text!r}: the range ends before it starts")
+        return cls(start, end)
+
+
+@dataclass
+class ReplayResult:
+    lines: list[dict[str, Any]]
+    unmatched: list[dict[str, str]] = field(default_factory=list)
+    duplicates: int = 0
+    days_evaluated: int = 0
+    enrollment_days: int = 0
+    evaluations: int = 0
+
+
+def read_events(paths: Sequence[Path]) -> list[PlainActivityEvent]:
+    """Events from JSON-lines files, validated line by line, each event id once, in time order."""
+    events: dict[str, PlainActivityEvent] = {}
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ReplayInputError(f"{path}: {exc.strerror or exc}") from exc
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                (event,) = parse_plain_events(line) if line.lstrip().startswith("{") else _not_object(line)
+            except InvalidPayloadError as exc:
+                detail = "; ".join(f"{p['field'] or 'event'}: {p['problem']}" for p in exc.problems) or str(
+                    exc
+                )
+                raise ReplayInputError(f"{path} line {number}: {detail}") from exc
+            events.setdefault(event.event_id, event)
+    return sorted(events.values(), key=lambda e: (e.occurred_at.astimezone(UTC), e.event_id))
+
+
+def _not_object(line: str) -> list[PlainActivityEvent]:
+    raise InvalidPayloadError("each line must be one JSON object")
+
+
+def _state(record: EnrollmentRecord, facts: RosterFacts) -> EnrollmentState:
+    return EnrollmentState(
+        key=record.enrollment_key,
+        start_date=record.start_date,
+        term_id=record.term_id,
+        end_date=record.end_date,
+        student_id=record.student_id,
+        class_id=record.class_id,
+        roster=facts,
+    )
+
+
+def _student_states(
+    records: list[EnrollmentRecord], facts: dict[str, RosterFacts]
+) -> Iterator[EnrollmentState]:
+    by_student: dict[str, list[EnrollmentRecord]] = {}
+    for r in records:
+        by_student.setdefault(r.student_id, []).append(r)
+    for student_id, mine in sorted(by_student.items()):
+        first = min(mine, key=lambda r: r.start_date)
+        yield EnrollmentState(
+            key=f"{first.district_id}#student#{student_id}",
+            start_date=first.start_date,
+            student_id=student_id,
+            class_id=None,
+            scope="student",
+            roster=facts[first.enrollment_key],
+        )
+
+
+def load_store(program: CompiledProgram, records: list[EnrollmentRecord], first_day: date) -> MemoryStore:
+    """An in-memory store holding the program's enrollments (and students, for student-wide rules)."""
+    store = MemoryStore()
+    facts = roster_facts(records)
+    for record in records:
+        store.add(_state(record, facts[record.enrollment_key]), first_look=max(record.start_date, first_day))
+    if any(f.scope == "student" for v in program.versions for f in v.families):
+        for state in _student_states(records, facts):
+            store.add(state, first_look=max(state.start_date, first_day))
+    return store
+
+
+def _fold(
+    store: MemoryStore, program: CompiledProgram, event: PlainActivityEvent, result: ReplayResult
+) -> None:
+    calendar = program.calendar
+    on = calendar.local_date(event.occurred_at)
+    district = program.config.district_id
+    key = f"{district}#{event.class_id}#{event.student}" if event.class_id else None
+    if event.is_activity:
+        assert key is not None  # the format requires a class for activity
+        percent = None if event.percent_complete is None else round(event.percent_complete / 100.0, 6)
+        matched = store.fold_activity(key, event.kind, on, percent)  # type: ignore[arg-type]
+    else:
+        item = Input(
+            event_id=event.event_id,
+            kind=event.kind,  # type: ignore[arg-type]
+            on=on,
+            at=event.occurred_at,
+            data=event.input_data,
+            class_id=event.class_id,
+        )
+        matched = store.add_input(event.student, key, item)
+    if not matched:
+        result.unmatched.append(
+            {"event_id": event.event_id, "student": event.student, "class": event.class_id or ""}
+        )
+
+
+def _line(recorded: RecordedDecision) -> dict[str, Any]:
+    d = recorded.decision
+    facts: dict[str, Any] = dict(d.facts)
+    facts["policy_version"] = d.policy_version
+    if d.due_on != d.on:
+        facts["due_on"] = d.due_on.isoformat()
+    if d.reason:
+        facts["reason"] = d.reason
+    return {
+        "date": d.on.isoformat(),
+        "rule": d.rule_id,
+        "student": recorded.student_id,
+        "class": recorded.class_id,
+        "kind": d.kind,
+        "recipients": [_PRINTED_ROLE.get(r, r) for r in d.recipients],
+        "deadlines": {name: when.isoformat() for name, when in d.deadlines.items()},
+        "facts": facts,
+    }
+
+
+def replay(
+    config: ProgramConfig,
+    records: list[EnrollmentRecord],
+    events: Iterable[PlainActivityEvent],
+    first: date,
+    last: date,
+    skip: Sequence[DayRange] = (),
+) -> ReplayResult:
+    """Evaluate ``first``..``last`` day by day and return every decision as a replay line."""
+    if last < first:
+        raise ValueError(f"--to {last} is before --from {first}")
+    program = compile_program(config)
+    store = load_store(program, records, first)
+    result = ReplayResult(lines=[])
+    pending = list(events)
+    index = 0
+    now = datetime.now(UTC)
+    day = first
+    while day <= last:
+        # Everything dated before ``day`` in the program's time zone has arrived by its evaluation.
+        start_of_day = program.calendar.start_of_day(day)
+        while index < len(pending) and pending[index].occurred_at < start_of_day:
+            _fold(store, program, pending[index], result)
+            index += 1
+        if program.calendar.changes_announced_on(day):
+            store.wake_all(day)
+        if not any(day in r for r in skip):
+            summary = evaluate_day(store, program, day, now)
+            result.evaluations += summary.enrollments_evaluated
+            result.days_evaluated += 1
+        day += timedelta(days=1)
+    result.enrollment_days = len(records) * ((last - first).days + 1)
+    result.lines = [_line(r) for r in store.recorded]
+    result.lines.sort(
+        key=lambda line: (
+            line["date"],
+            line["student"],
+            line["class"] or "",
+        )
+    )
+    return result
+
+
+def replay_files(
+    program_file: Path,
+    roster_dir: Path,
+    event_files: Sequence[Path],
+    first: date,
+    last: date,
+    skip: Sequence[DayRange] = (),
+) -> ReplayResult:
+    """Read the inputs (each error names its file and line) and replay them."""
+    from onpace_rules.program_files import load_program_file
+
+    config = load_program_file(program_file)
+    records = build_enrollments(read_roster(roster_dir), [config])
+    return replay(config, records, read_events(event_files), first, last, skip)
+
+
+def as_json_lines(result: ReplayResult) -> Iterator[str]:
+    for line in result.lines:
+        yield json.dumps(line, ensure_ascii=False, sort_keys=False)
+
+
+def as_table(result: ReplayResult) -> Iterator[str]:
+    """The same lines as a table for people: one row per decision, deadlines and key facts inline."""
+    header = ("date", "rule", "student", "class", "kind", "recipients", "deadlines", "facts")
+    rows = [header]
+    for line in result.lines:
+        rows.append(
+            (
+                line["date"],
+                line["rule"],
+                line["student"],
+                line["class"] or "-",
+                line["kind"],
+                ", ".join(line["recipients"]) or "-",
+                ", ".join(f"{k} {v}" for k, v in line["deadlines"].items()) or "-",
+                ", ".join(f"{k}={v}" for k, v in line["facts"].items() if k != "policy_version"),
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header) - 1)]
+    for number, row in enumerate(rows):
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+        yield "  ".join([*cells, str(row[-1])]).rstrip()
+        if number == 0:
+            yield "  ".join("-" * width for width in widths) + "  -----"
