@@ -11,7 +11,10 @@ from onpace_rules import Decision, EnrollmentState, ProgramConfig, compile_progr
 from onpace_rules.engine import CompiledProgram, apply_evaluation
 
 
-def program(rules: Mapping[str, Mapping[str, Any]], **calendar: Any) -> CompiledProgram:
+def program(
+    rules: Mapping[str, Mapping[str, Any]], *, settings: Mapping[str, Any] | None = None, **calendar: Any
+) -> CompiledProgram:
+    """A test program; ``settings`` adds other ProgramConfig fields (versions, approvals, …)."""
     return compile_program(
         ProgramConfig(
             district_id="d1",
@@ -22,6 +25,7 @@ def program(rules: Mapping[str, Mapping[str, Any]], **calendar: Any) -> Compiled
             source="test",
             calendar=calendar,
             rules={k: dict(v) for k, v in rules.items()},
+            **dict(settings or {}),
         )
     )
 
@@ -47,7 +51,7 @@ def run(
     while day <= last:
         if (
             day not in skip
-            and state.status == "active"
+            and state.status in ("active", "held")
             and (not use_wake or (wake is not None and wake <= day))
         ):
             evaluation = evaluate_enrollment(compiled, state, day)
@@ -55,7 +59,12 @@ def run(
             state = apply_evaluation(state, evaluation, day)
             wake = evaluation.wake_on
         if activity is not None:
+            before = state.inputs
             state = activity(state, day)
+            if state.inputs != before and wake is not None and wake > day + timedelta(days=1):
+                wake = day + timedelta(days=1)  # a new input wakes the enrollment, as the stores do
+            elif state.inputs != before and wake is None:
+                wake = day + timedelta(days=1)
         day += timedelta(days=1)
     return decisions
 

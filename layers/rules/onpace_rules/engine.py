@@ -65,6 +65,7 @@ class CompiledProgram:
         for version in self.versions:
             for family in version.families:
                 ids.update((r, None) for r in family.rule_ids if r in version.config.rules)
+            ids.update((f.rule_id, None) for f in (*version.filters, *version.adjusters))
         return tuple(ids)
 
     def version_on(self, day: date) -> CompiledVersion:

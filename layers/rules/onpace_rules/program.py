@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from onpace_rules.calendar import CalendarChangeRecord, ProgramCalendar, public_holiday_dates
 
@@ -140,6 +141,15 @@ class ProgramConfig(_Strict):
     approvals: dict[str, ApprovalMode] = Field(
         default_factory=dict, description="Per action rule id: automatic (default) or needs_approval"
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/Chicago") from exc
+        return value
 
     @model_validator(mode="after")
     def _versions_in_order(self) -> ProgramConfig:

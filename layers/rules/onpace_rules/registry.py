@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from difflib import get_close_matches
 from types import ModuleType
 from typing import Protocol
 
@@ -84,9 +85,13 @@ EMAILED_RULE_IDS: frozenset[str] = IMPLEMENTED_RULE_IDS - SILENT_RULE_IDS
 def build_families(config: ProgramConfig) -> tuple[RuleFamily, ...]:
     unknown = sorted(set(config.rules) - IMPLEMENTED_RULE_IDS)
     if unknown:
+        hints = []
+        for rule_id in unknown:
+            close = get_close_matches(rule_id, sorted(IMPLEMENTED_RULE_IDS), n=1)
+            hints.append(f"{rule_id} (did you mean {close[0]}?)" if close else rule_id)
         raise UnknownRuleError(
-            f"program {config.key}: unknown rule ids: {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(IMPLEMENTED_RULE_IDS))})"
+            f"program {config.key}: unknown rule id(s): {', '.join(hints)}; "
+            "the catalogue's rule ids are listed in docs/policies.md"
         )
     families: list[RuleFamily] = []
     for module in RULE_MODULES:

@@ -50,7 +50,7 @@ DEFINITE_REJECTIONS = frozenset(
     }
 )
 
-NEVER_SEND = frozenset({"skipped", "suppressed"})
+NEVER_SEND = frozenset({"skipped", "suppressed", "recorded"})
 FINAL = frozenset({"sent", "partial", "failed"})
 NO_RECIPIENT = "no recipient address"
 INVALID_ADDRESS = "invalid address"

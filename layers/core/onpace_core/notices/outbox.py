@@ -40,6 +40,17 @@ def recipients_for(
     return found
 
 
+def _initial_status(decision: Decision) -> str:
+    """What the notify function does with it: send (pending) or nothing (the other statuses)."""
+    if decision.reason and decision.reason.startswith("suppressed"):
+        return "suppressed"
+    if decision.kind == "skipped":
+        return "skipped"
+    if not decision.recipients:
+        return "recorded"  # an action or record that addresses nobody (e.g. a withdraw-window drop)
+    return "pending"
+
+
 def record_decision(
     enrollment: EnrollmentModel, decision: Decision, program: ProgramConfig, now: datetime
 ) -> tuple[bool, date]:
@@ -68,7 +79,7 @@ def record_decision(
         facts={k: v for k, v in decision.facts.items() if v is not None},
         recipients=recipients,
         language=next((c.language for c in recipients if c.language), None) or "en",
-        status="skipped" if decision.kind == "skipped" else "pending",
+        status=_initial_status(decision),
         status_reason=decision.reason,
         created_at=iso_instant(now),
     )

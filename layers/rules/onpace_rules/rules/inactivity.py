@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,8 +27,7 @@ from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
-
-DayUnit = Literal["calendar", "school"]
+from onpace_rules.rules.clock import Clock, DayUnit, accommodations_seen
 
 
 class InactivityParams(BaseModel):
@@ -61,34 +60,31 @@ class InactivitySeries:
     def rule_ids(self) -> tuple[str, ...]:
         return tuple(r for r in (self.warning_id, self.action_id) if r is not None)
 
-    def _add(self, calendar: ProgramCalendar, start: date, n: int) -> date:
-        if self.unit == "school":
-            return calendar.school_days_after(start, n)
-        return start + timedelta(days=n)
+    def _clock(self, state: EnrollmentState, day: date, calendar: ProgramCalendar) -> Clock:
+        return Clock(calendar, self.unit, accommodations_seen(state, day))
 
-    def _dates(
-        self, state: EnrollmentState, anchor: date, episode: str, calendar: ProgramCalendar
-    ) -> tuple[date, date]:
-        """(warning due, action due) for this episode, the action counted from the real warning."""
-        warning_due = self._add(calendar, anchor, self.params.warning_day)
-        action_due = self._add(calendar, anchor, self.params.action_day)
+    def _dates(self, state: EnrollmentState, anchor: date, episode: str, clock: Clock) -> tuple[date, date]:
+        """(warning due, action due) for this episode, the action counted from the real warning.
+
+        Accommodations: paused days do not count, and ``extend_days`` is added to both days.
+        """
+        extra = clock.extension(anchor)
+        warning_due = clock.add(anchor, self.params.warning_day + extra)
+        action_due = clock.add(anchor, self.params.action_day + extra)
         sent = fired_on(state, self.warning_id, episode) if self.warning_id else None
         if sent is not None:
             grace = self.params.action_day - self.params.warning_day
-            action_due = max(action_due, self._add(calendar, sent, grace))
+            action_due = max(action_due, clock.add(sent, grace))
         return warning_due, action_due
 
-    def _facts(
-        self, anchor: date, day: date, state: EnrollmentState, calendar: ProgramCalendar
-    ) -> dict[str, FactValue]:
+    def _facts(self, anchor: date, day: date, state: EnrollmentState, clock: Clock) -> dict[str, FactValue]:
         last = None if anchor < state.start_date else anchor.isoformat()
-        school = self.unit == "school"
-        elapsed = calendar.school_days_between(anchor, day) if school else (day - anchor).days
         return {
             "last_activity_date": last,
             "enrollment_start": state.start_date.isoformat(),
-            f"{self.unit}_days_without_activity": elapsed,
+            f"{self.unit}_days_without_activity": clock.elapsed(anchor, day),
             "qualifying_activity": ", ".join(sorted(self.kinds)),
+            **clock.facts(),
         }
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
@@ -97,9 +93,10 @@ class InactivitySeries:
         episode = f"since-{anchor.isoformat()}"
         if self.action_id and fired_on(state, self.action_id, episode) is not None:
             return ()
-        warning_due, action_due = self._dates(state, anchor, episode, ctx.calendar)
+        clock = self._clock(state, day, ctx.calendar)
+        warning_due, action_due = self._dates(state, anchor, episode, clock)
         warning_pending = self.warning_id is not None and fired_on(state, self.warning_id, episode) is None
-        facts = self._facts(anchor, day, state, ctx.calendar)
+        facts = self._facts(anchor, day, state, clock)
         decisions: list[Decision] = []
         if self.action_id is not None and action_due <= day:
             if warning_pending and self.warning_id is not None and warning_due <= day:
@@ -134,7 +131,7 @@ class InactivitySeries:
             )
         elif warning_pending and self.warning_id is not None and warning_due <= day:
             grace = self.params.action_day - self.params.warning_day
-            announced = max(action_due, self._add(ctx.calendar, day, grace))
+            announced = max(action_due, clock.add(day, grace))
             decisions.append(
                 Decision(
                     rule_id=self.warning_id,
@@ -164,7 +161,8 @@ class InactivitySeries:
         episode = f"since-{anchor.isoformat()}"
         if self.action_id and fired_on(state, self.action_id, episode) is not None:
             return None
-        warning_due, action_due = self._dates(state, anchor, episode, ctx.calendar)
+        clock = self._clock(state, day + timedelta(days=1), ctx.calendar)
+        warning_due, action_due = self._dates(state, anchor, episode, clock)
         candidates = []
         if self.warning_id is not None and fired_on(state, self.warning_id, episode) is None:
             candidates.append(warning_due)
@@ -175,4 +173,4 @@ class InactivitySeries:
             return min(upcoming)
         # This lapse has nothing left; a new one starts with activity on ``day`` at the earliest.
         first = self.params.warning_day if self.warning_id is not None else self.params.action_day
-        return self._add(ctx.calendar, day, first)
+        return clock.add(day, first)

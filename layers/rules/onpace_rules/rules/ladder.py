@@ -20,10 +20,12 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, DecisionKind, FactValue
 from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.base import RuleContext, RuleFamily, enabled, fired_on, merged_params, validated
+from onpace_rules.rules.clock import Clock, accommodations_seen
 
 STEP1 = "msc.progress.step1_contact"
 STEP2 = "msc.progress.step2_reminder"
@@ -85,7 +87,9 @@ class ProgressLadder:
             chain.append(step)
         return chain
 
-    def _next(self, state: EnrollmentState, day: date) -> tuple[_Step, date, str, date] | None:
+    def _next(
+        self, state: EnrollmentState, day: date, calendar: ProgramCalendar
+    ) -> tuple[_Step, date, str, date] | None:
         """The first step of the current lapse that has not fired, with its due date."""
         anchor = state.inactivity_anchor(SUBMISSIONS, day)
         episode = f"since-{anchor.isoformat()}"
@@ -102,9 +106,11 @@ class ProgressLadder:
                 previous = sent
                 continue
             if step.rule_id == STEP1:
-                due = max(
-                    anchor + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period
-                )
+                # A paused clock (an accommodation) delays the first step; the later steps count
+                # from the step before, as the source says.
+                clock = Clock(calendar, "calendar", accommodations_seen(state, day))
+                first = self.params.step1_days_without_submission + clock.extension(anchor)
+                due = max(clock.add(anchor, first), after_withdraw_period)
             else:
                 assert previous is not None
                 due = previous + timedelta(days=gaps[step.rule_id])
@@ -113,7 +119,7 @@ class ProgressLadder:
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """The step whose day has come, if the lapse still holds (no submission since it began)."""
-        found = self._next(state, day)
+        found = self._next(state, day, ctx.calendar)
         if found is None:
             return ()
         step, due, episode, anchor = found
@@ -153,7 +159,7 @@ class ProgressLadder:
         return replace(decision, on=day, deadlines={**decision.deadlines, "reenroll": reenroll})
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        found = self._next(state, day + timedelta(days=1))
+        found = self._next(state, day + timedelta(days=1), ctx.calendar)
         if found is None:
             # Every step of this lapse fired (a ladder without its removal step): a new lapse
             # begins with a submission on ``day`` at the earliest.

@@ -237,6 +237,7 @@ class LateDiscussion:
                 continue
             accepted = _before(posted, week.end_of(week.day("Sun")))
             deadline = datetime.combine(due_day, time(23, 59), tzinfo=zone)
+            last_minute = datetime.combine(week.day("Sun"), time(23, 59), tzinfo=zone)
             facts: dict[str, FactValue] = {
                 "work": work.work,
                 "work_id": work.work_id,
@@ -249,6 +250,7 @@ class LateDiscussion:
                 "time_zone": self.params.deadline_time_zone,
                 "week_start": week.monday.isoformat(),
                 "week_end": week.day("Sun").isoformat(),
+                "week_end_zone": last_minute.strftime("%Z"),
                 "course_week": self._course_week(state, week, ctx),
                 "accepted": accepted,
                 "not_accepted_because": [] if accepted else [AFTER_WEEK],

@@ -209,6 +209,7 @@ class ExtensionEligibility:
                 "percent_complete": percent,
                 "required_percent": self.params.min_percent_complete,
                 "course_end": end.isoformat() if end is not None else None,
+                "no_extension_last_days": self.params.no_extension_last_days,
                 "no_extension_from": last_days_start.isoformat() if last_days_start else None,
             }
             decisions.append(

@@ -1,0 +1,128 @@
+"""Render cases of the CPS enrollment/eligibility rules and the MSC course rules (facts as recorded)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FTT_FACTS = {
+    "school_year": "2026-27",
+    "school_year_start": "2026-08-17",
+    "failed_courses": ["Algebra I", "Biology"],
+    "failed_courses_count": 2,
+    "failed_courses_limit": 2,
+    "course_level": "high",
+    "counted_courses": "credit-bearing",
+    "limit_reached_on": "2026-12-18",
+    "blocked_term_id": "spring-2027",
+    "blocked_term_start": "2027-01-11",
+    "blocked_term_end": "2027-05-20",
+    "outcome": "blocked",
+}
+
+CASES: dict[str, dict[str, Any]] = {
+    "cps.eligibility.failure_to_thrive": {
+        "facts": FTT_FACTS,
+        "deadlines": {"block_start": "2027-01-11", "block_end": "2027-05-20"},
+        "decided_on": "2026-12-19",
+        "must_say": [
+            "2 online credit-bearing courses",
+            "2026-27",
+            "Algebra I, Biology",
+            "Monday, January 11, 2027",
+            "Thursday, May 20, 2027",
+            "not be able to enroll in online courses",
+        ],
+        "roles": ("student", "guardian", "counselor"),
+    },
+    "cps.enrollment.add_window": {
+        "kind": "action",
+        "facts": {
+            "add_date": "2026-09-15",
+            "semester_id": "fall-2026",
+            "semester_start": "2026-08-24",
+            "add_window_days": 21,
+            "last_add_date": "2026-09-14",
+            "days_after_semester_start": 22,
+            "reason": "added 22 days after the semester start",
+            "outcome": "rejected",
+        },
+        "deadlines": {},
+        "decided_on": "2026-09-15",
+        "must_say": [
+            "rejected",
+            "three weeks",
+            "Tuesday, September 15, 2026",
+            "Monday, September 14, 2026",
+            "22 days after the semester started",
+        ],
+        "roles": ("counselor", "program_admin"),
+    },
+    "msc.enrollment.caps": {
+        "kind": "action",
+        "facts": {
+            "enrollment_date": "2026-11-02",
+            "class_position": 21,
+            "max_class_size": 20,
+            "online_courses_in_term": 4,
+            "courses_in_term": 6,
+            "online_share": 0.6667,
+            "max_online_share": 0.5,
+            "term_id": "t1",
+            "term_midpoint": "2026-10-21",
+            "failed_checks": ["class_size", "schedule_share", "term_midpoint"],
+            "rejected_for": ["class_size", "term_midpoint"],
+            "waived_checks": ["schedule_share"],
+            "waived_by": ["Supt. Lund"],
+            "reason": "…",
+            "outcome": "rejected",
+        },
+        "deadlines": {},
+        "decided_on": "2026-11-02",
+        "must_say": [
+            "rejected",
+            "number 21 in an online class limited to 20 students",
+            "Waived by the district: Share of the schedule: online courses would be 66.67% of the student's courses this term (4 of 6); the limit is 50%",
+            "Wednesday, October 21, 2026",
+            "full-time online learning provider",
+        ],
+        "roles": ("counselor", "program_admin"),
+    },
+    "msc.extension.eligibility": {
+        "facts": {
+            "decision": "granted",
+            "refused_for": [],
+            "request_date": "2026-05-15",
+            "requested_by": "Counselor Diaz",
+            "requested_days": 14,
+            "max_extension_days": 14,
+            "percent_complete": 0.62,
+            "required_percent": 0.5,
+            "course_end": "2026-05-29",
+            "no_extension_last_days": 14,
+            "no_extension_from": "2026-05-16",
+        },
+        "deadlines": {"extension_end": "2026-06-12"},
+        "decided_on": "2026-05-16",
+        "must_say": [
+            "granted",
+            "14 days",
+            "Friday, June 12, 2026",
+            "Friday, May 29, 2026",
+            "responsibility to complete all coursework",
+        ],
+        "roles": ("counselor",),
+    },
+    "msc.grades.verification_window": {
+        "facts": {
+            "grade": "B+",
+            "credits": 0.5,
+            "course": "Biology",
+            "grade_posted_on": "2026-05-29",
+            "verification_days": 15,
+        },
+        "deadlines": {"grade_final": "2026-06-14"},
+        "decided_on": "2026-05-30",
+        "must_say": ["B+", "0.5 credits", "15 calendar days", "Sunday, June 14, 2026", "final"],
+        "roles": ("student", "district_staff"),
+    },
+}

@@ -1,0 +1,230 @@
+"""Engine conventions shared by every rule: policy versions, approvals, accommodations, calendar changes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from onpace_rules import EnrollmentState, evaluate_enrollment
+from onpace_rules.engine import apply_evaluation
+from onpace_rules.inputs import Accommodation, Approval, Input
+
+from tests.unit.rules_helpers import program, run, summary
+
+CSU = {"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}}
+CPS_PARTICIPATION = {"cps.participation.warning": {}, "cps.participation.drop_20d": {}}
+
+
+def _input(kind: str, on: date, data: object, event_id: str | None = None) -> Input:
+    return Input(
+        event_id=event_id or f"{kind}-{on.isoformat()}",
+        kind=kind,  # type: ignore[arg-type]
+        on=on,
+        at=datetime(on.year, on.month, on.day, 15, tzinfo=UTC),
+        data=data,
+        class_id="c1",
+    )
+
+
+def _csu_state(**changes: object) -> EnrollmentState:
+    base = EnrollmentState(key="e", start_date=date(2026, 2, 1), last_on={"submission": date(2026, 3, 2)})
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+# -- policy versions --------------------------------------------------------------------------
+
+
+def test_the_version_in_force_on_the_day_decides_and_is_recorded() -> None:
+    versions = [
+        {
+            "version": "v2",
+            "effective": "2026-03-10",
+            "rules": {"csu.engagement.at_risk_14d": {"warning_day": 7}},
+        }
+    ]
+    compiled = program(CSU, settings={"versions": versions})
+    # Last engagement 03-01: day 7 is 03-08, but version v2 (7 days) starts only on 03-10.
+    state = _csu_state(last_on={"submission": date(2026, 3, 1)})
+    decisions = run(compiled, state, date(2026, 3, 1), date(2026, 3, 12))
+    assert summary(decisions) == [
+        ("2026-03-10", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-24"})
+    ]
+    assert decisions[0].policy_version == "v2"
+    before = evaluate_enrollment(compiled, state, date(2026, 3, 9))
+    assert before.decisions == ()
+    assert before.wake_on == date(2026, 3, 10)  # the version change is a wake date
+
+
+def test_versions_must_be_ordered_and_labelled_once() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    bad = [
+        {"version": "v3", "effective": "2026-05-01", "rules": {}},
+        {"version": "v2", "effective": "2026-04-01", "rules": {}},
+    ]
+    with pytest.raises(ValidationError, match="order"):
+        program(CSU, settings={"versions": bad})
+    with pytest.raises(ValidationError, match="label"):
+        program(CSU, settings={"versions": [{"version": "test-1", "effective": "2026-04-01"}]})
+
+
+def test_a_version_can_switch_a_rule_off() -> None:
+    versions = [{"version": "v2", "effective": "2026-03-01", "rules": {"csu.engagement.withdraw_21d": None}}]
+    compiled = program(CSU, settings={"versions": versions})
+    decisions = run(compiled, _csu_state(), date(2026, 3, 2), date(2026, 4, 30))
+    assert [d.rule_id for d in decisions] == ["csu.engagement.at_risk_14d"]
+    assert decisions[0].deadlines == {}  # no withdrawal to announce in v2
+
+
+# -- approvals ----------------------------------------------------------------------------------
+
+
+def test_an_action_needing_approval_holds_until_approved_and_counts_from_the_approval() -> None:
+    compiled = program(
+        CPS_PARTICIPATION, settings={"approvals": {"cps.participation.drop_20d": "needs_approval"}}
+    )
+    state = EnrollmentState(key="e", start_date=date(2026, 9, 1), last_on={"submission": date(2026, 9, 4)})
+    # Last submission Fri 09-04; Labor Day is not a holiday here: school day 20 is Fri 10-02.
+    held = evaluate_enrollment(
+        compiled,
+        replace(state, fired={"cps.participation.warning#since-2026-09-04": date(2026, 9, 25)}),
+        date(2026, 10, 2),
+    )
+    assert held.status == "held"
+    assert held.held is not None and held.held.rule_id == "cps.participation.drop_20d"
+    (request,) = [d for d in held.decisions if d.rule_id == "cps.participation.drop_20d"]
+    assert request.kind == "notice" and request.recipients == ("program_admin",)
+    assert request.facts["approval"] == "requested"
+    waiting = apply_evaluation(state, held, date(2026, 10, 2))
+    # Nothing happens while it waits, and nothing is scheduled: the approval input wakes it.
+    idle = evaluate_enrollment(compiled, waiting, date(2026, 10, 5))
+    assert idle.decisions == () and idle.status == "held" and idle.wake_on is None
+    approved = waiting.with_input(
+        _input(
+            "approval",
+            date(2026, 10, 7),
+            Approval(rule="cps.participation.drop_20d", decision="approved", by="principal.b"),
+        )
+    )
+    taken = evaluate_enrollment(compiled, approved, date(2026, 10, 8))
+    (action,) = taken.decisions
+    assert action.kind == "action" and action.status_after == "dropped" and taken.status == "dropped"
+    assert action.on == date(2026, 10, 8) and action.due_on == date(2026, 10, 2)
+    assert action.deadlines == {"appeal": date(2026, 10, 12)}  # two school days after Thu 10-08
+    assert action.facts["approved_by"] == "principal.b" and action.facts["approved_on"] == "2026-10-07"
+
+
+def test_a_rejected_action_is_recorded_and_the_enrollment_carries_on() -> None:
+    compiled = program(CSU, settings={"approvals": {"csu.engagement.withdraw_21d": "needs_approval"}})
+    state = _csu_state()
+    decisions = run(
+        compiled,
+        state,
+        date(2026, 3, 2),
+        date(2026, 3, 30),
+        activity=lambda s, d: (
+            s.with_input(
+                _input(
+                    "approval",
+                    d,
+                    Approval(rule="csu.engagement.withdraw_21d", decision="rejected", by="dean.k"),
+                )
+            )
+            if d == date(2026, 3, 24)
+            else s
+        ),
+    )
+    kinds = [(d.on.isoformat(), d.rule_id, d.kind) for d in decisions]
+    assert kinds == [
+        ("2026-03-16", "csu.engagement.at_risk_14d", "notice"),
+        ("2026-03-23", "csu.engagement.withdraw_21d", "notice"),  # the approval request
+        ("2026-03-25", "csu.engagement.withdraw_21d", "skipped"),
+    ]
+    assert decisions[-1].reason == "rejected by dean.k"
+    assert decisions[-1].facts["rejected_by"] == "dean.k"
+
+
+# -- accommodations ----------------------------------------------------------------------------
+
+
+def test_a_medical_absence_pauses_the_inactivity_clock() -> None:
+    compiled = program(CSU)
+    medical = Accommodation(plan="medical", start=date(2026, 3, 5), end=date(2026, 3, 9))
+    state = _csu_state().with_input(_input("accommodation", date(2026, 3, 4), medical))
+    decisions = run(compiled, state, date(2026, 3, 2), date(2026, 3, 25))
+    # 14 counted days after 03-02 skipping the five paused days: 03-21; withdrawal 7 days later.
+    assert summary(decisions)[0] == (
+        "2026-03-21",
+        "csu.engagement.at_risk_14d",
+        "notice",
+        {"withdrawal": "2026-03-28"},
+    )
+    assert decisions[0].facts["accommodations"] == ["medical 2026-03-05..2026-03-09 paused"]
+    assert decisions[0].facts["calendar_days_without_activity"] == 14
+
+
+def test_an_iep_extends_the_thresholds() -> None:
+    compiled = program(CSU)
+    iep = Accommodation(plan="iep", start=date(2026, 1, 1), end=date(2026, 6, 30), pause=False, extend_days=3)
+    state = _csu_state().with_input(_input("accommodation", date(2026, 2, 20), iep))
+    decisions = run(compiled, state, date(2026, 3, 2), date(2026, 3, 30))
+    assert summary(decisions) == [
+        ("2026-03-19", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-26"}),
+        ("2026-03-26", "csu.engagement.withdraw_21d", "action", {}),
+    ]
+
+
+def test_an_accommodation_documented_late_still_pauses_from_when_it_is_seen() -> None:
+    compiled = program(CSU)
+    medical = Accommodation(plan="medical", start=date(2026, 3, 10), end=date(2026, 3, 20))
+    late = _input("accommodation", date(2026, 3, 16), medical)
+    decisions = run(
+        compiled,
+        _csu_state(),
+        date(2026, 3, 2),
+        date(2026, 4, 30),
+        activity=lambda s, d: s.with_input(late) if d == date(2026, 3, 16) else s,
+    )
+    # The evaluation of 03-16 does not see it yet (documented that day), so the At-Risk email
+    # goes as usual; from 03-17 on the eleven paused days push the withdrawal to 04-03.
+    assert summary(decisions) == [
+        ("2026-03-16", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-23"}),
+        ("2026-04-03", "csu.engagement.withdraw_21d", "action", {}),
+    ]
+
+
+# -- calendar changes --------------------------------------------------------------------------
+
+
+def test_a_snow_day_moves_school_day_dates_from_the_day_after_it_is_announced() -> None:
+    changes = [{"announced": "2026-10-06", "closed": ["2026-10-07"], "reason": "snow day"}]
+    compiled = program(CPS_PARTICIPATION, changes=changes)
+    state = EnrollmentState(key="e", start_date=date(2026, 9, 1), last_on={"submission": date(2026, 9, 4)})
+    decisions = run(compiled, state, date(2026, 9, 1), date(2026, 10, 30))
+    # Last submission Fri 09-04: the drop on Fri 10-02 comes before the change and stands.
+    assert summary(decisions) == [
+        ("2026-09-25", "cps.participation.warning", "notice", {"drop": "2026-10-02"}),
+        ("2026-10-02", "cps.participation.drop_20d", "action", {"appeal": "2026-10-06"}),
+    ]
+    later = EnrollmentState(key="e", start_date=date(2026, 9, 1), last_on={"submission": date(2026, 9, 14)})
+    moved = run(compiled, later, date(2026, 9, 1), date(2026, 10, 30))
+    # Last submission Mon 09-14: the warning (10-05) announced Mon 10-12; the snow day on Wed
+    # 10-07, announced 10-06, pushes school day 20 to Tue 10-13: later, never earlier.
+    assert summary(moved) == [
+        ("2026-10-05", "cps.participation.warning", "notice", {"drop": "2026-10-12"}),
+        ("2026-10-13", "cps.participation.drop_20d", "action", {"appeal": "2026-10-15"}),
+    ]
+    assert compiled.calendar.as_of(date(2026, 10, 6)).is_school_day(date(2026, 10, 7))
+    assert not compiled.calendar.as_of(date(2026, 10, 7)).is_school_day(date(2026, 10, 7))
+
+
+def test_public_holidays_from_the_holidays_package_close_business_days_only() -> None:
+    compiled = program({}, public_holidays={"country": "US", "subdiv": "MO"})
+    calendar = compiled.calendar
+    assert not calendar.is_business_day(date(2026, 10, 12))  # Columbus Day
+    assert calendar.is_school_day(date(2026, 10, 12))  # the district calendar decides school days
+    assert calendar.business_days_after(date(2026, 10, 9), 1) == date(2026, 10, 13)
+    both = program({}, public_holidays={"country": "US", "subdiv": "MO", "apply_to": "business_and_school"})
+    assert not both.calendar.is_school_day(date(2026, 10, 12))
+    assert date(2026, 10, 12) - timedelta(days=3) == date(2026, 10, 9)

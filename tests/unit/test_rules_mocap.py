@@ -1,0 +1,720 @@
+"""Carthage R-9 / Missouri MOCAP (catalogue section 4): each rule the day before, of and after;
+business days across weekends, holidays and DST; catch-up after an outage."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from onpace_rules import EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
+from onpace_rules.engine import CompiledProgram, apply_evaluation
+from onpace_rules.facts import RosterFacts
+from onpace_rules.inputs import Application, ApplicationDecision, Disenrollment, FinalGrade, Input
+from onpace_rules.registry import EMAILED_RULE_IDS, IMPLEMENTED_RULE_IDS, RULE_TITLES
+from onpace_rules.rules import mocap
+from onpace_rules.rules.base import SUPERSEDED
+from onpace_rules.rules.mocap_application import REFUSED_DENIAL
+
+from tests.unit.rules_helpers import program, run
+
+DUE = "mocap.application.decision_due"
+DENIAL = "mocap.application.denial_reason"
+GUIDANCE = "mocap.notice.guidance"
+DISENROLL = "mocap.disenrollment.options"
+PAYMENT = "mocap.payment.schedule"
+A_PLUS = "mocap.attendance.a_plus"
+ADA = "mocap.attendance.ada"
+
+FALL = {"id": "fall", "start": "2026-08-24", "end": "2026-12-18"}
+SPRING = {"id": "spring", "start": "2027-01-11", "end": "2027-05-21"}
+YEARS = ["2026-08-24", "2027-08-23"]
+MONEY = {"market_cost_usd": 500, "adequacy_target_usd": 6375}  # 7 % of 6375 = 446.25 < 500
+
+
+def _input(event_id: str, kind: str, on: date, data: Any, class_id: str | None = "c1") -> Input:
+    return Input(
+        event_id=event_id,
+        kind=kind,  # type: ignore[arg-type]
+        on=on,
+        at=datetime(on.year, on.month, on.day, 17, tzinfo=UTC),
+        data=data,
+        class_id=class_id,
+    )
+
+
+def _state(start: date = date(2026, 8, 24), *inputs: Input, **kw: Any) -> EnrollmentState:
+    kw.setdefault("term_id", "fall")
+    state = EnrollmentState(key="d1#c1#s1", start_date=start, class_id="c1", student_id="s1", **kw)
+    for item in inputs:
+        state = state.with_input(item)
+    return state
+
+
+def _application(on: date, event_id: str = "app-1") -> Input:
+    return _input(event_id, "application", on, Application(course="Biology I"))
+
+
+def _decision(on: date, decision: str, reason: str | None = None, event_id: str = "dec-1") -> Input:
+    return _input(
+        event_id,
+        "application_decision",
+        on,
+        ApplicationDecision(decision=decision, reason=reason, by="principal"),  # type: ignore[arg-type]
+    )
+
+
+def _ids(decisions: Any) -> list[tuple[str, str, str]]:
+    return [(d.on.isoformat(), d.episode, d.kind) for d in decisions]
+
+
+def test_module_contract() -> None:
+    assert set(mocap.RULE_IDS) == {DUE, DENIAL, GUIDANCE, DISENROLL, PAYMENT, A_PLUS, ADA}
+    assert set(mocap.TITLES) == set(mocap.RULE_IDS)
+    assert set(mocap.RULE_IDS) <= IMPLEMENTED_RULE_IDS and set(mocap.RULE_IDS) <= EMAILED_RULE_IDS
+    assert RULE_TITLES[PAYMENT] == "Monthly prorated course payment"
+    assert program({}).families == ()
+    assert [type(f).__name__ for f in program({A_PLUS: {}, DUE: {}}).families] == [
+        "DecisionDue",
+        "APlusAttendance",
+    ]
+
+
+# -- mocap.application.decision_due ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 10, 6), []),  # business day 4 (Thu 1, Fri 2, Mon 5, Tue 6)
+        (date(2026, 10, 7), ["app-1/day5"]),  # Wed: business day 5 across the weekend
+        (date(2026, 10, 8), ["app-1/day5"]),  # first evaluation on or after the day
+    ],
+)
+def test_day5_reminder_across_a_weekend(day: date, expected: list[str]) -> None:
+    compiled = program({DUE: {}})
+    evaluation = evaluate_enrollment(
+        compiled, _state(date(2026, 8, 24), _application(date(2026, 9, 30))), day
+    )
+    assert [d.episode for d in evaluation.decisions] == expected
+    for d in evaluation.decisions:
+        assert (d.kind, d.recipients, d.due_on) == ("notice", ("program_admin",), date(2026, 10, 7))
+        assert d.deadlines == {"decision_due": date(2026, 10, 14)}
+        assert d.facts["application_date"] == "2026-09-30" and d.facts["business_day"] == 5
+
+
+@pytest.mark.parametrize(
+    ("holidays", "day5"),
+    [((), date(2026, 10, 13)), (("2026-10-12",), date(2026, 10, 14))],
+    ids=["no-holiday", "columbus-day-closed"],
+)
+def test_day5_reminder_across_a_weekend_and_a_holiday(holidays: tuple[str, ...], day5: date) -> None:
+    compiled = program({DUE: {}}, holidays=list(holidays))
+    state = _state(date(2026, 8, 24), _application(date(2026, 10, 6)))  # Tue
+    assert evaluate_enrollment(compiled, state, day5 - timedelta(days=1)).decisions == ()
+    (reminder,) = evaluate_enrollment(compiled, state, day5).decisions
+    assert reminder.episode == "app-1/day5" and reminder.due_on == day5
+
+
+def test_missouri_public_holiday_truman_day_is_not_a_business_day() -> None:
+    compiled = program({DUE: {}}, public_holidays={"country": "US", "subdiv": "MO"})
+    state = _state(date(2026, 4, 1), _application(date(2026, 5, 4)))  # Mon; Fri 05-08 is Truman Day
+    assert evaluate_enrollment(compiled, state, date(2026, 5, 11)).decisions == ()
+    (reminder,) = evaluate_enrollment(compiled, state, date(2026, 5, 12)).decisions
+    assert reminder.deadlines["decision_due"] == date(2026, 5, 19)  # day 10 also one day later
+
+
+@pytest.mark.parametrize("use_wake", [True, False], ids=["wake-dates", "every-day"])
+def test_reminders_at_day_5_and_8_then_overdue_the_day_after_day_10_across_dst(use_wake: bool) -> None:
+    compiled = program({DUE: {}})
+    state = _state(date(2026, 8, 24), _application(date(2026, 10, 23)))  # Fri; DST ends Sun 11-01
+    decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30), use_wake=use_wake)
+    assert _ids(decisions) == [
+        ("2026-10-30", "app-1/day5", "notice"),
+        ("2026-11-04", "app-1/day8", "notice"),
+        ("2026-11-07", "app-1/overdue", "notice"),  # Sat: the evaluation after business day 10 (Fri)
+    ]
+    assert [d.facts["step"] for d in decisions] == ["reminder", "reminder", "overdue"]
+    assert {d.deadlines["decision_due"] for d in decisions} == {date(2026, 11, 6)}
+    assert decisions[2].facts["business_days_elapsed"] == 10
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [(date(2026, 11, 6), []), (date(2026, 11, 7), ["app-1/overdue"]), (date(2026, 11, 9), ["app-1/overdue"])],
+)
+def test_overdue_alert_boundaries(day: date, expected: list[str]) -> None:
+    compiled = program({DUE: {}})
+    fired = {f"{DUE}#app-1/day5": date(2026, 10, 30), f"{DUE}#app-1/day8": date(2026, 11, 4)}
+    state = _state(date(2026, 8, 24), _application(date(2026, 10, 23)), fired=fired)
+    assert [d.episode for d in evaluate_enrollment(compiled, state, day).decisions] == expected
+
+
+def test_a_decision_on_day_10_is_in_time_and_stops_the_series() -> None:
+    compiled = program({DUE: {}})
+    state = _state(
+        date(2026, 8, 24), _application(date(2026, 10, 23)), _decision(date(2026, 11, 6), "approved")
+    )
+    decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30))
+    assert [d.episode for d in decisions] == ["app-1/day5", "app-1/day8"]
+
+
+def test_a_decision_before_day_5_means_no_reminder_at_all() -> None:
+    compiled = program({DUE: {}})
+    state = _state(
+        date(2026, 8, 24),
+        _application(date(2026, 10, 23)),
+        _decision(date(2026, 10, 26), "denied", "not suitable"),
+    )
+    assert run(compiled, state, date(2026, 10, 20), date(2026, 11, 30)) == []
+
+
+def test_a_decision_on_the_day_of_the_application_answers_it() -> None:
+    compiled = program({DUE: {}})
+    state = _state(
+        date(2026, 8, 24), _application(date(2026, 10, 23)), _decision(date(2026, 10, 23), "approved")
+    )
+    assert run(compiled, state, date(2026, 10, 20), date(2026, 11, 30)) == []
+
+
+def test_a_decision_made_before_the_application_does_not_answer_it() -> None:
+    compiled = program({DUE: {}})
+    state = _state(
+        date(2026, 8, 24), _decision(date(2026, 10, 1), "approved"), _application(date(2026, 10, 23))
+    )
+    assert [d.episode for d in run(compiled, state, date(2026, 10, 20), date(2026, 11, 30))] == [
+        "app-1/day5",
+        "app-1/day8",
+        "app-1/overdue",
+    ]
+
+
+def test_a_denial_without_a_written_reason_leaves_the_application_pending() -> None:
+    compiled = program({DUE: {}, DENIAL: {}})
+    state = _state(
+        date(2026, 8, 24), _application(date(2026, 10, 23)), _decision(date(2026, 10, 26), "denied", "  ")
+    )
+    decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30))
+    assert [(d.on.isoformat(), d.rule_id, d.kind, d.reason) for d in decisions] == [
+        ("2026-10-27", DENIAL, "skipped", REFUSED_DENIAL),
+        ("2026-10-30", DUE, "notice", None),
+        ("2026-11-04", DUE, "notice", None),
+        ("2026-11-07", DUE, "notice", None),
+    ]
+    assert decisions[1].facts["refused_denial_dates"] == ["2026-10-26"]
+
+
+@pytest.mark.parametrize(
+    ("outage_until", "expected"),
+    [
+        (
+            date(2026, 11, 5),  # day 5 and day 8 missed: only day 8 is sent, late
+            [
+                ("2026-11-05", "app-1/day5", "skipped"),
+                ("2026-11-05", "app-1/day8", "notice"),
+                ("2026-11-07", "app-1/overdue", "notice"),
+            ],
+        ),
+        (
+            date(2026, 11, 10),  # everything missed: the overdue alert supersedes both reminders
+            [
+                ("2026-11-10", "app-1/day5", "skipped"),
+                ("2026-11-10", "app-1/day8", "skipped"),
+                ("2026-11-10", "app-1/overdue", "notice"),
+            ],
+        ),
+    ],
+)
+def test_catch_up_sends_only_the_latest_reminder(
+    outage_until: date, expected: list[tuple[str, str, str]]
+) -> None:
+    compiled = program({DUE: {}})
+    state = _state(date(2026, 8, 24), _application(date(2026, 10, 23)))
+    down = frozenset(
+        date(2026, 10, 26) + timedelta(days=i) for i in range((outage_until - date(2026, 10, 26)).days)
+    )
+    decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30), skip=down)
+    assert _ids(decisions) == expected
+    assert all(d.reason == SUPERSEDED for d in decisions if d.kind == "skipped")
+    assert decisions[0].due_on == date(2026, 10, 30)
+
+
+def test_each_application_has_its_own_series() -> None:
+    compiled = program({DUE: {}})
+    state = _state(
+        date(2026, 8, 24),
+        _application(date(2026, 10, 23)),
+        _decision(date(2026, 10, 27), "approved"),
+        _application(date(2026, 11, 2), "app-2"),
+    )
+    decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30))
+    assert [d.episode for d in decisions] == ["app-2/day5", "app-2/day8", "app-2/overdue"]
+
+
+def test_decision_due_parameters_are_checked_at_load_time() -> None:
+    with pytest.raises(ValueError, match="reminder_business_days"):
+        program({DUE: {"reminder_business_days": [5, 10]}})
+    with pytest.raises(ValueError, match="unknown_thing"):
+        program({DUE: {"unknown_thing": 1}})
+    compiled = program({DUE: {"decision_business_days": 15, "reminder_business_days": [10]}})
+    (reminder,) = evaluate_enrollment(
+        compiled, _state(date(2026, 8, 24), _application(date(2026, 10, 23))), date(2026, 11, 6)
+    ).decisions
+    assert reminder.deadlines["decision_due"] == date(2026, 11, 13)
+
+
+# -- mocap.application.denial_reason ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "count"), [(date(2026, 10, 26), 0), (date(2026, 10, 27), 1), (date(2026, 10, 28), 1)]
+)
+def test_denial_letter_the_day_after_the_denial(day: date, count: int) -> None:
+    compiled = program({DENIAL: {}})
+    state = _state(
+        date(2026, 8, 24),
+        _application(date(2026, 10, 23)),
+        _decision(date(2026, 10, 26), "denied", "Not in the student's best educational interest"),
+    )
+    decisions = evaluate_enrollment(compiled, state, day).decisions
+    assert len(decisions) == count
+    for letter in decisions:
+        assert (letter.kind, letter.recipients, letter.due_on) == (
+            "notice",
+            ("guardians",),
+            date(2026, 10, 27),
+        )
+        assert letter.facts["reason"] == "Not in the student's best educational interest"
+        assert letter.facts["application_date"] == "2026-10-23"
+        assert "in-class course" in str(letter.facts["review_procedure"])
+        assert letter.deadlines == {}  # the seed sets no review deadline
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_a_denial_without_a_reason_is_refused(reason: str | None) -> None:
+    compiled = program({DENIAL: {}})
+    state = _state(date(2026, 8, 24), _decision(date(2026, 10, 26), "denied", reason))
+    (refused,) = evaluate_enrollment(compiled, state, date(2026, 10, 27)).decisions
+    assert (refused.kind, refused.reason, refused.recipients) == ("skipped", REFUSED_DENIAL, ())
+
+
+def test_an_approval_sends_no_denial_letter() -> None:
+    compiled = program({DENIAL: {}})
+    state = _state(date(2026, 8, 24), _decision(date(2026, 10, 26), "approved"))
+    assert evaluate_enrollment(compiled, state, date(2026, 10, 27)).decisions == ()
+
+
+def test_denial_letter_is_sent_once_and_a_later_written_denial_gets_its_own() -> None:
+    compiled = program({DENIAL: {}})
+    state = _state(
+        date(2026, 8, 24),
+        _decision(date(2026, 10, 26), "denied", None),
+        _decision(date(2026, 10, 29), "denied", "Prior virtual courses were not completed", "dec-2"),
+    )
+    decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30))
+    assert _ids(decisions) == [("2026-10-27", "dec-1", "skipped"), ("2026-10-30", "dec-2", "notice")]
+
+
+def test_review_window_when_the_district_sets_one_counts_business_days_from_the_letter() -> None:
+    compiled = program({DENIAL: {"review_window_business_days": 5}}, holidays=["2026-11-11"])
+    state = _state(date(2026, 8, 24), _decision(date(2026, 11, 5), "denied", "Schedule conflict"))
+    (letter,) = evaluate_enrollment(compiled, state, date(2026, 11, 6)).decisions  # Fri
+    assert letter.deadlines == {"appeal": date(2026, 11, 16)}  # Mon 9, Tue 10, (Wed 11 closed), 12, 13, 16
+
+
+# -- mocap.notice.guidance -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "count"), [(date(2026, 10, 4), 0), (date(2026, 10, 5), 1), (date(2026, 10, 6), 1)]
+)
+def test_guidance_on_enrollment_after_the_school_year_began(day: date, count: int) -> None:
+    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    decisions = evaluate_enrollment(compiled, _state(date(2026, 10, 5)), day).decisions
+    assert len(decisions) == count
+    for notice in decisions:
+        assert (notice.episode, notice.recipients, notice.facts["occasion"]) == (
+            "2026-27",
+            ("guardians",),
+            "enrollment",
+        )
+        assert notice.due_on == date(2026, 10, 5)
+
+
+def test_guidance_again_at_the_start_of_each_school_year_while_enrolled() -> None:
+    compiled = program(
+        {GUIDANCE: {"guidance_document_url": "https://example.org/guidance.pdf"}}, school_year_start=YEARS
+    )
+    decisions = run(compiled, _state(date(2026, 10, 5)), date(2026, 10, 1), date(2027, 9, 30))
+    assert _ids(decisions) == [("2026-10-05", "2026-27", "notice"), ("2027-08-23", "2027-28", "notice")]
+    assert decisions[1].facts["occasion"] == "school_year_start"
+    assert decisions[1].facts["guidance_document_url"] == "https://example.org/guidance.pdf"
+
+
+def test_enrolling_on_the_first_day_of_school_gives_one_notice_that_year() -> None:
+    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    decisions = run(compiled, _state(date(2026, 8, 24)), date(2026, 8, 20), date(2027, 6, 30))
+    assert _ids(decisions) == [("2026-08-24", "2026-27", "notice")]
+    assert decisions[0].facts["occasion"] == "school_year_start"
+
+
+def test_no_guidance_after_the_enrollment_ended() -> None:
+    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    state = _state(date(2026, 10, 5), end_date=date(2027, 5, 21), checked_through=date(2026, 10, 5))
+    state = replace(state, fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)})
+    assert run(compiled, state, date(2026, 10, 6), date(2027, 9, 30)) == []
+    dropped = replace(_state(date(2026, 10, 5)), status="dropped")
+    assert evaluate_enrollment(compiled, dropped, date(2026, 10, 5)).decisions == ()
+
+
+def test_guidance_catch_up_over_two_occasions_sends_the_latest() -> None:
+    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    decisions = evaluate_enrollment(compiled, _state(date(2027, 6, 1)), date(2027, 8, 25)).decisions
+    assert _ids(decisions) == [("2027-08-25", "2026-27", "skipped"), ("2027-08-25", "2027-28", "notice")]
+    assert decisions[0].reason == SUPERSEDED and decisions[1].due_on == date(2027, 8, 23)
+
+
+def test_school_year_label_falls_back_to_july_1_without_a_calendar() -> None:
+    compiled = program({GUIDANCE: {}})
+    (spring,) = evaluate_enrollment(compiled, _state(date(2027, 3, 1)), date(2027, 3, 1)).decisions
+    (july,) = evaluate_enrollment(compiled, _state(date(2027, 7, 1)), date(2027, 7, 1)).decisions
+    assert (spring.episode, july.episode) == ("2026-27", "2027-28")
+
+
+# -- mocap.disenrollment.options -------------------------------------------------------------
+
+
+def _disenrolled(on: date) -> Input:
+    return _input("dis-1", "disenrollment", on, Disenrollment(school="Show-Me Virtual Academy"))
+
+
+@pytest.mark.parametrize(
+    ("day", "count"), [(date(2027, 2, 9), 0), (date(2027, 2, 10), 1), (date(2027, 2, 12), 1)]
+)
+def test_disenrollment_withdraws_and_sends_the_options(day: date, count: int) -> None:
+    compiled = program({DISENROLL: {}}, school_year_start=YEARS)
+    evaluation = evaluate_enrollment(compiled, _state(date(2026, 8, 24), _disenrolled(date(2027, 2, 9))), day)
+    assert len(evaluation.decisions) == count
+    for action in evaluation.decisions:
+        assert (action.kind, action.status_after, action.recipients) == (
+            "action",
+            "withdrawn",
+            ("guardians",),
+        )
+        assert action.deadlines == {"reenroll": date(2027, 8, 23)}
+        assert action.facts["reenroll_blocked_through"] == "2027-08-22"
+        assert action.facts["virtual_school"] == "Show-Me Virtual Academy"
+        assert action.facts["reenroll_date_source"] == "calendar"
+        assert len(action.facts["educational_options"]) == 3  # type: ignore[arg-type]
+        assert evaluation.status == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("on", "reenroll"),
+    [
+        (date(2027, 6, 30), date(2027, 7, 1)),  # last day of the Missouri school year
+        (date(2027, 7, 1), date(2028, 7, 1)),  # first day of the next one
+        (date(2027, 3, 10), date(2027, 7, 1)),
+    ],
+)
+def test_reenroll_date_falls_back_to_july_1(on: date, reenroll: date) -> None:
+    compiled = program({DISENROLL: {"educational_options": ["Return to Carthage High School"]}})
+    (action,) = evaluate_enrollment(
+        compiled, _state(date(2026, 8, 24), _disenrolled(on)), on + timedelta(days=1)
+    ).decisions
+    assert action.deadlines["reenroll"] == reenroll
+    assert action.facts["reenroll_date_source"] == "july_1"
+    assert action.facts["educational_options"] == ["Return to Carthage High School"]
+
+
+def test_disenrolled_on_the_first_day_of_school_is_blocked_until_the_next_year() -> None:
+    compiled = program({DISENROLL: {}}, school_year_start=YEARS)
+    state = _state(date(2026, 8, 24), _disenrolled(date(2026, 8, 24)))
+    (action,) = evaluate_enrollment(compiled, state, date(2026, 8, 25)).decisions
+    assert action.deadlines["reenroll"] == date(2027, 8, 23)
+
+
+def test_disenrollment_ends_payments_and_replaces_the_days_other_notices() -> None:
+    compiled = program({DISENROLL: {}, PAYMENT: MONEY, GUIDANCE: {}}, school_year_start=YEARS, terms=[FALL])
+    state = _state(date(2026, 8, 24), _disenrolled(date(2026, 9, 30)))
+    decisions = run(compiled, state, date(2026, 8, 24), date(2026, 12, 31))
+    assert [(d.on.isoformat(), d.rule_id) for d in decisions] == [
+        ("2026-08-24", GUIDANCE),
+        ("2026-08-24", PAYMENT),
+        ("2026-09-01", PAYMENT),
+        ("2026-10-01", DISENROLL),  # the October payment due the same day is not made
+    ]
+
+
+def test_disenrollment_is_still_answered_after_the_end_date() -> None:
+    compiled = program({DISENROLL: {}}, school_year_start=YEARS)
+    state = _state(date(2026, 8, 24), _disenrolled(date(2027, 1, 4)), end_date=date(2026, 12, 18))
+    (action,) = evaluate_enrollment(compiled, state, date(2027, 1, 5)).decisions
+    assert action.status_after == "withdrawn"
+
+
+# -- mocap.payment.schedule ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use_wake", [True, False], ids=["wake-dates", "every-day"])
+def test_monthly_payments_prorated_by_days_add_up_to_the_cap(use_wake: bool) -> None:
+    compiled = program({PAYMENT: {**MONEY, "provider": "Launch"}}, terms=[FALL])
+    decisions = run(
+        compiled, _state(end_date=date(2026, 12, 18)), date(2026, 8, 20), date(2027, 1, 31), use_wake=use_wake
+    )
+    assert [(d.on.isoformat(), d.episode, d.facts["amount_usd"]) for d in decisions] == [
+        ("2026-08-24", "2026-08", 30.51),  # 8 of 117 days
+        ("2026-09-01", "2026-09", 114.43),  # 30 days
+        ("2026-10-01", "2026-10", 118.23),  # 31 days
+        ("2026-11-01", "2026-11", 114.43),  # DST ends that day: still one payment on the 1st
+        ("2026-12-01", "2026-12", 68.65),  # 18 days
+    ]
+    assert decisions[-1].facts["paid_to_date_usd"] == 446.25
+    assert sum(d.facts["amount_usd"] for d in decisions) == pytest.approx(446.25)  # type: ignore[misc]
+    first = decisions[0]
+    assert (first.recipients, first.kind, first.facts["cap_basis"]) == (
+        ("program_admin",),
+        "notice",
+        "adequacy_target",
+    )
+    assert first.facts["semester_cap_usd"] == 446.25 and first.facts["provider"] == "Launch"
+    assert (first.facts["covered_from"], first.facts["covered_to"], first.facts["term_days"]) == (
+        "2026-08-24",
+        "2026-08-31",
+        117,
+    )
+
+
+def test_market_cost_caps_the_semester_when_it_is_lower() -> None:
+    compiled = program({PAYMENT: {"market_cost_usd": 300, "adequacy_target_usd": 6375}}, terms=[FALL])
+    decisions = run(compiled, _state(), date(2026, 8, 20), date(2026, 12, 31))
+    assert decisions[-1].facts["paid_to_date_usd"] == 300.0
+    assert decisions[0].facts["cap_basis"] == "market_cost"
+
+
+@pytest.mark.parametrize(
+    ("day", "episodes"),
+    [(date(2026, 9, 30), []), (date(2026, 10, 1), ["2026-10"]), (date(2026, 10, 2), ["2026-10"])],
+)
+def test_payment_day_boundaries(day: date, episodes: list[str]) -> None:
+    compiled = program({PAYMENT: MONEY}, terms=[FALL])
+    fired = {f"{PAYMENT}#2026-08": date(2026, 8, 24), f"{PAYMENT}#2026-09": date(2026, 9, 1)}
+    decisions = evaluate_enrollment(compiled, _state(fired=fired), day).decisions
+    assert [d.episode for d in decisions] == episodes
+    assert all(d.due_on == date(2026, 10, 1) for d in decisions)
+
+
+def test_catch_up_pays_every_missed_month_none_superseded() -> None:
+    compiled = program({PAYMENT: MONEY}, terms=[FALL])
+    decisions = evaluate_enrollment(compiled, _state(), date(2026, 10, 3)).decisions
+    assert [(d.episode, d.kind, d.due_on.isoformat()) for d in decisions] == [
+        ("2026-08", "notice", "2026-08-24"),
+        ("2026-09", "notice", "2026-09-01"),
+        ("2026-10", "notice", "2026-10-01"),
+    ]
+
+
+def test_late_enrollment_pays_from_its_start_and_a_known_end_date_prorates_the_last_month() -> None:
+    compiled = program({PAYMENT: {**MONEY, "payment_day_of_month": 15}}, terms=[FALL])
+    state = _state(date(2026, 10, 20), end_date=date(2026, 12, 10))
+    decisions = run(compiled, state, date(2026, 10, 1), date(2026, 12, 31))
+    assert [(d.on.isoformat(), d.episode, d.facts["covered_days"]) for d in decisions] == [
+        ("2026-10-20", "2026-10", 12),  # joins after the 15th: paid on its first day
+        ("2026-11-15", "2026-11", 30),
+        ("2026-12-10", "2026-12", 10),  # the 15th is after the end date: paid on the last day
+    ]
+    assert decisions[-1].facts["paid_to_date_usd"] == round(446.25 * 52 / 117, 2)
+
+
+def test_no_payment_after_a_drop() -> None:
+    compiled = program({PAYMENT: MONEY}, terms=[FALL])
+
+    def drop_on_oct_14(state: EnrollmentState, day: date) -> EnrollmentState:
+        return replace(state, status="dropped") if day == date(2026, 10, 14) else state
+
+    decisions = run(compiled, _state(), date(2026, 8, 20), date(2026, 12, 31), activity=drop_on_oct_14)
+    assert [d.episode for d in decisions] == ["2026-08", "2026-09", "2026-10"]
+
+
+def test_months_due_before_the_end_date_are_still_paid_after_an_outage() -> None:
+    compiled = program({PAYMENT: MONEY}, terms=[FALL])
+    fired = {f"{PAYMENT}#{m}": date(2026, 8, 24) for m in ("2026-08", "2026-09", "2026-10", "2026-11")}
+    state = _state(end_date=date(2026, 12, 18), fired=fired)
+    (december,) = evaluate_enrollment(compiled, state, date(2026, 12, 21)).decisions
+    assert (december.episode, december.due_on) == ("2026-12", date(2026, 12, 1))
+    assert (
+        evaluate_enrollment(
+            compiled,
+            replace(state, fired={**fired, f"{PAYMENT}#2026-12": date(2026, 12, 21)}),
+            date(2027, 1, 1),
+        ).decisions
+        == ()
+    )
+
+
+def test_a_denied_application_is_not_paid() -> None:
+    compiled = program({PAYMENT: MONEY}, terms=[FALL])
+    state = _state(date(2026, 8, 24), _decision(date(2026, 8, 20), "denied", "Not suitable"))
+    assert evaluate_enrollment(compiled, state, date(2026, 9, 1)).decisions == ()
+    assert evaluate_enrollment(compiled, state, date(2026, 9, 1)).wake_on is None
+    unreasoned = _state(date(2026, 8, 24), _decision(date(2026, 8, 20), "denied", None))
+    assert (
+        len(evaluate_enrollment(compiled, unreasoned, date(2026, 9, 1)).decisions) == 2
+    )  # a refused denial decides nothing: August and September are paid
+
+
+def test_payment_needs_its_money_parameters() -> None:
+    with pytest.raises(ValueError, match="adequacy_target_usd"):
+        program({PAYMENT: {"market_cost_usd": 500}})
+    with pytest.raises(ValueError, match="cap_share"):
+        program({PAYMENT: {**MONEY, "cap_share": 1.5}})
+
+
+def _versioned(effective: str, target: int) -> CompiledProgram:
+    return compile_program(
+        ProgramConfig(
+            district_id="carthage",
+            program_id="mocap",
+            name="Carthage MOCAP",
+            time_zone="America/Chicago",
+            policy_version="2026.1",
+            source="001_8e57e2cb68840ac6.txt",
+            calendar={"terms": [FALL, SPRING]},  # type: ignore[arg-type]
+            rules={PAYMENT: dict(MONEY)},
+            versions=[
+                {
+                    "version": "2026.2",
+                    "effective": effective,
+                    "rules": {PAYMENT: {"adequacy_target_usd": target}},
+                }
+            ],  # type: ignore[list-item]
+        )
+    )
+
+
+def test_the_adequacy_target_in_force_on_the_terms_first_day_caps_that_semester() -> None:
+    compiled = _versioned("2026-10-15", 7000)  # 7 % of 7000 = 490
+    fall = run(compiled, _state(), date(2026, 8, 20), date(2026, 12, 31))
+    assert fall[-1].facts["paid_to_date_usd"] == 446.25
+    assert {d.policy_version for d in fall} == {"2026.1"}  # even the payments made after 10-15
+    spring = run(compiled, _state(date(2027, 1, 11), term_id="spring"), date(2027, 1, 1), date(2027, 6, 30))
+    assert spring[-1].facts["paid_to_date_usd"] == 490.0
+    assert [d.on.isoformat() for d in spring] == [
+        "2027-01-11",
+        "2027-02-01",
+        "2027-03-01",
+        "2027-04-01",
+        "2027-05-01",
+    ]
+    assert {d.policy_version for d in spring} == {"2026.2"}
+
+
+# -- mocap.attendance.a_plus -----------------------------------------------------------------
+
+
+def _grade(
+    on: date, grade: str = "B", candidate: bool = True, class_id: str = "c1", event_id: str = "g-1"
+) -> Input:
+    return _input(event_id, "final_grade", on, FinalGrade(grade=grade, a_plus_candidate=candidate), class_id)
+
+
+@pytest.mark.parametrize(
+    ("day", "count"), [(date(2026, 12, 21), 0), (date(2026, 12, 22), 1), (date(2027, 1, 4), 1)]
+)
+def test_a_plus_attendance_after_a_passing_grade_even_after_the_end_date(day: date, count: int) -> None:
+    compiled = program({A_PLUS: {}})
+    state = _state(date(2026, 8, 24), _grade(date(2026, 12, 21)), end_date=date(2026, 12, 18))
+    decisions = evaluate_enrollment(compiled, state, day).decisions
+    assert len(decisions) == count
+    for notice in decisions:
+        assert (notice.recipients, notice.episode, notice.due_on) == (
+            ("program_admin",),
+            "c1",
+            date(2026, 12, 22),
+        )
+        assert (notice.facts["grade"], notice.facts["minimum_attendance"]) == ("B", 0.95)
+
+
+@pytest.mark.parametrize(
+    "grade",
+    [
+        _grade(date(2026, 12, 21), grade="F"),
+        _grade(date(2026, 12, 21), candidate=False),
+        _grade(date(2026, 12, 21), class_id="c2"),  # another class's grade reaches this enrollment too
+    ],
+    ids=["failed", "not-a-candidate", "other-class"],
+)
+def test_no_a_plus_attendance_without_a_passed_course_of_a_candidate(grade: Input) -> None:
+    compiled = program({A_PLUS: {}})
+    assert evaluate_enrollment(compiled, _state(date(2026, 8, 24), grade), date(2026, 12, 22)).decisions == ()
+
+
+def test_a_corrected_grade_does_not_attribute_attendance_twice() -> None:
+    compiled = program({A_PLUS: {}})
+    state = _state(
+        date(2026, 8, 24),
+        _grade(date(2026, 12, 21), "F"),
+        _grade(date(2026, 12, 28), "C", event_id="g-2"),
+        _grade(date(2027, 1, 5), "B", event_id="g-3"),
+    )
+    decisions = run(compiled, state, date(2026, 12, 20), date(2027, 1, 31))
+    assert [(d.on.isoformat(), d.facts["grade"]) for d in decisions] == [("2026-12-29", "C")]
+
+
+# -- mocap.attendance.ada --------------------------------------------------------------------
+
+
+def _ada_state(full_time: bool | None, courses: int, **kw: Any) -> EnrollmentState:
+    roster = RosterFacts(full_time=full_time, online_courses_in_term=courses)
+    return _state(date(2026, 8, 24), roster=roster, end_date=date(2026, 12, 18), **kw)
+
+
+@pytest.mark.parametrize(
+    ("day", "count"), [(date(2026, 12, 18), 0), (date(2026, 12, 19), 1), (date(2026, 12, 21), 1)]
+)
+def test_ada_share_at_the_end_of_the_term(day: date, count: int) -> None:
+    compiled = program({ADA: {}}, terms=[FALL])
+    decisions = evaluate_enrollment(compiled, _ada_state(False, 2), day).decisions
+    assert len(decisions) == count
+    for notice in decisions:
+        assert (notice.episode, notice.recipients, notice.due_on) == (
+            "fall",
+            ("program_admin",),
+            date(2026, 12, 19),
+        )
+        assert notice.facts["student_ada_share"] == 0.3333 and notice.facts["course_ada_share"] == 0.1667
+        assert (notice.facts["program_courses_in_term"], notice.facts["full_time_course_load"]) == (2, 6)
+
+
+@pytest.mark.parametrize(
+    ("full_time", "courses", "reports"),
+    [(True, 2, False), (False, 7, True), (None, 5, True), (None, 6, False), (None, 7, False)],
+)
+def test_ada_only_for_part_time_students(full_time: bool | None, courses: int, reports: bool) -> None:
+    compiled = program({ADA: {}}, terms=[FALL])
+    decisions = evaluate_enrollment(compiled, _ada_state(full_time, courses), date(2026, 12, 19)).decisions
+    assert bool(decisions) is reports
+    for notice in decisions:
+        assert notice.facts["student_ada_share"] <= 1.0  # type: ignore[operator]
+
+
+def test_ada_course_load_is_a_program_parameter_and_reports_once_per_term() -> None:
+    compiled = program({ADA: {"full_time_course_load": 7}}, terms=[FALL, SPRING])
+    decisions = run(compiled, _ada_state(None, 2), date(2026, 12, 1), date(2027, 3, 1))
+    assert [(d.on.isoformat(), d.episode, d.facts["student_ada_share"]) for d in decisions] == [
+        ("2026-12-19", "fall", 0.2857)
+    ]
+
+
+def test_no_ada_for_an_enrollment_that_ended_early() -> None:
+    compiled = program({ADA: {}}, terms=[FALL])
+    assert (
+        evaluate_enrollment(
+            compiled, replace(_ada_state(False, 2), status="withdrawn"), date(2026, 12, 19)
+        ).decisions
+        == ()
+    )
+    later = evaluate_enrollment(compiled, _ada_state(False, 2), date(2026, 12, 19))
+    after = apply_evaluation(_ada_state(False, 2), later, date(2026, 12, 19))
+    assert evaluate_enrollment(compiled, after, date(2026, 12, 20)).decisions == ()
