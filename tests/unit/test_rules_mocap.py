@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from onpace_core.notices.render import render
 from onpace_rules import EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
 from onpace_rules.engine import CompiledProgram, apply_evaluation
 from onpace_rules.facts import RosterFacts
@@ -18,6 +19,7 @@ from onpace_rules.rules.base import SUPERSEDED
 from onpace_rules.rules.mocap_application import REFUSED_DENIAL
 
 from tests.unit.rules_helpers import program, run
+from tests.unit.test_render import CASES, TEMPLATES, contact, make_notice
 
 DUE = "mocap.application.decision_due"
 DENIAL = "mocap.application.denial_reason"
@@ -718,3 +720,44 @@ def test_no_ada_for_an_enrollment_that_ended_early() -> None:
     later = evaluate_enrollment(compiled, _ada_state(False, 2), date(2026, 12, 19))
     after = apply_evaluation(_ada_state(False, 2), later, date(2026, 12, 19))
     assert evaluate_enrollment(compiled, after, date(2026, 12, 20)).decisions == ()
+
+
+# -- template branches the render cases do not reach ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "changes", "says", "absent"),
+    [
+        (
+            DUE,
+            {"step": "overdue", "business_days_elapsed": 11},
+            "the decision is overdue",
+            "was not accepted",
+        ),
+        (GUIDANCE, {"occasion": "school_year_start"}, "As the 2026-27 school year begins", "example.org"),
+        (PAYMENT, {"cap_basis": "market_cost"}, "the lower of the two: the market cost", "Launch"),
+        (A_PLUS, {}, "in Algebra I.", "(fall)"),
+    ],
+    ids=["overdue", "school-year-start", "market-cost", "no-term"],
+)
+def test_mocap_template_branches(rule_id: str, changes: dict[str, Any], says: str, absent: str) -> None:
+    drop = {"refused_denial_dates", "guidance_document_url", "provider", "term", "course"}
+    facts = {k: v for k, v in CASES[rule_id]["facts"].items() if k not in drop} | changes
+    role = "guardian" if rule_id == GUIDANCE else "admin"
+    email = render(make_notice(rule_id, facts=facts), contact(role), TEMPLATES)
+    for body in (email.text, email.html):
+        assert says.lower() in body.lower()
+        assert absent not in body
+
+
+def test_denial_letter_without_a_review_deadline_states_none() -> None:
+    facts = {k: v for k, v in CASES[DENIAL]["facts"].items() if k != "application_date"}
+    email = render(make_notice(DENIAL, facts=facts, deadlines={}), contact("guardian"), TEMPLATES)
+    assert "no later than" not in email.text and "BY WHEN" not in email.text
+    assert "denied Jamie Rivera's application to enroll in Algebra I" in email.text
+    assert (
+        "Overdue"
+        in render(
+            make_notice(DUE, facts={**CASES[DUE]["facts"], "step": "overdue"}), contact("admin"), TEMPLATES
+        ).subject
+    )

@@ -65,7 +65,8 @@ class CompiledProgram:
         for version in self.versions:
             for family in version.families:
                 ids.update((r, None) for r in family.rule_ids if r in version.config.rules)
-            ids.update((f.rule_id, None) for f in (*version.filters, *version.adjusters))
+            ids.update((f.rule_id, None) for f in version.filters)
+            ids.update((a.rule_id, None) for a in version.adjusters)
         return tuple(ids)
 
     def version_on(self, day: date) -> CompiledVersion:
@@ -231,10 +232,9 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
 
 def apply_evaluation(state: EnrollmentState, evaluation: Evaluation, day: date) -> EnrollmentState:
     """The state the next evaluation sees, once ``evaluation`` has been recorded."""
-    return replace(
-        state,
-        status=evaluation.status,
-        fired={**state.fired, **{d.fired_key: day for d in evaluation.decisions}},
-        checked_through=day,
-        held=evaluation.held,
+    fired = (
+        {**state.fired, **{d.fired_key: day for d in evaluation.decisions}}
+        if evaluation.decisions
+        else state.fired
     )
+    return state.evolve(status=evaluation.status, fired=fired, checked_through=day, held=evaluation.held)

@@ -81,7 +81,8 @@ CASES: dict[str, dict[str, Any]] = {
         "must_say": [
             "rejected",
             "number 21 in an online class limited to 20 students",
-            "Waived by the district: Share of the schedule: online courses would be 66.67% of the student's courses this term (4 of 6); the limit is 50%",
+            "Waived by the district: Share of the schedule: online courses would be 66.67%",
+            "of the student's courses this term (4 of 6); the limit is 50%",
             "Wednesday, October 21, 2026",
             "full-time online learning provider",
         ],

@@ -22,8 +22,21 @@ from onpace_core.evaluation.day import DaySummary, Subject
 
 @dataclass
 class MemorySubject:
-    state: EnrollmentState
+    """One subject's state; activity is folded into ``last_on`` in place (the hot path of a
+    replay), and the engine's immutable view is built once per evaluation."""
+
+    base: EnrollmentState
     wake: date | None
+    last_on: dict[ActivityKind, date] = field(default_factory=dict)
+    percent: float | None = None
+
+    def __post_init__(self) -> None:
+        self.last_on = dict(self.base.last_on)
+        self.percent = self.base.percent_complete
+
+    @property
+    def state(self) -> EnrollmentState:
+        return self.base.evolve(last_on=dict(self.last_on), percent_complete=self.percent)
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,7 @@ class MemoryStore:
     def add(self, state: EnrollmentState, first_look: date | None = None) -> None:
         """Add a subject; its first look is its start date (or ``first_look``), like a roster load."""
         wake = first_look or state.start_date
-        self.subjects[state.key] = MemorySubject(state=state, wake=wake)
+        self.subjects[state.key] = MemorySubject(base=state, wake=wake)
         heapq.heappush(self._heap, (wake, state.key))
         if state.scope == "student":
             self._student_subject[state.student_id] = state.key
@@ -65,9 +78,13 @@ class MemoryStore:
     ) -> bool:
         """Move one enrollment's facts forward; False when the enrollment is unknown."""
         subject = self.subjects.get(key)
-        if subject is None or subject.state.scope != "enrollment":
+        if subject is None or subject.base.scope != "enrollment":
             return False
-        subject.state = subject.state.with_activity(kind, on, percent_fraction)
+        seen = subject.last_on.get(kind)
+        if seen is None or seen < on:
+            subject.last_on[kind] = on
+        if percent_fraction is not None:
+            subject.percent = percent_fraction
         return True
 
     def add_input(self, student_id: str, class_key: str | None, item: Input) -> bool:
@@ -85,8 +102,8 @@ class MemoryStore:
                 targets.append(self._student_subject[student_id])
         for key in targets:
             subject = self.subjects[key]
-            subject.state = subject.state.with_input(item)
-            if subject.state.status not in ENDED_STATUSES:
+            subject.base = subject.base.with_input(item)
+            if subject.base.status not in ENDED_STATUSES:
                 self._wake_by(key, item.on + timedelta(days=1))
         return True
 
@@ -99,7 +116,7 @@ class MemoryStore:
     def wake_all(self, day: date) -> None:
         """Look at every live subject again on ``day`` (after a calendar change, say)."""
         for key, subject in self.subjects.items():
-            if subject.state.status not in ENDED_STATUSES:
+            if subject.base.status not in ENDED_STATUSES:
                 self._wake_by(key, day)
 
     # -- EvaluationStore ----------------------------------------------------------------------
@@ -125,7 +142,7 @@ class MemoryStore:
         summary: DaySummary,
     ) -> None:
         stored = self.subjects[subject.ref]
-        state = stored.state
+        state = subject.state
         fresh = []
         for decision in evaluation.decisions:
             if decision.fired_key in state.fired:
@@ -134,8 +151,8 @@ class MemoryStore:
             fresh.append(decision)
             summary.recorded[(decision.rule_id, decision.kind)] += 1
             self.recorded.append(RecordedDecision(decision, state.student_id, state.class_id))
-        applied = apply_evaluation(state, replace(evaluation, decisions=tuple(fresh)), day)
-        # Inputs may have arrived for this subject while it was being evaluated: keep them.
-        stored.state = replace(applied, inputs=stored.state.inputs, last_on=stored.state.last_on)
+        applied = apply_evaluation(stored.base, replace(evaluation, decisions=tuple(fresh)), day)
+        # The base keeps inputs as they are now (more may have arrived); activity stays in place.
+        stored.base = applied.evolve(inputs=stored.base.inputs)
         if evaluation.wake_on is not None:
             self._wake_by(subject.ref, max(evaluation.wake_on, day + timedelta(days=1)))

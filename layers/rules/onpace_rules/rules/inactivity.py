@@ -96,6 +96,9 @@ class InactivitySeries:
         clock = self._clock(state, day, ctx.calendar)
         warning_due, action_due = self._dates(state, anchor, episode, clock)
         warning_pending = self.warning_id is not None and fired_on(state, self.warning_id, episode) is None
+        action_now = self.action_id is not None and action_due <= day
+        if not action_now and not (warning_pending and warning_due <= day):
+            return ()  # the common case: nothing due; facts are only worked out for a decision
         facts = self._facts(anchor, day, state, clock)
         decisions: list[Decision] = []
         if self.action_id is not None and action_due <= day:

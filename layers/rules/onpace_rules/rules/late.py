@@ -196,9 +196,11 @@ class DiscussionWeek:
 
     @classmethod
     def containing(cls, day: date, zone: ZoneInfo) -> DiscussionWeek:
+        """The Monday–Sunday week of a (Mountain-time) date."""
         return cls(day - timedelta(days=day.weekday()), zone)
 
     def day(self, name: str) -> date:
+        """The date of a weekday ("Thu") in this week."""
         return self.monday + timedelta(days=WEEKDAYS.index(name))
 
     def end_of(self, day: date) -> datetime:
@@ -283,6 +285,7 @@ class LateDiscussion:
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:
+    """One family per late-policy rule id the program enables, each with its own parameters."""
     families: list[RuleFamily] = []
     if ASSIGNMENT in config.rules:
         families.append(

@@ -11,7 +11,7 @@ year." Catalogue section 1: ``cps.pacing.ipr_warning_2w``,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import ClassVar
 
@@ -64,15 +64,21 @@ class PacingCheckpoint:
     enabled: frozenset[str]
     params: PacingParams
     rule_ids: tuple[str, ...] = FAMILY_RULE_IDS
+    _schedules: dict[date, list[tuple[str, date]]] = field(default_factory=dict, compare=False, repr=False)
 
     def _schedule(self, ipr: date) -> list[tuple[str, date]]:
         """(rule id, due date) in order; the drop is applied "at the end of IPR #1" i.e. on IPR + 1."""
+        cached = self._schedules.get(ipr)
+        if cached is not None:
+            return cached
         due = [
             (rule_id, ipr - timedelta(days=self.params.warning_offsets_days[index]))
             for rule_id, index in _WARNING_OFFSET_INDEX.items()
         ]
         due.append((DROP, ipr + timedelta(days=1)))
-        return [(rule_id, when) for rule_id, when in due if rule_id in self.enabled]
+        schedule = [(rule_id, when) for rule_id, when in due if rule_id in self.enabled]
+        self._schedules[ipr] = schedule
+        return schedule
 
     @staticmethod
     def _considered_after(state: EnrollmentState) -> date:

@@ -12,7 +12,7 @@ re-calculates SAP exactly as the source asks, and a replay gives the same answer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import ClassVar
@@ -193,14 +193,22 @@ class TermStanding:
 
     @property
     def min_gpa(self) -> float:
-        return self.params.min_gpa_graduate if self.graduate else self.params.min_gpa_undergraduate
+        return _min_gpa(self.params, self.graduate)
 
     @property
     def max_attempted(self) -> Decimal:
-        length = self.params.program_length_credits
-        if self.graduate and self.params.graduate_program_length_credits is not None:
-            length = self.params.graduate_program_length_credits
-        return _dec(self.params.max_time_frame_ratio) * _dec(length)
+        return _max_attempted(self.params, self.graduate)
+
+
+def _min_gpa(params: SapParams, graduate: bool) -> float:
+    return params.min_gpa_graduate if graduate else params.min_gpa_undergraduate
+
+
+def _max_attempted(params: SapParams, graduate: bool) -> Decimal:
+    length = params.program_length_credits
+    if graduate and params.graduate_program_length_credits is not None:
+        length = params.graduate_program_length_credits
+    return _dec(params.max_time_frame_ratio) * _dec(length)
 
 
 def failed_standards(stats: SapStats, params: SapParams, graduate: bool) -> tuple[str, ...]:
@@ -208,16 +216,12 @@ def failed_standards(stats: SapStats, params: SapParams, graduate: bool) -> tupl
     2.00" (graduate 3.00), "a minimum course completion rate of 66.66% of all courses attempted", and
     the MTF, "150% the normal duration of program as measured in credit hours"."""
     failed: list[str] = []
-    min_gpa = params.min_gpa_graduate if graduate else params.min_gpa_undergraduate
-    if stats.gpa is not None and stats.gpa < _dec(min_gpa):
+    if stats.gpa is not None and stats.gpa < _dec(_min_gpa(params, graduate)):
         failed.append("gpa")
     rate = stats.completion_rate
     if rate is not None and rate < _dec(params.min_completion_rate):
         failed.append("completion_rate")
-    length = params.program_length_credits
-    if graduate and params.graduate_program_length_credits is not None:
-        length = params.graduate_program_length_credits
-    if stats.attempted > _dec(params.max_time_frame_ratio) * _dec(length):
+    if stats.attempted > _max_attempted(params, graduate):
         failed.append("max_time_frame")
     return tuple(failed)
 
@@ -246,6 +250,7 @@ class _Setup:
 
     params: SapParams
     terms: tuple[Term, ...]
+    _by_version: dict[str, SapParams] = field(default_factory=dict, compare=False, repr=False)
 
     def evaluation_day(self, term: Term) -> date:
         """The evaluation of end + 1 applies "at the end of each trimester" (plus the grade wait)."""
@@ -254,8 +259,13 @@ class _Setup:
     def params_of(self, term: Term, ctx: RuleContext) -> SapParams:
         """The standards in force on the term's end: "Any prior terms are based on the previous minimum
         course completion rate of 67%"."""
-        overrides = merged_params(ctx.on(term.end).config.rules, RULE_IDS)
-        return validated(SapParams, overrides, f"csu.sap.* on {term.end}")
+        config = ctx.on(term.end).config
+        found = self._by_version.get(config.policy_version)  # labels are unique within a program
+        if found is None:
+            overrides = merged_params(config.rules, RULE_IDS)
+            found = validated(SapParams, overrides, f"csu.sap.* of version {config.policy_version}")
+            self._by_version[config.policy_version] = found
+        return found
 
     def history(self, state: EnrollmentState, day: date, ctx: RuleContext) -> list[TermStanding]:
         """The standing after each trimester evaluated by ``day`` in which the student had coursework.
@@ -295,6 +305,7 @@ def _floor(value: Decimal | None, places: Decimal) -> float | None:
 
 
 def standing_facts(result: TermStanding) -> dict[str, FactValue]:
+    """What an admin needs to explain a standing: each standard, its value, and the change."""
     stats = result.stats
     return {
         "term_id": result.term.id,
@@ -465,6 +476,7 @@ def sap_terms(config: ProgramConfig, params: SapParams) -> tuple[Term, ...]:
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:
+    """The SAP families the program enables; parameters may be set on either rule id."""
     ids = enabled(config.rules, RULE_IDS)
     if not ids:
         return []
