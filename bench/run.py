@@ -1,8 +1,10 @@
 """OnPace benchmarks: machine-independent figures, each against a baseline measured in the same run.
 
-1. engine   — in memory: one term (90 days) of N enrollments evaluated the way the deployed
-              evaluator does (only on each enrollment's wake dates) vs. evaluating every
-              enrollment every day. Prints enrollment-days per second for both and the ratio.
+1. engine   — ``onpace replay`` in memory: one term (90 days) of N enrollments (a third each in
+              a CPS, a CSU and an MSC program), evaluated the way the deployed evaluator does
+              (only on each enrollment's wake dates). Prints enrollment-days per second,
+              evaluations per enrollment-day, and the speed-up over the same replay made to
+              evaluate every enrollment every day (measured in the same run on a sample).
 2. storage  — on moto server: DynamoDB requests per enrollment-day of the real evaluation code
               (due-index Query + writes) vs. the same code made to look at every enrollment
               every day. Request counts do not depend on the machine; moto's own speed does.
@@ -20,15 +22,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 for entry in (ROOT / "layers" / "rules", ROOT / "layers" / "core", ROOT / "local"):
     sys.path.insert(0, str(entry))
 
-from onpace_rules import EnrollmentState, Evaluation, ProgramConfig, compile_program, evaluate_enrollment  # noqa: E402
-from onpace_rules.engine import apply_evaluation  # noqa: E402
+from onpace_rules import EnrollmentState, Evaluation, ProgramConfig  # noqa: E402
 
 START = date(2026, 8, 24)
 RULES: dict[str, dict[str, Any]] = {
@@ -68,42 +71,152 @@ def activity_plan(n: int, days: int, seed: int = 7) -> list[dict[date, str]]:
     return plans
 
 
-def run_engine(n: int, days: int) -> None:
-    compiled = compile_program(bench_program())
-    plans = activity_plan(n, days)
+# One rule set per source program family, as the programs/ files enable them.
+REPLAY_RULES: dict[str, dict[str, dict[str, Any]]] = {
+    "cps": {
+        "cps.pacing.ipr_warning_2w": {},
+        "cps.pacing.ipr_warning_1w": {},
+        "cps.pacing.ipr_drop": {},
+        "cps.participation.warning": {},
+        "cps.participation.drop_20d": {},
+    },
+    "csu": {"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}},
+    "msc": {
+        "msc.progress.step1_contact": {},
+        "msc.progress.step2_reminder": {},
+        "msc.progress.step3_removal_notice": {},
+        "msc.progress.step4_removal": {},
+    },
+}
+ENGAGEMENT_KINDS = {"cps": "submission", "csu": "discussion_post", "msc": "submission"}
 
-    def replay(use_wake: bool) -> tuple[float, int]:
-        evaluations = 0
-        started = time.perf_counter()
-        for i, plan in enumerate(plans):
-            state = EnrollmentState(
-                key=f"e{i}", start_date=START, term_id="fall", percent_complete=(i % 30) / 100
+
+def replay_inputs(
+    family: str, n: int, days: int, seed: int = 11
+) -> tuple[ProgramConfig, list[Any], list[Any]]:
+    """A program, its roster and a term of events: students who work every 2–10 days, some who
+    stop part-way, log-ins between, progress reports with the work (CPS pacing)."""
+    from onpace_core.ingest.plain import PlainActivityEvent
+    from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+
+    config = bench_program(district=f"bench-{family}").model_copy(update={"rules": REPLAY_RULES[family]})
+    records = [
+        EnrollmentRecord(
+            district_id=config.district_id,
+            program_id="p",
+            class_id=f"c{i % 400}",
+            class_title="Bench",
+            student_id=f"s{i}",
+            student_name=f"S {i}",
+            term_id="fall",
+            start_date=START,
+            end_date=date(2026, 12, 18),
+            contacts=(ContactRecord("student", f"s{i}@example.org", None, "en"),),
+        )
+        for i in range(n)
+    ]
+    rng = random.Random(seed)
+    zone = ZoneInfo(config.time_zone)
+    events = []
+    for i in range(n):
+        every = rng.choice([2, 3, 4, 5, 7, 10])
+        stop = rng.choice([days, days, days, rng.randrange(5, days)])
+        percent = 0.0
+        for offset in range(0, stop, every):
+            day = START + timedelta(days=offset)
+            percent = min(100.0, percent + rng.uniform(0, 4))
+            at = datetime.combine(day, dtime(15), zone)
+            # Built without validation: the benchmark measures evaluation, not JSON parsing.
+            events.append(
+                PlainActivityEvent.model_construct(
+                    event_id=f"e{i}-{offset}",
+                    occurred_at=at,
+                    student=f"s{i}",
+                    class_id=f"c{i % 400}",
+                    kind=ENGAGEMENT_KINDS[family],
+                    percent_complete=percent if family == "cps" else None,
+                    data=None,
+                )
             )
-            wake: date | None = START
-            for offset in range(days):
-                day = START + timedelta(days=offset)
-                if state.status == "active" and (not use_wake or (wake is not None and wake <= day)):
-                    evaluation = evaluate_enrollment(compiled, state, day)
-                    state = apply_evaluation(state, evaluation, day)
-                    wake = evaluation.wake_on
-                    evaluations += 1
-                kind = plan.get(day)
-                if kind:
-                    state = replace(state, last_on={**state.last_on, kind: day})  # type: ignore[dict-item]
-        return time.perf_counter() - started, evaluations
+            events.append(
+                PlainActivityEvent.model_construct(
+                    event_id=f"l{i}-{offset}",
+                    occurred_at=at - timedelta(hours=1),
+                    student=f"s{i}",
+                    class_id=f"c{i % 400}",
+                    kind="login",
+                    percent_complete=None,
+                    data=None,
+                )
+            )
+    events.sort(key=lambda e: e.occurred_at)
+    return config, records, events
 
-    every_s, every_n = replay(use_wake=False)
-    wake_s, wake_n = replay(use_wake=True)
-    enrollment_days = n * days
+
+def run_engine(n: int, days: int) -> None:
+    """``onpace replay`` itself (in-memory store, shared day loop, the engine) over one term."""
+    from onpace_local.replay import replay
+
+    last = START + timedelta(days=days - 1)
+    per_family = max(1, n // len(REPLAY_RULES))
     print(
-        f"engine: {n} enrollments x {days} days = {enrollment_days:,} enrollment-days (in memory, one core)"
+        f"replay: {per_family * len(REPLAY_RULES):,} enrollments x {days} days "
+        f"({per_family:,} each in a CPS, a CSU and an MSC program), in memory, one core"
     )
-    rows = (("every day (baseline)", every_n, every_s), ("wake dates (deployed)", wake_n, wake_s))
-    for label, count, seconds in rows:
-        rate = enrollment_days / seconds
-        print(f"  {label:22} {count:>9,} evaluations  {rate:>12,.0f} enrollment-days/s")
-    print(f"  evaluations per enrollment-day: {wake_n / enrollment_days:.3f} (baseline 1.000)")
-    print(f"  speed-up over baseline, same run: x{every_s / wake_s:.1f}")
+    total_days = 0
+    total_seconds = 0.0
+    baseline_rates = []
+    for family in REPLAY_RULES:
+        config, records, events = replay_inputs(family, per_family, days)
+        started = time.perf_counter()
+        result = replay(config, records, events, START, last)
+        seconds = time.perf_counter() - started
+        enrollment_days = per_family * days
+        total_days += enrollment_days
+        total_seconds += seconds
+        # Baseline in the same run: the same replay made to look at every enrollment every day,
+        # on a tenth of the enrollments (it is an order of magnitude slower).
+        sample = max(1, per_family // 10)
+        small = [r for r in records if int(r.student_id[1:]) < sample]
+        wanted = {r.student_id for r in small}
+        started = time.perf_counter()
+        _every_day_replay(config, small, [e for e in events if e.student in wanted], START, last)
+        base_seconds = time.perf_counter() - started
+        baseline_rates.append((sample * days / base_seconds, enrollment_days / seconds))
+        print(
+            f"  {family}: {enrollment_days / seconds:>10,.0f} enrollment-days/s   "
+            f"{result.evaluations / enrollment_days:.3f} evaluations per enrollment-day   "
+            f"{len(events) / per_family:.0f} events per enrollment   {len(result.lines):,} decisions"
+        )
+    rate = total_days / total_seconds
+    print(f"  all: {rate:,.0f} enrollment-days/s (target 500,000)")
+    ratios = [wake / every for every, wake in baseline_rates]
+    print(
+        "  speed-up over evaluating every enrollment every day, same run: "
+        + ", ".join(f"{family} x{r:.1f}" for family, r in zip(REPLAY_RULES, ratios, strict=True))
+    )
+
+
+def _every_day_replay(
+    config: ProgramConfig, records: list[Any], events: list[Any], first: date, last: date
+) -> Any:
+    """The baseline: replay with every live enrollment due every day (no wake dates)."""
+    from onpace_core.store.memory import MemoryStore
+    from onpace_local import replay as replay_module
+
+    class EveryDayStore(MemoryStore):
+        def due(self, program: Any, day: date) -> Any:
+            for subject in self.subjects.values():
+                subject.wake = day
+            self._heap = [(day, key) for key in self.subjects]
+            return super().due(program, day)
+
+    original = replay_module.MemoryStore
+    replay_module.MemoryStore = EveryDayStore  # type: ignore[misc]
+    try:
+        return replay_module.replay(config, records, events, first, last)
+    finally:
+        replay_module.MemoryStore = original  # type: ignore[misc]
 
 
 @contextmanager

@@ -112,6 +112,8 @@ class ProgramCalendar:
 
     def next_change_after(self, day: date) -> date | None:
         """The first evaluation day after ``day`` that sees a new change."""
+        if not self.changes:
+            return None
         upcoming = [
             c.announced + timedelta(days=1) for c in self.changes if c.announced + timedelta(days=1) > day
         ]

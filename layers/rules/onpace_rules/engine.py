@@ -10,6 +10,7 @@ the approval. Which policy version applies is the one in force on the day evalua
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date
 
 from onpace_rules.calendar import ProgramCalendar
@@ -44,6 +45,17 @@ class CompiledVersion:
     def label(self) -> str:
         return self.config.policy_version
 
+    @cached_property
+    def by_scope(self) -> dict[tuple[str, bool], tuple[RuleFamily, ...]]:
+        """Families per (scope, ended): worked out once, asked for on every evaluation."""
+        return {
+            (scope, ended): tuple(
+                f for f in self.families if f.scope == scope and (f.runs_after_end or not ended)
+            )
+            for scope in ("enrollment", "student")
+            for ended in (False, True)
+        }
+
 
 @dataclass(frozen=True)
 class CompiledProgram:
@@ -70,6 +82,8 @@ class CompiledProgram:
         return tuple(ids)
 
     def version_on(self, day: date) -> CompiledVersion:
+        if len(self.versions) == 1:
+            return self.versions[0]
         current = self.versions[0]
         for version in self.versions[1:]:
             if version.effective is not None and version.effective <= day:
@@ -86,6 +100,8 @@ class CompiledProgram:
         return ctx
 
     def next_version_after(self, day: date) -> date | None:
+        if len(self.versions) == 1:
+            return None
         later = [v.effective for v in self.versions if v.effective is not None and v.effective > day]
         return min(later, default=None)
 
@@ -156,13 +172,9 @@ def _resolve_held(program: CompiledProgram, state: EnrollmentState, day: date) -
     return Evaluation(decisions=(taken,), status=taken.status_after or "active", wake_on=None)
 
 
-def _families(program: CompiledProgram, state: EnrollmentState, day: date) -> list[RuleFamily]:
+def _families(program: CompiledProgram, state: EnrollmentState, day: date) -> tuple[RuleFamily, ...]:
     ended = state.end_date is not None and day > state.end_date
-    return [
-        f
-        for f in program.version_on(day).families
-        if f.scope == state.scope and (f.runs_after_end or not ended)
-    ]
+    return program.version_on(day).by_scope[(state.scope, ended)]
 
 
 def _next_wake(program: CompiledProgram, state: EnrollmentState, day: date) -> date | None:
