@@ -33,6 +33,7 @@ def make_district(
     start: date = date(2026, 8, 24),
     time_zone: str = "America/Chicago",
     terms: list[dict[str, str]] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> SampleDistrict:
     district_id = f"d-{uuid.uuid4().hex[:10]}"
     program = ProgramConfig(
@@ -47,7 +48,11 @@ def make_district(
             or [{"id": "fall", "start": "2026-08-24", "end": "2026-12-18", "ipr": "2026-10-09"}]
         },
         rules=rules,
-        contacts={"counselor": [{"name": "Dana Counselor", "address": "counselor@school.example"}]},
+        contacts={
+            "counselor": [{"name": "Dana Counselor", "address": "counselor@school.example"}],
+            "program_admin": [{"name": "Avery Admin", "address": "admin@school.example"}],
+        },
+        **(settings or {}),
     )
     save_program(program)
     records = [

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from onpace_core.audit.log import read
 from onpace_core.store.models import EnrollmentModel, RawEventModel
-from onpace_local.gateway import GatewayHandle, serve_gateway
+from onpace_local.gateway import GatewayHandle
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import post_webhook, signed_headers
 
 from tests.integration.districts import SampleDistrict, make_district
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def gateway(local_stack: LocalStack) -> Iterator[GatewayHandle]:
-    with serve_gateway(local_stack) as handle:
-        yield handle
 
 
 @pytest.fixture

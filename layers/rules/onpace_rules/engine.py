@@ -10,8 +10,8 @@ the approval. Which policy version applies is the one in force on the day evalua
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from functools import cached_property
-from datetime import date
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, Evaluation, FactValue
@@ -143,7 +143,7 @@ def _resolve_held(program: CompiledProgram, state: EnrollmentState, day: date) -
         return evaluate_enrollment(program, replace(state, status="active"), day)
     found = _approval(state, held, day)
     if found is None:
-        return Evaluation(decisions=(), status="held", wake_on=None, held=held)
+        return Evaluation(decisions=(), status="held", wake_on=_first_unseen_input(state, day), held=held)
     approval, approved_on = found
     ctx = program.context_on(day)
     who: dict[str, FactValue] = {
@@ -177,6 +177,12 @@ def _families(program: CompiledProgram, state: EnrollmentState, day: date) -> tu
     return program.version_on(day).by_scope[(state.scope, ended)]
 
 
+def _first_unseen_input(state: EnrollmentState, day: date) -> date | None:
+    """The first evaluation after ``day`` that sees an input stored but not yet seen."""
+    later = [i.on for i in state.inputs if i.on >= day]
+    return min(later) + timedelta(days=1) if later else None
+
+
 def _next_wake(program: CompiledProgram, state: EnrollmentState, day: date) -> date | None:
     ctx = program.context_on(day)
     end = state.end_date
@@ -186,6 +192,10 @@ def _next_wake(program: CompiledProgram, state: EnrollmentState, day: date) -> d
         # Past the end date only families that answer inputs remain, and inputs wake by themselves.
         if wake is not None and (family.runs_after_end or end is None or wake <= end):
             wakes.append(wake)
+    # An input already stored but dated today or later is seen from the day after its date.
+    unseen = _first_unseen_input(state, day)
+    if unseen is not None:
+        wakes.append(unseen)
     # A new policy version or calendar change can bring a due date forward: look again then.
     for change in (program.next_version_after(day), program.calendar.next_change_after(day)):
         if change is not None and (end is None or change <= end):

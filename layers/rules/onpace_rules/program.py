@@ -156,6 +156,10 @@ class ProgramConfig(_Strict):
         dates = [v.effective for v in self.versions]
         if dates != sorted(dates) or len(set(dates)) != len(dates):
             raise ValueError("versions must be in order of their effective dates, one per date")
+        named = set(self.rules) | {r for v in self.versions for r in v.rules}
+        stray = sorted(set(self.approvals) - named)
+        if stray:
+            raise ValueError(f"approvals name rules the program does not switch on: {', '.join(stray)}")
         labels = [self.policy_version, *(v.version for v in self.versions)]
         if len(set(labels)) != len(labels):
             raise ValueError("every policy version needs a label of its own")

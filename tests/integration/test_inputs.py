@@ -1,0 +1,110 @@
+"""Non-activity inputs through the deployed path: webhook → enrollment → evaluation on moto server."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from onpace_core.store.models import EnrollmentModel, OutboxModel
+from onpace_local.gateway import GatewayHandle
+from onpace_local.stack import LocalStack
+from onpace_local.webhook_client import post_webhook
+
+from tests.integration.districts import make_district
+
+pytestmark = pytest.mark.integration
+
+PACING = {"cps.pacing.ipr_warning_2w": {}, "cps.pacing.ipr_warning_1w": {}, "cps.pacing.ipr_drop": {}}
+
+
+def _evaluate(stack: LocalStack, district_id: str, day: date) -> dict:
+    result = stack.invoke(
+        "EvaluateFunction", {"district_id": district_id, "program_id": "prog", "day": day.isoformat()}
+    )
+    (program,) = result["programs"]
+    return program
+
+
+def test_a_held_drop_is_taken_after_an_approval_arrives_by_webhook(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    district = make_district(
+        local_stack,
+        PACING,
+        students=("stu-1",),
+        settings={"approvals": {"cps.pacing.ipr_drop": "needs_approval"}},
+    )
+    key = f"{district.district_id}#cls-1#stu-1"
+    # First evaluation on the drop day: the warnings it missed are recorded as superseded.
+    held = _evaluate(local_stack, district.district_id, date(2026, 10, 10))
+    assert held["recorded"] == [
+        {"rule": "cps.pacing.ipr_drop", "kind": "notice", "count": 1},
+        {"rule": "cps.pacing.ipr_warning_1w", "kind": "skipped", "count": 1},
+        {"rule": "cps.pacing.ipr_warning_2w", "kind": "skipped", "count": 1},
+    ]
+    item = EnrollmentModel.get(key, consistent_read=True)
+    assert item.status == "held" and item.wake_on is None and item.held is not None
+    (request,) = [
+        o for o in OutboxModel.scan(OutboxModel.district_id == district.district_id) if o.kind == "notice"
+    ]
+    assert request.notice_id.endswith("/approval")
+    assert [r.role for r in request.recipients] == ["program_admin"]
+
+    approval = {
+        "event_id": "approval-1",
+        "occurred_at": "2026-10-12T10:00:00-05:00",
+        "student": "stu-1",
+        "class": "cls-1",
+        "kind": "approval",
+        "data": {"rule": "cps.pacing.ipr_drop", "decision": "approved", "by": "principal.b"},
+    }
+    response = post_webhook(
+        gateway.url, district_id=district.district_id, secret=district.secret, events=approval
+    )
+    assert response.status == 202, response.body
+    item = EnrollmentModel.get(key, consistent_read=True)
+    stored = json.loads(item.inputs.as_dict()["approval-1"])
+    assert stored["kind"] == "approval" and stored["data"]["by"] == "principal.b"
+    assert item.wake_on == "2026-10-12"  # brought forward: the approval makes something due
+
+    # The evaluation of 10-12 does not see an approval dated 10-12; the one of 10-13 does.
+    assert _evaluate(local_stack, district.district_id, date(2026, 10, 12))["recorded"] == []
+    taken = _evaluate(local_stack, district.district_id, date(2026, 10, 13))
+    assert taken["recorded"] == [{"rule": "cps.pacing.ipr_drop", "kind": "action", "count": 1}]
+    drop = OutboxModel.get(f"{key}#cps.pacing.ipr_drop#ipr-2026-10-09", consistent_read=True)
+    assert drop.decided_on == "2026-10-13" and drop.due_on == "2026-10-10"
+    assert drop.deadlines.as_dict() == {"appeal": "2026-10-15"}  # counted from the approval day
+    assert drop.facts.as_dict()["approved_by"] == "principal.b"
+    assert EnrollmentModel.get(key, consistent_read=True).status == "dropped"
+
+
+def test_a_student_wide_input_without_class_reaches_the_enrollment_and_bad_data_is_a_400(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    district = make_district(local_stack, PACING, students=("stu-1",))
+    accommodation = {
+        "event_id": "iep-1",
+        "occurred_at": "2026-09-01T10:00:00-05:00",
+        "student": "stu-1",
+        "kind": "accommodation",
+        "data": {"plan": "iep", "start": "2026-09-01", "end": "2026-12-18", "extend_days": 5, "pause": False},
+    }
+    response = post_webhook(
+        gateway.url, district_id=district.district_id, secret=district.secret, events=accommodation
+    )
+    assert response.status == 202 and response.body["unmatched"] == [], response.body
+    item = EnrollmentModel.get(f"{district.district_id}#cls-1#stu-1", consistent_read=True)
+    assert "iep-1" in item.inputs.as_dict()
+
+    bad = {
+        **accommodation,
+        "event_id": "iep-2",
+        "data": {"plan": "iep", "start": "2026-09-10", "end": "2026-09-01"},
+    }
+    refused = post_webhook(gateway.url, district_id=district.district_id, secret=district.secret, events=bad)
+    assert refused.status == 400
+    assert any("ends (2026-09-01) before it starts" in p["problem"] for p in refused.body["problems"])
+    unknown = {**accommodation, "event_id": "iep-3", "student": "stu-nobody"}
+    kept = post_webhook(gateway.url, district_id=district.district_id, secret=district.secret, events=unknown)
+    assert kept.status == 202 and [u["event_id"] for u in kept.body["unmatched"]] == ["iep-3"]
