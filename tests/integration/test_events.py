@@ -40,6 +40,10 @@ def test_ingest_events(local_stack: LocalStack, repo_root: Path, demo_district: 
     assert body["accepted"] == 2
     assert [u["student"] for u in body["unmatched"]] == ["stu-unknown"]
 
+    inputs = resign_api_event(_event(repo_root, "ingest_plain_inputs.json"), demo_district.webhook_secret)
+    body = json.loads(local_stack.invoke("IngestFunction", inputs)["body"])
+    assert body["accepted"] == 2 and body["unmatched"] == []  # a grade and a class-less accommodation
+
     # Unsigned as committed (placeholder signature): refused, as an LMS forgery would be.
     refused = local_stack.invoke("IngestFunction", _event(repo_root, "ingest_plain_single.json"))
     assert refused["statusCode"] == 401

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from onpace_core.ingest.plain import PlainActivityEvent
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
@@ -56,6 +56,7 @@ FIRST = date(2026, 8, 24)  # term start, first replay day
 TERM_END = date(2026, 12, 18)
 IPR = date(2026, 10, 9)
 TERM_ID = "fall-2026"
+PACING_DATES = (IPR - timedelta(days=14), IPR - timedelta(days=7), IPR + timedelta(days=1))
 
 CALENDAR = CalendarConfig(
     holidays=(date(2026, 9, 7), date(2026, 11, 26), date(2026, 11, 27)),  # Labor Day, Thanksgiving
@@ -485,7 +486,7 @@ def test_school_day_deadlines_fall_on_school_days(scenario: Scenario, data: st.D
         if "appeal" in deadlines:
             assert calendar.is_school_day(deadlines["appeal"]), line
             assert deadlines["appeal"] == calendar.school_days_after(on, 2), line
-        if line["rule"] == participation.WARNING:
+        if line["rule"] == participation.WARNING and line["kind"] == "notice":
             assert calendar.is_school_day(deadlines["drop"]), line
             assert calendar.school_days_between(on, deadlines["drop"]) >= 5, line
         for when in deadlines.values():
@@ -589,7 +590,12 @@ def quiet_outages(draw: st.DrawFn) -> tuple[Scenario, DayRange, date]:
     scenario = draw(scenarios())
     a = FIRST + timedelta(days=draw(st.integers(1, 78)))  # by 2026-11-10
     b = a + timedelta(days=draw(st.integers(0, 13)))
-    quiet_end = latest_late_action(scenario.program, b + timedelta(days=1))
+    catch_up = b + timedelta(days=1)
+    quiet_end = latest_late_action(scenario.program, catch_up)
+    if scenario.program == "cps":
+        # A late participation warning delays the drop past c; a pacing date in that stretch
+        # then comes first, as the conventions want (not what this property is about).
+        assume(not any(catch_up < d <= quiet_end for d in PACING_DATES))
     activity = tuple(
         x for x in scenario.activity if not a <= x.day <= quiet_end or (x.kind in NOT_QUALIFYING)
     )
