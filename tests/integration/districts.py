@@ -36,24 +36,24 @@ def make_district(
     settings: dict[str, Any] | None = None,
 ) -> SampleDistrict:
     district_id = f"d-{uuid.uuid4().hex[:10]}"
-    program = ProgramConfig(
-        district_id=district_id,
-        program_id="prog",
-        name="Test Online",
-        time_zone=time_zone,
-        policy_version="test-2026.1",
-        source="test",
-        calendar={
+    fields: dict[str, Any] = {
+        "district_id": district_id,
+        "program_id": "prog",
+        "name": "Test Online",
+        "time_zone": time_zone,
+        "policy_version": "test-2026.1",
+        "source": "test",
+        "calendar": {
             "terms": terms
             or [{"id": "fall", "start": "2026-08-24", "end": "2026-12-18", "ipr": "2026-10-09"}]
         },
-        rules=rules,
-        contacts={
+        "rules": rules,
+        "contacts": {
             "counselor": [{"name": "Dana Counselor", "address": "counselor@school.example"}],
             "program_admin": [{"name": "Avery Admin", "address": "admin@school.example"}],
         },
-        **(settings or {}),
-    )
+    }
+    program = ProgramConfig(**{**fields, **(settings or {})})
     save_program(program)
     records = [
         EnrollmentRecord(

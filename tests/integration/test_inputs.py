@@ -108,3 +108,57 @@ def test_a_student_wide_input_without_class_reaches_the_enrollment_and_bad_data_
     unknown = {**accommodation, "event_id": "iep-3", "student": "stu-nobody"}
     kept = post_webhook(gateway.url, district_id=district.district_id, secret=district.secret, events=unknown)
     assert kept.status == 202 and [u["event_id"] for u in kept.body["unmatched"]] == ["iep-3"]
+
+
+def test_student_wide_rule_runs_on_the_deployed_evaluator(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    """Failure to thrive (catalogue 1) is about a student, not a class: two failed online courses
+    posted by webhook reach the student's subject item, and the evaluator tells the family once."""
+    terms = [
+        {"id": "fall", "start": "2026-08-24", "end": "2026-12-18", "kind": "semester", "season": "fall"},
+        {"id": "spring", "start": "2027-01-11", "end": "2027-05-21", "kind": "semester", "season": "spring"},
+    ]
+    district = make_district(
+        local_stack,
+        {"cps.eligibility.failure_to_thrive": {}},
+        students=("stu-1", "stu-2"),
+        terms=terms,
+        settings={"calendar": {"terms": terms, "school_year_start": ["2026-08-24"]}},
+    )
+    subject = EnrollmentModel.get(f"{district.district_id}#*#stu-1", consistent_read=True)
+    assert subject.scope == "student" and subject.wake_on == "2026-08-24"
+    grades = [
+        {
+            "event_id": f"grade-{n}",
+            "occurred_at": f"2026-12-1{n}T16:00:00-06:00",
+            "student": "stu-1",
+            # The second course is one the roster no longer lists: a student-wide input still
+            # reaches the student's subject and every enrollment the student has.
+            "class": f"cls-{n - 6}",
+            "kind": "final_grade",
+            "data": {"grade": "F", "course": f"course-{n}", "credits": 1},
+        }
+        for n in (7, 8)
+    ]
+    response = post_webhook(
+        gateway.url, district_id=district.district_id, secret=district.secret, events=grades
+    )
+    assert response.status == 202 and response.body["unmatched"] == [], response.body
+    assert set(EnrollmentModel.get(subject.enrollment_key, consistent_read=True).inputs.as_dict()) == {
+        "grade-7",
+        "grade-8",
+    }
+    assert _evaluate(local_stack, district.district_id, date(2026, 12, 18))["recorded"] == []
+    told = _evaluate(local_stack, district.district_id, date(2026, 12, 19))
+    assert told["recorded"] == [{"rule": "cps.eligibility.failure_to_thrive", "kind": "notice", "count": 1}]
+    (notice,) = [
+        o
+        for o in OutboxModel.scan(OutboxModel.district_id == district.district_id)
+        if o.rule_id == "cps.eligibility.failure_to_thrive"
+    ]
+    assert notice.student_id == "stu-1"
+    assert {r.role for r in notice.recipients} == {"student", "guardian", "counselor"}
+    assert notice.deadlines.as_dict()["block_start"] == "2027-01-11"
+    again = _evaluate(local_stack, district.district_id, date(2026, 12, 20))
+    assert again["recorded"] == []

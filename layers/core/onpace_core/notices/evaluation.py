@@ -27,13 +27,14 @@ _AUDIT_TYPE = {"notice": "notice.decided", "action": "action.taken", "skipped": 
 
 def _audit_entry(item: EnrollmentModel, decision: Decision, notice: str) -> AuditEntry:
     who = item.student_name or item.student_id
+    where = item.class_title or "the program"
     what = rule_title(decision.rule_id)
     if decision.kind == "skipped":
-        summary = f"{what} for {who} in {item.class_title}: skipped ({decision.reason})"
+        summary = f"{what} for {who} in {where}: skipped ({decision.reason})"
     elif decision.kind == "action":
-        summary = f"{what}: {who} {decision.status_after} from {item.class_title}"
+        summary = f"{what}: {who} {decision.status_after} from {where}"
     else:
-        summary = f"{what} for {who} in {item.class_title}"
+        summary = f"{what} for {who} in {where}"
     return AuditEntry(
         type=_AUDIT_TYPE[decision.kind],
         actor=ACTOR,

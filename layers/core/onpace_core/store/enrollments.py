@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import decision_from_dict
+from onpace_rules.engine import compile_program
 from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState, RosterFacts
 from onpace_rules.inputs import input_from_dict
 from onpace_rules.program import ProgramConfig
@@ -26,15 +27,49 @@ def shard_of(enrollment_key: str, shards: int) -> int:
     return zlib.crc32(enrollment_key.encode()) % shards
 
 
+# Student-wide rules (SAP, failure to thrive) evaluate a student, not a class: the student's item
+# lives in the Enrollments table with this class id, so the due index and input routing serve it too.
+STUDENT_SUBJECT_CLASS = "*"
+
+
+def student_subjects(records: list[EnrollmentRecord]) -> list[EnrollmentRecord]:
+    """One record per student (the earliest enrollment's dates and family contacts)."""
+    first: dict[str, EnrollmentRecord] = {}
+    for r in sorted(records, key=lambda r: (r.start_date, r.class_id)):
+        first.setdefault(r.student_id, r)
+    return [
+        replace(
+            r,
+            class_id=STUDENT_SUBJECT_CLASS,
+            class_title="",
+            term_id=None,
+            end_date=None,
+            contacts=tuple(c for c in r.contacts if c.role in ("student", "guardian")),
+        )
+        for r in first.values()
+    ]
+
+
+def _has_student_rules(program: ProgramConfig) -> bool:
+    compiled = compile_program(program)
+    return any(f.scope == "student" for v in compiled.versions for f in v.families)
+
+
 def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConfig) -> int:
     """Write roster data; facts, engine state and status already stored are left alone.
 
-    A new enrollment is due for its first look on its start date.
+    A new enrollment is due for its first look on its start date. When the program has
+    student-wide rules, each student gets a subject item of its own as well.
     """
     count = 0
     records = list(records)
     facts = roster_facts(records)
-    for r in records:
+    subjects = student_subjects(records) if _has_student_rules(program) else []
+    for subject in subjects:
+        facts[subject.enrollment_key] = facts[
+            next(r.enrollment_key for r in records if r.student_id == subject.student_id)
+        ]
+    for r in [*records, *subjects]:
         key = f"{r.district_id}#{r.class_id}#{r.student_id}"
         item = EnrollmentModel(enrollment_key=key)
         contacts = [
@@ -57,6 +92,7 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
                 else EnrollmentModel.end_date.remove(),
                 EnrollmentModel.contacts.set(contacts),
                 EnrollmentModel.roster_facts.set(json.dumps(asdict(facts[key]))),
+                EnrollmentModel.scope.set("student" if r.class_id == STUDENT_SUBJECT_CLASS else "enrollment"),
                 EnrollmentModel.inputs.set(EnrollmentModel.inputs | {}),
                 EnrollmentModel.status.set(EnrollmentModel.status | "active"),
                 EnrollmentModel.fired.set(EnrollmentModel.fired | {}),
@@ -68,7 +104,7 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
             ]
         )
         count += 1
-    return count
+    return count - len(subjects)
 
 
 def due_enrollments(program: ProgramConfig, day: date) -> Iterator[EnrollmentModel]:
@@ -112,7 +148,8 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         checked_through=date.fromisoformat(item.checked_through) if item.checked_through else None,
         end_date=date.fromisoformat(item.end_date) if item.end_date else None,
         student_id=item.student_id,
-        class_id=item.class_id,
+        class_id=None if item.scope == "student" else item.class_id,
+        scope="student" if item.scope == "student" else "enrollment",
         inputs=tuple(inputs),
         roster=RosterFacts(**json.loads(item.roster_facts)) if item.roster_facts else RosterFacts(),
         held=decision_from_dict(json.loads(item.held)) if item.held else None,

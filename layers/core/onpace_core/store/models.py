@@ -111,6 +111,7 @@ class EnrollmentModel(Model):
     status = UnicodeAttribute(default="active")  # see onpace_rules.facts.EnrollmentStatus
     contacts = ListAttribute(of=Contact, default=list)
     roster_facts = UnicodeAttribute(null=True)  # JSON of onpace_rules.facts.RosterFacts
+    scope = UnicodeAttribute(null=True)  # "enrollment" (default) | "student" (class_id "*")
 
     # Facts: latest instant of each activity kind, folded by ingest with conditional updates.
     last_login_at = UnicodeAttribute(null=True)
