@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -92,10 +92,7 @@ class EnrollmentState:
         The engine copies a state a few times per evaluation; replace() costs several times
         more on a frozen dataclass of this size, and the benchmark's budget is microseconds.
         """
-        new = object.__new__(EnrollmentState)
-        for name in _STATE_FIELDS:
-            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
-        return new
+        return _evolve(self, changes)
 
     def with_activity(self, kind: ActivityKind, on: date, percent: float | None = None) -> EnrollmentState:
         """This state after an activity dated ``on``; dates only move forward (late events are no-ops)."""
@@ -138,3 +135,21 @@ class EnrollmentState:
 
 
 _STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EnrollmentState))
+
+
+def _compile_evolve() -> Callable[[EnrollmentState, dict[str, Any]], EnrollmentState]:
+    """One straight-line copy function for the state's fields (no loop, no getattr by name)."""
+    body = ["def evolve(self, changes):", "    new = new_state(EnrollmentState)", "    get = changes.get"]
+    body += [f"    setter(new, {n!r}, get({n!r}, self.{n}) if changes else self.{n})" for n in _STATE_FIELDS]
+    body.append("    return new")
+    namespace: dict[str, Any] = {
+        "new_state": object.__new__,
+        "setter": object.__setattr__,
+        "EnrollmentState": EnrollmentState,
+    }
+    exec("\n".join(body), namespace)  # generated from the dataclass's own field list
+    evolve: Callable[[EnrollmentState, dict[str, Any]], EnrollmentState] = namespace["evolve"]
+    return evolve
+
+
+_evolve = _compile_evolve()

@@ -151,8 +151,9 @@ class MemoryStore:
             fresh.append(decision)
             summary.recorded[(decision.rule_id, decision.kind)] += 1
             self.recorded.append(RecordedDecision(decision, state.student_id, state.class_id))
-        applied = apply_evaluation(stored.base, replace(evaluation, decisions=tuple(fresh)), day)
-        # The base keeps inputs as they are now (more may have arrived); activity stays in place.
-        stored.base = applied.evolve(inputs=stored.base.inputs)
+        if len(fresh) != len(evaluation.decisions):
+            evaluation = replace(evaluation, decisions=tuple(fresh))
+        # Applied to the stored base: it holds the inputs as they are now; activity stays in place.
+        stored.base = apply_evaluation(stored.base, evaluation, day)
         if evaluation.wake_on is not None:
             self._wake_by(subject.ref, max(evaluation.wake_on, day + timedelta(days=1)))
