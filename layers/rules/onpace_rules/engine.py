@@ -209,7 +209,8 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     Runs each rule family of the version in force in the program's order. If a family takes an
     action (drop, withdrawal, removal), only that family's decisions of the day stand: the
     action ends the enrollment, so other families' warnings of the same day would tell the
-    family something that no longer applies. Then the program's decision filters (channel
+    family something that no longer applies. When several families act on one (catch-up) day,
+    the action due first stands. Then the program's decision filters (channel
     policy) see the result; an action the program wants approved is held instead of taken.
     """
     if state.status in ENDED_STATUSES:
@@ -220,12 +221,17 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     if state.status == "held":
         return _resolve_held(program, state, day)
     decisions: list[Decision] = []
-    for family in _families(program, state, day):
+    acting: tuple[date, int, list[Decision]] | None = None
+    for order, family in enumerate(_families(program, state, day)):
         found = list(family.decide(state, day, ctx))
-        if any(d.kind == "action" and d.status_after for d in found):
-            decisions = found
-            break
+        actions = [d.due_on for d in found if d.kind == "action" and d.status_after]
+        if actions and (acting is None or min(actions) < acting[0]):
+            # On a catch-up day two families may both end the enrollment; the one whose date
+            # came first is the one that ended it (day by day it would have acted alone).
+            acting = (min(actions), order, found)
         decisions.extend(found)
+    if acting is not None:
+        decisions = acting[2]
     for decision_filter in program.version_on(day).filters:
         decisions = decision_filter.apply(decisions, state, day, ctx)
 

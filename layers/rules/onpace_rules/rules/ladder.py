@@ -159,13 +159,20 @@ class ProgressLadder:
         return replace(decision, on=day, deadlines={**decision.deadlines, "reenroll": reenroll})
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        """The next step of this lapse, or step 1 of a new lapse, whichever can come first.
+
+        Unlike a warning series, a ladder's next step can be later than step 1 of a lapse that
+        a submission not yet seen would start (step 2 is 7 days after step 1; a submission on
+        ``day`` makes a new step 1 due 3 days later), so both bound the wake date.
+        """
+        after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
+        new_lapse = max(
+            day + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period
+        )
         found = self._next(state, day + timedelta(days=1), ctx.calendar)
         if found is None:
-            # Every step of this lapse fired (a ladder without its removal step): a new lapse
-            # begins with a submission on ``day`` at the earliest.
-            after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
-            return max(day + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period)
-        return max(found[1], day + timedelta(days=1))
+            return new_lapse
+        return min(max(found[1], day + timedelta(days=1)), new_lapse)
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:
