@@ -229,7 +229,9 @@ class Case:
 
 
 # Mostly short gaps, some longer ones, and one in five a long lapse.
-GAPS = st.one_of(st.integers(0, 2), st.integers(0, 4), st.integers(0, 7), st.integers(5, 14), st.integers(15, 40))
+GAPS = st.one_of(
+    st.integers(0, 2), st.integers(0, 4), st.integers(0, 7), st.integers(5, 14), st.integers(15, 40)
+)
 
 
 @st.composite
@@ -268,7 +270,10 @@ def scenarios(draw: st.DrawFn, programs: Sequence[str] = PROGRAMS, early_ends: b
     last = FIRST + timedelta(days=draw(st.integers(60, 100)))
     pairs = draw(
         st.lists(
-            st.tuples(st.sampled_from(STUDENTS), st.sampled_from(CLASSES)), min_size=1, max_size=4, unique=True
+            st.tuples(st.sampled_from(STUDENTS), st.sampled_from(CLASSES)),
+            min_size=1,
+            max_size=4,
+            unique=True,
         )
     )
     enrollments: list[Enrollment] = []
@@ -467,7 +472,7 @@ CPS_TWO_DROPS_IN_ONE_CATCH_UP = Case(
 @examples(60)
 @given(case=cases())
 def test_never_two_decisions_for_the_same_enrollment_rule_and_episode(case: Case) -> None:
-    """"A notice is sent at most once per (enrollment, rule id, episode)" — with or without outages.
+    """ "A notice is sent at most once per (enrollment, rule id, episode)" — with or without outages.
 
     Checked on the store's recorded decisions (the replay lines are made from them one for one,
     but carry no episode): no (student, class, rule id, episode) twice, every one of them in the
@@ -562,7 +567,9 @@ def test_replaying_the_same_input_twice_gives_identical_output(case: Case, other
     again = _run(scenario, case.skip).result
     assert again == first
     twice = sorted(scenario.events() * 2, key=lambda e: (e.occurred_at, e.event_id))
-    doubled = replay(scenario.config, scenario.records(), twice, scenario.first, scenario.last, skip=case.skip)
+    doubled = replay(
+        scenario.config, scenario.records(), twice, scenario.first, scenario.last, skip=case.skip
+    )
     assert doubled.lines == first.lines
 
 
@@ -573,7 +580,7 @@ def test_replaying_the_same_input_twice_gives_identical_output(case: Case, other
 @given(case=cases())
 @example(case=MSC_RESUBMISSION)
 def test_everything_fires_on_its_policy_date_except_on_catch_up(case: Case) -> None:
-    """"Fire dates come from the policy, never from the day the evaluation happened to run."
+    """ "Fire dates come from the policy, never from the day the evaluation happened to run."
 
     Exactly: every decision is dated its ``due_on`` (the day the policy made it due), except on
     the first day after an outage, where what fell due inside that outage is taken late (dated
@@ -701,7 +708,10 @@ def test_catch_up_takes_the_same_actions_when_the_facts_stay_put(case: Case) -> 
             assert late.on == taken.on, (taken, late)
         else:
             assert max(taken.on, catch_up) <= late.on <= quiet_end, (taken, late)
-            event(f"{SERIES[taken.rule]} action in [a, q] taken " + ("later" if late.on > taken.on else "same day"))
+            event(
+                f"{SERIES[taken.rule]} action in [a, q] taken "
+                + ("later" if late.on > taken.on else "same day")
+            )
         if a <= taken.on <= b and SERIES[taken.rule] in SUPERSEDING_SERIES:
             assert late.on == catch_up, (taken, late)
 
