@@ -77,8 +77,10 @@ def read_events(paths: Sequence[Path]) -> list[PlainActivityEvent]:
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
+            if not line.lstrip().startswith("{"):
+                raise ReplayInputError(f"{path} line {number}: each line must be one JSON object")
             try:
-                (event,) = parse_plain_events(line) if line.lstrip().startswith("{") else _not_object(line)
+                (event,) = parse_plain_events(line)
             except InvalidPayloadError as exc:
                 detail = "; ".join(f"{p['field'] or 'event'}: {p['problem']}" for p in exc.problems) or str(
                     exc
@@ -86,10 +88,6 @@ def read_events(paths: Sequence[Path]) -> list[PlainActivityEvent]:
                 raise ReplayInputError(f"{path} line {number}: {detail}") from exc
             events.setdefault(event.event_id, event)
     return sorted(events.values(), key=lambda e: (e.occurred_at.astimezone(UTC), e.event_id))
-
-
-def _not_object(line: str) -> list[PlainActivityEvent]:
-    raise InvalidPayloadError("each line must be one JSON object")
 
 
 def _state(record: EnrollmentRecord, facts: RosterFacts) -> EnrollmentState:

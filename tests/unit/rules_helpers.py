@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
 from typing import Any
 
 from onpace_rules import Decision, EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
 from onpace_rules.engine import CompiledProgram, apply_evaluation
+from onpace_rules.inputs import Input
 
 
 def program(
@@ -78,3 +80,26 @@ def summary(decisions: list[Decision]) -> list[tuple[str, str, str, dict[str, st
         (d.on.isoformat(), d.rule_id, d.kind, {k: v.isoformat() for k, v in d.deadlines.items()})
         for d in decisions
     ]
+
+
+_input_ids = count()
+
+
+def make_input(
+    kind: str,
+    on: date,
+    data: Any,
+    class_id: str | None = None,
+    *,
+    event_id: str | None = None,
+    hour: int = 15,
+) -> Input:
+    """A non-activity input dated ``on`` (at ``hour`` UTC), with a fresh event id unless given."""
+    return Input(
+        event_id=event_id or f"ev-{next(_input_ids)}",
+        kind=kind,  # type: ignore[arg-type]
+        on=on,
+        at=datetime(on.year, on.month, on.day, hour, tzinfo=UTC),
+        data=data,
+        class_id=class_id,
+    )

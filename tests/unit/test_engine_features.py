@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from onpace_rules import EnrollmentState, evaluate_enrollment
 from onpace_rules.engine import apply_evaluation
 from onpace_rules.inputs import Accommodation, Approval, Input
 
-from tests.unit.rules_helpers import program, run, summary
+from tests.unit.rules_helpers import make_input, program, run, summary
 
 CSU = {"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}}
 CPS_PARTICIPATION = {"cps.participation.warning": {}, "cps.participation.drop_20d": {}}
 
 
 def _input(kind: str, on: date, data: object, event_id: str | None = None) -> Input:
-    return Input(
-        event_id=event_id or f"{kind}-{on.isoformat()}",
-        kind=kind,  # type: ignore[arg-type]
-        on=on,
-        at=datetime(on.year, on.month, on.day, 15, tzinfo=UTC),
-        data=data,
-        class_id="c1",
-    )
+    return make_input(kind, on, data, "c1", event_id=event_id or f"{kind}-{on.isoformat()}")
 
 
 def _csu_state(**changes: object) -> EnrollmentState:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from onpace_rules.inputs import Appeal, FinalGrade, Input
 from onpace_rules.registry import SILENT_RULE_IDS
 from onpace_rules.rules.pacing import PacingCheckpoint
 
-from tests.unit.rules_helpers import program, run, with_activity
+from tests.unit.rules_helpers import make_input, program, run, with_activity
 from tests.unit.test_render import TEMPLATES, contact, make_notice
 
 FTT = "cps.eligibility.failure_to_thrive"
@@ -42,18 +42,8 @@ CALENDAR: dict[str, Any] = {
         {"id": "fall-2027", "start": "2027-08-23", "end": "2027-12-17", "season": "fall"},
     ],
 }
-_count = iter(range(1_000_000))
-
-
 def _input(kind: str, on: date, data: Any, class_id: str | None = None) -> Input:
-    return Input(
-        event_id=f"ev-{next(_count)}",
-        kind=kind,  # type: ignore[arg-type]
-        on=on,
-        at=datetime(on.year, on.month, on.day, 17, tzinfo=UTC),
-        data=data,
-        class_id=class_id,
-    )
+    return make_input(kind, on, data, class_id, hour=17)
 
 
 def _fail(on: date, course: str) -> Input:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from onpace_rules.engine import apply_evaluation
 from onpace_rules.facts import RosterFacts
 from onpace_rules.inputs import FinalGrade, Input, Waiver
 
-from tests.unit.rules_helpers import program, run
+from tests.unit.rules_helpers import make_input, program, run
 
 ADD = "cps.enrollment.add_window"
 FTT = "cps.eligibility.failure_to_thrive"
@@ -27,18 +27,8 @@ CPS_CALENDAR: dict[str, Any] = {
 }
 # 2026-08-24 .. 2026-12-18 is 117 days: the midpoint is day 59, 2026-10-21.
 MSC_CALENDAR: dict[str, Any] = {"terms": [{"id": "t1", "start": "2026-08-24", "end": "2026-12-18"}]}
-_count = iter(range(1_000_000))
-
-
 def _input(kind: str, on: date, data: Any, class_id: str | None = None) -> Input:
-    return Input(
-        event_id=f"ev-{next(_count)}",
-        kind=kind,  # type: ignore[arg-type]
-        on=on,
-        at=datetime(on.year, on.month, on.day, 15, tzinfo=UTC),
-        data=data,
-        class_id=class_id,
-    )
+    return make_input(kind, on, data, class_id)
 
 
 def _enrollment(start: date, term: str | None = "fall-2026", **kw: Any) -> EnrollmentState:

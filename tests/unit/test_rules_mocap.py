@@ -4,7 +4,7 @@ business days across weekends, holidays and DST; catch-up after an outage."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from onpace_rules.rules import mocap
 from onpace_rules.rules.base import SUPERSEDED
 from onpace_rules.rules.mocap_application import REFUSED_DENIAL
 
-from tests.unit.rules_helpers import program, run
+from tests.unit.rules_helpers import make_input, program, run
 from tests.unit.test_render import CASES, TEMPLATES, contact, make_notice
 
 DUE = "mocap.application.decision_due"
@@ -36,14 +36,7 @@ MONEY = {"market_cost_usd": 500, "adequacy_target_usd": 6375}  # 7 % of 6375 = 4
 
 
 def _input(event_id: str, kind: str, on: date, data: Any, class_id: str | None = "c1") -> Input:
-    return Input(
-        event_id=event_id,
-        kind=kind,  # type: ignore[arg-type]
-        on=on,
-        at=datetime(on.year, on.month, on.day, 17, tzinfo=UTC),
-        data=data,
-        class_id=class_id,
-    )
+    return make_input(kind, on, data, class_id, event_id=event_id, hour=17)
 
 
 def _state(start: date = date(2026, 8, 24), *inputs: Input, **kw: Any) -> EnrollmentState:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,23 +11,13 @@ from onpace_rules.engine import apply_evaluation
 from onpace_rules.inputs import DropRequest, ExtensionRequest, FinalGrade, Input
 from onpace_rules.registry import EMAILED_RULE_IDS, SILENT_RULE_IDS
 
-from tests.unit.rules_helpers import program, run
+from tests.unit.rules_helpers import make_input, program, run
 
 WITHDRAW = "msc.enrollment.withdraw_window"
 EXTENSION = "msc.extension.eligibility"
 VERIFY = "msc.grades.verification_window"
-_count = iter(range(1_000_000))
-
-
 def _input(kind: str, on: date, data: Any, class_id: str | None = "c1") -> Input:
-    return Input(
-        event_id=f"ev-{next(_count)}",
-        kind=kind,  # type: ignore[arg-type]
-        on=on,
-        at=datetime(on.year, on.month, on.day, 16, tzinfo=UTC),
-        data=data,
-        class_id=class_id,
-    )
+    return make_input(kind, on, data, class_id, hour=16)
 
 
 def _state(start: date = date(2026, 1, 5), *inputs: Input, **kw: Any) -> EnrollmentState:

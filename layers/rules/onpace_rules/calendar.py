@@ -18,7 +18,7 @@ calendar the evaluation of ``day`` uses — every change announced before that d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -175,8 +175,7 @@ class ProgramCalendar:
         return found
 
     @staticmethod
-    def _walk(day: date, n: int, counts: object) -> date:
-        assert callable(counts)
+    def _walk(day: date, n: int, counts: Callable[[date], bool]) -> date:
         current = day
         while n > 0:
             current += timedelta(days=1)

@@ -94,15 +94,6 @@ class EnrollmentState:
         """
         return _evolve(self, changes)
 
-    def with_activity(self, kind: ActivityKind, on: date, percent: float | None = None) -> EnrollmentState:
-        """This state after an activity dated ``on``; dates only move forward (late events are no-ops)."""
-        last = dict(self.last_on)
-        if last.get(kind) is None or last[kind] < on:
-            last[kind] = on
-        if percent is not None:
-            return self.evolve(last_on=last, percent_complete=percent)
-        return self.evolve(last_on=last)
-
     def with_input(self, item: Input) -> EnrollmentState:
         """This state with one more non-activity input, kept in date order, each event once."""
         if any(i.event_id == item.event_id for i in self.inputs):

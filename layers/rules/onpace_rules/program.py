@@ -220,6 +220,10 @@ class ProgramConfig(_Strict):
             return range(2000, 2100)
         return range(min(days).year - 1, max(days).year + 2)
 
+    def enrollment_term(self, term_id: str | None, start: date) -> Term | None:
+        """An enrollment's term: the one its roster names, else the one containing its start."""
+        return self.term(term_id) or self.term_on(start)
+
     def term_on(self, day: date) -> Term | None:
         """The term that contains ``day`` (the first one listed, if terms overlap)."""
         for term in self.calendar.terms:

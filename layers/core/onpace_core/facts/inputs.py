@@ -59,4 +59,3 @@ def store_input(district_id: str, student_id: str, item: Input) -> int:
         earlier = EnrollmentModel.wake_on.does_not_exist() | (EnrollmentModel.wake_on > wake.isoformat())
         _conditional(key, [EnrollmentModel.wake_on.set(wake.isoformat())], live & earlier)
     return stored
-

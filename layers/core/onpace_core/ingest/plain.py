@@ -24,7 +24,7 @@ import json
 from typing import Any
 
 from onpace_rules.facts import ACTIVITY_KINDS
-from onpace_rules.inputs import INPUT_KINDS, STUDENT_WIDE_KINDS, parse_input_data
+from onpace_rules.inputs import INPUT_KINDS, parse_input_data
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -99,10 +99,6 @@ class PlainActivityEvent(BaseModel):
     def input_data(self) -> Any:
         """The validated ``data`` model of a non-activity input (None for activity)."""
         return self._input
-
-    @property
-    def student_wide(self) -> bool:
-        return self.kind in STUDENT_WIDE_KINDS or self.class_id is None
 
 
 _BATCH = TypeAdapter(list[PlainActivityEvent])

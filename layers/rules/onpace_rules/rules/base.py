@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -72,18 +72,19 @@ class RuleFamily(Protocol):
         ...
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        """Earliest day after ``day`` on which ``decide`` could return something, facts unchanged.
+        """Earliest day after ``day`` on which ``decide`` could return something.
 
-        New activity only moves these dates later, so a stored wake date stays a safe lower bound
-        until the evaluator looks again. Families that only answer inputs return None: a new
-        input wakes the enrollment by itself.
+        Ingest never touches the stored wake date for activity, so this must stay a lower bound
+        whatever activity arrives after ``day``: a family whose dates new activity can bring
+        forward (a ladder, where a fresh lapse's step 1 can come before the current lapse's next
+        step) must include the earliest such date. Families that only answer inputs return None:
+        storing an input wakes the enrollment by itself.
         """
         ...
 
 
 # A family may also offer ``redate(decision, day, ctx) -> Decision``: the same action taken on a
 # later day (after a person approved it), with its deadlines counted from that day.
-Redate = Callable[[Decision, date, RuleContext], Decision]
 
 
 def fired_on(state: EnrollmentState, rule_id: str, episode: str) -> date | None:

@@ -74,7 +74,7 @@ def wake_for_first_look(state: EnrollmentState, day: date) -> date | None:
 
 def term_of(state: EnrollmentState, config: ProgramConfig) -> Term | None:
     """The enrollment's term; the term containing its start date when the roster names none."""
-    return config.term(state.term_id) or config.term_on(state.start_date)
+    return config.enrollment_term(state.term_id, state.start_date)
 
 
 def waivers(state: EnrollmentState, day: date) -> dict[str, str]:

@@ -8,7 +8,7 @@ attendance, ADA share); this module is what the registry sees.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -56,20 +56,20 @@ def _params(config: ProgramConfig, model: type[ParamsT], rule_id: str) -> Params
 def build(config: ProgramConfig) -> list[RuleFamily]:
     """One family per enabled rule id. The disenrollment action runs first: on the day it ends
     the enrollment, the other families' notices of that day no longer apply (engine.py)."""
-    rules = config.rules
-    families: list[RuleFamily] = []
-    if DISENROLLMENT in rules:
-        families.append(DisenrollmentOptions(params=_params(config, DisenrollmentParams, DISENROLLMENT)))
-    if DECISION_DUE in rules:
-        families.append(DecisionDue(params=_params(config, DecisionDueParams, DECISION_DUE)))
-    if DENIAL_REASON in rules:
-        families.append(DenialReason(params=_params(config, DenialParams, DENIAL_REASON)))
-    if GUIDANCE in rules:
-        families.append(Guidance(params=_params(config, GuidanceParams, GUIDANCE)))
-    if PAYMENT in rules:
-        families.append(PaymentSchedule(params=_params(config, PaymentParams, PAYMENT)))
-    if A_PLUS in rules:
-        families.append(APlusAttendance(params=_params(config, APlusParams, A_PLUS)))
-    if ADA in rules:
-        families.append(AdaShare(params=_params(config, AdaParams, ADA)))
-    return families
+    return [
+        family(params=_params(config, params, rule_id))
+        for rule_id, family, params in _FAMILIES
+        if rule_id in config.rules
+    ]
+
+
+# (rule id, family, its parameters), in the order the families run.
+_FAMILIES: tuple[tuple[str, Any, type[BaseModel]], ...] = (
+    (DISENROLLMENT, DisenrollmentOptions, DisenrollmentParams),
+    (DECISION_DUE, DecisionDue, DecisionDueParams),
+    (DENIAL_REASON, DenialReason, DenialParams),
+    (GUIDANCE, Guidance, GuidanceParams),
+    (PAYMENT, PaymentSchedule, PaymentParams),
+    (A_PLUS, APlusAttendance, APlusParams),
+    (ADA, AdaShare, AdaParams),
+)

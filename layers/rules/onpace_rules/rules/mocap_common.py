@@ -50,7 +50,7 @@ def next_school_year_start(config: ProgramConfig, day: date) -> tuple[date, str]
 
 def enrollment_term(config: ProgramConfig, state: EnrollmentState) -> Term | None:
     """The enrollment's term (its roster session), else the term its start date falls in."""
-    return config.term(state.term_id) or config.term_on(state.start_date)
+    return config.enrollment_term(state.term_id, state.start_date)
 
 
 def first_seen(item: Input) -> date:

@@ -47,7 +47,7 @@ class SeniorsSpringDeadline:
         """A senior's spring enrollment ends no later than the term's ``seniors_last_day``."""
         if state.scope != "enrollment" or not is_senior(state.roster.grade_level):
             return state
-        term = ctx.config.term(state.term_id) or ctx.config.term_on(state.start_date)
+        term = ctx.config.enrollment_term(state.term_id, state.start_date)
         if term is None or term.season != "spring" or term.seniors_last_day is None:
             return state
         last = term.seniors_last_day
