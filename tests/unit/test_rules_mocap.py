@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from onpace_core.notices.render import render
+from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+from onpace_local.replay import replay
 from onpace_rules import EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
 from onpace_rules.engine import CompiledProgram, apply_evaluation
 from onpace_rules.facts import RosterFacts
@@ -17,6 +19,7 @@ from onpace_rules.registry import EMAILED_RULE_IDS, IMPLEMENTED_RULE_IDS, RULE_T
 from onpace_rules.rules import mocap
 from onpace_rules.rules.base import SUPERSEDED
 from onpace_rules.rules.mocap_application import REFUSED_DENIAL
+from onpace_rules.rules.mocap_notices import guidance_occasions
 
 from tests.unit.rules_helpers import make_input, program, run
 from tests.unit.test_render import CASES, TEMPLATES, contact, make_notice
@@ -319,6 +322,79 @@ def test_review_window_when_the_district_sets_one_counts_business_days_from_the_
 
 
 # -- mocap.notice.guidance -------------------------------------------------------------------
+# A student-scope family: the engine evaluates it on the student's own subject (key
+# district#student#id, earliest enrollment start, no class), never on an enrollment.
+
+
+def _student(start: date = date(2026, 10, 5), **kw: Any) -> EnrollmentState:
+    return EnrollmentState(
+        key="d1#student#s1", start_date=start, student_id="s1", class_id=None, scope="student", **kw
+    )
+
+
+def _record(class_id: str, start: date, end: date | None = None, student: str = "s1") -> EnrollmentRecord:
+    return EnrollmentRecord(
+        district_id="d1",
+        program_id="p1",
+        class_id=class_id,
+        class_title=f"Course {class_id}",
+        student_id=student,
+        student_name=f"Student {student}",
+        term_id=None,
+        start_date=start,
+        end_date=end,
+        contacts=(ContactRecord("guardian", f"parent.{student}@home.example", None, "en"),),
+    )
+
+
+def _guidance_lines(records: list[EnrollmentRecord], first: date, last: date) -> list[tuple[str, str, str]]:
+    """Every guidance decision of a replay over ``records``: (date, student, class)."""
+    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    result = replay(compiled.config, records, [], first, last)
+    return [
+        (line["date"], line["student"], line["class"] or "")
+        for line in result.lines
+        if line["rule"] == GUIDANCE
+    ]
+
+
+def test_guidance_is_a_student_notice_not_a_course_notice() -> None:
+    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    assert [f.scope for f in compiled.families] == ["student"]
+    assert evaluate_enrollment(compiled, _state(date(2026, 10, 5)), date(2026, 10, 5)).decisions == ()
+
+
+@pytest.mark.parametrize(
+    ("second", "second_end"),
+    [
+        (date(2026, 10, 5), date(2026, 12, 18)),  # two courses starting the same day
+        (date(2027, 1, 11), date(2027, 5, 21)),  # a second course later in the same school year
+        (date(2027, 8, 23), None),  # a second course from the first day of the next school year
+    ],
+    ids=["same-day", "later-same-year", "next-year-start"],
+)
+def test_a_student_with_two_courses_gets_the_guidance_once_per_school_year(
+    second: date, second_end: date | None
+) -> None:
+    records = [_record("c1", date(2026, 10, 5), None), _record("c2", second, second_end)]
+    assert _guidance_lines(records, date(2026, 10, 1), date(2027, 9, 30)) == [
+        ("2026-10-05", "s1", ""),
+        ("2027-08-23", "s1", ""),  # "at the beginning of each school year"
+    ]
+
+
+def test_a_student_with_one_course_still_gets_the_guidance_and_each_student_gets_their_own() -> None:
+    records = [
+        _record("c1", date(2026, 10, 5), None),
+        _record("c1", date(2026, 11, 2), None, student="s2"),
+        _record("c2", date(2026, 11, 2), None, student="s2"),
+    ]
+    assert _guidance_lines(records, date(2026, 10, 1), date(2027, 9, 30)) == [
+        ("2026-10-05", "s1", ""),
+        ("2026-11-02", "s2", ""),
+        ("2027-08-23", "s1", ""),
+        ("2027-08-23", "s2", ""),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -326,7 +402,7 @@ def test_review_window_when_the_district_sets_one_counts_business_days_from_the_
 )
 def test_guidance_on_enrollment_after_the_school_year_began(day: date, count: int) -> None:
     compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
-    decisions = evaluate_enrollment(compiled, _state(date(2026, 10, 5)), day).decisions
+    decisions = evaluate_enrollment(compiled, _student(date(2026, 10, 5)), day).decisions
     assert len(decisions) == count
     for notice in decisions:
         assert (notice.episode, notice.recipients, notice.facts["occasion"]) == (
@@ -335,13 +411,39 @@ def test_guidance_on_enrollment_after_the_school_year_began(day: date, count: in
             "enrollment",
         )
         assert notice.due_on == date(2026, 10, 5)
+        assert notice.facts["enrollment_start"] == "2026-10-05"
 
 
-def test_guidance_again_at_the_start_of_each_school_year_while_enrolled() -> None:
+def test_the_enrollment_notice_names_the_first_course_and_how_many_others_this_term() -> None:
+    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    roster = RosterFacts(class_title="Biology I", online_courses_in_term=2)
+    (notice,) = evaluate_enrollment(compiled, _student(roster=roster), date(2026, 10, 5)).decisions
+    assert (notice.facts["first_course"], notice.facts["program_courses_in_term"]) == ("Biology I", 2)
+    state = replace(_student(roster=roster), fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)})
+    (year_start,) = evaluate_enrollment(compiled, state, date(2027, 8, 23)).decisions
+    # Last year's first course says nothing about this year: left out of the year-start notice.
+    assert (year_start.facts["first_course"], year_start.facts["program_courses_in_term"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("day", "episodes"),
+    [(date(2027, 8, 22), []), (date(2027, 8, 23), ["2027-28"]), (date(2027, 8, 24), ["2027-28"])],
+)
+def test_guidance_at_the_next_school_year_start_boundaries(day: date, episodes: list[str]) -> None:
+    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    state = replace(_student(), fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)}, checked_through=day)
+    decisions = evaluate_enrollment(compiled, state, day).decisions
+    assert [d.episode for d in decisions] == episodes
+    assert all(
+        d.due_on == date(2027, 8, 23) and d.facts["occasion"] == "school_year_start" for d in decisions
+    )
+
+
+def test_guidance_again_at_the_start_of_each_school_year() -> None:
     compiled = program(
         {GUIDANCE: {"guidance_document_url": "https://example.org/guidance.pdf"}}, school_year_start=YEARS
     )
-    decisions = run(compiled, _state(date(2026, 10, 5)), date(2026, 10, 1), date(2027, 9, 30))
+    decisions = run(compiled, _student(date(2026, 10, 5)), date(2026, 10, 1), date(2027, 9, 30))
     assert _ids(decisions) == [("2026-10-05", "2026-27", "notice"), ("2027-08-23", "2027-28", "notice")]
     assert decisions[1].facts["occasion"] == "school_year_start"
     assert decisions[1].facts["guidance_document_url"] == "https://example.org/guidance.pdf"
@@ -349,32 +451,76 @@ def test_guidance_again_at_the_start_of_each_school_year_while_enrolled() -> Non
 
 def test_enrolling_on_the_first_day_of_school_gives_one_notice_that_year() -> None:
     compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
-    decisions = run(compiled, _state(date(2026, 8, 24)), date(2026, 8, 20), date(2027, 6, 30))
+    decisions = run(compiled, _student(date(2026, 8, 24)), date(2026, 8, 20), date(2027, 6, 30))
     assert _ids(decisions) == [("2026-08-24", "2026-27", "notice")]
     assert decisions[0].facts["occasion"] == "school_year_start"
 
 
-def test_no_guidance_after_the_enrollment_ended() -> None:
+def test_no_guidance_after_the_students_known_end_date() -> None:
+    """Student subjects carry no end date today; one that is given an end is honoured."""
     compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
-    state = _state(date(2026, 10, 5), end_date=date(2027, 5, 21), checked_through=date(2026, 10, 5))
+    state = _student(date(2026, 10, 5), end_date=date(2027, 5, 21), checked_through=date(2026, 10, 5))
     state = replace(state, fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)})
     assert run(compiled, state, date(2026, 10, 6), date(2027, 9, 30)) == []
-    dropped = replace(_state(date(2026, 10, 5)), status="dropped")
-    assert evaluate_enrollment(compiled, dropped, date(2026, 10, 5)).decisions == ()
+    ended = replace(_student(date(2026, 10, 5)), status="withdrawn")
+    assert evaluate_enrollment(compiled, ended, date(2026, 10, 5)).decisions == ()
+
+
+def test_occasions_of_several_known_spans_one_per_school_year() -> None:
+    """The occasion list already takes each enrollment's span, for when the student subject knows them."""
+    config = program({GUIDANCE: {}}, school_year_start=[*YEARS, "2028-08-21"]).config
+    spans = [
+        (date(2026, 10, 5), date(2026, 12, 18)),
+        (date(2027, 1, 11), date(2027, 5, 21)),  # same school year: no second occasion
+        (date(2028, 9, 11), None),  # after a year out: "upon enrollment" in 2028-29
+    ]
+    found = [(o.school_year, o.due.isoformat(), o.occasion) for o in guidance_occasions(spans, config)]
+    assert found == [("2026-27", "2026-10-05", "enrollment"), ("2028-29", "2028-09-11", "enrollment")]
 
 
 def test_guidance_catch_up_over_two_occasions_sends_the_latest() -> None:
     compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
-    decisions = evaluate_enrollment(compiled, _state(date(2027, 6, 1)), date(2027, 8, 25)).decisions
+    decisions = evaluate_enrollment(compiled, _student(date(2027, 6, 1)), date(2027, 8, 25)).decisions
     assert _ids(decisions) == [("2027-08-25", "2026-27", "skipped"), ("2027-08-25", "2027-28", "notice")]
     assert decisions[0].reason == SUPERSEDED and decisions[1].due_on == date(2027, 8, 23)
 
 
 def test_school_year_label_falls_back_to_july_1_without_a_calendar() -> None:
     compiled = program({GUIDANCE: {}})
-    (spring,) = evaluate_enrollment(compiled, _state(date(2027, 3, 1)), date(2027, 3, 1)).decisions
-    (july,) = evaluate_enrollment(compiled, _state(date(2027, 7, 1)), date(2027, 7, 1)).decisions
+    (spring,) = evaluate_enrollment(compiled, _student(date(2027, 3, 1)), date(2027, 3, 1)).decisions
+    (july,) = evaluate_enrollment(compiled, _student(date(2027, 7, 1)), date(2027, 7, 1)).decisions
     assert (spring.episode, july.episode) == ("2026-27", "2027-28")
+
+
+@pytest.mark.parametrize(
+    ("start", "episode"),
+    [
+        (date(2027, 8, 23), "2026-27"),  # the day before a year has passed since the only listed start
+        (date(2027, 8, 24), "2027-28"),  # a year after it: July 1, 2027 started the next school year
+        (date(2027, 8, 25), "2027-28"),
+    ],
+)
+def test_past_the_calendars_last_listed_year_the_label_follows_july_1(start: date, episode: str) -> None:
+    compiled = program({GUIDANCE: {}}, school_year_start=["2026-08-24"])
+    state = replace(_student(start), fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)})
+    decisions = evaluate_enrollment(compiled, state, start).decisions
+    assert [d.episode for d in decisions] == ([] if episode == "2026-27" else [episode])
+
+
+def test_the_guidance_email_of_a_student_subject_names_no_class() -> None:
+    """The student subject's class is "*" with no title: the email must not print it."""
+    year_start = {"school_year": "2027-28", "occasion": "school_year_start", "enrollment_start": "2026-10-05"}
+    enrolled = {"school_year": "2026-27", "occasion": "enrollment", "enrollment_start": "2026-10-05"}
+    for facts, says in (
+        (year_start, "to every family, including the family of jamie rivera."),
+        (enrolled, "jamie rivera is now enrolled in an online course of the missouri course access"),
+    ):
+        notice = make_notice(GUIDANCE, facts=facts, class_id="*", class_title="")
+        email = render(notice, contact("guardian"), TEMPLATES)
+        for part in (email.subject, email.text, email.html):
+            assert "*" not in part and "Algebra I" not in part
+        assert says in email.text.lower()
+        assert "other mocap course" not in email.text.lower()
 
 
 # -- mocap.disenrollment.options -------------------------------------------------------------
@@ -431,11 +577,10 @@ def test_disenrolled_on_the_first_day_of_school_is_blocked_until_the_next_year()
 
 
 def test_disenrollment_ends_payments_and_replaces_the_days_other_notices() -> None:
-    compiled = program({DISENROLL: {}, PAYMENT: MONEY, GUIDANCE: {}}, school_year_start=YEARS, terms=[FALL])
+    compiled = program({DISENROLL: {}, PAYMENT: MONEY}, school_year_start=YEARS, terms=[FALL])
     state = _state(date(2026, 8, 24), _disenrolled(date(2026, 9, 30)))
     decisions = run(compiled, state, date(2026, 8, 24), date(2026, 12, 31))
     assert [(d.on.isoformat(), d.rule_id) for d in decisions] == [
-        ("2026-08-24", GUIDANCE),
         ("2026-08-24", PAYMENT),
         ("2026-09-01", PAYMENT),
         ("2026-10-01", DISENROLL),  # the October payment due the same day is not made

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from onpace_rules.facts import EnrollmentState
 from onpace_rules.inputs import ApplicationDecision, Input
 from onpace_rules.program import ProgramConfig, Term
@@ -34,8 +36,14 @@ def _fallback_start(day: date) -> date:
 
 
 def school_year_label(config: ProgramConfig, day: date) -> str:
-    """The label ("2026-27") of the school year of ``day`` (calendar ``school_year_start``, else July 1)."""
-    start = config.school_year_of(day) or _fallback_start(day)
+    """The label ("2026-27") of the school year of ``day`` (calendar ``school_year_start``, else July 1).
+
+    A listed start names the school year only for a year after it: past the calendar's last
+    listed year the July 1 start applies, so a day in 2027-28 is never labelled 2026-27 (the label
+    is the guidance notice's once-a-year episode).
+    """
+    listed = config.school_year_of(day)
+    start = listed if listed is not None and day < listed + relativedelta(years=1) else _fallback_start(day)
     return f"{start.year}-{(start.year + 1) % 100:02d}"
 
 

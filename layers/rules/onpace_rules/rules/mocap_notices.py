@@ -8,6 +8,10 @@ the student with a written list of available District educational options ... An
 disenrolled from a full-time virtual school will be prohibited from re-enrolling in the same
 virtual school for the remainder of the school year." Catalogue section 4:
 ``mocap.notice.guidance``, ``mocap.disenrollment.options``.
+
+The guidance document is about the student and the family, not a course: it is a student-scope
+family (one notice per student per school year). The disenrollment options answer one report of a
+full-time virtual school and end the enrollment it names: they stay per enrollment.
 """
 
 from __future__ import annotations
@@ -61,28 +65,52 @@ class _Occasion:
     occasion: str  # "enrollment" | "school_year_start"
 
 
+# A period the student is known to be in the program: (first day, last day or None when open).
+Span = tuple[date, date | None]
+
+
+def student_spans(state: EnrollmentState) -> list[Span]:
+    """The periods the student subject knows the student is in the program.
+
+    A student subject carries the earliest enrollment's start and no end date (replay
+    ``_student_states``, store ``student_subjects``), so today this is one open span from the first
+    enrollment; an end date the subject is given later is honoured.
+    """
+    return [(state.start_date, state.end_date)]
+
+
+def guidance_occasions(spans: Sequence[Span], config: ProgramConfig) -> list[_Occasion]:
+    """The first occasion of each school year: an enrollment's start, or a listed school-year start
+    inside a span. An enrollment that starts on the first day of school is that year's notice."""
+    starts = set(config.calendar.school_year_start)
+    dates: set[date] = set()
+    for first, last in spans:
+        dates.add(first)
+        dates.update(s for s in starts if s > first and (last is None or s <= last))
+    found: dict[str, _Occasion] = {}
+    for d in sorted(dates):
+        year = school_year_label(config, d)
+        found.setdefault(year, _Occasion(year, d, "school_year_start" if d in starts else "enrollment"))
+    return list(found.values())
+
+
 @dataclass(frozen=True)
 class Guidance:
-    """The guidance document on the enrollment's start date and at each later school-year start."""
+    """The guidance document to the family once per school year, however many courses the student takes.
 
-    scope: ClassVar[Scope] = "enrollment"
+    Student scope: the seed addresses "every District parent/guardian" and "every student
+    enrolling", not a course; a per-enrollment notice sent a family with two MOCAP courses the
+    same document twice.
+    """
+
+    scope: ClassVar[Scope] = "student"
     runs_after_end: ClassVar[bool] = False
     params: GuidanceParams
     rule_ids: tuple[str, ...] = (GUIDANCE,)
 
     @staticmethod
     def _occasions(state: EnrollmentState, config: ProgramConfig) -> list[_Occasion]:
-        starts = set(config.calendar.school_year_start)
-        dates = [state.start_date, *sorted(s for s in starts if s > state.start_date)]
-        if state.end_date is not None:
-            dates = [d for d in dates if d <= state.end_date]
-        found: dict[str, _Occasion] = {}
-        for d in dates:
-            year = school_year_label(config, d)
-            # One notice per school year: the first occasion in it (an enrollment that starts on
-            # the first day of school is that year's notice).
-            found.setdefault(year, _Occasion(year, d, "school_year_start" if d in starts else "enrollment"))
-        return list(found.values())
+        return guidance_occasions(student_spans(state), config)
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """Seed: "at the beginning of each school year and upon enrollment" — once per school year.
@@ -111,10 +139,14 @@ class Guidance:
             )
             for o in earlier
         ]
+        on_enrollment = latest.occasion == "enrollment"
         facts: dict[str, FactValue] = {
             "school_year": latest.school_year,
             "occasion": latest.occasion,
-            "enrollment_start": state.start_date.isoformat(),
+            "enrollment_start": state.start_date.isoformat(),  # the student's first program course
+            # The roster facts are the first enrollment's: true of that enrollment's term only.
+            "first_course": state.roster.class_title if on_enrollment else None,
+            "program_courses_in_term": state.roster.online_courses_in_term if on_enrollment else None,
             "guidance_document_url": self.params.guidance_document_url,
         }
         decisions.append(
