@@ -58,7 +58,14 @@ def record_handler(record: DynamoDBRecord) -> None:
                 "status": result.status,
                 "sent_now": result.sent_now,
                 "recipients": [
-                    {"index": o.index, "role": o.role, "status": o.status, "error": o.error}
+                    {
+                        "index": o.index,
+                        "role": o.role,
+                        "status": o.status,
+                        "error": o.error,
+                        # "attached" / "not attached" for a meeting plan; the reasons stay in the audit.
+                        "invitation": o.invitation.get("status") if o.invitation else None,
+                    }
                     for o in result.outcomes
                 ],
             },

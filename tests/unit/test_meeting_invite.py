@@ -6,14 +6,17 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress
 from onpace_core.notices.meeting_invite import (
+    PROPOSED_TIME,
     InvitationError,
     MeetingPlan,
     Person,
     invitation_uid,
     meeting_invitation,
+    proposed_start,
 )
+from onpace_rules.calendar import CalendarChangeRecord, ProgramCalendar
 
 CHICAGO = "America/Chicago"
 NOTICE = "d-1#cls-1#stu-1#cps_chicago.meeting.one_on_one#msc.progress.step1_contact#since-2026-10-26"
@@ -40,15 +43,21 @@ ATTENDEES = (
 def _event(data: bytes) -> tuple[Calendar, Event]:
     calendar = Calendar.from_ical(data)
     (event,) = calendar.walk("VEVENT")
+    assert isinstance(event, Event)
     return calendar, event
+
+
+def _attendees(event: Event) -> list[vCalAddress]:
+    found = event["ATTENDEE"]
+    listed = found if isinstance(found, list) else [found]
+    people = [a for a in listed if isinstance(a, vCalAddress)]
+    assert len(people) == len(listed)
+    return people
 
 
 def _roles(event: Event) -> dict[str, str]:
     """mailto address -> ROLE of each ATTENDEE."""
-    attendees = event["ATTENDEE"]
-    return {
-        str(a): str(a.params["ROLE"]) for a in (attendees if isinstance(attendees, list) else [attendees])
-    }
+    return {str(a): str(a.params["ROLE"]) for a in _attendees(event)}
 
 
 def _invite(start: datetime, plan: MeetingPlan = PLAN, **kw: object) -> bytes:
@@ -66,7 +75,7 @@ def test_draft_is_a_request_with_organizer_and_attendee_roles() -> None:
         "mailto:ana.rivera@example.com": "OPT-PARTICIPANT",
         "mailto:luis.rivera@example.com": "OPT-PARTICIPANT",
     }
-    assert all(str(a.params["RSVP"]) == "TRUE" for a in event["ATTENDEE"])
+    assert all(str(a.params["RSVP"]) == "TRUE" for a in _attendees(event))
     assert str(event["CLASS"]) == "PRIVATE"
     assert str(event["LOCATION"]) == "Google Meet"
 
@@ -246,3 +255,72 @@ def test_unknown_time_zone_and_naive_stamp_are_refused() -> None:
         meeting_invitation(
             PLAN, ORGANIZER, ATTENDEES, CHICAGO, datetime(2026, 11, 2, 10), stamp=datetime(2026, 10, 29, 9)
         )
+
+
+# -- the proposed start ------------------------------------------------------------------------
+
+# Veterans Day (Wed 2026-11-11) closes school in this example calendar.
+SCHOOL = ProgramCalendar(time_zone=CHICAGO, holidays=frozenset({date(2026, 11, 11)}))
+
+
+def _plan(earliest: date, notice_days: int = 4) -> MeetingPlan:
+    return MeetingPlan(
+        notice_id=NOTICE,
+        purpose=PURPOSE,
+        earliest=earliest,
+        recording_allowed=False,
+        notice_days=notice_days,
+    )
+
+
+@pytest.mark.parametrize(
+    ("earliest", "stamp", "day"),
+    [
+        # Sent the day of the plan (Thu): the plan's Monday, after the weekend.
+        (date(2026, 11, 2), datetime(2026, 10, 29, 5, 5, tzinfo=UTC), date(2026, 11, 2)),
+        # Sent a day late (00:05 on Friday in Chicago): four days on is Tuesday.
+        (date(2026, 11, 2), datetime(2026, 10, 30, 5, 5, tzinfo=UTC), date(2026, 11, 3)),
+        # 04:59 UTC on Friday is 23:59 on Thursday in Chicago: the plan's date holds.
+        (date(2026, 11, 2), datetime(2026, 10, 30, 4, 59, tzinfo=UTC), date(2026, 11, 2)),
+        # Four days from Saturday is a Wednesday holiday: the next school day.
+        (date(2026, 11, 9), datetime(2026, 11, 7, 15, 0, tzinfo=UTC), date(2026, 11, 12)),
+        # The plan's earliest date falls on a Saturday: the Monday after.
+        (date(2026, 11, 14), datetime(2026, 11, 5, 15, 0, tzinfo=UTC), date(2026, 11, 16)),
+    ],
+)
+def test_proposed_start_is_the_first_allowed_school_day(earliest: date, stamp: datetime, day: date) -> None:
+    start = proposed_start(_plan(earliest), SCHOOL, stamp=stamp)
+    assert start == datetime.combine(day, PROPOSED_TIME)
+    assert start.tzinfo is None  # wall-clock time in the program's zone, as meeting_invitation reads it
+    # And the builder accepts it: never too early for an invitation made at the same stamp.
+    data = meeting_invitation(_plan(earliest), ORGANIZER, ATTENDEES, CHICAGO, start, stamp=stamp)
+    assert _event(data)[1].decoded("DTSTART").date() == day
+
+
+def test_proposed_start_counts_a_program_asking_for_more_notice() -> None:
+    stamp = datetime(2026, 10, 29, 15, tzinfo=UTC)
+    assert proposed_start(_plan(date(2026, 11, 4), 6), SCHOOL, stamp=stamp).date() == date(2026, 11, 4)
+    # Sent a day late, six days from Friday is Thursday.
+    late = datetime(2026, 10, 30, 15, tzinfo=UTC)
+    assert proposed_start(_plan(date(2026, 11, 4), 6), SCHOOL, stamp=late).date() == date(2026, 11, 5)
+
+
+def test_proposed_start_sees_calendar_changes_announced_before_it_is_sent() -> None:
+    snow = CalendarChangeRecord(
+        announced=date(2026, 10, 28), closed=frozenset({date(2026, 11, 3)}), opened=frozenset(), reason="snow"
+    )
+    calendar = ProgramCalendar(time_zone=CHICAGO, changes=(snow,))
+    plan = _plan(date(2026, 11, 3))
+    # Sent the day the closure is announced (still 28 October in Chicago): not seen yet.
+    assert proposed_start(plan, calendar, stamp=datetime(2026, 10, 29, 4, tzinfo=UTC)).date() == date(
+        2026, 11, 3
+    )
+    # Sent the next day: the plan's Tuesday is closed, so Wednesday.
+    assert proposed_start(plan, calendar, stamp=datetime(2026, 10, 29, 15, tzinfo=UTC)).date() == date(
+        2026, 11, 4
+    )
+
+
+def test_proposed_start_needs_an_aware_stamp() -> None:
+    with pytest.raises(InvitationError, match="UTC offset"):
+        proposed_start(PLAN, SCHOOL, stamp=datetime(2026, 10, 29, 9))

@@ -13,6 +13,7 @@ from onpace_core.delivery.mime import (
     Attachment,
     InvalidAddressError,
     build_message,
+    calendar_attachment,
     parse_address,
     to_bytes,
 )
@@ -104,6 +105,20 @@ def test_attachment_makes_a_mixed_message_with_the_alternative_first() -> None:
     assert second.get_param("method") == "PUBLISH"
     assert second.get_payload(decode=True) == ics
     assert parsed.get_body(("plain",)) is not None
+
+
+def test_calendar_attachment_is_an_imip_request_that_keeps_utf8_text() -> None:
+    ics = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nSUMMARY:Réunion – Algebra I\r\nEND:VCALENDAR\r\n".encode()
+    raw = to_bytes(_message(attachments=[calendar_attachment("meeting-invitation.ics", ics, "request")]))
+    raw.decode("ascii")  # still 7-bit on the wire
+    part = list(_parse(raw).iter_parts())[1]
+    assert part.get_content_type() == "text/calendar"
+    assert part.get_param("method") == "REQUEST"  # RFC 6047: the part names the object's METHOD
+    assert part.get_content_charset() == "utf-8"
+    assert part.get_content_disposition() == "attachment"
+    assert part.get_filename() == "meeting-invitation.ics"
+    assert part.get_payload(decode=True) == ics
+    assert "Réunion – Algebra I" in part.get_content()  # a mail client decodes it as UTF-8
 
 
 @pytest.mark.parametrize(

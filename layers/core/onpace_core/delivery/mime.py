@@ -2,9 +2,9 @@
 
 SES v2 is given the raw bytes (``Content={"Raw": ...}``) rather than a ``Simple`` message: raw
 MIME keeps both parts under every backend (moto keeps only the HTML part of a ``Simple``
-message) and can carry attachments, such as the ``.ics`` calendar file a later notice will add.
-With attachments the message becomes ``multipart/mixed``: the alternative part first, then the
-files.
+message) and can carry attachments, such as the meeting invitation ``.ics`` of the Chicago
+meeting plan (:func:`calendar_attachment`). With attachments the message becomes
+``multipart/mixed``: the alternative part first, then the files.
 
 Bodies are encoded 7-bit safe (quoted-printable or base64 for non-ASCII text), headers per
 RFC 2047, and lines end in CRLF.
@@ -44,6 +44,16 @@ class Attachment:
     content: bytes
     mime_type: str = "application/octet-stream"
     params: Mapping[str, str] = field(default_factory=dict)
+
+
+def calendar_attachment(filename: str, ical: bytes, method: str) -> Attachment:
+    """An iCalendar object (UTF-8, RFC 5545) as iMIP puts it in mail (RFC 6047 section 2.4).
+
+    ``text/calendar`` must name the object's METHOD (``REQUEST`` for an invitation) so mail
+    clients offer to add it to the calendar, and the charset, because summaries and names may
+    not be ASCII.
+    """
+    return Attachment(filename, ical, "text/calendar", {"method": method.upper(), "charset": "utf-8"})
 
 
 def parse_address(address: str, display_name: str | None = None) -> Address:

@@ -11,6 +11,12 @@ Lifecycle of the item: ``pending`` → ``sending`` → ``sent`` | ``partial`` | 
 ``skipped`` (superseded warnings) and ``suppressed`` (channel policy) items are never sent.
 Every outcome is written to the audit log (``notice.sent`` / ``notice.failed``) before the
 item's final status, so a crash in between leaves the item ``sending`` and the retry audits it.
+
+A Chicago meeting plan's email to the instructor carries the meeting invitation as an ``.ics``
+attachment (``delivery/invitation.py``). It is built with every other message, before any claim,
+from the notice and ``now``; its UID depends on the notice only, so the message a retry rebuilds
+(after a released claim) is the same calendar entry. What was attached is settled with the
+delivery (``deliveries.r{i}.invitation``) and so reaches the audit entry.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from onpace_rules.titles import rule_title
 from pynamodb.exceptions import UpdateError
 
 from onpace_core.audit.log import AuditEntry, append, iso_instant, utc_now
+from onpace_core.delivery.invitation import InvitationDrafts
 from onpace_core.delivery.mime import InvalidAddressError, build_message, parse_address, to_bytes
 from onpace_core.notices.render import render
 from onpace_core.settings import Settings
@@ -64,6 +71,7 @@ class RecipientOutcome:
     status: str  # sent | failed | sending (claimed by an attempt that never recorded a result)
     message_id: str | None = None
     error: str | None = None
+    invitation: Mapping[str, Any] | None = None  # what a meeting plan's email carried
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,11 @@ class _Prepared:
     key: str
     address: str
     raw: bytes
+    invitation: Mapping[str, Any] | None = None
+
+    def settled(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """The delivery entry, with what the message carried when it carried an invitation."""
+        return {**entry, "invitation": dict(self.invitation)} if self.invitation else entry
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,6 +208,7 @@ def _outcomes(notice: OutboxModel) -> tuple[RecipientOutcome, ...]:
                 status=str(entry.get("status", "sending")),
                 message_id=entry.get("message_id"),
                 error=entry.get("error"),
+                invitation=entry.get("invitation"),
             )
         )
     return tuple(out)
@@ -264,21 +278,25 @@ def _audit(
             "due_on": notice.due_on,
             "deadlines": _plain(notice.deadlines),
             "facts": _plain(notice.facts),
-            "recipients": [
-                {
-                    "index": o.index,
-                    "role": o.role,
-                    "address": o.address,
-                    "status": o.status,
-                    "message_id": o.message_id,
-                    "error": o.error,
-                }
-                for o in outcomes
-            ],
+            "recipients": [_recipient_detail(o) for o in outcomes],
             "ses_message_ids": [o.message_id for o in outcomes if o.message_id],
         },
     )
     append(notice.district_id, [entry], now=now)
+
+
+def _recipient_detail(outcome: RecipientOutcome) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "index": outcome.index,
+        "role": outcome.role,
+        "address": outcome.address,
+        "status": outcome.status,
+        "message_id": outcome.message_id,
+        "error": outcome.error,
+    }
+    if outcome.invitation is not None:
+        detail["invitation"] = dict(outcome.invitation)
+    return detail
 
 
 def _finish(notice: OutboxModel, now: datetime, sent_now: int) -> DeliveryResult:
@@ -305,11 +323,12 @@ def _prepare(
 ) -> list[_Prepared]:
     """Render and encode every recipient's message before anything is claimed or sent.
 
-    A template error therefore fails the whole record before any email goes out (the stream
-    retries it, and it can be replayed once fixed). A recipient without a usable address is
-    recorded as failed here and never reaches SES.
+    A template error (or a failed read of an invitation's sources) therefore fails the whole
+    record before any email goes out (the stream retries it, and it can be replayed once fixed).
+    A recipient without a usable address is recorded as failed here and never reaches SES.
     """
     deliveries = _deliveries(notice)
+    invitations = InvitationDrafts(notice, stamp=now)
     prepared: list[_Prepared] = []
     for index, contact in enumerate(notice.recipients or []):
         key = f"r{index}"
@@ -321,7 +340,9 @@ def _prepare(
             error = INVALID_ADDRESS if (contact.address or "").strip() else NO_RECIPIENT
             _put_delivery(notice, key, {"status": "failed", "error": error, "at": at})
             continue
-        email = render(notice, contact, templates_dir)
+        invitation = invitations.for_recipient(contact)
+        extra = {"invitation": invitation.context} if invitation else None
+        email = render(notice, contact, templates_dir, extra)
         message = build_message(
             sender=settings.sender_address,
             to_address=to.addr_spec,
@@ -331,8 +352,10 @@ def _prepare(
             html=email.html,
             notice_id=notice.notice_id,
             sent_at=now,
+            attachments=invitation.attachments if invitation else (),
         )
-        prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message)))
+        evidence = invitation.evidence if invitation else None
+        prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message), invitation=evidence))
     return prepared
 
 
@@ -388,7 +411,7 @@ def deliver(
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", "Unknown"))
             if code in DEFINITE_REJECTIONS:
-                _settle(notice, item.key, {"status": "failed", "error": code, "at": at})
+                _settle(notice, item.key, item.settled({"status": "failed", "error": code, "at": at}))
                 continue
             _release(notice, item.key)
             raise
@@ -398,6 +421,6 @@ def deliver(
             # one case where this can mean a second copy; botocore itself retries those too.
             _release(notice, item.key)
             raise
-        _settle(notice, item.key, {"status": "sent", "message_id": message_id, "at": at})
+        _settle(notice, item.key, item.settled({"status": "sent", "message_id": message_id, "at": at}))
         sent_now += 1
     return _finish(notice, now, sent_now)

@@ -9,8 +9,11 @@ and the guardians optional ones, the start lies in the program's time zone on or
 ``meeting_earliest`` date, and the summary and description state the purpose and the recording
 rule. The UID is derived from the notice id, so a rebuilt draft updates the same calendar entry.
 
-Pure: no clock (the caller passes ``stamp``), no network. Wiring it into the notify function (as an
-``.ics`` attachment, see ``delivery/mime.py``) is a separate step.
+The policy fixes the earliest date, not the hour: :func:`proposed_start` puts the draft on the
+first school day allowed, at :data:`PROPOSED_TIME`, for the instructor to move before sending it on.
+
+Pure: no clock (the caller passes ``stamp``), no network. The notify function attaches the draft
+to the instructor's email (``delivery/invitation.py``).
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress, vText
+from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.rules.chicago import MEETING_EARLIEST, address_domain, is_district_domain, normal_domain
 
 PRODID = "-//OnPace//One-on-one meeting invitation//EN"
+FILENAME = "meeting-invitation.ics"
+# After the school day, when an instructor and a student are both likely to be free.
+PROPOSED_TIME = time(16, 0)
 _UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://onpace.invalid/meeting-invitation")
 
 PersonRole = Literal["instructor", "student", "principal", "assistant_principal", "guardian"]
@@ -97,6 +104,24 @@ def _as_date(value: Any) -> date:
 def invitation_uid(notice_id: str) -> str:
     """The same UID for every draft of one notice, so calendars update rather than duplicate it."""
     return f"{uuid.uuid5(_UID_NAMESPACE, notice_id)}@onpace"
+
+
+def proposed_start(
+    plan: MeetingPlan, calendar: ProgramCalendar, *, stamp: datetime, at: time = PROPOSED_TIME
+) -> datetime:
+    """The first school day the policy allows for an invitation sent at ``stamp``, at ``at``.
+
+    Naive wall-clock time in the calendar's zone, as :func:`meeting_invitation` takes it. An
+    invitation sent later than the plan's day (a retried or re-driven notice) moves the date on,
+    and calendar changes announced by then count.
+    """
+    if stamp.tzinfo is None:
+        raise InvitationError("stamp must carry a UTC offset")
+    sent_on = calendar.local_date(stamp)
+    days = calendar.as_of(sent_on)
+    earliest = max(plan.earliest, sent_on + timedelta(days=plan.notice_days))
+    day = earliest if days.is_school_day(earliest) else days.school_days_after(earliest, 1)
+    return datetime.combine(day, at)
 
 
 def _zone(time_zone: str) -> ZoneInfo:

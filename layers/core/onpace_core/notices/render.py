@@ -5,6 +5,9 @@ rule id: ``{rule_id}.subject.j2``, ``{rule_id}.txt.j2`` and ``{rule_id}.html.j2`
 without its own folder (or without this rule's templates) falls back to English, and dates and
 percentages are then written in English too, so one email never mixes two languages.
 
+What a notice carries besides its facts for one recipient (the meeting invitation attached to
+the instructor's email, say) comes in as ``extra`` template values from the caller.
+
 Rendering is pure apart from reading the templates: no clock, no network. The Jinja2
 environment uses ``StrictUndefined`` so that a template naming a fact the notice does not carry
 fails loudly instead of printing an empty string to a family.
@@ -15,14 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
-from babel.numbers import format_percent
+from babel.dates import format_date, format_time, get_timezone_name
+from babel.numbers import format_currency, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
@@ -107,10 +110,26 @@ def _human_date(context: Context, value: Any, style: str = "full") -> str:
 
 
 @pass_context
+def _human_time(context: Context, value: Any) -> str:
+    """An aware datetime's time of day in its own zone: "4:00 PM Central Standard Time"."""
+    moment = _required(value)
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise ValueError("human_time needs a datetime with its time zone")
+    locale = context["locale"]
+    return f"{format_time(moment, 'short', locale=locale)} {get_timezone_name(moment, 'long', locale=locale)}"
+
+
+@pass_context
 def _percent(context: Context, value: Any) -> str:
     """0.1 → "10%", 0.125 → "12.5%" (no rounding that could turn 14.9% into "15%")."""
     number = float(_required(value))
     return format_percent(number, locale=context["locale"], decimal_quantization=False)
+
+
+@pass_context
+def _usd(context: Context, value: Any) -> str:
+    """400.0 → "$400.00" (facts name their currency: ``*_usd``)."""
+    return format_currency(float(_required(value)), "USD", locale=context["locale"])
 
 
 @lru_cache(maxsize=16)
@@ -128,6 +147,8 @@ def _environment(templates_dir: Path) -> Environment:
     )
     env.filters["human_date"] = _human_date
     env.filters["percent"] = _percent
+    env.filters["human_time"] = _human_time
+    env.filters["usd"] = _usd
     return env
 
 
@@ -195,12 +216,25 @@ def _one_line(subject: str) -> str:
     return " ".join(subject.split())
 
 
-def render(notice: OutboxModel, recipient: Contact, templates_dir: Path) -> RenderedEmail:
-    """The email for ``recipient`` about ``notice``, from ``templates_dir/{language}/{rule_id}.*.j2``."""
+def render(
+    notice: OutboxModel,
+    recipient: Contact,
+    templates_dir: Path,
+    extra: Mapping[str, Any] | None = None,
+) -> RenderedEmail:
+    """The email for ``recipient`` about ``notice``, from ``templates_dir/{language}/{rule_id}.*.j2``.
+
+    ``extra`` adds template values; it may not replace the notice's own (a fact must read the same
+    in every email of the notice).
+    """
     templates_dir = Path(templates_dir).resolve()
     language = template_language(templates_dir, notice.rule_id, recipient.language, notice.language)
     env = _environment(templates_dir)
     context = notice_context(notice, recipient, language)
+    clash = sorted(set(context) & set(extra or {}))
+    if clash:
+        raise ValueError(f"extra template values would replace the notice's own: {', '.join(clash)}")
+    context.update(extra or {})
     base = f"{language}/{notice.rule_id}"
     return RenderedEmail(
         subject=_one_line(env.get_template(f"{base}.subject.j2").render(context)),
