@@ -4,19 +4,24 @@
     onpace invoke FUNCTION --event events/FILE.json [--no-demo-data]
     onpace replay --program FILE --roster DIR --events FILE [--events FILE ...] --from DATE --to DATE
                   [--skip FROM..TO ...] [--format json|table]
+    onpace load program FILE [FILE ...] [--stack NAME] [--endpoint-url URL] [--region REGION]
+    onpace load roster DIR --program FILE [--program FILE ...] [--stack NAME] [--endpoint-url URL]
 
 ``demo`` and ``invoke`` start a fresh moto server on 127.0.0.1, create the resources
 ``template.yaml`` declares and call the real handlers in this process (moto cannot run Lambda
 code without Docker). ``replay`` needs no server: it evaluates in memory and sends nothing.
+``load`` writes to a deployed stack's tables (or to moto server with ``--endpoint-url``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlparse
 
 from onpace_local.demo import DEMO_DIR, DemoOptions, run_demo
 
@@ -31,7 +36,10 @@ def _date(text: str) -> date:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="onpace",
-        description="OnPace on the embedded local stack (moto server on 127.0.0.1).",
+        description=(
+            "OnPace on the embedded local stack (moto server on 127.0.0.1), and loading programs and "
+            "rosters into a deployed one."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -116,7 +124,85 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--format", choices=("json", "table"), default="json", help="JSON lines (default) or a readable table"
     )
+    _add_load(commands)
     return parser
+
+
+def _url(text: str) -> str:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an endpoint URL (e.g. http://127.0.0.1:5000)")
+    return text
+
+
+def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    deployment = argparse.ArgumentParser(add_help=False)
+    where = deployment.add_argument_group("deployment (where to write)")
+    where.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="CloudFormation stack whose outputs name the tables, e.g. onpace (default: the table names "
+        "in PROGRAMS_TABLE, ENROLLMENTS_TABLE and AUDIT_TABLE, as the functions have them)",
+    )
+    where.add_argument(
+        "--endpoint-url",
+        type=_url,
+        metavar="URL",
+        help="AWS endpoint to use instead of AWS's own, e.g. moto server http://127.0.0.1:5000 "
+        "(default: AWS_ENDPOINT_URL if set)",
+    )
+    where.add_argument(
+        "--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
+    )
+
+    load = commands.add_parser(
+        "load",
+        help="load program files or a OneRoster roster into a deployed OnPace (or moto server)",
+        description=(
+            "Write program files or a OneRoster 1.1 CSV export into the tables of a deployed OnPace, "
+            "the ones its functions use. Files are validated before anything is written; every load "
+            "is recorded in the district's audit log."
+        ),
+    )
+    what = load.add_subparsers(dest="load_command", required=True, metavar="WHAT")
+    program = what.add_parser(
+        "program",
+        parents=[deployment],
+        help="validate and store program files (policy, calendar); identical ones are left alone",
+        description=(
+            "Validate each program file (with its includes) and store it. A file identical to the stored "
+            "program writes nothing. A new calendar change (calendar.changes: a snow day closed, a make-up "
+            "day opened) or policy version brings the program's live enrollments forward to be evaluated "
+            "again on the day it applies; that day's scheduled evaluation recomputes their deadlines and "
+            "wake dates and writes one calendar.changed audit entry."
+        ),
+        epilog="example: onpace load program programs/cps-online.yaml --stack onpace",
+    )
+    program.add_argument("files", nargs="+", type=Path, metavar="PROGRAM.yaml", help="program policy file(s)")
+    roster = what.add_parser(
+        "roster",
+        parents=[deployment],
+        help="upsert the enrollments of a OneRoster 1.1 CSV export (re-loading changes nothing twice)",
+        description=(
+            "Read a OneRoster 1.1 CSV export (orgs, academicSessions, classes, users, enrollments) and "
+            "upsert the student enrollments of the given programs' schools: roster fields are replaced, "
+            "activity facts and the evaluator's state are kept, new enrollments are due on their start date. "
+            "Each program must be loaded already, from the same file."
+        ),
+        epilog=(
+            "example: onpace load roster exports/2026-08-20 --program programs/cps-online.yaml --stack onpace"
+        ),
+    )
+    roster.add_argument("roster_dir", type=Path, metavar="ROSTER_DIR", help="OneRoster 1.1 CSV directory")
+    roster.add_argument(
+        "--program",
+        dest="programs",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="PROGRAM.yaml",
+        help="program the classes belong to (by its org_ids); repeat for several programs of one district",
+    )
 
 
 def _day_range(text: str) -> object:
@@ -164,6 +250,38 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> int:
+    from onpace_local.load import (
+        DeploymentError,
+        LoadInputError,
+        load_program_files,
+        load_roster_dir,
+        read_program_files,
+        resolve_target,
+    )
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        files = read_program_files(args.files if args.load_command == "program" else args.programs)
+        target = resolve_target(
+            stack=args.stack, endpoint_url=args.endpoint_url, region=args.region, env=os.environ
+        )
+        now = datetime.now(UTC)
+        if args.load_command == "program":
+            load_program_files(files, target, now, progress)
+        else:
+            load_roster_dir(args.roster_dir, files, target, now, progress)
+    except LoadInputError as exc:
+        print(f"onpace load: {exc}", file=sys.stderr)
+        return 2
+    except DeploymentError as exc:
+        print(f"onpace load: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _invoke(args: argparse.Namespace) -> int:
     from onpace_local.district import load_district
     from onpace_local.stack import LocalStack
@@ -206,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         return _invoke(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "load":
+        return _load(args)
     return 2
 
 

@@ -518,7 +518,7 @@ def test_never_two_decisions_for_the_same_enrollment_rule_and_episode(case: Case
     assert run.already_recorded == 0
     for row in run.rows:
         subject = run.store.subjects[f"d1#{row.klass}#{row.student}"]
-        assert subject.base.fired[f"{row.rule}#{row.episode}"] == row.on
+        assert subject.state.fired[f"{row.rule}#{row.episode}"] == row.on
 
 
 # -- 2. nothing after the enrollment ended -----------------------------------------------------
@@ -550,7 +550,7 @@ def test_nothing_after_the_enrollment_ended(case: Case) -> None:
         assert row.on < ending.on or SERIES[row.rule] == SERIES[ending.rule], (row, ending)
     event(f"enrollments ended: {len(endings)} of {len(scenario.enrollments)}")
     for (student, klass), ending in endings.items():
-        assert run.store.subjects[f"d1#{klass}#{student}"].base.status == ending.status_after
+        assert run.store.subjects[f"d1#{klass}#{student}"].state.status == ending.status_after
 
 
 # -- 3. school-day deadlines fall on school days ----------------------------------------------

@@ -126,10 +126,16 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "msc.progress.step4_removal": {
         "kind": "action",
-        "facts": {**MSC_FACTS, "days_without_submission": 20},
+        "facts": {**MSC_FACTS, "days_without_submission": 20, "reenroll_fee_usd": 400.0},
         "deadlines": {"reenroll": "2026-02-16"},
         "decided_on": "2026-02-09",
-        "must_say": ["removed", "re-enroll", "once", "Monday, February 16, 2026", "re-enrollment fee"],
+        "must_say": [
+            "removed",
+            "re-enroll",
+            "once",
+            "Monday, February 16, 2026",
+            "re-enrollment fee ($400.00)",
+        ],
         "roles": ("student", "district"),
     },
 }

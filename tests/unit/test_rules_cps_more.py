@@ -42,6 +42,8 @@ CALENDAR: dict[str, Any] = {
         {"id": "fall-2027", "start": "2027-08-23", "end": "2027-12-17", "season": "fall"},
     ],
 }
+
+
 def _input(kind: str, on: date, data: Any, class_id: str | None = None) -> Input:
     return make_input(kind, on, data, class_id, hour=17)
 

@@ -27,6 +27,8 @@ CPS_CALENDAR: dict[str, Any] = {
 }
 # 2026-08-24 .. 2026-12-18 is 117 days: the midpoint is day 59, 2026-10-21.
 MSC_CALENDAR: dict[str, Any] = {"terms": [{"id": "t1", "start": "2026-08-24", "end": "2026-12-18"}]}
+
+
 def _input(kind: str, on: date, data: Any, class_id: str | None = None) -> Input:
     return make_input(kind, on, data, class_id)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +16,8 @@ from tests.unit.rules_helpers import make_input, program, run
 WITHDRAW = "msc.enrollment.withdraw_window"
 EXTENSION = "msc.extension.eligibility"
 VERIFY = "msc.grades.verification_window"
+
+
 def _input(kind: str, on: date, data: Any, class_id: str | None = "c1") -> Input:
     return make_input(kind, on, data, class_id, hour=16)
 
@@ -51,6 +53,41 @@ def test_drop_inside_and_after_the_ten_day_withdraw_period(drop_on: date, within
     assert decision.facts["fee_usd"] == (110.0 if within else 425.0)
     assert decision.facts["fee_kind"] == ("drop_fee" if within else "full_course_fee")
     assert decision.due_on == drop_on.replace(day=drop_on.day + 1)
+
+
+@pytest.mark.parametrize(
+    ("drop_on", "fee_kind", "fee"),
+    [
+        (date(2026, 1, 4), "registration_fee", 25.0),  # the day before the course starts
+        (date(2026, 1, 5), "drop_fee", 110.0),  # the start day: the notification has gone out
+        (date(2026, 1, 6), "drop_fee", 110.0),
+    ],
+)
+def test_an_enrollment_withdrawn_before_the_course_starts_pays_the_registration_fee(
+    drop_on: date, fee_kind: str, fee: float
+) -> None:
+    """004: "a $25.00 registration fee charged for any student enrollment received which is
+    withdrawn before the course notification email is sent"."""
+    compiled = program({WITHDRAW: {}})
+    evaluation = evaluate_enrollment(compiled, _state(date(2026, 1, 5), _drop(drop_on)), date(2026, 1, 7))
+    (decision,) = evaluation.decisions
+    assert (decision.facts["fee_kind"], decision.facts["fee_usd"], evaluation.status) == (
+        fee_kind,
+        fee,
+        "dropped",
+    )
+    assert decision.facts["grade"] is None
+
+
+def test_the_removal_states_the_re_enrollment_fee() -> None:
+    """004 step 4: "may re-enroll once, per course, per semester, for a $400 fee within seven days"."""
+    steps = ("msc.progress.step1_contact", "msc.progress.step2_reminder", "msc.progress.step3_removal_notice")
+    rules: dict[str, dict[str, Any]] = {rule: {} for rule in steps}
+    compiled = program({**rules, "msc.progress.step4_removal": {"reenroll_fee_usd": 450}})
+    decisions = run(compiled, _state(date(2026, 1, 5)), date(2026, 1, 5), date(2026, 3, 1))
+    removal = decisions[-1]
+    assert removal.rule_id == "msc.progress.step4_removal" and removal.facts["reenroll_fee_usd"] == 450.0
+    assert all("reenroll_fee_usd" not in d.facts for d in decisions[:-1])
 
 
 def test_withdraw_period_across_the_daylight_saving_change() -> None:
@@ -293,3 +330,94 @@ def test_only_this_class_grades_and_each_posting_once() -> None:
     corrected = state.with_input(_grade(date(2026, 6, 3), grade="A-"))
     (again,) = evaluate_enrollment(compiled, corrected, date(2026, 6, 4)).decisions
     assert (again.facts["grade"], again.deadlines["grade_final"]) == ("A-", date(2026, 6, 19))
+
+
+# -- a granted extension moves the end date ---------------------------------------------------------
+
+LADDER = "msc.progress.step1_contact"
+
+
+def test_a_granted_extension_moves_the_end_date_and_the_rules_that_stop_there() -> None:
+    """Without the extension the ladder stops at the end date (05-29); with it, a lapse that
+    begins near the old end still reaches step 1 before the new end (06-12)."""
+    compiled = program({EXTENSION: {}, LADDER: {}})
+    lapse = {"submission": date(2026, 5, 28)}  # step 1 due 05-31, after the old end
+    plain = _state(date(2026, 1, 12), percent_complete=0.6, end_date=END, last_on=lapse)
+    assert [d.rule_id for d in run(compiled, plain, date(2026, 5, 29), date(2026, 6, 20))] == []
+
+    extended = plain.with_input(_request(date(2026, 5, 1)))
+    decisions = run(compiled, extended, date(2026, 5, 2), date(2026, 6, 20))
+    assert [(d.on, d.rule_id) for d in decisions] == [
+        (date(2026, 5, 2), EXTENSION),
+        (date(2026, 5, 31), LADDER),
+    ]
+    assert decisions[0].end_date_after == date(2026, 6, 12)
+    after = apply_evaluation(
+        extended, evaluate_enrollment(compiled, extended, date(2026, 5, 2)), date(2026, 5, 2)
+    )
+    assert after.end_date == date(2026, 6, 12)
+
+
+def test_a_refused_extension_leaves_the_end_date() -> None:
+    compiled = program({EXTENSION: {}})
+    state = _ext(_request(date(2026, 5, 20)))
+    evaluation = evaluate_enrollment(compiled, state, date(2026, 5, 21))
+    (refused,) = evaluation.decisions
+    assert refused.facts["decision"] == "refused" and refused.end_date_after is None
+    assert apply_evaluation(state, evaluation, date(2026, 5, 21)).end_date == END
+
+
+def test_the_replay_store_keeps_the_extended_end_date() -> None:
+    from onpace_core.evaluation.day import evaluate_day
+    from onpace_core.store.memory import MemoryStore
+
+    compiled = program({EXTENSION: {}, LADDER: {}})
+    store = MemoryStore()
+    store.add(_ext(_request(date(2026, 5, 1)), 0.6), first_look=date(2026, 5, 2))
+    evaluate_day(store, compiled, date(2026, 5, 2), datetime(2026, 5, 2, 12, tzinfo=UTC))
+    assert store.subjects["d#c1#s1"].state.end_date == date(2026, 6, 12)
+    assert [r.decision.end_date_after for r in store.recorded if r.decision.rule_id == EXTENSION] == [
+        date(2026, 6, 12)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("roster_end", "extended", "seen"),
+    [
+        ("2026-05-29", "2026-06-12", date(2026, 6, 12)),
+        ("2026-06-30", "2026-06-12", date(2026, 6, 30)),  # the roster moved the end later still
+        (None, "2026-06-12", date(2026, 6, 12)),
+        ("2026-05-29", None, date(2026, 5, 29)),
+    ],
+)
+def test_the_stored_enrollment_reads_the_later_of_roster_end_and_extension(
+    roster_end: str | None, extended: str | None, seen: date
+) -> None:
+    from onpace_core.store.enrollments import to_state
+    from onpace_core.store.models import EnrollmentModel
+
+    item = EnrollmentModel(
+        enrollment_key="d#c1#s1",
+        district_id="d",
+        program_id="p",
+        class_id="c1",
+        student_id="s1",
+        start_date="2026-01-12",
+        status="active",
+        end_date=roster_end,
+        extended_end_date=extended,
+    )
+    assert to_state(item, compile_program(_program_config()).calendar).end_date == seen
+
+
+def _program_config() -> ProgramConfig:
+    return program({EXTENSION: {}}).config
+
+
+def test_a_decision_keeps_its_end_date_change_through_storage() -> None:
+    from onpace_rules.decisions import decision_from_dict, decision_to_dict
+
+    compiled = program({EXTENSION: {}})
+    (granted,) = evaluate_enrollment(compiled, _ext(_request(date(2026, 4, 1))), date(2026, 4, 2)).decisions
+    assert decision_from_dict(decision_to_dict(granted)) == granted
+    assert decision_to_dict(granted)["end_date_after"] == "2026-06-12"

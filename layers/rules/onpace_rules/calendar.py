@@ -110,15 +110,6 @@ class ProgramCalendar:
         """Changes the evaluation of ``day`` sees for the first time (announced the day before)."""
         return tuple(c for c in self.changes if c.announced == day - timedelta(days=1))
 
-    def next_change_after(self, day: date) -> date | None:
-        """The first evaluation day after ``day`` that sees a new change."""
-        if not self.changes:
-            return None
-        upcoming = [
-            c.announced + timedelta(days=1) for c in self.changes if c.announced + timedelta(days=1) > day
-        ]
-        return min(upcoming, default=None)
-
     # -- time zone --------------------------------------------------------------------------
 
     def local_date(self, instant: datetime) -> date:

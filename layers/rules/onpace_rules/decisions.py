@@ -19,6 +19,8 @@ class Decision:
 
     ``on`` is the evaluation day (the date the notice carries); ``due_on`` the date the policy
     made it due, earlier than ``on`` only when the evaluator catches up after missed days.
+    ``end_date_after`` moves the enrollment's end date (a granted course extension): the rules
+    that stop at the end date run until the new one.
     """
 
     rule_id: str
@@ -32,6 +34,7 @@ class Decision:
     facts: Mapping[str, FactValue] = field(default_factory=dict)
     status_after: EnrollmentStatus | None = None
     reason: str | None = None
+    end_date_after: date | None = None
 
     @property
     def fired_key(self) -> str:
@@ -62,6 +65,7 @@ def decision_to_dict(decision: Decision) -> dict[str, object]:
         "facts": dict(decision.facts),
         "status_after": decision.status_after,
         "reason": decision.reason,
+        "end_date_after": decision.end_date_after.isoformat() if decision.end_date_after else None,
     }
 
 
@@ -80,4 +84,9 @@ def decision_from_dict(data: Mapping[str, object]) -> Decision:
         facts=dict(data.get("facts") or {}),  # type: ignore[call-overload]
         status_after=data.get("status_after"),  # type: ignore[arg-type]
         reason=data.get("reason"),  # type: ignore[arg-type]
+        end_date_after=_optional_date(data.get("end_date_after")),
     )
+
+
+def _optional_date(value: object) -> date | None:
+    return date.fromisoformat(str(value)) if value else None

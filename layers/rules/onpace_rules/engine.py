@@ -9,6 +9,7 @@ the approval. Which policy version applies is the one in force on the day evalua
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
@@ -25,7 +26,7 @@ from onpace_rules.registry import (
     build_families,
     build_filters,
 )
-from onpace_rules.rules.base import RuleContext, RuleFamily
+from onpace_rules.rules.base import Planner, RuleContext, RuleFamily
 
 APPROVAL_SUFFIX = "/approval"
 AWAITING_APPROVAL = "awaiting approval"
@@ -54,6 +55,14 @@ class CompiledVersion:
             )
             for scope in ("enrollment", "student")
             for ended in (False, True)
+        }
+
+    @cached_property
+    def plans(self) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None], ...]]:
+        """Each family of ``by_scope`` with its ``plan`` method, when it has one."""
+        return {
+            key: tuple((f, getattr(f, "plan", None)) for f in families)
+            for key, families in self.by_scope.items()
         }
 
 
@@ -99,11 +108,17 @@ class CompiledProgram:
             self._contexts[day] = ctx
         return ctx
 
-    def next_version_after(self, day: date) -> date | None:
-        if len(self.versions) == 1:
-            return None
-        later = [v.effective for v in self.versions if v.effective is not None and v.effective > day]
-        return min(later, default=None)
+    @cached_property
+    def change_days(self) -> tuple[date, ...]:
+        """Days a new policy version or a calendar change starts to apply, in order."""
+        days = {v.effective for v in self.versions if v.effective is not None}
+        days.update(c.announced + timedelta(days=1) for c in self.calendar.changes)
+        return tuple(sorted(days))
+
+    def next_change_after(self, day: date) -> date | None:
+        """The first day after ``day`` on which a policy version or a calendar change starts."""
+        index = bisect_right(self.change_days, day)
+        return self.change_days[index] if index < len(self.change_days) else None
 
 
 def compile_program(config: ProgramConfig) -> CompiledProgram:
@@ -185,22 +200,35 @@ def _first_unseen_input(state: EnrollmentState, day: date) -> date | None:
 
 def _next_wake(program: CompiledProgram, state: EnrollmentState, day: date) -> date | None:
     ctx = program.context_on(day)
+    found = [(family, family.next_wake(state, day, ctx)) for family in _families(program, state, day)]
+    return _earliest_wake(program, state, day, found)
+
+
+def _earliest_wake(
+    program: CompiledProgram,
+    state: EnrollmentState,
+    day: date,
+    found: list[tuple[RuleFamily, date | None]],
+) -> date | None:
+    """The first of the families' wake dates and the days an input, a version or a calendar
+    change can bring a due date forward."""
     end = state.end_date
     wakes: list[date] = []
-    for family in _families(program, state, day):
-        wake = family.next_wake(state, day, ctx)
+    for family, wake in found:
         # Past the end date only families that answer inputs remain, and inputs wake by themselves.
-        if wake is not None and (family.runs_after_end or end is None or wake <= end):
+        if wake is not None and (end is None or wake <= end or family.runs_after_end):
             wakes.append(wake)
     # An input already stored but dated today or later is seen from the day after its date.
-    unseen = _first_unseen_input(state, day)
-    if unseen is not None:
-        wakes.append(unseen)
+    if state.inputs:
+        unseen = _first_unseen_input(state, day)
+        if unseen is not None:
+            wakes.append(unseen)
     # A new policy version or calendar change can bring a due date forward: look again then.
-    for change in (program.next_version_after(day), program.calendar.next_change_after(day)):
+    if program.change_days:
+        change = program.next_change_after(day)
         if change is not None and (end is None or change <= end):
             wakes.append(change)
-    return min(wakes, default=None)
+    return min(wakes) if wakes else None
 
 
 def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: date) -> Evaluation:
@@ -215,28 +243,61 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     """
     if state.status in ENDED_STATUSES:
         return Evaluation(decisions=(), status=state.status, wake_on=None)
+    version = program.version_on(day)
     ctx = program.context_on(day)
-    for adjuster in program.version_on(day).adjusters:
+    for adjuster in version.adjusters:
         state = adjuster.adjust(state, ctx)
     if state.status == "held":
         return _resolve_held(program, state, day)
+    ended = state.end_date is not None and day > state.end_date
     decisions: list[Decision] = []
     acting: tuple[date, int, list[Decision]] | None = None
-    for order, family in enumerate(_families(program, state, day)):
-        found = list(family.decide(state, day, ctx))
+    # Families with a ``plan`` give their wake date with their decisions (one look, not two).
+    planned: list[tuple[RuleFamily, date | None]] | None = []
+    for order, (family, plan) in enumerate(version.plans[(state.scope, ended)]):
+        if plan is not None:
+            found, wake = plan(state, day, ctx)
+            if planned is not None:
+                planned.append((family, wake))
+        else:
+            found = family.decide(state, day, ctx)
+            planned = None
+        if not found:
+            continue
         actions = [d.due_on for d in found if d.kind == "action" and d.status_after]
         if actions and (acting is None or min(actions) < acting[0]):
             # On a catch-up day two families may both end the enrollment; the one whose date
             # came first is the one that ended it (day by day it would have acted alone).
-            acting = (min(actions), order, found)
+            acting = (min(actions), order, list(found))
         decisions.extend(found)
     if acting is not None:
         decisions = acting[2]
-    for decision_filter in program.version_on(day).filters:
-        decisions = decision_filter.apply(decisions, state, day, ctx)
+    if version.filters:
+        chosen = decisions
+        for decision_filter in version.filters:
+            decisions = decision_filter.apply(decisions, state, day, ctx)
+        if decisions != chosen:
+            planned = None  # a filter changed what is recorded: ask each family again
+    if any(d.end_date_after is not None for d in decisions):
+        planned = None  # wake dates are bounded by the end date, which this evaluation moves
+    if decisions:
+        taken = _taken(decisions, ctx)
+        if taken is not None:
+            return taken
+    if planned is not None:
+        wake = _earliest_wake(program, state, day, planned)
+    else:
+        after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
+        wake = _next_wake(program, after, day)
+    return Evaluation(decisions=tuple(decisions), status=state.status, wake_on=wake)
 
+
+def _taken(decisions: list[Decision], ctx: RuleContext) -> Evaluation | None:
+    """The evaluation when one of ``decisions`` ends the enrollment (or asks approval to)."""
     action = next((d for d in decisions if d.kind == "action" and d.status_after), None)
-    if action is not None and ctx.config.approvals.get(action.rule_id) == "needs_approval":
+    if action is None or action.status_after is None:
+        return None
+    if ctx.config.approvals.get(action.rule_id) == "needs_approval":
         request = replace(
             action,
             kind="notice",
@@ -249,20 +310,23 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
         )
         others = [d for d in decisions if d is not action]
         return Evaluation(decisions=(*others, request), status="held", wake_on=None, held=action)
-    if action is not None and action.status_after is not None:
-        return Evaluation(decisions=tuple(decisions), status=action.status_after, wake_on=None)
-
-    after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
-    return Evaluation(
-        decisions=tuple(decisions), status=state.status, wake_on=_next_wake(program, after, day)
-    )
+    return Evaluation(decisions=tuple(decisions), status=action.status_after, wake_on=None)
 
 
 def apply_evaluation(state: EnrollmentState, evaluation: Evaluation, day: date) -> EnrollmentState:
     """The state the next evaluation sees, once ``evaluation`` has been recorded."""
-    fired = (
-        {**state.fired, **{d.fired_key: day for d in evaluation.decisions}}
-        if evaluation.decisions
-        else state.fired
+    if not evaluation.decisions:
+        return state.evolve(status=evaluation.status, checked_through=day, held=evaluation.held)
+    fired = {**state.fired, **{d.fired_key: day for d in evaluation.decisions}}
+    end_date = moved_end_date(evaluation, state.end_date)
+    return state.evolve(
+        status=evaluation.status, fired=fired, checked_through=day, held=evaluation.held, end_date=end_date
     )
-    return state.evolve(status=evaluation.status, fired=fired, checked_through=day, held=evaluation.held)
+
+
+def moved_end_date(evaluation: Evaluation, end_date: date | None) -> date | None:
+    """The enrollment's end date once ``evaluation`` is recorded (a granted extension moves it)."""
+    for decision in evaluation.decisions:
+        if decision.end_date_after is not None:
+            end_date = decision.end_date_after
+    return end_date

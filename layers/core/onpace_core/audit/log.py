@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from onpace_core.store.models import AuditModel
 
@@ -137,6 +141,56 @@ def append(district_id: str, entries: Sequence[AuditEntry], now: datetime | None
         head = item
         pending.pop(0)
     return stored
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A conditional update of another item that can succeed only once (or only from a known state).
+
+    ``append_claimed`` writes it in one transaction with an audit entry, so that the entry exists
+    exactly when the claim was taken: a re-run finds the claim taken and writes nothing.
+    """
+
+    item: Model
+    actions: Sequence[Action]
+    condition: Condition
+
+
+def append_claimed(
+    district_id: str, entry: AuditEntry, claim: Claim, now: datetime | None = None
+) -> AuditModel | None:
+    """Append ``entry`` together with ``claim``; ``None`` (nothing written) if the claim's condition fails.
+
+    Like :func:`append`, a put that loses the next ``seq`` to another writer re-reads the head and
+    tries again; the claim is tried again with it.
+    """
+    at = iso_instant(now or utc_now())
+    # A transaction spans tables; the audit table's connection has the region and endpoint bound.
+    connection = AuditModel._get_connection().connection
+    attempts = 0
+    head = _head(district_id)
+    while True:
+        seq = int(head.seq) + 1 if head else 1
+        item = _item(district_id, seq, head.hash if head else GENESIS, entry, at)
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                # pynamodb sends puts before updates: reason 0 is the entry, reason 1 the claim.
+                transaction.save(item, condition=AuditModel.seq.does_not_exist())
+                transaction.update(claim.item, list(claim.actions), condition=claim.condition)
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                return None
+            # Lost the seq race, or a conflicting transaction on either item: read the head again.
+            attempts += 1
+            if attempts >= _MAX_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0, 0.02 * attempts))
+            head = _head(district_id)
+            continue
+        return item
 
 
 def read(

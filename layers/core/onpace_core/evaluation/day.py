@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from onpace_rules.decisions import Evaluation
 from onpace_rules.engine import CompiledProgram, evaluate_enrollment
@@ -21,12 +21,31 @@ from onpace_rules.facts import EnrollmentState
 RefT = TypeVar("RefT")
 
 
-@dataclass(frozen=True)
-class Subject(Generic[RefT]):
+class Subject(NamedTuple, Generic[RefT]):
     """What the engine evaluates (``state``) and the store's handle to write it back (``ref``)."""
 
     state: EnrollmentState
     ref: RefT
+
+
+@dataclass(frozen=True)
+class CalendarChangeApplied:
+    """A calendar change (school days closed or opened) that this day's evaluation applied first."""
+
+    announced: date
+    applies_from: date
+    closed: tuple[date, ...]
+    opened: tuple[date, ...]
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "announced": self.announced.isoformat(),
+            "applies_from": self.applies_from.isoformat(),
+            "closed": [d.isoformat() for d in self.closed],
+            "opened": [d.isoformat() for d in self.opened],
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -36,15 +55,21 @@ class DaySummary:
     enrollments_evaluated: int = 0
     recorded: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule id, kind) -> count
     already_recorded: int = 0
+    # Set by a store that records calendar changes (the deployed one audits them, once).
+    calendar_changes: tuple[CalendarChangeApplied, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        summary: dict[str, object] = {
             "program": self.program_key,
             "day": self.day.isoformat(),
             "enrollments_evaluated": self.enrollments_evaluated,
             "recorded": [{"rule": r, "kind": k, "count": n} for (r, k), n in sorted(self.recorded.items())],
             "already_recorded": self.already_recorded,
         }
+        # Only when there is one, so that every other day's summary keeps its shape.
+        if self.calendar_changes:
+            summary["calendar_changes"] = [c.as_dict() for c in self.calendar_changes]
+        return summary
 
 
 class EvaluationStore(Protocol[RefT]):

@@ -2,6 +2,8 @@
 and audit log, the engine's bookkeeping back on the enrollment item.
 
 The day loop itself is ``onpace_core.evaluation.day.evaluate_day``, shared with ``onpace replay``.
+After it, a program day on which a calendar change applies gets one ``calendar.changed`` audit
+entry (what changed, and how many enrollments were looked at again under the new calendar).
 """
 
 from __future__ import annotations
@@ -11,15 +13,23 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 from onpace_rules.decisions import Decision, Evaluation, decision_to_dict
-from onpace_rules.engine import CompiledProgram, compile_program
-from onpace_rules.program import ProgramConfig
+from onpace_rules.engine import CompiledProgram, compile_program, moved_end_date
+from onpace_rules.program import CalendarChange, ProgramConfig
 from onpace_rules.titles import rule_title
 
-from onpace_core.audit.log import AuditEntry, append
-from onpace_core.evaluation.day import DaySummary, Subject, evaluate_day
+from onpace_core.audit.log import AuditEntry, append, append_claimed
+from onpace_core.evaluation.day import CalendarChangeApplied, DaySummary, Subject, evaluate_day
 from onpace_core.notices.outbox import record_decision
 from onpace_core.store.enrollments import due_enrollments, to_state
 from onpace_core.store.models import EnrollmentModel
+from onpace_core.store.programs import (
+    applies_from,
+    audited_change_ids,
+    calendar_audit_claim,
+    change_detail,
+    change_id,
+    describe_change,
+)
 
 ACTOR = "evaluate"
 _AUDIT_TYPE = {"notice": "notice.decided", "action": "action.taken", "skipped": "notice.skipped"}
@@ -97,9 +107,14 @@ class DynamoEvaluationStore:
             if evaluation.held is not None
             else EnrollmentModel.held.remove()
         )
+        extension = []
+        end_date = moved_end_date(evaluation, subject.state.end_date)
+        if end_date is not None and end_date != subject.state.end_date:
+            extension.append(EnrollmentModel.extended_end_date.set(end_date.isoformat()))
         item.update(
             actions=[
                 *fired_updates,
+                *extension,
                 EnrollmentModel.checked_through.set(day.isoformat()),
                 EnrollmentModel.status.set(evaluation.status),
                 wake,
@@ -108,6 +123,55 @@ class DynamoEvaluationStore:
         )
 
 
+def _calendar_entry(
+    program: CompiledProgram, changes: list[CalendarChange], day: date, evaluated: int
+) -> AuditEntry:
+    config = program.config
+    changed = "; ".join(f"from {applies_from(c).isoformat()}: {describe_change(c)}" for c in changes)
+    return AuditEntry(
+        type="calendar.changed",
+        actor=ACTOR,
+        summary=f"Calendar of {config.name} changed {changed}; {evaluated} enrollment(s) re-evaluated",
+        on=day,
+        policy_version=program.version_on(day).config.policy_version,
+        program_id=config.program_id,
+        detail={"changes": [change_detail(c) for c in changes], "enrollments_reevaluated": evaluated},
+    )
+
+
+def _audit_calendar_changes(program: CompiledProgram, day: date, now: datetime, summary: DaySummary) -> None:
+    """Audit the calendar changes in force on ``day`` that are not audited yet, once.
+
+    Normally that is the change announced the day before (the engine woke every live enrollment
+    for it); a change loaded after the day it applied from is audited on the first day evaluated
+    after the load. The claim on the program item makes a re-run of the day write nothing.
+    """
+    config = program.config
+    in_force = [c for c in config.calendar.changes if applies_from(c) <= day]
+    if not in_force:
+        return
+    audited = audited_change_ids(config.district_id, config.program_id)
+    pending = [c for c in in_force if change_id(c) not in audited]
+    if not pending:
+        return
+    entry = _calendar_entry(program, pending, day, summary.enrollments_evaluated)
+    if append_claimed(config.district_id, entry, calendar_audit_claim(config, pending), now) is None:
+        return  # another run of this day audited them first
+    summary.calendar_changes = tuple(
+        CalendarChangeApplied(
+            announced=c.announced,
+            applies_from=applies_from(c),
+            closed=tuple(sorted(c.closed)),
+            opened=tuple(sorted(c.opened)),
+            reason=c.reason,
+        )
+        for c in pending
+    )
+
+
 def evaluate_program_day(config: ProgramConfig, day: date, now: datetime) -> DaySummary:
     """Evaluate every enrollment of ``config`` that may have something due on ``day``."""
-    return evaluate_day(DynamoEvaluationStore(), compile_program(config), day, now)
+    program = compile_program(config)
+    summary = evaluate_day(DynamoEvaluationStore(), program, day, now)
+    _audit_calendar_changes(program, day, now, summary)
+    return summary

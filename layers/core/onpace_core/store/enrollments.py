@@ -120,6 +120,15 @@ def _local(calendar: ProgramCalendar, instant: str | None) -> date | None:
     return calendar.local_date(datetime.fromisoformat(instant)) if instant else None
 
 
+def _end_date(item: EnrollmentModel) -> date | None:
+    """The roster's end date, or a granted extension's when that is later."""
+    end = date.fromisoformat(item.end_date) if item.end_date else None
+    extended = date.fromisoformat(item.extended_end_date) if item.extended_end_date else None
+    if extended is not None and (end is None or extended > end):
+        return extended
+    return end
+
+
 def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentState:
     """The engine's view of a stored enrollment: instants become program-local dates."""
     last_on: dict[ActivityKind, date] = {}
@@ -146,7 +155,7 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         percent_complete=float(item.percent_complete) if item.percent_complete is not None else None,
         fired=fired,
         checked_through=date.fromisoformat(item.checked_through) if item.checked_through else None,
-        end_date=date.fromisoformat(item.end_date) if item.end_date else None,
+        end_date=_end_date(item),
         student_id=item.student_id,
         class_id=None if item.scope == "student" else item.class_id,
         scope="student" if item.scope == "student" else "enrollment",

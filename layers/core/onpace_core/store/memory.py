@@ -8,35 +8,70 @@ deployed store's ``due`` index), and the decisions recorded, each once per
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from onpace_rules.decisions import Decision, Evaluation
-from onpace_rules.engine import CompiledProgram, apply_evaluation
-from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState
+from onpace_rules.engine import CompiledProgram, moved_end_date
+from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState, EnrollmentStatus
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input
 
 from onpace_core.evaluation.day import DaySummary, Subject
 
 
-@dataclass
+@dataclass(slots=True)
 class MemorySubject:
-    """One subject's state; activity is folded into ``last_on`` in place (the hot path of a
-    replay), and the engine's immutable view is built once per evaluation."""
+    """One subject: what the roster gave (``base``, with the inputs it has received), and what
+    activity and evaluations move, kept here in place (the hot path of a replay).
+
+    The engine's immutable view is built once per evaluation. ``fired`` is replaced, never
+    changed in place, so a view handed out keeps the map it was built with.
+    """
 
     base: EnrollmentState
     wake: date | None
-    last_on: dict[ActivityKind, date] = field(default_factory=dict)
-    percent: float | None = None
+    last_on: dict[ActivityKind, date]
+    percent: float | None
+    status: EnrollmentStatus
+    fired: Mapping[str, date]
+    checked_through: date | None
+    held: Decision | None
 
-    def __post_init__(self) -> None:
-        self.last_on = dict(self.base.last_on)
-        self.percent = self.base.percent_complete
+    @classmethod
+    def of(cls, state: EnrollmentState, wake: date | None) -> MemorySubject:
+        return cls(
+            base=state,
+            wake=wake,
+            last_on=dict(state.last_on),
+            percent=state.percent_complete,
+            status=state.status,
+            fired=state.fired,
+            checked_through=state.checked_through,
+            held=state.held,
+        )
 
     @property
     def state(self) -> EnrollmentState:
-        return self.base.evolve(last_on=dict(self.last_on), percent_complete=self.percent)
+        return self.base.evolve(
+            last_on=dict(self.last_on),
+            percent_complete=self.percent,
+            status=self.status,
+            fired=self.fired,
+            checked_through=self.checked_through,
+            held=self.held,
+        )
+
+    def record(self, evaluation: Evaluation, day: date) -> None:
+        """What ``engine.apply_evaluation`` gives, applied in place."""
+        if evaluation.decisions:
+            self.fired = {**self.fired, **{d.fired_key: day for d in evaluation.decisions}}
+            end_date = moved_end_date(evaluation, self.base.end_date)
+            if end_date != self.base.end_date:
+                self.base = self.base.evolve(end_date=end_date)
+        self.status = evaluation.status
+        self.checked_through = day
+        self.held = evaluation.held
 
 
 @dataclass(frozen=True)
@@ -61,7 +96,7 @@ class MemoryStore:
     def add(self, state: EnrollmentState, first_look: date | None = None) -> None:
         """Add a subject; its first look is its start date (or ``first_look``), like a roster load."""
         wake = first_look or state.start_date
-        self.subjects[state.key] = MemorySubject(base=state, wake=wake)
+        self.subjects[state.key] = MemorySubject.of(state, wake)
         heapq.heappush(self._heap, (wake, state.key))
         if state.scope == "student":
             self._student_subject[state.student_id] = state.key
@@ -103,7 +138,7 @@ class MemoryStore:
         for key in targets:
             subject = self.subjects[key]
             subject.base = subject.base.with_input(item)
-            if subject.base.status not in ENDED_STATUSES:
+            if subject.status not in ENDED_STATUSES:
                 self._wake_by(key, item.on + timedelta(days=1))
         return True
 
@@ -116,21 +151,23 @@ class MemoryStore:
     def wake_all(self, day: date) -> None:
         """Look at every live subject again on ``day`` (after a calendar change, say)."""
         for key, subject in self.subjects.items():
-            if subject.base.status not in ENDED_STATUSES:
+            if subject.status not in ENDED_STATUSES:
                 self._wake_by(key, day)
 
     # -- EvaluationStore ----------------------------------------------------------------------
 
     def due(self, program: CompiledProgram, day: date) -> Iterator[Subject[str]]:
+        heap, subjects = self._heap, self.subjects
         ready: list[str] = []
-        while self._heap and self._heap[0][0] <= day:
-            wake, key = heapq.heappop(self._heap)
-            subject = self.subjects[key]
+        while heap and heap[0][0] <= day:
+            wake, key = heapq.heappop(heap)
+            subject = subjects[key]
             if subject.wake == wake:  # otherwise a stale heap entry: the wake moved since
                 subject.wake = None
                 ready.append(key)
-        for key in sorted(ready):
-            yield Subject(state=self.subjects[key].state, ref=key)
+        ready.sort()
+        for key in ready:
+            yield Subject(subjects[key].state, key)
 
     def record(
         self,
@@ -142,18 +179,17 @@ class MemoryStore:
         summary: DaySummary,
     ) -> None:
         stored = self.subjects[subject.ref]
-        state = subject.state
+        fired = subject.state.fired
         fresh = []
         for decision in evaluation.decisions:
-            if decision.fired_key in state.fired:
+            if decision.fired_key in fired:
                 summary.already_recorded += 1
                 continue
             fresh.append(decision)
             summary.recorded[(decision.rule_id, decision.kind)] += 1
-            self.recorded.append(RecordedDecision(decision, state.student_id, state.class_id))
+            self.recorded.append(RecordedDecision(decision, stored.base.student_id, stored.base.class_id))
         if len(fresh) != len(evaluation.decisions):
             evaluation = replace(evaluation, decisions=tuple(fresh))
-        # Applied to the stored base: it holds the inputs as they are now; activity stays in place.
-        stored.base = apply_evaluation(stored.base, evaluation, day)
+        stored.record(evaluation, day)
         if evaluation.wake_on is not None:
             self._wake_by(subject.ref, max(evaluation.wake_on, day + timedelta(days=1)))

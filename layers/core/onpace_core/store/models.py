@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -108,6 +109,8 @@ class EnrollmentModel(Model):
     term_id = UnicodeAttribute(null=True)
     start_date = UnicodeAttribute()
     end_date = UnicodeAttribute(null=True)
+    # A granted course extension's end date; the roster's ``end_date`` stays as the roster says.
+    extended_end_date = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="active")  # see onpace_rules.facts.EnrollmentStatus
     contacts = ListAttribute(of=Contact, default=list)
     roster_facts = UnicodeAttribute(null=True)  # JSON of onpace_rules.facts.RosterFacts
@@ -249,6 +252,9 @@ class ProgramModel(Model):
     time_zone = UnicodeAttribute()
     policy_version = UnicodeAttribute()
     config = UnicodeAttribute()  # ProgramConfig as JSON
+    # Ids of the calendar changes whose application the evaluator has audited; written only in
+    # the transaction that writes that audit entry (exactly once across re-runs).
+    calendar_changes_audited = UnicodeSetAttribute(null=True)
 
     by_time_zone: ClassVar[ProgramsByTimeZoneIndex] = ProgramsByTimeZoneIndex()
 

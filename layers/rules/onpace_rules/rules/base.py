@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -85,6 +85,13 @@ class RuleFamily(Protocol):
 
 # A family may also offer ``redate(decision, day, ctx) -> Decision``: the same action taken on a
 # later day (after a person approved it), with its deadlines counted from that day.
+#
+# And ``plan(state, day, ctx) -> (decisions, wake)``: ``decide`` together with the date
+# ``next_wake`` would give once those decisions are recorded (the state's ``fired`` holding them,
+# ``checked_through`` = day). Families that work both out from the same dates offer it so an
+# evaluation looks at them once; the engine falls back to ``next_wake`` when a decision filter
+# changed what is recorded.
+Planner = Callable[[EnrollmentState, date, "RuleContext"], tuple[Sequence[Decision], date | None]]
 
 
 def fired_on(state: EnrollmentState, rule_id: str, episode: str) -> date | None:

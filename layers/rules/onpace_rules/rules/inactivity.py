@@ -89,16 +89,30 @@ class InactivitySeries:
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """Warning or action for the current lapse; the action supersedes a warning not yet sent."""
+        return self.plan(state, day, ctx)[0]
+
+    def plan(
+        self, state: EnrollmentState, day: date, ctx: RuleContext
+    ) -> tuple[Sequence[Decision], date | None]:
+        """``decide``, and the wake date ``next_wake`` gives once its decisions are recorded.
+
+        Both come from the same two dates of the current lapse, worked out once.
+        """
         anchor = state.inactivity_anchor(self.kinds, day)
         episode = f"since-{anchor.isoformat()}"
         if self.action_id and fired_on(state, self.action_id, episode) is not None:
-            return ()
+            return (), None
         clock = self._clock(state, day, ctx.calendar)
         warning_due, action_due = self._dates(state, anchor, episode, clock)
         warning_pending = self.warning_id is not None and fired_on(state, self.warning_id, episode) is None
         action_now = self.action_id is not None and action_due <= day
         if not action_now and not (warning_pending and warning_due <= day):
-            return ()  # the common case: nothing due; facts are only worked out for a decision
+            # The common case: nothing due; facts are only worked out for a decision.
+            candidates = [warning_due] if warning_pending else []
+            if self.action_id is not None:
+                candidates.append(action_due)
+            upcoming = [d for d in candidates if d > day]
+            return (), min(upcoming) if upcoming else self._new_lapse(day, clock)
         facts = self._facts(anchor, day, state, clock)
         decisions: list[Decision] = []
         if self.action_id is not None and action_due <= day:
@@ -132,23 +146,30 @@ class InactivitySeries:
                     status_after=self.action_status,
                 )
             )
-        elif warning_pending and self.warning_id is not None and warning_due <= day:
-            grace = self.params.action_day - self.params.warning_day
-            announced = max(action_due, clock.add(day, grace))
-            decisions.append(
-                Decision(
-                    rule_id=self.warning_id,
-                    kind="notice",
-                    episode=episode,
-                    on=day,
-                    due_on=warning_due,
-                    policy_version=ctx.policy_version,
-                    recipients=self.warning_recipients,
-                    deadlines={self.action_deadline: announced} if self.action_id else {},
-                    facts=facts,
-                )
+            return decisions, None
+        assert self.warning_id is not None  # a warning is due (checked above)
+        grace = self.params.action_day - self.params.warning_day
+        announced = max(action_due, clock.add(day, grace))
+        decisions.append(
+            Decision(
+                rule_id=self.warning_id,
+                kind="notice",
+                episode=episode,
+                on=day,
+                due_on=warning_due,
+                policy_version=ctx.policy_version,
+                recipients=self.warning_recipients,
+                deadlines={self.action_deadline: announced} if self.action_id else {},
+                facts=facts,
             )
-        return decisions
+        )
+        # Sent today, the warning leaves the action, counted from today at the earliest.
+        return decisions, announced if self.action_id else self._new_lapse(day, clock)
+
+    def _new_lapse(self, day: date, clock: Clock) -> date:
+        """The first date of a lapse that activity dated ``day`` (not seen yet) would start."""
+        first = self.params.warning_day if self.warning_id is not None else self.params.action_day
+        return clock.add(day, first)
 
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
         """The action taken on ``day`` (after approval): an appeal window counts from then."""
@@ -175,5 +196,4 @@ class InactivitySeries:
         if upcoming:
             return min(upcoming)
         # This lapse has nothing left; a new one starts with activity on ``day`` at the earliest.
-        first = self.params.warning_day if self.warning_id is not None else self.params.action_day
-        return clock.add(day, first)
+        return self._new_lapse(day, clock)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import cached_property
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,6 +53,8 @@ class LadderParams(BaseModel):
     step3_days_after_step2: int = Field(default=7, ge=1)
     removal_days_after_step3: int = Field(default=3, ge=1)
     reenroll_window_days: int = Field(default=7, ge=1)
+    # "may re-enroll once, per course, per semester, for a $400 fee within seven (7) calendar days"
+    reenroll_fee_usd: float = Field(default=400.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,24 @@ class ProgressLadder:
     params: LadderParams
     rule_ids: tuple[str, ...] = FAMILY_RULE_IDS
 
-    def _steps(self) -> list[_Step]:
+    @cached_property
+    def _chain(self) -> tuple[_Step, ...]:
         # A ladder is a chain: a step missing from the program ends the chain there.
         chain = []
         for step in _STEPS:
             if step.rule_id not in self.enabled:
                 break
             chain.append(step)
-        return chain
+        return tuple(chain)
+
+    @cached_property
+    def _gaps(self) -> dict[str, int]:
+        """Days from the step before, per later step."""
+        return {
+            STEP2: self.params.step2_days_after_step1,
+            STEP3: self.params.step3_days_after_step2,
+            STEP4: self.params.removal_days_after_step3,
+        }
 
     def _next(
         self, state: EnrollmentState, day: date, calendar: ProgramCalendar
@@ -94,13 +107,8 @@ class ProgressLadder:
         anchor = state.inactivity_anchor(SUBMISSIONS, day)
         episode = f"since-{anchor.isoformat()}"
         after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
-        gaps = {
-            STEP2: self.params.step2_days_after_step1,
-            STEP3: self.params.step3_days_after_step2,
-            STEP4: self.params.removal_days_after_step3,
-        }
         previous: date | None = None
-        for step in self._steps():
+        for step in self._chain:
             sent = fired_on(state, step.rule_id, episode)
             if sent is not None:
                 previous = sent
@@ -108,29 +116,32 @@ class ProgressLadder:
             if step.rule_id == STEP1:
                 # A paused clock (an accommodation) delays the first step; the later steps count
                 # from the step before, as the source says.
-                clock = Clock(calendar, "calendar", accommodations_seen(state, day))
-                first = self.params.step1_days_without_submission + clock.extension(anchor)
-                due = max(clock.add(anchor, first), after_withdraw_period)
+                first = self.params.step1_days_without_submission
+                accommodations = accommodations_seen(state, day)
+                if accommodations:
+                    clock = Clock(calendar, "calendar", accommodations)
+                    due = clock.add(anchor, first + clock.extension(anchor))
+                else:
+                    due = anchor + timedelta(days=first)
+                due = max(due, after_withdraw_period)
             else:
                 assert previous is not None
-                due = previous + timedelta(days=gaps[step.rule_id])
+                due = previous + timedelta(days=self._gaps[step.rule_id])
             return step, due, episode, anchor
         return None
 
-    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
-        """The step whose day has come, if the lapse still holds (no submission since it began)."""
-        found = self._next(state, day, ctx.calendar)
-        if found is None:
-            return ()
+    def _decision(
+        self, state: EnrollmentState, day: date, ctx: RuleContext, found: tuple[_Step, date, str, date]
+    ) -> Decision:
         step, due, episode, anchor = found
-        if due > day:
-            return ()
         deadlines: dict[str, date] = {}
         if step.rule_id == STEP3:
             deadlines["removal"] = day + timedelta(days=self.params.removal_days_after_step3)
+        facts: dict[str, FactValue] = {}
         if step.rule_id == STEP4:
             deadlines["reenroll"] = day + timedelta(days=self.params.reenroll_window_days)
-        facts: dict[str, FactValue] = {
+            facts["reenroll_fee_usd"] = round(self.params.reenroll_fee_usd, 2)
+        facts |= {
             "last_submission_date": anchor.isoformat() if anchor >= state.start_date else None,
             "days_without_submission": (day - anchor).days,
             "enrollment_start": state.start_date.isoformat(),
@@ -138,20 +149,55 @@ class ProgressLadder:
                 state.start_date + timedelta(days=self.params.withdraw_period_days - 1)
             ).isoformat(),
         }
-        return (
-            Decision(
-                rule_id=step.rule_id,
-                kind=step.kind,
-                episode=episode,
-                on=day,
-                due_on=due,
-                policy_version=ctx.policy_version,
-                recipients=step.recipients,
-                deadlines=deadlines,
-                facts=facts,
-                status_after=step.status_after,
-            ),
+        return Decision(
+            rule_id=step.rule_id,
+            kind=step.kind,
+            episode=episode,
+            on=day,
+            due_on=due,
+            policy_version=ctx.policy_version,
+            recipients=step.recipients,
+            deadlines=deadlines,
+            facts=facts,
+            status_after=step.status_after,
         )
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        """The step whose day has come, if the lapse still holds (no submission since it began)."""
+        found = self._next(state, day, ctx.calendar)
+        if found is None or found[1] > day:
+            return ()
+        return (self._decision(state, day, ctx, found),)
+
+    def plan(
+        self, state: EnrollmentState, day: date, ctx: RuleContext
+    ) -> tuple[Sequence[Decision], date | None]:
+        """``decide`` and the wake date ``next_wake`` would give once its decision is recorded.
+
+        One look at the lapse serves both: the step due now fires, and the next step counts from
+        today (each step counts from the one before it).
+        """
+        new_lapse = self._new_lapse(state, day)
+        found = self._next(state, day, ctx.calendar)
+        if found is None:
+            return (), new_lapse
+        step, due, _, _ = found
+        if due > day:
+            return (), min(due, new_lapse)
+        decision = self._decision(state, day, ctx, found)
+        if step.status_after is not None:
+            return (decision,), None
+        chain = self._chain
+        index = chain.index(step)
+        if index + 1 == len(chain):
+            return (decision,), new_lapse
+        gap = self._gaps[chain[index + 1].rule_id]
+        return (decision,), min(day + timedelta(days=gap), new_lapse)
+
+    def _new_lapse(self, state: EnrollmentState, day: date) -> date:
+        """Step 1 of a lapse that a submission dated ``day`` (not seen yet) would start."""
+        after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
+        return max(day + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period)
 
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
         """The removal taken on ``day`` (after approval): the re-enrollment window counts from then."""
@@ -165,10 +211,7 @@ class ProgressLadder:
         a submission not yet seen would start (step 2 is 7 days after step 1; a submission on
         ``day`` makes a new step 1 due 3 days later), so both bound the wake date.
         """
-        after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
-        new_lapse = max(
-            day + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period
-        )
+        new_lapse = self._new_lapse(state, day)
         found = self._next(state, day + timedelta(days=1), ctx.calendar)
         if found is None:
             return new_lapse

@@ -55,6 +55,9 @@ class WithdrawParams(BaseModel):
     # The newer pricing schedule's value; a program gives the 2014 value ($100.00) through versions.
     drop_fee_usd: float = Field(default=110.0, ge=0)
     course_fee_usd: float = Field(default=425.0, ge=0, description="$425 member, $485, $515, $200, $0")
+    # "a $25.00 registration fee charged for any student enrollment received which is withdrawn
+    # before the course notification email is sent" — read as: dropped before the course starts.
+    registration_fee_usd: float = Field(default=25.0, ge=0)
 
 
 class ExtensionParams(BaseModel):
@@ -128,12 +131,20 @@ class WithdrawWindow:
                 reason=AFTER_END,
             )
         within = item.on <= period_end
+        before_start = item.on < state.start_date
+        fee_kind, fee = (
+            ("registration_fee", params.registration_fee_usd)
+            if before_start
+            else ("drop_fee", params.drop_fee_usd)
+            if within
+            else ("full_course_fee", params.course_fee_usd)
+        )
         facts |= {
             "within_withdraw_period": within,
             "counts_as_student_enrollment": not within,
             "grade": None if within else "F",
-            "fee_kind": "drop_fee" if within else "full_course_fee",
-            "fee_usd": _usd(params.drop_fee_usd if within else params.course_fee_usd),
+            "fee_kind": fee_kind,
+            "fee_usd": _usd(fee),
         }
         return Decision(
             rule_id=WITHDRAW_WINDOW,
@@ -199,6 +210,9 @@ class ExtensionEligibility:
             last_days_start = (
                 end - timedelta(days=self.params.no_extension_last_days - 1) if end is not None else None
             )
+            # A granted extension moves the course's end date, so the rules that stop there
+            # (the progress ladder, the grade report's timing) run until the new one.
+            extended = end + timedelta(days=item.data.days) if granted and end is not None else None
             facts: dict[str, FactValue] = {
                 "decision": "granted" if granted else "refused",
                 "refused_for": refusals,
@@ -221,10 +235,9 @@ class ExtensionEligibility:
                     due_on=item.on + timedelta(days=1),
                     policy_version=ctx.policy_version,
                     recipients=("counselor",),
-                    deadlines=(
-                        {"extension_end": end + timedelta(days=item.data.days)} if granted and end else {}
-                    ),
+                    deadlines={"extension_end": extended} if extended else {},
                     facts=facts,
+                    end_date_after=extended,
                 )
             )
         return decisions

@@ -93,6 +93,11 @@ class PacingCheckpoint:
         return max(before_start, state.checked_through)
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        return self.plan(state, day, ctx)[0]
+
+    def plan(
+        self, state: EnrollmentState, day: date, ctx: RuleContext
+    ) -> tuple[Sequence[Decision], date | None]:
         """Warn or drop when the student is below the pacing threshold (catalogue section 1).
 
         On catch-up, of the warnings and drop whose dates have come, only the latest is taken;
@@ -100,19 +105,22 @@ class PacingCheckpoint:
         """
         term = ctx.config.term(state.term_id)
         if term is None or term.ipr is None:
-            return ()
+            return (), None
         episode = f"ipr-{term.ipr.isoformat()}"
         after = self._considered_after(state)
-        due = [
-            (rule_id, when)
-            for rule_id, when in self._schedule(term.ipr)
-            if after < when <= day and fired_on(state, rule_id, episode) is None
-        ]
+        due = []
+        wake: date | None = None
+        for rule_id, when in self._schedule(term.ipr):
+            if when > after and fired_on(state, rule_id, episode) is None:
+                if when <= day:
+                    due.append((rule_id, when))
+                elif wake is None or when < wake:
+                    wake = when  # what ``next_wake`` gives once today is recorded as checked
         if not due:
-            return ()
+            return (), wake
         percent = state.percent_complete or 0.0
         if percent >= self.params.pacing_threshold:
-            return ()
+            return (), wake
         facts: dict[str, FactValue] = {
             "percent_complete": round(percent, 4),
             "required_percent": self.params.pacing_threshold,
@@ -159,21 +167,21 @@ class PacingCheckpoint:
                     status_after="dropped",
                 )
             )
-        else:
-            decisions.append(
-                Decision(
-                    rule_id=latest_id,
-                    kind="notice",
-                    episode=episode,
-                    on=day,
-                    due_on=latest_due,
-                    policy_version=ctx.policy_version,
-                    recipients=("student", "guardians"),
-                    deadlines={"ipr": term.ipr},
-                    facts=facts,
-                )
+            return decisions, None
+        decisions.append(
+            Decision(
+                rule_id=latest_id,
+                kind="notice",
+                episode=episode,
+                on=day,
+                due_on=latest_due,
+                policy_version=ctx.policy_version,
+                recipients=("student", "guardians"),
+                deadlines={"ipr": term.ipr},
+                facts=facts,
             )
-        return decisions
+        )
+        return decisions, wake
 
     @staticmethod
     def _appeals_used(state: EnrollmentState, day: date, ctx: RuleContext) -> int:
