@@ -21,6 +21,7 @@ from onpace_core.evaluation.day import evaluate_day
 from onpace_core.ingest.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
 from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, roster_facts
 from onpace_core.roster.oneroster import read_roster
+from onpace_core.store.enrollments import students_last_day
 from onpace_core.store.memory import MemoryStore, RecordedDecision
 from onpace_rules.engine import CompiledProgram, compile_program
 from onpace_rules.facts import EnrollmentState, RosterFacts
@@ -117,6 +118,7 @@ def _student_states(
         yield EnrollmentState(
             key=f"{first.district_id}#student#{student_id}",
             start_date=first.start_date,
+            end_date=students_last_day(mine, student_id),
             student_id=student_id,
             class_id=None,
             scope="student",

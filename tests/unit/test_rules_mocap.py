@@ -383,6 +383,25 @@ def test_a_student_with_two_courses_gets_the_guidance_once_per_school_year(
     ]
 
 
+@pytest.mark.parametrize(
+    ("ends", "next_year"),
+    [
+        ((date(2027, 5, 21), date(2027, 5, 28)), False),  # every course over before 2027-28
+        ((date(2027, 5, 21), None), True),  # one course still open
+        ((date(2027, 5, 21), date(2027, 8, 23)), True),  # the last course ends on the first day
+    ],
+    ids=["all-ended", "one-open", "ends-on-year-start"],
+)
+def test_a_student_who_has_left_gets_no_guidance_the_next_school_year(
+    ends: tuple[date, date | None], next_year: bool
+) -> None:
+    """The student's record ends with the last enrollment: a family that has left the program is
+    not sent next year's document."""
+    records = [_record("c1", date(2026, 10, 5), ends[0]), _record("c2", date(2026, 10, 5), ends[1])]
+    expected = [("2026-10-05", "s1", "")] + ([("2027-08-23", "s1", "")] if next_year else [])
+    assert _guidance_lines(records, date(2026, 10, 1), date(2027, 9, 30)) == expected
+
+
 def test_a_student_with_one_course_still_gets_the_guidance_and_each_student_gets_their_own() -> None:
     records = [
         _record("c1", date(2026, 10, 5), None),
@@ -899,3 +918,22 @@ def test_denial_letter_without_a_review_deadline_states_none() -> None:
             make_notice(DUE, facts={**CASES[DUE]["facts"], "step": "overdue"}), contact("admin"), TEMPLATES
         ).subject
     )
+
+
+def test_the_deployed_student_record_has_the_same_dates_as_the_replay_one() -> None:
+    """``store.enrollments.student_subjects`` (roster load) gives a student the earliest start and
+    the last end, like the replay's student record, so the evaluator sees the same spans."""
+    from onpace_core.store.enrollments import STUDENT_SUBJECT_CLASS, student_subjects
+
+    records = [
+        _record("c2", date(2026, 11, 2), date(2027, 5, 28)),
+        _record("c1", date(2026, 10, 5), date(2027, 5, 21)),
+        _record("c1", date(2026, 10, 5), None, student="s2"),
+    ]
+    subjects = {r.student_id: r for r in student_subjects(records)}
+    assert (subjects["s1"].class_id, subjects["s1"].start_date, subjects["s1"].end_date) == (
+        STUDENT_SUBJECT_CLASS,
+        date(2026, 10, 5),
+        date(2027, 5, 28),
+    )
+    assert subjects["s2"].end_date is None

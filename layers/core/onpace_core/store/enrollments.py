@@ -33,7 +33,8 @@ STUDENT_SUBJECT_CLASS = "*"
 
 
 def student_subjects(records: list[EnrollmentRecord]) -> list[EnrollmentRecord]:
-    """One record per student (the earliest enrollment's dates and family contacts)."""
+    """One record per student: the earliest enrollment's start and family contacts, and the end
+    of the student's last enrollment (none while any enrollment is open-ended)."""
     first: dict[str, EnrollmentRecord] = {}
     for r in sorted(records, key=lambda r: (r.start_date, r.class_id)):
         first.setdefault(r.student_id, r)
@@ -43,11 +44,19 @@ def student_subjects(records: list[EnrollmentRecord]) -> list[EnrollmentRecord]:
             class_id=STUDENT_SUBJECT_CLASS,
             class_title="",
             term_id=None,
-            end_date=None,
+            end_date=students_last_day(records, r.student_id),
             contacts=tuple(c for c in r.contacts if c.role in ("student", "guardian")),
         )
         for r in first.values()
     ]
+
+
+def students_last_day(records: Iterable[EnrollmentRecord], student_id: str) -> date | None:
+    """The last end date of the student's enrollments; None when one of them has no end."""
+    ends = [r.end_date for r in records if r.student_id == student_id]
+    if not ends or any(end is None for end in ends):
+        return None
+    return max(end for end in ends if end is not None)
 
 
 def _has_student_rules(program: ProgramConfig) -> bool:

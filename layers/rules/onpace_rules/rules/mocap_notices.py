@@ -72,9 +72,9 @@ Span = tuple[date, date | None]
 def student_spans(state: EnrollmentState) -> list[Span]:
     """The periods the student subject knows the student is in the program.
 
-    A student subject carries the earliest enrollment's start and no end date (replay
-    ``_student_states``, store ``student_subjects``), so today this is one open span from the first
-    enrollment; an end date the subject is given later is honoured.
+    A student subject carries the earliest enrollment's start and the end of the student's last
+    enrollment, none while one is open-ended (replay ``_student_states``, store
+    ``student_subjects``): one span from the first enrollment to the last one's end.
     """
     return [(state.start_date, state.end_date)]
 
