@@ -557,17 +557,60 @@ def test_disenrollment_withdraws_and_sends_the_options(day: date, count: int) ->
     evaluation = evaluate_enrollment(compiled, _state(date(2026, 8, 24), _disenrolled(date(2027, 2, 9))), day)
     assert len(evaluation.decisions) == count
     for action in evaluation.decisions:
-        assert (action.kind, action.status_after, action.recipients) == (
-            "action",
-            "withdrawn",
-            ("guardians",),
-        )
+        # The course ends; the letter to the family comes from the student record, once.
+        assert (action.kind, action.status_after, action.recipients) == ("action", "withdrawn", ())
         assert action.deadlines == {"reenroll": date(2027, 8, 23)}
-        assert action.facts["reenroll_blocked_through"] == "2027-08-22"
-        assert action.facts["virtual_school"] == "Show-Me Virtual Academy"
-        assert action.facts["reenroll_date_source"] == "calendar"
-        assert len(action.facts["educational_options"]) == 3  # type: ignore[arg-type]
         assert evaluation.status == "withdrawn"
+    letter = evaluate_enrollment(
+        compiled, _student(date(2026, 8, 24)).with_input(_disenrolled(date(2027, 2, 9))), day
+    )
+    assert len(letter.decisions) == count
+    for notice in letter.decisions:
+        assert (notice.kind, notice.status_after, notice.recipients) == ("notice", None, ("guardians",))
+        assert notice.episode == "Show-Me Virtual Academy#2026-27"
+        assert notice.deadlines == {"reenroll": date(2027, 8, 23)}
+        assert notice.facts["reenroll_blocked_through"] == "2027-08-22"
+        assert notice.facts["virtual_school"] == "Show-Me Virtual Academy"
+        assert notice.facts["reenroll_date_source"] == "calendar"
+        assert len(notice.facts["educational_options"]) == 3  # type: ignore[arg-type]
+        assert letter.status == "active"
+
+
+def test_a_disenrollment_reported_per_course_sends_the_family_one_letter() -> None:
+    """Two MOCAP courses, the virtual school reports the disenrollment for each: both courses end,
+    the family gets one list of options; another school's report is another letter."""
+    records = [_record("c1", date(2026, 8, 24)), _record("c2", date(2026, 8, 24))]
+    compiled = program({DISENROLL: {}}, school_year_start=YEARS)
+    events = [
+        _plain("dis-c1", "c1", "2027-02-09T15:00:00+00:00", "Show-Me Virtual Academy"),
+        _plain("dis-c2", "c2", "2027-02-09T16:00:00+00:00", "Show-Me Virtual Academy"),
+        _plain("dis-x", None, "2027-03-01T16:00:00+00:00", "Missouri Virtual Academy"),
+    ]
+    result = replay(compiled.config, records, events, date(2026, 8, 24), date(2027, 3, 31))
+    lines = [
+        (line["date"], line["class"] or "", line["kind"], tuple(line["recipients"])) for line in result.lines
+    ]
+    assert lines == [
+        ("2027-02-10", "", "notice", ("guardian",)),
+        ("2027-02-10", "c1", "action", ()),
+        ("2027-02-10", "c2", "action", ()),
+        ("2027-03-02", "", "notice", ("guardian",)),
+    ]
+
+
+def _plain(event_id: str, class_id: str | None, at: str, school: str) -> Any:
+    from onpace_core.ingest.plain import PlainActivityEvent
+
+    return PlainActivityEvent.model_validate(
+        {
+            "event_id": event_id,
+            "occurred_at": at,
+            "student": "s1",
+            "class": class_id,
+            "kind": "disenrollment",
+            "data": {"school": school},
+        }
+    )
 
 
 @pytest.mark.parametrize(

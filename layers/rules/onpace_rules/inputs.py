@@ -159,8 +159,11 @@ def parse_input_data(kind: str, data: dict[str, Any] | None) -> _Data:
 
 
 # Inputs about the student rather than one class: whoever stores inputs gives these to every
-# enrollment of the student in the program (an appeal used in one class counts for all of them).
-STUDENT_WIDE_KINDS: frozenset[str] = frozenset({"appeal", "accommodation", "consent", "final_grade"})
+# enrollment of the student in the program (an appeal used in one class counts for all of them;
+# a disenrollment from a full-time virtual school ends every course of the student).
+STUDENT_WIDE_KINDS: frozenset[str] = frozenset(
+    {"appeal", "accommodation", "consent", "final_grade", "disenrollment"}
+)
 
 
 @dataclass(frozen=True, slots=True)

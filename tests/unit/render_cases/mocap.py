@@ -96,7 +96,7 @@ CASES: dict[str, dict[str, Any]] = {
         "roles": ("guardian",),
     },
     "mocap.disenrollment.options": {
-        "kind": "action",
+        "kind": "notice",
         "facts": {
             "virtual_school": "Show-Me Virtual Academy",
             "disenrolled_on": "2027-02-09",

@@ -42,7 +42,7 @@ MAX_EVENTS_PER_REQUEST = 500
 
 _KINDS = frozenset(ACTIVITY_KINDS) | frozenset(INPUT_KINDS)
 # Inputs about the student as a whole may name no class.
-_CLASSLESS_KINDS = frozenset({"accommodation", "consent"})
+_CLASSLESS_KINDS = frozenset({"accommodation", "consent", "disenrollment"})
 
 
 class PlainActivityEvent(BaseModel):

@@ -26,6 +26,7 @@ from onpace_rules.rules.mocap_common import (
     PAYMENT,
 )
 from onpace_rules.rules.mocap_notices import (
+    DisenrollmentLetter,
     DisenrollmentOptions,
     DisenrollmentParams,
     Guidance,
@@ -66,6 +67,7 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
 # (rule id, family, its parameters), in the order the families run.
 _FAMILIES: tuple[tuple[str, Any, type[BaseModel]], ...] = (
     (DISENROLLMENT, DisenrollmentOptions, DisenrollmentParams),
+    (DISENROLLMENT, DisenrollmentLetter, DisenrollmentParams),
     (DECISION_DUE, DecisionDue, DecisionDueParams),
     (DENIAL_REASON, DenialReason, DenialParams),
     (GUIDANCE, Guidance, GuidanceParams),

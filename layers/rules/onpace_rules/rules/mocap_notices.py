@@ -174,12 +174,32 @@ class Guidance:
         )
 
 
+def _disenrollment_facts(
+    report: Input, ctx: RuleContext, params: DisenrollmentParams
+) -> tuple[date, dict[str, FactValue]]:
+    reenroll, source = next_school_year_start(ctx.config, report.on)
+    school = report.data.school if isinstance(report.data, Disenrollment) else None
+    return reenroll, {
+        "virtual_school": school,
+        "disenrolled_on": report.on.isoformat(),
+        "school_year": school_year_label(ctx.config, report.on),
+        "reenroll_blocked_through": (reenroll - timedelta(days=1)).isoformat(),
+        "reenroll_date_source": source,
+        "educational_options": list(params.educational_options),
+    }
+
+
+def _reports(state: EnrollmentState) -> list[Input]:
+    return [i for i in state.inputs if i.kind == "disenrollment"]
+
+
 @dataclass(frozen=True)
 class DisenrollmentOptions:
-    """The written list of District options to the family; the enrollment ends (withdrawn).
+    """A course of the disenrolled student ends (withdrawn); recorded, not sent.
 
-    Runs after the end date too: the district owes the family the list whenever the virtual
-    school reports the disenrollment.
+    A disenrollment is about the student (``inputs.STUDENT_WIDE_KINDS``), so every course of the
+    student ends; the family's letter comes once from the student record
+    (``DisenrollmentLetter``), not once per course. Runs after the end date too.
     """
 
     scope: ClassVar[Scope] = "enrollment"
@@ -187,26 +207,13 @@ class DisenrollmentOptions:
     params: DisenrollmentParams
     rule_ids: tuple[str, ...] = (DISENROLLMENT,)
 
-    @staticmethod
-    def _reports(state: EnrollmentState) -> list[Input]:
-        return [i for i in state.inputs if i.kind == "disenrollment"]
-
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
-        """Seed: "a written list of available District educational options"; no re-enrollment in the same
-        virtual school "for the remainder of the school year" (``reenroll`` = next school year's start)."""
+        """Seed: the student "shall be prohibited from re-enrolling in the same full-time virtual
+        school for the remainder of the school year" — the enrollment is withdrawn."""
         for report in state.seen_inputs(day, "disenrollment"):
             if fired_on(state, DISENROLLMENT, report.event_id) is not None:
                 continue
-            reenroll, source = next_school_year_start(ctx.config, report.on)
-            school = report.data.school if isinstance(report.data, Disenrollment) else None
-            facts: dict[str, FactValue] = {
-                "virtual_school": school,
-                "disenrolled_on": report.on.isoformat(),
-                "school_year": school_year_label(ctx.config, report.on),
-                "reenroll_blocked_through": (reenroll - timedelta(days=1)).isoformat(),
-                "reenroll_date_source": source,
-                "educational_options": list(self.params.educational_options),
-            }
+            reenroll, facts = _disenrollment_facts(report, ctx, self.params)
             # One report ends the enrollment; a second one has nothing left to end.
             return (
                 Decision(
@@ -216,7 +223,6 @@ class DisenrollmentOptions:
                     on=day,
                     due_on=first_seen(report),
                     policy_version=ctx.policy_version,
-                    recipients=("guardians",),
                     deadlines={"reenroll": reenroll},
                     facts=facts,
                     status_after="withdrawn",
@@ -225,4 +231,48 @@ class DisenrollmentOptions:
         return ()
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return unseen_input_wake(self._reports(state), day)
+        return unseen_input_wake(_reports(state), day)
+
+
+@dataclass(frozen=True)
+class DisenrollmentLetter:
+    """The written list of District options to the family, once per virtual school and school year.
+
+    Student scope: a district that reports the disenrollment once per course still sends the
+    family one letter. Runs after the end date too: the district owes the list whenever the
+    virtual school reports it.
+    """
+
+    scope: ClassVar[Scope] = "student"
+    runs_after_end: ClassVar[bool] = True
+    params: DisenrollmentParams
+    rule_ids: tuple[str, ...] = (DISENROLLMENT,)
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        """Seed: "a written list of available District educational options"; no re-enrollment in the same
+        virtual school "for the remainder of the school year" (``reenroll`` = next school year's start)."""
+        decisions: list[Decision] = []
+        for report in state.seen_inputs(day, "disenrollment"):
+            reenroll, facts = _disenrollment_facts(report, ctx, self.params)
+            episode = f"{facts['virtual_school']}#{facts['school_year']}"
+            if fired_on(state, DISENROLLMENT, episode) is not None or any(
+                d.episode == episode for d in decisions
+            ):
+                continue
+            decisions.append(
+                Decision(
+                    rule_id=DISENROLLMENT,
+                    kind="notice",
+                    episode=episode,
+                    on=day,
+                    due_on=first_seen(report),
+                    policy_version=ctx.policy_version,
+                    recipients=("guardians",),
+                    deadlines={"reenroll": reenroll},
+                    facts=facts,
+                )
+            )
+        return decisions
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        return unseen_input_wake(_reports(state), day)
