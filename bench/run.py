@@ -153,13 +153,13 @@ def replay_inputs(
     return config, records, events
 
 
-def run_engine(n: int, days: int) -> None:
+def run_engine(n: int, days: int, repeat: int = 3) -> None:
     """``onpace replay`` itself (in-memory store, shared day loop, the engine) over one term.
 
-    Times are CPU seconds of this process (``time.process_time``), so other processes on the
-    machine do not count. "evaluated" is the evaluator's day loop alone (what the deployed
-    evaluator does); "replayed" adds grouping and folding the events (what ingest does when
-    deployed).
+    Times are CPU seconds of this process (``time.process_time``), the best of ``repeat`` runs,
+    so other processes on the machine count as little as they can. "evaluated" is the
+    evaluator's day loop alone (what the deployed evaluator does); "replayed" adds grouping and
+    folding the events (what ingest does when deployed).
     """
     from onpace_local.replay import replay
 
@@ -167,7 +167,7 @@ def run_engine(n: int, days: int) -> None:
     per_family = max(1, n // len(REPLAY_RULES))
     print(
         f"replay: {per_family * len(REPLAY_RULES):,} enrollments x {days} days "
-        f"({per_family:,} each in a CPS, a CSU and an MSC program), in memory, one core"
+        f"({per_family:,} each in a CPS, a CSU and an MSC program), in memory, one core, best of {repeat}"
     )
     total_days = 0
     total_seconds = 0.0
@@ -175,13 +175,18 @@ def run_engine(n: int, days: int) -> None:
     baseline_rates = []
     for family in REPLAY_RULES:
         config, records, events = replay_inputs(family, per_family, days)
-        started = time.process_time()
-        result = replay(config, records, events, START, last)
-        seconds = time.process_time() - started
+        # The best of a few runs: the figure of the code, not of what else the machine was doing.
+        runs = []
+        for _ in range(repeat):
+            started = time.process_time()
+            result = replay(config, records, events, START, last)
+            runs.append((time.process_time() - started, result.evaluation_seconds))
+        seconds = min(r[0] for r in runs)
+        evaluating = min(r[1] for r in runs)
         enrollment_days = per_family * days
         total_days += enrollment_days
         total_seconds += seconds
-        total_evaluating += result.evaluation_seconds
+        total_evaluating += evaluating
         # Baseline in the same run: the same replay made to look at every enrollment every day,
         # on a tenth of the enrollments (it is an order of magnitude slower).
         sample = max(1, per_family // 10)
@@ -192,7 +197,7 @@ def run_engine(n: int, days: int) -> None:
             (sample * days / base.evaluation_seconds, enrollment_days / result.evaluation_seconds)
         )
         print(
-            f"  {family}: {enrollment_days / result.evaluation_seconds:>10,.0f} enrollment-days/s evaluated  "
+            f"  {family}: {enrollment_days / evaluating:>10,.0f} enrollment-days/s evaluated  "
             f"{enrollment_days / seconds:>9,.0f} replayed   "
             f"{result.evaluations / enrollment_days:.3f} evaluations per enrollment-day   "
             f"{len(events) / per_family:.0f} events per enrollment   {len(result.lines):,} decisions"
@@ -331,9 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("which", nargs="?", choices=("engine", "storage", "all"), default="all")
     parser.add_argument("--enrollments", type=int, default=None, help="engine: 10000, storage: 150")
     parser.add_argument("--days", type=int, default=None, help="engine: 90, storage: 45")
+    parser.add_argument("--repeat", type=int, default=3, help="engine: runs per program, the best counts")
     args = parser.parse_args(argv)
     if args.which in ("engine", "all"):
-        run_engine(args.enrollments or 10_000, args.days or 90)
+        run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))
     if args.which in ("storage", "all"):
         run_storage(args.enrollments or 150, args.days or 45)
     return 0

@@ -128,7 +128,7 @@ def _student_states(
 
 def load_store(program: CompiledProgram, records: list[EnrollmentRecord], first_day: date) -> MemoryStore:
     """An in-memory store holding the program's enrollments (and students, for student-wide rules)."""
-    store = MemoryStore()
+    store = MemoryStore(activity_wake_days=program.activity_wake_days)
     facts = roster_facts(records)
     for record in records:
         store.add(_state(record, facts[record.enrollment_key]), first_look=max(record.start_date, first_day))

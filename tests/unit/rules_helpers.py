@@ -61,12 +61,18 @@ def run(
             state = apply_evaluation(state, evaluation, day)
             wake = evaluation.wake_on
         if activity is not None:
-            before = state.inputs
+            before, seen = state.inputs, state.last_on
             state = activity(state, day)
             if state.inputs != before and wake is not None and wake > day + timedelta(days=1):
                 wake = day + timedelta(days=1)  # a new input wakes the enrollment, as the stores do
             elif state.inputs != before and wake is None:
                 wake = day + timedelta(days=1)
+            # Activity of a kind the rules wake on brings the wake date forward, as the stores do.
+            for kind, on in state.last_on.items():
+                days = compiled.activity_wake_days.get(kind)
+                if days is not None and seen.get(kind) != on:
+                    woken = on + timedelta(days=days)
+                    wake = woken if wake is None else min(wake, woken)
         day += timedelta(days=1)
     return decisions
 

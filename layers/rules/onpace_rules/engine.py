@@ -16,7 +16,7 @@ from functools import cached_property
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, Evaluation, FactValue
-from onpace_rules.facts import ENDED_STATUSES, EnrollmentState
+from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState
 from onpace_rules.inputs import Approval
 from onpace_rules.program import ProgramConfig
 from onpace_rules.registry import (
@@ -114,6 +114,20 @@ class CompiledProgram:
         days = {v.effective for v in self.versions if v.effective is not None}
         days.update(c.announced + timedelta(days=1) for c in self.calendar.changes)
         return tuple(sorted(days))
+
+    @cached_property
+    def activity_wake_days(self) -> dict[ActivityKind, int]:
+        """Per activity kind, the fewest days after it that it can make something due (any version).
+
+        Whoever folds activity of such a kind brings the subject's wake date forward to its date
+        plus that many days; activity of other kinds only ever moves due dates later.
+        """
+        found: dict[ActivityKind, int] = {}
+        for version in self.versions:
+            for family in version.families:
+                for kind, days in getattr(family, "activity_wake_days", {}).items():
+                    found[kind] = min(days, found.get(kind, days))
+        return found
 
     def next_change_after(self, day: date) -> date | None:
         """The first day after ``day`` on which a policy version or a calendar change starts."""

@@ -3,12 +3,15 @@
 Each activity kind keeps the instant of its latest event. An update only moves that instant
 forward (``attribute_not_exists OR older``), so events that arrive out of order, or twice,
 never move a date backwards; an event for an enrollment that does not exist changes nothing.
+Activity only ever moves due dates later, except for the kinds the program's rules list in
+``activity_wake_days`` (an MSC submission starts a new lapse): those bring ``wake_on`` forward.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
 from onpace_rules.facts import ActivityKind
@@ -16,6 +19,7 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 
 from onpace_core.audit.log import iso_instant
+from onpace_core.store.enrollments import bring_wake_forward
 from onpace_core.store.models import EnrollmentModel
 
 
@@ -49,27 +53,57 @@ class Activity:
         return enrollment_key(self.district_id, self.class_id, self.student_id)
 
 
-def _conditional_set(key: str, attribute: UnicodeAttribute, instant: str, extra: list | None = None) -> bool:
+def _conditional_set(
+    key: str, attribute: UnicodeAttribute, instant: str, extra: list | None = None
+) -> EnrollmentModel | None:
+    """The item as updated, or None when the condition failed (older event or no such item)."""
     actions = [attribute.set(instant), *(extra or [])]
     condition = EnrollmentModel.enrollment_key.exists() & (attribute.does_not_exist() | (attribute < instant))
+    item = EnrollmentModel(enrollment_key=key)
     try:
-        EnrollmentModel(enrollment_key=key).update(actions=actions, condition=condition)
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
-    return True
+    return item
+
+
+def _activity_wake(item: EnrollmentModel, activity: Activity) -> date | None:
+    """The day this activity can make something due from, when the program's rules say it can.
+
+    Ingest does not know the program's time zone; the local date is never before the UTC date
+    minus one, so counting from that day is never late.
+    """
+    if not item.activity_wake_days:
+        return None
+    days = json.loads(item.activity_wake_days).get(activity.kind)
+    if days is None:
+        return None
+    return activity.occurred_at.astimezone(UTC).date() - timedelta(days=1) + timedelta(days=days)
 
 
 def fold(activity: Activity) -> FoldOutcome:
-    """Move the enrollment's facts forward by this activity; one UpdateItem in the common case."""
+    """Move the enrollment's facts forward by this activity; one UpdateItem in the common case.
+
+    Activity of a kind the program's rules wake on (an MSC submission starts a lapse whose step 1
+    can come before anything else due) also brings the wake date forward.
+    """
     key = activity.enrollment_key
     instant = iso_instant(activity.occurred_at)
-    moved = _conditional_set(key, last_attribute(activity.kind), instant)
+    item = _conditional_set(key, last_attribute(activity.kind), instant)
+    moved = item is not None
+    if item is not None:
+        wake = _activity_wake(item, activity)
+        if wake is not None:
+            bring_wake_forward(key, wake)
     if activity.percent_complete is not None:
         fraction = round(activity.percent_complete / 100.0, 6)
-        moved |= _conditional_set(
-            key, EnrollmentModel.percent_at, instant, [EnrollmentModel.percent_complete.set(fraction)]
+        moved |= (
+            _conditional_set(
+                key, EnrollmentModel.percent_at, instant, [EnrollmentModel.percent_complete.set(fraction)]
+            )
+            is not None
         )
     if moved:
         return FoldOutcome.UPDATED

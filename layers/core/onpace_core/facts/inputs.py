@@ -16,6 +16,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from onpace_core.store.enrollments import bring_wake_forward
 from onpace_core.store.models import EnrollmentModel
 
 
@@ -55,7 +56,5 @@ def store_input(district_id: str, student_id: str, item: Input) -> int:
         ):
             continue
         stored += 1
-        live = EnrollmentModel.status.is_in("active", "held") | EnrollmentModel.status.does_not_exist()
-        earlier = EnrollmentModel.wake_on.does_not_exist() | (EnrollmentModel.wake_on > wake.isoformat())
-        _conditional(key, [EnrollmentModel.wake_on.set(wake.isoformat())], live & earlier)
+        bring_wake_forward(key, wake)
     return stored

@@ -10,10 +10,11 @@ from datetime import date, datetime
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import decision_from_dict
-from onpace_rules.engine import compile_program
+from onpace_rules.engine import CompiledProgram, compile_program
 from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState, RosterFacts
 from onpace_rules.inputs import input_from_dict
 from onpace_rules.program import ProgramConfig
+from pynamodb.exceptions import UpdateError
 
 from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts
 from onpace_core.store.models import Contact, EnrollmentModel
@@ -59,8 +60,7 @@ def students_last_day(records: Iterable[EnrollmentRecord], student_id: str) -> d
     return max(end for end in ends if end is not None)
 
 
-def _has_student_rules(program: ProgramConfig) -> bool:
-    compiled = compile_program(program)
+def _has_student_rules(compiled: CompiledProgram) -> bool:
     return any(f.scope == "student" for v in compiled.versions for f in v.families)
 
 
@@ -73,7 +73,11 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
     count = 0
     records = list(records)
     facts = roster_facts(records)
-    subjects = student_subjects(records) if _has_student_rules(program) else []
+    compiled = compile_program(program)
+    subjects = student_subjects(records) if _has_student_rules(compiled) else []
+    wake_days = (
+        json.dumps(compiled.activity_wake_days, sort_keys=True) if compiled.activity_wake_days else None
+    )
     for subject in subjects:
         facts[subject.enrollment_key] = facts[
             next(r.enrollment_key for r in records if r.student_id == subject.student_id)
@@ -110,10 +114,29 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
                     | due_key(r.district_id, r.program_id, shard_of(key, program.evaluation_shards))
                 ),
                 EnrollmentModel.wake_on.set(EnrollmentModel.wake_on | r.start_date.isoformat()),
+                EnrollmentModel.activity_wake_days.set(wake_days)
+                if wake_days and r.class_id != STUDENT_SUBJECT_CLASS
+                else EnrollmentModel.activity_wake_days.remove(),
             ]
         )
         count += 1
     return count - len(subjects)
+
+
+def bring_wake_forward(key: str, day: date) -> bool:
+    """Move a live enrollment's wake date to ``day`` when it is later or unset; False otherwise."""
+    live = EnrollmentModel.status.is_in("active", "held") | EnrollmentModel.status.does_not_exist()
+    earlier = EnrollmentModel.wake_on.does_not_exist() | (EnrollmentModel.wake_on > day.isoformat())
+    try:
+        EnrollmentModel(enrollment_key=key).update(
+            actions=[EnrollmentModel.wake_on.set(day.isoformat())],
+            condition=EnrollmentModel.enrollment_key.exists() & live & earlier,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def due_enrollments(program: ProgramConfig, day: date) -> Iterator[EnrollmentModel]:

@@ -86,6 +86,8 @@ class MemoryStore:
     """Subjects of one program, keyed by their enrollment key (``district#class#student``)."""
 
     subjects: dict[str, MemorySubject] = field(default_factory=dict)
+    # The program's ``activity_wake_days``: activity of these kinds brings the wake date forward.
+    activity_wake_days: Mapping[ActivityKind, int] = field(default_factory=dict)
     recorded: list[RecordedDecision] = field(default_factory=list)
     _heap: list[tuple[date, str]] = field(default_factory=list)
     _by_student: dict[str, list[str]] = field(default_factory=dict)
@@ -120,6 +122,9 @@ class MemoryStore:
             subject.last_on[kind] = on
         if percent_fraction is not None:
             subject.percent = percent_fraction
+        days = self.activity_wake_days.get(kind)
+        if days is not None and subject.status not in ENDED_STATUSES:
+            self._wake_by(key, on + timedelta(days=days))
         return True
 
     def add_input(self, student_id: str, class_key: str | None, item: Input) -> bool:

@@ -111,6 +111,9 @@ class EnrollmentModel(Model):
     end_date = UnicodeAttribute(null=True)
     # A granted course extension's end date; the roster's ``end_date`` stays as the roster says.
     extended_end_date = UnicodeAttribute(null=True)
+    # JSON {activity kind: days} from the program's rules (``CompiledProgram.activity_wake_days``):
+    # folding activity of such a kind brings ``wake_on`` forward to its date plus that many days.
+    activity_wake_days = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="active")  # see onpace_rules.facts.EnrollmentStatus
     contacts = ListAttribute(of=Contact, default=list)
     roster_facts = UnicodeAttribute(null=True)  # JSON of onpace_rules.facts.RosterFacts

@@ -74,10 +74,9 @@ class RuleFamily(Protocol):
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         """Earliest day after ``day`` on which ``decide`` could return something.
 
-        Ingest never touches the stored wake date for activity, so this must stay a lower bound
-        whatever activity arrives after ``day``: a family whose dates new activity can bring
-        forward (a ladder, where a fresh lapse's step 1 can come before the current lapse's next
-        step) must include the earliest such date. Families that only answer inputs return None:
+        This must stay a lower bound whatever activity arrives after ``day``, except activity of
+        the kinds the family lists in ``activity_wake_days`` (see below): the stores bring the
+        wake date forward when that arrives. Families that only answer inputs return None:
         storing an input wakes the enrollment by itself.
         """
         ...
@@ -91,6 +90,11 @@ class RuleFamily(Protocol):
 # ``checked_through`` = day). Families that work both out from the same dates offer it so an
 # evaluation looks at them once; the engine falls back to ``next_wake`` when a decision filter
 # changed what is recorded.
+#
+# And ``activity_wake_days -> Mapping[ActivityKind, int]``: activity of kind K dated D can make
+# something due from D + n on (a submission starts a new MSC lapse whose step 1 comes 3 days
+# later, possibly before the current lapse's next step). Whoever folds activity brings the wake
+# date forward to D + n when such activity arrives (``CompiledProgram.activity_wake_days``).
 Planner = Callable[[EnrollmentState, date, "RuleContext"], tuple[Sequence[Decision], date | None]]
 
 

@@ -177,27 +177,26 @@ class ProgressLadder:
         One look at the lapse serves both: the step due now fires, and the next step counts from
         today (each step counts from the one before it).
         """
-        new_lapse = self._new_lapse(state, day)
         found = self._next(state, day, ctx.calendar)
         if found is None:
-            return (), new_lapse
+            return (), None
         step, due, _, _ = found
         if due > day:
-            return (), min(due, new_lapse)
+            return (), due
         decision = self._decision(state, day, ctx, found)
-        if step.status_after is not None:
-            return (decision,), None
         chain = self._chain
         index = chain.index(step)
-        if index + 1 == len(chain):
-            return (decision,), new_lapse
-        gap = self._gaps[chain[index + 1].rule_id]
-        return (decision,), min(day + timedelta(days=gap), new_lapse)
+        if step.status_after is not None or index + 1 == len(chain):
+            return (decision,), None
+        return (decision,), day + timedelta(days=self._gaps[chain[index + 1].rule_id])
 
-    def _new_lapse(self, state: EnrollmentState, day: date) -> date:
-        """Step 1 of a lapse that a submission dated ``day`` (not seen yet) would start."""
-        after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
-        return max(day + timedelta(days=self.params.step1_days_without_submission), after_withdraw_period)
+    @property
+    def activity_wake_days(self) -> dict[ActivityKind, int]:
+        """A submission dated D starts a new lapse whose step 1 can be due from D + 3 (never
+        earlier: a paused clock, an extension or the withdraw period only delay it). The stores
+        bring the wake date forward to that day when a submission arrives, so ``next_wake`` need
+        not guess at submissions it has not seen."""
+        return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission)
 
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
         """The removal taken on ``day`` (after approval): the re-enrollment window counts from then."""
@@ -205,17 +204,12 @@ class ProgressLadder:
         return replace(decision, on=day, deadlines={**decision.deadlines, "reenroll": reenroll})
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        """The next step of this lapse, or step 1 of a new lapse, whichever can come first.
-
-        Unlike a warning series, a ladder's next step can be later than step 1 of a lapse that
-        a submission not yet seen would start (step 2 is 7 days after step 1; a submission on
-        ``day`` makes a new step 1 due 3 days later), so both bound the wake date.
-        """
-        new_lapse = self._new_lapse(state, day)
+        """The next step of this lapse. Step 1 of a lapse that a submission not yet seen would
+        start is the stores' business (``activity_wake_days``)."""
         found = self._next(state, day + timedelta(days=1), ctx.calendar)
         if found is None:
-            return new_lapse
-        return min(max(found[1], day + timedelta(days=1)), new_lapse)
+            return None
+        return max(found[1], day + timedelta(days=1))
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:

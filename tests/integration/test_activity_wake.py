@@ -1,0 +1,109 @@
+"""Activity that can make something due brings the wake date forward (deployed path, moto server).
+
+An MSC ladder after step 1 waits for step 2 a week later; a submission in between starts a new
+lapse whose step 1 is due three days after it. The webhook's fold moves the enrollment's wake
+date forward, so the evaluator sees the new step 1 on its day, not at the old step 2.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from onpace_core.store.models import EnrollmentModel, OutboxModel
+from onpace_local.gateway import GatewayHandle
+from onpace_local.stack import LocalStack
+from onpace_local.webhook_client import post_webhook
+
+from tests.integration.districts import make_district
+
+pytestmark = pytest.mark.integration
+
+LADDER = {
+    "msc.progress.step1_contact": {},
+    "msc.progress.step2_reminder": {},
+    "msc.progress.step3_removal_notice": {},
+    "msc.progress.step4_removal": {},
+}
+PACING = {"cps.pacing.ipr_warning_2w": {}, "cps.pacing.ipr_warning_1w": {}, "cps.pacing.ipr_drop": {}}
+
+
+def _evaluate(stack: LocalStack, district_id: str, day: date) -> dict:
+    result = stack.invoke(
+        "EvaluateFunction", {"district_id": district_id, "program_id": "prog", "day": day.isoformat()}
+    )
+    (program,) = result["programs"]
+    return program
+
+
+def _submission(event_id: str, at: str) -> dict[str, str]:
+    return {
+        "event_id": event_id,
+        "occurred_at": at,
+        "student": "stu-1",
+        "class": "cls-1",
+        "kind": "submission",
+    }
+
+
+def test_a_submission_brings_the_ladder_wake_date_forward(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    district = make_district(local_stack, LADDER, students=("stu-1",))
+    key = f"{district.district_id}#cls-1#stu-1"
+    assert json.loads(EnrollmentModel.get(key, consistent_read=True).activity_wake_days) == {"submission": 3}
+
+    # No submission since the start (08-24): step 1 after the 10-day withdraw period.
+    first = _evaluate(local_stack, district.district_id, date(2026, 9, 3))
+    assert first["recorded"] == [{"rule": "msc.progress.step1_contact", "kind": "notice", "count": 1}]
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-10"  # step 2, a week later
+
+    # A Saturday-evening submission in Chicago is already Sunday in UTC; the wake counts from the
+    # UTC date minus one, so it is never later than the local date + 3 (09-08).
+    late_evening = _submission("sub-1", "2026-09-05T20:30:00-05:00")
+    response = post_webhook(
+        gateway.url, district_id=district.district_id, secret=district.secret, events=late_evening
+    )
+    assert response.status == 202, response.body
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
+
+    # An older submission arriving late does not start a newer lapse: the wake stays.
+    older = _submission("sub-0", "2026-09-04T10:00:00-05:00")
+    assert (
+        post_webhook(
+            gateway.url, district_id=district.district_id, secret=district.secret, events=older
+        ).status
+        == 202
+    )
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
+
+    assert _evaluate(local_stack, district.district_id, date(2026, 9, 8))["recorded"] == [
+        {"rule": "msc.progress.step1_contact", "kind": "notice", "count": 1}
+    ]
+    notices = sorted(
+        (o.decided_on, o.rule_id, o.notice_id.rsplit("#", 1)[-1])
+        for o in OutboxModel.scan(OutboxModel.district_id == district.district_id)
+    )
+    assert notices == [
+        ("2026-09-03", "msc.progress.step1_contact", "since-2026-08-23"),
+        ("2026-09-08", "msc.progress.step1_contact", "since-2026-09-05"),  # the new lapse, on its day
+    ]
+
+
+def test_activity_that_only_delays_does_not_touch_the_wake_date(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    district = make_district(local_stack, PACING, students=("stu-1",))
+    key = f"{district.district_id}#cls-1#stu-1"
+    item = EnrollmentModel.get(key, consistent_read=True)
+    assert item.activity_wake_days is None and item.wake_on == "2026-08-24"
+    submission = _submission("sub-1", "2026-08-20T10:00:00-05:00")
+    assert (
+        post_webhook(
+            gateway.url, district_id=district.district_id, secret=district.secret, events=submission
+        ).status
+        == 202
+    )
+    after = EnrollmentModel.get(key, consistent_read=True)
+    assert after.wake_on == "2026-08-24" and after.last_submission_at is not None
