@@ -128,7 +128,9 @@ def _student_states(
 
 def load_store(program: CompiledProgram, records: list[EnrollmentRecord], first_day: date) -> MemoryStore:
     """An in-memory store holding the program's enrollments (and students, for student-wide rules)."""
-    store = MemoryStore(activity_wake_days=program.activity_wake_days)
+    store = MemoryStore(
+        activity_wake_days=program.activity_wake_days, activity_history=program.activity_history
+    )
     facts = roster_facts(records)
     for record in records:
         store.add(_state(record, facts[record.enrollment_key]), first_look=max(record.start_date, first_day))
@@ -138,17 +140,25 @@ def load_store(program: CompiledProgram, records: list[EnrollmentRecord], first_
     return store
 
 
-def _by_local_date(program: CompiledProgram, events: Iterable[PlainActivityEvent]) -> dict[date, list[Any]]:
-    """Events grouped by their program-local date, each group in time order.
+def _by_local_date(
+    program: CompiledProgram, events: Iterable[PlainActivityEvent], result: ReplayResult
+) -> dict[date, list[Any]]:
+    """Events grouped by their program-local date, each group in time order, each event id once.
 
     The evaluation of D sees exactly the events dated before D, so a day's group is folded
     whole before the first evaluation after it; grouping once avoids comparing every event's
-    instant with every day's start.
+    instant with every day's start. A repeated event id counts once, as ingest's idempotent
+    store makes it (activity history would otherwise count a submission twice).
     """
     district = program.config.district_id
     zone = program.calendar.zone
     groups: dict[date, list[Any]] = {}
+    seen: set[str] = set()
     for event in sorted(events, key=lambda e: e.occurred_at):
+        if event.event_id in seen:
+            result.duplicates += 1
+            continue
+        seen.add(event.event_id)
         on = event.occurred_at.astimezone(zone).date()
         key = f"{district}#{event.class_id}#{event.student}" if event.class_id else None
         group = groups.get(on)
@@ -214,7 +224,7 @@ def replay(
     program = compile_program(config)
     store = load_store(program, records, first)
     result = ReplayResult(lines=[])
-    groups = _by_local_date(program, events)
+    groups = _by_local_date(program, events, result)
     arrived = sorted(groups)
     index = 0
     now = datetime.now(UTC)

@@ -107,3 +107,57 @@ def test_activity_that_only_delays_does_not_touch_the_wake_date(
     )
     after = EnrollmentModel.get(key, consistent_read=True)
     assert after.wake_on == "2026-08-24" and after.last_submission_at is not None
+
+
+def test_expected_work_above_one_is_counted_from_the_logged_submissions(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    """5 submissions a week expected (2 per 3 days): ingest logs each submission by event id (a
+    retry counts once), the evaluator reads them all, and a lone submission does not end the
+    lapse, so the ladder moves on to step 2."""
+    from onpace_core.store.enrollments import to_state
+    from onpace_rules.engine import compile_program
+
+    rules = {**LADDER, "msc.progress.step1_contact": {"min_submissions_per_week": 5}}
+    district = make_district(local_stack, rules, students=("stu-1",))
+    key = f"{district.district_id}#cls-1#stu-1"
+    item = EnrollmentModel.get(key, consistent_read=True)
+    assert json.loads(item.activity_history) == ["submission"]
+
+    def send(*events: dict[str, str]) -> dict:
+        response = post_webhook(
+            gateway.url, district_id=district.district_id, secret=district.secret, events=list(events)
+        )
+        assert response.status == 202, response.body
+        return response.body
+
+    def steps() -> list[tuple[str, str]]:
+        return sorted(
+            (o.decided_on, o.rule_id)
+            for o in OutboxModel.scan(OutboxModel.district_id == district.district_id)
+        )
+
+    # Events arrive in time order, between the daily evaluations.
+    send(
+        _submission("sub-a", "2026-09-01T10:00:00-05:00"),
+        _submission("sub-b", "2026-09-02T10:00:00-05:00"),  # 2 within 3 days: met on 09-02
+    )
+    for day in (date(2026, 9, 3), date(2026, 9, 4), date(2026, 9, 5)):
+        _evaluate(local_stack, district.district_id, day)
+    assert steps() == [("2026-09-05", "msc.progress.step1_contact")]  # 09-02 + 3, after the withdraw period
+
+    lone = _submission("sub-c", "2026-09-08T10:00:00-05:00")  # alone: still short
+    send(lone)
+    assert send(lone)["duplicates"] == 1
+    item = EnrollmentModel.get(key, consistent_read=True)
+    assert sorted(item.activity_log.as_dict()) == ["sub-a", "sub-b", "sub-c"]
+    calendar = compile_program(district.program).calendar
+    assert to_state(item, calendar).history_on == {
+        "submission": (date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 8))
+    }
+    for day in (date(2026, 9, 11), date(2026, 9, 12)):
+        _evaluate(local_stack, district.district_id, day)
+    assert steps() == [
+        ("2026-09-05", "msc.progress.step1_contact"),
+        ("2026-09-12", "msc.progress.step2_reminder"),  # 09-08 alone did not end the lapse
+    ]

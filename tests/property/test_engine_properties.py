@@ -603,6 +603,7 @@ def test_replaying_the_same_input_twice_gives_identical_output(case: Case, other
         scenario.config, scenario.records(), twice, scenario.first, scenario.last, skip=case.skip
     )
     assert doubled.lines == first.lines
+    assert doubled.duplicates == len(scenario.events())
 
 
 # -- 5. catch-up after an outage ---------------------------------------------------------------

@@ -129,6 +129,15 @@ class CompiledProgram:
                     found[kind] = min(days, found.get(kind, days))
         return found
 
+    @cached_property
+    def activity_history(self) -> frozenset[ActivityKind]:
+        """Activity kinds some family reads every date of (``EnrollmentState.history_on``)."""
+        kinds: set[ActivityKind] = set()
+        for version in self.versions:
+            for family in version.families:
+                kinds.update(getattr(family, "activity_history", ()))
+        return frozenset(kinds)
+
     def next_change_after(self, day: date) -> date | None:
         """The first day after ``day`` on which a policy version or a calendar change starts."""
         index = bisect_right(self.change_days, day)

@@ -61,7 +61,9 @@ class RosterFacts:
 class EnrollmentState:
     """One enrollment as the evaluation of a day sees it.
 
-    ``last_on`` holds the program-local date of the latest activity of each kind; ``fired``
+    ``last_on`` holds the program-local date of the latest activity of each kind; ``history_on``
+    every date, oldest first, of the kinds a program's rules count (``activity_history``: "the
+    expected number of assignments" in a window); ``fired``
     maps ``"{rule_id}#{episode}"`` to the day that notice or action was recorded;
     ``checked_through`` is the last day this enrollment was evaluated (None before the first).
     """
@@ -81,6 +83,7 @@ class EnrollmentState:
     inputs: tuple[Input, ...] = ()
     roster: RosterFacts = field(default_factory=RosterFacts)
     held: Decision | None = None
+    history_on: Mapping[ActivityKind, tuple[date, ...]] = field(default_factory=dict)
 
     def seen_inputs(self, day: date, *kinds: str) -> list[Input]:
         """Inputs of the given kinds (all kinds when none given) the evaluation of ``day`` sees."""
@@ -115,6 +118,16 @@ class EnrollmentState:
         if latest is not None and latest >= before:
             return before - timedelta(days=1)
         return latest
+
+    def history_of(self, kind: ActivityKind, before: date) -> tuple[date, ...]:
+        """Dates of every activity of ``kind`` (oldest first) the evaluation of ``before`` sees.
+
+        Needs a rule to list ``kind`` in ``activity_history``. As in ``last_of``, a date on or
+        after ``before`` is read as the day before it: the enrollment can only look more active
+        than it was, never wrongly overdue.
+        """
+        latest = before - timedelta(days=1)
+        return tuple(d if d < before else latest for d in self.history_on.get(kind, ()))
 
     def inactivity_anchor(self, kinds: frozenset[ActivityKind], day: date) -> date:
         """The date day counts start from: last qualifying activity, or the day before the start.

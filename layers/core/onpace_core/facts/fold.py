@@ -47,6 +47,7 @@ class Activity:
     kind: ActivityKind
     occurred_at: datetime
     percent_complete: float | None = None  # 0–100 as the LMS reports it
+    event_id: str | None = None  # the key of its entry in ``activity_log`` (a retry counts once)
 
     @property
     def enrollment_key(self) -> str:
@@ -67,6 +68,29 @@ def _conditional_set(
             return None
         raise
     return item
+
+
+def _existing(key: str) -> EnrollmentModel | None:
+    try:
+        return EnrollmentModel.get(key, attributes_to_get=["activity_history"])
+    except EnrollmentModel.DoesNotExist:
+        return None
+
+
+def _log(key: str, activity: Activity, instant: str) -> bool:
+    """Add the activity to the enrollment's ``activity_log``; False if it was there already."""
+    entry = activity.event_id or f"{activity.kind}@{instant}"
+    try:
+        EnrollmentModel(enrollment_key=key).update(
+            actions=[EnrollmentModel.activity_log[entry].set(f"{activity.kind} {instant}")],
+            condition=EnrollmentModel.enrollment_key.exists()
+            & EnrollmentModel.activity_log[entry].does_not_exist(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _activity_wake(item: EnrollmentModel, activity: Activity) -> date | None:
@@ -97,6 +121,10 @@ def fold(activity: Activity) -> FoldOutcome:
         wake = _activity_wake(item, activity)
         if wake is not None:
             bring_wake_forward(key, wake)
+    # Kinds whose every date a rule counts are logged by event id, older events included.
+    logged = item if item is not None else _existing(key)
+    if logged is not None and activity.kind in json.loads(logged.activity_history or "[]"):
+        moved |= _log(key, activity, instant)
     if activity.percent_complete is not None:
         fraction = round(activity.percent_complete / 100.0, 6)
         moved |= (

@@ -112,6 +112,7 @@ def _apply(district_id: str, event: PlainActivityEvent) -> bool:
                 kind=event.kind,  # type: ignore[arg-type]
                 occurred_at=event.occurred_at,
                 percent_complete=event.percent_complete,
+                event_id=event.event_id,
             )
         )
         return outcome is not FoldOutcome.UNKNOWN_ENROLLMENT

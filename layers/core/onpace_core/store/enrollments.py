@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, replace
 from datetime import date, datetime
+from typing import cast
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import decision_from_dict
@@ -78,6 +79,7 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
     wake_days = (
         json.dumps(compiled.activity_wake_days, sort_keys=True) if compiled.activity_wake_days else None
     )
+    history = json.dumps(sorted(compiled.activity_history)) if compiled.activity_history else None
     for subject in subjects:
         facts[subject.enrollment_key] = facts[
             next(r.enrollment_key for r in records if r.student_id == subject.student_id)
@@ -117,6 +119,10 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
                 EnrollmentModel.activity_wake_days.set(wake_days)
                 if wake_days and r.class_id != STUDENT_SUBJECT_CLASS
                 else EnrollmentModel.activity_wake_days.remove(),
+                EnrollmentModel.activity_history.set(history)
+                if history and r.class_id != STUDENT_SUBJECT_CLASS
+                else EnrollmentModel.activity_history.remove(),
+                EnrollmentModel.activity_log.set(EnrollmentModel.activity_log | {}),
             ]
         )
         count += 1
@@ -178,6 +184,12 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         ),
         key=lambda i: (i.on, i.event_id),
     )
+    history: dict[ActivityKind, list[date]] = {}
+    for entry in (item.activity_log.as_dict() if item.activity_log else {}).values():
+        logged, _, instant = str(entry).partition(" ")
+        local = _local(calendar, instant)
+        if local is not None and logged in ACTIVITY_KINDS:
+            history.setdefault(cast(ActivityKind, logged), []).append(local)
     return EnrollmentState(
         key=item.enrollment_key,
         start_date=date.fromisoformat(item.start_date),
@@ -194,4 +206,5 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         inputs=tuple(inputs),
         roster=RosterFacts(**json.loads(item.roster_facts)) if item.roster_facts else RosterFacts(),
         held=decision_from_dict(json.loads(item.held)) if item.held else None,
+        history_on={kind: tuple(sorted(dates)) for kind, dates in history.items()},
     )

@@ -7,6 +7,7 @@ deployed store's ``due`` index), and the decisions recorded, each once per
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,7 @@ class MemorySubject:
     fired: Mapping[str, date]
     checked_through: date | None
     held: Decision | None
+    history_on: dict[ActivityKind, list[date]]
 
     @classmethod
     def of(cls, state: EnrollmentState, wake: date | None) -> MemorySubject:
@@ -49,6 +51,7 @@ class MemorySubject:
             fired=state.fired,
             checked_through=state.checked_through,
             held=state.held,
+            history_on={kind: list(dates) for kind, dates in state.history_on.items()},
         )
 
     @property
@@ -60,6 +63,9 @@ class MemorySubject:
             fired=self.fired,
             checked_through=self.checked_through,
             held=self.held,
+            history_on={kind: tuple(dates) for kind, dates in self.history_on.items()}
+            if self.history_on
+            else self.base.history_on,
         )
 
     def record(self, evaluation: Evaluation, day: date) -> None:
@@ -88,6 +94,8 @@ class MemoryStore:
     subjects: dict[str, MemorySubject] = field(default_factory=dict)
     # The program's ``activity_wake_days``: activity of these kinds brings the wake date forward.
     activity_wake_days: Mapping[ActivityKind, int] = field(default_factory=dict)
+    # The program's ``activity_history``: every date of these kinds is kept, not only the latest.
+    activity_history: frozenset[ActivityKind] = frozenset()
     recorded: list[RecordedDecision] = field(default_factory=list)
     _heap: list[tuple[date, str]] = field(default_factory=list)
     _by_student: dict[str, list[str]] = field(default_factory=dict)
@@ -122,6 +130,8 @@ class MemoryStore:
             subject.last_on[kind] = on
         if percent_fraction is not None:
             subject.percent = percent_fraction
+        if kind in self.activity_history:
+            bisect.insort(subject.history_on.setdefault(kind, []), on)
         days = self.activity_wake_days.get(kind)
         if days is not None and subject.status not in ENDED_STATUSES:
             self._wake_by(key, on + timedelta(days=days))

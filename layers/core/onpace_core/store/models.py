@@ -114,6 +114,10 @@ class EnrollmentModel(Model):
     # JSON {activity kind: days} from the program's rules (``CompiledProgram.activity_wake_days``):
     # folding activity of such a kind brings ``wake_on`` forward to its date plus that many days.
     activity_wake_days = UnicodeAttribute(null=True)
+    # JSON list of activity kinds whose every date a rule counts (``CompiledProgram.activity_history``)
+    # and their log: event id -> "kind instant" (a retried event overwrites nothing).
+    activity_history = UnicodeAttribute(null=True)
+    activity_log = MapAttribute[str, Any](null=True)
     status = UnicodeAttribute(default="active")  # see onpace_rules.facts.EnrollmentStatus
     contacts = ListAttribute(of=Contact, default=list)
     roster_facts = UnicodeAttribute(null=True)  # JSON of onpace_rules.facts.RosterFacts

@@ -95,6 +95,10 @@ class RuleFamily(Protocol):
 # something due from D + n on (a submission starts a new MSC lapse whose step 1 comes 3 days
 # later, possibly before the current lapse's next step). Whoever folds activity brings the wake
 # date forward to D + n when such activity arrives (``CompiledProgram.activity_wake_days``).
+#
+# And ``activity_history -> frozenset[ActivityKind]``: the family reads every date of those kinds
+# (``EnrollmentState.history_on`` / ``history_of``), so whoever folds activity keeps them
+# (``CompiledProgram.activity_history``); other kinds keep only their latest date.
 Planner = Callable[[EnrollmentState, date, "RuleContext"], tuple[Sequence[Decision], date | None]]
 
 

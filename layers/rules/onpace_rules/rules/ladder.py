@@ -49,6 +49,8 @@ class LadderParams(BaseModel):
 
     withdraw_period_days: int = Field(default=10, ge=0)
     step1_days_without_submission: int = Field(default=3, ge=1)
+    # "Expected work": the course's weekly minimum, pro-rated to the step-1 window, at least 1.
+    min_submissions_per_week: int = Field(default=1, ge=1, le=100)
     step2_days_after_step1: int = Field(default=7, ge=1)
     step3_days_after_step2: int = Field(default=7, ge=1)
     removal_days_after_step3: int = Field(default=3, ge=1)
@@ -92,6 +94,27 @@ class ProgressLadder:
         return tuple(chain)
 
     @cached_property
+    def _expected(self) -> int:
+        """Submissions expected within the step-1 window: the weekly minimum pro-rated, at least 1.
+
+        Catalogue: "``min_submissions_per_week``, default 1, pro-rated to 3 days as at least 1";
+        rounded down, so a student on pace for the weekly minimum is never short.
+        """
+        p = self.params
+        return max(1, p.min_submissions_per_week * p.step1_days_without_submission // 7)
+
+    def _anchor(self, state: EnrollmentState, day: date) -> date:
+        """The day the current lapse counts from: the last day the student had the expected
+        submissions within the window (with one expected: the last submission), or the day
+        before the start."""
+        if self._expected == 1:
+            return state.inactivity_anchor(SUBMISSIONS, day)
+        met = last_day_expectation_met(
+            state.history_of("submission", day), self._expected, self.params.step1_days_without_submission
+        )
+        return met if met is not None else state.start_date - timedelta(days=1)
+
+    @cached_property
     def _gaps(self) -> dict[str, int]:
         """Days from the step before, per later step."""
         return {
@@ -104,7 +127,7 @@ class ProgressLadder:
         self, state: EnrollmentState, day: date, calendar: ProgramCalendar
     ) -> tuple[_Step, date, str, date] | None:
         """The first step of the current lapse that has not fired, with its due date."""
-        anchor = state.inactivity_anchor(SUBMISSIONS, day)
+        anchor = self._anchor(state, day)
         episode = f"since-{anchor.isoformat()}"
         after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
         previous: date | None = None
@@ -141,9 +164,14 @@ class ProgressLadder:
         if step.rule_id == STEP4:
             deadlines["reenroll"] = day + timedelta(days=self.params.reenroll_window_days)
             facts["reenroll_fee_usd"] = round(self.params.reenroll_fee_usd, 2)
+        last = state.inactivity_anchor(SUBMISSIONS, day)
+        if self._expected > 1:
+            facts["expected_submissions"] = self._expected
+            facts["window_days"] = self.params.step1_days_without_submission
+            facts["expectation_last_met"] = anchor.isoformat() if anchor >= state.start_date else None
         facts |= {
-            "last_submission_date": anchor.isoformat() if anchor >= state.start_date else None,
-            "days_without_submission": (day - anchor).days,
+            "last_submission_date": last.isoformat() if last >= state.start_date else None,
+            "days_without_submission": (day - last).days,
             "enrollment_start": state.start_date.isoformat(),
             "withdraw_period_end": (
                 state.start_date + timedelta(days=self.params.withdraw_period_days - 1)
@@ -192,11 +220,16 @@ class ProgressLadder:
 
     @property
     def activity_wake_days(self) -> dict[ActivityKind, int]:
-        """A submission dated D starts a new lapse whose step 1 can be due from D + 3 (never
+        """A submission dated D can start a new lapse whose step 1 is due from D + 3 (never
         earlier: a paused clock, an extension or the withdraw period only delay it). The stores
         bring the wake date forward to that day when a submission arrives, so ``next_wake`` need
         not guess at submissions it has not seen."""
         return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission)
+
+    @property
+    def activity_history(self) -> frozenset[ActivityKind]:
+        """With more than one submission expected per window, the lapse needs every date."""
+        return SUBMISSIONS if self._expected > 1 else frozenset()
 
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
         """The removal taken on ``day`` (after approval): the re-enrollment window counts from then."""
@@ -210,6 +243,20 @@ class ProgressLadder:
         if found is None:
             return None
         return max(found[1], day + timedelta(days=1))
+
+
+def last_day_expectation_met(dates: Sequence[date], expected: int, window_days: int) -> date | None:
+    """The last day on which the ``window_days`` days ending that day held ``expected`` submissions.
+
+    ``dates`` are submission dates, oldest first (one entry per submission). The lapse counts
+    from that day: "does not submit the expected number of assignment(s) within a period of
+    three (3) consecutive days" after it.
+    """
+    span = timedelta(days=window_days - 1)
+    for index in range(len(dates) - 1, expected - 2, -1):
+        if dates[index] - dates[index - expected + 1] <= span:
+            return dates[index]
+    return None
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:
