@@ -235,23 +235,29 @@ def _earliest_wake(
 ) -> date | None:
     """The first of the families' wake dates and the days an input, a version or a calendar
     change can bring a due date forward."""
-    end = state.end_date
-    wakes: list[date] = []
-    for family, wake in found:
-        # Past the end date only families that answer inputs remain, and inputs wake by themselves.
-        if wake is not None and (end is None or wake <= end or family.runs_after_end):
-            wakes.append(wake)
+    wake: date | None = None
+    for family, when in found:
+        wake = _sooner(wake, when, state.end_date, family.runs_after_end)
+    return _sooner_than_inputs_and_changes(program, state, day, wake)
+
+
+def _sooner(wake: date | None, when: date | None, end: date | None, runs_after_end: bool) -> date | None:
+    # Past the end date only families that answer inputs remain, and inputs wake by themselves.
+    if when is None or (end is not None and when > end and not runs_after_end):
+        return wake
+    return when if wake is None or when < wake else wake
+
+
+def _sooner_than_inputs_and_changes(
+    program: CompiledProgram, state: EnrollmentState, day: date, wake: date | None
+) -> date | None:
     # An input already stored but dated today or later is seen from the day after its date.
     if state.inputs:
-        unseen = _first_unseen_input(state, day)
-        if unseen is not None:
-            wakes.append(unseen)
+        wake = _sooner(wake, _first_unseen_input(state, day), None, True)
     # A new policy version or calendar change can bring a due date forward: look again then.
     if program.change_days:
-        change = program.next_change_after(day)
-        if change is not None and (end is None or change <= end):
-            wakes.append(change)
-    return min(wakes) if wakes else None
+        wake = _sooner(wake, program.next_change_after(day), state.end_date, False)
+    return wake
 
 
 def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: date) -> Evaluation:
@@ -272,19 +278,21 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
         state = adjuster.adjust(state, ctx)
     if state.status == "held":
         return _resolve_held(program, state, day)
-    ended = state.end_date is not None and day > state.end_date
+    end = state.end_date
+    ended = end is not None and day > end
     decisions: list[Decision] = []
     acting: tuple[date, int, list[Decision]] | None = None
-    # Families with a ``plan`` give their wake date with their decisions (one look, not two).
-    planned: list[tuple[RuleFamily, date | None]] | None = []
+    # Families with a ``plan`` give their wake date with their decisions (one look, not two);
+    # ``planned`` stays True while every family so far had one.
+    planned = True
+    wake: date | None = None
     for order, (family, plan) in enumerate(version.plans[(state.scope, ended)]):
         if plan is not None:
-            found, wake = plan(state, day, ctx)
-            if planned is not None:
-                planned.append((family, wake))
+            found, when = plan(state, day, ctx)
+            wake = _sooner(wake, when, end, family.runs_after_end)
         else:
             found = family.decide(state, day, ctx)
-            planned = None
+            planned = False
         if not found:
             continue
         actions = [d.due_on for d in found if d.kind == "action" and d.status_after]
@@ -300,15 +308,15 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
         for decision_filter in version.filters:
             decisions = decision_filter.apply(decisions, state, day, ctx)
         if decisions != chosen:
-            planned = None  # a filter changed what is recorded: ask each family again
-    if any(d.end_date_after is not None for d in decisions):
-        planned = None  # wake dates are bounded by the end date, which this evaluation moves
+            planned = False  # a filter changed what is recorded: ask each family again
     if decisions:
         taken = _taken(decisions, ctx)
         if taken is not None:
             return taken
-    if planned is not None:
-        wake = _earliest_wake(program, state, day, planned)
+        if any(d.end_date_after is not None for d in decisions):
+            planned = False  # wake dates are bounded by the end date, which this evaluation moves
+    if planned:
+        wake = _sooner_than_inputs_and_changes(program, state, day, wake)
     else:
         after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
         wake = _next_wake(program, after, day)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -83,7 +83,7 @@ class EnrollmentState:
     inputs: tuple[Input, ...] = ()
     roster: RosterFacts = field(default_factory=RosterFacts)
     held: Decision | None = None
-    history_on: Mapping[ActivityKind, tuple[date, ...]] = field(default_factory=dict)
+    history_on: Mapping[ActivityKind, Sequence[date]] = field(default_factory=dict)
 
     def seen_inputs(self, day: date, *kinds: str) -> list[Input]:
         """Inputs of the given kinds (all kinds when none given) the evaluation of ``day`` sees."""
@@ -142,18 +142,34 @@ _STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EnrollmentState))
 
 
 def _compile_evolve() -> Callable[[EnrollmentState, dict[str, Any]], EnrollmentState]:
-    """One straight-line copy function for the state's fields (no loop, no getattr by name)."""
+    """One straight-line copy function for the state's fields (no loop, no getattr by name).
+
+    It sets each slot through its descriptor: a frozen dataclass forbids ``setattr``, and
+    ``object.__setattr__`` looks the descriptor up again for every field.
+    """
     body = ["def evolve(self, changes):", "    new = new_state(EnrollmentState)", "    get = changes.get"]
-    body += [f"    setter(new, {n!r}, get({n!r}, self.{n}) if changes else self.{n})" for n in _STATE_FIELDS]
+    body += [f"    set_{n}(new, get({n!r}, self.{n}) if changes else self.{n})" for n in _STATE_FIELDS]
     body.append("    return new")
-    namespace: dict[str, Any] = {
-        "new_state": object.__new__,
-        "setter": object.__setattr__,
-        "EnrollmentState": EnrollmentState,
-    }
+    namespace: dict[str, Any] = {"new_state": object.__new__, "EnrollmentState": EnrollmentState}
+    namespace.update({f"set_{n}": getattr(EnrollmentState, n).__set__ for n in _STATE_FIELDS})
     exec("\n".join(body), namespace)  # generated from the dataclass's own field list
     evolve: Callable[[EnrollmentState, dict[str, Any]], EnrollmentState] = namespace["evolve"]
     return evolve
 
 
 _evolve = _compile_evolve()
+_SETTERS: dict[str, Callable[[EnrollmentState, Any], None]] = {
+    name: getattr(EnrollmentState, name).__set__ for name in _STATE_FIELDS
+}
+
+
+def update_in_place(state: EnrollmentState, **changes: Any) -> None:
+    """Change fields of a state that only its owner holds, between evaluations.
+
+    The in-memory store keeps one state per subject and moves it forward after each evaluation
+    and activity instead of building a new one each time (a replay's hot path). Nothing else
+    may call this: everywhere else a state is a value, and ``evolve`` makes a changed copy.
+    """
+    for name, value in changes.items():
+        _SETTERS[name](state, value)
+

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from onpace_rules.decisions import Decision, Evaluation
 from onpace_rules.engine import CompiledProgram, moved_end_date
-from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState, EnrollmentStatus
+from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState, update_in_place
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input
 
 from onpace_core.evaluation.day import DaySummary, Subject
@@ -23,61 +23,32 @@ from onpace_core.evaluation.day import DaySummary, Subject
 
 @dataclass(slots=True)
 class MemorySubject:
-    """One subject: what the roster gave (``base``, with the inputs it has received), and what
-    activity and evaluations move, kept here in place (the hot path of a replay).
-
-    The engine's immutable view is built once per evaluation. ``fired`` is replaced, never
-    changed in place, so a view handed out keeps the map it was built with.
+    """One subject's state, which this store owns and moves forward in place (a replay's hot
+    path): activity updates ``last_on`` and ``history_on`` (the very maps the state holds),
+    evaluations update status, ``fired``, ``checked_through`` and ``held``. The engine gets the
+    state during an evaluation and keeps nothing of it.
     """
 
-    base: EnrollmentState
+    state: EnrollmentState
     wake: date | None
     last_on: dict[ActivityKind, date]
-    percent: float | None
-    status: EnrollmentStatus
-    fired: Mapping[str, date]
-    checked_through: date | None
-    held: Decision | None
     history_on: dict[ActivityKind, list[date]]
 
     @classmethod
     def of(cls, state: EnrollmentState, wake: date | None) -> MemorySubject:
-        return cls(
-            base=state,
-            wake=wake,
-            last_on=dict(state.last_on),
-            percent=state.percent_complete,
-            status=state.status,
-            fired=state.fired,
-            checked_through=state.checked_through,
-            held=state.held,
-            history_on={kind: list(dates) for kind, dates in state.history_on.items()},
-        )
-
-    @property
-    def state(self) -> EnrollmentState:
-        return self.base.evolve(
-            last_on=dict(self.last_on),
-            percent_complete=self.percent,
-            status=self.status,
-            fired=self.fired,
-            checked_through=self.checked_through,
-            held=self.held,
-            history_on={kind: tuple(dates) for kind, dates in self.history_on.items()}
-            if self.history_on
-            else self.base.history_on,
-        )
+        last_on = dict(state.last_on)
+        history_on = {kind: list(dates) for kind, dates in state.history_on.items()}
+        return cls(state.evolve(last_on=last_on, history_on=history_on), wake, last_on, history_on)
 
     def record(self, evaluation: Evaluation, day: date) -> None:
         """What ``engine.apply_evaluation`` gives, applied in place."""
+        state = self.state
         if evaluation.decisions:
-            self.fired = {**self.fired, **{d.fired_key: day for d in evaluation.decisions}}
-            end_date = moved_end_date(evaluation, self.base.end_date)
-            if end_date != self.base.end_date:
-                self.base = self.base.evolve(end_date=end_date)
-        self.status = evaluation.status
-        self.checked_through = day
-        self.held = evaluation.held
+            # A new map, not changed in place: decisions recorded earlier keep theirs.
+            fired = {**state.fired, **{d.fired_key: day for d in evaluation.decisions}}
+            end_date = moved_end_date(evaluation, state.end_date)
+            update_in_place(state, fired=fired, end_date=end_date)
+        update_in_place(state, status=evaluation.status, checked_through=day, held=evaluation.held)
 
 
 @dataclass(frozen=True)
@@ -123,17 +94,17 @@ class MemoryStore:
     ) -> bool:
         """Move one enrollment's facts forward; False when the enrollment is unknown."""
         subject = self.subjects.get(key)
-        if subject is None or subject.base.scope != "enrollment":
+        if subject is None or subject.state.scope != "enrollment":
             return False
         seen = subject.last_on.get(kind)
         if seen is None or seen < on:
             subject.last_on[kind] = on
         if percent_fraction is not None:
-            subject.percent = percent_fraction
+            update_in_place(subject.state, percent_complete=percent_fraction)
         if kind in self.activity_history:
             bisect.insort(subject.history_on.setdefault(kind, []), on)
         days = self.activity_wake_days.get(kind)
-        if days is not None and subject.status not in ENDED_STATUSES:
+        if days is not None and subject.state.status not in ENDED_STATUSES:
             self._wake_by(key, on + timedelta(days=days))
         return True
 
@@ -152,8 +123,8 @@ class MemoryStore:
                 targets.append(self._student_subject[student_id])
         for key in targets:
             subject = self.subjects[key]
-            subject.base = subject.base.with_input(item)
-            if subject.status not in ENDED_STATUSES:
+            subject.state = subject.state.with_input(item)
+            if subject.state.status not in ENDED_STATUSES:
                 self._wake_by(key, item.on + timedelta(days=1))
         return True
 
@@ -166,7 +137,7 @@ class MemoryStore:
     def wake_all(self, day: date) -> None:
         """Look at every live subject again on ``day`` (after a calendar change, say)."""
         for key, subject in self.subjects.items():
-            if subject.status not in ENDED_STATUSES:
+            if subject.state.status not in ENDED_STATUSES:
                 self._wake_by(key, day)
 
     # -- EvaluationStore ----------------------------------------------------------------------
@@ -202,7 +173,7 @@ class MemoryStore:
                 continue
             fresh.append(decision)
             summary.recorded[(decision.rule_id, decision.kind)] += 1
-            self.recorded.append(RecordedDecision(decision, stored.base.student_id, stored.base.class_id))
+            self.recorded.append(RecordedDecision(decision, stored.state.student_id, stored.state.class_id))
         if len(fresh) != len(evaluation.decisions):
             evaluation = replace(evaluation, decisions=tuple(fresh))
         stored.record(evaluation, day)

@@ -102,6 +102,18 @@ class RuleFamily(Protocol):
 Planner = Callable[[EnrollmentState, date, "RuleContext"], tuple[Sequence[Decision], date | None]]
 
 
+_SINCE: dict[date, str] = {}
+
+
+def since_episode(anchor: date) -> str:
+    """``since-YYYY-MM-DD``: the episode of a lapse that began at ``anchor`` (memoised: an
+    evaluation asks for it on every look, and a term has only so many dates)."""
+    found = _SINCE.get(anchor)
+    if found is None:
+        found = _SINCE[anchor] = f"since-{anchor.isoformat()}"
+    return found
+
+
 def fired_on(state: EnrollmentState, rule_id: str, episode: str) -> date | None:
     return state.fired.get(f"{rule_id}#{episode}")
 

@@ -28,7 +28,7 @@ def accommodations_seen(state: EnrollmentState, day: date) -> tuple[Accommodatio
     return tuple(i.data for i in state.seen_inputs(day, "accommodation") if isinstance(i.data, Accommodation))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clock:
     """Counts calendar or school days, skipping days an accommodation pauses."""
 
@@ -46,11 +46,13 @@ class Clock:
 
     def extension(self, anchor: date) -> int:
         """Extra threshold days for a lapse that began at ``anchor`` (the largest that applies)."""
+        if not self.accommodations:
+            return 0
         return max((a.extend_days for a in self.accommodations if a.end > anchor), default=0)
 
     def add(self, start: date, n: int) -> date:
         """The ``n``-th counting day strictly after ``start``."""
-        if not any(a.pause for a in self.accommodations):
+        if not self.accommodations or not any(a.pause for a in self.accommodations):
             if self.unit == "school":
                 return self.calendar.school_days_after(start, n)
             return start + timedelta(days=n)
@@ -63,7 +65,7 @@ class Clock:
 
     def elapsed(self, anchor: date, day: date) -> int:
         """Counting days d with ``anchor < d <= day``."""
-        if not any(a.pause for a in self.accommodations):
+        if not self.accommodations or not any(a.pause for a in self.accommodations):
             if self.unit == "school":
                 return self.calendar.school_days_between(anchor, day)
             return max(0, (day - anchor).days)

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
-from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
+from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on, since_episode
 from onpace_rules.rules.clock import Clock, DayUnit, accommodations_seen
 
 
@@ -99,7 +99,7 @@ class InactivitySeries:
         Both come from the same two dates of the current lapse, worked out once.
         """
         anchor = state.inactivity_anchor(self.kinds, day)
-        episode = f"since-{anchor.isoformat()}"
+        episode = since_episode(anchor)
         if self.action_id and fired_on(state, self.action_id, episode) is not None:
             return (), None
         clock = self._clock(state, day, ctx.calendar)
@@ -182,7 +182,7 @@ class InactivitySeries:
         # Facts seen "tomorrow" include today's activity, but the anchor can only move later,
         # so computing from what is known now gives a date no later than the true one.
         anchor = state.inactivity_anchor(self.kinds, day + timedelta(days=1))
-        episode = f"since-{anchor.isoformat()}"
+        episode = since_episode(anchor)
         if self.action_id and fired_on(state, self.action_id, episode) is not None:
             return None
         clock = self._clock(state, day + timedelta(days=1), ctx.calendar)

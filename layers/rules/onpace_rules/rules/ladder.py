@@ -25,7 +25,15 @@ from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, DecisionKind, FactValue
 from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleContext, RuleFamily, enabled, fired_on, merged_params, validated
+from onpace_rules.rules.base import (
+    RuleContext,
+    RuleFamily,
+    enabled,
+    fired_on,
+    merged_params,
+    since_episode,
+    validated,
+)
 from onpace_rules.rules.clock import Clock, accommodations_seen
 
 STEP1 = "msc.progress.step1_contact"
@@ -128,7 +136,7 @@ class ProgressLadder:
     ) -> tuple[_Step, date, str, date] | None:
         """The first step of the current lapse that has not fired, with its due date."""
         anchor = self._anchor(state, day)
-        episode = f"since-{anchor.isoformat()}"
+        episode = since_episode(anchor)
         after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
         previous: date | None = None
         for step in self._chain:
