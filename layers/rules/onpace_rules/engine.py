@@ -313,8 +313,9 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
         taken = _taken(decisions, ctx)
         if taken is not None:
             return taken
-        if any(d.end_date_after is not None for d in decisions):
-            planned = False  # wake dates are bounded by the end date, which this evaluation moves
+        for decision in decisions:
+            if decision.end_date_after is not None:
+                planned = False  # wake dates are bounded by the end date, which this moves
     if planned:
         wake = _sooner_than_inputs_and_changes(program, state, day, wake)
     else:
@@ -325,8 +326,10 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
 
 def _taken(decisions: list[Decision], ctx: RuleContext) -> Evaluation | None:
     """The evaluation when one of ``decisions`` ends the enrollment (or asks approval to)."""
-    action = next((d for d in decisions if d.kind == "action" and d.status_after), None)
-    if action is None or action.status_after is None:
+    for action in decisions:
+        if action.kind == "action" and action.status_after is not None:
+            break
+    else:
         return None
     if ctx.config.approvals.get(action.rule_id) == "needs_approval":
         request = replace(

@@ -172,4 +172,3 @@ def update_in_place(state: EnrollmentState, **changes: Any) -> None:
     """
     for name, value in changes.items():
         _SETTERS[name](state, value)
-

@@ -10,8 +10,9 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from onpace_rules.decisions import Decision, Evaluation
 from onpace_rules.engine import CompiledProgram, moved_end_date
@@ -40,19 +41,21 @@ class MemorySubject:
         history_on = {kind: list(dates) for kind, dates in state.history_on.items()}
         return cls(state.evolve(last_on=last_on, history_on=history_on), wake, last_on, history_on)
 
-    def record(self, evaluation: Evaluation, day: date) -> None:
-        """What ``engine.apply_evaluation`` gives, applied in place."""
+    def record(self, decisions: dict[str, Decision], evaluation: Evaluation, day: date) -> None:
+        """What ``engine.apply_evaluation`` gives, applied in place; ``decisions`` are the ones
+        recorded now, by their fired key."""
         state = self.state
-        if evaluation.decisions:
+        if decisions:
             # A new map, not changed in place: decisions recorded earlier keep theirs.
-            fired = {**state.fired, **{d.fired_key: day for d in evaluation.decisions}}
-            end_date = moved_end_date(evaluation, state.end_date)
+            fired = {**state.fired, **dict.fromkeys(decisions, day)}
+            end_date = moved_end_date(
+                Evaluation(tuple(decisions.values()), evaluation.status, None), state.end_date
+            )
             update_in_place(state, fired=fired, end_date=end_date)
         update_in_place(state, status=evaluation.status, checked_through=day, held=evaluation.held)
 
 
-@dataclass(frozen=True)
-class RecordedDecision:
+class RecordedDecision(NamedTuple):
     decision: Decision
     student_id: str
     class_id: str | None
@@ -165,17 +168,16 @@ class MemoryStore:
         summary: DaySummary,
     ) -> None:
         stored = self.subjects[subject.ref]
-        fired = subject.state.fired
-        fresh = []
+        state = stored.state
+        fresh: dict[str, Decision] = {}
         for decision in evaluation.decisions:
-            if decision.fired_key in fired:
+            key = decision.fired_key
+            if key in state.fired:
                 summary.already_recorded += 1
                 continue
-            fresh.append(decision)
+            fresh[key] = decision
             summary.recorded[(decision.rule_id, decision.kind)] += 1
-            self.recorded.append(RecordedDecision(decision, stored.state.student_id, stored.state.class_id))
-        if len(fresh) != len(evaluation.decisions):
-            evaluation = replace(evaluation, decisions=tuple(fresh))
-        stored.record(evaluation, day)
+            self.recorded.append(RecordedDecision(decision, state.student_id, state.class_id))
+        stored.record(fresh, evaluation, day)
         if evaluation.wake_on is not None:
             self._wake_by(subject.ref, max(evaluation.wake_on, day + timedelta(days=1)))

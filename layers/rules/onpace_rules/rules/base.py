@@ -102,7 +102,17 @@ class RuleFamily(Protocol):
 Planner = Callable[[EnrollmentState, date, "RuleContext"], tuple[Sequence[Decision], date | None]]
 
 
+_ISO: dict[date, str] = {}
 _SINCE: dict[date, str] = {}
+
+
+def iso(day: date) -> str:
+    """``day.isoformat()``, memoised: the facts of every decision state a few dates, and a term
+    has only so many."""
+    found = _ISO.get(day)
+    if found is None:
+        found = _ISO[day] = day.isoformat()
+    return found
 
 
 def since_episode(anchor: date) -> str:
@@ -110,7 +120,7 @@ def since_episode(anchor: date) -> str:
     evaluation asks for it on every look, and a term has only so many dates)."""
     found = _SINCE.get(anchor)
     if found is None:
-        found = _SINCE[anchor] = f"since-{anchor.isoformat()}"
+        found = _SINCE[anchor] = f"since-{iso(anchor)}"
     return found
 
 

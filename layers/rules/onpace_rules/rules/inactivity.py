@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
-from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on, since_episode
+from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on, iso, since_episode
 from onpace_rules.rules.clock import Clock, DayUnit, accommodations_seen
 
 
@@ -78,10 +78,10 @@ class InactivitySeries:
         return warning_due, action_due
 
     def _facts(self, anchor: date, day: date, state: EnrollmentState, clock: Clock) -> dict[str, FactValue]:
-        last = None if anchor < state.start_date else anchor.isoformat()
+        last = None if anchor < state.start_date else iso(anchor)
         return {
             "last_activity_date": last,
-            "enrollment_start": state.start_date.isoformat(),
+            "enrollment_start": iso(state.start_date),
             f"{self.unit}_days_without_activity": clock.elapsed(anchor, day),
             "qualifying_activity": ", ".join(sorted(self.kinds)),
             **clock.facts(),

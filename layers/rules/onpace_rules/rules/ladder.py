@@ -30,6 +30,7 @@ from onpace_rules.rules.base import (
     RuleFamily,
     enabled,
     fired_on,
+    iso,
     merged_params,
     since_episode,
     validated,
@@ -176,14 +177,14 @@ class ProgressLadder:
         if self._expected > 1:
             facts["expected_submissions"] = self._expected
             facts["window_days"] = self.params.step1_days_without_submission
-            facts["expectation_last_met"] = anchor.isoformat() if anchor >= state.start_date else None
+            facts["expectation_last_met"] = iso(anchor) if anchor >= state.start_date else None
         facts |= {
-            "last_submission_date": last.isoformat() if last >= state.start_date else None,
+            "last_submission_date": iso(last) if last >= state.start_date else None,
             "days_without_submission": (day - last).days,
-            "enrollment_start": state.start_date.isoformat(),
-            "withdraw_period_end": (
+            "enrollment_start": iso(state.start_date),
+            "withdraw_period_end": iso(
                 state.start_date + timedelta(days=self.params.withdraw_period_days - 1)
-            ).isoformat(),
+            ),
         }
         return Decision(
             rule_id=step.rule_id,
