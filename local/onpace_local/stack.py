@@ -15,13 +15,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import boto3
+from botocore.client import BaseClient
 
+from onpace_local.iam import AwsCall
 from onpace_local.moto_server import MotoHandle, start_moto
 from onpace_local.provision import DEFAULT_REGION, DEFAULT_STACK_NAME, ProvisionedStack, provision
 from onpace_local.template import FunctionSpec, function_specs, layer_dirs
@@ -33,6 +36,9 @@ _CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
 }
 
+
+# The function whose handler is running in this thread (``LocalStack.invoke``), if any.
+_INVOKED: ContextVar[str | None] = ContextVar("onpace_invoked_function", default=None)
 
 @dataclass
 class LambdaContext:
@@ -250,7 +256,31 @@ class LocalStack:
     def invoke(self, logical_id: str, event: dict[str, Any], context: Any = None) -> Any:
         """Call the function's real handler in this process, as Lambda would."""
         handler = self.handler(logical_id)
-        return handler(event, context if context is not None else self.context(logical_id))
+        token = _INVOKED.set(logical_id)  # so that recorded AWS calls know whose they are
+        try:
+            return handler(event, context if context is not None else self.context(logical_id))
+        finally:
+            _INVOKED.reset(token)
+
+    @contextmanager
+    def recording_calls(self) -> Iterator[list[AwsCall]]:
+        """Every AWS call a handler makes inside the block, with the function that made it
+        (``onpace_local.iam.unpermitted`` checks them against the functions' roles)."""
+        calls: list[AwsCall] = []
+        original = BaseClient._make_api_call
+
+        def recorded(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+            function = _INVOKED.get()
+            if function is not None:
+                service = client.meta.service_model.service_name
+                calls.append(AwsCall(function, service, operation_name, dict(api_params)))
+            return original(client, operation_name, api_params)
+
+        BaseClient._make_api_call = recorded
+        try:
+            yield calls
+        finally:
+            BaseClient._make_api_call = original
 
     @contextmanager
     def environment(self, **overrides: str) -> Iterator[None]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from onpace_local.gateway import GatewayHandle, serve_gateway
+from onpace_local.iam import unpermitted
 from onpace_local.stack import LocalStack
 
 
@@ -14,3 +15,17 @@ def gateway(local_stack: LocalStack) -> Iterator[GatewayHandle]:
     """The local API Gateway stand-in in front of the real handlers, one per test module."""
     with serve_gateway(local_stack) as handle:
         yield handle
+
+
+@pytest.fixture(autouse=True)
+def _calls_allowed_by_the_template(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every integration test is also an IAM test: each DynamoDB call a handler makes must be
+    allowed by that function's role in template.yaml (moto itself does not enforce IAM)."""
+    if "local_stack" not in request.fixturenames:
+        yield
+        return
+    stack: LocalStack = request.getfixturevalue("local_stack")
+    with stack.recording_calls() as calls:
+        yield
+    problems = unpermitted(stack.stack, calls)
+    assert not problems, "template.yaml does not allow:\n  " + "\n  ".join(problems)

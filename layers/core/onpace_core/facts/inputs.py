@@ -1,7 +1,7 @@
 """Store a non-activity input (grade, appeal, approval, accommodation…) on its enrollments.
 
 Inputs are kept on the enrollment item by event id, so a retried event overwrites itself and is
-never counted twice. Unlike activity — which only ever moves due dates later — an input can make
+never counted twice. Unlike most activity — which only moves due dates later — an input can make
 something due (an approval, a drop request), so storing it also brings the enrollment's wake
 date forward to the first evaluation that sees it: the day after the input's local date.
 """

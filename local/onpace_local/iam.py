@@ -1,0 +1,119 @@
+"""Would a function's calls be allowed in AWS? Its recorded calls checked against its role.
+
+moto does not enforce IAM, so a permission missing from ``template.yaml`` shows up only after a
+deployment, as AccessDenied in a dead-letter queue. The local stack records every AWS call a
+handler makes (``LocalStack.recording_calls``); ``unpermitted`` checks each DynamoDB call against
+the ``Allow`` statements of the role SAM gives that function: the action (a transaction's items
+count one by one) and the table or index ARN. Other services are not checked here: their
+resources (an SES identity, a queue URL) are not in the request in a form the role names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from onpace_local.provision import ProvisionedStack
+
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    """One API call a handler made: which function, which service and operation, with what."""
+
+    function: str  # the function's logical id
+    service: str  # botocore's service name ("dynamodb")
+    operation: str  # "UpdateItem"
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Statement:
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    def allows(self, action: str, resource: str) -> bool:
+        return any(fnmatchcase(action, a) for a in self.actions) and any(
+            fnmatchcase(resource, r) for r in self.resources
+        )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(stack: ProvisionedStack, function: str) -> list[Statement]:
+    """The ``Allow`` statements of the inline policies of ``function``'s role, resolved."""
+    resources = stack.template["Resources"]
+    role = resources[function]["Properties"]["Role"]
+    role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
+    if role_id is None:
+        return []
+    statements = []
+    for policy in resources[role_id]["Properties"].get("Policies", []):
+        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+            if statement.get("Effect") != "Allow":
+                continue
+            statements.append(
+                Statement(
+                    actions=tuple(str(a) for a in _as_list(statement["Action"])),
+                    resources=tuple(str(stack.resolve(r)) for r in _as_list(statement["Resource"])),
+                )
+            )
+    return statements
+
+
+def _table_arns(stack: ProvisionedStack) -> dict[str, str]:
+    return {
+        stack.refs[logical_id]: stack.attrs[(logical_id, "Arn")]
+        for logical_id, resource in stack.template["Resources"].items()
+        if resource.get("Type") == "AWS::DynamoDB::Table" and logical_id in stack.refs
+    }
+
+
+def required(call: AwsCall, table_arns: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The (action, resource ARN) pairs IAM checks for ``call``; empty for unchecked services."""
+    if call.service != "dynamodb":
+        return []
+    params = call.params
+    if call.operation in ("TransactWriteItems", "TransactGetItems"):
+        needed = []
+        for item in params.get("TransactItems", []):
+            for kind, body in item.items():
+                needed.append((f"dynamodb:{_TRANSACT_ACTIONS[kind]}", _arn(table_arns, body["TableName"])))
+        return needed
+    if call.operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{call.operation}", _arn(table_arns, t)) for t in params.get("RequestItems", {})]
+    table = params.get("TableName")
+    if table is None:
+        return [(f"dynamodb:{call.operation}", "*")]
+    resource = _arn(table_arns, table)
+    if params.get("IndexName"):
+        resource = f"{resource}/index/{params['IndexName']}"
+    return [(f"dynamodb:{call.operation}", resource)]
+
+
+def _arn(table_arns: Mapping[str, str], table: str) -> str:
+    return table_arns.get(table, f"(a table the template does not create: {table})")
+
+
+def unpermitted(stack: ProvisionedStack, calls: Iterable[AwsCall]) -> list[str]:
+    """One line per call its function's role does not allow (each distinct problem once)."""
+    table_arns = _table_arns(stack)
+    statements: dict[str, list[Statement]] = {}
+    problems: dict[str, None] = {}
+    for call in calls:
+        allowed = statements.setdefault(call.function, role_statements(stack, call.function))
+        for action, resource in required(call, table_arns):
+            if not any(s.allows(action, resource) for s in allowed):
+                problems[f"{call.function}: {action} on {resource} ({call.operation})"] = None
+    return list(problems)

@@ -1,0 +1,84 @@
+"""The local IAM check: recorded calls against the function's role (moto does not enforce IAM)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onpace_local.iam import AwsCall, required, role_statements, unpermitted
+from onpace_local.provision import ProvisionedStack
+
+ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+
+
+def _stack(statements: list[dict[str, Any]]) -> ProvisionedStack:
+    template = {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}},
+            },
+            "FnRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": statements}}]
+                },
+            },
+            "Items": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+            "Audit": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+        }
+    }
+    return ProvisionedStack(
+        endpoint_url="http://127.0.0.1:1",
+        region="us-east-1",
+        stack_name="s",
+        template=template,
+        refs={"Items": "items-t", "Audit": "audit-t"},
+        attrs={("Items", "Arn"): ARN + "items-t", ("Audit", "Arn"): ARN + "audit-t"},
+    )
+
+
+ALLOW_ITEMS = {
+    "Effect": "Allow",
+    "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+    "Resource": [{"Fn::GetAtt": ["Items", "Arn"]}, {"Fn::Sub": "${Items.Arn}/index/by_x"}],
+}
+
+
+def test_role_statements_are_resolved_to_arns() -> None:
+    (statement,) = role_statements(_stack([ALLOW_ITEMS, {**ALLOW_ITEMS, "Effect": "Deny"}]), "Fn")
+    assert statement.resources == (ARN + "items-t", ARN + "items-t/index/by_x")
+    assert statement.allows("dynamodb:GetItem", ARN + "items-t")
+    assert not statement.allows("dynamodb:UpdateItem", ARN + "items-t")
+
+
+def test_allowed_calls_pass_and_others_are_named() -> None:
+    stack = _stack([ALLOW_ITEMS])
+    calls = [
+        AwsCall("Fn", "dynamodb", "GetItem", {"TableName": "items-t"}),
+        AwsCall("Fn", "dynamodb", "Query", {"TableName": "items-t", "IndexName": "by_x"}),
+        AwsCall("Fn", "dynamodb", "Query", {"TableName": "items-t", "IndexName": "by_y"}),
+        AwsCall("Fn", "dynamodb", "UpdateItem", {"TableName": "items-t"}),
+        AwsCall("Fn", "dynamodb", "UpdateItem", {"TableName": "items-t"}),  # reported once
+        AwsCall("Fn", "sqs", "SendMessage", {"QueueUrl": "q"}),  # not checked here
+    ]
+    assert unpermitted(stack, calls) == [
+        f"Fn: dynamodb:Query on {ARN}items-t/index/by_y (Query)",
+        f"Fn: dynamodb:UpdateItem on {ARN}items-t (UpdateItem)",
+    ]
+
+
+def test_a_transaction_needs_each_of_its_actions() -> None:
+    call = AwsCall(
+        "Fn",
+        "dynamodb",
+        "TransactWriteItems",
+        {"TransactItems": [{"Put": {"TableName": "audit-t"}}, {"Update": {"TableName": "items-t"}}]},
+    )
+    assert required(call, {"audit-t": ARN + "audit-t", "items-t": ARN + "items-t"}) == [
+        ("dynamodb:PutItem", ARN + "audit-t"),
+        ("dynamodb:UpdateItem", ARN + "items-t"),
+    ]
+    both = {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": {"Fn::GetAtt": ["Audit", "Arn"]}}
+    assert unpermitted(_stack([both]), [call]) == [
+        f"Fn: dynamodb:UpdateItem on {ARN}items-t (TransactWriteItems)"
+    ]
