@@ -2,10 +2,10 @@
 
 moto does not enforce IAM, so a permission missing from ``template.yaml`` shows up only after a
 deployment, as AccessDenied in a dead-letter queue. The local stack records every AWS call a
-handler makes (``LocalStack.recording_calls``); ``unpermitted`` checks each DynamoDB call against
-the ``Allow`` statements of the role SAM gives that function: the action (a transaction's items
-count one by one) and the table or index ARN. Other services are not checked here: their
-resources (an SES identity, a queue URL) are not in the request in a form the role names.
+handler makes (``LocalStack.recording_calls``); ``unpermitted`` checks each DynamoDB, Secrets
+Manager and SQS call against the ``Allow`` statements of the role SAM gives that function: the
+action (a transaction's items count one by one) and the table, index, secret or queue ARN. SES
+is not checked here (its resources are not in the request; ``test_template.py`` pins them).
 """
 
 from __future__ import annotations
@@ -80,11 +80,15 @@ def _table_arns(stack: ProvisionedStack) -> dict[str, str]:
     }
 
 
-def required(call: AwsCall, table_arns: Mapping[str, str]) -> list[tuple[str, str]]:
+def required(
+    call: AwsCall, table_arns: Mapping[str, str], stack: ProvisionedStack | None = None
+) -> list[tuple[str, str]]:
     """The (action, resource ARN) pairs IAM checks for ``call``; empty for unchecked services."""
+    params = call.params
+    if stack is not None and call.service in ("secretsmanager", "sqs"):
+        return _named_resource(call, stack)
     if call.service != "dynamodb":
         return []
-    params = call.params
     if call.operation in ("TransactWriteItems", "TransactGetItems"):
         needed = []
         for item in params.get("TransactItems", []):
@@ -102,6 +106,24 @@ def required(call: AwsCall, table_arns: Mapping[str, str]) -> list[tuple[str, st
     return [(f"dynamodb:{call.operation}", resource)]
 
 
+def _named_resource(call: AwsCall, stack: ProvisionedStack) -> list[tuple[str, str]]:
+    """A secret by name or a queue by URL, as the ARN a role names it by."""
+    prefix = f"arn:{stack.params.get('AWS::Partition', 'aws')}:{call.service}:{stack.region}:"
+    account = stack.params.get("AWS::AccountId", "123456789012")
+    if call.service == "secretsmanager" and "SecretId" in call.params:
+        secret = str(call.params["SecretId"])
+        return [
+            (
+                f"secretsmanager:{call.operation}",
+                secret if secret.startswith("arn:") else f"{prefix}{account}:secret:{secret}",
+            )
+        ]
+    if call.service == "sqs" and "QueueUrl" in call.params:
+        queue = str(call.params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1]
+        return [(f"sqs:{call.operation}", f"{prefix}{account}:{queue}")]
+    return []
+
+
 def _arn(table_arns: Mapping[str, str], table: str) -> str:
     return table_arns.get(table, f"(a table the template does not create: {table})")
 
@@ -113,7 +135,7 @@ def unpermitted(stack: ProvisionedStack, calls: Iterable[AwsCall]) -> list[str]:
     problems: dict[str, None] = {}
     for call in calls:
         allowed = statements.setdefault(call.function, role_statements(stack, call.function))
-        for action, resource in required(call, table_arns):
+        for action, resource in required(call, table_arns, stack):
             if not any(s.allows(action, resource) for s in allowed):
                 problems[f"{call.function}: {action} on {resource} ({call.operation})"] = None
     return list(problems)

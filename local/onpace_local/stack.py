@@ -40,6 +40,7 @@ _CREDENTIALS = {
 # The function whose handler is running in this thread (``LocalStack.invoke``), if any.
 _INVOKED: ContextVar[str | None] = ContextVar("onpace_invoked_function", default=None)
 
+
 @dataclass
 class LambdaContext:
     """What Lambda passes as ``context``, with a clock started at the invocation."""

@@ -59,7 +59,7 @@ def test_allowed_calls_pass_and_others_are_named() -> None:
         AwsCall("Fn", "dynamodb", "Query", {"TableName": "items-t", "IndexName": "by_y"}),
         AwsCall("Fn", "dynamodb", "UpdateItem", {"TableName": "items-t"}),
         AwsCall("Fn", "dynamodb", "UpdateItem", {"TableName": "items-t"}),  # reported once
-        AwsCall("Fn", "sqs", "SendMessage", {"QueueUrl": "q"}),  # not checked here
+        AwsCall("Fn", "ses", "SendRawEmail", {"RawMessage": {}}),  # not checked here
     ]
     assert unpermitted(stack, calls) == [
         f"Fn: dynamodb:Query on {ARN}items-t/index/by_y (Query)",
@@ -81,4 +81,29 @@ def test_a_transaction_needs_each_of_its_actions() -> None:
     both = {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": {"Fn::GetAtt": ["Audit", "Arn"]}}
     assert unpermitted(_stack([both]), [call]) == [
         f"Fn: dynamodb:UpdateItem on {ARN}items-t (TransactWriteItems)"
+    ]
+
+
+def test_secrets_by_name_and_queues_by_url_are_checked_by_arn() -> None:
+    account = "arn:aws:secretsmanager:us-east-1:123456789012"
+    secrets = {
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": f"{account}:secret:onpace/webhooks/*",
+    }
+    queue = {
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": "arn:aws:sqs:us-east-1:123456789012:dlq",
+    }
+    stack = _stack([secrets, queue])
+    calls = [
+        AwsCall("Fn", "secretsmanager", "GetSecretValue", {"SecretId": "onpace/webhooks/d-1"}),
+        AwsCall("Fn", "secretsmanager", "GetSecretValue", {"SecretId": "other/d-1"}),
+        AwsCall("Fn", "sqs", "SendMessage", {"QueueUrl": "http://127.0.0.1:5000/123456789012/dlq"}),
+        AwsCall("Fn", "sqs", "SendMessage", {"QueueUrl": "http://127.0.0.1:5000/123456789012/other"}),
+    ]
+    assert unpermitted(stack, calls) == [
+        f"Fn: secretsmanager:GetSecretValue on {account}:secret:other/d-1 (GetSecretValue)",
+        "Fn: sqs:SendMessage on arn:aws:sqs:us-east-1:123456789012:other (SendMessage)",
     ]
