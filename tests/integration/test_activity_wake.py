@@ -7,11 +7,11 @@ date forward, so the evaluator sees the new step 1 on its day, not at the old st
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
-from onpace_core.store.models import EnrollmentModel, OutboxModel
+from onpace_core.ingest.raw_store import raw_key
+from onpace_core.store.models import EnrollmentModel, OutboxModel, RawEventModel
 from onpace_local.gateway import GatewayHandle
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import post_webhook
@@ -52,7 +52,6 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
 ) -> None:
     district = make_district(local_stack, LADDER, students=("stu-1",))
     key = f"{district.district_id}#cls-1#stu-1"
-    assert json.loads(EnrollmentModel.get(key, consistent_read=True).activity_wake_days) == {"submission": 3}
 
     # No submission since the start (08-24): step 1 after the 10-day withdraw period.
     first = _evaluate(local_stack, district.district_id, date(2026, 9, 3))
@@ -68,7 +67,20 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
     assert response.status == 202, response.body
     assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
 
-    # An older submission arriving late does not start a newer lapse: the wake stays.
+    # A retry of an event whose first attempt stopped after moving the fact, before the wake
+    # (the event stored, not marked folded): the fact does not move again, the wake still does.
+    EnrollmentModel(enrollment_key=key).update(actions=[EnrollmentModel.wake_on.set("2026-09-10")])
+    RawEventModel(pk=raw_key(district.district_id, "sub-1")).update(
+        actions=[RawEventModel.status.set("received")]
+    )
+    again = post_webhook(
+        gateway.url, district_id=district.district_id, secret=district.secret, events=late_evening
+    )
+    assert again.status == 202 and again.body["duplicates"] == 1
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
+
+    # An older submission arriving late wakes from its own date (it could matter when more than
+    # one submission is expected); the evaluation then finds nothing new and sleeps again.
     older = _submission("sub-0", "2026-09-04T10:00:00-05:00")
     assert (
         post_webhook(
@@ -76,6 +88,8 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
         ).status
         == 202
     )
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-06"
+    assert _evaluate(local_stack, district.district_id, date(2026, 9, 6))["recorded"] == []
     assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
 
     assert _evaluate(local_stack, district.district_id, date(2026, 9, 8))["recorded"] == [
@@ -97,7 +111,7 @@ def test_activity_that_only_delays_does_not_touch_the_wake_date(
     district = make_district(local_stack, PACING, students=("stu-1",))
     key = f"{district.district_id}#cls-1#stu-1"
     item = EnrollmentModel.get(key, consistent_read=True)
-    assert item.activity_wake_days is None and item.wake_on == "2026-08-24"
+    assert item.wake_on == "2026-08-24"
     submission = _submission("sub-1", "2026-08-20T10:00:00-05:00")
     assert (
         post_webhook(
@@ -121,8 +135,6 @@ def test_expected_work_above_one_is_counted_from_the_logged_submissions(
     rules = {**LADDER, "msc.progress.step1_contact": {"min_submissions_per_week": 5}}
     district = make_district(local_stack, rules, students=("stu-1",))
     key = f"{district.district_id}#cls-1#stu-1"
-    item = EnrollmentModel.get(key, consistent_read=True)
-    assert json.loads(item.activity_history) == ["submission"]
 
     def send(*events: dict[str, str]) -> dict:
         response = post_webhook(
@@ -161,3 +173,41 @@ def test_expected_work_above_one_is_counted_from_the_logged_submissions(
         ("2026-09-05", "msc.progress.step1_contact"),
         ("2026-09-12", "msc.progress.step2_reminder"),  # 09-08 alone did not end the lapse
     ]
+
+
+def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStack) -> None:
+    """The evaluator read the enrollment (due 09-03); before it records, a submission dated 09-03
+    is folded. The evaluation's next date (step 2 on 09-10) comes from facts without it, so it is
+    not written: the enrollment stays due and the next run sees the new lapse (step 1 on 09-06)."""
+    from datetime import UTC, datetime
+
+    from onpace_core.evaluation.day import DaySummary
+    from onpace_core.facts.fold import Activity, fold
+    from onpace_core.notices.evaluation import DynamoEvaluationStore
+    from onpace_rules.engine import compile_program, evaluate_enrollment
+
+    district = make_district(local_stack, LADDER, students=("stu-1",))
+    key = f"{district.district_id}#cls-1#stu-1"
+    program = compile_program(district.program)
+    store = DynamoEvaluationStore()
+    day = date(2026, 9, 3)
+    (subject,) = store.due(program, day)
+    evaluation = evaluate_enrollment(program, subject.state, day)
+    assert [d.rule_id for d in evaluation.decisions] == ["msc.progress.step1_contact"]
+    assert evaluation.wake_on == date(2026, 9, 10)
+
+    at = datetime(2026, 9, 3, 15, tzinfo=UTC)  # the concurrent fold
+    fold(Activity(district.district_id, "stu-1", "cls-1", "submission", at, event_id="sub-x"))
+    store.record(program, subject, evaluation, day, datetime.now(UTC), DaySummary(program.config.key, day))
+    item = EnrollmentModel.get(key, consistent_read=True)
+    assert item.wake_on is not None and item.wake_on <= "2026-09-04"  # still due, not 09-10
+    assert item.checked_through == "2026-09-03"
+    assert "msc.progress.step1_contact#since-2026-08-23" in item.fired.as_dict()
+
+    (subject,) = store.due(program, date(2026, 9, 4))
+    later = evaluate_enrollment(program, subject.state, date(2026, 9, 4))
+    assert later.decisions == () and later.wake_on == date(2026, 9, 6)  # step 1 of the new lapse
+    store.record(
+        program, subject, later, date(2026, 9, 4), datetime.now(UTC), DaySummary(program.config.key, day)
+    )
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-06"

@@ -421,3 +421,55 @@ def test_a_decision_keeps_its_end_date_change_through_storage() -> None:
     (granted,) = evaluate_enrollment(compiled, _ext(_request(date(2026, 4, 1))), date(2026, 4, 2)).decisions
     assert decision_from_dict(decision_to_dict(granted)) == granted
     assert decision_to_dict(granted)["end_date_after"] == "2026-06-12"
+
+
+def _request_id(event_id: str, on: date, days: int) -> Input:
+    return make_input(
+        "extension_request",
+        on,
+        ExtensionRequest(days=days, requested_by="Counselor Diaz"),
+        "c1",
+        hour=16,
+        event_id=event_id,
+    )
+
+
+def test_extensions_add_up_to_two_weeks_at_most() -> None:
+    """004: "an extension ... not to exceed two (2) weeks": a second request counts the days
+    granted before (10 + 4 = 14 is granted, 10 + 7 is not)."""
+    compiled = program({EXTENSION: {}})
+    state = _ext(_request_id("r1", date(2026, 4, 1), 10), 0.6)
+    state = state.with_input(_request_id("r2", date(2026, 4, 20), 7)).with_input(
+        _request_id("r3", date(2026, 4, 21), 4)
+    )
+    decisions = run(compiled, state, date(2026, 4, 2), date(2026, 4, 30))
+    assert [(d.on, d.episode, d.facts["decision"], d.facts["already_extended_days"]) for d in decisions] == [
+        (date(2026, 4, 2), "r1/granted-10", "granted", 0),
+        (date(2026, 4, 21), "r2", "refused", 10),
+        (date(2026, 4, 22), "r3/granted-4", "granted", 10),
+    ]
+    assert decisions[1].facts["refused_for"] == ["more_days_than_allowed"]
+    assert [d.deadlines.get("extension_end") for d in decisions] == [
+        date(2026, 6, 8),
+        None,
+        date(2026, 6, 12),
+    ]
+
+
+def test_two_requests_answered_the_same_day_extend_one_after_the_other() -> None:
+    compiled = program({EXTENSION: {}})
+    state = _ext(_request_id("r1", date(2026, 4, 1), 5), 0.6).with_input(
+        _request_id("r2", date(2026, 4, 1), 5)
+    )
+    evaluation = evaluate_enrollment(compiled, state, date(2026, 4, 2))
+    assert [d.deadlines["extension_end"] for d in evaluation.decisions] == [
+        date(2026, 6, 3),
+        date(2026, 6, 8),
+    ]
+    assert apply_evaluation(state, evaluation, date(2026, 4, 2)).end_date == date(2026, 6, 8)
+    assert (
+        evaluate_enrollment(
+            compiled, apply_evaluation(state, evaluation, date(2026, 4, 2)), date(2026, 4, 3)
+        ).decisions
+        == ()
+    )

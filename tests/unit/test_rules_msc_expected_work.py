@@ -135,15 +135,45 @@ def test_a_single_submission_does_not_end_the_lapse_but_meeting_the_expectation_
     ]
 
 
-def test_the_ladder_runs_to_the_removal_while_the_student_stays_short() -> None:
-    """One submission every four days never meets 2 in 3 days: the ladder runs to its end."""
+def test_a_student_short_of_the_expectation_who_still_submits_is_not_removed() -> None:
+    """One submission every four days never meets 2 in 3 days, so steps 1 and 2 come; but steps 3
+    and 4 need "no submissions ... since step 2" (catalogue), so a student who keeps submitting
+    is reminded, not removed."""
     work = tuple(date(2026, 1, d) for d in (3, 4, 8, 12, 16, 20, 24, 28))
     assert [(d, s) for d, s, _ in _steps(5, *work)] == [
-        (
-            "2026-01-15",
-            "step1_contact",
-        ),  # last met 01-04 (before the start): the day after the withdraw period
+        ("2026-01-15", "step1_contact"),  # last met 01-04, before the start: after the withdraw period
         ("2026-01-22", "step2_reminder"),
-        ("2026-01-29", "step3_removal_notice"),
+    ]
+
+
+def test_a_student_who_stops_after_step_two_is_removed() -> None:
+    work = tuple(date(2026, 1, d) for d in (3, 4, 8, 12, 16, 20))
+    assert [(d, s) for d, s, _ in _steps(5, *work)] == [
+        ("2026-01-15", "step1_contact"),
+        ("2026-01-22", "step2_reminder"),
+        ("2026-01-29", "step3_removal_notice"),  # nothing since 01-20
         ("2026-02-01", "step4_removal"),
     ]
+
+
+def test_a_submission_after_the_removal_notice_stops_the_removal() -> None:
+    work = (*(date(2026, 1, d) for d in (3, 4, 8, 12, 16, 20)), date(2026, 1, 30))
+    assert [s for _, s, _ in _steps(5, *work)] == ["step1_contact", "step2_reminder", "step3_removal_notice"]
+
+
+def test_history_kept_only_since_counting_began_falls_back_to_the_latest_submission() -> None:
+    """A state whose history misses its latest submission (the program began counting later)
+    counts the lapse from that submission, as with one expected."""
+    from onpace_rules import EnrollmentState, evaluate_enrollment
+
+    compiled = program(_ladder(5))
+    state = EnrollmentState(
+        key="d#c1#s1",
+        start_date=START,
+        class_id="c1",
+        last_on={"submission": date(2026, 1, 20)},
+        history_on={"submission": ()},
+    )
+    assert evaluate_enrollment(compiled, state, date(2026, 1, 22)).decisions == ()
+    (step1,) = evaluate_enrollment(compiled, state, date(2026, 1, 23)).decisions
+    assert step1.episode == "since-2026-01-20"

@@ -359,8 +359,7 @@ def apply_evaluation(state: EnrollmentState, evaluation: Evaluation, day: date) 
 
 
 def moved_end_date(evaluation: Evaluation, end_date: date | None) -> date | None:
-    """The enrollment's end date once ``evaluation`` is recorded (a granted extension moves it)."""
-    for decision in evaluation.decisions:
-        if decision.end_date_after is not None:
-            end_date = decision.end_date_after
-    return end_date
+    """The enrollment's end date once ``evaluation`` is recorded (a granted extension moves it;
+    of several, the latest date stands)."""
+    moved = [d.end_date_after for d in evaluation.decisions if d.end_date_after is not None]
+    return max(moved) if moved else end_date

@@ -122,12 +122,11 @@ class EnrollmentState:
     def history_of(self, kind: ActivityKind, before: date) -> tuple[date, ...]:
         """Dates of every activity of ``kind`` (oldest first) the evaluation of ``before`` sees.
 
-        Needs a rule to list ``kind`` in ``activity_history``. As in ``last_of``, a date on or
-        after ``before`` is read as the day before it: the enrollment can only look more active
-        than it was, never wrongly overdue.
+        Needs a rule to list ``kind`` in ``activity_history``. Unlike ``last_of`` a date on or
+        after ``before`` is left out, not read as the day before: every date is kept, so nothing
+        earlier hides behind it, and moving it would invent a busier window than there was.
         """
-        latest = before - timedelta(days=1)
-        return tuple(d if d < before else latest for d in self.history_on.get(kind, ()))
+        return tuple(d for d in self.history_on.get(kind, ()) if d < before)
 
     def inactivity_anchor(self, kinds: frozenset[ActivityKind], day: date) -> date:
         """The date day counts start from: last qualifying activity, or the day before the start.

@@ -4,12 +4,12 @@ Each activity kind keeps the instant of its latest event. An update only moves t
 forward (``attribute_not_exists OR older``), so events that arrive out of order, or twice,
 never move a date backwards; an event for an enrollment that does not exist changes nothing.
 Activity only ever moves due dates later, except for the kinds the program's rules list in
-``activity_wake_days`` (an MSC submission starts a new lapse): those bring ``wake_on`` forward.
+``activity_wake_days`` (an MSC submission starts a new lapse): those bring ``wake_on`` forward;
+the kinds a rule counts (``activity_history``) are also logged by event id.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -19,6 +19,7 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 
 from onpace_core.audit.log import iso_instant
+from onpace_core.facts.program_rules import program_rules
 from onpace_core.store.enrollments import bring_wake_forward
 from onpace_core.store.models import EnrollmentModel
 
@@ -58,7 +59,7 @@ def _conditional_set(
     key: str, attribute: UnicodeAttribute, instant: str, extra: list | None = None
 ) -> EnrollmentModel | None:
     """The item as updated, or None when the condition failed (older event or no such item)."""
-    actions = [attribute.set(instant), *(extra or [])]
+    actions = [attribute.set(instant), *(extra or []), EnrollmentModel.facts_seq.add(1)]
     condition = EnrollmentModel.enrollment_key.exists() & (attribute.does_not_exist() | (attribute < instant))
     item = EnrollmentModel(enrollment_key=key)
     try:
@@ -70,9 +71,9 @@ def _conditional_set(
     return item
 
 
-def _existing(key: str) -> EnrollmentModel | None:
+def _read(key: str) -> EnrollmentModel | None:
     try:
-        return EnrollmentModel.get(key, attributes_to_get=["activity_history"])
+        return EnrollmentModel.get(key, attributes_to_get=["enrollment_key", "district_id", "program_id"])
     except EnrollmentModel.DoesNotExist:
         return None
 
@@ -82,7 +83,10 @@ def _log(key: str, activity: Activity, instant: str) -> bool:
     entry = activity.event_id or f"{activity.kind}@{instant}"
     try:
         EnrollmentModel(enrollment_key=key).update(
-            actions=[EnrollmentModel.activity_log[entry].set(f"{activity.kind} {instant}")],
+            actions=[
+                EnrollmentModel.activity_log[entry].set(f"{activity.kind} {instant}"),
+                EnrollmentModel.facts_seq.add(1),
+            ],
             condition=EnrollmentModel.enrollment_key.exists()
             & EnrollmentModel.activity_log[entry].does_not_exist(),
         )
@@ -93,38 +97,38 @@ def _log(key: str, activity: Activity, instant: str) -> bool:
     return True
 
 
-def _activity_wake(item: EnrollmentModel, activity: Activity) -> date | None:
-    """The day this activity can make something due from, when the program's rules say it can.
+def _activity_wake(activity: Activity, days: int) -> date:
+    """The day this activity can make something due from, ``days`` after it.
 
     Ingest does not know the program's time zone; the local date is never before the UTC date
     minus one, so counting from that day is never late.
     """
-    if not item.activity_wake_days:
-        return None
-    days = json.loads(item.activity_wake_days).get(activity.kind)
-    if days is None:
-        return None
     return activity.occurred_at.astimezone(UTC).date() - timedelta(days=1) + timedelta(days=days)
 
 
 def fold(activity: Activity) -> FoldOutcome:
     """Move the enrollment's facts forward by this activity; one UpdateItem in the common case.
 
-    Activity of a kind the program's rules wake on (an MSC submission starts a lapse whose step 1
-    can come before anything else due) also brings the wake date forward.
+    For the kinds the program's rules name, also: bring the wake date forward (an MSC submission
+    starts a lapse whose step 1 can come before anything else due) and log the activity by event
+    id (the kinds a rule counts). Both are idempotent and done even for an older or repeated
+    event, so a retry after a failure half-way, or an older event arriving late, still counts.
     """
     key = activity.enrollment_key
     instant = iso_instant(activity.occurred_at)
     item = _conditional_set(key, last_attribute(activity.kind), instant)
     moved = item is not None
-    if item is not None:
-        wake = _activity_wake(item, activity)
-        if wake is not None:
-            bring_wake_forward(key, wake)
-    # Kinds whose every date a rule counts are logged by event id, older events included.
-    logged = item if item is not None else _existing(key)
-    if logged is not None and activity.kind in json.loads(logged.activity_history or "[]"):
-        moved |= _log(key, activity, instant)
+    if item is None:
+        item = _read(key)
+        if item is None:
+            return FoldOutcome.UNKNOWN_ENROLLMENT
+    program = program_rules(item.district_id, item.program_id)
+    if program is not None:
+        days = program.activity_wake_days.get(activity.kind)
+        if days is not None:
+            bring_wake_forward(key, _activity_wake(activity, days))
+        if activity.kind in program.activity_history:
+            moved |= _log(key, activity, instant)
     if activity.percent_complete is not None:
         fraction = round(activity.percent_complete / 100.0, 6)
         moved |= (
@@ -133,11 +137,4 @@ def fold(activity: Activity) -> FoldOutcome:
             )
             is not None
         )
-    if moved:
-        return FoldOutcome.UPDATED
-    # A failed condition means either "older event" or "no such enrollment": one read tells.
-    try:
-        EnrollmentModel.get(key, attributes_to_get=["enrollment_key"])
-    except EnrollmentModel.DoesNotExist:
-        return FoldOutcome.UNKNOWN_ENROLLMENT
-    return FoldOutcome.UNCHANGED
+    return FoldOutcome.UPDATED if moved else FoldOutcome.UNCHANGED

@@ -51,7 +51,10 @@ def store_input(district_id: str, student_id: str, item: Input) -> int:
     for key in _targets(district_id, student_id, item.class_id, item.kind):
         if not _conditional(
             key,
-            [EnrollmentModel.inputs[item.event_id].set(json.dumps(input_to_dict(item)))],
+            [
+                EnrollmentModel.inputs[item.event_id].set(json.dumps(input_to_dict(item))),
+                EnrollmentModel.facts_seq.add(1),
+            ],
             EnrollmentModel.enrollment_key.exists(),
         ):
             continue

@@ -16,6 +16,7 @@ from onpace_rules.decisions import Decision, Evaluation, decision_to_dict
 from onpace_rules.engine import CompiledProgram, compile_program, moved_end_date
 from onpace_rules.program import CalendarChange, ProgramConfig
 from onpace_rules.titles import rule_title
+from pynamodb.exceptions import UpdateError
 
 from onpace_core.audit.log import AuditEntry, append, append_claimed
 from onpace_core.evaluation.day import CalendarChangeApplied, DaySummary, Subject, evaluate_day
@@ -111,16 +112,28 @@ class DynamoEvaluationStore:
         end_date = moved_end_date(evaluation, subject.state.end_date)
         if end_date is not None and end_date != subject.state.end_date:
             extension.append(EnrollmentModel.extended_end_date.set(end_date.isoformat()))
-        item.update(
-            actions=[
-                *fired_updates,
-                *extension,
-                EnrollmentModel.checked_through.set(day.isoformat()),
-                EnrollmentModel.status.set(evaluation.status),
-                wake,
-                held,
-            ]
+        recorded = [
+            *fired_updates,
+            *extension,
+            EnrollmentModel.checked_through.set(day.isoformat()),
+            EnrollmentModel.status.set(evaluation.status),
+            held,
+        ]
+        # Activity, an input or a program load may have changed the enrollment since the due
+        # query read it (``facts_seq``); then this evaluation's wake date, worked out from older
+        # facts, must not be written: the one in place stays, and the next run looks again.
+        read = item.facts_seq
+        unchanged = (
+            EnrollmentModel.facts_seq == read
+            if read is not None
+            else EnrollmentModel.facts_seq.does_not_exist()
         )
+        try:
+            item.update(actions=[*recorded, wake], condition=unchanged)
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            item.update(actions=recorded)  # setting the same values again is harmless
 
 
 def _calendar_entry(

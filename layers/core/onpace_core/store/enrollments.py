@@ -76,10 +76,6 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
     facts = roster_facts(records)
     compiled = compile_program(program)
     subjects = student_subjects(records) if _has_student_rules(compiled) else []
-    wake_days = (
-        json.dumps(compiled.activity_wake_days, sort_keys=True) if compiled.activity_wake_days else None
-    )
-    history = json.dumps(sorted(compiled.activity_history)) if compiled.activity_history else None
     for subject in subjects:
         facts[subject.enrollment_key] = facts[
             next(r.enrollment_key for r in records if r.student_id == subject.student_id)
@@ -116,12 +112,6 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
                     | due_key(r.district_id, r.program_id, shard_of(key, program.evaluation_shards))
                 ),
                 EnrollmentModel.wake_on.set(EnrollmentModel.wake_on | r.start_date.isoformat()),
-                EnrollmentModel.activity_wake_days.set(wake_days)
-                if wake_days and r.class_id != STUDENT_SUBJECT_CLASS
-                else EnrollmentModel.activity_wake_days.remove(),
-                EnrollmentModel.activity_history.set(history)
-                if history and r.class_id != STUDENT_SUBJECT_CLASS
-                else EnrollmentModel.activity_history.remove(),
                 EnrollmentModel.activity_log.set(EnrollmentModel.activity_log | {}),
             ]
         )
@@ -135,7 +125,7 @@ def bring_wake_forward(key: str, day: date) -> bool:
     earlier = EnrollmentModel.wake_on.does_not_exist() | (EnrollmentModel.wake_on > day.isoformat())
     try:
         EnrollmentModel(enrollment_key=key).update(
-            actions=[EnrollmentModel.wake_on.set(day.isoformat())],
+            actions=[EnrollmentModel.wake_on.set(day.isoformat()), EnrollmentModel.facts_seq.add(1)],
             condition=EnrollmentModel.enrollment_key.exists() & live & earlier,
         )
     except UpdateError as exc:

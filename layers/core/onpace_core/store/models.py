@@ -111,13 +111,12 @@ class EnrollmentModel(Model):
     end_date = UnicodeAttribute(null=True)
     # A granted course extension's end date; the roster's ``end_date`` stays as the roster says.
     extended_end_date = UnicodeAttribute(null=True)
-    # JSON {activity kind: days} from the program's rules (``CompiledProgram.activity_wake_days``):
-    # folding activity of such a kind brings ``wake_on`` forward to its date plus that many days.
-    activity_wake_days = UnicodeAttribute(null=True)
-    # JSON list of activity kinds whose every date a rule counts (``CompiledProgram.activity_history``)
-    # and their log: event id -> "kind instant" (a retried event overwrites nothing).
-    activity_history = UnicodeAttribute(null=True)
+    # Activity of the kinds a program's rules count (``CompiledProgram.activity_history``), by
+    # event id: "kind instant" (a retried event overwrites nothing).
     activity_log = MapAttribute[str, Any](null=True)
+    # Bumped by every write that changes what the engine sees (activity, inputs) or brings the
+    # wake date forward; the evaluator writes its wake date only if it is unchanged since its read.
+    facts_seq = NumberAttribute(null=True)
     status = UnicodeAttribute(default="active")  # see onpace_rules.facts.EnrollmentStatus
     contacts = ListAttribute(of=Contact, default=list)
     roster_facts = UnicodeAttribute(null=True)  # JSON of onpace_rules.facts.RosterFacts

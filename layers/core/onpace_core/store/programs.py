@@ -176,7 +176,7 @@ def wake_live_subjects(config: ProgramConfig, day: date) -> int:
         ):
             try:
                 item.update(
-                    actions=[EnrollmentModel.wake_on.set(day.isoformat())],
+                    actions=[EnrollmentModel.wake_on.set(day.isoformat()), EnrollmentModel.facts_seq.add(1)],
                     condition=live & (EnrollmentModel.wake_on > day.isoformat()),
                 )
             except UpdateError as exc:

@@ -116,12 +116,21 @@ class ProgressLadder:
         """The day the current lapse counts from: the last day the student had the expected
         submissions within the window (with one expected: the last submission), or the day
         before the start."""
+        latest = state.inactivity_anchor(SUBMISSIONS, day)
         if self._expected == 1:
-            return state.inactivity_anchor(SUBMISSIONS, day)
-        met = last_day_expectation_met(
-            state.history_of("submission", day), self._expected, self.params.step1_days_without_submission
-        )
+            return latest
+        history = state.history_of("submission", day)
+        if latest >= state.start_date and (not history or history[-1] < latest):
+            # Dates kept only since the program began counting (a new policy version): what is
+            # known is the latest submission, so the lapse counts from it, as with one expected.
+            return latest
+        met = last_day_expectation_met(history, self._expected, self.params.step1_days_without_submission)
         return met if met is not None else state.start_date - timedelta(days=1)
+
+    @staticmethod
+    def _submitted_since(state: EnrollmentState, day: date, since: date) -> bool:
+        last = state.last_of(SUBMISSIONS, day)
+        return last is not None and last >= since
 
     @cached_property
     def _gaps(self) -> dict[str, int]:
@@ -158,6 +167,11 @@ class ProgressLadder:
                 due = max(due, after_withdraw_period)
             else:
                 assert previous is not None
+                if step.rule_id in (STEP3, STEP4) and self._submitted_since(state, day, previous):
+                    # Steps 3 and 4 need "no submissions ... since step 2": a student who is
+                    # still short but submits is not removed; the lapse ends once they meet
+                    # the expectation again. (With one expected, a submission ends the lapse.)
+                    return None
                 due = previous + timedelta(days=self._gaps[step.rule_id])
             return step, due, episode, anchor
         return None

@@ -35,6 +35,7 @@ from onpace_rules.rules.base import RuleContext, RuleFamily, fired_on, merged_pa
 
 WITHDRAW_WINDOW = "msc.enrollment.withdraw_window"
 EXTENSION = "msc.extension.eligibility"
+GRANTED = "/granted-"  # a granted answer's episode: "<request event id>/granted-<days>"
 VERIFICATION = "msc.grades.verification_window"
 RULE_IDS = (WITHDRAW_WINDOW, EXTENSION, VERIFICATION)
 TITLES = {
@@ -177,7 +178,23 @@ class ExtensionEligibility:
         term = ctx.config.term(state.term_id)
         return term.end if term is not None else None
 
-    def _refusals(self, request: Input, percent: float | None, end: date | None) -> list[str]:
+    @staticmethod
+    def _answered(state: EnrollmentState, request: Input) -> bool:
+        granted = f"{EXTENSION}#{request.event_id}{GRANTED}"
+        return fired_on(state, EXTENSION, request.event_id) is not None or any(
+            key.startswith(granted) for key in state.fired
+        )
+
+    @staticmethod
+    def _granted_days(state: EnrollmentState) -> int:
+        """Days granted by earlier requests of this enrollment: each granted answer's episode
+        says how many ("<request>/granted-<days>"), so a later request is judged against them."""
+        prefix = f"{EXTENSION}#"
+        return sum(
+            int(key.rsplit(GRANTED, 1)[1]) for key in state.fired if key.startswith(prefix) and GRANTED in key
+        )
+
+    def _refusals(self, request: Input, percent: float | None, end: date | None, already: int) -> list[str]:
         assert isinstance(request.data, ExtensionRequest)
         p = self.params
         reasons = []
@@ -189,23 +206,25 @@ class ExtensionEligibility:
             reasons.append("course_already_ended")
         elif request.on > end - timedelta(days=p.no_extension_last_days):
             reasons.append("within_last_days_of_course")
-        if request.data.days > p.max_extension_days:
-            reasons.append("more_days_than_allowed")
+        if already + request.data.days > p.max_extension_days:
+            reasons.append("more_days_than_allowed")  # "not to exceed two (2) weeks", in all
         return reasons
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """Every unanswered request of this class: granted (``extension_end``) or refused with reasons.
 
-        Each request is judged alone; the percent complete is the latest the evaluation sees.
+        Requests are judged in order; the days granted before count against the two weeks, and
+        the end date moves with each grant. The percent complete is the latest the evaluation sees.
         """
         decisions = []
         end = self._course_end(state, ctx)
+        already = self._granted_days(state)
         percent = round(state.percent_complete, 4) if state.percent_complete is not None else None
         for item in state.seen_inputs(day, "extension_request"):
-            if not for_this_class(state, item) or fired_on(state, EXTENSION, item.event_id):
+            if not for_this_class(state, item) or self._answered(state, item):
                 continue
             assert isinstance(item.data, ExtensionRequest)
-            refusals = self._refusals(item, state.percent_complete, end)
+            refusals = self._refusals(item, state.percent_complete, end, already)
             granted = not refusals
             last_days_start = (
                 end - timedelta(days=self.params.no_extension_last_days - 1) if end is not None else None
@@ -223,6 +242,7 @@ class ExtensionEligibility:
                 "percent_complete": percent,
                 "required_percent": self.params.min_percent_complete,
                 "course_end": end.isoformat() if end is not None else None,
+                "already_extended_days": already,
                 "no_extension_last_days": self.params.no_extension_last_days,
                 "no_extension_from": last_days_start.isoformat() if last_days_start else None,
             }
@@ -230,7 +250,7 @@ class ExtensionEligibility:
                 Decision(
                     rule_id=EXTENSION,
                     kind="notice",
-                    episode=item.event_id,
+                    episode=f"{item.event_id}{GRANTED}{item.data.days}" if extended else item.event_id,
                     on=day,
                     due_on=item.on + timedelta(days=1),
                     policy_version=ctx.policy_version,
@@ -240,6 +260,8 @@ class ExtensionEligibility:
                     end_date_after=extended,
                 )
             )
+            if extended is not None:
+                end, already = extended, already + item.data.days
         return decisions
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
