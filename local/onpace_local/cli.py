@@ -239,6 +239,12 @@ def _replay(args: argparse.Namespace) -> int:
         f"{result.evaluations} enrollment evaluation(s) for {result.enrollment_days} enrollment-days",
         file=sys.stderr,
     )
+    for change in result.calendar_changes:
+        print(
+            f"onpace replay: {change['date']} calendar change {change['summary']}: "
+            f"{change['enrollments_reevaluated']} enrollment(s) re-evaluated",
+            file=sys.stderr,
+        )
     if result.unmatched:
         print(
             f"onpace replay: {len(result.unmatched)} event(s) name a student or class that is not on the "

@@ -23,6 +23,7 @@ from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, 
 from onpace_core.roster.oneroster import read_roster
 from onpace_core.store.enrollments import students_last_day
 from onpace_core.store.memory import MemoryStore, RecordedDecision
+from onpace_core.store.programs import applies_from, change_detail, describe_change
 from onpace_rules.engine import CompiledProgram, compile_program
 from onpace_rules.facts import EnrollmentState, RosterFacts
 from onpace_rules.inputs import Input
@@ -69,6 +70,9 @@ class ReplayResult:
     # CPU time spent in the evaluator's day loop (the engine and the store), without reading
     # and folding events: what the benchmark reports as enrollment-days evaluated per second.
     evaluation_seconds: float = field(default=0.0, compare=False)
+    # Calendar changes as the deployed evaluator audits them (``calendar.changed``): each on the
+    # first day evaluated that sees it, with how many subjects that day re-evaluated.
+    calendar_changes: list[dict[str, object]] = field(default_factory=list)
 
 
 def read_events(paths: Sequence[Path]) -> list[PlainActivityEvent]:
@@ -225,6 +229,10 @@ def replay(
     store = load_store(program, records, first)
     result = ReplayResult(lines=[])
     groups = _by_local_date(program, events, result)
+    unreported = sorted(
+        (c for c in config.calendar.changes if applies_from(c) >= first),
+        key=lambda c: (applies_from(c), c.reason),
+    )
     arrived = sorted(groups)
     index = 0
     now = datetime.now(UTC)
@@ -242,6 +250,16 @@ def replay(
             result.evaluation_seconds += time.process_time() - started
             result.evaluations += summary.enrollments_evaluated
             result.days_evaluated += 1
+            while unreported and applies_from(unreported[0]) <= day:
+                change = unreported.pop(0)
+                result.calendar_changes.append(
+                    {
+                        "date": day.isoformat(),
+                        **change_detail(change),
+                        "summary": describe_change(change),
+                        "enrollments_reevaluated": summary.enrollments_evaluated,
+                    }
+                )
         day += timedelta(days=1)
     result.enrollment_days = len(records) * ((last - first).days + 1)
     result.lines = [_line(r) for r in store.recorded]

@@ -212,6 +212,62 @@ def test_a_snow_day_moves_school_day_dates_from_the_day_after_it_is_announced() 
     assert not compiled.calendar.as_of(date(2026, 10, 7)).is_school_day(date(2026, 10, 7))
 
 
+def _replay_with_change(skip: tuple[date, date] | None = None) -> list[dict[str, object]]:
+    from onpace_core.ingest.plain import PlainActivityEvent
+    from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+    from onpace_local.replay import DayRange, replay
+
+    changes = [{"announced": "2026-10-06", "closed": ["2026-10-07"], "reason": "snow day"}]
+    compiled = program(CPS_PARTICIPATION, changes=changes)
+    records = [
+        EnrollmentRecord(
+            district_id=compiled.config.district_id,
+            program_id=compiled.config.program_id,
+            class_id="c1",
+            class_title="Course",
+            student_id=student,
+            student_name=student,
+            term_id=None,
+            start_date=date(2026, 9, 1),
+            end_date=date(2026, 12, 18),
+            contacts=(ContactRecord("student", f"{student}@example.org", None, "en"),),
+        )
+        for student in ("s1", "s2", "s3")
+    ]
+    # Each student works every Monday, so all three are still enrolled when the change applies.
+    events = [
+        PlainActivityEvent.model_validate(
+            {
+                "event_id": f"{student}-{week}",
+                "occurred_at": f"{date(2026, 9, 7) + timedelta(weeks=week)}T15:00:00+00:00",
+                "student": student,
+                "class": "c1",
+                "kind": "submission",
+            }
+        )
+        for student in ("s1", "s2", "s3")
+        for week in range(8)
+    ]
+    skipped = [DayRange(*skip)] if skip else []
+    return replay(
+        compiled.config, records, events, date(2026, 9, 1), date(2026, 10, 31), skipped
+    ).calendar_changes
+
+
+def test_replay_reports_a_calendar_change_on_the_day_it_applies() -> None:
+    """As the deployed evaluator audits it: the day it applies, what changed, how many were
+    looked at again (every live enrollment wakes that day)."""
+    (change,) = _replay_with_change()
+    assert (change["date"], change["closed"], change["reason"]) == ("2026-10-07", ["2026-10-07"], "snow day")
+    assert change["enrollments_reevaluated"] == 3
+    assert change["summary"] == "closes 2026-10-07 (snow day; announced 2026-10-06)"
+
+
+def test_replay_reports_a_change_that_applied_during_an_outage_on_the_next_day_evaluated() -> None:
+    (change,) = _replay_with_change(skip=(date(2026, 10, 7), date(2026, 10, 8)))
+    assert change["date"] == "2026-10-09" and change["applies_from"] == "2026-10-07"
+
+
 def test_public_holidays_from_the_holidays_package_close_business_days_only() -> None:
     compiled = program({}, public_holidays={"country": "US", "subdiv": "MO"})
     calendar = compiled.calendar
