@@ -80,3 +80,12 @@ def make_district(
         Name=f"{Settings.from_env().webhook_secret_prefix}{district_id}", SecretString=secret
     )
     return SampleDistrict(district_id, program, secret, students)
+
+
+def evaluate(stack: LocalStack, district_id: str, day: date, program_id: str = "prog") -> dict[str, Any]:
+    """Run the evaluate handler for one program day, as a re-run invocation does; its summary."""
+    result = stack.invoke(
+        "EvaluateFunction", {"district_id": district_id, "program_id": program_id, "day": day.isoformat()}
+    )
+    (program,) = result["programs"]
+    return dict(program)

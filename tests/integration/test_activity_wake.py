@@ -16,7 +16,7 @@ from onpace_local.gateway import GatewayHandle
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import post_webhook
 
-from tests.integration.districts import make_district
+from tests.integration.districts import evaluate, make_district
 
 pytestmark = pytest.mark.integration
 
@@ -27,14 +27,6 @@ LADDER = {
     "msc.progress.step4_removal": {},
 }
 PACING = {"cps.pacing.ipr_warning_2w": {}, "cps.pacing.ipr_warning_1w": {}, "cps.pacing.ipr_drop": {}}
-
-
-def _evaluate(stack: LocalStack, district_id: str, day: date) -> dict:
-    result = stack.invoke(
-        "EvaluateFunction", {"district_id": district_id, "program_id": "prog", "day": day.isoformat()}
-    )
-    (program,) = result["programs"]
-    return program
 
 
 def _submission(event_id: str, at: str) -> dict[str, str]:
@@ -54,7 +46,7 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
     key = f"{district.district_id}#cls-1#stu-1"
 
     # No submission since the start (08-24): step 1 after the 10-day withdraw period.
-    first = _evaluate(local_stack, district.district_id, date(2026, 9, 3))
+    first = evaluate(local_stack, district.district_id, date(2026, 9, 3))
     assert first["recorded"] == [{"rule": "msc.progress.step1_contact", "kind": "notice", "count": 1}]
     assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-10"  # step 2, a week later
 
@@ -89,10 +81,10 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
         == 202
     )
     assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-06"
-    assert _evaluate(local_stack, district.district_id, date(2026, 9, 6))["recorded"] == []
+    assert evaluate(local_stack, district.district_id, date(2026, 9, 6))["recorded"] == []
     assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
 
-    assert _evaluate(local_stack, district.district_id, date(2026, 9, 8))["recorded"] == [
+    assert evaluate(local_stack, district.district_id, date(2026, 9, 8))["recorded"] == [
         {"rule": "msc.progress.step1_contact", "kind": "notice", "count": 1}
     ]
     notices = sorted(
@@ -155,7 +147,7 @@ def test_expected_work_above_one_is_counted_from_the_logged_submissions(
         _submission("sub-b", "2026-09-02T10:00:00-05:00"),  # 2 within 3 days: met on 09-02
     )
     for day in (date(2026, 9, 3), date(2026, 9, 4), date(2026, 9, 5)):
-        _evaluate(local_stack, district.district_id, day)
+        evaluate(local_stack, district.district_id, day)
     assert steps() == [("2026-09-05", "msc.progress.step1_contact")]  # 09-02 + 3, after the withdraw period
 
     lone = _submission("sub-c", "2026-09-08T10:00:00-05:00")  # alone: still short
@@ -168,7 +160,7 @@ def test_expected_work_above_one_is_counted_from_the_logged_submissions(
         "submission": (date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 8))
     }
     for day in (date(2026, 9, 11), date(2026, 9, 12)):
-        _evaluate(local_stack, district.district_id, day)
+        evaluate(local_stack, district.district_id, day)
     assert steps() == [
         ("2026-09-05", "msc.progress.step1_contact"),
         ("2026-09-12", "msc.progress.step2_reminder"),  # 09-08 alone did not end the lapse

@@ -33,6 +33,8 @@ from onpace_local.load import (
 from onpace_local.stack import LocalStack
 from onpace_rules.program_files import load_program_file
 
+from tests.integration.districts import evaluate
+
 pytestmark = pytest.mark.integration
 
 STUDENTS = ("stu-ava", "stu-ben", "stu-cara")
@@ -69,9 +71,7 @@ def _program_file(directory: Path, district: str, changes: str = "") -> Path:
 
 
 def _evaluate(stack: LocalStack, district: str, day: str) -> dict[str, Any]:
-    result = stack.invoke("EvaluateFunction", {"district_id": district, "program_id": "online", "day": day})
-    (program,) = result["programs"]
-    return dict(program)
+    return evaluate(stack, district, date.fromisoformat(day), program_id="online")
 
 
 def _entries(district: str, kind: str) -> list[AuditModel]:

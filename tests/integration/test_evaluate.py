@@ -10,19 +10,11 @@ from onpace_core.store.models import EnrollmentModel, OutboxModel
 from onpace_local.scheduler import fire_day, schedules
 from onpace_local.stack import LocalStack
 
-from tests.integration.districts import make_district
+from tests.integration.districts import evaluate, make_district
 
 pytestmark = pytest.mark.integration
 
 PACING = {"cps.pacing.ipr_warning_2w": {}, "cps.pacing.ipr_warning_1w": {}, "cps.pacing.ipr_drop": {}}
-
-
-def _evaluate(stack: LocalStack, district_id: str, day: date) -> dict:
-    result = stack.invoke(
-        "EvaluateFunction", {"district_id": district_id, "program_id": "prog", "day": day.isoformat()}
-    )
-    (program,) = result["programs"]
-    return program
 
 
 def _outbox(district_id: str) -> list[OutboxModel]:
@@ -37,7 +29,7 @@ def test_same_day_twice_records_nothing_new(local_stack: LocalStack) -> None:
             EnrollmentModel.percent_at.set("2026-09-20T00:00:00.000000Z"),
         ]
     )
-    first = _evaluate(local_stack, district.district_id, date(2026, 9, 25))
+    first = evaluate(local_stack, district.district_id, date(2026, 9, 25))
     assert first["recorded"] == [{"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 1}]
     outbox = _outbox(district.district_id)
     assert [(o.student_id, o.rule_id, o.status) for o in outbox] == [
@@ -47,7 +39,7 @@ def test_same_day_twice_records_nothing_new(local_stack: LocalStack) -> None:
     assert {r.role for r in outbox[0].recipients} == {"student", "guardian"}
     audit_before = read(district.district_id)
 
-    second = _evaluate(local_stack, district.district_id, date(2026, 9, 25))
+    second = evaluate(local_stack, district.district_id, date(2026, 9, 25))
     assert second["recorded"] == [] and second["enrollments_evaluated"] == 0
     assert [(o.notice_id, o.status) for o in _outbox(district.district_id)] == [
         (o.notice_id, o.status) for o in outbox
@@ -59,7 +51,7 @@ def test_forced_reevaluation_is_still_exactly_once(local_stack: LocalStack) -> N
     """Even if an enrollment is looked at again (wake date reset), the outbox refuses a second copy."""
     district = make_district(local_stack, PACING, students=("stu-a",))
     key = f"{district.district_id}#cls-1#stu-a"
-    _evaluate(local_stack, district.district_id, date(2026, 9, 25))
+    evaluate(local_stack, district.district_id, date(2026, 9, 25))
     item = EnrollmentModel.get(key, consistent_read=True)
     assert item.wake_on == "2026-10-02"  # jumps straight to the one-week warning
     # Simulate a crash after the outbox write but before the enrollment update.
@@ -70,7 +62,7 @@ def test_forced_reevaluation_is_still_exactly_once(local_stack: LocalStack) -> N
             EnrollmentModel.checked_through.remove(),
         ]
     )
-    again = _evaluate(local_stack, district.district_id, date(2026, 9, 25))
+    again = evaluate(local_stack, district.district_id, date(2026, 9, 25))
     assert again["recorded"] == [] and again["already_recorded"] == 1
     assert len(_outbox(district.district_id)) == 1
     assert EnrollmentModel.get(key, consistent_read=True).fired.as_dict() == {
@@ -81,7 +73,7 @@ def test_forced_reevaluation_is_still_exactly_once(local_stack: LocalStack) -> N
 def test_drop_action_ends_the_enrollment_and_is_audited(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-a",))
     for day in (date(2026, 9, 25), date(2026, 10, 2), date(2026, 10, 10)):
-        _evaluate(local_stack, district.district_id, day)
+        evaluate(local_stack, district.district_id, day)
     item = EnrollmentModel.get(f"{district.district_id}#cls-1#stu-a", consistent_read=True)
     assert item.status == "dropped" and item.wake_on is None
     drop = next(o for o in _outbox(district.district_id) if o.kind == "action")
@@ -97,8 +89,8 @@ def test_drop_action_ends_the_enrollment_and_is_audited(local_stack: LocalStack)
 
 def test_catch_up_after_outage_sends_only_the_latest_warning(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-a",))
-    _evaluate(local_stack, district.district_id, date(2026, 9, 20))  # before the first warning
-    summary = _evaluate(local_stack, district.district_id, date(2026, 10, 3))  # outage 09-21..10-02
+    evaluate(local_stack, district.district_id, date(2026, 9, 20))  # before the first warning
+    summary = evaluate(local_stack, district.district_id, date(2026, 10, 3))  # outage 09-21..10-02
     assert sorted((r["rule"], r["kind"]) for r in summary["recorded"]) == [
         ("cps.pacing.ipr_warning_1w", "notice"),
         ("cps.pacing.ipr_warning_2w", "skipped"),

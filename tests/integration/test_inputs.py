@@ -11,19 +11,11 @@ from onpace_local.gateway import GatewayHandle
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import post_webhook
 
-from tests.integration.districts import make_district
+from tests.integration.districts import evaluate, make_district
 
 pytestmark = pytest.mark.integration
 
 PACING = {"cps.pacing.ipr_warning_2w": {}, "cps.pacing.ipr_warning_1w": {}, "cps.pacing.ipr_drop": {}}
-
-
-def _evaluate(stack: LocalStack, district_id: str, day: date) -> dict:
-    result = stack.invoke(
-        "EvaluateFunction", {"district_id": district_id, "program_id": "prog", "day": day.isoformat()}
-    )
-    (program,) = result["programs"]
-    return program
 
 
 def test_a_held_drop_is_taken_after_an_approval_arrives_by_webhook(
@@ -37,7 +29,7 @@ def test_a_held_drop_is_taken_after_an_approval_arrives_by_webhook(
     )
     key = f"{district.district_id}#cls-1#stu-1"
     # First evaluation on the drop day: the warnings it missed are recorded as superseded.
-    held = _evaluate(local_stack, district.district_id, date(2026, 10, 10))
+    held = evaluate(local_stack, district.district_id, date(2026, 10, 10))
     assert held["recorded"] == [
         {"rule": "cps.pacing.ipr_drop", "kind": "notice", "count": 1},
         {"rule": "cps.pacing.ipr_warning_1w", "kind": "skipped", "count": 1},
@@ -69,8 +61,8 @@ def test_a_held_drop_is_taken_after_an_approval_arrives_by_webhook(
     assert item.wake_on == "2026-10-12"  # brought forward: the approval makes something due
 
     # The evaluation of 10-12 does not see an approval dated 10-12; the one of 10-13 does.
-    assert _evaluate(local_stack, district.district_id, date(2026, 10, 12))["recorded"] == []
-    taken = _evaluate(local_stack, district.district_id, date(2026, 10, 13))
+    assert evaluate(local_stack, district.district_id, date(2026, 10, 12))["recorded"] == []
+    taken = evaluate(local_stack, district.district_id, date(2026, 10, 13))
     assert taken["recorded"] == [{"rule": "cps.pacing.ipr_drop", "kind": "action", "count": 1}]
     drop = OutboxModel.get(f"{key}#cps.pacing.ipr_drop#ipr-2026-10-09", consistent_read=True)
     assert drop.decided_on == "2026-10-13" and drop.due_on == "2026-10-10"
@@ -149,8 +141,8 @@ def test_student_wide_rule_runs_on_the_deployed_evaluator(
         "grade-7",
         "grade-8",
     }
-    assert _evaluate(local_stack, district.district_id, date(2026, 12, 18))["recorded"] == []
-    told = _evaluate(local_stack, district.district_id, date(2026, 12, 19))
+    assert evaluate(local_stack, district.district_id, date(2026, 12, 18))["recorded"] == []
+    told = evaluate(local_stack, district.district_id, date(2026, 12, 19))
     assert told["recorded"] == [{"rule": "cps.eligibility.failure_to_thrive", "kind": "notice", "count": 1}]
     (notice,) = [
         o
@@ -160,5 +152,5 @@ def test_student_wide_rule_runs_on_the_deployed_evaluator(
     assert notice.student_id == "stu-1"
     assert {r.role for r in notice.recipients} == {"student", "guardian", "counselor"}
     assert notice.deadlines.as_dict()["block_start"] == "2027-01-11"
-    again = _evaluate(local_stack, district.district_id, date(2026, 12, 20))
+    again = evaluate(local_stack, district.district_id, date(2026, 12, 20))
     assert again["recorded"] == []

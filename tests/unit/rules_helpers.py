@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from typing import Any
 
+from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
 from onpace_rules import Decision, EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
 from onpace_rules.engine import CompiledProgram, apply_evaluation
 from onpace_rules.inputs import Input
@@ -108,4 +109,31 @@ def make_input(
         at=datetime(on.year, on.month, on.day, hour, tzinfo=UTC),
         data=data,
         class_id=class_id,
+    )
+
+
+def roster_record(
+    student: str,
+    class_id: str,
+    start: date,
+    end: date | None = None,
+    *,
+    district: str = "d1",
+    program_id: str = "p1",
+) -> EnrollmentRecord:
+    """One roster enrollment of the test program, as ``onpace replay`` reads it from OneRoster."""
+    return EnrollmentRecord(
+        district_id=district,
+        program_id=program_id,
+        class_id=class_id,
+        class_title=f"Course {class_id}",
+        student_id=student,
+        student_name=f"Student {student}",
+        term_id=None,
+        start_date=start,
+        end_date=end,
+        contacts=(
+            ContactRecord("student", f"{student}@example.org", None, "en"),
+            ContactRecord("guardian", f"parent.{student}@home.example", None, "en"),
+        ),
     )

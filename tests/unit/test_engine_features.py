@@ -9,7 +9,7 @@ from onpace_rules import EnrollmentState, evaluate_enrollment
 from onpace_rules.engine import apply_evaluation
 from onpace_rules.inputs import Accommodation, Approval, Input
 
-from tests.unit.rules_helpers import make_input, program, run, summary
+from tests.unit.rules_helpers import make_input, program, roster_record, run, summary
 
 CSU = {"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}}
 CPS_PARTICIPATION = {"cps.participation.warning": {}, "cps.participation.drop_20d": {}}
@@ -214,25 +214,12 @@ def test_a_snow_day_moves_school_day_dates_from_the_day_after_it_is_announced() 
 
 def _replay_with_change(skip: tuple[date, date] | None = None) -> list[dict[str, object]]:
     from onpace_core.ingest.plain import PlainActivityEvent
-    from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
     from onpace_local.replay import DayRange, replay
 
     changes = [{"announced": "2026-10-06", "closed": ["2026-10-07"], "reason": "snow day"}]
     compiled = program(CPS_PARTICIPATION, changes=changes)
     records = [
-        EnrollmentRecord(
-            district_id=compiled.config.district_id,
-            program_id=compiled.config.program_id,
-            class_id="c1",
-            class_title="Course",
-            student_id=student,
-            student_name=student,
-            term_id=None,
-            start_date=date(2026, 9, 1),
-            end_date=date(2026, 12, 18),
-            contacts=(ContactRecord("student", f"{student}@example.org", None, "en"),),
-        )
-        for student in ("s1", "s2", "s3")
+        roster_record(student, "c1", date(2026, 9, 1), date(2026, 12, 18)) for student in ("s1", "s2", "s3")
     ]
     # Each student works every Monday, so all three are still enrolled when the change applies.
     events = [

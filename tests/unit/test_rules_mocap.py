@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from onpace_core.notices.render import render
-from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+from onpace_core.roster.enrollments import EnrollmentRecord
 from onpace_local.replay import replay
 from onpace_rules import EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
 from onpace_rules.engine import CompiledProgram, apply_evaluation
@@ -21,7 +21,7 @@ from onpace_rules.rules.base import SUPERSEDED
 from onpace_rules.rules.mocap_application import REFUSED_DENIAL
 from onpace_rules.rules.mocap_notices import guidance_occasions
 
-from tests.unit.rules_helpers import make_input, program, run
+from tests.unit.rules_helpers import make_input, program, roster_record, run
 from tests.unit.test_render import CASES, TEMPLATES, contact, make_notice
 
 DUE = "mocap.application.decision_due"
@@ -333,18 +333,7 @@ def _student(start: date = date(2026, 10, 5), **kw: Any) -> EnrollmentState:
 
 
 def _record(class_id: str, start: date, end: date | None = None, student: str = "s1") -> EnrollmentRecord:
-    return EnrollmentRecord(
-        district_id="d1",
-        program_id="p1",
-        class_id=class_id,
-        class_title=f"Course {class_id}",
-        student_id=student,
-        student_name=f"Student {student}",
-        term_id=None,
-        start_date=start,
-        end_date=end,
-        contacts=(ContactRecord("guardian", f"parent.{student}@home.example", None, "en"),),
-    )
+    return roster_record(student, class_id, start, end)
 
 
 def _guidance_lines(records: list[EnrollmentRecord], first: date, last: date) -> list[tuple[str, str, str]]:

@@ -11,11 +11,10 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 from onpace_core.ingest.plain import PlainActivityEvent
-from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
 from onpace_local.replay import replay
 from onpace_rules.rules.ladder import last_day_expectation_met
 
-from tests.unit.rules_helpers import program
+from tests.unit.rules_helpers import program, roster_record
 
 STEPS = (
     "msc.progress.step1_contact",
@@ -47,18 +46,7 @@ def _submissions(*days: date) -> list[PlainActivityEvent]:
 
 def _steps(per_week: int, *days: date, last: date = date(2026, 2, 20)) -> list[tuple[str, str, str]]:
     compiled = program(_ladder(per_week))
-    record = EnrollmentRecord(
-        district_id=compiled.config.district_id,
-        program_id=compiled.config.program_id,
-        class_id="c1",
-        class_title="Course",
-        student_id="s1",
-        student_name="Student",
-        term_id=None,
-        start_date=START,
-        end_date=date(2026, 5, 29),
-        contacts=(ContactRecord("student", "s1@example.org", None, "en"),),
-    )
+    record = roster_record("s1", "c1", START, date(2026, 5, 29))
     result = replay(compiled.config, [record], _submissions(*days), START, last)
     return [
         (line["date"], line["rule"].split(".")[-1], line["facts"].get("expectation_last_met", "-"))

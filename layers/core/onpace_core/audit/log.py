@@ -132,15 +132,22 @@ def append(district_id: str, entries: Sequence[AuditEntry], now: datetime | None
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
             attempts += 1
-            if attempts >= _MAX_ATTEMPTS:
+            if not _back_off(attempts):
                 raise
-            time.sleep(random.uniform(0, 0.02 * attempts))
             head = _head(district_id)
             continue
         stored.append(item)
         head = item
         pending.pop(0)
     return stored
+
+
+def _back_off(attempts: int) -> bool:
+    """Wait a little (jittered) before reading the head again; False once the attempts are spent."""
+    if attempts >= _MAX_ATTEMPTS:
+        return False
+    time.sleep(random.uniform(0, 0.02 * attempts))
+    return True
 
 
 @dataclass(frozen=True)
@@ -185,9 +192,8 @@ def append_claimed(
                 return None
             # Lost the seq race, or a conflicting transaction on either item: read the head again.
             attempts += 1
-            if attempts >= _MAX_ATTEMPTS:
+            if not _back_off(attempts):
                 raise
-            time.sleep(random.uniform(0, 0.02 * attempts))
             head = _head(district_id)
             continue
         return item
