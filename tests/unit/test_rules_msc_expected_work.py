@@ -165,3 +165,25 @@ def test_history_kept_only_since_counting_began_falls_back_to_the_latest_submiss
     assert evaluate_enrollment(compiled, state, date(2026, 1, 22)).decisions == ()
     (step1,) = evaluate_enrollment(compiled, state, date(2026, 1, 23)).decisions
     assert step1.episode == "since-2026-01-20"
+
+
+def test_late_evening_submissions_count_on_their_local_day_across_the_daylight_saving_change() -> None:
+    """Chicago leaves daylight saving on Sunday 2026-11-01. Submissions at 23:30 local time are
+    already the next day in UTC; they count on their local days. On 10-30 only 10-29 is seen
+    (short: step 1). 10-30 and 11-01 fall within three consecutive days, so the expectation is
+    met on 11-01 and the next step 1 comes on 11-04 (with UTC dates it would be 11-05)."""
+    compiled = program(_ladder(5))
+    record = roster_record("s1", "c1", date(2026, 10, 20), date(2026, 12, 18))  # ladder from 10-30
+    times = ["2026-10-29T23:30:00-05:00", "2026-10-30T23:30:00-05:00", "2026-11-01T23:30:00-06:00"]
+    events = [
+        PlainActivityEvent.model_validate(
+            {"event_id": f"e{i}", "occurred_at": at, "student": "s1", "class": "c1", "kind": "submission"}
+        )
+        for i, at in enumerate(times)
+    ]
+    result = replay(compiled.config, [record], events, date(2026, 10, 20), date(2026, 11, 5))
+    steps = [(line["date"], line["rule"], line["facts"].get("expectation_last_met")) for line in result.lines]
+    assert steps == [
+        ("2026-10-30", "msc.progress.step1_contact", None),
+        ("2026-11-04", "msc.progress.step1_contact", "2026-11-01"),
+    ]
