@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event
 from onpace_core.delivery.sender import deliver
 from onpace_core.notices.meeting_invite import invitation_uid
 from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel
@@ -26,6 +26,7 @@ from onpace_local.stack import LocalStack
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.chicago import CHANNEL, MEETING
 
+from tests.ical import attendee_roles, parse_invitation
 from tests.integration.test_notify import (
     TEMPLATES,
     _audit,
@@ -121,19 +122,7 @@ def _calendar_parts(message: EmailMessage) -> list[EmailMessage]:
 def _event(part: EmailMessage) -> tuple[Calendar, Event]:
     payload = part.get_payload(decode=True)
     assert isinstance(payload, bytes)
-    calendar = Calendar.from_ical(payload)
-    (event,) = calendar.walk("VEVENT")
-    assert isinstance(event, Event)
-    return calendar, event
-
-
-def _attendees(event: Event) -> dict[str, str]:
-    """mailto address -> ROLE of each ATTENDEE."""
-    found = event["ATTENDEE"]
-    listed = found if isinstance(found, list) else [found]
-    people = [a for a in listed if isinstance(a, vCalAddress)]
-    assert len(people) == len(listed)
-    return {str(a): str(a.params["ROLE"]) for a in people}
+    return parse_invitation(payload)
 
 
 def test_the_instructor_email_carries_the_invitation(local_stack: LocalStack) -> None:
@@ -151,7 +140,7 @@ def test_the_instructor_email_carries_the_invitation(local_stack: LocalStack) ->
     assert str(calendar["METHOD"]) == "REQUEST"
     assert str(vevent["UID"]) == invitation_uid(item.notice_id)
     assert str(vevent["ORGANIZER"]) == "mailto:m.tran@cps.edu"
-    assert _attendees(vevent) == {
+    assert attendee_roles(vevent) == {
         "mailto:jamie.rivera@cps.edu": "REQ-PARTICIPANT",
         "mailto:principal@cps.edu": "OPT-PARTICIPANT",
         "mailto:ana.rivera@example.com": "OPT-PARTICIPANT",

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from icalendar import Calendar, Event, vCalAddress
 from onpace_core.delivery.invitation import InvitationDrafts, Sources, invitation_for
 from onpace_core.notices.meeting_invite import invitation_uid
 from onpace_core.notices.render import render
@@ -19,6 +18,7 @@ from onpace_core.store.models import Contact, OutboxModel
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.chicago import CHANNEL, MEETING
 
+from tests.ical import attendee_roles, parse_invitation
 from tests.unit.render_cases.chicago import MEETING_FACTS
 from tests.unit.test_render import TEMPLATES, make_notice
 
@@ -59,34 +59,18 @@ def _notice(**overrides: Any) -> OutboxModel:
     return make_notice(MEETING, **fields)
 
 
-def _event(ical: bytes) -> tuple[Calendar, Event]:
-    calendar = Calendar.from_ical(ical)
-    (event,) = calendar.walk("VEVENT")
-    assert isinstance(event, Event)
-    return calendar, event
-
-
-def _attendees(event: Event) -> dict[str, str]:
-    """mailto address -> ROLE of each ATTENDEE."""
-    found = event["ATTENDEE"]
-    listed = found if isinstance(found, list) else [found]
-    people = [a for a in listed if isinstance(a, vCalAddress)]
-    assert len(people) == len(listed)
-    return {str(a): str(a.params["ROLE"]) for a in people}
-
-
-def test_the_instructor_gets_a_request_inviting_the_policy_attendees() -> None:
+def test_the_instructor_gets_a_request_inviting_the_policyattendee_roles() -> None:
     notice = _notice()
     invitation = invitation_for(notice, INSTRUCTOR, SOURCES, stamp=STAMP)
 
     (attachment,) = invitation.attachments
     assert (attachment.filename, attachment.mime_type) == ("meeting-invitation.ics", "text/calendar")
     assert dict(attachment.params) == {"method": "REQUEST", "charset": "utf-8"}
-    calendar, event = _event(attachment.content)
+    calendar, event = parse_invitation(attachment.content)
     assert str(calendar["METHOD"]) == "REQUEST"
     assert str(event["UID"]) == invitation_uid(notice.notice_id)
     assert str(event["ORGANIZER"]) == "mailto:m.tran@cps.edu"
-    assert _attendees(event) == {
+    assert attendee_roles(event) == {
         "mailto:jamie.rivera@cps.edu": "REQ-PARTICIPANT",
         "mailto:principal@cps.edu": "OPT-PARTICIPANT",
         "mailto:ana.rivera@example.com": "OPT-PARTICIPANT",
@@ -119,8 +103,10 @@ def test_a_rebuilt_message_describes_the_same_calendar_entry() -> None:
     assert invitation_for(notice, INSTRUCTOR, SOURCES, stamp=STAMP).attachments[0].content == first
     # A retry the next day: same UID, a later DTSTAMP, and a start still four days out.
     later = datetime(2026, 1, 24, 15, 0, tzinfo=UTC)
-    _, event = _event(invitation_for(notice, INSTRUCTOR, SOURCES, stamp=later).attachments[0].content)
-    assert str(event["UID"]) == str(_event(first)[1]["UID"])
+    _, event = parse_invitation(
+        invitation_for(notice, INSTRUCTOR, SOURCES, stamp=later).attachments[0].content
+    )
+    assert str(event["UID"]) == str(parse_invitation(first)[1]["UID"])
     assert event.decoded("DTSTAMP") == later
     assert event.decoded("DTSTART").date().isoformat() == "2026-01-28"
 
@@ -199,7 +185,10 @@ def test_drafts_are_only_for_the_instructor_of_a_meeting_plan_and_read_sources_o
     second = Contact(role="instructor", address="co.teacher@cps.edu", name="Mr Park")
     first_draft, second_draft = drafts.for_recipient(INSTRUCTOR), drafts.for_recipient(second)
     assert first_draft is not None and second_draft is not None
-    assert str(_event(second_draft.attachments[0].content)[1]["ORGANIZER"]) == "mailto:co.teacher@cps.edu"
+    assert (
+        str(parse_invitation(second_draft.attachments[0].content)[1]["ORGANIZER"])
+        == "mailto:co.teacher@cps.edu"
+    )
     assert len(loads) == 1
     other = make_notice("msc.progress.step1_contact", recipients=[INSTRUCTOR])
     assert InvitationDrafts(other, STAMP, load).for_recipient(INSTRUCTOR) is None

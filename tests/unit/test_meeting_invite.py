@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar, Event, vCalAddress
 from onpace_core.notices.meeting_invite import (
     PROPOSED_TIME,
     InvitationError,
@@ -17,6 +16,8 @@ from onpace_core.notices.meeting_invite import (
     proposed_start,
 )
 from onpace_rules.calendar import CalendarChangeRecord, ProgramCalendar
+
+from tests.ical import attendee_roles, attendees, parse_invitation
 
 CHICAGO = "America/Chicago"
 NOTICE = "d-1#cls-1#stu-1#cps_chicago.meeting.one_on_one#msc.progress.step1_contact#since-2026-10-26"
@@ -40,48 +41,28 @@ ATTENDEES = (
 )
 
 
-def _event(data: bytes) -> tuple[Calendar, Event]:
-    calendar = Calendar.from_ical(data)
-    (event,) = calendar.walk("VEVENT")
-    assert isinstance(event, Event)
-    return calendar, event
-
-
-def _attendees(event: Event) -> list[vCalAddress]:
-    found = event["ATTENDEE"]
-    listed = found if isinstance(found, list) else [found]
-    people = [a for a in listed if isinstance(a, vCalAddress)]
-    assert len(people) == len(listed)
-    return people
-
-
-def _roles(event: Event) -> dict[str, str]:
-    """mailto address -> ROLE of each ATTENDEE."""
-    return {str(a): str(a.params["ROLE"]) for a in _attendees(event)}
-
-
 def _invite(start: datetime, plan: MeetingPlan = PLAN, **kw: object) -> bytes:
     return meeting_invitation(plan, ORGANIZER, ATTENDEES, CHICAGO, start, stamp=STAMP, **kw)  # type: ignore[arg-type]
 
 
-def test_draft_is_a_request_with_organizer_and_attendee_roles() -> None:
-    calendar, event = _event(_invite(datetime(2026, 11, 2, 10, 0)))
+def test_draft_is_a_request_with_organizer_and_attendeeattendee_roles() -> None:
+    calendar, event = parse_invitation(_invite(datetime(2026, 11, 2, 10, 0)))
     assert str(calendar["METHOD"]) == "REQUEST" and str(calendar["VERSION"]) == "2.0"
     assert str(event["ORGANIZER"]) == "mailto:m.tran@cps.edu"
     assert str(event["ORGANIZER"].params["CN"]) == "Ms Tran"
-    assert _roles(event) == {
+    assert attendee_roles(event) == {
         "mailto:jamie.rivera@cps.edu": "REQ-PARTICIPANT",
         "mailto:principal@cps.edu": "OPT-PARTICIPANT",
         "mailto:ana.rivera@example.com": "OPT-PARTICIPANT",
         "mailto:luis.rivera@example.com": "OPT-PARTICIPANT",
     }
-    assert all(str(a.params["RSVP"]) == "TRUE" for a in _attendees(event))
+    assert all(str(a.params["RSVP"]) == "TRUE" for a in attendees(event))
     assert str(event["CLASS"]) == "PRIVATE"
     assert str(event["LOCATION"]) == "Google Meet"
 
 
 def test_summary_and_description_state_the_purpose_and_the_recording_rule() -> None:
-    _, event = _event(_invite(datetime(2026, 11, 2, 10, 0)))
+    _, event = parse_invitation(_invite(datetime(2026, 11, 2, 10, 0)))
     assert PURPOSE in str(event["SUMMARY"]) and "Algebra I" in str(event["SUMMARY"])
     description = str(event["DESCRIPTION"])
     assert f"Purpose: {PURPOSE}." in description
@@ -99,7 +80,7 @@ def test_with_consent_the_meeting_should_be_recorded_and_the_student_told() -> N
         recording_allowed=True,
         consent_on=date(2026, 10, 20),
     )
-    _, event = _event(_invite(datetime(2026, 11, 2, 10, 0), plan))
+    _, event = parse_invitation(_invite(datetime(2026, 11, 2, 10, 0), plan))
     description = str(event["DESCRIPTION"])
     assert "should be recorded" in description and "2026-10-20" in description
     assert "told at the start that the session is recorded" in description
@@ -108,7 +89,7 @@ def test_with_consent_the_meeting_should_be_recorded_and_the_student_told() -> N
 
 
 def test_start_is_in_the_program_time_zone_across_the_dst_change() -> None:
-    calendar, event = _event(_invite(datetime(2026, 11, 2, 10, 0)))
+    calendar, event = parse_invitation(_invite(datetime(2026, 11, 2, 10, 0)))
     start = event.decoded("DTSTART")
     assert start.tzinfo is not None and str(event["DTSTART"].params["TZID"]) == CHICAGO
     assert start.replace(tzinfo=None) == datetime(2026, 11, 2, 10, 0)
@@ -121,7 +102,9 @@ def test_start_is_in_the_program_time_zone_across_the_dst_change() -> None:
     )
     stamp = datetime(2026, 10, 22, 14, tzinfo=UTC)
     data = meeting_invitation(early, ORGANIZER, ATTENDEES, CHICAGO, datetime(2026, 10, 26, 10), stamp=stamp)
-    assert _event(data)[1].decoded("DTSTART").astimezone(UTC) == datetime(2026, 10, 26, 15, 0, tzinfo=UTC)
+    assert parse_invitation(data)[1].decoded("DTSTART").astimezone(UTC) == datetime(
+        2026, 10, 26, 15, 0, tzinfo=UTC
+    )
 
 
 @pytest.mark.parametrize(
@@ -136,7 +119,7 @@ def test_start_is_in_the_program_time_zone_across_the_dst_change() -> None:
 )
 def test_no_meeting_before_the_earliest_date(start: datetime, ok: bool) -> None:
     if ok:
-        _, event = _event(_invite(start))
+        _, event = parse_invitation(_invite(start))
         assert event.decoded("DTSTART").astimezone(ZoneInfo(CHICAGO)).date() >= PLAN.earliest
     else:
         with pytest.raises(InvitationError, match="too early"):
@@ -148,7 +131,7 @@ def test_an_invitation_sent_later_than_the_plan_moves_the_earliest_date() -> Non
     with pytest.raises(InvitationError, match="earliest 2026-11-04"):
         meeting_invitation(PLAN, ORGANIZER, ATTENDEES, CHICAGO, datetime(2026, 11, 3, 10), stamp=late)
     data = meeting_invitation(PLAN, ORGANIZER, ATTENDEES, CHICAGO, datetime(2026, 11, 4, 10), stamp=late)
-    assert _event(data)[1].decoded("DTSTAMP") == late
+    assert parse_invitation(data)[1].decoded("DTSTAMP") == late
 
 
 def test_a_wall_clock_time_skipped_by_dst_is_refused() -> None:
@@ -159,19 +142,21 @@ def test_a_wall_clock_time_skipped_by_dst_is_refused() -> None:
     with pytest.raises(InvitationError, match="does not exist"):
         meeting_invitation(spring, ORGANIZER, ATTENDEES, CHICAGO, datetime(2026, 3, 8, 2, 30), stamp=stamp)
     data = meeting_invitation(spring, ORGANIZER, ATTENDEES, CHICAGO, datetime(2026, 3, 8, 3, 30), stamp=stamp)
-    assert _event(data)[1].decoded("DTSTART").astimezone(UTC) == datetime(2026, 3, 8, 8, 30, tzinfo=UTC)
+    assert parse_invitation(data)[1].decoded("DTSTART").astimezone(UTC) == datetime(
+        2026, 3, 8, 8, 30, tzinfo=UTC
+    )
 
 
 def test_uid_is_stable_per_notice() -> None:
-    first = _event(_invite(datetime(2026, 11, 2, 10)))[1]
-    moved = _event(_invite(datetime(2026, 11, 5, 13)))[1]
+    first = parse_invitation(_invite(datetime(2026, 11, 2, 10)))[1]
+    moved = parse_invitation(_invite(datetime(2026, 11, 5, 13)))[1]
     other_plan = MeetingPlan(
         notice_id=NOTICE.replace("2026-10-26", "2026-11-09"),
         purpose=PURPOSE,
         earliest=date(2026, 11, 2),
         recording_allowed=False,
     )
-    other = _event(_invite(datetime(2026, 11, 2, 10), other_plan))[1]
+    other = parse_invitation(_invite(datetime(2026, 11, 2, 10), other_plan))[1]
     assert str(first["UID"]) == str(moved["UID"]) == invitation_uid(NOTICE)
     assert str(other["UID"]) != str(first["UID"])
     assert _invite(datetime(2026, 11, 2, 10)) == _invite(datetime(2026, 11, 2, 10))  # deterministic
@@ -196,7 +181,7 @@ def test_the_policy_invitees_are_required(attendees: tuple[Person, ...], message
 def test_assistant_principal_may_stand_in_for_the_principal() -> None:
     attendees = (ATTENDEES[0], Person("ap@cps.edu", "assistant_principal"), ATTENDEES[2])
     data = meeting_invitation(PLAN, ORGANIZER, attendees, CHICAGO, datetime(2026, 11, 2, 10), stamp=STAMP)
-    assert _roles(_event(data)[1])["mailto:ap@cps.edu"] == "OPT-PARTICIPANT"
+    assert attendee_roles(parse_invitation(data)[1])["mailto:ap@cps.edu"] == "OPT-PARTICIPANT"
 
 
 def test_student_must_be_invited_at_a_district_address_when_domains_are_given() -> None:
@@ -213,7 +198,7 @@ def test_student_must_be_invited_at_a_district_address_when_domains_are_given() 
         )
     # Guardians are not students: their personal addresses are expected.
     data = _invite(datetime(2026, 11, 2, 10), student_domains=["CPS.edu"])
-    assert "mailto:ana.rivera@example.com" in _roles(_event(data)[1])
+    assert "mailto:ana.rivera@example.com" in attendee_roles(parse_invitation(data)[1])
 
 
 def test_plan_from_a_recorded_notice() -> None:
@@ -242,7 +227,7 @@ def test_text_with_commas_and_newlines_survives_the_round_trip() -> None:
         earliest=date(2026, 11, 2),
         recording_allowed=False,
     )
-    _, event = _event(_invite(datetime(2026, 11, 2, 10), plan))
+    _, event = parse_invitation(_invite(datetime(2026, 11, 2, 10), plan))
     assert "Purpose: to review units 3, 4; and the essay\nplan." in str(event["DESCRIPTION"])
 
 
@@ -294,7 +279,7 @@ def test_proposed_start_is_the_first_allowed_school_day(earliest: date, stamp: d
     assert start.tzinfo is None  # wall-clock time in the program's zone, as meeting_invitation reads it
     # And the builder accepts it: never too early for an invitation made at the same stamp.
     data = meeting_invitation(_plan(earliest), ORGANIZER, ATTENDEES, CHICAGO, start, stamp=stamp)
-    assert _event(data)[1].decoded("DTSTART").date() == day
+    assert parse_invitation(data)[1].decoded("DTSTART").date() == day
 
 
 def test_proposed_start_counts_a_program_asking_for_more_notice() -> None:

@@ -10,6 +10,7 @@ the approval. Which policy version applies is the one in force on the day evalua
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
@@ -352,14 +353,14 @@ def apply_evaluation(state: EnrollmentState, evaluation: Evaluation, day: date) 
     if not evaluation.decisions:
         return state.evolve(status=evaluation.status, checked_through=day, held=evaluation.held)
     fired = {**state.fired, **{d.fired_key: day for d in evaluation.decisions}}
-    end_date = moved_end_date(evaluation, state.end_date)
+    end_date = moved_end_date(evaluation.decisions, state.end_date)
     return state.evolve(
         status=evaluation.status, fired=fired, checked_through=day, held=evaluation.held, end_date=end_date
     )
 
 
-def moved_end_date(evaluation: Evaluation, end_date: date | None) -> date | None:
-    """The enrollment's end date once ``evaluation`` is recorded (a granted extension moves it;
+def moved_end_date(decisions: Iterable[Decision], end_date: date | None) -> date | None:
+    """The enrollment's end date once ``decisions`` are recorded (a granted extension moves it;
     of several, the latest date stands)."""
-    moved = [d.end_date_after for d in evaluation.decisions if d.end_date_after is not None]
+    moved = [d.end_date_after for d in decisions if d.end_date_after is not None]
     return max(moved) if moved else end_date

@@ -7,13 +7,24 @@ the field that is wrong, never discovered by a family on the day a notice should
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from onpace_rules.calendar import CalendarChangeRecord, ProgramCalendar, public_holiday_dates
 
+
+def _known_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/Chicago") from exc
+    return value
+
+
+# An IANA time zone name, checked when a program file is loaded.
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -122,7 +133,7 @@ class ProgramConfig(_Strict):
     district_id: str
     program_id: str
     name: str
-    time_zone: str
+    time_zone: TimeZoneName
     policy_version: str
     source: str = Field(description="Seed document the rules come from (shared/seeds/...)")
     org_ids: tuple[str, ...] = Field(default=(), description="OneRoster orgs whose classes belong here")
@@ -141,15 +152,6 @@ class ProgramConfig(_Strict):
     approvals: dict[str, ApprovalMode] = Field(
         default_factory=dict, description="Per action rule id: automatic (default) or needs_approval"
     )
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/Chicago") from exc
-        return value
 
     @model_validator(mode="after")
     def _versions_in_order(self) -> ProgramConfig:

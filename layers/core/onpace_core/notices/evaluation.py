@@ -109,7 +109,7 @@ class DynamoEvaluationStore:
             else EnrollmentModel.held.remove()
         )
         extension = []
-        end_date = moved_end_date(evaluation, subject.state.end_date)
+        end_date = moved_end_date(evaluation.decisions, subject.state.end_date)
         if end_date is not None and end_date != subject.state.end_date:
             extension.append(EnrollmentModel.extended_end_date.set(end_date.isoformat()))
         recorded = [

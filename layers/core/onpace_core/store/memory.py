@@ -48,9 +48,7 @@ class MemorySubject:
         if decisions:
             # A new map, not changed in place: decisions recorded earlier keep theirs.
             fired = {**state.fired, **dict.fromkeys(decisions, day)}
-            end_date = moved_end_date(
-                Evaluation(tuple(decisions.values()), evaluation.status, None), state.end_date
-            )
+            end_date = moved_end_date(decisions.values(), state.end_date)
             update_in_place(state, fired=fired, end_date=end_date)
         update_in_place(state, status=evaluation.status, checked_through=day, held=evaluation.held)
 

@@ -215,10 +215,7 @@ class ProgressLadder:
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """The step whose day has come, if the lapse still holds (no submission since it began)."""
-        found = self._next(state, day, ctx.calendar)
-        if found is None or found[1] > day:
-            return ()
-        return (self._decision(state, day, ctx, found),)
+        return self.plan(state, day, ctx)[0]
 
     def plan(
         self, state: EnrollmentState, day: date, ctx: RuleContext

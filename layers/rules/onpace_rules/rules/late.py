@@ -13,14 +13,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import ClassVar, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import GradedWork, Input
-from onpace_rules.program import ProgramConfig
+from onpace_rules.program import ProgramConfig, TimeZoneName
 from onpace_rules.rules.base import RuleContext, RuleFamily, fired_on, validated
 
 ASSIGNMENT = "csu.late.assignment"
@@ -59,18 +59,9 @@ class LateAssignmentParams(BaseModel):
 class LateDiscussionParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    deadline_time_zone: str = "America/Denver"
+    deadline_time_zone: TimeZoneName = "America/Denver"
     original_post_day: Weekday = "Thu"
     reply_day: Weekday = "Sun"
-
-    @field_validator("deadline_time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
 
 def _aware(instant: datetime, zone: tzinfo) -> datetime:
