@@ -222,9 +222,7 @@ def _every_day_replay(
 
     class EveryDayStore(MemoryStore):
         def due(self, program: Any, day: date) -> Any:
-            for subject in self.subjects.values():
-                subject.wake = day
-            self._heap = [(day, key) for key in self.subjects]
+            self.wake_all(day)
             return super().due(program, day)
 
     original = replay_module.MemoryStore

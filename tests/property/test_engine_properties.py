@@ -764,3 +764,32 @@ def test_catch_up_takes_the_same_actions_when_the_facts_stay_put(case: Case) -> 
         assert ending is not None and ending.on == catch_up, missing
         assert SERIES[ending.rule] != SERIES[missing.rule] and missing.on >= a, (missing, ending)
         event("a line of another series gave way to an action on c")
+
+
+# -- 6. wake dates skip only days on which nothing is due ----------------------------------------
+
+
+class EveryDayStore(MemoryStore):
+    """The in-memory store with every live subject due every day: no wake dates at all."""
+
+    def due(self, program: Any, day: date) -> Any:
+        self.wake_all(day)
+        return super().due(program, day)
+
+
+@examples(100)
+@given(case=cases())
+@example(case=MSC_RESUBMISSION)
+def test_wake_dates_give_what_evaluating_every_enrollment_every_day_gives(case: Case) -> None:
+    """The evaluator looks at an enrollment only on its wake date, which activity moves: a
+    submission brings an MSC wake date forward, and activity that ends a lapse moves it to the
+    first day the next lapse can be due (``WakeReset``), later than the one it replaces. None of
+    that may change a single decision: the replay gives exactly the lines of the same replay
+    with every live enrollment evaluated every day, outages included, in fewer evaluations."""
+    woken = _run(case.scenario, case.skip)
+    with patch.object(replay_module, "MemoryStore", EveryDayStore):
+        every_day = _run(case.scenario, case.skip)
+    assert woken.lines == every_day.lines
+    assert woken.result.evaluations <= every_day.result.evaluations
+    if woken.lines:
+        event(f"{case.scenario.program}: decisions")

@@ -10,6 +10,7 @@ from typing import Any
 
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
 from onpace_rules import Decision, EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
+from onpace_rules.decisions import WakeReset
 from onpace_rules.engine import CompiledProgram, apply_evaluation
 from onpace_rules.inputs import Input
 
@@ -50,6 +51,7 @@ def run(
     """
     decisions: list[Decision] = []
     wake: date | None = first
+    reset: WakeReset | None = None
     day = first
     while day <= last:
         if (
@@ -60,20 +62,29 @@ def run(
             evaluation = evaluate_enrollment(compiled, state, day)
             decisions.extend(evaluation.decisions)
             state = apply_evaluation(state, evaluation, day)
-            wake = evaluation.wake_on
+            wake, reset = evaluation.wake_on, evaluation.reset
         if activity is not None:
             before, seen = state.inputs, state.last_on
             state = activity(state, day)
-            if state.inputs != before and wake is not None and wake > day + timedelta(days=1):
-                wake = day + timedelta(days=1)  # a new input wakes the enrollment, as the stores do
-            elif state.inputs != before and wake is None:
-                wake = day + timedelta(days=1)
-            # Activity of a kind the rules wake on brings the wake date forward, as the stores do.
+            if state.inputs != before:
+                # A new input wakes the enrollment the day after, as the stores do, and activity
+                # may no longer move that later.
+                reset = None
+                if wake is None or wake > day + timedelta(days=1):
+                    wake = day + timedelta(days=1)
             for kind, on in state.last_on.items():
+                if seen.get(kind) == on:
+                    continue
+                if reset is not None and kind in reset.days:
+                    # Activity that ends the lapse moves the wake date to the next lapse's first.
+                    wake = reset.wake_after(kind, on)
+                    continue
+                # Activity of a kind the rules wake on brings the wake date forward.
                 days = compiled.activity_wake_days.get(kind)
-                if days is not None and seen.get(kind) != on:
+                if days is not None:
                     woken = on + timedelta(days=days)
                     wake = woken if wake is None else min(wake, woken)
+                    reset = None
         day += timedelta(days=1)
     return decisions
 

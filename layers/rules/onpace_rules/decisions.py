@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
-from onpace_rules.facts import EnrollmentStatus
+from onpace_rules.facts import ActivityKind, EnrollmentStatus
+from onpace_rules.values import direct_init
 
 DecisionKind = Literal["notice", "action", "skipped"]
 FactValue = str | int | float | bool | list[str] | None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One outcome of a rule for one enrollment on one evaluation day.
@@ -41,6 +43,35 @@ class Decision:
         return f"{self.rule_id}#{self.episode}"
 
 
+@direct_init
+@dataclass(frozen=True, slots=True)
+class WakeReset:
+    """How activity that arrives after an evaluation moves the wake date it gave.
+
+    Part of the wake date came from families whose pending dates all belong to the current
+    lapse (an MSC lapse without submissions, a CSU lapse without engagement), which activity of
+    a kind in ``days`` ends: after activity of such a kind dated D, nothing of theirs can be due
+    before D + ``days[kind]``. So that activity replaces the wake date by the earlier of ``kept``
+    (what the other families, stored inputs and coming policy or calendar changes need) and
+    D + ``days[kind]`` — that one only up to ``until`` (the end date, after which those families
+    stop). Without it, every such lapse is looked at once more on the day it would have come due.
+    """
+
+    days: Mapping[ActivityKind, int]
+    kept: date | None
+    until: date | None
+
+    def wake_after(self, kind: ActivityKind, on: date) -> date | None:
+        """The wake date once activity of ``kind`` (one of ``days``) dated ``on`` has arrived."""
+        lapse: date | None = on + timedelta(days=self.days[kind])
+        if self.until is not None and lapse is not None and lapse > self.until:
+            lapse = None
+        if lapse is None or (self.kept is not None and self.kept <= lapse):
+            return self.kept
+        return lapse
+
+
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """All decisions for one enrollment on one day, and when it next needs looking at."""
@@ -49,6 +80,9 @@ class Evaluation:
     status: EnrollmentStatus
     wake_on: date | None
     held: Decision | None = None  # the action awaiting approval, when status is "held"
+    # How later activity moves ``wake_on`` (None: activity only brings it forward, by the
+    # program's ``activity_wake_days``).
+    reset: WakeReset | None = None
 
 
 def decision_to_dict(decision: Decision) -> dict[str, object]:

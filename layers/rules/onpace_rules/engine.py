@@ -10,13 +10,13 @@ the approval. Which policy version applies is the one in force on the day evalua
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
 
 from onpace_rules.calendar import ProgramCalendar
-from onpace_rules.decisions import Decision, Evaluation, FactValue
+from onpace_rules.decisions import Decision, Evaluation, FactValue, WakeReset
 from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState
 from onpace_rules.inputs import Approval
 from onpace_rules.program import ProgramConfig
@@ -59,12 +59,34 @@ class CompiledVersion:
         }
 
     @cached_property
-    def plans(self) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None], ...]]:
-        """Each family of ``by_scope`` with its ``plan`` method, when it has one."""
+    def plans(self) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None, bool], ...]]:
+        """Each family of ``by_scope`` with its ``plan`` method, when it has one, and whether
+        activity resets its wake date (``reset_days``)."""
         return {
-            key: tuple((f, getattr(f, "plan", None)) for f in families)
+            key: tuple(
+                (f, getattr(f, "plan", None), bool(self.reset_days[key]) and _resets(f)) for f in families
+            )
             for key, families in self.by_scope.items()
         }
+
+    @cached_property
+    def reset_days(self) -> dict[tuple[str, bool], dict[ActivityKind, int]]:
+        """Per (scope, ended): the activity kinds that end every resetting family's lapse, with
+        the fewest days after it that any of them can be due again (``WakeReset.days``).
+
+        Only kinds that all of them name: activity that ends one family's lapse but not
+        another's cannot replace the wake date they share.
+        """
+        found: dict[tuple[str, bool], dict[ActivityKind, int]] = {}
+        for key, families in self.by_scope.items():
+            resetting = [f for f in families if _resets(f)]
+            days: dict[ActivityKind, int] = {}
+            if resetting:
+                resets: list[Mapping[ActivityKind, int]] = [f.activity_reset_days for f in resetting]  # type: ignore[attr-defined]
+                kinds = set.intersection(*(set(r) for r in resets))
+                days = {k: min(r[k] for r in resets) for k in sorted(kinds)}
+            found[key] = days
+        return found
 
 
 @dataclass(frozen=True)
@@ -143,6 +165,19 @@ class CompiledProgram:
         """The first day after ``day`` on which a policy version or a calendar change starts."""
         index = bisect_right(self.change_days, day)
         return self.change_days[index] if index < len(self.change_days) else None
+
+
+def _resets(family: RuleFamily) -> bool:
+    """Whether activity ends everything ``family`` has pending (``activity_reset_days``).
+
+    Only a family with a ``plan`` gives its wake date apart from the others', and only one that
+    stops at the end date fits ``WakeReset.until``.
+    """
+    return (
+        bool(getattr(family, "activity_reset_days", None))
+        and getattr(family, "plan", None) is not None
+        and not family.runs_after_end
+    )
 
 
 def compile_program(config: ProgramConfig) -> CompiledProgram:
@@ -284,13 +319,18 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     decisions: list[Decision] = []
     acting: tuple[date, int, list[Decision]] | None = None
     # Families with a ``plan`` give their wake date with their decisions (one look, not two);
-    # ``planned`` stays True while every family so far had one.
+    # ``planned`` stays True while every family so far had one. ``lapse`` is the wake date of
+    # the families whose pending dates activity ends (``WakeReset``), ``kept`` the others'.
     planned = True
-    wake: date | None = None
-    for order, (family, plan) in enumerate(version.plans[(state.scope, ended)]):
+    kept: date | None = None
+    lapse: date | None = None
+    for order, (family, plan, resets) in enumerate(version.plans[(state.scope, ended)]):
         if plan is not None:
             found, when = plan(state, day, ctx)
-            wake = _sooner(wake, when, end, family.runs_after_end)
+            if resets:
+                lapse = _sooner(lapse, when, end, family.runs_after_end)
+            else:
+                kept = _sooner(kept, when, end, family.runs_after_end)
         else:
             found = family.decide(state, day, ctx)
             planned = False
@@ -318,11 +358,22 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
             if decision.end_date_after is not None:
                 planned = False  # wake dates are bounded by the end date, which this moves
     if planned:
-        wake = _sooner_than_inputs_and_changes(program, state, day, wake)
-    else:
-        after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
-        wake = _next_wake(program, after, day)
-    return Evaluation(decisions=tuple(decisions), status=state.status, wake_on=wake)
+        kept = _sooner_than_inputs_and_changes(program, state, day, kept)
+        days = version.reset_days[(state.scope, ended)]
+        if not days:
+            return Evaluation(
+                decisions=tuple(decisions), status=state.status, wake_on=_sooner(kept, lapse, None, True)
+            )
+        return Evaluation(
+            decisions=tuple(decisions),
+            status=state.status,
+            wake_on=_sooner(kept, lapse, None, True),
+            reset=WakeReset(days, kept, end),
+        )
+    after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
+    return Evaluation(
+        decisions=tuple(decisions), status=state.status, wake_on=_next_wake(program, after, day)
+    )
 
 
 def _taken(decisions: list[Decision], ctx: RuleContext) -> Evaluation | None:

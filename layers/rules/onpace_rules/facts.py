@@ -12,6 +12,8 @@ from onpace_rules.inputs import Input
 if TYPE_CHECKING:
     from onpace_rules.decisions import Decision
 
+ONE_DAY = timedelta(days=1)
+
 ActivityKind = Literal[
     "login",
     "view",
@@ -116,8 +118,15 @@ class EnrollmentState:
             if seen is not None and (latest is None or seen > latest):
                 latest = seen
         if latest is not None and latest >= before:
-            return before - timedelta(days=1)
+            return before - ONE_DAY
         return latest
+
+    def last_before(self, kind: ActivityKind, before: date) -> date | None:
+        """``last_of`` for one kind (the hot rules ask for one)."""
+        seen = self.last_on.get(kind)
+        if seen is not None and seen >= before:
+            return before - ONE_DAY
+        return seen
 
     def history_of(self, kind: ActivityKind, before: date) -> tuple[date, ...]:
         """Dates of every activity of ``kind`` (oldest first) the evaluation of ``before`` sees.
@@ -171,3 +180,16 @@ def update_in_place(state: EnrollmentState, **changes: Any) -> None:
     """
     for name, value in changes.items():
         _SETTERS[name](state, value)
+
+
+_set_status, _set_checked_through, _set_held = (_SETTERS[n] for n in ("status", "checked_through", "held"))
+
+
+def advance_in_place(
+    state: EnrollmentState, status: EnrollmentStatus, checked_through: date, held: Decision | None
+) -> None:
+    """``update_in_place`` of the three fields every evaluation moves, without the keywords (the
+    replay's hottest path)."""
+    _set_status(state, status)
+    _set_checked_through(state, checked_through)
+    _set_held(state, held)

@@ -26,6 +26,7 @@ def _known_time_zone(value: str) -> str:
 # An IANA time zone name, checked when a program file is loaded.
 TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -14,9 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from onpace_rules.decisions import Decision, Evaluation
-from onpace_rules.engine import CompiledProgram, moved_end_date
-from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState, update_in_place
+from onpace_rules.decisions import Decision, Evaluation, WakeReset
+from onpace_rules.engine import CompiledProgram
+from onpace_rules.facts import (
+    ENDED_STATUSES,
+    ActivityKind,
+    EnrollmentState,
+    advance_in_place,
+    update_in_place,
+)
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input
 
 from onpace_core.evaluation.day import DaySummary, Subject
@@ -25,32 +31,35 @@ from onpace_core.evaluation.day import DaySummary, Subject
 @dataclass(slots=True)
 class MemorySubject:
     """One subject's state, which this store owns and moves forward in place (a replay's hot
-    path): activity updates ``last_on`` and ``history_on`` (the very maps the state holds),
-    evaluations update status, ``fired``, ``checked_through`` and ``held``. The engine gets the
-    state during an evaluation and keeps nothing of it.
+    path): activity updates ``last_on`` and ``history_on``, evaluations ``fired`` (the very maps
+    the state holds), status, ``checked_through`` and ``held``. The engine gets the state during
+    an evaluation and keeps nothing of it.
     """
 
+    key: str
     state: EnrollmentState
     wake: date | None
     last_on: dict[ActivityKind, date]
     history_on: dict[ActivityKind, list[date]]
+    fired: dict[str, date]
+    # How activity moves ``wake`` (the last evaluation's ``WakeReset``); None once an input or
+    # a calendar change brought ``wake`` forward, which activity must not undo.
+    reset: WakeReset | None = None
+    # The earliest date this subject is queued on in the store: a wake date moved later keeps
+    # that place, and ``due`` queues the subject again when the date comes up.
+    queued: date | None = None
 
     @classmethod
-    def of(cls, state: EnrollmentState, wake: date | None) -> MemorySubject:
+    def of(cls, state: EnrollmentState) -> MemorySubject:
         last_on = dict(state.last_on)
         history_on = {kind: list(dates) for kind, dates in state.history_on.items()}
-        return cls(state.evolve(last_on=last_on, history_on=history_on), wake, last_on, history_on)
+        fired = dict(state.fired)
+        own = state.evolve(last_on=last_on, history_on=history_on, fired=fired)
+        return cls(state.key, own, None, last_on, history_on, fired)
 
-    def record(self, decisions: dict[str, Decision], evaluation: Evaluation, day: date) -> None:
-        """What ``engine.apply_evaluation`` gives, applied in place; ``decisions`` are the ones
-        recorded now, by their fired key."""
-        state = self.state
-        if decisions:
-            # A new map, not changed in place: decisions recorded earlier keep theirs.
-            fired = {**state.fired, **dict.fromkeys(decisions, day)}
-            end_date = moved_end_date(decisions.values(), state.end_date)
-            update_in_place(state, fired=fired, end_date=end_date)
-        update_in_place(state, status=evaluation.status, checked_through=day, held=evaluation.held)
+
+def _by_key(subject: MemorySubject) -> str:
+    return subject.key
 
 
 class RecordedDecision(NamedTuple):
@@ -69,7 +78,9 @@ class MemoryStore:
     # The program's ``activity_history``: every date of these kinds is kept, not only the latest.
     activity_history: frozenset[ActivityKind] = frozenset()
     recorded: list[RecordedDecision] = field(default_factory=list)
-    _heap: list[tuple[date, str]] = field(default_factory=list)
+    # The deployed ``due`` index in memory: subjects queued by date, and those dates in a heap.
+    _queued: dict[date, list[MemorySubject]] = field(default_factory=dict)
+    _queue_days: list[date] = field(default_factory=list)
     _by_student: dict[str, list[str]] = field(default_factory=dict)
     _student_subject: dict[str, str] = field(default_factory=dict)
 
@@ -77,9 +88,8 @@ class MemoryStore:
 
     def add(self, state: EnrollmentState, first_look: date | None = None) -> None:
         """Add a subject; its first look is its start date (or ``first_look``), like a roster load."""
-        wake = first_look or state.start_date
-        self.subjects[state.key] = MemorySubject.of(state, wake)
-        heapq.heappush(self._heap, (wake, state.key))
+        subject = self.subjects[state.key] = MemorySubject.of(state)
+        self._move_wake(subject, first_look or state.start_date)
         if state.scope == "student":
             self._student_subject[state.student_id] = state.key
         else:
@@ -104,9 +114,15 @@ class MemoryStore:
             update_in_place(subject.state, percent_complete=percent_fraction)
         if kind in self.activity_history:
             bisect.insort(subject.history_on.setdefault(kind, []), on)
-        days = self.activity_wake_days.get(kind)
-        if days is not None and subject.state.status not in ENDED_STATUSES:
-            self._wake_by(key, on + timedelta(days=days))
+        if subject.state.status in ENDED_STATUSES:
+            return True
+        reset = subject.reset
+        if reset is not None and kind in reset.days:
+            self._move_wake(subject, reset.wake_after(kind, on))
+        else:
+            days = self.activity_wake_days.get(kind)
+            if days is not None:
+                self._wake_by(subject, on + timedelta(days=days))
         return True
 
     def add_input(self, student_id: str, class_key: str | None, item: Input) -> bool:
@@ -126,35 +142,60 @@ class MemoryStore:
             subject = self.subjects[key]
             subject.state = subject.state.with_input(item)
             if subject.state.status not in ENDED_STATUSES:
-                self._wake_by(key, item.on + timedelta(days=1))
+                self._wake_by(subject, item.on + timedelta(days=1))
         return True
 
-    def _wake_by(self, key: str, day: date) -> None:
-        subject = self.subjects[key]
+    def _wake_by(self, subject: MemorySubject, day: date) -> None:
+        """Bring the wake date forward to ``day``; activity may no longer move it later."""
+        subject.reset = None
         if subject.wake is None or day < subject.wake:
-            subject.wake = day
-            heapq.heappush(self._heap, (day, key))
+            self._move_wake(subject, day)
+
+    def _move_wake(self, subject: MemorySubject, day: date | None) -> None:
+        """Set the wake date, earlier or later. Only a date before the one the subject is queued
+        on queues it again: activity moves wake dates later all the time, and ``due`` sorts that
+        out when the earlier date comes up."""
+        subject.wake = day
+        if day is not None and (subject.queued is None or day < subject.queued):
+            self._queue(subject, day)
+
+    def _queue(self, subject: MemorySubject, day: date) -> None:
+        subject.queued = day
+        queued = self._queued.get(day)
+        if queued is None:
+            self._queued[day] = [subject]
+            heapq.heappush(self._queue_days, day)
+        else:
+            queued.append(subject)
 
     def wake_all(self, day: date) -> None:
         """Look at every live subject again on ``day`` (after a calendar change, say)."""
-        for key, subject in self.subjects.items():
+        for subject in self.subjects.values():
             if subject.state.status not in ENDED_STATUSES:
-                self._wake_by(key, day)
+                self._wake_by(subject, day)
 
     # -- EvaluationStore ----------------------------------------------------------------------
 
     def due(self, program: CompiledProgram, day: date) -> Iterator[Subject[str]]:
-        heap, subjects = self._heap, self.subjects
-        ready: list[str] = []
-        while heap and heap[0][0] <= day:
-            wake, key = heapq.heappop(heap)
-            subject = subjects[key]
-            if subject.wake == wake:  # otherwise a stale heap entry: the wake moved since
-                subject.wake = None
-                ready.append(key)
-        ready.sort()
-        for key in ready:
-            yield Subject(subjects[key].state, key)
+        days, queued = self._queue_days, self._queued
+        ready: list[MemorySubject] = []
+        while days and days[0] <= day:
+            entry = heapq.heappop(days)
+            for subject in queued.pop(entry):
+                if subject.queued != entry:
+                    continue  # queued again on an earlier date since, and taken then
+                subject.queued = None
+                wake = subject.wake
+                if wake is None:
+                    continue
+                if wake <= day:
+                    subject.wake = None
+                    ready.append(subject)
+                else:  # moved later since it was queued
+                    self._queue(subject, wake)
+        ready.sort(key=_by_key)
+        for subject in ready:
+            yield Subject(subject.state, subject.key)
 
     def record(
         self,
@@ -167,15 +208,22 @@ class MemoryStore:
     ) -> None:
         stored = self.subjects[subject.ref]
         state = stored.state
-        fresh: dict[str, Decision] = {}
+        fired = stored.fired
+        moved: list[date] = []
         for decision in evaluation.decisions:
             key = decision.fired_key
-            if key in state.fired:
+            if key in fired:
                 summary.already_recorded += 1
                 continue
-            fresh[key] = decision
+            fired[key] = day
             summary.recorded[(decision.rule_id, decision.kind)] += 1
             self.recorded.append(RecordedDecision(decision, state.student_id, state.class_id))
-        stored.record(fresh, evaluation, day)
+            if decision.end_date_after is not None:
+                moved.append(decision.end_date_after)
+        # What ``engine.apply_evaluation`` gives, done in place.
+        if moved:
+            update_in_place(state, end_date=max(moved))  # the latest of several extensions stands
+        advance_in_place(state, evaluation.status, day, evaluation.held)
         if evaluation.wake_on is not None:
-            self._wake_by(subject.ref, max(evaluation.wake_on, day + timedelta(days=1)))
+            self._wake_by(stored, max(evaluation.wake_on, day + timedelta(days=1)))
+        stored.reset = evaluation.reset

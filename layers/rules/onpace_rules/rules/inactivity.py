@@ -171,6 +171,15 @@ class InactivitySeries:
         first = self.params.warning_day if self.warning_id is not None else self.params.action_day
         return clock.add(day, first)
 
+    @property
+    def activity_reset_days(self) -> dict[ActivityKind, int]:
+        """Qualifying activity ends the lapse, and with it the warning and action pending; the
+        next lapse's first date is ``warning_day`` (or ``action_day``) days after the activity
+        at the earliest: school days, paused days and extensions only come later than calendar
+        days."""
+        first = self.params.warning_day if self.warning_id is not None else self.params.action_day
+        return dict.fromkeys(self.kinds, first)
+
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
         """The action taken on ``day`` (after approval): an appeal window counts from then."""
         if not self.appeal_window_school_days:

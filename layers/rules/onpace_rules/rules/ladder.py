@@ -23,13 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, DecisionKind, FactValue
-from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
+from onpace_rules.facts import ONE_DAY, ActivityKind, EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.base import (
     RuleContext,
     RuleFamily,
     enabled,
-    fired_on,
     iso,
     merged_params,
     since_episode,
@@ -116,7 +115,9 @@ class ProgressLadder:
         """The day the current lapse counts from: the last day the student had the expected
         submissions within the window (with one expected: the last submission), or the day
         before the start."""
-        latest = state.inactivity_anchor(SUBMISSIONS, day)
+        latest = state.last_before("submission", day)
+        if latest is None:
+            latest = state.start_date - ONE_DAY
         if self._expected == 1:
             return latest
         history = state.history_of("submission", day)
@@ -125,81 +126,108 @@ class ProgressLadder:
             # known is the latest submission, so the lapse counts from it, as with one expected.
             return latest
         met = last_day_expectation_met(history, self._expected, self.params.step1_days_without_submission)
-        return met if met is not None else state.start_date - timedelta(days=1)
+        return met if met is not None else state.start_date - ONE_DAY
 
     @staticmethod
     def _submitted_since(state: EnrollmentState, day: date, since: date) -> bool:
-        last = state.last_of(SUBMISSIONS, day)
+        last = state.last_before("submission", day)
         return last is not None and last >= since
 
     @cached_property
-    def _gaps(self) -> dict[str, int]:
-        """Days from the step before, per later step."""
-        return {
-            STEP2: self.params.step2_days_after_step1,
-            STEP3: self.params.step3_days_after_step2,
-            STEP4: self.params.removal_days_after_step3,
-        }
+    def _after_step(self) -> tuple[timedelta, ...]:
+        """Per step of the chain, the days from the step before (step 1: from the anchor)."""
+        p = self.params
+        days = (
+            p.step1_days_without_submission,
+            p.step2_days_after_step1,
+            p.step3_days_after_step2,
+            p.removal_days_after_step3,
+        )
+        return tuple(timedelta(days=n) for n in days[: len(self._chain)])
+
+    @cached_property
+    def _episode_keys(self) -> dict[str, tuple[str, ...]]:
+        """Per episode, each step's ``fired`` key (filled as episodes come: a term has only so
+        many dates)."""
+        return {}
+
+    def _fired_keys(self, episode: str) -> tuple[str, ...]:
+        keys = self._episode_keys.get(episode)
+        if keys is None:
+            keys = self._episode_keys[episode] = tuple(f"{s.rule_id}#{episode}" for s in self._chain)
+        return keys
+
+    @cached_property
+    def _start_facts(self) -> dict[date, tuple[str, str]]:
+        """Per start date, its ``enrollment_start`` and ``withdraw_period_end`` facts (filled as
+        start dates come)."""
+        return {}
 
     def _next(
         self, state: EnrollmentState, day: date, calendar: ProgramCalendar
-    ) -> tuple[_Step, date, str, date] | None:
-        """The first step of the current lapse that has not fired, with its due date."""
+    ) -> tuple[int, date, str, date] | None:
+        """The first step of the current lapse that has not fired (its index in the chain), with
+        its due date."""
         anchor = self._anchor(state, day)
         episode = since_episode(anchor)
-        after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
+        fired = state.fired
         previous: date | None = None
-        for step in self._chain:
-            sent = fired_on(state, step.rule_id, episode)
+        for index, key in enumerate(self._fired_keys(episode)):
+            sent = fired.get(key)
             if sent is not None:
                 previous = sent
                 continue
-            if step.rule_id == STEP1:
+            if index == 0:
                 # A paused clock (an accommodation) delays the first step; the later steps count
                 # from the step before, as the source says.
-                first = self.params.step1_days_without_submission
                 accommodations = accommodations_seen(state, day)
                 if accommodations:
+                    first = self.params.step1_days_without_submission
                     clock = Clock(calendar, "calendar", accommodations)
                     due = clock.add(anchor, first + clock.extension(anchor))
                 else:
-                    due = anchor + timedelta(days=first)
-                due = max(due, after_withdraw_period)
+                    due = anchor + self._after_step[0]
+                after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
+                if due < after_withdraw_period:
+                    due = after_withdraw_period
             else:
                 assert previous is not None
-                if step.rule_id in (STEP3, STEP4) and self._submitted_since(state, day, previous):
+                if index >= 2 and self._submitted_since(state, day, previous):
                     # Steps 3 and 4 need "no submissions ... since step 2": a student who is
                     # still short but submits is not removed; the lapse ends once they meet
                     # the expectation again. (With one expected, a submission ends the lapse.)
                     return None
-                due = previous + timedelta(days=self._gaps[step.rule_id])
-            return step, due, episode, anchor
+                due = previous + self._after_step[index]
+            return index, due, episode, anchor
         return None
 
     def _decision(
-        self, state: EnrollmentState, day: date, ctx: RuleContext, found: tuple[_Step, date, str, date]
+        self, state: EnrollmentState, day: date, ctx: RuleContext, found: tuple[int, date, str, date]
     ) -> Decision:
-        step, due, episode, anchor = found
+        index, due, episode, anchor = found
+        step = self._chain[index]
         deadlines: dict[str, date] = {}
+        facts: dict[str, FactValue] = {}
         if step.rule_id == STEP3:
             deadlines["removal"] = day + timedelta(days=self.params.removal_days_after_step3)
-        facts: dict[str, FactValue] = {}
-        if step.rule_id == STEP4:
+        elif step.rule_id == STEP4:
             deadlines["reenroll"] = day + timedelta(days=self.params.reenroll_window_days)
             facts["reenroll_fee_usd"] = round(self.params.reenroll_fee_usd, 2)
-        last = state.inactivity_anchor(SUBMISSIONS, day)
+        start = state.start_date
         if self._expected > 1:
+            last = state.inactivity_anchor(SUBMISSIONS, day)
             facts["expected_submissions"] = self._expected
             facts["window_days"] = self.params.step1_days_without_submission
-            facts["expectation_last_met"] = iso(anchor) if anchor >= state.start_date else None
-        facts |= {
-            "last_submission_date": iso(last) if last >= state.start_date else None,
-            "days_without_submission": (day - last).days,
-            "enrollment_start": iso(state.start_date),
-            "withdraw_period_end": iso(
-                state.start_date + timedelta(days=self.params.withdraw_period_days - 1)
-            ),
-        }
+            facts["expectation_last_met"] = iso(anchor) if anchor >= start else None
+        else:
+            last = anchor  # with one expected, the lapse counts from the last submission
+        start_facts = self._start_facts.get(start)
+        if start_facts is None:
+            withdraw_end = start + timedelta(days=self.params.withdraw_period_days - 1)
+            start_facts = self._start_facts[start] = (iso(start), iso(withdraw_end))
+        facts["last_submission_date"] = iso(last) if last >= start else None
+        facts["days_without_submission"] = (day - last).days
+        facts["enrollment_start"], facts["withdraw_period_end"] = start_facts
         return Decision(
             rule_id=step.rule_id,
             kind=step.kind,
@@ -228,15 +256,13 @@ class ProgressLadder:
         found = self._next(state, day, ctx.calendar)
         if found is None:
             return (), None
-        step, due, _, _ = found
+        index, due, _, _ = found
         if due > day:
             return (), due
         decision = self._decision(state, day, ctx, found)
-        chain = self._chain
-        index = chain.index(step)
-        if step.status_after is not None or index + 1 == len(chain):
+        if decision.status_after is not None or index + 1 == len(self._chain):
             return (decision,), None
-        return (decision,), day + timedelta(days=self._gaps[chain[index + 1].rule_id])
+        return (decision,), day + self._after_step[index + 1]
 
     @property
     def activity_wake_days(self) -> dict[ActivityKind, int]:
@@ -244,6 +270,15 @@ class ProgressLadder:
         earlier: a paused clock, an extension or the withdraw period only delay it). The stores
         bring the wake date forward to that day when a submission arrives, so ``next_wake`` need
         not guess at submissions it has not seen."""
+        return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission)
+
+    @property
+    def activity_reset_days(self) -> dict[ActivityKind, int]:
+        """With one submission expected, a submission ends the lapse: every step still pending
+        belongs to it, and the next lapse's step 1 comes 3 days after the submission at the
+        earliest. With more expected, one submission may leave the lapse running: no reset."""
+        if self._expected > 1:
+            return {}
         return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission)
 
     @property
