@@ -70,6 +70,19 @@ class CompiledVersion:
         }
 
     @cached_property
+    def _wake_resets(self) -> dict[tuple[tuple[str, bool], date | None, date | None], WakeReset]:
+        return {}
+
+    def wake_reset(self, scope: tuple[str, bool], kept: date | None, until: date | None) -> WakeReset:
+        """The ``WakeReset`` of ``reset_days[scope]`` with these dates (memoised: enrollments
+        share their end dates, and most keep nothing)."""
+        key = (scope, kept, until)
+        found = self._wake_resets.get(key)
+        if found is None:
+            found = self._wake_resets[key] = WakeReset(self.reset_days[scope], kept, until)
+        return found
+
+    @cached_property
     def reset_days(self) -> dict[tuple[str, bool], dict[ActivityKind, int]]:
         """Per (scope, ended): the activity kinds that end every resetting family's lapse, with
         the fewest days after it that any of them can be due again (``WakeReset.days``).
@@ -96,7 +109,9 @@ class CompiledProgram:
     config: ProgramConfig
     calendar: ProgramCalendar
     versions: tuple[CompiledVersion, ...]
-    _contexts: dict[date, RuleContext] = field(default_factory=dict, repr=False, compare=False)
+    _in_force: dict[date, tuple[CompiledVersion, RuleContext]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def families(self) -> tuple[RuleFamily, ...]:
@@ -124,12 +139,16 @@ class CompiledProgram:
 
     def context_on(self, day: date) -> RuleContext:
         """Policy version and calendar in force for the evaluation of ``day`` (memoised per day)."""
-        ctx = self._contexts.get(day)
-        if ctx is None:
+        return self.in_force(day)[1]
+
+    def in_force(self, day: date) -> tuple[CompiledVersion, RuleContext]:
+        """The version and the context of ``day`` (memoised per day: asked once per evaluation)."""
+        found = self._in_force.get(day)
+        if found is None:
             version = self.version_on(day)
             ctx = RuleContext(config=version.config, calendar=self.calendar.as_of(day), program=self)
-            self._contexts[day] = ctx
-        return ctx
+            found = self._in_force[day] = (version, ctx)
+        return found
 
     @cached_property
     def change_days(self) -> tuple[date, ...]:
@@ -306,31 +325,38 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     the action due first stands. Then the program's decision filters (channel
     policy) see the result; an action the program wants approved is held instead of taken.
     """
-    if state.status in ENDED_STATUSES:
-        return Evaluation(decisions=(), status=state.status, wake_on=None)
-    version = program.version_on(day)
-    ctx = program.context_on(day)
-    for adjuster in version.adjusters:
-        state = adjuster.adjust(state, ctx)
-    if state.status == "held":
+    status = state.status
+    if status in ENDED_STATUSES:
+        return Evaluation((), status, None)
+    version, ctx = program.in_force(day)
+    if version.adjusters:
+        for adjuster in version.adjusters:
+            state = adjuster.adjust(state, ctx)
+        status = state.status
+    if status == "held":
         return _resolve_held(program, state, day)
     end = state.end_date
     ended = end is not None and day > end
+    scope = (state.scope, ended)
     decisions: list[Decision] = []
     acting: tuple[date, int, list[Decision]] | None = None
     # Families with a ``plan`` give their wake date with their decisions (one look, not two);
     # ``planned`` stays True while every family so far had one. ``lapse`` is the wake date of
     # the families whose pending dates activity ends (``WakeReset``), ``kept`` the others'.
+    # (``_sooner`` written out: this loop runs for every enrollment looked at.)
     planned = True
     kept: date | None = None
     lapse: date | None = None
-    for order, (family, plan, resets) in enumerate(version.plans[(state.scope, ended)]):
+    for order, (family, plan, resets) in enumerate(version.plans[scope]):
         if plan is not None:
             found, when = plan(state, day, ctx)
-            if resets:
-                lapse = _sooner(lapse, when, end, family.runs_after_end)
-            else:
-                kept = _sooner(kept, when, end, family.runs_after_end)
+            # Past the end date only families that answer inputs remain, and inputs wake by themselves.
+            if when is not None and (end is None or when <= end or family.runs_after_end):
+                if resets:
+                    if lapse is None or when < lapse:
+                        lapse = when
+                elif kept is None or when < kept:
+                    kept = when
         else:
             found = family.decide(state, day, ctx)
             planned = False
@@ -358,18 +384,11 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
             if decision.end_date_after is not None:
                 planned = False  # wake dates are bounded by the end date, which this moves
     if planned:
-        kept = _sooner_than_inputs_and_changes(program, state, day, kept)
-        days = version.reset_days[(state.scope, ended)]
-        if not days:
-            return Evaluation(
-                decisions=tuple(decisions), status=state.status, wake_on=_sooner(kept, lapse, None, True)
-            )
-        return Evaluation(
-            decisions=tuple(decisions),
-            status=state.status,
-            wake_on=_sooner(kept, lapse, None, True),
-            reset=WakeReset(days, kept, end),
-        )
+        if state.inputs or program.change_days:
+            kept = _sooner_than_inputs_and_changes(program, state, day, kept)
+        wake = lapse if kept is None or (lapse is not None and lapse < kept) else kept
+        reset = version.wake_reset(scope, kept, end) if version.reset_days[scope] else None
+        return Evaluation(tuple(decisions), status, wake, None, reset)
     after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
     return Evaluation(
         decisions=tuple(decisions), status=state.status, wake_on=_next_wake(program, after, day)
