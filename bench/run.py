@@ -254,6 +254,7 @@ def counting_requests() -> Iterator[dict[str, int]]:
 
 
 def run_storage(n: int, days: int) -> None:
+    from onpace_core.evaluation import day as day_module
     from onpace_core.facts.fold import Activity, fold
     from onpace_core.notices import evaluation as evaluation_module
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
@@ -292,10 +293,11 @@ def run_storage(n: int, days: int) -> None:
                 for i in range(n)
             ]
             upsert_enrollments(records, program)
-            patched = every_day(evaluation_module.evaluate_enrollment) if mode == "baseline" else None
-            original = evaluation_module.evaluate_enrollment
+            # The day loop the scheduled function runs calls the engine through this name.
+            patched = every_day(day_module.evaluate_enrollment) if mode == "baseline" else None
+            original = day_module.evaluate_enrollment
             if patched:
-                evaluation_module.evaluate_enrollment = patched  # type: ignore[assignment]
+                day_module.evaluate_enrollment = patched
             total = 0
             try:
                 for offset in range(days):
@@ -316,7 +318,7 @@ def run_storage(n: int, days: int) -> None:
                             )
                     print(f"  {mode:8} day {offset + 1:>3}/{days}", end="\r", file=sys.stderr, flush=True)
             finally:
-                evaluation_module.evaluate_enrollment = original  # type: ignore[assignment]
+                day_module.evaluate_enrollment = original
             results[mode] = total
         print(" " * 40, end="\r", file=sys.stderr)
     enrollment_days = n * days

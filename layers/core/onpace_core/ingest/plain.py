@@ -40,7 +40,8 @@ from pydantic import (
 MAX_EVENTS_PER_REQUEST = 500
 
 
-_KINDS = frozenset(ACTIVITY_KINDS) | frozenset(INPUT_KINDS)
+_ACTIVITY_KINDS = frozenset(ACTIVITY_KINDS)
+_KINDS = _ACTIVITY_KINDS | frozenset(INPUT_KINDS)
 # Inputs about the student as a whole may name no class.
 _CLASSLESS_KINDS = frozenset({"accommodation", "consent", "disenrollment"})
 
@@ -93,7 +94,7 @@ class PlainActivityEvent(BaseModel):
 
     @property
     def is_activity(self) -> bool:
-        return self.kind in ACTIVITY_KINDS
+        return self.kind in _ACTIVITY_KINDS
 
     @property
     def input_data(self) -> Any:

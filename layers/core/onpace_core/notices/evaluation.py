@@ -98,6 +98,9 @@ class DynamoEvaluationStore:
                 summary.already_recorded += 1
         if audit:
             append(item.district_id, audit, now=now)
+        # ``evaluation.reset`` is not stored: moving the wake date later as activity arrives
+        # would cost a write per counted activity to save one evaluation per lapse threshold
+        # (docs/architecture.md, "Wake dates"). Here activity only brings it forward (fold).
         wake = (
             EnrollmentModel.wake_on.set(evaluation.wake_on.isoformat())
             if evaluation.wake_on is not None

@@ -96,6 +96,13 @@ class RuleFamily(Protocol):
 # later, possibly before the current lapse's next step). Whoever folds activity brings the wake
 # date forward to D + n when such activity arrives (``CompiledProgram.activity_wake_days``).
 #
+# And ``activity_reset_days -> Mapping[ActivityKind, int]``: activity of kind K dated D ends
+# everything the family has pending (its lapse) and nothing of it can be due before D + n. Such a
+# family (with a ``plan``, stopping at the end date) gives its wake date apart from the others',
+# and the evaluation says how activity moves the shared one (``Evaluation.reset``, a
+# ``WakeReset``): the in-memory store moves the wake date later when such activity arrives, so a
+# lapse that activity ended is not looked at again on the day it would have come due.
+#
 # And ``activity_history -> frozenset[ActivityKind]``: the family reads every date of those kinds
 # (``EnrollmentState.history_on`` / ``history_of``), so whoever folds activity keeps them
 # (``CompiledProgram.activity_history``); other kinds keep only their latest date.

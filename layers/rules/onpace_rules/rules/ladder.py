@@ -146,6 +146,10 @@ class ProgressLadder:
         return tuple(timedelta(days=n) for n in days[: len(self._chain)])
 
     @cached_property
+    def _withdraw_period(self) -> timedelta:
+        return timedelta(days=self.params.withdraw_period_days)
+
+    @cached_property
     def _episode_keys(self) -> dict[str, tuple[str, ...]]:
         """Per episode, each step's ``fired`` key (filled as episodes come: a term has only so
         many dates)."""
@@ -180,14 +184,14 @@ class ProgressLadder:
             if index == 0:
                 # A paused clock (an accommodation) delays the first step; the later steps count
                 # from the step before, as the source says.
-                accommodations = accommodations_seen(state, day)
+                accommodations = accommodations_seen(state, day) if state.inputs else ()
                 if accommodations:
                     first = self.params.step1_days_without_submission
                     clock = Clock(calendar, "calendar", accommodations)
                     due = clock.add(anchor, first + clock.extension(anchor))
                 else:
                     due = anchor + self._after_step[0]
-                after_withdraw_period = state.start_date + timedelta(days=self.params.withdraw_period_days)
+                after_withdraw_period = state.start_date + self._withdraw_period
                 if due < after_withdraw_period:
                     due = after_withdraw_period
             else:
