@@ -153,7 +153,7 @@ def replay_inputs(
     return config, records, events
 
 
-def run_engine(n: int, days: int, repeat: int = 3) -> None:
+def run_engine(n: int, days: int, repeat: int = 5) -> None:
     """``onpace replay`` itself (in-memory store, shared day loop, the engine) over one term.
 
     Times are CPU seconds of this process (``time.process_time``), the best of ``repeat`` runs,
@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("which", nargs="?", choices=("engine", "storage", "all"), default="all")
     parser.add_argument("--enrollments", type=int, default=None, help="engine: 10000, storage: 150")
     parser.add_argument("--days", type=int, default=None, help="engine: 90, storage: 45")
-    parser.add_argument("--repeat", type=int, default=3, help="engine: runs per program, the best counts")
+    parser.add_argument("--repeat", type=int, default=5, help="engine: runs per program, the best counts")
     args = parser.parse_args(argv)
     if args.which in ("engine", "all"):
         run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))

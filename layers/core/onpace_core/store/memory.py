@@ -18,6 +18,7 @@ from onpace_rules.decisions import Decision, Evaluation, WakeReset
 from onpace_rules.engine import CompiledProgram
 from onpace_rules.facts import (
     ENDED_STATUSES,
+    ONE_DAY,
     ActivityKind,
     EnrollmentState,
     advance_in_place,
@@ -224,6 +225,7 @@ class MemoryStore:
         if moved:
             update_in_place(state, end_date=max(moved))  # the latest of several extensions stands
         advance_in_place(state, evaluation.status, day, evaluation.held)
-        if evaluation.wake_on is not None:
-            self._wake_by(stored, max(evaluation.wake_on, day + timedelta(days=1)))
+        wake = evaluation.wake_on
+        if wake is not None:
+            self._wake_by(stored, wake if wake > day else day + ONE_DAY)
         stored.reset = evaluation.reset

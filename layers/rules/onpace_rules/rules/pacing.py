@@ -18,7 +18,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.decisions import Decision, FactValue
-from onpace_rules.facts import EnrollmentState, Scope
+from onpace_rules.facts import ONE_DAY, EnrollmentState, Scope
 from onpace_rules.inputs import Appeal
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.base import (
@@ -65,6 +65,9 @@ class PacingCheckpoint:
     params: PacingParams
     rule_ids: tuple[str, ...] = FAMILY_RULE_IDS
     _schedules: dict[date, list[tuple[str, date]]] = field(default_factory=dict, compare=False, repr=False)
+    _episodes: dict[date, tuple[str, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def _schedule(self, ipr: date) -> list[tuple[str, date]]:
         """(rule id, due date) in order; the drop is applied "at the end of IPR #1" i.e. on IPR + 1."""
@@ -80,6 +83,16 @@ class PacingCheckpoint:
         self._schedules[ipr] = schedule
         return schedule
 
+    def _episode(self, ipr: date) -> tuple[str, tuple[str, ...]]:
+        """The episode of this IPR date and each scheduled rule's ``fired`` key in it (memoised:
+        asked on every evaluation, and a program has a few IPR dates)."""
+        cached = self._episodes.get(ipr)
+        if cached is None:
+            episode = f"ipr-{ipr.isoformat()}"
+            keys = tuple(f"{rule_id}#{episode}" for rule_id, _ in self._schedule(ipr))
+            cached = self._episodes[ipr] = (episode, keys)
+        return cached
+
     @staticmethod
     def _considered_after(state: EnrollmentState) -> date:
         """Due dates up to this day have already had their evaluation (or predate the enrollment).
@@ -87,10 +100,11 @@ class PacingCheckpoint:
         The pacing condition can change between due dates, so a warning whose date was evaluated
         with the student above the threshold must not come back later as a "missed" warning.
         """
-        before_start = state.start_date - timedelta(days=1)
-        if state.checked_through is None:
+        before_start = state.start_date - ONE_DAY
+        checked = state.checked_through
+        if checked is None or checked < before_start:
             return before_start
-        return max(before_start, state.checked_through)
+        return checked
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         return self.plan(state, day, ctx)[0]
@@ -106,12 +120,13 @@ class PacingCheckpoint:
         term = ctx.config.term(state.term_id)
         if term is None or term.ipr is None:
             return (), None
-        episode = f"ipr-{term.ipr.isoformat()}"
+        episode, keys = self._episode(term.ipr)
         after = self._considered_after(state)
+        fired = state.fired
         due = []
         wake: date | None = None
-        for rule_id, when in self._schedule(term.ipr):
-            if when > after and fired_on(state, rule_id, episode) is None:
+        for (rule_id, when), key in zip(self._schedule(term.ipr), keys, strict=True):
+            if when > after and key not in fired:
                 if when <= day:
                     due.append((rule_id, when))
                 elif wake is None or when < wake:
