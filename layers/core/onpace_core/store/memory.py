@@ -1,8 +1,9 @@
 """An in-memory evaluation store: what ``onpace replay``, the benchmark and unit tests evaluate against.
 
-It keeps the engine's state of each subject (enrollment or student), a heap of wake dates (the
-deployed store's ``due`` index), and the decisions recorded, each once per
-(subject, rule id, episode) like the outbox's conditional put.
+It keeps the engine's state of each subject (enrollment or student), the subjects queued by wake
+date (the deployed store's ``due`` index), and the decisions recorded, each once per
+(subject, rule id, episode) like the outbox's conditional put. Unlike the deployed store it also
+moves wake dates later when activity ends a lapse (``Evaluation.reset``): here that costs nothing.
 """
 
 from __future__ import annotations
