@@ -1,10 +1,11 @@
 """OnPace benchmarks: machine-independent figures, each against a baseline measured in the same run.
 
-1. engine   — ``onpace replay`` in memory: one term (90 days) of N enrollments (a third each in
-              a CPS, a CSU and an MSC program), evaluated the way the deployed evaluator does
-              (only on each enrollment's wake dates). Prints enrollment-days per second,
-              evaluations per enrollment-day, and the speed-up over the same replay made to
-              evaluate every enrollment every day (measured in the same run on a sample).
+1. engine   — ``onpace replay`` in memory: 90 days of a fall term for N enrollments (a third
+              each in the shipped CPS Online, CSU Global and MSC Online programs, whole),
+              evaluated the way the scheduled evaluator does (only on wake dates). Prints
+              enrollment-days per second, evaluations per enrollment-day, and the speed-up
+              over the same replay made to evaluate every enrollment every day (measured in
+              the same run on a sample).
 2. storage  — on moto server: DynamoDB requests per enrollment-day of the real evaluation code
               (due-index Query + writes) vs. the same code made to look at every enrollment
               every day. Request counts do not depend on the machine; moto's own speed does.
@@ -24,7 +25,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,47 +72,46 @@ def activity_plan(n: int, days: int, seed: int = 7) -> list[dict[date, str]]:
     return plans
 
 
-# One rule set per source program family, as the programs/ files enable them.
-REPLAY_RULES: dict[str, dict[str, dict[str, Any]]] = {
-    "cps": {
-        "cps.pacing.ipr_warning_2w": {},
-        "cps.pacing.ipr_warning_1w": {},
-        "cps.pacing.ipr_drop": {},
-        "cps.participation.warning": {},
-        "cps.participation.drop_20d": {},
-    },
-    "csu": {"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}},
-    "msc": {
-        "msc.progress.step1_contact": {},
-        "msc.progress.step2_reminder": {},
-        "msc.progress.step3_removal_notice": {},
-        "msc.progress.step4_removal": {},
-    },
+# The shipped program files, whole (every rule they enable, their calendars), each with the fall
+# term of 2026-27 the benchmark's roster is in.
+REPLAY_PROGRAMS: dict[str, tuple[str, str]] = {
+    "cps": ("cps-online.yaml", "cps-fall-2026"),
+    "csu": ("csu-global.yaml", "csu-2026-fall"),
+    "msc": ("msc-online.yaml", "msc-2026-27-fall"),
 }
 ENGAGEMENT_KINDS = {"cps": "submission", "csu": "discussion_post", "msc": "submission"}
 
 
-def replay_inputs(
-    family: str, n: int, days: int, seed: int = 11
-) -> tuple[ProgramConfig, list[Any], list[Any]]:
-    """A program, its roster and a term of events: students who work every 2–10 days, some who
-    stop part-way, log-ins between, progress reports with the work (CPS pacing)."""
+class ReplayInputs(NamedTuple):
+    config: ProgramConfig
+    records: list[Any]
+    events: list[Any]
+    first: date  # the term's first day
+
+
+def replay_inputs(family: str, n: int, days: int, seed: int = 11) -> ReplayInputs:
+    """A shipped program, a roster of its fall term and a term of events: students who work
+    every 2–10 days, some who stop part-way, log-ins between, progress reports with the work."""
     from onpace_core.ingest.plain import PlainActivityEvent
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+    from onpace_rules.program_files import load_program_file
 
-    config = bench_program(district=f"bench-{family}").model_copy(update={"rules": REPLAY_RULES[family]})
+    file_name, term_id = REPLAY_PROGRAMS[family]
+    config = load_program_file(ROOT / "programs" / file_name)
+    term = next(t for t in config.calendar.terms if t.id == term_id)
     records = [
         EnrollmentRecord(
             district_id=config.district_id,
-            program_id="p",
+            program_id=config.program_id,
             class_id=f"c{i % 400}",
             class_title="Bench",
             student_id=f"s{i}",
             student_name=f"S {i}",
-            term_id="fall",
-            start_date=START,
-            end_date=date(2026, 12, 18),
+            term_id=term.id,
+            start_date=term.start,
+            end_date=term.end,
             contacts=(ContactRecord("student", f"s{i}@example.org", None, "en"),),
+            grade_level="10",
         )
         for i in range(n)
     ]
@@ -123,7 +123,7 @@ def replay_inputs(
         stop = rng.choice([days, days, days, rng.randrange(5, days)])
         percent = 0.0
         for offset in range(0, stop, every):
-            day = START + timedelta(days=offset)
+            day = term.start + timedelta(days=offset)
             percent = min(100.0, percent + rng.uniform(0, 4))
             at = datetime.combine(day, dtime(15), zone)
             # Built without validation: the benchmark measures evaluation, not JSON parsing.
@@ -150,7 +150,7 @@ def replay_inputs(
                 )
             )
     events.sort(key=lambda e: e.occurred_at)
-    return config, records, events
+    return ReplayInputs(config, records, events, term.start)
 
 
 def run_engine(n: int, days: int, repeat: int = 5) -> None:
@@ -163,23 +163,24 @@ def run_engine(n: int, days: int, repeat: int = 5) -> None:
     """
     from onpace_local.replay import replay
 
-    last = START + timedelta(days=days - 1)
-    per_family = max(1, n // len(REPLAY_RULES))
+    per_family = max(1, n // len(REPLAY_PROGRAMS))
     print(
-        f"replay: {per_family * len(REPLAY_RULES):,} enrollments x {days} days "
-        f"({per_family:,} each in a CPS, a CSU and an MSC program), in memory, one core, best of {repeat}"
+        f"replay: {per_family * len(REPLAY_PROGRAMS):,} enrollments x {days} days of a fall term "
+        f"({per_family:,} each in programs/cps-online, csu-global and msc-online), in memory, one core, "
+        f"best of {repeat}"
     )
     total_days = 0
     total_seconds = 0.0
     total_evaluating = 0.0
     baseline_rates = []
-    for family in REPLAY_RULES:
-        config, records, events = replay_inputs(family, per_family, days)
+    for family in REPLAY_PROGRAMS:
+        config, records, events, first = replay_inputs(family, per_family, days)
+        last = first + timedelta(days=days - 1)
         # The best of a few runs: the figure of the code, not of what else the machine was doing.
         runs = []
         for _ in range(repeat):
             started = time.process_time()
-            result = replay(config, records, events, START, last)
+            result = replay(config, records, events, first, last)
             runs.append((time.process_time() - started, result.evaluation_seconds))
         seconds = min(r[0] for r in runs)
         evaluating = min(r[1] for r in runs)
@@ -192,7 +193,7 @@ def run_engine(n: int, days: int, repeat: int = 5) -> None:
         sample = max(1, per_family // 10)
         small = [r for r in records if int(r.student_id[1:]) < sample]
         wanted = {r.student_id for r in small}
-        base = _every_day_replay(config, small, [e for e in events if e.student in wanted], START, last)
+        base = _every_day_replay(config, small, [e for e in events if e.student in wanted], first, last)
         baseline_rates.append(
             (sample * days / base.evaluation_seconds, enrollment_days / result.evaluation_seconds)
         )
@@ -209,7 +210,7 @@ def run_engine(n: int, days: int, repeat: int = 5) -> None:
     ratios = [wake / every for every, wake in baseline_rates]
     print(
         "  speed-up of the evaluation over evaluating every enrollment every day, same run: "
-        + ", ".join(f"{family} x{r:.1f}" for family, r in zip(REPLAY_RULES, ratios, strict=True))
+        + ", ".join(f"{family} x{r:.1f}" for family, r in zip(REPLAY_PROGRAMS, ratios, strict=True))
     )
 
 

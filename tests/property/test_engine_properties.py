@@ -49,6 +49,8 @@ from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.program import CalendarConfig, DateRange, ProgramConfig, Term
 from onpace_rules.rules import engagement, ladder, pacing, participation
 from onpace_rules.rules.base import SUPERSEDED
+from onpace_rules.rules.participation import DROP as DROP_20
+from onpace_rules.rules.participation import WARNING as WARNING_15
 
 # -- programs ---------------------------------------------------------------------------------
 
@@ -183,10 +185,17 @@ class Scenario:
     activity: tuple[Activity, ...]
     last: date
     first: date = FIRST
+    # Another rule set than the program's (rule id, its parameters), for programs mixed from
+    # several sources' families with other thresholds.
+    rules: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] | None = None
 
     @property
     def config(self) -> ProgramConfig:
-        return program_config(self.program)
+        if self.rules is None:
+            return program_config(self.program)
+        return program_config(self.program).model_copy(
+            update={"rules": {rule: dict(params) for rule, params in self.rules}}
+        )
 
     @property
     def calendar(self) -> ProgramCalendar:
@@ -777,6 +786,16 @@ class EveryDayStore(MemoryStore):
         return super().due(program, day)
 
 
+def _wake_dates_change_nothing(case: Case) -> None:
+    woken = _run(case.scenario, case.skip)
+    with patch.object(replay_module, "MemoryStore", EveryDayStore):
+        every_day = _run(case.scenario, case.skip)
+    assert woken.lines == every_day.lines
+    assert woken.result.evaluations <= every_day.result.evaluations
+    event("decisions" if woken.lines else "no decision")
+    event("fewer evaluations" if woken.result.evaluations < every_day.result.evaluations else "as many")
+
+
 @examples(100)
 @given(case=cases())
 @example(case=MSC_RESUBMISSION)
@@ -785,11 +804,97 @@ def test_wake_dates_give_what_evaluating_every_enrollment_every_day_gives(case: 
     submission brings an MSC wake date forward, and activity that ends a lapse moves it to the
     first day the next lapse can be due (``WakeReset``), later than the one it replaces. None of
     that may change a single decision: the replay gives exactly the lines of the same replay
-    with every live enrollment evaluated every day, outages included, in fewer evaluations."""
-    woken = _run(case.scenario, case.skip)
-    with patch.object(replay_module, "MemoryStore", EveryDayStore):
-        every_day = _run(case.scenario, case.skip)
-    assert woken.lines == every_day.lines
-    assert woken.result.evaluations <= every_day.result.evaluations
-    if woken.lines:
-        event(f"{case.scenario.program}: decisions")
+    with every live enrollment evaluated every day, outages included."""
+    _wake_dates_change_nothing(case)
+
+
+def _thresholds(first: int, second: int) -> tuple[tuple[str, int], ...]:
+    return (("warning_day", first), ("action_day", second))
+
+
+# A ladder expecting several submissions (it brings the wake date forward on a submission but is
+# not reset by one) beside CSU engagement (reset by a submission): the reset must not skip the
+# ladder's step 1 due 3 days after the submission that met the expectation again.
+LADDER_EXPECTING_SEVERAL_BESIDE_CSU = Case(
+    Scenario(
+        "msc",
+        (Enrollment("s1", "c1", FIRST, TERM_END),),
+        tuple(
+            Activity("s1", "c1", d, "submission")
+            for d in (date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 7), date(2026, 9, 8))
+        ),
+        last=date(2026, 10, 15),
+        rules=(
+            (ladder.STEP1, (("withdraw_period_days", 0), ("min_submissions_per_week", 5))),
+            (ladder.STEP2, ()),
+            (engagement.AT_RISK, ()),
+            (engagement.WITHDRAW, ()),
+        ),
+    )
+)
+# The same two families: two submissions meet the ladder's expectation again on 09-08 (step 1 of
+# the lapse after it due 09-11), then a discussion post on 09-09 resets CSU's lapse: the reset
+# must keep the date the submission brought forward, not move the wake date to 09-23.
+POST_AFTER_LADDER_SUBMISSIONS = Case(
+    replace(
+        LADDER_EXPECTING_SEVERAL_BESIDE_CSU.scenario,
+        activity=(
+            Activity("s1", "c1", date(2026, 9, 7), "submission"),
+            Activity("s1", "c1", date(2026, 9, 8), "submission"),
+            Activity("s1", "c1", date(2026, 9, 9), "discussion_post"),
+        ),
+    )
+)
+# A warning at 7 and the withdrawal at 21: activity just after the warning starts a lapse whose
+# warning (7 days on) comes before the pending withdrawal (14 days after the warning).
+CSU_LONG_GRACE = Case(
+    Scenario(
+        "csu",
+        (Enrollment("s1", "c1", FIRST, TERM_END),),
+        (Activity("s1", "c1", date(2026, 9, 1), "discussion_post"),),
+        last=date(2026, 10, 31),
+        rules=((engagement.AT_RISK, _thresholds(7, 21)), (engagement.WITHDRAW, ())),
+    )
+)
+
+
+@st.composite
+def mixed_rules(draw: st.DrawFn) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+    """Families of several sources in one program, with other thresholds than the sources'."""
+    rules: list[tuple[str, tuple[tuple[str, int], ...]]] = []
+    if draw(st.booleans()):
+        steps = ladder.RULE_IDS[: draw(st.integers(1, 4))]
+        params = (
+            ("withdraw_period_days", draw(st.sampled_from((0, 10)))),
+            ("min_submissions_per_week", draw(st.sampled_from((1, 1, 2, 5, 7)))),
+        )
+        rules += [(steps[0], params), *((step, ()) for step in steps[1:])]
+    for warning, action in ((engagement.AT_RISK, engagement.WITHDRAW), (WARNING_15, DROP_20)):
+        if draw(st.booleans()):
+            chosen = draw(st.sampled_from(((warning, action), (warning,), (action,))))
+            first = draw(st.integers(2, 20))
+            # The warning before the action when there are both (a program that orders them
+            # the other way is refused when loaded).
+            thresholds = _thresholds(first, draw(st.integers(first + 1 if len(chosen) == 2 else 2, 25)))
+            rules += [(chosen[0], thresholds), *((rule, ()) for rule in chosen[1:])]
+    if draw(st.booleans()):
+        rules += [(rule, ()) for rule in pacing.RULE_IDS]
+    assume(rules)
+    return tuple(rules)
+
+
+@st.composite
+def mixed_cases(draw: st.DrawFn) -> Case:
+    case = draw(cases())
+    return replace(case, scenario=replace(case.scenario, rules=draw(mixed_rules())))
+
+
+@examples(150)
+@given(case=mixed_cases())
+@example(case=LADDER_EXPECTING_SEVERAL_BESIDE_CSU)
+@example(case=POST_AFTER_LADDER_SUBMISSIONS)
+@example(case=CSU_LONG_GRACE)
+def test_wake_dates_change_nothing_in_programs_mixing_families_and_thresholds(case: Case) -> None:
+    """The same, for programs that mix the sources' families and set other thresholds: how
+    activity moves a wake date must hold for every combination, not only the shipped ones."""
+    _wake_dates_change_nothing(case)

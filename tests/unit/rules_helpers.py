@@ -68,23 +68,24 @@ def run(
             state = activity(state, day)
             if state.inputs != before:
                 # A new input wakes the enrollment the day after, as the stores do, and activity
-                # may no longer move that later.
-                reset = None
-                if wake is None or wake > day + timedelta(days=1):
-                    wake = day + timedelta(days=1)
+                # may no longer move the wake date past it.
+                woken = day + timedelta(days=1)
+                wake = woken if wake is None else min(wake, woken)
+                reset = reset.keeping(woken) if reset is not None else None
             for kind, on in state.last_on.items():
                 if seen.get(kind) == on:
                     continue
-                if reset is not None and kind in reset.days:
-                    # Activity that ends the lapse moves the wake date to the next lapse's first.
-                    wake = reset.wake_after(kind, on)
-                    continue
-                # Activity of a kind the rules wake on brings the wake date forward.
-                days = compiled.activity_wake_days.get(kind)
+                # Activity of a kind a rule wakes on brings the wake date forward...
+                days = (
+                    compiled.activity_wake_days.get(kind) if reset is None else reset.forward_days.get(kind)
+                )
                 if days is not None:
                     woken = on + timedelta(days=days)
                     wake = woken if wake is None else min(wake, woken)
-                    reset = None
+                    reset = reset.keeping(woken) if reset is not None else None
+                # ... and activity that ends a lapse moves it to the next lapse's first day.
+                if reset is not None and kind in reset.days:
+                    wake = reset.wake_after(kind, on)
         day += timedelta(days=1)
     return decisions
 

@@ -138,6 +138,22 @@ def test_a_rejected_action_is_recorded_and_the_enrollment_carries_on() -> None:
     assert decisions[-1].facts["rejected_by"] == "dean.k"
 
 
+def test_after_a_rejection_the_enrollment_is_looked_at_the_next_day() -> None:
+    """What came due while the action was held is due once it is rejected: the wake date is the
+    next day, not the families' next date ahead (a warning due during the hold would be lost)."""
+    compiled = program(CSU, settings={"approvals": {"csu.engagement.withdraw_21d": "needs_approval"}})
+    held = evaluate_enrollment(compiled, _csu_state(), date(2026, 3, 23))
+    assert held.status == "held" and held.held is not None
+    state = apply_evaluation(_csu_state(), held, date(2026, 3, 23)).with_input(
+        _input(
+            "approval", date(2026, 3, 24), Approval(rule=held.held.rule_id, decision="rejected", by="dean.k")
+        )
+    )
+    rejected = evaluate_enrollment(compiled, state, date(2026, 3, 25))
+    assert [d.kind for d in rejected.decisions] == ["skipped"]
+    assert (rejected.status, rejected.wake_on) == ("active", date(2026, 3, 26))
+
+
 # -- accommodations ----------------------------------------------------------------------------
 
 

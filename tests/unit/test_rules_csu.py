@@ -484,6 +484,17 @@ def test_bad_sap_parameter_is_refused_at_load() -> None:
         csu_program({EVALUATE: {"min_completion_rate": 66.66}})
 
 
+def test_a_warning_after_its_action_is_refused_at_load() -> None:
+    rules = {
+        "csu.engagement.at_risk_14d": {"warning_day": 14, "action_day": 10},
+        "csu.engagement.withdraw_21d": {},
+    }
+    with pytest.raises(ValueError, match=r"the warning \(day 14\) must come before the action \(day 10\)"):
+        csu_program(rules)
+    # Without the action the warning's day stands alone.
+    csu_program({"csu.engagement.at_risk_14d": {"warning_day": 25}})
+
+
 def test_sap_rules_do_not_run_on_enrollments() -> None:
     enrollment = replace(student(*in_t1("F")), scope="enrollment", key="csu#cls#stu-1", class_id="cls")
     assert decide(csu_program(SAP_BOTH), enrollment, T1_EVAL) == []

@@ -125,3 +125,31 @@ def test_activity_of_a_kind_that_does_not_end_the_lapse_leaves_the_wake_date() -
     store.fold_activity(KEY, "login", date(2026, 9, 2))
     assert store.subjects[KEY].wake == date(2026, 9, 3)
     assert _due(store, compiled, date(2026, 9, 3)) == [KEY]
+
+
+def test_a_subject_is_added_once() -> None:
+    store, _ = _store_at_day_1()
+    with pytest.raises(ValueError, match="already in the store"):
+        store.add(_msc())
+
+
+def test_a_date_brought_forward_is_kept_by_the_reset() -> None:
+    reset = WakeReset({"discussion_post": 14}, date(2026, 9, 30), None, {"submission": 3})
+    kept = reset.keeping(date(2026, 9, 11))
+    assert kept.kept == date(2026, 9, 11) and kept.forward_days == {"submission": 3}
+    assert kept.keeping(date(2026, 9, 20)) is kept  # a later date changes nothing
+    # A post after that: the next CSU lapse is later, the date kept stands.
+    assert kept.wake_after("discussion_post", date(2026, 9, 9)) == date(2026, 9, 11)
+
+
+def test_a_ladder_expecting_several_submissions_is_brought_forward_beside_a_resetting_series() -> None:
+    compiled = program(
+        {
+            ladder.STEP1: {"withdraw_period_days": 0, "min_submissions_per_week": 5},
+            "csu.engagement.at_risk_14d": {},
+        }
+    )
+    evaluation = evaluate_enrollment(compiled, _msc(), D)
+    assert evaluation.reset is not None
+    assert evaluation.reset.forward_days == {"submission": 3}  # the ladder's, outside the reset
+    assert evaluation.reset.days["submission"] == 14  # CSU's next lapse

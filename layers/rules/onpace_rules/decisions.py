@@ -60,6 +60,17 @@ class WakeReset:
     days: Mapping[ActivityKind, int]
     kept: date | None
     until: date | None
+    # The other families' ``activity_wake_days``: activity of these kinds dated D brings a date
+    # of theirs forward to D + n, which the store adds to ``kept`` (``keeping``) before anything
+    # else, so that later activity cannot move the wake date past it.
+    forward_days: Mapping[ActivityKind, int] = field(default_factory=dict)
+
+    def keeping(self, day: date) -> WakeReset:
+        """This reset once something brought the wake date forward to ``day`` (an input, a
+        calendar change, activity another family wakes on): activity can no longer move it past."""
+        if self.kept is not None and self.kept <= day:
+            return self
+        return WakeReset(self.days, day, self.until, self.forward_days)
 
     def wake_after(self, kind: ActivityKind, on: date) -> date | None:
         """The wake date once activity of ``kind`` (one of ``days``) dated ``on`` has arrived."""

@@ -10,7 +10,7 @@ the approval. Which policy version applies is the one in force on the day evalua
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
@@ -27,7 +27,7 @@ from onpace_rules.registry import (
     build_families,
     build_filters,
 )
-from onpace_rules.rules.base import Planner, RuleContext, RuleFamily
+from onpace_rules.rules.base import AnswersInputs, Planner, RuleContext, RuleFamily
 
 APPROVAL_SUFFIX = "/approval"
 AWAITING_APPROVAL = "awaiting approval"
@@ -70,6 +70,17 @@ class CompiledVersion:
         }
 
     @cached_property
+    def plans_without_inputs(
+        self,
+    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None, bool], ...]]:
+        """``plans`` without the families that only answer inputs: what a subject with no input
+        stored needs asked (most of them, on most days)."""
+        return {
+            key: tuple(entry for entry in plans if not isinstance(entry[0], AnswersInputs))
+            for key, plans in self.plans.items()
+        }
+
+    @cached_property
     def _wake_resets(self) -> dict[tuple[tuple[str, bool], date | None, date | None], WakeReset]:
         return {}
 
@@ -79,13 +90,15 @@ class CompiledVersion:
         key = (scope, kept, until)
         found = self._wake_resets.get(key)
         if found is None:
-            found = self._wake_resets[key] = WakeReset(self.reset_days[scope], kept, until)
+            found = self._wake_resets[key] = WakeReset(
+                self.reset_days[scope], kept, until, self.forward_days[scope]
+            )
         return found
 
     @cached_property
     def reset_days(self) -> dict[tuple[str, bool], dict[ActivityKind, int]]:
         """Per (scope, ended): the activity kinds that end every resetting family's lapse, with
-        the fewest days after it that any of them can be due again (``WakeReset.days``).
+        the fewest days after it that anything can be due again (``WakeReset.days``).
 
         Only kinds that all of them name: activity that ends one family's lapse but not
         another's cannot replace the wake date they share.
@@ -95,9 +108,28 @@ class CompiledVersion:
             resetting = [f for f in families if _resets(f)]
             days: dict[ActivityKind, int] = {}
             if resetting:
-                resets: list[Mapping[ActivityKind, int]] = [f.activity_reset_days for f in resetting]  # type: ignore[attr-defined]
+                resets: list[Mapping[ActivityKind, int]] = [
+                    f.activity_reset_days  # type: ignore[attr-defined]
+                    for f in resetting
+                ]
                 kinds = set.intersection(*(set(r) for r in resets))
                 days = {k: min(r[k] for r in resets) for k in sorted(kinds)}
+            found[key] = days
+        return found
+
+    @cached_property
+    def forward_days(self) -> dict[tuple[str, bool], dict[ActivityKind, int]]:
+        """Per (scope, ended): the ``activity_wake_days`` a reset does not cover (``WakeReset.
+        forward_days``): those of families that are not reset (an MSC ladder expecting several
+        submissions), and a resetting family's for a kind that does not reset the others."""
+        found: dict[tuple[str, bool], dict[ActivityKind, int]] = {}
+        for key, families in self.by_scope.items():
+            days: dict[ActivityKind, int] = {}
+            for family in families:
+                for kind, n in getattr(family, "activity_wake_days", {}).items():
+                    if _resets(family) and kind in self.reset_days[key]:
+                        continue  # the reset itself: the family's next lapse, from the same day
+                    days[kind] = min(n, days.get(kind, n))
             found[key] = days
         return found
 
@@ -112,6 +144,7 @@ class CompiledProgram:
     _in_force: dict[date, tuple[CompiledVersion, RuleContext]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _next_change: dict[date, date | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def families(self) -> tuple[RuleFamily, ...]:
@@ -181,22 +214,19 @@ class CompiledProgram:
         return frozenset(kinds)
 
     def next_change_after(self, day: date) -> date | None:
-        """The first day after ``day`` on which a policy version or a calendar change starts."""
+        """The first day after ``day`` on which a policy version or a calendar change starts
+        (memoised per day: asked on every evaluation of a program that has one)."""
+        if day in self._next_change:
+            return self._next_change[day]
         index = bisect_right(self.change_days, day)
-        return self.change_days[index] if index < len(self.change_days) else None
+        found = self._next_change[day] = self.change_days[index] if index < len(self.change_days) else None
+        return found
 
 
 def _resets(family: RuleFamily) -> bool:
-    """Whether activity ends everything ``family`` has pending (``activity_reset_days``).
-
-    Only a family with a ``plan`` gives its wake date apart from the others', and only one that
-    stops at the end date fits ``WakeReset.until``.
-    """
-    return (
-        bool(getattr(family, "activity_reset_days", None))
-        and getattr(family, "plan", None) is not None
-        and not family.runs_after_end
-    )
+    """Whether activity ends everything ``family`` has pending (``activity_reset_days``); only
+    a family that stops at the end date fits ``WakeReset.until``."""
+    return bool(getattr(family, "activity_reset_days", None)) and not family.runs_after_end
 
 
 def compile_program(config: ProgramConfig) -> CompiledProgram:
@@ -255,19 +285,14 @@ def _resolve_held(program: CompiledProgram, state: EnrollmentState, day: date) -
             facts={**held.facts, **who},
             reason=f"rejected by {approval.by}",
         )
-        resumed = replace(state, status="active", held=None)
-        after = apply_evaluation(resumed, Evaluation((rejected,), "active", None), day)
-        return Evaluation(decisions=(rejected,), status="active", wake_on=_next_wake(program, after, day))
+        # Look again tomorrow: what came due while the action was held is due now, and the
+        # families' wake dates only look ahead.
+        return Evaluation(decisions=(rejected,), status="active", wake_on=day + timedelta(days=1))
     family = _family_of(program, day, held.rule_id)
     redate = getattr(family, "redate", None)
     taken = redate(held, day, ctx) if redate is not None else replace(held, on=day)
     taken = replace(taken, on=day, facts={**taken.facts, **who}, reason=None)
     return Evaluation(decisions=(taken,), status=taken.status_after or "active", wake_on=None)
-
-
-def _families(program: CompiledProgram, state: EnrollmentState, day: date) -> tuple[RuleFamily, ...]:
-    ended = state.end_date is not None and day > state.end_date
-    return program.version_on(day).by_scope[(state.scope, ended)]
 
 
 def _first_unseen_input(state: EnrollmentState, day: date) -> date | None:
@@ -276,24 +301,45 @@ def _first_unseen_input(state: EnrollmentState, day: date) -> date | None:
     return min(later) + timedelta(days=1) if later else None
 
 
-def _next_wake(program: CompiledProgram, state: EnrollmentState, day: date) -> date | None:
-    ctx = program.context_on(day)
-    found = [(family, family.next_wake(state, day, ctx)) for family in _families(program, state, day)]
-    return _earliest_wake(program, state, day, found)
+def _looked_ahead(
+    program: CompiledProgram, state: EnrollmentState, day: date, decisions: tuple[Decision, ...]
+) -> Evaluation:
+    """``decisions`` with the wake date each family's ``next_wake`` gives once they are
+    recorded: the way when a family has no ``plan``, a filter changed the decisions, or the
+    end date moved."""
+    after = apply_evaluation(state, Evaluation(decisions, state.status, None), day)
+    version, ctx = program.in_force(day)
+    end = after.end_date
+    scope = (after.scope, end is not None and day > end)
+    kept: date | None = None
+    lapse: date | None = None
+    for family, _, resets in version.plans[scope]:
+        when = family.next_wake(after, day, ctx)
+        if resets:
+            lapse = _sooner(lapse, when, end, family.runs_after_end)
+        else:
+            kept = _sooner(kept, when, end, family.runs_after_end)
+    return _evaluated(program, version, scope, after, day, decisions, kept, lapse)
 
 
-def _earliest_wake(
+def _evaluated(
     program: CompiledProgram,
+    version: CompiledVersion,
+    scope: tuple[str, bool],
     state: EnrollmentState,
     day: date,
-    found: list[tuple[RuleFamily, date | None]],
-) -> date | None:
-    """The first of the families' wake dates and the days an input, a version or a calendar
-    change can bring a due date forward."""
-    wake: date | None = None
-    for family, when in found:
-        wake = _sooner(wake, when, state.end_date, family.runs_after_end)
-    return _sooner_than_inputs_and_changes(program, state, day, wake)
+    decisions: tuple[Decision, ...],
+    kept: date | None,
+    lapse: date | None,
+) -> Evaluation:
+    """The evaluation with its wake date: the first of the resetting families' (``lapse``), the
+    other families' (``kept``), and the days an input, a version or a calendar change can bring
+    a due date forward; and how activity moves it (``WakeReset``)."""
+    if state.inputs or program.change_days:
+        kept = _sooner_than_inputs_and_changes(program, state, day, kept)
+    wake = lapse if kept is None or (lapse is not None and lapse < kept) else kept
+    reset = version.wake_reset(scope, kept, state.end_date) if version.reset_days[scope] else None
+    return Evaluation(decisions, state.status, wake, None, reset)
 
 
 def _sooner(wake: date | None, when: date | None, end: date | None, runs_after_end: bool) -> date | None:
@@ -338,16 +384,21 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     end = state.end_date
     ended = end is not None and day > end
     scope = (state.scope, ended)
-    decisions: list[Decision] = []
-    acting: tuple[date, int, list[Decision]] | None = None
+    # The decisions so far: the first family's own sequence, copied only when a second adds to it.
+    decisions: Sequence[Decision] = ()
+    acting: tuple[date, int, Sequence[Decision]] | None = None
     # Families with a ``plan`` give their wake date with their decisions (one look, not two);
-    # ``planned`` stays True while every family so far had one. ``lapse`` is the wake date of
-    # the families whose pending dates activity ends (``WakeReset``), ``kept`` the others'.
-    # (``_sooner`` written out: this loop runs for every enrollment looked at.)
+    # the others are asked for theirs once the day's decisions are recorded (``unplanned``).
+    # ``planned`` stays True unless a filter or a moved end date makes every family look again.
+    # ``lapse`` is the wake date of the families whose pending dates activity ends
+    # (``WakeReset``), ``kept`` the others'. (``_sooner`` written out: this loop runs for every
+    # enrollment looked at.)
     planned = True
+    unplanned: list[tuple[RuleFamily, bool]] | None = None
     kept: date | None = None
     lapse: date | None = None
-    for order, (family, plan, resets) in enumerate(version.plans[scope]):
+    plans = version.plans[scope] if state.inputs else version.plans_without_inputs[scope]
+    for order, (family, plan, resets) in enumerate(plans):
         if plan is not None:
             found, when = plan(state, day, ctx)
             # Past the end date only families that answer inputs remain, and inputs wake by themselves.
@@ -359,23 +410,28 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
                     kept = when
         else:
             found = family.decide(state, day, ctx)
-            planned = False
+            if unplanned is None:
+                unplanned = []
+            unplanned.append((family, resets))
         if not found:
             continue
-        actions = [d.due_on for d in found if d.kind == "action" and d.status_after]
-        if actions and (acting is None or min(actions) < acting[0]):
-            # On a catch-up day two families may both end the enrollment; the one whose date
-            # came first is the one that ended it (day by day it would have acted alone).
-            acting = (min(actions), order, list(found))
-        decisions.extend(found)
+        if any(d.kind == "action" and d.status_after for d in found):
+            first = min(d.due_on for d in found if d.kind == "action" and d.status_after)
+            if acting is None or first < acting[0]:
+                # On a catch-up day two families may both end the enrollment; the one whose date
+                # came first is the one that ended it (day by day it would have acted alone).
+                acting = (first, order, found)
+        decisions = found if not decisions else [*decisions, *found]
     if acting is not None:
         decisions = acting[2]
     if version.filters:
-        chosen = decisions
+        chosen = list(decisions)
+        filtered = chosen
         for decision_filter in version.filters:
-            decisions = decision_filter.apply(decisions, state, day, ctx)
-        if decisions != chosen:
+            filtered = decision_filter.apply(filtered, state, day, ctx)
+        if filtered != chosen:
             planned = False  # a filter changed what is recorded: ask each family again
+        decisions = filtered
     if decisions:
         taken = _taken(decisions, ctx)
         if taken is not None:
@@ -383,19 +439,23 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
         for decision in decisions:
             if decision.end_date_after is not None:
                 planned = False  # wake dates are bounded by the end date, which this moves
-    if planned:
-        if state.inputs or program.change_days:
-            kept = _sooner_than_inputs_and_changes(program, state, day, kept)
-        wake = lapse if kept is None or (lapse is not None and lapse < kept) else kept
-        reset = version.wake_reset(scope, kept, end) if version.reset_days[scope] else None
-        return Evaluation(tuple(decisions), status, wake, None, reset)
-    after = apply_evaluation(state, Evaluation(tuple(decisions), state.status, None), day)
-    return Evaluation(
-        decisions=tuple(decisions), status=state.status, wake_on=_next_wake(program, after, day)
-    )
+    if not planned:
+        return _looked_ahead(program, state, day, tuple(decisions))
+    if unplanned is not None:
+        # A family's plan looks at its own rules' records only, so the others' decisions of
+        # the day leave its wake date as it is; the families without one look at the state
+        # with the day recorded.
+        after = apply_evaluation(state, Evaluation(tuple(decisions), status, None), day)
+        for family, resets in unplanned:
+            when = family.next_wake(after, day, ctx)
+            if resets:
+                lapse = _sooner(lapse, when, end, family.runs_after_end)
+            else:
+                kept = _sooner(kept, when, end, family.runs_after_end)
+    return _evaluated(program, version, scope, state, day, tuple(decisions), kept, lapse)
 
 
-def _taken(decisions: list[Decision], ctx: RuleContext) -> Evaluation | None:
+def _taken(decisions: Sequence[Decision], ctx: RuleContext) -> Evaluation | None:
     """The evaluation when one of ``decisions`` ends the enrollment (or asks approval to)."""
     for action in decisions:
         if action.kind == "action" and action.status_after is not None:

@@ -1,7 +1,8 @@
-"""Immutable values the engine makes by the hundred thousand, made at the cost of a tuple."""
+"""Immutable values the engine makes by the hundred thousand, without a frozen dataclass's per-field cost."""
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, TypeVar
 
@@ -20,6 +21,16 @@ def direct_init(cls: type[T]) -> type[T]:
     """
     if not is_dataclass(cls) or "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__}: direct_init needs a slots dataclass")
+    # What the generated ``__init__`` does not do: refuse rather than build something different.
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: direct_init does not call __post_init__")
+    taken = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    if [p.name for p in taken] != [f.name for f in fields(cls)] or any(
+        p.kind is not p.POSITIONAL_OR_KEYWORD for p in taken
+    ):  # an InitVar, an init=False field, a keyword-only field
+        raise TypeError(
+            f"{cls.__name__}: direct_init needs each field, and only fields, as __init__ parameters"
+        )
     namespace: dict[str, Any] = {"_MISSING": MISSING}
     params: list[str] = []
     body: list[str] = []

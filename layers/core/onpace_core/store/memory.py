@@ -44,8 +44,8 @@ class MemorySubject:
     last_on: dict[ActivityKind, date]
     history_on: dict[ActivityKind, list[date]]
     fired: dict[str, date]
-    # How activity moves ``wake`` (the last evaluation's ``WakeReset``); None once an input or
-    # a calendar change brought ``wake`` forward, which activity must not undo.
+    # How activity moves ``wake``: the last evaluation's ``WakeReset``, keeping what inputs,
+    # calendar changes and other activity brought the wake date forward to since.
     reset: WakeReset | None = None
     # The earliest date this subject is queued on in the store: a wake date moved later keeps
     # that place, and ``due`` queues the subject again when the date comes up.
@@ -90,6 +90,8 @@ class MemoryStore:
 
     def add(self, state: EnrollmentState, first_look: date | None = None) -> None:
         """Add a subject; its first look is its start date (or ``first_look``), like a roster load."""
+        if state.key in self.subjects:
+            raise ValueError(f"{state.key}: already in the store (one state per subject)")
         subject = self.subjects[state.key] = MemorySubject.of(state)
         self._move_wake(subject, first_look or state.start_date)
         if state.scope == "student":
@@ -119,12 +121,17 @@ class MemoryStore:
         if subject.state.status in ENDED_STATUSES:
             return True
         reset = subject.reset
-        if reset is not None and kind in reset.days:
-            self._move_wake(subject, reset.wake_after(kind, on))
-        else:
+        if reset is None:
             days = self.activity_wake_days.get(kind)
             if days is not None:
                 self._wake_by(subject, on + timedelta(days=days))
+            return True
+        forward = reset.forward_days.get(kind)
+        if forward is not None:
+            self._wake_by(subject, on + timedelta(days=forward))  # kept by the reset too
+        if kind in reset.days:
+            assert subject.reset is not None  # _wake_by keeps the reset, with the date kept
+            self._move_wake(subject, subject.reset.wake_after(kind, on))
         return True
 
     def add_input(self, student_id: str, class_key: str | None, item: Input) -> bool:
@@ -148,8 +155,9 @@ class MemoryStore:
         return True
 
     def _wake_by(self, subject: MemorySubject, day: date) -> None:
-        """Bring the wake date forward to ``day``; activity may no longer move it later."""
-        subject.reset = None
+        """Bring the wake date forward to ``day``; activity may no longer move it past ``day``."""
+        if subject.reset is not None:
+            subject.reset = subject.reset.keeping(day)
         if subject.wake is None or day < subject.wake:
             self._move_wake(subject, day)
 

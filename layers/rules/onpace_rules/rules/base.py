@@ -98,7 +98,7 @@ class RuleFamily(Protocol):
 #
 # And ``activity_reset_days -> Mapping[ActivityKind, int]``: activity of kind K dated D ends
 # everything the family has pending (its lapse) and nothing of it can be due before D + n. Such a
-# family (with a ``plan``, stopping at the end date) gives its wake date apart from the others',
+# family (one that stops at the end date) gives its wake date apart from the others',
 # and the evaluation says how activity moves the shared one (``Evaluation.reset``, a
 # ``WakeReset``): the in-memory store moves the wake date later when such activity arrives, so a
 # lapse that activity ended is not looked at again on the day it would have come due.
@@ -107,6 +107,24 @@ class RuleFamily(Protocol):
 # (``EnrollmentState.history_on`` / ``history_of``), so whoever folds activity keeps them
 # (``CompiledProgram.activity_history``); other kinds keep only their latest date.
 Planner = Callable[[EnrollmentState, date, "RuleContext"], tuple[Sequence[Decision], date | None]]
+
+
+class AnswersInputs:
+    """Base of a family that only answers inputs (a drop or extension request, a final grade,
+    late work): nothing of it is due without one, and storing an input wakes the enrollment by
+    itself. Its ``plan`` is ``decide`` with no wake date of its own, so the engine asks no
+    family twice on its account."""
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        raise NotImplementedError
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        return None  # storing an input wakes the enrollment by itself
+
+    def plan(self, state: EnrollmentState, day: date, ctx: RuleContext) -> tuple[Sequence[Decision], None]:
+        if not state.inputs:
+            return (), None  # nothing to answer
+        return self.decide(state, day, ctx), None
 
 
 _ISO: dict[date, str] = {}

@@ -27,7 +27,7 @@ from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import FinalGrade, Input
 from onpace_rules.program import ProgramConfig, Term
-from onpace_rules.rules.base import RuleContext, RuleFamily, fired_on, merged_params, validated
+from onpace_rules.rules.base import AnswersInputs, RuleContext, RuleFamily, fired_on, merged_params, validated
 
 FAILURE_TO_THRIVE = "cps.eligibility.failure_to_thrive"
 RULE_IDS = (FAILURE_TO_THRIVE,)
@@ -154,7 +154,7 @@ def block_deadlines(block: Block) -> dict[str, date]:
 
 
 @dataclass(frozen=True)
-class FailureToThrive:
+class FailureToThrive(AnswersInputs):
     """Tell the student, family and counselor once per school year that the next semester is blocked."""
 
     scope: ClassVar[Scope] = "student"
@@ -189,9 +189,6 @@ class FailureToThrive:
                 )
             )
         return decisions
-
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return None  # a new final grade wakes the student by itself
 
 
 def params_of(config: ProgramConfig) -> FailureToThriveParams:

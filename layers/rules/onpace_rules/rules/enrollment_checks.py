@@ -72,6 +72,26 @@ def wake_for_first_look(state: EnrollmentState, day: date) -> date | None:
     return state.start_date if state.start_date > day and first_look(state, state.start_date) else None
 
 
+class ChecksOnFirstLook:
+    """Base of a check made once, on the enrollment's first evaluation on or after its start."""
+
+    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
+        raise NotImplementedError
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        return wake_for_first_look(state, day)
+
+    def plan(
+        self, state: EnrollmentState, day: date, ctx: RuleContext
+    ) -> tuple[Sequence[Decision], date | None]:
+        # Once today is recorded as checked, the first look is still to come only before the start.
+        if state.start_date > day:
+            return (), state.start_date
+        if not first_look(state, day):
+            return (), None  # looked at already: the check is done
+        return self.decide(state, day, ctx), None
+
+
 def term_of(state: EnrollmentState, config: ProgramConfig) -> Term | None:
     """The enrollment's term; the term containing its start date when the roster names none."""
     return config.enrollment_term(state.term_id, state.start_date)
@@ -114,7 +134,7 @@ def _outcome(
 
 
 @dataclass(frozen=True)
-class AddWindowCheck:
+class AddWindowCheck(ChecksOnFirstLook):
     """CPS: the three-week add window, and the failure-to-thrive block of the enrollment's semester."""
 
     scope: ClassVar[Scope] = "enrollment"
@@ -166,12 +186,9 @@ class AddWindowCheck:
         reason = f"added {facts['days_after_semester_start']} days after the semester start"
         return (_outcome(ADD_WINDOW, state, day, ctx, {**facts, "reason": reason}, True),)
 
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return wake_for_first_look(state, day)
-
 
 @dataclass(frozen=True)
-class EnrollmentCaps:
+class EnrollmentCaps(ChecksOnFirstLook):
     """MSC: class size, online share of the schedule, term midpoint; each waivable by the district."""
 
     scope: ClassVar[Scope] = "enrollment"
@@ -222,9 +239,6 @@ class EnrollmentCaps:
             "reason": "; ".join(_CAP_REASONS[c] for c in refused) or None,
         }
         return (_outcome(CAPS, state, day, ctx, facts, bool(refused)),)
-
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return wake_for_first_look(state, day)
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:

@@ -56,6 +56,14 @@ class InactivitySeries:
     action_deadline: str  # the name of the action's date in the warning ("withdrawal", "drop")
     appeal_window_school_days: int | None = None
 
+    def __post_init__(self) -> None:
+        w, a = self.params.warning_day, self.params.action_day
+        if self.warning_id is not None and self.action_id is not None and w >= a:
+            raise ValueError(
+                f"parameters of {self.warning_id} and {self.action_id}: the warning (day {w}) "
+                f"must come before the action (day {a})"
+            )
+
     @property
     def rule_ids(self) -> tuple[str, ...]:
         return tuple(r for r in (self.warning_id, self.action_id) if r is not None)
@@ -71,7 +79,7 @@ class InactivitySeries:
         extra = clock.extension(anchor)
         warning_due = clock.add(anchor, self.params.warning_day + extra)
         action_due = clock.add(anchor, self.params.action_day + extra)
-        sent = fired_on(state, self.warning_id, episode) if self.warning_id else None
+        sent = fired_on(state, self.warning_id, episode) if self.warning_id and self.action_id else None
         if sent is not None:
             grace = self.params.action_day - self.params.warning_day
             action_due = max(action_due, clock.add(sent, grace))
@@ -148,8 +156,10 @@ class InactivitySeries:
             )
             return decisions, None
         assert self.warning_id is not None  # a warning is due (checked above)
-        grace = self.params.action_day - self.params.warning_day
-        announced = max(action_due, clock.add(day, grace))
+        announced: date | None = None
+        if self.action_id is not None:
+            grace = self.params.action_day - self.params.warning_day
+            announced = max(action_due, clock.add(day, grace))
         decisions.append(
             Decision(
                 rule_id=self.warning_id,
@@ -159,26 +169,42 @@ class InactivitySeries:
                 due_on=warning_due,
                 policy_version=ctx.policy_version,
                 recipients=self.warning_recipients,
-                deadlines={self.action_deadline: announced} if self.action_id else {},
+                deadlines={self.action_deadline: announced} if announced is not None else {},
                 facts=facts,
             )
         )
         # Sent today, the warning leaves the action, counted from today at the earliest.
-        return decisions, announced if self.action_id else self._new_lapse(day, clock)
+        return decisions, announced if announced is not None else self._new_lapse(day, clock)
 
     def _new_lapse(self, day: date, clock: Clock) -> date:
         """The first date of a lapse that activity dated ``day`` (not seen yet) would start."""
-        first = self.params.warning_day if self.warning_id is not None else self.params.action_day
-        return clock.add(day, first)
+        return clock.add(day, self._first_day)
+
+    @property
+    def _first_day(self) -> int:
+        """The fewest days into a lapse anything of this series can be due: the warning's, or
+        the action's in a series without a warning."""
+        return self.params.warning_day if self.warning_id is not None else self.params.action_day
 
     @property
     def activity_reset_days(self) -> dict[ActivityKind, int]:
         """Qualifying activity ends the lapse, and with it the warning and action pending; the
-        next lapse's first date is ``warning_day`` (or ``action_day``) days after the activity
-        at the earliest: school days, paused days and extensions only come later than calendar
-        days."""
-        first = self.params.warning_day if self.warning_id is not None else self.params.action_day
-        return dict.fromkeys(self.kinds, first)
+        next lapse's first date is ``_first_day`` days after the activity at the earliest:
+        school days, paused days and extensions only come later than calendar days."""
+        return dict.fromkeys(self.kinds, self._first_day)
+
+    @property
+    def activity_wake_days(self) -> dict[ActivityKind, int]:
+        """Once the warning went out, the wake date is the action's, ``action_day - warning_day``
+        days later. When that grace is longer than ``warning_day``, activity right after the
+        warning starts a lapse whose warning comes first: such activity must bring the wake
+        date forward (``RuleFamily.next_wake``). With the sources' thresholds (14/21, 15/20)
+        it never does."""
+        if self.warning_id is None or self.action_id is None:
+            return {}
+        if self.params.action_day - self.params.warning_day <= self.params.warning_day:
+            return {}
+        return dict.fromkeys(self.kinds, self.params.warning_day)
 
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
         """The action taken on ``day`` (after approval): an appeal window counts from then."""

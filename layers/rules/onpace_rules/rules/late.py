@@ -21,7 +21,7 @@ from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import GradedWork, Input
 from onpace_rules.program import ProgramConfig, TimeZoneName
-from onpace_rules.rules.base import RuleContext, RuleFamily, fired_on, validated
+from onpace_rules.rules.base import AnswersInputs, RuleContext, RuleFamily, fired_on, validated
 
 ASSIGNMENT = "csu.late.assignment"
 DISCUSSION = "csu.late.discussion"
@@ -92,7 +92,7 @@ def _late_work(
 
 
 @dataclass(frozen=True)
-class LateAssignment:
+class LateAssignment(AnswersInputs):
     """``csu.late.assignment``: "a one week (7 day) grace period ... without incurring a penalty. Papers
     submitted between 8 and 14 days after the original due date will be accepted with a potential 10
     percent total reduction ... 15 or more days beyond the original due date will not be accepted";
@@ -171,9 +171,6 @@ class LateAssignment:
             facts=facts,
         )
 
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return None  # answers inputs only: a new input wakes the enrollment by itself
-
 
 # -- csu.late.discussion -----------------------------------------------------------------------
 
@@ -200,7 +197,7 @@ class DiscussionWeek:
 
 
 @dataclass(frozen=True)
-class LateDiscussion:
+class LateDiscussion(AnswersInputs):
     """``csu.late.discussion``: "The Original Post must be completed by Thursday at 11:59 p.m. MST and
     Peer Responses posted by Sunday at 11:59 p.m. MST ... late posts will not be accepted after Sunday
     at 11:59pm MST".
@@ -270,9 +267,6 @@ class LateDiscussion:
         first = start - timedelta(days=start.weekday())
         number = (week.monday - first).days // 7 + 1
         return number if number >= 1 else None
-
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return None  # answers inputs only: a new input wakes the enrollment by itself
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:

@@ -31,7 +31,7 @@ from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import DropRequest, ExtensionRequest, FinalGrade, Input
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleContext, RuleFamily, fired_on, merged_params, validated
+from onpace_rules.rules.base import AnswersInputs, RuleContext, RuleFamily, fired_on, merged_params, validated
 
 WITHDRAW_WINDOW = "msc.enrollment.withdraw_window"
 EXTENSION = "msc.extension.eligibility"
@@ -85,7 +85,7 @@ def _usd(amount: float) -> float:
 
 
 @dataclass(frozen=True)
-class WithdrawWindow:
+class WithdrawWindow(AnswersInputs):
     """A drop request ends the enrollment; its date decides the grade and the fee."""
 
     scope: ClassVar[Scope] = "enrollment"
@@ -158,12 +158,9 @@ class WithdrawWindow:
             status_after="dropped",
         )
 
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return None  # a drop request wakes the enrollment by itself
-
 
 @dataclass(frozen=True)
-class ExtensionEligibility:
+class ExtensionEligibility(AnswersInputs):
     """Grant or refuse a counselor's extension request, with every reason that applies."""
 
     scope: ClassVar[Scope] = "enrollment"
@@ -264,12 +261,9 @@ class ExtensionEligibility:
                 end, already = extended, already + item.data.days
         return decisions
 
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return None  # a request wakes the enrollment by itself
-
 
 @dataclass(frozen=True)
-class GradeVerification:
+class GradeVerification(AnswersInputs):
     """The grade report: the grade becomes final 15 calendar days after the report is sent."""
 
     scope: ClassVar[Scope] = "enrollment"
@@ -309,9 +303,6 @@ class GradeVerification:
                 )
             )
         return decisions
-
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return None  # a grade wakes the enrollment by itself
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from functools import cached_property
 from typing import ClassVar
 
 from dateutil.relativedelta import relativedelta
@@ -256,6 +257,11 @@ class _Setup:
         """The evaluation of end + 1 applies "at the end of each trimester" (plus the grade wait)."""
         return term.end + timedelta(days=1 + self.params.grade_posting_days)
 
+    @cached_property
+    def evaluation_days(self) -> tuple[date, ...]:
+        """``evaluation_day`` of each term, in term order (asked on every look at a student)."""
+        return tuple(self.evaluation_day(term) for term in self.terms)
+
     def params_of(self, term: Term, ctx: RuleContext) -> SapParams:
         """The standards in force on the term's end: "Any prior terms are based on the previous minimum
         course completion rate of 67%"."""
@@ -277,11 +283,13 @@ class _Setup:
         """
         attempts = _attempts(state.seen_inputs(day, "final_grade"), self.terms, ctx.config)
         own = {a.slot for a in attempts if not a.grade.transfer}
+        found: list[TermStanding] = []
+        if not own:
+            return found  # no trimester of the student's own yet
         graduate = state.roster.course_level == "graduate"
         standing, failures, entered = GOOD, 0, state.start_date
-        found: list[TermStanding] = []
         for index, term in enumerate(self.terms):
-            if self.evaluation_day(term) > day or index not in own:
+            if self.evaluation_days[index] > day or index not in own:
                 continue
             params = self.params_of(term, ctx)
             stats = cumulative_stats(attempts, index)
@@ -388,7 +396,7 @@ class SapStanding:
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         # Terms already due change only with a new grade, and a new input wakes the student by itself.
-        upcoming = [self.setup.evaluation_day(t) for t in self.setup.terms]
+        upcoming = list(self.setup.evaluation_days)
         return min((d for d in upcoming if d > day), default=None)
 
 
@@ -459,7 +467,7 @@ class SapInactiveWithdrawal:
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         # The standing can only change at a term's evaluation day (or with a new input, which wakes by
         # itself), and the clock then starts no earlier than that term's end: waking then is safe.
-        candidates = [d for d in (self.setup.evaluation_day(t) for t in self.setup.terms) if d > day]
+        candidates = [d for d in self.setup.evaluation_days if d > day]
         tomorrow = day + timedelta(days=1)
         found = self._clock(state, tomorrow, ctx)
         if found is not None and fired_on(state, INACTIVE, f"since-{found[1].isoformat()}") is None:
