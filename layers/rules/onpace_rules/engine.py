@@ -27,7 +27,7 @@ from onpace_rules.registry import (
     build_families,
     build_filters,
 )
-from onpace_rules.rules.base import AnswersInputs, Planner, RuleContext, RuleFamily
+from onpace_rules.rules.base import AnswersInputs, ChecksOnFirstLook, Planner, RuleContext, RuleFamily
 
 APPROVAL_SUFFIX = "/approval"
 AWAITING_APPROVAL = "awaiting approval"
@@ -74,10 +74,21 @@ class CompiledVersion:
         self,
     ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None, bool], ...]]:
         """``plans`` without the families that only answer inputs: what a subject with no input
-        stored needs asked (most of them, on most days)."""
+        stored needs asked."""
         return {
             key: tuple(entry for entry in plans if not isinstance(entry[0], AnswersInputs))
             for key, plans in self.plans.items()
+        }
+
+    @cached_property
+    def plans_routine(
+        self,
+    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None, bool], ...]]:
+        """``plans_without_inputs`` without the checks made on a first look, for a subject looked
+        at since its start (most of them, on most days): those checks have nothing left to do."""
+        return {
+            key: tuple(entry for entry in plans if not isinstance(entry[0], ChecksOnFirstLook))
+            for key, plans in self.plans_without_inputs.items()
         }
 
     @cached_property
@@ -397,7 +408,12 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     unplanned: list[tuple[RuleFamily, bool]] | None = None
     kept: date | None = None
     lapse: date | None = None
-    plans = version.plans[scope] if state.inputs else version.plans_without_inputs[scope]
+    if state.inputs:
+        plans = version.plans[scope]
+    elif state.checked_through is not None and state.checked_through >= state.start_date:
+        plans = version.plans_routine[scope]
+    else:
+        plans = version.plans_without_inputs[scope]
     for order, (family, plan, resets) in enumerate(plans):
         if plan is not None:
             found, when = plan(state, day, ctx)
@@ -415,12 +431,14 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
             unplanned.append((family, resets))
         if not found:
             continue
-        if any(d.kind == "action" and d.status_after for d in found):
-            first = min(d.due_on for d in found if d.kind == "action" and d.status_after)
-            if acting is None or first < acting[0]:
-                # On a catch-up day two families may both end the enrollment; the one whose date
-                # came first is the one that ended it (day by day it would have acted alone).
-                acting = (first, order, found)
+        for d in found:
+            if d.kind == "action" and d.status_after:
+                first = min(d.due_on for d in found if d.kind == "action" and d.status_after)
+                if acting is None or first < acting[0]:
+                    # On a catch-up day two families may both end the enrollment; the one whose
+                    # date came first is the one that ended it (day by day it would have acted alone).
+                    acting = (first, order, found)
+                break
         decisions = found if not decisions else [*decisions, *found]
     if acting is not None:
         decisions = acting[2]

@@ -234,7 +234,8 @@ class MemoryStore:
         if moved:
             update_in_place(state, end_date=max(moved))  # the latest of several extensions stands
         advance_in_place(state, evaluation.status, day, evaluation.held)
+        # ``due`` took the subject off its wake date; this evaluation gives the next one.
+        stored.reset = evaluation.reset
         wake = evaluation.wake_on
         if wake is not None:
-            self._wake_by(stored, wake if wake > day else day + ONE_DAY)
-        stored.reset = evaluation.reset
+            self._move_wake(stored, wake if wake > day else day + ONE_DAY)

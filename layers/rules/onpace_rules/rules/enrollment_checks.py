@@ -30,7 +30,15 @@ from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import Waiver
 from onpace_rules.program import ProgramConfig, Term
 from onpace_rules.rules import eligibility
-from onpace_rules.rules.base import RuleContext, RuleFamily, fired_on, merged_params, validated
+from onpace_rules.rules.base import (
+    ChecksOnFirstLook,
+    RuleContext,
+    RuleFamily,
+    fired_on,
+    first_look,
+    merged_params,
+    validated,
+)
 
 ADD_WINDOW = "cps.enrollment.add_window"
 CAPS = "msc.enrollment.caps"
@@ -59,37 +67,6 @@ class CapsParams(BaseModel):
 
     max_class_size: int = Field(default=20, ge=1)
     max_online_share: float = Field(default=0.5, gt=0, le=1)
-
-
-def first_look(state: EnrollmentState, day: date) -> bool:
-    """Whether ``day`` is the enrollment's first evaluation on or after its start date."""
-    if day < state.start_date:
-        return False
-    return state.checked_through is None or state.checked_through < state.start_date
-
-
-def wake_for_first_look(state: EnrollmentState, day: date) -> date | None:
-    return state.start_date if state.start_date > day and first_look(state, state.start_date) else None
-
-
-class ChecksOnFirstLook:
-    """Base of a check made once, on the enrollment's first evaluation on or after its start."""
-
-    def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
-        raise NotImplementedError
-
-    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
-        return wake_for_first_look(state, day)
-
-    def plan(
-        self, state: EnrollmentState, day: date, ctx: RuleContext
-    ) -> tuple[Sequence[Decision], date | None]:
-        # Once today is recorded as checked, the first look is still to come only before the start.
-        if state.start_date > day:
-            return (), state.start_date
-        if not first_look(state, day):
-            return (), None  # looked at already: the check is done
-        return self.decide(state, day, ctx), None
 
 
 def term_of(state: EnrollmentState, config: ProgramConfig) -> Term | None:
