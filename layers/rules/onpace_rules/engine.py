@@ -42,6 +42,9 @@ class CompiledVersion:
     families: tuple[RuleFamily, ...]
     filters: tuple[DecisionFilter, ...]
     adjusters: tuple[StateAdjuster, ...] = ()
+    _wake_resets: dict[tuple[tuple[str, bool], date | None, date | None], WakeReset] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def label(self) -> str:
@@ -90,10 +93,6 @@ class CompiledVersion:
             key: tuple(entry for entry in plans if not isinstance(entry[0], ChecksOnFirstLook))
             for key, plans in self.plans_without_inputs.items()
         }
-
-    @cached_property
-    def _wake_resets(self) -> dict[tuple[tuple[str, bool], date | None, date | None], WakeReset]:
-        return {}
 
     def wake_reset(self, scope: tuple[str, bool], kept: date | None, until: date | None) -> WakeReset:
         """The ``WakeReset`` of ``reset_days[scope]`` with these dates (memoised: enrollments
@@ -322,15 +321,28 @@ def _looked_ahead(
     version, ctx = program.in_force(day)
     end = after.end_date
     scope = (after.scope, end is not None and day > end)
-    kept: date | None = None
-    lapse: date | None = None
-    for family, _, resets in version.plans[scope]:
+    asked = ((family, resets) for family, _, resets in version.plans[scope])
+    kept, lapse = _next_wakes(asked, after, day, ctx, None, None)
+    return _evaluated(program, version, scope, after, day, decisions, kept, lapse)
+
+
+def _next_wakes(
+    families: Iterable[tuple[RuleFamily, bool]],
+    after: EnrollmentState,
+    day: date,
+    ctx: RuleContext,
+    kept: date | None,
+    lapse: date | None,
+) -> tuple[date | None, date | None]:
+    """``kept`` and ``lapse`` brought forward by each family's ``next_wake`` of ``after`` (the
+    state with the day recorded), resetting families' into ``lapse``."""
+    for family, resets in families:
         when = family.next_wake(after, day, ctx)
         if resets:
-            lapse = _sooner(lapse, when, end, family.runs_after_end)
+            lapse = _sooner(lapse, when, after.end_date, family.runs_after_end)
         else:
-            kept = _sooner(kept, when, end, family.runs_after_end)
-    return _evaluated(program, version, scope, after, day, decisions, kept, lapse)
+            kept = _sooner(kept, when, after.end_date, family.runs_after_end)
+    return kept, lapse
 
 
 def _evaluated(
@@ -431,14 +443,11 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
             unplanned.append((family, resets))
         if not found:
             continue
-        for d in found:
-            if d.kind == "action" and d.status_after:
-                first = min(d.due_on for d in found if d.kind == "action" and d.status_after)
-                if acting is None or first < acting[0]:
-                    # On a catch-up day two families may both end the enrollment; the one whose
-                    # date came first is the one that ended it (day by day it would have acted alone).
-                    acting = (first, order, found)
-                break
+        first = _first_action_due(found)
+        if first is not None and (acting is None or first < acting[0]):
+            # On a catch-up day two families may both end the enrollment; the one whose date
+            # came first is the one that ended it (day by day it would have acted alone).
+            acting = (first, order, found)
         decisions = found if not decisions else [*decisions, *found]
     if acting is not None:
         decisions = acting[2]
@@ -464,13 +473,17 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
         # the day leave its wake date as it is; the families without one look at the state
         # with the day recorded.
         after = apply_evaluation(state, Evaluation(tuple(decisions), status, None), day)
-        for family, resets in unplanned:
-            when = family.next_wake(after, day, ctx)
-            if resets:
-                lapse = _sooner(lapse, when, end, family.runs_after_end)
-            else:
-                kept = _sooner(kept, when, end, family.runs_after_end)
+        kept, lapse = _next_wakes(unplanned, after, day, ctx, kept, lapse)
     return _evaluated(program, version, scope, state, day, tuple(decisions), kept, lapse)
+
+
+def _first_action_due(decisions: Sequence[Decision]) -> date | None:
+    """The earliest due date of the actions that end the enrollment, if any."""
+    first: date | None = None
+    for d in decisions:
+        if d.kind == "action" and d.status_after and (first is None or d.due_on < first):
+            first = d.due_on
+    return first
 
 
 def _taken(decisions: Sequence[Decision], ctx: RuleContext) -> Evaluation | None:

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from onpace_rules.decisions import Decision, Evaluation, WakeReset
-from onpace_rules.engine import CompiledProgram
+from onpace_rules.engine import CompiledProgram, moved_end_date
 from onpace_rules.facts import (
     ENDED_STATUSES,
     ONE_DAY,
@@ -219,7 +219,7 @@ class MemoryStore:
         stored = self.subjects[subject.ref]
         state = stored.state
         fired = stored.fired
-        moved: list[date] = []
+        extended: list[Decision] = []
         for decision in evaluation.decisions:
             key = decision.fired_key
             if key in fired:
@@ -229,10 +229,10 @@ class MemoryStore:
             summary.recorded[(decision.rule_id, decision.kind)] += 1
             self.recorded.append(RecordedDecision(decision, state.student_id, state.class_id))
             if decision.end_date_after is not None:
-                moved.append(decision.end_date_after)
+                extended.append(decision)
         # What ``engine.apply_evaluation`` gives, done in place.
-        if moved:
-            update_in_place(state, end_date=max(moved))  # the latest of several extensions stands
+        if extended:
+            update_in_place(state, end_date=moved_end_date(extended, state.end_date))
         advance_in_place(state, evaluation.status, day, evaluation.held)
         # ``due`` took the subject off its wake date; this evaluation gives the next one.
         stored.reset = evaluation.reset

@@ -14,7 +14,7 @@ before it actually fired (catalogue conventions), so a late step never shortens 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
 from typing import ClassVar
@@ -90,6 +90,9 @@ class ProgressLadder:
     enabled: frozenset[str]
     params: LadderParams
     rule_ids: tuple[str, ...] = FAMILY_RULE_IDS
+    _episode_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    # Per start date, its ``enrollment_start`` and ``withdraw_period_end`` facts.
+    _start_facts: dict[date, tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def _chain(self) -> tuple[_Step, ...]:
@@ -149,23 +152,12 @@ class ProgressLadder:
     def _withdraw_period(self) -> timedelta:
         return timedelta(days=self.params.withdraw_period_days)
 
-    @cached_property
-    def _episode_keys(self) -> dict[str, tuple[str, ...]]:
-        """Per episode, each step's ``fired`` key (filled as episodes come: a term has only so
-        many dates)."""
-        return {}
-
     def _fired_keys(self, episode: str) -> tuple[str, ...]:
+        """Each step's ``fired`` key in ``episode`` (memoised: a term has only so many dates)."""
         keys = self._episode_keys.get(episode)
         if keys is None:
             keys = self._episode_keys[episode] = tuple(f"{s.rule_id}#{episode}" for s in self._chain)
         return keys
-
-    @cached_property
-    def _start_facts(self) -> dict[date, tuple[str, str]]:
-        """Per start date, its ``enrollment_start`` and ``withdraw_period_end`` facts (filled as
-        start dates come)."""
-        return {}
 
     def _next(
         self, state: EnrollmentState, day: date, calendar: ProgramCalendar

@@ -396,8 +396,7 @@ class SapStanding:
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         # Terms already due change only with a new grade, and a new input wakes the student by itself.
-        upcoming = list(self.setup.evaluation_days)
-        return min((d for d in upcoming if d > day), default=None)
+        return min((d for d in self.setup.evaluation_days if d > day), default=None)
 
 
 # -- csu.sap.inactive_withdrawal ---------------------------------------------------------------
