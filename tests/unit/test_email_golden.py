@@ -1,0 +1,80 @@
+"""Golden files of the emails families and staff read: subject, text and HTML, byte for byte.
+
+A change to a template or to what a rule records shows here as a diff of the email as sent.
+After a deliberate change, ``ONPACE_UPDATE_GOLDEN=1 make unit ARGS=-k golden`` writes the new
+files; review them in the commit like code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from onpace_core.notices.render import render
+from onpace_core.store.models import Contact, OutboxModel
+
+from tests.unit.golden_cases import golden_cases
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "functions" / "notify" / "templates"
+GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "emails"
+CASES = golden_cases()
+UPDATE = os.environ.get("ONPACE_UPDATE_GOLDEN") == "1"
+
+
+def _notice(case: dict[str, Any]) -> OutboxModel:
+    rule_id = case["rule_id"]
+    fields: dict[str, Any] = {
+        "notice_id": f"d-1#cls-1#stu-1#{rule_id}#ep-1",
+        "district_id": "d-1",
+        "program_id": "prog",
+        "enrollment_key": "d-1#cls-1#stu-1",
+        "student_id": "stu-1",
+        "class_id": "cls-1",
+        "class_title": "Algebra I",
+        "student_name": "Jamie Rivera",
+        "rule_id": rule_id,
+        "episode": "ep-1",
+        "kind": "notice",
+        "policy_version": "2026.1",
+        "decided_on": "2026-01-01",
+        "due_on": case["notice"].get("decided_on", "2026-01-01"),
+        "deadlines": {},
+        "facts": {},
+        "recipients": [],
+        "status": "pending",
+        "created_at": "2026-01-01T00:00:00.000000Z",
+    }
+    fields.update(case["notice"])
+    return OutboxModel(**fields)
+
+
+def test_there_are_golden_cases() -> None:
+    assert CASES, "no golden email cases found in tests/unit/golden_cases/"
+
+
+def test_every_golden_file_has_a_case() -> None:
+    """A stale file (its case renamed or removed) would pass unseen otherwise."""
+    stems = {p.name.split(".")[0] for p in GOLDEN_DIR.glob("*.*")}
+    assert stems <= set(CASES), f"golden files without a case: {sorted(stems - set(CASES))}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_email_matches_its_golden_file(name: str) -> None:
+    case = CASES[name]
+    recipient = Contact(
+        role=case["role"],
+        address=case.get("address", f"{case['role']}@school.example.org"),
+        name=case.get("name"),
+        language=case.get("language"),
+    )
+    email = render(_notice(case), recipient, TEMPLATES, **case.get("render", {}))
+    parts = {"subject.txt": email.subject + "\n", "txt": email.text, "html": email.html}
+    for suffix, rendered in parts.items():
+        path = GOLDEN_DIR / f"{name}.{suffix}"
+        if UPDATE:
+            path.write_text(rendered, encoding="utf-8")
+            continue
+        assert path.is_file(), f"{path} is missing: run with ONPACE_UPDATE_GOLDEN=1 and review it"
+        assert rendered == path.read_text(encoding="utf-8"), f"{name}.{suffix} differs from its golden file"
