@@ -81,10 +81,11 @@ class DemoReport:
             "Decisions (evaluation day, rule id, kind, student, class, deadlines stated, "
             "outbox status, emails):",
         ]
+        width = max((len(d.deadlines) for d in self.decisions), default=0)
         for d in self.decisions:
             lines.append(
                 f"  {d.on}  {d.rule_id:34} {d.kind:7} {d.student:22} {d.class_title:27} "
-                f"{d.deadlines or '-':24} {d.status:8} {d.emails}"
+                f"{d.deadlines or '-':{width}} {d.status:8} {d.emails}"
             )
         lines += [
             "",
@@ -157,7 +158,7 @@ def _tally(report: DemoReport, district_id: str) -> None:
                 kind=item.kind,
                 student=f"{item.student_name} ({item.student_id})",
                 class_title=item.class_title or item.class_id,
-                deadlines=", ".join(f"{k} {v}" for k, v in sorted(deadlines.items())),
+                deadlines=", ".join(f"{k} {v}" for k, v in sorted(deadlines.items(), key=lambda kv: kv[1])),
                 status=item.status,
                 emails=emails,
             )

@@ -10,6 +10,7 @@ from typing import Any
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
+from onpace_core.store.models import EnrollmentModel
 from onpace_core.store.programs import save_program
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import new_secret
@@ -34,7 +35,13 @@ def make_district(
     time_zone: str = "America/Chicago",
     terms: list[dict[str, str]] | None = None,
     settings: dict[str, Any] | None = None,
+    reported_percent: float | None = 0.05,
 ) -> SampleDistrict:
+    """A fresh district with one program and ``students`` in one class.
+
+    ``reported_percent``: the percent complete the LMS has reported for every student before the
+    term's checkpoints (None: never reported, which pacing rules answer with ``data.missing``).
+    """
     district_id = f"d-{uuid.uuid4().hex[:10]}"
     fields: dict[str, Any] = {
         "district_id": district_id,
@@ -75,6 +82,14 @@ def make_district(
         for s in students
     ]
     upsert_enrollments(records, program)
+    if reported_percent is not None:
+        for s in students:
+            EnrollmentModel(enrollment_key=f"{district_id}#cls-1#{s}").update(
+                actions=[
+                    EnrollmentModel.percent_complete.set(reported_percent),
+                    EnrollmentModel.percent_at.set("2026-08-25T00:00:00.000000Z"),
+                ]
+            )
     secret = new_secret()
     stack.client("secretsmanager").create_secret(
         Name=f"{Settings.from_env().webhook_secret_prefix}{district_id}", SecretString=secret

@@ -51,13 +51,14 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
     assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-10"  # step 2, a week later
 
     # A Saturday-evening submission in Chicago is already Sunday in UTC; the wake counts from the
-    # UTC date minus one, so it is never later than the local date + 3 (09-08).
+    # UTC date minus one, so it is never later than the local date + 4 (09-09: the day after the
+    # three whole days 09-06 … 09-08).
     late_evening = _submission("sub-1", "2026-09-05T20:30:00-05:00")
     response = post_webhook(
         gateway.url, district_id=district.district_id, secret=district.secret, events=late_evening
     )
     assert response.status == 202, response.body
-    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-09"
 
     # A retry of an event whose first attempt stopped after moving the fact, before the wake
     # (the event stored, not marked folded): the fact does not move again, the wake still does.
@@ -69,7 +70,7 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
         gateway.url, district_id=district.district_id, secret=district.secret, events=late_evening
     )
     assert again.status == 202 and again.body["duplicates"] == 1
-    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-09"
 
     # An older submission arriving late wakes from its own date (it could matter when more than
     # one submission is expected); the evaluation then finds nothing new and sleeps again.
@@ -80,11 +81,11 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
         ).status
         == 202
     )
-    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-06"
-    assert evaluate(local_stack, district.district_id, date(2026, 9, 6))["recorded"] == []
-    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-08"
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-07"  # UTC 09-04 - 1 + 4
+    assert evaluate(local_stack, district.district_id, date(2026, 9, 7))["recorded"] == []
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-09"
 
-    assert evaluate(local_stack, district.district_id, date(2026, 9, 8))["recorded"] == [
+    assert evaluate(local_stack, district.district_id, date(2026, 9, 9))["recorded"] == [
         {"rule": "msc.progress.step1_contact", "kind": "notice", "count": 1}
     ]
     notices = sorted(
@@ -93,7 +94,7 @@ def test_a_submission_brings_the_ladder_wake_date_forward(
     )
     assert notices == [
         ("2026-09-03", "msc.progress.step1_contact", "since-2026-08-23"),
-        ("2026-09-08", "msc.progress.step1_contact", "since-2026-09-05"),  # the new lapse, on its day
+        ("2026-09-09", "msc.progress.step1_contact", "since-2026-09-05"),  # the new lapse, on its day
     ]
 
 
@@ -146,9 +147,10 @@ def test_expected_work_above_one_is_counted_from_the_logged_submissions(
         _submission("sub-a", "2026-09-01T10:00:00-05:00"),
         _submission("sub-b", "2026-09-02T10:00:00-05:00"),  # 2 within 3 days: met on 09-02
     )
-    for day in (date(2026, 9, 3), date(2026, 9, 4), date(2026, 9, 5)):
+    for day in (date(2026, 9, 3), date(2026, 9, 4), date(2026, 9, 5), date(2026, 9, 6)):
         evaluate(local_stack, district.district_id, day)
-    assert steps() == [("2026-09-05", "msc.progress.step1_contact")]  # 09-02 + 3, after the withdraw period
+    # After the three whole days 09-03 … 09-05, and after the withdraw period.
+    assert steps() == [("2026-09-06", "msc.progress.step1_contact")]
 
     lone = _submission("sub-c", "2026-09-08T10:00:00-05:00")  # alone: still short
     send(lone)
@@ -159,18 +161,18 @@ def test_expected_work_above_one_is_counted_from_the_logged_submissions(
     assert to_state(item, calendar).history_on == {
         "submission": (date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 8))
     }
-    for day in (date(2026, 9, 11), date(2026, 9, 12)):
+    for day in (date(2026, 9, 12), date(2026, 9, 13)):
         evaluate(local_stack, district.district_id, day)
     assert steps() == [
-        ("2026-09-05", "msc.progress.step1_contact"),
-        ("2026-09-12", "msc.progress.step2_reminder"),  # 09-08 alone did not end the lapse
+        ("2026-09-06", "msc.progress.step1_contact"),
+        ("2026-09-13", "msc.progress.step2_reminder"),  # 09-08 alone did not end the lapse
     ]
 
 
 def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStack) -> None:
     """The evaluator read the enrollment (due 09-03); before it records, a submission dated 09-03
     is folded. The evaluation's next date (step 2 on 09-10) comes from facts without it, so it is
-    not written: the enrollment stays due and the next run sees the new lapse (step 1 on 09-06)."""
+    not written: the enrollment stays due and the next run sees the new lapse (step 1 on 09-07)."""
     from datetime import UTC, datetime
 
     from onpace_core.evaluation.day import DaySummary
@@ -198,8 +200,8 @@ def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStac
 
     (subject,) = store.due(program, date(2026, 9, 4))
     later = evaluate_enrollment(program, subject.state, date(2026, 9, 4))
-    assert later.decisions == () and later.wake_on == date(2026, 9, 6)  # step 1 of the new lapse
+    assert later.decisions == () and later.wake_on == date(2026, 9, 7)  # step 1 of the new lapse
     store.record(
         program, subject, later, date(2026, 9, 4), datetime.now(UTC), DaySummary(program.config.key, day)
     )
-    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-06"
+    assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-07"

@@ -85,6 +85,17 @@ def _wake_dates(district: str) -> dict[str, str | None]:
     }
 
 
+def _report_progress(district: str, percent: float) -> None:
+    """What folding an LMS progress event dated 2026-09-01 does to each enrollment's facts."""
+    for s, c in (("stu-ava", "cls-eng10"), ("stu-ben", "cls-eng10"), ("stu-cara", "cls-alg1")):
+        EnrollmentModel(enrollment_key=f"{district}#{c}#{s}").update(
+            actions=[
+                EnrollmentModel.percent_complete.set(percent),
+                EnrollmentModel.percent_at.set("2026-09-01T15:00:00.000000Z"),
+            ]
+        )
+
+
 def _appeal_deadlines(district: str) -> dict[str, str]:
     drops = OutboxModel.scan(
         (OutboxModel.district_id == district) & (OutboxModel.rule_id == "cps.pacing.ipr_drop")
@@ -126,6 +137,7 @@ def test_snow_day_loaded_mid_term_is_applied_audited_once_and_moves_the_deadline
     assert "6 student enrollment(s) of the export belong to other schools" in out
 
     assert _evaluate(local_stack, district, "2026-08-24")["enrollments_evaluated"] == 3
+    _report_progress(district, 0.05)  # the LMS reports each student at 5 % (no data is not zero)
     warned = [_evaluate(local_stack, district, day)["recorded"] for day in ("2026-09-25", "2026-10-02")]
     assert warned == [
         [{"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 3}],

@@ -12,23 +12,42 @@ import pytest
 pytestmark = pytest.mark.integration
 
 EXPECTED = [
-    # (evaluation day, rule id, kind, student id, deadlines stated)
-    ("2026-09-10", "msc.progress.step1_contact", "notice", "stu-hal", "-"),
-    ("2026-09-10", "msc.progress.step1_contact", "notice", "stu-ivy", "-"),
-    ("2026-09-15", "csu.engagement.at_risk_14d", "notice", "stu-dan", "withdrawal 2026-09-22"),
-    ("2026-09-17", "msc.progress.step2_reminder", "notice", "stu-hal", "-"),
-    ("2026-09-17", "csu.engagement.at_risk_14d", "notice", "stu-eve", "withdrawal 2026-09-24"),
-    ("2026-09-24", "msc.progress.step3_removal_notice", "notice", "stu-hal", "removal 2026-09-27"),
-    ("2026-09-24", "csu.engagement.withdraw_21d", "action", "stu-eve", "-"),
-    ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", "stu-cara", "ipr 2026-10-09"),
-    ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", "stu-ben", "ipr 2026-10-09"),
-    ("2026-09-27", "msc.progress.step4_removal", "action", "stu-hal", "reenroll 2026-10-04"),
-    ("2026-10-02", "cps.pacing.ipr_warning_1w", "notice", "stu-ben", "ipr 2026-10-09"),
+    # (evaluation day, rule id, kind, student id, deadlines stated); lapses count whole days:
+    # each lapse's notice comes the day after its N-th whole day.
+    ("2026-09-11", "msc.progress.step1_contact", "notice", "stu-hal", "-"),
+    ("2026-09-11", "msc.progress.step1_contact", "notice", "stu-ivy", "-"),
+    (
+        "2026-09-16",
+        "csu.engagement.at_risk_14d",
+        "notice",
+        "stu-dan",
+        "last_day 2026-09-22, withdrawal 2026-09-23",
+    ),
+    ("2026-09-18", "msc.progress.step2_reminder", "notice", "stu-hal", "-"),
+    (
+        "2026-09-18",
+        "csu.engagement.at_risk_14d",
+        "notice",
+        "stu-eve",
+        "last_day 2026-09-24, withdrawal 2026-09-25",
+    ),
+    ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", "stu-cara", "ipr 2026-10-09, drop 2026-10-10"),
+    (
+        "2026-09-25",
+        "msc.progress.step3_removal_notice",
+        "notice",
+        "stu-hal",
+        "last_day 2026-09-27, removal 2026-09-28",
+    ),
+    ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", "stu-ben", "ipr 2026-10-09, drop 2026-10-10"),
+    ("2026-09-25", "csu.engagement.withdraw_21d", "action", "stu-eve", "-"),
+    ("2026-09-28", "msc.progress.step4_removal", "action", "stu-hal", "reenroll 2026-10-05"),
+    ("2026-10-02", "cps.pacing.ipr_warning_1w", "notice", "stu-ben", "ipr 2026-10-09, drop 2026-10-10"),
     ("2026-10-10", "cps.pacing.ipr_drop", "action", "stu-ben", "appeal 2026-10-13"),
 ]
 LINE = re.compile(
     r"^\s+(\d{4}-\d\d-\d\d)\s+(\S+)\s+(notice|action|skipped)\s+.*?\((stu-[a-z]+)\)\s+.+?\s{2,}"
-    r"((?:\w+ \d{4}-\d\d-\d\d)|-)\s+(\w+)\s+(\d+)$"
+    r"((?:\w+ \d{4}-\d\d-\d\d)(?:, \w+ \d{4}-\d\d-\d\d)*|-)\s+(\w+)\s+(\d+)$"
 )
 
 

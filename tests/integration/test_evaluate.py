@@ -35,7 +35,7 @@ def test_same_day_twice_records_nothing_new(local_stack: LocalStack) -> None:
     assert [(o.student_id, o.rule_id, o.status) for o in outbox] == [
         ("stu-low", "cps.pacing.ipr_warning_2w", "pending")
     ]
-    assert outbox[0].deadlines.as_dict() == {"ipr": "2026-10-09"}
+    assert outbox[0].deadlines.as_dict() == {"ipr": "2026-10-09", "drop": "2026-10-10"}
     assert {r.role for r in outbox[0].recipients} == {"student", "guardian"}
     audit_before = read(district.district_id)
 

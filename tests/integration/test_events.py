@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from onpace_core.store.models import EnrollmentModel
 from onpace_local.district import LoadedDistrict, load_district
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import resign_api_event
@@ -52,6 +53,15 @@ def test_ingest_events(local_stack: LocalStack, repo_root: Path, demo_district: 
 def test_evaluate_and_console_events(
     local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict
 ) -> None:
+    # The demo district is loaded without its activity; as the LMS would, report each student's
+    # progress (5 %) first: a pacing rule never warns on a value nobody reported.
+    for item in EnrollmentModel.scan(EnrollmentModel.district_id == demo_district.district_id):
+        item.update(
+            actions=[
+                EnrollmentModel.percent_complete.set(0.05),
+                EnrollmentModel.percent_at.set("2026-09-01T15:00:00.000000Z"),
+            ]
+        )
     result = local_stack.invoke("EvaluateFunction", _event(repo_root, "evaluate_one_program.json"))
     (program,) = result["programs"]
     assert program["program"] == "riverbend#riverbend-online"

@@ -57,7 +57,7 @@ def _notice(rule_id: str = "cps.pacing.ipr_warning_2w", **overrides: Any) -> Out
         "policy_version": "test-2026.1",
         "decided_on": "2026-09-25",
         "due_on": "2026-09-25",
-        "deadlines": {"ipr": "2026-10-09"},
+        "deadlines": {"ipr": "2026-10-09", "drop": "2026-10-10"},
         "facts": {"percent_complete": 0.1, "required_percent": 0.15, "ipr_date": "2026-10-09"},
         "recipients": [
             Contact(
@@ -229,7 +229,7 @@ def test_insert_sends_one_message_per_recipient_and_audits(local_stack: LocalSta
         ("guardian", "luis@family.example", "sent"),
     ]
     assert sorted(detail["ses_message_ids"]) == sorted(message_id for _, _, message_id in sent)
-    assert detail["deadlines"] == {"ipr": "2026-10-09"}
+    assert detail["deadlines"] == {"ipr": "2026-10-09", "drop": "2026-10-10"}
     assert verify_chain(item.district_id).intact
 
     # The same stream record again (a retry, a replay): nothing more is sent or audited.

@@ -28,18 +28,45 @@ COMPARED = ("date", "rule", "student", "class", "kind", "deadlines")
 # deadlines). The expected files must state exactly these, so a wrong fixture cannot hide a bug.
 CATALOGUE: dict[str, list[tuple[str, str, str, str, dict[str, str]]]] = {
     "example1_cps_pacing": [
-        ("2026-09-25", "cps.pacing.ipr_warning_2w", "stu-ava", "notice", {"ipr": "2026-10-09"}),
-        ("2026-10-02", "cps.pacing.ipr_warning_1w", "stu-ava", "notice", {"ipr": "2026-10-09"}),
+        (
+            "2026-09-25",
+            "cps.pacing.ipr_warning_2w",
+            "stu-ava",
+            "notice",
+            {"ipr": "2026-10-09", "drop": "2026-10-10"},
+        ),
+        # "a student with no report at all gets nothing either, and the program administrator
+        # gets data.missing on 2026-09-25"
+        ("2026-09-25", "data.missing", "stu-cy", "notice", {"ipr": "2026-10-09"}),
+        (
+            "2026-10-02",
+            "cps.pacing.ipr_warning_1w",
+            "stu-ava",
+            "notice",
+            {"ipr": "2026-10-09", "drop": "2026-10-10"},
+        ),
         ("2026-10-10", "cps.pacing.ipr_drop", "stu-ava", "action", {"appeal": "2026-10-13"}),
     ],
     "example2_csu_engagement": [
-        ("2026-03-16", "csu.engagement.at_risk_14d", "stu-kim", "notice", {"withdrawal": "2026-03-23"}),
+        (
+            "2026-03-17",
+            "csu.engagement.at_risk_14d",
+            "stu-kim",
+            "notice",
+            {"last_day": "2026-03-23", "withdrawal": "2026-03-24"},
+        ),
     ],
     "example3_msc_ladder": [
-        ("2026-01-23", "msc.progress.step1_contact", "stu-max", "notice", {}),
-        ("2026-01-30", "msc.progress.step2_reminder", "stu-max", "notice", {}),
-        ("2026-02-06", "msc.progress.step3_removal_notice", "stu-max", "notice", {"removal": "2026-02-09"}),
-        ("2026-02-09", "msc.progress.step4_removal", "stu-max", "action", {"reenroll": "2026-02-16"}),
+        ("2026-01-24", "msc.progress.step1_contact", "stu-max", "notice", {}),
+        ("2026-01-31", "msc.progress.step2_reminder", "stu-max", "notice", {}),
+        (
+            "2026-02-07",
+            "msc.progress.step3_removal_notice",
+            "stu-max",
+            "notice",
+            {"last_day": "2026-02-09", "removal": "2026-02-10"},
+        ),
+        ("2026-02-10", "msc.progress.step4_removal", "stu-max", "action", {"reenroll": "2026-02-17"}),
     ],
 }
 
@@ -147,12 +174,24 @@ def test_in_process_replay_matches_and_every_event_is_matched(example: str) -> N
 
 def test_example_1_student_at_20_percent_gets_nothing() -> None:
     result = _replay_in_process("example1_cps_pacing")
-    assert {line["student"] for line in result.lines} == {"stu-ava"}  # never stu-ben (20 % on 09-25)
+    # Never stu-ben (20 % on 09-25); stu-cy, whose progress was never reported, only reaches the
+    # program administrator ("No data is not zero").
+    assert {line["student"] for line in result.lines if line["rule"] != "data.missing"} == {"stu-ava"}
+    alerts = [line for line in result.lines if line["rule"] == "data.missing"]
+    assert [(a["date"], a["student"], a["recipients"]) for a in alerts] == [
+        ("2026-09-25", "stu-cy", ["program_admin"])
+    ]
+    assert alerts[0]["facts"]["missing_value"] == "percent_complete"
+    assert alerts[0]["facts"]["needed_by"] == ["cps.pacing.ipr_warning_2w"]
     assert result.evaluations > 0
 
 
 def test_example_1_facts_state_percent_complete_and_the_ipr() -> None:
-    lines = _read_lines(FIXTURES / "example1_cps_pacing" / "expected.jsonl")
+    lines = [
+        line
+        for line in _read_lines(FIXTURES / "example1_cps_pacing" / "expected.jsonl")
+        if line["rule"] != "data.missing"
+    ]
     assert [line["facts"]["percent_complete"] for line in lines] == [0.10, 0.12, 0.12]
     assert {line["facts"]["ipr_date"] for line in lines} == {"2026-10-09"}
     assert sorted(lines[2]["recipients"]) == ["counselor", "guardian", "instructor", "student"]
@@ -181,7 +220,13 @@ def test_example_1_outage_catch_up_sends_only_the_one_week_warning() -> None:
 
     outage = DayRange.parse(settings["range"])
     assert not any(date.fromisoformat(line["date"]) in outage for line in got)
-    two_weeks, one_week, drop = got
+    two_weeks, one_week, alert, drop = got
+    # The alert for the missing value, dated the catch-up day, due the first day a rule needed it.
+    assert (alert["rule"], alert["date"], alert["facts"]["due_on"]) == (
+        "data.missing",
+        "2026-10-04",
+        "2026-09-25",
+    )
     assert (two_weeks["date"], two_weeks["rule"], two_weeks["kind"]) == (
         "2026-10-04",
         "cps.pacing.ipr_warning_2w",
@@ -196,7 +241,7 @@ def test_example_1_outage_catch_up_sends_only_the_one_week_warning() -> None:
         "notice",
     )
     assert one_week["facts"]["due_on"] == "2026-10-02"
-    assert one_week["deadlines"] == {"ipr": "2026-10-09"}
+    assert one_week["deadlines"] == {"ipr": "2026-10-09", "drop": "2026-10-10"}
     # The drop is not affected by the outage: Sat 2026-10-10, appeal within 2 school days.
     assert (drop["date"], drop["deadlines"]) == ("2026-10-10", {"appeal": "2026-10-13"})
 

@@ -47,7 +47,7 @@ from onpace_local import replay as replay_module
 from onpace_local.replay import DayRange, ReplayResult, replay
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.program import CalendarConfig, DateRange, ProgramConfig, Term
-from onpace_rules.rules import engagement, ladder, pacing, participation
+from onpace_rules.rules import data_alerts, engagement, ladder, pacing, participation
 from onpace_rules.rules.base import SUPERSEDED
 from onpace_rules.rules.participation import DROP as DROP_20
 from onpace_rules.rules.participation import WARNING as WARNING_15
@@ -80,6 +80,7 @@ PROGRAMS = tuple(RULE_SETS)
 # The series (rule family) of each rule id.
 SERIES: dict[str, str] = {
     **dict.fromkeys(pacing.RULE_IDS, "pacing"),
+    data_alerts.DATA_MISSING: "pacing",  # raised by pacing when no percent complete was reported
     **dict.fromkeys(participation.RULE_IDS, "participation"),
     **dict.fromkeys(engagement.RULE_IDS, "engagement"),
     **dict.fromkeys(ladder.RULE_IDS, "ladder"),
@@ -121,12 +122,15 @@ def latest_late_action(name: str, catch_up: date) -> date:
     ``catch_up``: "a later step counts from the day the earlier step actually fired" and "a
     deadline that counts from a notice counts from the day the notice is actually sent".
 
-    CPS: the participation drop comes 20 - 15 = 5 school days after its warning (pacing dates
-    are fixed); CSU: the withdrawal 21 - 14 = 7 days after the At-Risk email; MSC: steps 2, 3
-    and 4 follow 7, 7 and 3 days after the step before.
+    CPS: the participation drop comes the day after the 20 - 15 = 5 whole school days the
+    warning leaves, the day before it counting as the warning's own 15th (pacing dates are
+    fixed); CSU: the withdrawal 21 - 14 = 7 days after the At-Risk email; MSC: steps 2, 3 and 4
+    follow 7, 7 and 3 days after the step before.
     """
     if name == "cps":
-        return program_calendar(name).school_days_after(catch_up, 20 - 15)
+        return program_calendar(name).school_days_after(catch_up - timedelta(days=1), 20 - 15) + timedelta(
+            days=1
+        )
     if name == "csu":
         return catch_up + timedelta(days=21 - 14)
     return catch_up + timedelta(days=7 + 7 + 3)
@@ -569,13 +573,14 @@ def test_nothing_after_the_enrollment_ended(case: Case) -> None:
 @given(case=cases(programs=("cps",)))
 def test_school_day_deadlines_fall_on_school_days(case: Case) -> None:
     """Every ``appeal`` deadline ("a two school-day window in which to appeal", counted from the
-    day the drop notice is sent) and every ``drop`` date a participation warning announces
-    (school days) is a school day of the program's calendar — whatever day the line is dated:
-    with random outages, catch-up lines fall on weekends and holidays too.
+    day the drop notice is sent) and every ``last_day`` to submit a participation warning
+    announces (school days) is a school day of the program's calendar — whatever day the line is
+    dated: with random outages, catch-up lines fall on weekends and holidays too.
 
-    Exactly: the appeal deadline is the 2nd school day after the line's date; the announced drop
-    date is at least 5 school days after the warning ("a family never gets less time than the
-    policy gives"); every deadline but a pacing warning's ``ipr`` is after the line's date.
+    Exactly: the appeal deadline is the 2nd school day after the line's date; the warning leaves
+    at least 5 school days to submit, the day it is sent included ("a family never gets less
+    time than the policy gives"), and the drop follows the last of them; every deadline but a
+    pacing warning's ``ipr`` is after the line's date.
     """
     run = _run(case.scenario, case.skip)
     calendar = case.scenario.calendar
@@ -586,8 +591,11 @@ def test_school_day_deadlines_fall_on_school_days(case: Case) -> None:
             assert calendar.is_school_day(deadlines["appeal"]), line
             assert deadlines["appeal"] == calendar.school_days_after(on, 2), line
         if line["rule"] == participation.WARNING and line["kind"] == "notice":
-            assert calendar.is_school_day(deadlines["drop"]), line
-            assert calendar.school_days_between(on, deadlines["drop"]) >= 5, line
+            # The drop is taken the day after the 20th whole school day ("Lapses count whole
+            # days"), a Saturday as often as not; the last day to submit is that school day.
+            assert calendar.is_school_day(deadlines["last_day"]), line
+            assert deadlines["drop"] == deadlines["last_day"] + timedelta(days=1), line
+            assert calendar.school_days_between(on - timedelta(days=1), deadlines["last_day"]) >= 5, line
         for name, when in deadlines.items():
             assert when > on or name == "ipr", line
             event(f"deadline {name}" + (" from a non-school day" if not calendar.is_school_day(on) else ""))

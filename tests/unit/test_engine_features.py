@@ -36,11 +36,17 @@ def test_the_version_in_force_on_the_day_decides_and_is_recorded() -> None:
         }
     ]
     compiled = program(CSU, settings={"versions": versions})
-    # Last engagement 03-01: day 7 is 03-08, but version v2 (7 days) starts only on 03-10.
+    # Last engagement 03-01: the 7 whole days end on 03-08 (due 03-09), but version v2 (7 days)
+    # starts only on 03-10; its 14-day grace counts from the email actually sent.
     state = _csu_state(last_on={"submission": date(2026, 3, 1)})
     decisions = run(compiled, state, date(2026, 3, 1), date(2026, 3, 12))
     assert summary(decisions) == [
-        ("2026-03-10", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-24"})
+        (
+            "2026-03-10",
+            "csu.engagement.at_risk_14d",
+            "notice",
+            {"last_day": "2026-03-23", "withdrawal": "2026-03-24"},
+        )
     ]
     assert decisions[0].policy_version == "v2"
     before = evaluate_enrollment(compiled, state, date(2026, 3, 9))
@@ -78,18 +84,19 @@ def test_an_action_needing_approval_holds_until_approved_and_counts_from_the_app
         CPS_PARTICIPATION, settings={"approvals": {"cps.participation.drop_20d": "needs_approval"}}
     )
     state = EnrollmentState(key="e", start_date=date(2026, 9, 1), last_on={"submission": date(2026, 9, 4)})
-    # Last submission Fri 09-04; Labor Day is not a holiday here: school day 20 is Fri 10-02.
+    # Last submission Fri 09-04; Labor Day is not a holiday here: school day 20 is Fri 10-02,
+    # the drop comes once it is over, on Sat 10-03.
     held = evaluate_enrollment(
         compiled,
-        replace(state, fired={"cps.participation.warning#since-2026-09-04": date(2026, 9, 25)}),
-        date(2026, 10, 2),
+        replace(state, fired={"cps.participation.warning#since-2026-09-04": date(2026, 9, 26)}),
+        date(2026, 10, 3),
     )
     assert held.status == "held"
     assert held.held is not None and held.held.rule_id == "cps.participation.drop_20d"
     (request,) = [d for d in held.decisions if d.rule_id == "cps.participation.drop_20d"]
     assert request.kind == "notice" and request.recipients == ("program_admin",)
     assert request.facts["approval"] == "requested"
-    waiting = apply_evaluation(state, held, date(2026, 10, 2))
+    waiting = apply_evaluation(state, held, date(2026, 10, 3))
     # Nothing happens while it waits, and nothing is scheduled: the approval input wakes it.
     idle = evaluate_enrollment(compiled, waiting, date(2026, 10, 5))
     assert idle.decisions == () and idle.status == "held" and idle.wake_on is None
@@ -103,7 +110,7 @@ def test_an_action_needing_approval_holds_until_approved_and_counts_from_the_app
     taken = evaluate_enrollment(compiled, approved, date(2026, 10, 8))
     (action,) = taken.decisions
     assert action.kind == "action" and action.status_after == "dropped" and taken.status == "dropped"
-    assert action.on == date(2026, 10, 8) and action.due_on == date(2026, 10, 2)
+    assert action.on == date(2026, 10, 8) and action.due_on == date(2026, 10, 3)
     assert action.deadlines == {"appeal": date(2026, 10, 12)}  # two school days after Thu 10-08
     assert action.facts["approved_by"] == "principal.b" and action.facts["approved_on"] == "2026-10-07"
 
@@ -130,8 +137,8 @@ def test_a_rejected_action_is_recorded_and_the_enrollment_carries_on() -> None:
     )
     kinds = [(d.on.isoformat(), d.rule_id, d.kind) for d in decisions]
     assert kinds == [
-        ("2026-03-16", "csu.engagement.at_risk_14d", "notice"),
-        ("2026-03-23", "csu.engagement.withdraw_21d", "notice"),  # the approval request
+        ("2026-03-17", "csu.engagement.at_risk_14d", "notice"),
+        ("2026-03-24", "csu.engagement.withdraw_21d", "notice"),  # the approval request
         ("2026-03-25", "csu.engagement.withdraw_21d", "skipped"),
     ]
     assert decisions[-1].reason == "rejected by dean.k"
@@ -142,16 +149,16 @@ def test_after_a_rejection_the_enrollment_is_looked_at_the_next_day() -> None:
     """What came due while the action was held is due once it is rejected: the wake date is the
     next day, not the families' next date ahead (a warning due during the hold would be lost)."""
     compiled = program(CSU, settings={"approvals": {"csu.engagement.withdraw_21d": "needs_approval"}})
-    held = evaluate_enrollment(compiled, _csu_state(), date(2026, 3, 23))
+    held = evaluate_enrollment(compiled, _csu_state(), date(2026, 3, 24))
     assert held.status == "held" and held.held is not None
-    state = apply_evaluation(_csu_state(), held, date(2026, 3, 23)).with_input(
+    state = apply_evaluation(_csu_state(), held, date(2026, 3, 24)).with_input(
         _input(
-            "approval", date(2026, 3, 24), Approval(rule=held.held.rule_id, decision="rejected", by="dean.k")
+            "approval", date(2026, 3, 25), Approval(rule=held.held.rule_id, decision="rejected", by="dean.k")
         )
     )
-    rejected = evaluate_enrollment(compiled, state, date(2026, 3, 25))
+    rejected = evaluate_enrollment(compiled, state, date(2026, 3, 26))
     assert [d.kind for d in rejected.decisions] == ["skipped"]
-    assert (rejected.status, rejected.wake_on) == ("active", date(2026, 3, 26))
+    assert (rejected.status, rejected.wake_on) == ("active", date(2026, 3, 27))
 
 
 # -- accommodations ----------------------------------------------------------------------------
@@ -162,12 +169,13 @@ def test_a_medical_absence_pauses_the_inactivity_clock() -> None:
     medical = Accommodation(plan="medical", start=date(2026, 3, 5), end=date(2026, 3, 9))
     state = _csu_state().with_input(_input("accommodation", date(2026, 3, 4), medical))
     decisions = run(compiled, state, date(2026, 3, 2), date(2026, 3, 25))
-    # 14 counted days after 03-02 skipping the five paused days: 03-21; withdrawal 7 days later.
+    # 14 counted days after 03-02 skipping the five paused days end on 03-21, so the email goes
+    # on 03-22; the withdrawal after 7 more whole days.
     assert summary(decisions)[0] == (
-        "2026-03-21",
+        "2026-03-22",
         "csu.engagement.at_risk_14d",
         "notice",
-        {"withdrawal": "2026-03-28"},
+        {"last_day": "2026-03-28", "withdrawal": "2026-03-29"},
     )
     assert decisions[0].facts["accommodations"] == ["medical 2026-03-05..2026-03-09 paused"]
     assert decisions[0].facts["calendar_days_without_activity"] == 14
@@ -178,28 +186,39 @@ def test_an_iep_extends_the_thresholds() -> None:
     iep = Accommodation(plan="iep", start=date(2026, 1, 1), end=date(2026, 6, 30), pause=False, extend_days=3)
     state = _csu_state().with_input(_input("accommodation", date(2026, 2, 20), iep))
     decisions = run(compiled, state, date(2026, 3, 2), date(2026, 3, 30))
+    # 14 + 3 and 21 + 3 whole days after 03-02.
     assert summary(decisions) == [
-        ("2026-03-19", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-26"}),
-        ("2026-03-26", "csu.engagement.withdraw_21d", "action", {}),
+        (
+            "2026-03-20",
+            "csu.engagement.at_risk_14d",
+            "notice",
+            {"last_day": "2026-03-26", "withdrawal": "2026-03-27"},
+        ),
+        ("2026-03-27", "csu.engagement.withdraw_21d", "action", {}),
     ]
 
 
 def test_an_accommodation_documented_late_still_pauses_from_when_it_is_seen() -> None:
     compiled = program(CSU)
     medical = Accommodation(plan="medical", start=date(2026, 3, 10), end=date(2026, 3, 20))
-    late = _input("accommodation", date(2026, 3, 16), medical)
+    late = _input("accommodation", date(2026, 3, 17), medical)
     decisions = run(
         compiled,
         _csu_state(),
         date(2026, 3, 2),
         date(2026, 4, 30),
-        activity=lambda s, d: s.with_input(late) if d == date(2026, 3, 16) else s,
+        activity=lambda s, d: s.with_input(late) if d == date(2026, 3, 17) else s,
     )
-    # The evaluation of 03-16 does not see it yet (documented that day), so the At-Risk email
-    # goes as usual; from 03-17 on the eleven paused days push the withdrawal to 04-03.
+    # The evaluation of 03-17 does not see it yet (documented that day), so the At-Risk email
+    # goes as usual; from 03-18 on the eleven paused days push the 21st whole day to 04-03.
     assert summary(decisions) == [
-        ("2026-03-16", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-23"}),
-        ("2026-04-03", "csu.engagement.withdraw_21d", "action", {}),
+        (
+            "2026-03-17",
+            "csu.engagement.at_risk_14d",
+            "notice",
+            {"last_day": "2026-03-23", "withdrawal": "2026-03-24"},
+        ),
+        ("2026-04-04", "csu.engagement.withdraw_21d", "action", {}),
     ]
 
 
@@ -211,18 +230,30 @@ def test_a_snow_day_moves_school_day_dates_from_the_day_after_it_is_announced() 
     compiled = program(CPS_PARTICIPATION, changes=changes)
     state = EnrollmentState(key="e", start_date=date(2026, 9, 1), last_on={"submission": date(2026, 9, 4)})
     decisions = run(compiled, state, date(2026, 9, 1), date(2026, 10, 30))
-    # Last submission Fri 09-04: the drop on Fri 10-02 comes before the change and stands.
+    # Last submission Fri 09-04: school day 20 is Fri 10-02, the drop on Sat 10-03 comes before
+    # the change and stands.
     assert summary(decisions) == [
-        ("2026-09-25", "cps.participation.warning", "notice", {"drop": "2026-10-02"}),
-        ("2026-10-02", "cps.participation.drop_20d", "action", {"appeal": "2026-10-06"}),
+        (
+            "2026-09-26",
+            "cps.participation.warning",
+            "notice",
+            {"last_day": "2026-10-02", "drop": "2026-10-03"},
+        ),
+        ("2026-10-03", "cps.participation.drop_20d", "action", {"appeal": "2026-10-06"}),
     ]
     later = EnrollmentState(key="e", start_date=date(2026, 9, 1), last_on={"submission": date(2026, 9, 14)})
     moved = run(compiled, later, date(2026, 9, 1), date(2026, 10, 30))
-    # Last submission Mon 09-14: the warning (10-05) announced Mon 10-12; the snow day on Wed
-    # 10-07, announced 10-06, pushes school day 20 to Tue 10-13: later, never earlier.
+    # Last submission Mon 09-14: the warning (10-06) announced the drop for Tue 10-13; the snow
+    # day on Wed 10-07, announced 10-06, pushes school day 20 to Tue 10-13 and the drop to Wed
+    # 10-14: later, never earlier.
     assert summary(moved) == [
-        ("2026-10-05", "cps.participation.warning", "notice", {"drop": "2026-10-12"}),
-        ("2026-10-13", "cps.participation.drop_20d", "action", {"appeal": "2026-10-15"}),
+        (
+            "2026-10-06",
+            "cps.participation.warning",
+            "notice",
+            {"last_day": "2026-10-12", "drop": "2026-10-13"},
+        ),
+        ("2026-10-14", "cps.participation.drop_20d", "action", {"appeal": "2026-10-16"}),
     ]
     assert compiled.calendar.as_of(date(2026, 10, 6)).is_school_day(date(2026, 10, 7))
     assert not compiled.calendar.as_of(date(2026, 10, 7)).is_school_day(date(2026, 10, 7))

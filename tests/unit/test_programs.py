@@ -257,13 +257,13 @@ def test_the_include_program_replays_worked_example_3_with_chicago_rules() -> No
     summary = [(line["date"], line["rule"], line["kind"]) for line in result.lines]
     ladder = [s for s in summary if s[1].startswith("msc.progress.")]
     assert ladder == [
-        ("2026-01-23", "msc.progress.step1_contact", "notice"),
-        ("2026-01-30", "msc.progress.step2_reminder", "notice"),
-        ("2026-02-06", "msc.progress.step3_removal_notice", "notice"),
-        ("2026-02-09", "msc.progress.step4_removal", "action"),
+        ("2026-01-24", "msc.progress.step1_contact", "notice"),
+        ("2026-01-31", "msc.progress.step2_reminder", "notice"),
+        ("2026-02-07", "msc.progress.step3_removal_notice", "notice"),
+        ("2026-02-10", "msc.progress.step4_removal", "action"),
     ]
     (plan,) = [line for line in result.lines if line["rule"] == "cps_chicago.meeting.one_on_one"]
-    assert (plan["date"], plan["deadlines"]) == ("2026-01-23", {"meeting_earliest": "2026-01-27"})
+    assert (plan["date"], plan["deadlines"]) == ("2026-01-24", {"meeting_earliest": "2026-01-28"})
     assert plan["recipients"] == ["instructor"]
     suppressed = [line for line in result.lines if line["rule"] == "cps_chicago.channel.district_email_only"]
     assert [s["facts"]["suppressed_rule"] for s in suppressed] == [

@@ -40,15 +40,29 @@ MSC_FACTS = {
 CASES: dict[str, dict[str, Any]] = {
     "cps.pacing.ipr_warning_2w": {
         "facts": PACING_FACTS,
-        "deadlines": {"ipr": "2026-10-09"},
+        "deadlines": {"ipr": "2026-10-09", "drop": "2026-10-10"},
         "decided_on": "2026-09-25",
-        "must_say": ["10%", "15%", "Friday, October 9, 2026", "two weeks", "dropped"],
+        "must_say": [
+            "10%",
+            "15%",
+            "Friday, October 9, 2026",
+            "two weeks",
+            "dropped",
+            "Saturday, October 10, 2026",
+        ],
     },
     "cps.pacing.ipr_warning_1w": {
         "facts": {**PACING_FACTS, "percent_complete": 0.12},
-        "deadlines": {"ipr": "2026-10-09"},
+        "deadlines": {"ipr": "2026-10-09", "drop": "2026-10-10"},
         "decided_on": "2026-10-02",
-        "must_say": ["12%", "15%", "Friday, October 9, 2026", "one week", "dropped"],
+        "must_say": [
+            "12%",
+            "15%",
+            "Friday, October 9, 2026",
+            "one week",
+            "dropped",
+            "Saturday, October 10, 2026",
+        ],
     },
     "cps.pacing.ipr_drop": {
         "kind": "action",
@@ -64,11 +78,34 @@ CASES: dict[str, dict[str, Any]] = {
             "one pacing appeal per academic year",
         ],
     },
+    "data.missing": {
+        "facts": {
+            "missing_value": "percent_complete",
+            "needed_by": ["cps.pacing.ipr_warning_2w"],
+            "required_percent": 0.15,
+            "ipr_date": "2026-10-09",
+        },
+        "deadlines": {"ipr": "2026-10-09"},
+        "decided_on": "2026-09-25",
+        "roles": ("program_admin",),
+        "must_say": [
+            "percent complete",
+            "Pacing warning, two weeks before IPR #1",
+            "Friday, October 9, 2026",
+            "not counted as zero",
+        ],
+    },
     "cps.participation.warning": {
         "facts": CPS_PARTICIPATION_FACTS,
-        "deadlines": {"drop": "2026-10-16"},
-        "decided_on": "2026-10-09",
-        "must_say": ["15 school days", "Friday, September 18, 2026", "Friday, October 16, 2026", "dropped"],
+        "deadlines": {"last_day": "2026-10-16", "drop": "2026-10-17"},
+        "decided_on": "2026-10-10",
+        "must_say": [
+            "15 school days",
+            "Friday, September 18, 2026",
+            "Friday, October 16, 2026",  # the last day to submit
+            "Saturday, October 17, 2026",  # the drop
+            "dropped",
+        ],
     },
     "cps.participation.drop_20d": {
         "kind": "action",
@@ -79,12 +116,13 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "csu.engagement.at_risk_14d": {
         "facts": CSU_FACTS,
-        "deadlines": {"withdrawal": "2026-03-23"},
-        "decided_on": "2026-03-16",
+        "deadlines": {"last_day": "2026-03-23", "withdrawal": "2026-03-24"},
+        "decided_on": "2026-03-17",
         "must_say": [
             "14 days",
             "Monday, March 2, 2026",
-            "Monday, March 23, 2026",
+            "Monday, March 23, 2026",  # worked example 2: the last day to engage
+            "Tuesday, March 24, 2026",  # and the withdrawal
             "withdrawn",
             "Logging in or viewing course pages does not count",
         ],

@@ -130,11 +130,15 @@ def test_pacing_rules_ignore_enrollments_without_a_checkpoint() -> None:
     ("day", "expected"),
     [
         (date(2026, 3, 15), []),
-        (date(2026, 3, 16), ["csu.engagement.at_risk_14d"]),
+        (date(2026, 3, 16), []),  # the 14th whole day is 03-16 itself: not over yet
         (date(2026, 3, 17), ["csu.engagement.at_risk_14d"]),
+        (date(2026, 3, 18), ["csu.engagement.at_risk_14d"]),
     ],
 )
 def test_at_risk_boundaries(day: date, expected: list[str]) -> None:
+    """ "students who have not actively engaged for 14 days will receive an At-Risk email"
+    (003_87de092a038aeaf4.txt); catalogue: last engagement Mon 2026-03-02 → the 14 whole days
+    are 03-03 … 03-16 → the At-Risk email goes on Tue 2026-03-17."""
     compiled = program(CSU)
     state = EnrollmentState(key="e", start_date=date(2026, 1, 12), last_on={"submission": date(2026, 3, 2)})
     assert [d.rule_id for d in evaluate_enrollment(compiled, state, day).decisions] == expected
@@ -147,7 +151,7 @@ def test_logins_and_views_are_not_engagement() -> None:
         start_date=date(2026, 1, 12),
         last_on={"forum_question": date(2026, 3, 2), "login": date(2026, 3, 15), "view": date(2026, 3, 15)},
     )
-    assert [d.rule_id for d in evaluate_enrollment(compiled, state, date(2026, 3, 16)).decisions] == [
+    assert [d.rule_id for d in evaluate_enrollment(compiled, state, date(2026, 3, 17)).decisions] == [
         "csu.engagement.at_risk_14d"
     ]
 
@@ -155,9 +159,12 @@ def test_logins_and_views_are_not_engagement() -> None:
 def test_no_engagement_ever_counts_from_the_start_date() -> None:
     compiled = program(CSU)
     state = EnrollmentState(key="e", start_date=date(2026, 1, 5))
-    (notice,) = evaluate_enrollment(compiled, state, date(2026, 1, 18)).decisions  # start = day 1 → day 14
+    # The start is the first day counted: the 14 whole days are 01-05 … 01-18.
+    assert evaluate_enrollment(compiled, state, date(2026, 1, 18)).decisions == ()
+    (notice,) = evaluate_enrollment(compiled, state, date(2026, 1, 19)).decisions
     assert notice.facts["last_activity_date"] is None
-    assert notice.deadlines["withdrawal"] == date(2026, 1, 25)
+    assert notice.facts["calendar_days_without_activity"] == 14
+    assert notice.deadlines == {"last_day": date(2026, 1, 25), "withdrawal": date(2026, 1, 26)}
 
 
 def test_late_at_risk_email_gives_the_full_seven_days() -> None:
@@ -168,11 +175,18 @@ def test_late_at_risk_email_gives_the_full_seven_days() -> None:
         state,
         date(2026, 3, 10),
         date(2026, 4, 30),
-        skip=frozenset({date(2026, 3, 16), date(2026, 3, 17)}),
+        skip=frozenset({date(2026, 3, 17), date(2026, 3, 18)}),
     )
+    # Sent two days late on 03-19, the email still gives seven whole days (03-19 … 03-25), and
+    # the withdrawal comes on the date it announced, never earlier than 21 whole days.
     assert summary(decisions) == [
-        ("2026-03-18", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-25"}),
-        ("2026-03-25", "csu.engagement.withdraw_21d", "action", {}),
+        (
+            "2026-03-19",
+            "csu.engagement.at_risk_14d",
+            "notice",
+            {"last_day": "2026-03-25", "withdrawal": "2026-03-26"},
+        ),
+        ("2026-03-26", "csu.engagement.withdraw_21d", "action", {}),
     ]
 
 
@@ -190,15 +204,18 @@ def test_activity_on_the_evaluation_day_counts_only_from_the_next_day() -> None:
 @pytest.mark.parametrize(
     ("last_submission", "day", "fires"),
     [
-        (date(2026, 1, 20), date(2026, 1, 22), False),
-        (date(2026, 1, 20), date(2026, 1, 23), True),
+        (date(2026, 1, 20), date(2026, 1, 23), False),  # 01-23 is the third whole day: not over
         (date(2026, 1, 20), date(2026, 1, 24), True),
-        (date(2026, 1, 6), date(2026, 1, 9), False),  # inside the withdraw period 01-05..01-14
+        (date(2026, 1, 20), date(2026, 1, 25), True),
+        (date(2026, 1, 23), date(2026, 1, 24), False),  # a submission on the third day prevents it
+        (date(2026, 1, 6), date(2026, 1, 10), False),  # inside the withdraw period 01-05..01-14
         (date(2026, 1, 6), date(2026, 1, 14), False),
         (date(2026, 1, 6), date(2026, 1, 15), True),  # first day after the period
     ],
 )
 def test_step1_boundaries_and_withdraw_period(last_submission: date, day: date, fires: bool) -> None:
+    """ "If a student has not submitted the expected work for 3 days the instructor will contact
+    the student" (004_50d77f9850a1db80.txt): 3 whole days after the last submission."""
     compiled = program(MSC1)
     state = EnrollmentState(key="e", start_date=date(2026, 1, 5), last_on={"submission": last_submission})
     decisions = evaluate_enrollment(compiled, state, day).decisions
@@ -211,8 +228,9 @@ def test_step1_counts_calendar_days_over_a_weekend() -> None:
         key="e", start_date=date(2026, 1, 5), last_on={"submission": date(2026, 1, 23)}
     )  # Friday
     decisions = run(compiled, state, date(2026, 1, 24), date(2026, 1, 31))
+    # Sat, Sun and Mon are the three whole days: the prompt goes on Tuesday.
     assert [(d.on.isoformat(), d.rule_id) for d in decisions] == [
-        ("2026-01-26", "msc.progress.step1_contact")
+        ("2026-01-27", "msc.progress.step1_contact")
     ]
 
 
@@ -229,8 +247,8 @@ def test_step1_only_once_per_lapse_and_again_after_a_new_lapse() -> None:
 
     decisions = run(compiled, state, date(2026, 1, 21), date(2026, 2, 10), activity=activity)
     assert [(d.on.isoformat(), d.episode) for d in decisions] == [
-        ("2026-01-23", "since-2026-01-20"),
-        ("2026-02-05", "since-2026-02-02"),
+        ("2026-01-24", "since-2026-01-20"),
+        ("2026-02-06", "since-2026-02-02"),
     ]
 
 
@@ -238,9 +256,9 @@ def test_daylight_saving_change_does_not_shift_the_count() -> None:
     # America/Chicago falls back on 2026-11-01; calendar-day counts are in local dates.
     compiled = program(CSU)
     state = EnrollmentState(key="e", start_date=date(2026, 9, 1), last_on={"submission": date(2026, 10, 25)})
-    (notice,) = evaluate_enrollment(compiled, state, date(2026, 11, 8)).decisions
+    (notice,) = evaluate_enrollment(compiled, state, date(2026, 11, 9)).decisions
     assert notice.rule_id == "csu.engagement.at_risk_14d"
-    assert notice.deadlines["withdrawal"] == date(2026, 11, 15)
+    assert notice.deadlines["withdrawal"] == date(2026, 11, 16)
 
 
 # -- the engine --------------------------------------------------------------------------------

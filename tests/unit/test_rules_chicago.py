@@ -32,7 +32,7 @@ STEP1_EPISODE = "msc.progress.step1_contact#since-2026-01-20"
 
 
 def _csu_state(address: str | None) -> EnrollmentState:
-    """Worked example 2: last engagement 2026-03-02, At-Risk email due 2026-03-16 (student only)."""
+    """Worked example 2: last engagement 2026-03-02, At-Risk email due 2026-03-17 (student only)."""
     return EnrollmentState(
         key="e",
         start_date=date(2026, 2, 1),
@@ -41,7 +41,7 @@ def _csu_state(address: str | None) -> EnrollmentState:
     )
 
 
-def _channel_day(address: str | None, day: date = date(2026, 3, 16), **params: Any) -> list[Decision]:
+def _channel_day(address: str | None, day: date = date(2026, 3, 17), **params: Any) -> list[Decision]:
     compiled = program({**CSU, CHANNEL: {**DOMAINS, **params}})
     return list(evaluate_enrollment(compiled, _csu_state(address), day).decisions)
 
@@ -79,7 +79,10 @@ def test_personal_missing_or_malformed_address_suppresses_the_notice(
         (),
     )
     assert notice.facts["suppressed_by"] == CHANNEL
-    assert notice.deadlines == {"withdrawal": date(2026, 3, 23)}  # still on record, never sent
+    assert notice.deadlines == {
+        "last_day": date(2026, 3, 23),
+        "withdrawal": date(2026, 3, 24),
+    }  # on record, never sent
     assert (record.rule_id, record.kind, record.reason, record.recipients) == (
         CHANNEL,
         "skipped",
@@ -88,8 +91,8 @@ def test_personal_missing_or_malformed_address_suppresses_the_notice(
     )
     assert record.episode == "csu.engagement.at_risk_14d#since-2026-03-02"
     assert (record.on, record.due_on, record.policy_version) == (
-        date(2026, 3, 16),
-        date(2026, 3, 16),
+        date(2026, 3, 17),
+        date(2026, 3, 17),
         "test-1",
     )
     assert record.facts["suppressed_rule"] == "csu.engagement.at_risk_14d"
@@ -130,7 +133,7 @@ def test_notice_to_student_and_family_keeps_the_family() -> None:
         last_on={"submission": date(2026, 9, 18)},
         roster=RosterFacts(student_address="jamie@yahoo.com"),
     )
-    warning, record = evaluate_enrollment(compiled, state, date(2026, 10, 9)).decisions
+    warning, record = evaluate_enrollment(compiled, state, date(2026, 10, 10)).decisions
     assert (warning.rule_id, warning.kind, warning.recipients, warning.reason) == (
         "cps.participation.warning",
         "notice",
@@ -144,9 +147,9 @@ def test_an_action_still_ends_the_enrollment_without_its_email_to_the_student() 
     compiled = program({**CSU, CHANNEL: DOMAINS})
     state = replace(
         _csu_state("jamie@gmail.com"),
-        fired={"csu.engagement.at_risk_14d#since-2026-03-02": date(2026, 3, 16)},
+        fired={"csu.engagement.at_risk_14d#since-2026-03-02": date(2026, 3, 17)},
     )
-    evaluation = evaluate_enrollment(compiled, state, date(2026, 3, 23))
+    evaluation = evaluate_enrollment(compiled, state, date(2026, 3, 24))
     action, record = evaluation.decisions
     assert (action.kind, action.status_after, action.recipients) == ("action", "withdrawn", ("advisor",))
     assert evaluation.status == "withdrawn"
@@ -193,22 +196,27 @@ def test_one_suppression_record_per_notice_over_a_run() -> None:
         compiled, _csu_state("jamie@gmail.com"), date(2026, 3, 3), date(2026, 4, 30), use_wake=False
     )
     assert summary(decisions) == [
-        ("2026-03-16", "csu.engagement.at_risk_14d", "skipped", {"withdrawal": "2026-03-23"}),
-        ("2026-03-16", CHANNEL, "skipped", {}),
-        ("2026-03-23", "csu.engagement.withdraw_21d", "action", {}),
-        ("2026-03-23", CHANNEL, "skipped", {}),
+        (
+            "2026-03-17",
+            "csu.engagement.at_risk_14d",
+            "skipped",
+            {"last_day": "2026-03-23", "withdrawal": "2026-03-24"},
+        ),
+        ("2026-03-17", CHANNEL, "skipped", {}),
+        ("2026-03-24", "csu.engagement.withdraw_21d", "action", {}),
+        ("2026-03-24", CHANNEL, "skipped", {}),
     ]
 
 
 def test_a_recorded_suppression_is_not_recorded_twice() -> None:
     compiled = program({**CSU, CHANNEL: DOMAINS})
     state = _csu_state("jamie@gmail.com")
-    first = evaluate_enrollment(compiled, state, date(2026, 3, 16))
+    first = evaluate_enrollment(compiled, state, date(2026, 3, 17))
     # Re-running the same day with the first suppression already recorded (only the record).
     again = replace(
-        state, fired={f"{CHANNEL}#csu.engagement.at_risk_14d#since-2026-03-02": date(2026, 3, 16)}
+        state, fired={f"{CHANNEL}#csu.engagement.at_risk_14d#since-2026-03-02": date(2026, 3, 17)}
     )
-    (notice,) = evaluate_enrollment(compiled, again, date(2026, 3, 16)).decisions
+    (notice,) = evaluate_enrollment(compiled, again, date(2026, 3, 17)).decisions
     assert len(first.decisions) == 2 and notice.kind == "skipped"
 
 
@@ -264,12 +272,12 @@ def _plan(decisions: tuple[Decision, ...] | list[Decision]) -> Decision:
 def test_meeting_plan_goes_with_the_step1_prompt_of_worked_example_3() -> None:
     compiled = program({"msc.progress.step1_contact": {}, MEETING: {}})
     state = _msc_state(date(2026, 1, 20), date(2026, 1, 5))
-    assert evaluate_enrollment(compiled, state, date(2026, 1, 22)).decisions == ()
-    prompt, plan = evaluate_enrollment(compiled, state, date(2026, 1, 23)).decisions
+    assert evaluate_enrollment(compiled, state, date(2026, 1, 23)).decisions == ()
+    prompt, plan = evaluate_enrollment(compiled, state, date(2026, 1, 24)).decisions
     assert prompt.rule_id == "msc.progress.step1_contact"
     assert (plan.kind, plan.recipients, plan.episode) == ("notice", ("instructor",), STEP1_EPISODE)
-    assert plan.deadlines == {"meeting_earliest": date(2026, 1, 27)}
-    assert (plan.on, plan.due_on) == (date(2026, 1, 23), date(2026, 1, 23))
+    assert plan.deadlines == {"meeting_earliest": date(2026, 1, 28)}
+    assert (plan.on, plan.due_on) == (date(2026, 1, 24), date(2026, 1, 24))
     assert plan.facts["purpose"] == "to agree on a schedule for completing the missing work"
     assert plan.facts["platform"] == "Google Meet"
     assert plan.facts["optional_attendees"] == ["principal_or_assistant_principal", "guardians"]
@@ -285,8 +293,8 @@ def test_meeting_plan_goes_with_the_step1_prompt_of_worked_example_3() -> None:
     [
         ([], False),
         ([_consent(date(2026, 1, 10), True)], True),
-        ([_consent(date(2026, 1, 22), True)], True),  # the day before: seen
-        ([_consent(date(2026, 1, 23), True)], False),  # the day itself: seen from tomorrow
+        ([_consent(date(2026, 1, 23), True)], True),  # the day before: seen
+        ([_consent(date(2026, 1, 24), True)], False),  # the day itself: seen from tomorrow
         ([_consent(date(2026, 1, 10), False)], False),
         ([_consent(date(2026, 1, 10), True), _consent(date(2026, 1, 15), False, "c2")], False),  # revoked
     ],
@@ -298,12 +306,12 @@ def test_recording_only_with_a_written_consent_seen_before_the_day(
     state = _msc_state(date(2026, 1, 20), date(2026, 1, 5))
     for item in consents:
         state = state.with_input(item)
-    plan = _plan(evaluate_enrollment(compiled, state, date(2026, 1, 23)).decisions)
+    plan = _plan(evaluate_enrollment(compiled, state, date(2026, 1, 24)).decisions)
     assert plan.facts["recording_allowed"] is allowed
     assert plan.facts["must_attend_one_of"] == (
         [] if allowed else ["principal", "assistant_principal", "guardians"]
     )
-    seen = [c for c in consents if c.on < date(2026, 1, 23)]
+    seen = [c for c in consents if c.on < date(2026, 1, 24)]
     assert plan.facts["consent_on"] == (seen[-1].on.isoformat() if seen else None)
 
 
@@ -311,13 +319,13 @@ def test_recording_only_with_a_written_consent_seen_before_the_day(
     ("holidays", "last_submission", "earliest", "school_day"),
     [
         # Prompt Thu 2026-10-29: four calendar days cross the weekend and the DST change of Nov 1.
-        ((), date(2026, 10, 26), date(2026, 11, 2), date(2026, 11, 2)),
+        ((), date(2026, 10, 25), date(2026, 11, 2), date(2026, 11, 2)),
         # Prompt Wed 2026-11-25: earliest Sun 11-29 (calendar days), first school day Mon 11-30.
-        (("2026-11-26", "2026-11-27"), date(2026, 11, 22), date(2026, 11, 29), date(2026, 11, 30)),
+        (("2026-11-26", "2026-11-27"), date(2026, 11, 21), date(2026, 11, 29), date(2026, 11, 30)),
         # ...and with Monday closed too, Tuesday.
         (
             ("2026-11-26", "2026-11-27", "2026-11-30"),
-            date(2026, 11, 22),
+            date(2026, 11, 21),
             date(2026, 11, 29),
             date(2026, 12, 1),
         ),
@@ -327,7 +335,7 @@ def test_four_calendar_days_across_weekend_holiday_and_dst(
     holidays: tuple[str, ...], last_submission: date, earliest: date, school_day: date
 ) -> None:
     compiled = program({"msc.progress.step1_contact": {}, MEETING: {}}, holidays=list(holidays))
-    prompt_day = date.fromordinal(last_submission.toordinal() + 3)
+    prompt_day = date.fromordinal(last_submission.toordinal() + 4)  # after 3 whole days
     plan = _plan(
         evaluate_enrollment(compiled, _msc_state(last_submission, date(2026, 10, 1)), prompt_day).decisions
     )
@@ -341,7 +349,7 @@ def test_a_district_may_ask_for_more_notice_never_less() -> None:
     compiled = program({"msc.progress.step1_contact": {}, MEETING: {"notice_days": 5}})
     plan = _plan(
         evaluate_enrollment(
-            compiled, _msc_state(date(2026, 10, 26), date(2026, 10, 1)), date(2026, 10, 29)
+            compiled, _msc_state(date(2026, 10, 25), date(2026, 10, 1)), date(2026, 10, 29)
         ).decisions
     )
     assert plan.deadlines["meeting_earliest"] == date(2026, 11, 3)
@@ -362,14 +370,14 @@ def test_other_prompts_can_be_named_with_their_purpose() -> None:
         compiled, _msc_state(date(2026, 1, 20), date(2026, 1, 5)), date(2026, 1, 21), date(2026, 2, 10)
     )
     plan = _plan(decisions)
-    assert (plan.on, plan.episode) == (date(2026, 2, 6), "msc.progress.step3_removal_notice#since-2026-01-20")
+    assert (plan.on, plan.episode) == (date(2026, 2, 7), "msc.progress.step3_removal_notice#since-2026-01-20")
     assert plan.facts["purpose"] == "to discuss the removal notice"
 
 
 def test_no_plan_for_a_superseded_prompt_or_one_without_the_instructor() -> None:
     compiled = program({"msc.progress.step1_contact": {}, MEETING: {}})
     (meeting,) = compiled.versions[0].filters
-    day = date(2026, 1, 23)
+    day = date(2026, 1, 24)
     skipped = Decision("msc.progress.step1_contact", "skipped", "ep", day, day, "test-1", ("instructor",))
     no_instructor = Decision("msc.progress.step1_contact", "notice", "ep2", day, day, "test-1", ("student",))
     other = Decision("msc.progress.step2_reminder", "notice", "ep", day, day, "test-1", ("instructor",))
@@ -386,9 +394,9 @@ def test_a_recorded_plan_is_not_planned_again() -> None:
     compiled = program({"msc.progress.step1_contact": {}, MEETING: {}})
     state = replace(
         _msc_state(date(2026, 1, 20), date(2026, 1, 5)),
-        fired={f"{MEETING}#{STEP1_EPISODE}": date(2026, 1, 23)},
+        fired={f"{MEETING}#{STEP1_EPISODE}": date(2026, 1, 24)},
     )
-    assert [d.rule_id for d in evaluate_enrollment(compiled, state, date(2026, 1, 23)).decisions] == [
+    assert [d.rule_id for d in evaluate_enrollment(compiled, state, date(2026, 1, 24)).decisions] == [
         "msc.progress.step1_contact"
     ]
 
@@ -424,7 +432,7 @@ def test_plan_says_whether_the_student_can_be_invited_at_a_district_address() ->
         compiled = program(rules)
         plan = _plan(
             evaluate_enrollment(
-                compiled, _msc_state(date(2026, 1, 20), date(2026, 1, 5), address), date(2026, 1, 23)
+                compiled, _msc_state(date(2026, 1, 20), date(2026, 1, 5), address), date(2026, 1, 24)
             ).decisions
         )
         assert plan.facts["student_district_address"] is ok
@@ -450,14 +458,19 @@ def test_chicago_rules_included_in_an_msc_ladder_program(use_wake: bool) -> None
         compiled, state, date(2026, 1, 5), date(2026, 3, 1), activity=_ladder_activity, use_wake=use_wake
     )
     assert summary(decisions) == [
-        ("2026-01-23", "msc.progress.step1_contact", "notice", {}),
-        ("2026-01-23", MEETING, "notice", {"meeting_earliest": "2026-01-27"}),
-        ("2026-01-30", "msc.progress.step2_reminder", "notice", {}),
-        ("2026-01-30", CHANNEL, "skipped", {}),
-        ("2026-02-06", "msc.progress.step3_removal_notice", "notice", {"removal": "2026-02-09"}),
-        ("2026-02-06", CHANNEL, "skipped", {}),
-        ("2026-02-09", "msc.progress.step4_removal", "action", {"reenroll": "2026-02-16"}),
-        ("2026-02-09", CHANNEL, "skipped", {}),
+        ("2026-01-24", "msc.progress.step1_contact", "notice", {}),
+        ("2026-01-24", MEETING, "notice", {"meeting_earliest": "2026-01-28"}),
+        ("2026-01-31", "msc.progress.step2_reminder", "notice", {}),
+        ("2026-01-31", CHANNEL, "skipped", {}),
+        (
+            "2026-02-07",
+            "msc.progress.step3_removal_notice",
+            "notice",
+            {"last_day": "2026-02-09", "removal": "2026-02-10"},
+        ),
+        ("2026-02-07", CHANNEL, "skipped", {}),
+        ("2026-02-10", "msc.progress.step4_removal", "action", {"reenroll": "2026-02-17"}),
+        ("2026-02-10", CHANNEL, "skipped", {}),
     ]
     by_rule = {d.rule_id: d for d in decisions}
     assert by_rule["msc.progress.step2_reminder"].recipients == ("district_staff", "program_admin")
@@ -485,10 +498,10 @@ def test_a_policy_version_can_switch_the_channel_rule_on_later() -> None:
     config["versions"] = [{"version": "test-2", "effective": "2026-03-20", "rules": {CHANNEL: DOMAINS}}]
     compiled = compile_program(ProgramConfig.model_validate(config))
     state = _csu_state("jamie@gmail.com")
-    early = evaluate_enrollment(compiled, state, date(2026, 3, 16))
+    early = evaluate_enrollment(compiled, state, date(2026, 3, 17))
     assert [d.kind for d in early.decisions] == ["notice"]
-    later = apply_evaluation(state, early, date(2026, 3, 16))
-    action, record = evaluate_enrollment(compiled, later, date(2026, 3, 23)).decisions
+    later = apply_evaluation(state, early, date(2026, 3, 17))
+    action, record = evaluate_enrollment(compiled, later, date(2026, 3, 24)).decisions
     assert (action.recipients, record.policy_version) == (("advisor",), "test-2")
 
 

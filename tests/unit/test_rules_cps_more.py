@@ -166,14 +166,15 @@ PARTICIPATION = {"cps.participation.warning": {}, "cps.participation.drop_20d": 
 
 
 def _spring(grade_level: str | None, **kw: Any) -> EnrollmentState:
-    # Last submission Fri 2027-04-16: school day 15 is Fri 05-07 (the seniors' last day), day 20 Fri 05-14.
+    # Last submission Thu 2027-04-15: school day 15 is Thu 05-06, so the warning goes on Fri 05-07
+    # (the seniors' last day); school day 20 is Thu 05-13, the drop due Fri 05-14.
     return EnrollmentState(
         key="d#c1#s1",
         start_date=date(2027, 1, 11),
         term_id="spring-2027",
         end_date=date(2027, 5, 20),
         roster=RosterFacts(grade_level=grade_level),
-        last_on={"submission": date(2027, 4, 16)},
+        last_on={"submission": date(2027, 4, 15)},
         **kw,
     )
 

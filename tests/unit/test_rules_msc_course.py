@@ -341,7 +341,7 @@ def test_a_granted_extension_moves_the_end_date_and_the_rules_that_stop_there() 
     """Without the extension the ladder stops at the end date (05-29); with it, a lapse that
     begins near the old end still reaches step 1 before the new end (06-12)."""
     compiled = program({EXTENSION: {}, LADDER: {}})
-    lapse = {"submission": date(2026, 5, 28)}  # step 1 due 05-31, after the old end
+    lapse = {"submission": date(2026, 5, 28)}  # step 1 due 06-01, after the old end
     plain = _state(date(2026, 1, 12), percent_complete=0.6, end_date=END, last_on=lapse)
     assert [d.rule_id for d in run(compiled, plain, date(2026, 5, 29), date(2026, 6, 20))] == []
 
@@ -349,7 +349,7 @@ def test_a_granted_extension_moves_the_end_date_and_the_rules_that_stop_there() 
     decisions = run(compiled, extended, date(2026, 5, 2), date(2026, 6, 20))
     assert [(d.on, d.rule_id) for d in decisions] == [
         (date(2026, 5, 2), EXTENSION),
-        (date(2026, 5, 31), LADDER),
+        (date(2026, 6, 1), LADDER),
     ]
     assert decisions[0].end_date_after == date(2026, 6, 12)
     after = apply_evaluation(

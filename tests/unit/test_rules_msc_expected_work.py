@@ -84,26 +84,25 @@ def test_the_weekly_minimum_is_pro_rated_to_the_window_at_least_one() -> None:
 
 def test_one_submission_every_three_days_is_short_when_two_are_expected() -> None:
     """5 a week (2 per 3 days): 01-12 and 01-13 meet it; 01-16 and 01-19 come alone, so the lapse
-    that began after 01-13 goes on: step 1 on 01-16, step 2 a week later. With the default (1 a
-    week) each submission ends a lapse and starts another: step 1 again and again."""
+    that began after 01-13 goes on: its three whole days are 01-14 … 01-16, step 1 on 01-17,
+    step 2 a week later. With the default (1 a week) each submission ends a lapse: step 1 comes
+    only once three whole days pass without one (01-20 … 01-22)."""
     work = (date(2026, 1, 12), date(2026, 1, 13), date(2026, 1, 16), date(2026, 1, 19))
     assert _steps(5, *work, last=date(2026, 1, 24)) == [
-        ("2026-01-16", "step1_contact", "2026-01-13"),
-        ("2026-01-23", "step2_reminder", "2026-01-13"),
+        ("2026-01-17", "step1_contact", "2026-01-13"),
+        ("2026-01-24", "step2_reminder", "2026-01-13"),
     ]
     assert _steps(1, *work, last=date(2026, 1, 24)) == [
-        ("2026-01-16", "step1_contact", "-"),
-        ("2026-01-19", "step1_contact", "-"),
-        ("2026-01-22", "step1_contact", "-"),
+        ("2026-01-23", "step1_contact", "-"),
     ]
 
 
 @pytest.mark.parametrize(
     ("day", "steps"),
     [
-        (date(2026, 1, 15), []),  # the day before: met on 01-13, + 3 = 01-16
-        (date(2026, 1, 16), ["step1_contact"]),
+        (date(2026, 1, 16), []),  # met on 01-13: 01-16 is the third whole day, not over yet
         (date(2026, 1, 17), ["step1_contact"]),
+        (date(2026, 1, 18), ["step1_contact"]),
     ],
 )
 def test_step_one_boundaries(day: date, steps: list[str]) -> None:
@@ -112,14 +111,14 @@ def test_step_one_boundaries(day: date, steps: list[str]) -> None:
 
 
 def test_a_single_submission_does_not_end_the_lapse_but_meeting_the_expectation_does() -> None:
-    """After step 1 (01-17) one submission on 01-20 leaves the student short: step 2 follows a
+    """After step 1 (01-18) one submission on 01-20 leaves the student short: step 2 follows a
     week after step 1. Two submissions within three days (01-27, 01-28) end the lapse; the next
     one counts from 01-28."""
     work = (date(2026, 1, 13), date(2026, 1, 14), date(2026, 1, 20), date(2026, 1, 27), date(2026, 1, 28))
     assert _steps(5, *work, last=date(2026, 2, 2)) == [
-        ("2026-01-17", "step1_contact", "2026-01-14"),
-        ("2026-01-24", "step2_reminder", "2026-01-14"),
-        ("2026-01-31", "step1_contact", "2026-01-28"),
+        ("2026-01-18", "step1_contact", "2026-01-14"),
+        ("2026-01-25", "step2_reminder", "2026-01-14"),
+        ("2026-02-01", "step1_contact", "2026-01-28"),
     ]
 
 
@@ -162,8 +161,8 @@ def test_history_kept_only_since_counting_began_falls_back_to_the_latest_submiss
         last_on={"submission": date(2026, 1, 20)},
         history_on={"submission": ()},
     )
-    assert evaluate_enrollment(compiled, state, date(2026, 1, 22)).decisions == ()
-    (step1,) = evaluate_enrollment(compiled, state, date(2026, 1, 23)).decisions
+    assert evaluate_enrollment(compiled, state, date(2026, 1, 23)).decisions == ()
+    (step1,) = evaluate_enrollment(compiled, state, date(2026, 1, 24)).decisions
     assert step1.episode == "since-2026-01-20"
 
 
@@ -171,7 +170,8 @@ def test_late_evening_submissions_count_on_their_local_day_across_the_daylight_s
     """Chicago leaves daylight saving on Sunday 2026-11-01. Submissions at 23:30 local time are
     already the next day in UTC; they count on their local days. On 10-30 only 10-29 is seen
     (short: step 1). 10-30 and 11-01 fall within three consecutive days, so the expectation is
-    met on 11-01 and the next step 1 comes on 11-04 (with UTC dates it would be 11-05)."""
+    met on 11-01 and the next step 1 comes on 11-05, after the three whole days 11-02 … 11-04
+    (with UTC dates it would be 11-06)."""
     compiled = program(_ladder(5))
     record = roster_record("s1", "c1", date(2026, 10, 20), date(2026, 12, 18))  # ladder from 10-30
     times = ["2026-10-29T23:30:00-05:00", "2026-10-30T23:30:00-05:00", "2026-11-01T23:30:00-06:00"]
@@ -185,5 +185,5 @@ def test_late_evening_submissions_count_on_their_local_day_across_the_daylight_s
     steps = [(line["date"], line["rule"], line["facts"].get("expectation_last_met")) for line in result.lines]
     assert steps == [
         ("2026-10-30", "msc.progress.step1_contact", None),
-        ("2026-11-04", "msc.progress.step1_contact", "2026-11-01"),
+        ("2026-11-05", "msc.progress.step1_contact", "2026-11-01"),
     ]

@@ -48,16 +48,17 @@ def _msc() -> EnrollmentState:
 def test_an_msc_lapse_is_reset_by_a_submission() -> None:
     compiled = program({ladder.STEP1: {"withdraw_period_days": 0}, ladder.STEP2: {}})
     evaluation = evaluate_enrollment(compiled, _msc(), D)
-    # The lapse since the day before the start: step 1 is due on day 3.
-    assert evaluation.wake_on == date(2026, 9, 3)
-    assert evaluation.reset == WakeReset({"submission": 3}, None, date(2026, 12, 18))
+    # The lapse since the day before the start: its three whole days are 09-01 … 09-03, step 1
+    # is due the day after; a submission dated D starts a lapse whose step 1 is due D + 4.
+    assert evaluation.wake_on == date(2026, 9, 4)
+    assert evaluation.reset == WakeReset({"submission": 4}, None, date(2026, 12, 18))
 
 
 def test_with_more_submissions_expected_one_submission_resets_nothing() -> None:
     # Seven a week: three expected in the 3-day window, so one submission may leave the lapse on.
     compiled = program({ladder.STEP1: {"withdraw_period_days": 0, "min_submissions_per_week": 7}})
     evaluation = evaluate_enrollment(compiled, _msc(), D)
-    assert evaluation.wake_on == date(2026, 9, 3)
+    assert evaluation.wake_on == date(2026, 9, 4)
     assert evaluation.reset is None
 
 
@@ -83,8 +84,9 @@ def test_cps_pacing_dates_are_kept_and_participation_is_reset_by_a_submission() 
     assert evaluation.reset is not None
     # The pacing warning's date (two weeks before IPR #1) stays whatever the student submits.
     assert evaluation.reset.kept == date(2026, 9, 25)
-    # Participation counts school days from the submission; a new one resets from its date on.
-    assert evaluation.reset.days == {"submission": 15}
+    # Participation counts school days from the submission; a new one resets from its date on:
+    # its warning comes the day after 15 whole school days, 16 calendar days later at the least.
+    assert evaluation.reset.days == {"submission": 16}
     assert evaluation.wake_on == date(2026, 9, 25)
 
 
@@ -102,12 +104,12 @@ def _due(store: MemoryStore, compiled: CompiledProgram, day: date) -> list[str]:
 
 def test_the_store_moves_the_wake_date_later_when_a_submission_ends_the_lapse() -> None:
     store, compiled = _store_at_day_1()
-    assert store.subjects[KEY].wake == date(2026, 9, 3)
+    assert store.subjects[KEY].wake == date(2026, 9, 4)
     store.fold_activity(KEY, "submission", date(2026, 9, 2))
-    assert store.subjects[KEY].wake == date(2026, 9, 5)
+    assert store.subjects[KEY].wake == date(2026, 9, 6)
     # Not looked at on the old date, and looked at on the new one.
     assert _due(store, compiled, date(2026, 9, 4)) == []
-    assert _due(store, compiled, date(2026, 9, 5)) == [KEY]
+    assert _due(store, compiled, date(2026, 9, 6)) == [KEY]
 
 
 def test_an_input_wakes_the_enrollment_and_later_activity_does_not_move_that_later() -> None:
@@ -123,8 +125,8 @@ def test_an_input_wakes_the_enrollment_and_later_activity_does_not_move_that_lat
 def test_activity_of_a_kind_that_does_not_end_the_lapse_leaves_the_wake_date() -> None:
     store, compiled = _store_at_day_1()
     store.fold_activity(KEY, "login", date(2026, 9, 2))
-    assert store.subjects[KEY].wake == date(2026, 9, 3)
-    assert _due(store, compiled, date(2026, 9, 3)) == [KEY]
+    assert store.subjects[KEY].wake == date(2026, 9, 4)
+    assert _due(store, compiled, date(2026, 9, 4)) == [KEY]
 
 
 def test_a_subject_is_added_once() -> None:
@@ -151,5 +153,5 @@ def test_a_ladder_expecting_several_submissions_is_brought_forward_beside_a_rese
     )
     evaluation = evaluate_enrollment(compiled, _msc(), D)
     assert evaluation.reset is not None
-    assert evaluation.reset.forward_days == {"submission": 3}  # the ladder's, outside the reset
-    assert evaluation.reset.days["submission"] == 14  # CSU's next lapse
+    assert evaluation.reset.forward_days == {"submission": 4}  # the ladder's, outside the reset
+    assert evaluation.reset.days["submission"] == 15  # CSU's next lapse: after 14 whole days

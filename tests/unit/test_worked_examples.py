@@ -34,8 +34,8 @@ def test_example_1_cps_pacing_warnings_then_drop(use_wake: bool) -> None:
         compiled, state, date(2026, 8, 24), date(2026, 10, 20), activity=activity, use_wake=use_wake
     )
     assert summary(decisions) == [
-        ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", {"ipr": "2026-10-09"}),
-        ("2026-10-02", "cps.pacing.ipr_warning_1w", "notice", {"ipr": "2026-10-09"}),
+        ("2026-09-25", "cps.pacing.ipr_warning_2w", "notice", {"ipr": "2026-10-09", "drop": "2026-10-10"}),
+        ("2026-10-02", "cps.pacing.ipr_warning_1w", "notice", {"ipr": "2026-10-09", "drop": "2026-10-10"}),
         ("2026-10-10", "cps.pacing.ipr_drop", "action", {"appeal": "2026-10-13"}),
     ]
     assert decisions[0].facts["percent_complete"] == 0.10
@@ -67,8 +67,15 @@ def test_example_2_csu_at_risk_then_engagement_ends_episode(use_wake: bool) -> N
     decisions = run(
         compiled, state, date(2026, 3, 3), date(2026, 3, 30), activity=activity, use_wake=use_wake
     )
+    # "the 14 whole days are 03-03 … 03-16, so the At-Risk email goes on 2026-03-17, giving
+    # 2026-03-23 as the last day to engage and 2026-03-24 as the withdrawal date"
     assert summary(decisions) == [
-        ("2026-03-16", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-23"}),
+        (
+            "2026-03-17",
+            "csu.engagement.at_risk_14d",
+            "notice",
+            {"last_day": "2026-03-23", "withdrawal": "2026-03-24"},
+        ),
     ]
     assert decisions[0].episode == "since-2026-03-02"
     assert decisions[0].facts["calendar_days_without_activity"] == 14
@@ -80,11 +87,18 @@ def test_example_2_without_engagement_the_withdrawal_follows() -> None:
         key="e", start_date=date(2026, 2, 1), last_on={"discussion_reply": date(2026, 3, 2)}
     )
     decisions = run(compiled, state, date(2026, 3, 3), date(2026, 4, 30))
+    # "with no engagement at all, the withdrawal is taken on 2026-03-24"
     assert summary(decisions) == [
-        ("2026-03-16", "csu.engagement.at_risk_14d", "notice", {"withdrawal": "2026-03-23"}),
-        ("2026-03-23", "csu.engagement.withdraw_21d", "action", {}),
+        (
+            "2026-03-17",
+            "csu.engagement.at_risk_14d",
+            "notice",
+            {"last_day": "2026-03-23", "withdrawal": "2026-03-24"},
+        ),
+        ("2026-03-24", "csu.engagement.withdraw_21d", "action", {}),
     ]
     assert decisions[1].status_after == "withdrawn"
+    assert decisions[1].facts["calendar_days_without_activity"] == 21
 
 
 MSC_LADDER = {
@@ -106,11 +120,20 @@ def test_example_3_msc_ladder(use_wake: bool) -> None:
         return s
 
     decisions = run(compiled, state, date(2026, 1, 5), date(2026, 3, 1), activity=activity, use_wake=use_wake)
+    # "the 3 whole days are 01-21 … 01-23, so step 1 prompts the instructor on 2026-01-24, step
+    # 2 follows on 2026-01-31, step 3 on 2026-02-07 announcing removal on 2026-02-10; ... step 4
+    # removes the student on 2026-02-10 and states the re-enrollment deadline 2026-02-17."
     assert summary(decisions) == [
-        ("2026-01-23", "msc.progress.step1_contact", "notice", {}),
-        ("2026-01-30", "msc.progress.step2_reminder", "notice", {}),
-        ("2026-02-06", "msc.progress.step3_removal_notice", "notice", {"removal": "2026-02-09"}),
-        ("2026-02-09", "msc.progress.step4_removal", "action", {"reenroll": "2026-02-16"}),
+        ("2026-01-24", "msc.progress.step1_contact", "notice", {}),
+        ("2026-01-31", "msc.progress.step2_reminder", "notice", {}),
+        (
+            "2026-02-07",
+            "msc.progress.step3_removal_notice",
+            "notice",
+            {"last_day": "2026-02-09", "removal": "2026-02-10"},
+        ),
+        ("2026-02-10", "msc.progress.step4_removal", "action", {"reenroll": "2026-02-17"}),
     ]
+    assert decisions[0].facts["days_without_submission"] == 3
     assert decisions[0].recipients == ("instructor",)
     assert decisions[0].facts["last_submission_date"] == "2026-01-20"

@@ -22,6 +22,7 @@ from onpace_rules.facts import EnrollmentState
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules import (
     chicago,
+    data_alerts,
     eligibility,
     engagement,
     enrollment_checks,
@@ -49,6 +50,7 @@ RULE_MODULES: tuple[ModuleType, ...] = (
     late,
     mocap,
     chicago,
+    data_alerts,
 )
 
 

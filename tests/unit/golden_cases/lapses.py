@@ -21,4 +21,21 @@ GOLDEN: dict[str, dict[str, Any]] = {
             "deadlines": {"last_day": "2026-03-23", "withdrawal": "2026-03-24"},
         },
     },
+    "cps_participation_warning_to_guardian": {
+        "rule_id": "cps.participation.warning",
+        "role": "guardian",
+        "name": "Ana Rivera",
+        "notice": {
+            # Last submission Fri 09-18: the 15 whole school days end Fri 10-09, the warning goes
+            # on Sat 10-10; the 20th school day is Fri 10-16, the drop on Sat 10-17.
+            "decided_on": "2026-10-10",
+            "facts": {
+                "last_activity_date": "2026-09-18",
+                "enrollment_start": "2026-08-24",
+                "school_days_without_activity": 15,
+                "qualifying_activity": "submission",
+            },
+            "deadlines": {"last_day": "2026-10-16", "drop": "2026-10-17"},
+        },
+    },
 }

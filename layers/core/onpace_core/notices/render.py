@@ -28,6 +28,7 @@ from babel.dates import format_date, format_time, get_timezone_name
 from babel.numbers import format_currency, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context, select_autoescape
 from jinja2.runtime import Context
+from onpace_rules.titles import rule_title
 
 from onpace_core.store.models import Contact, OutboxModel
 
@@ -149,6 +150,7 @@ def _environment(templates_dir: Path) -> Environment:
     env.filters["percent"] = _percent
     env.filters["human_time"] = _human_time
     env.filters["usd"] = _usd
+    env.filters["rule_title"] = rule_title
     return env
 
 

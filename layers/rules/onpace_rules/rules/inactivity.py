@@ -12,6 +12,12 @@ Used by
 
 An episode is one lapse: it starts at the last qualifying activity (or the day before the
 enrollment starts) and ends with the next qualifying activity.
+
+Catalogue convention "Lapses count whole days": "N days without X" is complete when N whole days
+after the anchor have ended with no qualifying activity; the rule fires on the evaluation of the
+day after the N-th day, so activity dated on the N-th day itself still prevents it ("submit ...
+by that date"). A warning names that N-th day of the action as ``last_day`` and the action's own
+date.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, FactValue
-from onpace_rules.facts import ActivityKind, EnrollmentState, EnrollmentStatus, Scope
+from onpace_rules.facts import ONE_DAY, ActivityKind, EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on, iso, since_episode
 from onpace_rules.rules.clock import Clock, DayUnit, accommodations_seen
 
@@ -39,8 +45,9 @@ class InactivityParams(BaseModel):
 
 @dataclass(frozen=True)
 class InactivitySeries:
-    """Warning at ``warning_day``, action at ``action_day``; the action date a warning announces
-    is never earlier than ``action_day - warning_day`` days after the warning was actually sent."""
+    """Warning after ``warning_day`` whole days without qualifying activity, action after
+    ``action_day``; the action date a warning announces is never earlier than ``action_day -
+    warning_day`` days after the warning was actually sent."""
 
     scope: ClassVar[Scope] = "enrollment"
     runs_after_end: ClassVar[bool] = False
@@ -74,23 +81,33 @@ class InactivitySeries:
     def _dates(self, state: EnrollmentState, anchor: date, episode: str, clock: Clock) -> tuple[date, date]:
         """(warning due, action due) for this episode, the action counted from the real warning.
 
-        Accommodations: paused days do not count, and ``extend_days`` is added to both days.
+        Each is the day after the N-th whole counting day after ``anchor`` (catalogue: "the rule
+        fires on the evaluation of the day after the N-th such day"). Accommodations: paused
+        days do not count, and ``extend_days`` is added to both days.
         """
         extra = clock.extension(anchor)
-        warning_due = clock.add(anchor, self.params.warning_day + extra)
-        action_due = clock.add(anchor, self.params.action_day + extra)
+        warning_due = clock.add(anchor, self.params.warning_day + extra) + ONE_DAY
+        action_due = clock.add(anchor, self.params.action_day + extra) + ONE_DAY
         sent = fired_on(state, self.warning_id, episode) if self.warning_id and self.action_id else None
         if sent is not None:
-            grace = self.params.action_day - self.params.warning_day
-            action_due = max(action_due, clock.add(sent, grace))
+            action_due = max(action_due, self._announced_after(sent, clock))
         return warning_due, action_due
+
+    def _announced_after(self, sent: date, clock: Clock) -> date:
+        """The action date a warning sent on ``sent`` announces at the earliest: the family gets
+        the whole grace (``action_day - warning_day`` days) counted as if the lapse's warning
+        day had been the day before ``sent`` (catalogue: "an action never comes before the date
+        the family was told", and a late warning never shortens the time to act)."""
+        grace = self.params.action_day - self.params.warning_day
+        return clock.add(sent - ONE_DAY, grace) + ONE_DAY
 
     def _facts(self, anchor: date, day: date, state: EnrollmentState, clock: Clock) -> dict[str, FactValue]:
         last = None if anchor < state.start_date else iso(anchor)
         return {
             "last_activity_date": last,
             "enrollment_start": iso(state.start_date),
-            f"{self.unit}_days_without_activity": clock.elapsed(anchor, day),
+            # Whole days without activity: those ended before the evaluation day.
+            f"{self.unit}_days_without_activity": clock.elapsed(anchor, day - ONE_DAY),
             "qualifying_activity": ", ".join(sorted(self.kinds)),
             **clock.facts(),
         }
@@ -157,9 +174,11 @@ class InactivitySeries:
             return decisions, None
         assert self.warning_id is not None  # a warning is due (checked above)
         announced: date | None = None
+        deadlines = {}
         if self.action_id is not None:
-            grace = self.params.action_day - self.params.warning_day
-            announced = max(action_due, clock.add(day, grace))
+            announced = max(action_due, self._announced_after(day, clock))
+            # Activity dated the day before the action is the last that still prevents it.
+            deadlines = {"last_day": announced - ONE_DAY, self.action_deadline: announced}
         decisions.append(
             Decision(
                 rule_id=self.warning_id,
@@ -169,7 +188,7 @@ class InactivitySeries:
                 due_on=warning_due,
                 policy_version=ctx.policy_version,
                 recipients=self.warning_recipients,
-                deadlines={self.action_deadline: announced} if announced is not None else {},
+                deadlines=deadlines,
                 facts=facts,
             )
         )
@@ -178,20 +197,21 @@ class InactivitySeries:
 
     def _new_lapse(self, day: date, clock: Clock) -> date:
         """The first date of a lapse that activity dated ``day`` (not seen yet) would start."""
-        return clock.add(day, self._first_day)
+        return clock.add(day, self._first_day) + ONE_DAY
 
     @property
     def _first_day(self) -> int:
-        """The fewest days into a lapse anything of this series can be due: the warning's, or
-        the action's in a series without a warning."""
+        """The fewest whole days of a lapse before anything of this series can be due: the
+        warning's, or the action's in a series without a warning."""
         return self.params.warning_day if self.warning_id is not None else self.params.action_day
 
     @property
     def activity_reset_days(self) -> dict[ActivityKind, int]:
         """Qualifying activity ends the lapse, and with it the warning and action pending; the
-        next lapse's first date is ``_first_day`` days after the activity at the earliest:
-        school days, paused days and extensions only come later than calendar days."""
-        return dict.fromkeys(self.kinds, self._first_day)
+        next lapse's first date is the day after its ``_first_day``-th whole day, so at least
+        ``_first_day + 1`` calendar days after the activity: school days, paused days and
+        extensions only come later than calendar days."""
+        return dict.fromkeys(self.kinds, self._first_day + 1)
 
     @property
     def activity_wake_days(self) -> dict[ActivityKind, int]:
@@ -199,12 +219,13 @@ class InactivitySeries:
         days later. When that grace is longer than ``warning_day``, activity right after the
         warning starts a lapse whose warning comes first: such activity must bring the wake
         date forward (``RuleFamily.next_wake``). With the sources' thresholds (14/21, 15/20)
-        it never does."""
+        it never does. The new lapse's warning comes the day after its ``warning_day``-th whole
+        day: ``warning_day + 1`` calendar days after the activity at the earliest."""
         if self.warning_id is None or self.action_id is None:
             return {}
         if self.params.action_day - self.params.warning_day <= self.params.warning_day:
             return {}
-        return dict.fromkeys(self.kinds, self.params.warning_day)
+        return dict.fromkeys(self.kinds, self.params.warning_day + 1)
 
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
         """The action taken on ``day`` (after approval): an appeal window counts from then."""

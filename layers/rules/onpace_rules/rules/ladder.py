@@ -138,10 +138,11 @@ class ProgressLadder:
 
     @cached_property
     def _after_step(self) -> tuple[timedelta, ...]:
-        """Per step of the chain, the days from the step before (step 1: from the anchor)."""
+        """Per step of the chain, the days from the step before (step 1: from the anchor, the
+        day after its last whole day)."""
         p = self.params
         days = (
-            p.step1_days_without_submission,
+            p.step1_days_without_submission + 1,
             p.step2_days_after_step1,
             p.step3_days_after_step2,
             p.removal_days_after_step3,
@@ -177,10 +178,12 @@ class ProgressLadder:
                 # A paused clock (an accommodation) delays the first step; the later steps count
                 # from the step before, as the source says.
                 accommodations = accommodations_seen(state, day) if state.inputs else ()
+                # "3 days without": due the day after the third whole day (catalogue convention
+                # "Lapses count whole days"), so a submission on that day still prevents it.
                 if accommodations:
                     first = self.params.step1_days_without_submission
                     clock = Clock(calendar, "calendar", accommodations)
-                    due = clock.add(anchor, first + clock.extension(anchor))
+                    due = clock.add(anchor, first + clock.extension(anchor)) + ONE_DAY
                 else:
                     due = anchor + self._after_step[0]
                 after_withdraw_period = state.start_date + self._withdraw_period
@@ -205,7 +208,10 @@ class ProgressLadder:
         deadlines: dict[str, date] = {}
         facts: dict[str, FactValue] = {}
         if step.rule_id == STEP3:
-            deadlines["removal"] = day + timedelta(days=self.params.removal_days_after_step3)
+            removal = day + timedelta(days=self.params.removal_days_after_step3)
+            # A submission dated the day before the removal is the last that still prevents it.
+            deadlines["last_day"] = removal - ONE_DAY
+            deadlines["removal"] = removal
         elif step.rule_id == STEP4:
             deadlines["reenroll"] = day + timedelta(days=self.params.reenroll_window_days)
             facts["reenroll_fee_usd"] = round(self.params.reenroll_fee_usd, 2)
@@ -222,7 +228,7 @@ class ProgressLadder:
             withdraw_end = start + timedelta(days=self.params.withdraw_period_days - 1)
             start_facts = self._start_facts[start] = (iso(start), iso(withdraw_end))
         facts["last_submission_date"] = iso(last) if last >= start else None
-        facts["days_without_submission"] = (day - last).days
+        facts["days_without_submission"] = (day - ONE_DAY - last).days  # whole days
         facts["enrollment_start"], facts["withdraw_period_end"] = start_facts
         return Decision(
             rule_id=step.rule_id,
@@ -262,20 +268,21 @@ class ProgressLadder:
 
     @property
     def activity_wake_days(self) -> dict[ActivityKind, int]:
-        """A submission dated D can start a new lapse whose step 1 is due from D + 3 (never
-        earlier: a paused clock, an extension or the withdraw period only delay it). The stores
+        """A submission dated D can start a new lapse whose step 1 is due from D + 4, the day
+        after its third whole day (never earlier: a paused clock, an extension or the withdraw
+        period only delay it). The stores
         bring the wake date forward to that day when a submission arrives, so ``next_wake`` need
         not guess at submissions it has not seen."""
-        return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission)
+        return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission + 1)
 
     @property
     def activity_reset_days(self) -> dict[ActivityKind, int]:
         """With one submission expected, a submission ends the lapse: every step still pending
-        belongs to it, and the next lapse's step 1 comes 3 days after the submission at the
+        belongs to it, and the next lapse's step 1 comes 4 days after the submission at the
         earliest. With more expected, one submission may leave the lapse running: no reset."""
         if self._expected > 1:
             return {}
-        return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission)
+        return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission + 1)
 
     @property
     def activity_history(self) -> frozenset[ActivityKind]:

@@ -6,6 +6,10 @@ parents/guardians will receive warning emails as follows: Two weeks prior to the
 week prior to the IPR date." and "Students are allowed one academic pacing appeal per academic
 year." Catalogue section 1: ``cps.pacing.ipr_warning_2w``,
 ``cps.pacing.ipr_warning_1w``, ``cps.pacing.ipr_drop``.
+
+No data is not zero (catalogue conventions): a student whose LMS never reported a percent
+complete is neither warned nor dropped; the program administrator gets one ``data.missing``
+alert per enrollment and checkpoint, dated the first day a pacing rule needed the value.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from onpace_rules.rules.base import (
     merged_params,
     validated,
 )
+from onpace_rules.rules.data_alerts import missing_value_alert
 
 WARNING_2W = "cps.pacing.ipr_warning_2w"
 WARNING_1W = "cps.pacing.ipr_warning_1w"
@@ -133,7 +138,26 @@ class PacingCheckpoint:
                     wake = when  # what ``next_wake`` gives once today is recorded as checked
         if not due:
             return (), wake
-        percent = state.percent_complete or 0.0
+        percent = state.percent_complete
+        if percent is None:
+            # "no report yet: data.missing, no warning" / "none reported: data.missing, no drop"
+            return (
+                missing_value_alert(
+                    state,
+                    day,
+                    ctx,
+                    episode=episode,
+                    value="percent_complete",
+                    needed_by=[rule_id for rule_id, _ in due],
+                    due_on=due[0][1],
+                    facts={
+                        "required_percent": self.params.pacing_threshold,
+                        "ipr_date": term.ipr.isoformat(),
+                    },
+                    deadlines={"ipr": term.ipr},
+                ),
+                wake,
+            )
         if percent >= self.params.pacing_threshold:
             return (), wake
         facts: dict[str, FactValue] = {
@@ -192,7 +216,8 @@ class PacingCheckpoint:
                 due_on=latest_due,
                 policy_version=ctx.policy_version,
                 recipients=("student", "guardians"),
-                deadlines={"ipr": term.ipr},
+                # The last day to reach the threshold, and the day the drop is taken after it.
+                deadlines={"ipr": term.ipr, "drop": term.ipr + ONE_DAY},
                 facts=facts,
             )
         )
