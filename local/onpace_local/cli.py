@@ -11,6 +11,11 @@
 ``template.yaml`` declares and call the real handlers in this process (moto cannot run Lambda
 code without Docker). ``replay`` needs no server: it evaluates in memory and sends nothing.
 ``load`` writes to a deployed stack's tables (or to moto server with ``--endpoint-url``).
+
+A mistake in a file given to any command (a program file, a roster export, an events or event
+file) is an ``InputFileError``; ``main`` alone turns it into ``onpace: error: <file>:<line>:
+<problem>`` on standard error and exit status 2, as argparse does for a wrong argument. Every
+command reads and checks its files before it starts a server or writes anything.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
+
+from onpace_rules.input_files import InputFileError, read_text
 
 from onpace_local.demo import DEMO_DIR, DemoOptions, run_demo
 
@@ -40,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
             "OnPace on the embedded local stack (moto server on 127.0.0.1), and loading programs and "
             "rosters into a deployed one."
         ),
+        epilog=(
+            "Every command reads and checks the files it is given (program files, OneRoster CSV files, "
+            "event files; UTF-8) before it starts a server or writes anything. A mistake in one ends the "
+            "command with 'onpace: error: FILE:LINE: PROBLEM' on standard error and exit status 2."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -49,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Load the demo district (demo/programs, demo/roster), replay its term day by day "
             "(scheduled evaluation, emails through SES, signed activity webhooks), print a summary "
-            "and serve the admin console until Ctrl-C."
+            "and serve the admin console until Ctrl-C. The files are checked before moto server starts."
         ),
     )
     defaults = DemoOptions()
@@ -71,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--programs", type=Path, default=defaults.programs_dir, help="directory of program YAML files"
     )
-    demo.add_argument("--roster", type=Path, default=defaults.roster_dir, help="OneRoster 1.1 CSV directory")
+    demo.add_argument(
+        "--roster", type=Path, default=defaults.roster_dir, help="OneRoster 1.1 CSV directory (UTF-8)"
+    )
     demo.add_argument(
         "--events", type=Path, default=defaults.events_file, help="activity events, one JSON per line"
     )
@@ -99,15 +114,17 @@ def _parser() -> argparse.ArgumentParser:
             "Evaluate every day FROM..TO exactly as the scheduled evaluator would (same engine, "
             "in-memory store) and print each notice, action and skipped warning as one JSON object "
             "per line, ordered by date. Nothing is sent. Events are OnPace's plain JSON format, one "
-            "object per line (activity and other inputs, see docs/webhooks.md)."
+            "object per line (activity and other inputs, see docs/webhooks.md). The program applies to "
+            "the roster's classes whose school org is in its org_ids, or to every class when it lists "
+            "none; a warning on standard error says when that is every class of several schools, or none."
         ),
         epilog=(
-            "example: onpace replay --program programs/cps-online.yaml --roster demo/roster "
+            "example: onpace replay --program demo/programs/riverbend-online.yaml --roster demo/roster "
             "--events demo/events.jsonl --from 2026-08-24 --to 2026-10-16 --skip 2026-09-20..2026-09-27"
         ),
     )
     replay.add_argument("--program", type=Path, required=True, help="program policy file (YAML)")
-    replay.add_argument("--roster", type=Path, required=True, help="OneRoster 1.1 CSV directory")
+    replay.add_argument("--roster", type=Path, required=True, help="OneRoster 1.1 CSV directory (UTF-8)")
     replay.add_argument(
         "--events", type=Path, action="append", default=[], help="events file, one JSON per line (repeatable)"
     )
@@ -193,7 +210,9 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             "example: onpace load roster exports/2026-08-20 --program programs/cps-online.yaml --stack onpace"
         ),
     )
-    roster.add_argument("roster_dir", type=Path, metavar="ROSTER_DIR", help="OneRoster 1.1 CSV directory")
+    roster.add_argument(
+        "roster_dir", type=Path, metavar="ROSTER_DIR", help="OneRoster 1.1 CSV directory (UTF-8)"
+    )
     roster.add_argument(
         "--program",
         dest="programs",
@@ -215,22 +234,12 @@ def _day_range(text: str) -> object:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from onpace_core.roster.enrollments import RosterMismatchError
-    from onpace_core.roster.oneroster import RosterError
-    from onpace_rules.program_files import ProgramFileError
-
-    from onpace_local.replay import ReplayInputError, as_json_lines, as_table, replay_files
+    from onpace_local.replay import as_json_lines, as_table, replay_files
 
     if args.last_day < args.first_day:
         print("onpace replay: --to must not be before --from", file=sys.stderr)
         return 2
-    try:
-        result = replay_files(
-            args.program, args.roster, args.events, args.first_day, args.last_day, args.skip
-        )
-    except (ProgramFileError, RosterError, RosterMismatchError, ReplayInputError) as exc:
-        print(f"onpace replay: {exc}", file=sys.stderr)
-        return 2
+    result = replay_files(args.program, args.roster, args.events, args.first_day, args.last_day, args.skip)
     lines = as_table(result) if args.format == "table" else as_json_lines(result)
     for line in lines:
         print(line)
@@ -245,14 +254,22 @@ def _replay(args: argparse.Namespace) -> int:
             f"{change['enrollments_reevaluated']} enrollment(s) re-evaluated",
             file=sys.stderr,
         )
+    if result.other_programs:
+        print(
+            f"onpace replay: {len(result.other_programs)} event(s) for classes of the roster's other "
+            "schools (not in the program's org_ids) left out",
+            file=sys.stderr,
+        )
     if result.unmatched:
         print(
             f"onpace replay: {len(result.unmatched)} event(s) name a student or class that is not on the "
-            "roster or belongs to another program (kept out of the evaluation): "
+            "roster (kept out of the evaluation): "
             + ", ".join(e["event_id"] for e in result.unmatched[:10])
             + (" …" if len(result.unmatched) > 10 else ""),
             file=sys.stderr,
         )
+    for warning in result.warnings:
+        print(f"onpace replay: warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -279,7 +296,7 @@ def _load(args: argparse.Namespace) -> int:
             load_program_files(files, target, now, progress)
         else:
             load_roster_dir(args.roster_dir, files, target, now, progress)
-    except LoadInputError as exc:
+    except LoadInputError as exc:  # a file's own mistakes are InputFileError, reported by main
         print(f"onpace load: {exc}", file=sys.stderr)
         return 2
     except DeploymentError as exc:
@@ -293,7 +310,7 @@ def _invoke(args: argparse.Namespace) -> int:
     from onpace_local.stack import LocalStack
     from onpace_local.webhook_client import resign_api_event
 
-    event = json.loads(args.event.read_text(encoding="utf-8"))
+    event = _read_event(args.event)
     with LocalStack.start(DEMO_DIR.parent / "template.yaml") as stack:
         if args.function not in {f.logical_id for f in stack.functions}:
             known = ", ".join(f.logical_id for f in stack.functions)
@@ -308,8 +325,29 @@ def _invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_event(path: Path) -> dict[str, Any]:
+    """A Lambda event from a JSON file, or an InputFileError naming the file and line."""
+    text = read_text(path, what="event file")
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from exc
+    if not isinstance(event, dict):
+        raise InputFileError(path, "expected one JSON object (a Lambda event, see events/)", 1)
+    return event
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except InputFileError as exc:
+        for line in str(exc).splitlines():
+            print(f"onpace: error: {line}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         if args.last_day < args.first_day:
             print("onpace: --to must not be before --from", file=sys.stderr)

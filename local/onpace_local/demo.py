@@ -3,6 +3,9 @@
 Day by day on a simulated clock: the scheduler fires the evaluate function for the day, the
 outbox stream feeds the notify function (emails go through SES on moto), then the day's LMS
 activity arrives as signed webhooks through the local API gateway and the ingest function.
+
+Every file (programs, roster, events) is read and checked before moto server starts, so a
+mistake in one is reported at once, by file and line (``InputFileError``).
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from onpace_core.store.models import OutboxModel
 
-from onpace_local.district import LoadedDistrict, load_district
+from onpace_local.district import LoadedDistrict, read_district, store_district
 from onpace_local.gateway import serve_gateway
+from onpace_local.replay import read_event_file
 from onpace_local.scheduler import fire_day, schedules
 from onpace_local.stack import LocalStack
 from onpace_local.streams import StreamPump
@@ -113,17 +117,10 @@ class DemoReport:
 
 
 def _events_by_day(path: Path, zone: ZoneInfo) -> dict[date, list[dict[str, Any]]]:
+    """The events file's lines (validated as replay validates them) by their local date, as sent."""
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-                local = datetime.fromisoformat(event["occurred_at"]).astimezone(zone).date()
-            except (ValueError, KeyError) as exc:
-                raise ValueError(f"{path} line {number}: not a plain activity event ({exc})") from exc
-            by_day[local].append(event)
+    for line, event in read_event_file(path):
+        by_day[event.occurred_at.astimezone(zone).date()].append(json.loads(line))
     return by_day
 
 
@@ -166,11 +163,14 @@ def _tally(report: DemoReport, district_id: str) -> None:
 
 
 def replay_term(
-    stack: LocalStack, district: LoadedDistrict, gateway_url: str, options: DemoOptions, out: TextIO
+    stack: LocalStack,
+    district: LoadedDistrict,
+    gateway_url: str,
+    events: dict[date, list[dict[str, Any]]],
+    options: DemoOptions,
+    out: TextIO,
 ) -> DemoReport:
     """Replay the term day by day; returns what was decided, sent and received."""
-    zone = ZoneInfo(district.programs[0].time_zone)
-    events = _events_by_day(options.events_file, zone)
     report = DemoReport(district_id=district.district_id, console_url=f"{gateway_url}/console")
     daily = schedules(stack)
     pump = StreamPump.for_function(stack, "NotifyFunction")
@@ -202,21 +202,25 @@ def replay_term(
             file=out,
             flush=True,
         )
-    # An LMS that retries a delivery it already made: nothing is counted twice.
-    retry_day = next(d for d in all_days if events.get(d))
-    retry = post_webhook(
-        gateway_url,
-        district_id=district.district_id,
-        secret=district.webhook_secret,
-        events=events[retry_day],
-        msg_id=f"msg_demo_{retry_day.isoformat()}",
-    )
-    report.webhooks["duplicates"] += int(retry.body.get("duplicates", 0))
-    # A forged delivery: refused with 401 and audited.
-    forged = post_webhook(
-        gateway_url, district_id=district.district_id, secret="whsec_" + "A" * 44, events=events[retry_day]
-    )
-    report.webhooks[f"refused ({forged.status})"] += 1
+    retry_day = next((d for d in all_days if events.get(d)), None)
+    if retry_day is not None:
+        # An LMS that retries a delivery it already made: nothing is counted twice.
+        retry = post_webhook(
+            gateway_url,
+            district_id=district.district_id,
+            secret=district.webhook_secret,
+            events=events[retry_day],
+            msg_id=f"msg_demo_{retry_day.isoformat()}",
+        )
+        report.webhooks["duplicates"] += int(retry.body.get("duplicates", 0))
+        # A forged delivery: refused with 401 and audited.
+        forged = post_webhook(
+            gateway_url,
+            district_id=district.district_id,
+            secret="whsec_" + "A" * 44,
+            events=events[retry_day],
+        )
+        report.webhooks[f"refused ({forged.status})"] += 1
     report.seconds = time.monotonic() - started
     report.days = len(all_days)
     _tally(report, district.district_id)
@@ -224,12 +228,15 @@ def replay_term(
 
 
 def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
+    """Read the district's files (InputFileError if one is wrong), then start moto and replay."""
+    files = read_district(options.programs_dir, options.roster_dir)
+    events = _events_by_day(options.events_file, ZoneInfo(files.programs[0].time_zone))
     print("Starting moto server and creating the template's resources …", file=out, flush=True)
     # The functions log JSON at the template's LogLevel; the demo's own progress lines are
     # enough unless --verbose asks for the functions' logs as well.
     log_level = "INFO" if options.verbose else "WARNING"
     with LocalStack.start(options.template, parameter_overrides={"LogLevel": log_level}) as stack:
-        district = load_district(stack, options.programs_dir, options.roster_dir)
+        district = store_district(stack, files)
         print(
             f"Loaded district {district.district_id}: {len(district.programs)} programs, "
             f"{district.enrollments} enrollments. Replaying {options.first_day} … {options.last_day}:",
@@ -238,7 +245,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
         )
         gateway = serve_gateway(stack, port=options.port, console_district=district.district_id)
         try:
-            report = replay_term(stack, district, gateway.url, options, out)
+            report = replay_term(stack, district, gateway.url, events, options, out)
             print("", file=out)
             print(report.render(), file=out, flush=True)
             if options.serve:

@@ -1,20 +1,35 @@
-"""Load a district into a running stack: its program files, its roster, its webhook secret."""
+"""Load a district into a running stack: its program files, its roster, its webhook secret.
+
+``read_district`` reads and checks the files (a mistake is an ``InputFileError`` naming the file
+and line) without touching the stack, so a command can refuse bad files before starting it;
+``store_district`` writes what was read.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from onpace_core.roster.enrollments import build_enrollments
+from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments
 from onpace_core.roster.oneroster import read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
 from onpace_core.store.programs import save_program
+from onpace_rules.input_files import InputFileError
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
 
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import new_secret
+
+
+@dataclass(frozen=True)
+class DistrictFiles:
+    """A district's programs and the enrollments its roster gives them, read from files."""
+
+    district_id: str
+    programs: tuple[ProgramConfig, ...]
+    records: tuple[EnrollmentRecord, ...]
 
 
 @dataclass(frozen=True)
@@ -26,27 +41,40 @@ class LoadedDistrict:
 
 
 def load_programs(directory: Path) -> list[ProgramConfig]:
+    if not directory.is_dir():
+        raise InputFileError(directory, "no such directory of program files")
     files = sorted(directory.glob("*.yaml"))
     if not files:
-        raise FileNotFoundError(f"{directory}: no program files (*.yaml)")
+        raise InputFileError(directory, "no program files (*.yaml)")
     return [load_program_file(path) for path in files]
 
 
-def load_district(stack: LocalStack, programs_dir: Path, roster_dir: Path) -> LoadedDistrict:
+def read_district(programs_dir: Path, roster_dir: Path) -> DistrictFiles:
+    """The programs of ``programs_dir`` (one district) and their enrollments in ``roster_dir``."""
     programs = load_programs(programs_dir)
     districts = {p.district_id for p in programs}
     if len(districts) != 1:
-        raise ValueError(f"{programs_dir}: programs of one district expected, found {sorted(districts)}")
-    district_id = districts.pop()
-    for program in programs:
-        save_program(program)
+        raise InputFileError(
+            programs_dir, f"programs of one district expected, found {', '.join(sorted(districts))}"
+        )
     records = build_enrollments(read_roster(roster_dir), programs)
+    return DistrictFiles(districts.pop(), tuple(programs), tuple(records))
+
+
+def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
+    """Save the programs, upsert the enrollments and create the district's webhook secret."""
+    for program in files.programs:
+        save_program(program)
     count = 0
-    for program in programs:
-        count += upsert_enrollments([r for r in records if r.program_id == program.program_id], program)
+    for program in files.programs:
+        count += upsert_enrollments([r for r in files.records if r.program_id == program.program_id], program)
     secret = new_secret()
     settings = Settings.from_env()
     stack.client("secretsmanager").create_secret(
-        Name=f"{settings.webhook_secret_prefix}{district_id}", SecretString=secret
+        Name=f"{settings.webhook_secret_prefix}{files.district_id}", SecretString=secret
     )
-    return LoadedDistrict(district_id, tuple(programs), count, secret)
+    return LoadedDistrict(files.district_id, files.programs, count, secret)
+
+
+def load_district(stack: LocalStack, programs_dir: Path, roster_dir: Path) -> LoadedDistrict:
+    return store_district(stack, read_district(programs_dir, roster_dir))

@@ -28,8 +28,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from onpace_core.audit.log import AuditEntry, append
-from onpace_core.roster.enrollments import EnrollmentRecord, RosterMismatchError, build_enrollments
-from onpace_core.roster.oneroster import RosterError, read_roster
+from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments
+from onpace_core.roster.oneroster import read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
 from onpace_core.store.models import ALL_MODELS, AuditModel, EnrollmentModel, ProgramModel, bind_tables
@@ -43,8 +43,9 @@ from onpace_core.store.programs import (
     load_program,
     stored_config_json,
 )
+from onpace_rules.input_files import InputFileError
 from onpace_rules.program import ProgramConfig
-from onpace_rules.program_files import ProgramFileError, load_program_file
+from onpace_rules.program_files import load_program_file
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
@@ -65,7 +66,10 @@ _WRITTEN: tuple[type[Model], ...] = (ProgramModel, EnrollmentModel, AuditModel)
 
 
 class LoadInputError(ValueError):
-    """A file, directory or option is wrong: nothing was written."""
+    """An option, or what the files hold together, is wrong: nothing was written.
+
+    A mistake inside one file is an ``InputFileError`` (file, line, problem) instead.
+    """
 
 
 class DeploymentError(RuntimeError):
@@ -184,18 +188,16 @@ class ProgramFile:
 
 
 def read_program_files(paths: Sequence[Path]) -> list[ProgramFile]:
-    """Read and validate every file (all before any write); one program per file, each once."""
+    """Read and validate every file (all before any write); one program per file, each once.
+
+    A file that is missing or wrong raises ``InputFileError`` (``ProgramFileError``).
+    """
     files: list[ProgramFile] = []
     seen: dict[str, Path] = {}
     for path in paths:
-        if not path.is_file():
-            raise LoadInputError(f"{path}: no such program file")
-        try:
-            config = load_program_file(path)
-        except ProgramFileError as exc:
-            raise LoadInputError(str(exc)) from exc
+        config = load_program_file(path)
         if config.key in seen:
-            raise LoadInputError(f"{path}: program {config.key} is also in {seen[config.key]}")
+            raise InputFileError(path, f"program {config.key} is also in {seen[config.key]}")
         seen[config.key] = path
         files.append(ProgramFile(path, config, hashlib.sha256(path.read_bytes()).hexdigest()))
     return files
@@ -279,19 +281,17 @@ def _check_deployed(files: Sequence[ProgramFile]) -> None:
 def load_roster_dir(
     directory: Path, files: Sequence[ProgramFile], target: Target, now: datetime, progress: Progress
 ) -> RosterLoad:
-    """Upsert the export's enrollments of each program; one ``roster.loaded`` entry per district."""
-    if not directory.is_dir():
-        raise LoadInputError(f"{directory}: no such roster directory")
+    """Upsert the export's enrollments of each program; one ``roster.loaded`` entry per district.
+
+    A roster file that is missing or wrong raises ``InputFileError`` (``RosterError``).
+    """
     districts = {f.config.district_id for f in files}
     if len(districts) != 1:
         raise LoadInputError(f"programs of one district expected, found {', '.join(sorted(districts))}")
     district_id = districts.pop()
     configs = [f.config for f in files]
-    try:
-        roster = read_roster(directory)
-        records = build_enrollments(roster, configs)
-    except (RosterError, RosterMismatchError) as exc:
-        raise LoadInputError(f"{directory}: {exc}") from exc
+    roster = read_roster(directory)
+    records = build_enrollments(roster, configs)
     students = sum(1 for e in roster.enrollments if e.role == "student" and e.status != "tobedeleted")
     if not records:
         orgs = ", ".join(sorted({o for c in configs for o in c.org_ids})) or "(none: every class)"

@@ -20,21 +20,18 @@ from typing import Any
 from onpace_core.evaluation.day import evaluate_day
 from onpace_core.ingest.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
 from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, roster_facts
-from onpace_core.roster.oneroster import read_roster
+from onpace_core.roster.oneroster import Roster, read_roster
 from onpace_core.store.enrollments import students_last_day
 from onpace_core.store.memory import MemoryStore, RecordedDecision
 from onpace_core.store.programs import applies_from, change_detail, describe_change
 from onpace_rules.engine import CompiledProgram, compile_program
 from onpace_rules.facts import EnrollmentState, RosterFacts
+from onpace_rules.input_files import InputFileError, read_text
 from onpace_rules.inputs import Input
 from onpace_rules.program import ProgramConfig
 
 # The engine names the family's role in the plural ("guardians"); replay prints roster roles.
 _PRINTED_ROLE = {"guardians": "guardian"}
-
-
-class ReplayInputError(ValueError):
-    """An input file is wrong; the message names the file, the line and the problem."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,14 @@ class DayRange:
 @dataclass
 class ReplayResult:
     lines: list[dict[str, Any]]
+    # Events naming a student or class that is not on the roster (or a student not in that class).
     unmatched: list[dict[str, str]] = field(default_factory=list)
+    # Events for classes (or class-less inputs for students) that are on the roster but belong to
+    # schools outside the program's org_ids: another program's activity, left out as expected.
+    other_programs: list[dict[str, str]] = field(default_factory=list)
+    # What the program applies to, when that is probably not what was meant (no org_ids on a
+    # roster of several schools, or org_ids that select no class).
+    warnings: list[str] = field(default_factory=list)
     duplicates: int = 0
     days_evaluated: int = 0
     enrollment_days: int = 0
@@ -75,26 +79,27 @@ class ReplayResult:
     calendar_changes: list[dict[str, object]] = field(default_factory=list)
 
 
+def read_event_file(path: Path) -> Iterator[tuple[str, PlainActivityEvent]]:
+    """Each line of a JSON-lines events file with its event, validated; InputFileError names the line."""
+    text = read_text(path, what="events file")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if not line.lstrip().startswith("{"):
+            raise InputFileError(path, "each line must be one JSON object", number)
+        try:
+            (event,) = parse_plain_events(line)
+        except InvalidPayloadError as exc:
+            detail = "; ".join(f"{p['field'] or 'event'}: {p['problem']}" for p in exc.problems) or str(exc)
+            raise InputFileError(path, detail, number) from exc
+        yield line, event
+
+
 def read_events(paths: Sequence[Path]) -> list[PlainActivityEvent]:
     """Events from JSON-lines files, validated line by line, each event id once, in time order."""
     events: dict[str, PlainActivityEvent] = {}
     for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ReplayInputError(f"{path}: {exc.strerror or exc}") from exc
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            if not line.lstrip().startswith("{"):
-                raise ReplayInputError(f"{path} line {number}: each line must be one JSON object")
-            try:
-                (event,) = parse_plain_events(line)
-            except InvalidPayloadError as exc:
-                detail = "; ".join(f"{p['field'] or 'event'}: {p['problem']}" for p in exc.problems) or str(
-                    exc
-                )
-                raise ReplayInputError(f"{path} line {number}: {detail}") from exc
+        for _, event in read_event_file(path):
             events.setdefault(event.event_id, event)
     return sorted(events.values(), key=lambda e: (e.occurred_at.astimezone(UTC), e.event_id))
 
@@ -285,8 +290,57 @@ def replay_files(
     from onpace_rules.program_files import load_program_file
 
     config = load_program_file(program_file)
-    records = build_enrollments(read_roster(roster_dir), [config])
-    return replay(config, records, read_events(event_files), first, last, skip)
+    roster = read_roster(roster_dir)
+    records = build_enrollments(roster, [config])
+    events = read_events(event_files)
+    result = replay(config, records, events, first, last, skip)
+    _set_aside_other_programs(result, roster, records)
+    result.warnings = scope_warnings(program_file, roster_dir, config, roster, records)
+    return result
+
+
+def _set_aside_other_programs(result: ReplayResult, roster: Roster, records: list[EnrollmentRecord]) -> None:
+    """Move the unmatched events that belong to the roster's other schools to ``other_programs``."""
+    classes = {r.class_id for r in records}
+    students = {r.student_id for r in records}
+
+    def elsewhere(event: dict[str, str]) -> bool:
+        if event["class"]:
+            return event["class"] in roster.classes and event["class"] not in classes
+        return event["student"] in roster.users and event["student"] not in students
+
+    result.other_programs = [e for e in result.unmatched if elsewhere(e)]
+    result.unmatched = [e for e in result.unmatched if not elsewhere(e)]
+
+
+def scope_warnings(
+    program_file: Path,
+    roster_dir: Path,
+    config: ProgramConfig,
+    roster: Roster,
+    records: list[EnrollmentRecord],
+) -> list[str]:
+    """Which classes the program was applied to, when that is probably a mistake.
+
+    A program with no ``org_ids`` applies to every class of the roster (the one open program
+    takes them all); a program whose ``org_ids`` name no school of the roster applies to none.
+    """
+    schools = sorted({roster.classes[r.class_id].school_sourced_id for r in records})
+    on_roster = sorted({c.school_sourced_id for c in roster.classes.values()})
+    if not records:
+        named = ", ".join(config.org_ids) or "none: every class"
+        return [
+            f"no student enrollment of {roster_dir} belongs to {program_file} (its org_ids: {named}; "
+            f"the roster's schools: {', '.join(on_roster) or 'none'}): nothing was evaluated"
+        ]
+    if not config.org_ids and len(schools) > 1:
+        count = len({r.class_id for r in records})
+        return [
+            f"{program_file} lists no org_ids, so it was applied to every class of {roster_dir}: "
+            f"{count} classes of {len(schools)} schools ({', '.join(schools)}); list the schools whose "
+            "classes belong to the program in org_ids to replay only those"
+        ]
+    return []
 
 
 def as_json_lines(result: ReplayResult) -> Iterator[str]:

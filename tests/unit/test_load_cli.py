@@ -69,7 +69,7 @@ def test_help_explains_calendar_changes_and_where_it_writes(capsys: pytest.Captu
 def test_a_missing_program_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nowhere.yaml"
     err = _refused(["load", "program", str(missing), "--endpoint-url", CLOSED_PORT], capsys)
-    assert err == f"onpace load: {missing}: no such program file\n"
+    assert err == f"onpace: error: {missing}: no such program file\n"
 
 
 @pytest.mark.usefixtures("deployment_env")
@@ -82,7 +82,7 @@ def test_an_invalid_program_file_is_refused_with_its_line(
         encoding="utf-8",
     )
     err = _refused(["load", "program", str(broken), "--endpoint-url", CLOSED_PORT], capsys)
-    assert err.startswith(f"onpace load: {broken} line ")
+    assert err.startswith(f"onpace: error: {broken}:")
     assert "pacing_threshold" in err
 
 
@@ -122,7 +122,10 @@ def test_a_missing_roster_directory_is_named(
 ) -> None:
     missing = tmp_path / "export"
     argv = ["load", "roster", str(missing), "--program", str(program_file), "--endpoint-url", CLOSED_PORT]
-    assert _refused(argv, capsys) == f"onpace load: {missing}: no such roster directory\n"
+    assert _refused(argv, capsys) == (
+        f"onpace: error: {missing}: no such roster directory "
+        "(a roster is a folder of OneRoster 1.1 CSV files)\n"
+    )
 
 
 @pytest.mark.usefixtures("deployment_env")
@@ -135,7 +138,8 @@ def test_a_broken_roster_is_refused_with_its_file(
         (export / csv.name).write_bytes(csv.read_bytes())
     (export / "users.csv").unlink()
     argv = ["load", "roster", str(export), "--program", str(program_file), "--endpoint-url", CLOSED_PORT]
-    assert "users.csv: file is missing from the roster export" in _refused(argv, capsys)
+    err = _refused(argv, capsys)
+    assert err == f"onpace: error: {export / 'users.csv'}: file is missing from the roster export\n"
 
 
 @pytest.mark.usefixtures("deployment_env")

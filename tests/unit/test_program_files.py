@@ -56,12 +56,12 @@ def test_errors_name_file_line_and_problem(
     assert str(path) in message
     assert says in message
     if line is not None:
-        assert f"line {line}:" in message
+        assert f"{path}:{line}: " in message
 
 
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path, BASE.replace("rules:\n", "rules:\n  - [unclosed\n"))
-    with pytest.raises(ProgramFileError, match=r"line \d+: not valid YAML"):
+    with pytest.raises(ProgramFileError, match=r"program.yaml:\d+: not valid YAML"):
         load_program_file(path)
 
 
@@ -80,11 +80,11 @@ def test_an_included_policy_is_merged_and_the_program_wins(tmp_path: Path) -> No
 
 def test_an_include_that_is_missing_or_holds_program_settings_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, BASE.replace("rules:\n", "include: [nope.yaml]\nrules:\n"))
-    with pytest.raises(ProgramFileError, match=r"line 10: include: no file 'nope.yaml'"):
+    with pytest.raises(ProgramFileError, match=r"program.yaml:10: include: no file 'nope.yaml'"):
         load_program_file(path)
     _write(tmp_path, "policy_version: s\nsource: s\ntime_zone: UTC\nrules: {}\n", "shared.yaml")
     path = _write(tmp_path, BASE.replace("rules:\n", "include: [shared.yaml]\nrules:\n"))
-    with pytest.raises(ProgramFileError, match=r"shared.yaml line 3: .*not time_zone"):
+    with pytest.raises(ProgramFileError, match=r"shared.yaml:3: .*not time_zone"):
         load_program_file(path)
 
 

@@ -4,10 +4,13 @@ A program file may include shared policies (``include: [chicago-communications.y
 relative to the file): an included file holds ``policy_version``, ``source``, ``rules`` and
 optionally ``approvals``; the program's own entries win over included ones, rule by rule.
 
-Every error names the file, the line and what is wrong, e.g.::
+Every error is a :class:`ProgramFileError` (an ``InputFileError``) naming the file, the line and
+what is wrong, e.g.::
 
-    programs/cps-online.yaml line 41: rules.cps.pacing.ipr_drop.pacing_threshold:
+    programs/cps-online.yaml:41: rules.cps.pacing.ipr_drop.pacing_threshold:
     Input should be less than or equal to 1
+
+    programs/cps-online.yaml:30: 2026-09-31 is not a date (day is out of range for month)
 
 so a district can fix its file before switching a policy on, never after a family was told the
 wrong thing.
@@ -24,13 +27,31 @@ import yaml
 from pydantic import ValidationError
 
 from onpace_rules.engine import compile_program
+from onpace_rules.input_files import InputFileError, read_text
 from onpace_rules.program import ProgramConfig
 
 INCLUDABLE_KEYS = frozenset({"policy_version", "source", "rules", "approvals", "name", "kind"})
 
 
-class ProgramFileError(ValueError):
-    pass
+class ProgramFileError(InputFileError):
+    """A program file (or a policy it includes) is wrong; names the file, the line and the problem."""
+
+
+class _BadScalar(yaml.constructor.ConstructorError):
+    """A scalar YAML reads as a date or time that does not exist (``2026-09-31``)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that an impossible date is a marked error, not a bare ValueError."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise _BadScalar(None, None, f"{node.value} is not a date ({exc})", node.start_mark) from exc
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int | None:
@@ -52,25 +73,25 @@ def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int | None:
     return line
 
 
-def _where(path: Path, line: int | None) -> str:
-    return f"{path} line {line}" if line is not None else str(path)
-
-
 def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProgramFileError(f"{path}: {exc.strerror or exc}") from exc
+        text = read_text(path, what="program file")
+    except InputFileError as exc:
+        raise ProgramFileError(exc.path, exc.problem, exc.line) from exc
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
-        raise ProgramFileError(f"{_where(path, line)}: not valid YAML: {exc.problem}") from exc
+        problem = exc.problem if isinstance(exc, _BadScalar) else f"not valid YAML: {exc.problem}"
+        raise ProgramFileError(path, problem or "not valid YAML", line) from exc
     except yaml.YAMLError as exc:
-        raise ProgramFileError(f"{path}: not valid YAML: {exc}") from exc
+        raise ProgramFileError(path, f"not valid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
-        raise ProgramFileError(f"{path}: expected a mapping of program settings")
+        raise ProgramFileError(path, "expected a mapping of program settings", _line_of(node, []))
     return data, node
 
 
@@ -79,35 +100,50 @@ def _merge_includes(path: Path, data: dict[str, Any], node: yaml.Node | None) ->
     if isinstance(includes, str):
         includes = [includes]
     if not isinstance(includes, list):
-        raise ProgramFileError(
-            f"{_where(path, _line_of(node, ['include']))}: include: expected a list of files"
-        )
+        raise ProgramFileError(path, "include: expected a list of files", _line_of(node, ["include"]))
     rules: dict[str, Any] = {}
     approvals: dict[str, Any] = {}
     for index, name in enumerate(includes):
         included_path = (path.parent / str(name)).resolve()
         if not included_path.is_file():
             line = _line_of(node, ["include", index])
-            raise ProgramFileError(
-                f"{_where(path, line)}: include: no file {name!r} next to the program file"
-            )
+            raise ProgramFileError(path, f"include: no file {name!r} next to the program file", line)
         included, included_node = _read_yaml(included_path)
         unknown = sorted(set(included) - INCLUDABLE_KEYS)
         if unknown:
             line = _line_of(included_node, [unknown[0]])
             raise ProgramFileError(
-                f"{_where(included_path, line)}: an included policy may hold only "
-                f"{', '.join(sorted(INCLUDABLE_KEYS))}; not {', '.join(unknown)}"
+                included_path,
+                f"an included policy may hold only {', '.join(sorted(INCLUDABLE_KEYS))}; "
+                f"not {', '.join(unknown)}",
+                line,
             )
-        for rule_id, params in (included.get("rules") or {}).items():
-            rules[rule_id] = {**rules.get(rule_id, {}), **(params or {})}
-        approvals.update(included.get("approvals") or {})
+        _merge_rules(rules, included_path, included, included_node)
+        approvals.update(_mapping(included, ["approvals"], included_path, included_node))
     if includes:
-        for rule_id, params in (data.get("rules") or {}).items():
-            rules[rule_id] = {**rules.get(rule_id, {}), **(params or {})}
+        _merge_rules(rules, path, data, node)
         data["rules"] = rules
-        data["approvals"] = {**approvals, **(data.get("approvals") or {})}
+        data["approvals"] = {**approvals, **_mapping(data, ["approvals"], path, node)}
     return data
+
+
+def _mapping(data: dict[str, Any], keys: list[str], path: Path, node: yaml.Node | None) -> dict[str, Any]:
+    """``data[keys[0]][keys[1]]…`` as a mapping (absent or empty: ``{}``), else a ProgramFileError."""
+    value: Any = data
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise ProgramFileError(path, f"{'.'.join(keys)}: expected a mapping", _line_of(node, keys))
+    return value
+
+
+def _merge_rules(rules: dict[str, Any], path: Path, data: dict[str, Any], node: yaml.Node | None) -> None:
+    """Merge ``data``'s rules into ``rules``, parameter by parameter (later files win)."""
+    for rule_id in _mapping(data, ["rules"], path, node):
+        params = _mapping(data, ["rules", rule_id], path, node)
+        rules[rule_id] = {**rules.get(rule_id, {}), **params}
 
 
 _RULE_IN_MESSAGE = re.compile(r"\b([a-z_]+(?:\.[a-z0-9_]+){2,})")
@@ -139,11 +175,12 @@ def load_program_file(path: Path) -> ProgramConfig:
         for error in exc.errors(include_url=False, include_input=False):
             loc = list(error["loc"])
             dotted = ".".join(str(p) for p in loc) or "(file)"
-            problems.append(f"{_where(path, _line_of(node, loc))}: {dotted}: {error['msg']}")
-        raise ProgramFileError("\n".join(problems)) from exc
+            problems.append(ProgramFileError(path, f"{dotted}: {error['msg']}", _line_of(node, loc)))
+        first, *more = problems
+        raise ProgramFileError(first.path, first.problem, first.line, more=more) from exc
     try:
         compile_program(config)
     except ValueError as exc:
         line = _rule_problem_line(str(exc), data, node)
-        raise ProgramFileError(f"{_where(path, line)}: {exc}") from exc
+        raise ProgramFileError(path, str(exc), line) from exc
     return config

@@ -10,7 +10,7 @@ from datetime import date
 from onpace_rules.facts import RosterFacts
 from onpace_rules.program import ProgramConfig
 
-from onpace_core.roster.oneroster import Roster
+from onpace_core.roster.oneroster import Roster, RosterError
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ class EnrollmentRecord:
         return next((c.address for c in self.contacts if c.role == "student"), None)
 
 
-class RosterMismatchError(ValueError):
-    pass
+class RosterMismatchError(RosterError):
+    """The export does not fit the program (an enrollment with no start date to count from)."""
 
 
 def _program_for(programs: Iterable[ProgramConfig], org_id: str) -> ProgramConfig | None:
@@ -89,10 +89,11 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
             found = program.term_on(start)
             term_id = found.id if found is not None else term_id
         if start is None:
-            raise RosterMismatchError(
+            problem = (
                 f"enrollment {e.sourced_id}: no beginDate, and class {klass.sourced_id} "
                 "has no term with a start date"
             )
+            raise RosterMismatchError(roster.file("enrollments.csv"), problem, e.line)
         student = roster.users[e.user_sourced_id]
         language = program.default_language
         contacts: list[ContactRecord] = []

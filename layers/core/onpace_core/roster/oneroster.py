@@ -1,25 +1,32 @@
 """Read a OneRoster 1.1 CSV bulk export (the files this product uses).
 
 Only the columns OnPace needs are modelled; other columns are ignored. Every row is validated
-and an error names the file, the line and the problem, so a district can fix its export.
+and an error (:class:`RosterError`, an ``InputFileError``) names the file, the line and the
+problem, so a district can fix its export::
+
+    exports/2026-08-20/users.csv:4: not UTF-8 (byte 0xe9); export the roster as UTF-8
+
+The files must be UTF-8 (OneRoster 1.1 says so); another encoding is refused, not guessed.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from onpace_rules.input_files import InputFileError, read_text
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 UserRole = Literal["administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"]
 
 
-class RosterError(ValueError):
-    pass
+class RosterError(InputFileError):
+    """A roster export is wrong; names the file, the line and the problem."""
 
 
 class _Row(BaseModel):
@@ -27,6 +34,12 @@ class _Row(BaseModel):
 
     sourced_id: str = Field(alias="sourcedId", min_length=1)
     status: str | None = None
+    # Where the row is in its CSV file, for errors found after reading (1-based; None if not read).
+    _line: int | None = PrivateAttr(default=None)
+
+    @property
+    def line(self) -> int | None:
+        return self._line
 
     @field_validator("*", mode="before")
     @classmethod
@@ -98,18 +111,26 @@ RowT = TypeVar("RowT", bound=_Row)
 
 
 def _read(path: Path, model: type[RowT]) -> Iterator[RowT]:
-    if not path.is_file():
-        raise RosterError(f"{path}: file is missing from the roster export")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        for line, row in enumerate(reader, start=2):
+    if not path.exists():
+        raise RosterError(path, "file is missing from the roster export")
+    try:
+        text = read_text(path, what="roster file", fix="export the roster as UTF-8")
+    except InputFileError as exc:
+        raise RosterError(exc.path, exc.problem, exc.line) from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
             try:
-                yield model.model_validate(row)
+                item = model.model_validate(row)
             except ValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
                 )
-                raise RosterError(f"{path.name} line {line}: {problems}") from exc
+                raise RosterError(path, problems, reader.line_num) from exc
+            item._line = reader.line_num
+            yield item
+    except csv.Error as exc:
+        raise RosterError(path, f"not valid CSV: {exc}", reader.line_num) from exc
 
 
 @dataclass(frozen=True)
@@ -119,24 +140,38 @@ class Roster:
     classes: dict[str, RosterClass]
     users: dict[str, User]
     enrollments: tuple[Enrollment, ...]
+    # The export's directory, when it was read from one: errors found later name its files.
+    directory: Path | None = field(default=None, compare=False)
+
+    def file(self, name: str) -> Path | str:
+        """The export's file ``name`` (e.g. "enrollments.csv"), for an error about one of its rows."""
+        return self.directory / name if self.directory else name
 
 
 def read_roster(directory: Path) -> Roster:
     """Read orgs, academicSessions, classes, users and enrollments CSV files from ``directory``."""
+    if not directory.is_dir():
+        problem = "not a directory" if directory.exists() else "no such roster directory"
+        raise RosterError(directory, f"{problem} (a roster is a folder of OneRoster 1.1 CSV files)")
     roster = Roster(
         orgs={o.sourced_id: o for o in _read(directory / "orgs.csv", Org)},
         sessions={s.sourced_id: s for s in _read(directory / "academicSessions.csv", AcademicSession)},
         classes={c.sourced_id: c for c in _read(directory / "classes.csv", RosterClass)},
         users={u.sourced_id: u for u in _read(directory / "users.csv", User)},
         enrollments=tuple(_read(directory / "enrollments.csv", Enrollment)),
+        directory=directory,
     )
     for e in roster.enrollments:
         if e.class_sourced_id not in roster.classes:
             raise RosterError(
-                f"enrollments.csv: enrollment {e.sourced_id} names unknown class {e.class_sourced_id}"
+                roster.file("enrollments.csv"),
+                f"enrollment {e.sourced_id} names unknown class {e.class_sourced_id}",
+                e.line,
             )
         if e.user_sourced_id not in roster.users:
             raise RosterError(
-                f"enrollments.csv: enrollment {e.sourced_id} names unknown user {e.user_sourced_id}"
+                roster.file("enrollments.csv"),
+                f"enrollment {e.sourced_id} names unknown user {e.user_sourced_id}",
+                e.line,
             )
     return roster
