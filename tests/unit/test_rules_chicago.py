@@ -104,22 +104,47 @@ def test_the_record_keeps_the_domain_never_the_address() -> None:
 
 
 @pytest.mark.parametrize(
-    ("address", "allow_subdomains", "kept"),
+    ("address", "kept"),
     [
-        ("jamie@cps.edu", False, True),
-        ("Jamie@CPS.EDU", False, True),  # domains compare case-insensitively
-        ("jamie@cps.edu.", False, True),  # the DNS root dot changes nothing
-        ("jamie@students.cps.edu", False, False),  # default: exact domain only
-        ("jamie@students.cps.edu", True, True),
-        ("jamie@a.b.cps.edu", True, True),
-        ("jamie@evilcps.edu", True, False),  # a label boundary, not a string suffix
-        ("jamie@cps.edu.evil.com", True, False),
-        ('"cps.edu@x"@gmail.com', False, False),  # the last @ names the domain
+        ("jamie@cps.edu", True),
+        ("Jamie@CPS.EDU", True),  # domains compare case-insensitively
+        ("jamie@cps.edu.", True),  # the DNS root dot changes nothing
+        ("jamie@students.cps.edu", True),  # the catalogue's example of a subdomain
+        ("jamie@STUDENTS.cps.edu", True),
+        ("jamie@a.b.cps.edu", True),
+        ("jamie@evilcps.edu", False),  # a label boundary, not a string suffix
+        ("jamie@students-cps.edu", False),
+        ("jamie@cps.edu.example.com", False),  # the district's domain inside another one
+        ("jamie@cps.edu.evil.com", False),
+        ("jamie@cps.education", False),
+        ('"cps.edu@x"@gmail.com', False),  # the last @ names the domain
     ],
 )
-def test_subdomains_match_only_when_allowed(address: str, allow_subdomains: bool, kept: bool) -> None:
-    decisions = _channel_day(address, allow_subdomains=allow_subdomains)
+def test_district_addresses_are_the_configured_domains_and_their_subdomains(address: str, kept: bool) -> None:
+    """Seed 002: "Acceptable: Emailing staff using student CPS email account to staff CPS email
+    account"; catalogue: "the configured domains and their subdomains, e.g. `students.cps.edu`
+    under `cps.edu`"."""
+    decisions = _channel_day(address)
     assert [d.kind for d in decisions] == (["notice"] if kept else ["skipped", "skipped"])
+
+
+@pytest.mark.parametrize(
+    ("address", "kept"),
+    [("jamie@cps.edu", True), ("jamie@students.cps.edu", False), ("jamie@evilcps.edu", False)],
+)
+def test_a_program_may_accept_the_exact_domains_only(address: str, kept: bool) -> None:
+    decisions = _channel_day(address, allow_subdomains=False)
+    assert [d.kind for d in decisions] == (["notice"] if kept else ["skipped", "skipped"])
+
+
+def test_the_shipped_chicago_policy_accepts_subdomains(repo_root: Any) -> None:
+    from onpace_rules.program_files import load_program_file
+
+    config = load_program_file(repo_root / "programs" / "msc-online-chicago-style.yaml")
+    (channel,) = [f for f in compile_program(config).versions[-1].filters if f.rule_id == CHANNEL]
+    assert isinstance(channel, chicago.DistrictEmailOnly)
+    assert channel.allows("jamie@students.cps.edu") and not channel.allows("jamie@evilcps.edu")
+    assert not channel.allows("jamie@cps.edu.example.com")
 
 
 def test_notice_to_student_and_family_keeps_the_family() -> None:
