@@ -21,6 +21,15 @@ from tests.unit.rules_helpers import program, run, summary, with_activity
 from tests.unit.test_render import TEMPLATES, contact, make_notice
 
 DOMAINS = {"district_domains": ["cps.edu"]}
+# CSU Global is a university: a student without a birthDate is an adult (no guardian added).
+ADULTS = {
+    "notices": {
+        "program_name": "CSU Global",
+        "district_name": "Colorado State University Global Campus",
+        "contact": {"name": "Taylor Brooks", "address": "advising@csuglobal.example"},
+        "unknown_age": "adult",
+    }
+}
 CSU = {"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}}
 MSC_LADDER: dict[str, dict[str, Any]] = {
     "msc.progress.step1_contact": {},
@@ -166,7 +175,7 @@ def test_notice_to_student_and_family_keeps_the_family() -> None:
 
 
 def test_an_action_still_ends_the_enrollment_without_its_email_to_the_student() -> None:
-    compiled = program({**CSU, CHANNEL: DOMAINS})
+    compiled = program({**CSU, CHANNEL: DOMAINS}, settings=ADULTS)
     state = replace(
         _csu_state("jamie@gmail.com"),
         fired={"csu.engagement.at_risk_14d#since-2026-03-02": date(2026, 3, 16)},
@@ -487,7 +496,8 @@ def test_chicago_rules_included_in_an_msc_ladder_program(use_wake: bool) -> None
     by_rule = {d.rule_id: d for d in decisions}
     assert by_rule["msc.progress.step2_reminder"].recipients == ("district_staff", "program_admin")
     assert by_rule["msc.progress.step3_removal_notice"].recipients == ("district_staff", "instructor")
-    assert by_rule["msc.progress.step4_removal"].recipients == ("district_staff",)
+    # A minor's removal reaches the guardians (catalogue "Recipients and contact data").
+    assert by_rule["msc.progress.step4_removal"].recipients == ("district_staff", "guardians")
     assert by_rule["msc.progress.step4_removal"].status_after == "removed"
     assert by_rule[MEETING].facts["student_district_address"] is False
 
@@ -506,7 +516,7 @@ def test_the_same_program_with_a_district_address_changes_nothing_but_the_plan()
 
 
 def test_a_policy_version_can_switch_the_channel_rule_on_later() -> None:
-    config = program(CSU).config.model_dump()
+    config = program(CSU, settings=ADULTS).config.model_dump()
     config["versions"] = [{"version": "test-2", "effective": "2026-03-20", "rules": {CHANNEL: DOMAINS}}]
     compiled = compile_program(ProgramConfig.model_validate(config))
     state = _csu_state("jamie@gmail.com")

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from onpace_rules.engine import compile_program
 from onpace_rules.program import ProgramConfig
+from onpace_rules.registry import check_notice_settings
 
 INCLUDABLE_KEYS = frozenset({"policy_version", "source", "rules", "approvals", "name", "kind"})
 
@@ -146,4 +147,9 @@ def load_program_file(path: Path) -> ProgramConfig:
     except ValueError as exc:
         line = _rule_problem_line(str(exc), data, node)
         raise ProgramFileError(f"{_where(path, line)}: {exc}") from exc
+    try:
+        check_notice_settings(config)
+    except ValueError as exc:
+        # The problem is the missing setting; the first family rule shows why it is needed.
+        raise ProgramFileError(f"{_where(path, _rule_problem_line(str(exc), data, node))}: {exc}") from exc
     return config

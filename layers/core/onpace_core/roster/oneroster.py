@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -85,6 +85,12 @@ class User(_Row):
         return _split(self.agent_sourced_ids)
 
 
+class Demographics(_Row):
+    """A row of ``demographics.csv``: its ``sourcedId`` is the user's; only the birth date is used."""
+
+    birth_date: date | None = Field(default=None, alias="birthDate")
+
+
 class Enrollment(_Row):
     class_sourced_id: str = Field(alias="classSourcedId")
     school_sourced_id: str = Field(alias="schoolSourcedId")
@@ -119,16 +125,28 @@ class Roster:
     classes: dict[str, RosterClass]
     users: dict[str, User]
     enrollments: tuple[Enrollment, ...]
+    # user sourcedId -> birth date, from demographics.csv when the export has it
+    birth_dates: dict[str, date] = field(default_factory=dict)
+
+
+def _birth_dates(directory: Path) -> dict[str, date]:
+    """Birth dates from ``demographics.csv``, an optional file of OneRoster 1.1 exports."""
+    path = directory / "demographics.csv"
+    if not path.is_file():
+        return {}
+    return {d.sourced_id: d.birth_date for d in _read(path, Demographics) if d.birth_date is not None}
 
 
 def read_roster(directory: Path) -> Roster:
-    """Read orgs, academicSessions, classes, users and enrollments CSV files from ``directory``."""
+    """Read orgs, academicSessions, classes, users and enrollments CSV files from ``directory``,
+    and demographics.csv when present (students' birth dates: who is 18 or older)."""
     roster = Roster(
         orgs={o.sourced_id: o for o in _read(directory / "orgs.csv", Org)},
         sessions={s.sourced_id: s for s in _read(directory / "academicSessions.csv", AcademicSession)},
         classes={c.sourced_id: c for c in _read(directory / "classes.csv", RosterClass)},
         users={u.sourced_id: u for u in _read(directory / "users.csv", User)},
         enrollments=tuple(_read(directory / "enrollments.csv", Enrollment)),
+        birth_dates=_birth_dates(directory),
     )
     for e in roster.enrollments:
         if e.class_sourced_id not in roster.classes:

@@ -41,6 +41,8 @@ TITLES: dict[str, str] = {
 }
 # The channel rule only removes recipients and records why; it never emails anyone itself.
 SILENT: frozenset[str] = frozenset({CHANNEL})
+# The meeting plan goes to the instructor only: no family notice, no contact person needed.
+STAFF_ONLY: frozenset[str] = frozenset({MEETING})
 
 SUPPRESSED = "suppressed (channel policy)"
 STUDENT = "student"

@@ -47,6 +47,8 @@ TITLES = {
     ADD_WINDOW: "Add window: course added more than three weeks into the semester",
     CAPS: "Enrollment caps: class size, online share of the schedule, term midpoint",
 }
+# Rejections go to the counselor and the administrator, who tell the family themselves.
+STAFF_ONLY = frozenset(RULE_IDS)
 
 RECIPIENTS = ("counselor", "program_admin")
 _CAP_REASONS = {
