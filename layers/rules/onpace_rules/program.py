@@ -114,16 +114,20 @@ class StaffContact(_Strict):
     title: str | None = Field(default=None, description="What the person is, e.g. School counselor")
 
 
-def _mail_address(value: str) -> str:
-    """An address a family can write to: one ``local@domain.tld``, checked by the stdlib parser."""
-    spec = value.strip()
+def is_mail_address(value: str | None) -> bool:
+    """Whether ``value`` is one address a family can write to (``local@domain.tld``), by the
+    stdlib's header parser."""
     try:
-        parsed = Address(addr_spec=spec)
+        parsed = Address(addr_spec=(value or "").strip())
     except (HeaderParseError, ValueError, IndexError, TypeError):
-        parsed = None
-    if parsed is None or not parsed.username or "." not in parsed.domain:
+        return False
+    return bool(parsed.username) and "." in parsed.domain
+
+
+def _mail_address(value: str) -> str:
+    if not is_mail_address(value):
         raise ValueError(f"{value!r} is not an email address (write it like coordinator@district.org)")
-    return spec
+    return value.strip()
 
 
 class ContactPerson(StaffContact):

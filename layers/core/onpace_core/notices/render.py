@@ -176,8 +176,24 @@ def _audience(role: str) -> str:
     return "staff"
 
 
+def _person(contact: Contact | None) -> dict[str, Any] | None:
+    if contact is None or not contact.address:
+        return None
+    return {
+        "role": contact.role,
+        "name": contact.name or contact.address,
+        "address": contact.address,
+        "title": contact.title,
+    }
+
+
 def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> dict[str, Any]:
-    """Everything a template may use. Deadlines are ``date`` objects; facts are as recorded."""
+    """Everything a template may use. Deadlines are ``date`` objects; facts are as recorded.
+
+    ``contact`` is the person a family notice names (None when the notice has none: a template
+    that names it then fails loudly rather than sending a family a notice without one);
+    ``signature`` the program's and district's names it is signed with.
+    """
     role = recipient.role or "student"
     audience = _audience(role)
     if notice.student_name:
@@ -205,6 +221,9 @@ def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> di
         "Student": student[:1].upper() + student[1:],  # for the start of a sentence
         "class_title": notice.class_title or notice.class_id,
         "recipient": {"role": role, "name": recipient.name, "language": recipient.language},
+        "contact": _person(notice.reply_to),
+        # An item recorded before programs named themselves is signed with the program's id.
+        "signature": {"program": notice.program_name or notice.program_id, "district": notice.district_name},
         "audience": audience,
         "to_student": audience == "student",
         "to_family": audience == "family",
