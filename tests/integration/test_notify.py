@@ -212,8 +212,9 @@ def test_insert_sends_one_message_per_recipient_and_audits(local_stack: LocalSta
         assert message["Reply-To"] == "Dana Ruiz <dana.ruiz@school.example>", to
         plain = message.get_body(("plain",))
         assert plain is not None
-        assert "Dana Ruiz, Counselor\ndana.ruiz@school.example" in plain.get_content()
-        assert "Test Online\nTest School District" in plain.get_content()
+        content = plain.get_content().replace("\r\n", "\n")  # SMTP line endings
+        assert "Dana Ruiz, Counselor\ndana.ruiz@school.example" in content
+        assert "Test Online\nTest School District" in content
     assert _subject(student_message) == "Action needed: two weeks to reach 15% in Biology Online"
     text = student_message.get_body(("plain",))
     html = student_message.get_body(("html",))
