@@ -59,6 +59,15 @@ def make_district(
             "counselor": [{"name": "Dana Counselor", "address": "counselor@school.example"}],
             "program_admin": [{"name": "Avery Admin", "address": "admin@school.example"}],
         },
+        "notices": {
+            "program_name": "Test Online",
+            "district_name": "Test School District",
+            "contact": {
+                "name": "Avery Admin",
+                "title": "Program coordinator",
+                "address": "admin@school.example",
+            },
+        },
     }
     program = ProgramConfig(**{**fields, **(settings or {})})
     save_program(program)

@@ -49,6 +49,10 @@ org_ids: [org-rb-online]
 contacts:
   counselor:
     - {{name: Dana Ruiz, address: dana.ruiz@school.example}}
+notices:
+  program_name: Test Online Academy
+  district_name: Riverbend School District
+  contact: {{name: Casey Hart, address: casey.hart@school.example}}
 calendar:
   holidays: [2026-09-07]
   terms:

@@ -66,6 +66,12 @@ def _notice(rule_id: str = "cps.pacing.ipr_warning_2w", **overrides: Any) -> Out
             Contact(role="guardian", address="ana@family.example", name="Ana Rivera", language="es"),
             Contact(role="guardian", address="luis@family.example", name="Luis Rivera"),
         ],
+        # What the evaluator records with every notice (outbox.record_decision).
+        "reply_to": Contact(
+            role="program_contact", address="dana.ruiz@school.example", name="Dana Ruiz", title="Counselor"
+        ),
+        "program_name": "Test Online",
+        "district_name": "Test School District",
         "status": "pending",
         "created_at": "2026-09-25T05:05:00.000000Z",
     }
@@ -198,8 +204,17 @@ def test_insert_sends_one_message_per_recipient_and_audits(local_stack: LocalSta
     by_address = {to: (message, message_id) for to, message, message_id in sent}
     student_message, student_id = by_address["jamie@students.school.example"]
     assert student_message.get_content_type() == "multipart/alternative"  # both parts reached SES
-    assert student_message["From"] == local_stack.function_env("NotifyFunction")["SENDER_ADDRESS"]
+    sender = local_stack.function_env("NotifyFunction")["SENDER_ADDRESS"]
+    assert student_message["From"] == f"Test Online <{sender}>"  # signed with the program's name
     assert student_message["To"] == "Jamie Rivera <jamie@students.school.example>"
+    # Every family message names the contact person and sends replies to them.
+    for to, message, _ in sent:
+        assert message["Reply-To"] == "Dana Ruiz <dana.ruiz@school.example>", to
+        plain = message.get_body(("plain",))
+        assert plain is not None
+        content = plain.get_content().replace("\r\n", "\n")  # SMTP line endings
+        assert "Dana Ruiz, Counselor\ndana.ruiz@school.example" in content
+        assert "Test Online\nTest School District" in content
     assert _subject(student_message) == "Action needed: two weeks to reach 15% in Biology Online"
     text = student_message.get_body(("plain",))
     html = student_message.get_body(("html",))
@@ -230,6 +245,8 @@ def test_insert_sends_one_message_per_recipient_and_audits(local_stack: LocalSta
     ]
     assert sorted(detail["ses_message_ids"]) == sorted(message_id for _, _, message_id in sent)
     assert detail["deadlines"] == {"ipr": "2026-10-09", "drop": "2026-10-10"}
+    assert detail["reply_to"]["address"] == "dana.ruiz@school.example"
+    assert detail["signed"] == ["Test Online", "Test School District"]
     assert verify_chain(item.district_id).intact
 
     # The same stream record again (a retry, a replay): nothing more is sent or audited.

@@ -43,6 +43,16 @@ def _notice(case: dict[str, Any]) -> OutboxModel:
         "deadlines": {},
         "facts": {},
         "recipients": [],
+        # Recorded with every notice (outbox.record_decision): whom the family can contact, and
+        # the names the notice is signed with.
+        "reply_to": Contact(
+            role="program_contact",
+            name="Morgan Lee",
+            title="Program contact",
+            address="morgan.lee@district.example",
+        ),
+        "program_name": "Springfield Online",
+        "district_name": "Springfield Public Schools",
         "status": "pending",
         "created_at": "2026-01-01T00:00:00.000000Z",
     }

@@ -21,7 +21,12 @@ rules:
   cps.pacing.ipr_warning_2w: {}
   cps.pacing.ipr_drop:
     pacing_threshold: 0.15
+notices:
+  program_name: Online Courses
+  district_name: Springfield Public Schools
+  contact: {name: Alex Rivera, address: alex.rivera@district.example}
 """
+NOTICES = BASE[BASE.index("notices:") :]
 
 
 def _write(tmp_path: Path, text: str, name: str = "program.yaml") -> Path:
@@ -57,6 +62,40 @@ def test_errors_name_file_line_and_problem(
     assert says in message
     if line is not None:
         assert f"{path}:{line}: " in message
+
+
+def test_a_program_writing_to_families_needs_its_notice_settings(tmp_path: Path) -> None:
+    """Catalogue "Recipients and contact data": "Every notice to a family names a person to
+    contact, with name and address ..., and replies go to that person (Reply-To)"."""
+    path = _write(tmp_path, BASE.replace(NOTICES, ""))
+    with pytest.raises(ProgramFileError) as raised:
+        load_program_file(path)
+    message = str(raised.value)
+    assert f"{path}:12:" in message  # the first rule named as writing to families
+    assert "notices is required because cps.pacing.ipr_drop, cps.pacing.ipr_warning_2w" in message
+    assert "contact: {name, address}" in message
+
+
+def test_a_staff_only_program_needs_no_notice_settings(tmp_path: Path) -> None:
+    staff_only = BASE.replace(NOTICES, "").replace(
+        "  cps.pacing.ipr_warning_2w: {}\n  cps.pacing.ipr_drop:\n    pacing_threshold: 0.15\n",
+        "  cps.enrollment.add_window: {}\n",
+    )
+    assert load_program_file(_write(tmp_path, staff_only)).notices is None
+
+
+@pytest.mark.parametrize(
+    ("contact", "says"),
+    [
+        ("{name: Alex Rivera, address: alex.rivera}", "is not an email address"),
+        ("{name: Alex Rivera, address: alex@localhost}", "is not an email address"),
+        ("{name: Alex Rivera}", "notices.contact.address: Field required"),
+    ],
+)
+def test_the_program_contact_needs_a_usable_address(tmp_path: Path, contact: str, says: str) -> None:
+    text = BASE.replace("{name: Alex Rivera, address: alex.rivera@district.example}", contact)
+    with pytest.raises(ProgramFileError, match=says):
+        load_program_file(_write(tmp_path, text))
 
 
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:

@@ -66,7 +66,14 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "cps.pacing.ipr_drop": {
         "kind": "action",
-        "facts": {**PACING_FACTS, "percent_complete": 0.12},
+        "facts": {
+            **PACING_FACTS,
+            "percent_complete": 0.12,
+            "appeal_available": True,
+            "pacing_appeals_used": 0,
+            "pacing_appeals_per_year": 1,
+            "other_courses_this_term": [],
+        },
         "deadlines": {"appeal": "2026-10-13"},
         "decided_on": "2026-10-10",
         "must_say": [
@@ -75,7 +82,7 @@ CASES: dict[str, dict[str, Any]] = {
             "15%",
             "Friday, October 9, 2026",
             "Tuesday, October 13, 2026",
-            "one pacing appeal per academic year",
+            "graduation credits and/or MSHSAA eligibility",
         ],
     },
     "data.missing": {
@@ -112,7 +119,13 @@ CASES: dict[str, dict[str, Any]] = {
         "facts": {**CPS_PARTICIPATION_FACTS, "school_days_without_activity": 20},
         "deadlines": {"appeal": "2026-10-20"},
         "decided_on": "2026-10-16",
-        "must_say": ["dropped", "20 consecutive school days", "Tuesday, October 20, 2026", "appeal"],
+        "must_say": [
+            "dropped",
+            "20 consecutive school days",
+            "Tuesday, October 20, 2026",
+            "appeal",
+            "graduation credits and/or MSHSAA eligibility",
+        ],
     },
     "csu.engagement.at_risk_14d": {
         "facts": CSU_FACTS,
@@ -201,6 +214,16 @@ def make_notice(rule_id: str, **overrides: Any) -> OutboxModel:
         "deadlines": dict(case["deadlines"]),
         "facts": dict(case["facts"]),
         "recipients": [],
+        # Recorded with every notice (outbox.record_decision): whom the family can contact, and
+        # the names the notice is signed with.
+        "reply_to": Contact(
+            role="program_contact",
+            name="Morgan Lee",
+            title="Program contact",
+            address="morgan.lee@district.example",
+        ),
+        "program_name": "Springfield Online",
+        "district_name": "Springfield Public Schools",
         "status": "pending",
         "created_at": "2026-01-01T00:00:00.000000Z",
     }

@@ -21,6 +21,15 @@ from tests.unit.rules_helpers import program, run, summary, with_activity
 from tests.unit.test_render import TEMPLATES, contact, make_notice
 
 DOMAINS = {"district_domains": ["cps.edu"]}
+# CSU Global is a university: a student without a birthDate is an adult (no guardian added).
+ADULTS = {
+    "notices": {
+        "program_name": "CSU Global",
+        "district_name": "Colorado State University Global Campus",
+        "contact": {"name": "Taylor Brooks", "address": "advising@csuglobal.example"},
+        "unknown_age": "adult",
+    }
+}
 CSU = {"csu.engagement.at_risk_14d": {}, "csu.engagement.withdraw_21d": {}}
 MSC_LADDER: dict[str, dict[str, Any]] = {
     "msc.progress.step1_contact": {},
@@ -107,22 +116,47 @@ def test_the_record_keeps_the_domain_never_the_address() -> None:
 
 
 @pytest.mark.parametrize(
-    ("address", "allow_subdomains", "kept"),
+    ("address", "kept"),
     [
-        ("jamie@cps.edu", False, True),
-        ("Jamie@CPS.EDU", False, True),  # domains compare case-insensitively
-        ("jamie@cps.edu.", False, True),  # the DNS root dot changes nothing
-        ("jamie@students.cps.edu", False, False),  # default: exact domain only
-        ("jamie@students.cps.edu", True, True),
-        ("jamie@a.b.cps.edu", True, True),
-        ("jamie@evilcps.edu", True, False),  # a label boundary, not a string suffix
-        ("jamie@cps.edu.evil.com", True, False),
-        ('"cps.edu@x"@gmail.com', False, False),  # the last @ names the domain
+        ("jamie@cps.edu", True),
+        ("Jamie@CPS.EDU", True),  # domains compare case-insensitively
+        ("jamie@cps.edu.", True),  # the DNS root dot changes nothing
+        ("jamie@students.cps.edu", True),  # the catalogue's example of a subdomain
+        ("jamie@STUDENTS.cps.edu", True),
+        ("jamie@a.b.cps.edu", True),
+        ("jamie@evilcps.edu", False),  # a label boundary, not a string suffix
+        ("jamie@students-cps.edu", False),
+        ("jamie@cps.edu.example.com", False),  # the district's domain inside another one
+        ("jamie@cps.edu.evil.com", False),
+        ("jamie@cps.education", False),
+        ('"cps.edu@x"@gmail.com', False),  # the last @ names the domain
     ],
 )
-def test_subdomains_match_only_when_allowed(address: str, allow_subdomains: bool, kept: bool) -> None:
-    decisions = _channel_day(address, allow_subdomains=allow_subdomains)
+def test_district_addresses_are_the_configured_domains_and_their_subdomains(address: str, kept: bool) -> None:
+    """Seed 002: "Acceptable: Emailing staff using student CPS email account to staff CPS email
+    account"; catalogue: "the configured domains and their subdomains, e.g. `students.cps.edu`
+    under `cps.edu`"."""
+    decisions = _channel_day(address)
     assert [d.kind for d in decisions] == (["notice"] if kept else ["skipped", "skipped"])
+
+
+@pytest.mark.parametrize(
+    ("address", "kept"),
+    [("jamie@cps.edu", True), ("jamie@students.cps.edu", False), ("jamie@evilcps.edu", False)],
+)
+def test_a_program_may_accept_the_exact_domains_only(address: str, kept: bool) -> None:
+    decisions = _channel_day(address, allow_subdomains=False)
+    assert [d.kind for d in decisions] == (["notice"] if kept else ["skipped", "skipped"])
+
+
+def test_the_shipped_chicago_policy_accepts_subdomains(repo_root: Any) -> None:
+    from onpace_rules.program_files import load_program_file
+
+    config = load_program_file(repo_root / "programs" / "msc-online-chicago-style.yaml")
+    (channel,) = [f for f in compile_program(config).versions[-1].filters if f.rule_id == CHANNEL]
+    assert isinstance(channel, chicago.DistrictEmailOnly)
+    assert channel.allows("jamie@students.cps.edu") and not channel.allows("jamie@evilcps.edu")
+    assert not channel.allows("jamie@cps.edu.example.com")
 
 
 def test_notice_to_student_and_family_keeps_the_family() -> None:
@@ -144,7 +178,7 @@ def test_notice_to_student_and_family_keeps_the_family() -> None:
 
 
 def test_an_action_still_ends_the_enrollment_without_its_email_to_the_student() -> None:
-    compiled = program({**CSU, CHANNEL: DOMAINS})
+    compiled = program({**CSU, CHANNEL: DOMAINS}, settings=ADULTS)
     state = replace(
         _csu_state("jamie@gmail.com"),
         fired={"csu.engagement.at_risk_14d#since-2026-03-02": date(2026, 3, 17)},
@@ -475,7 +509,8 @@ def test_chicago_rules_included_in_an_msc_ladder_program(use_wake: bool) -> None
     by_rule = {d.rule_id: d for d in decisions}
     assert by_rule["msc.progress.step2_reminder"].recipients == ("district_staff", "program_admin")
     assert by_rule["msc.progress.step3_removal_notice"].recipients == ("district_staff", "instructor")
-    assert by_rule["msc.progress.step4_removal"].recipients == ("district_staff",)
+    # A minor's removal reaches the guardians (catalogue "Recipients and contact data").
+    assert by_rule["msc.progress.step4_removal"].recipients == ("district_staff", "guardians")
     assert by_rule["msc.progress.step4_removal"].status_after == "removed"
     assert by_rule[MEETING].facts["student_district_address"] is False
 
@@ -494,7 +529,7 @@ def test_the_same_program_with_a_district_address_changes_nothing_but_the_plan()
 
 
 def test_a_policy_version_can_switch_the_channel_rule_on_later() -> None:
-    config = program(CSU).config.model_dump()
+    config = program(CSU, settings=ADULTS).config.model_dump()
     config["versions"] = [{"version": "test-2", "effective": "2026-03-20", "rules": {CHANNEL: DOMAINS}}]
     compiled = compile_program(ProgramConfig.model_validate(config))
     state = _csu_state("jamie@gmail.com")

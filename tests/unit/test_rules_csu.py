@@ -69,6 +69,13 @@ def csu_program(
             source="003_87de092a038aeaf4.txt",
             calendar={"terms": TERMS if terms is None else terms},  # type: ignore[arg-type]
             rules=rules,
+            # A university: a student without a birthDate is an adult (no guardian is added).
+            notices={  # type: ignore[arg-type]
+                "program_name": "CSU Global",
+                "district_name": "Colorado State University Global Campus",
+                "contact": {"name": "Taylor Brooks", "address": "advising@csuglobal.example"},
+                "unknown_age": "adult",
+            },
             versions=versions,
         )
     )

@@ -47,13 +47,17 @@ def _fail(on: date, course: str, **kw: Any) -> Input:
 @pytest.mark.parametrize(
     ("start", "rejected"),
     [
-        (date(2026, 9, 13), False),
-        (date(2026, 9, 14), False),  # exactly 21 calendar days after Mon 2026-08-24
+        (date(2026, 9, 12), False),
+        (date(2026, 9, 13), False),  # Sun, day 21 of a semester starting Mon 2026-08-24 (day 1)
+        (date(2026, 9, 14), True),  # day 22
         (date(2026, 9, 15), True),
         (date(2026, 8, 20), False),  # added before the semester starts
     ],
 )
 def test_add_window_boundaries(start: date, rejected: bool) -> None:
+    """Seed 000: "Students have up to three weeks at the beginning of each semester to add an
+    online course." Catalogue: "its first 21 calendar days, the start being day 1: a semester
+    starting Mon 2026-08-24 takes adds through Sun 2026-09-13"."""
     compiled = program({ADD: {}}, **CPS_CALENDAR)
     evaluation = evaluate_enrollment(compiled, _enrollment(start), start)
     if not rejected:
@@ -64,27 +68,28 @@ def test_add_window_boundaries(start: date, rejected: bool) -> None:
     assert (decision.rule_id, decision.kind, decision.status_after) == (ADD, "action", "rejected")
     assert evaluation.status == "rejected"
     assert set(decision.recipients) == {"counselor", "program_admin"}
-    assert decision.facts["last_add_date"] == "2026-09-14"
-    assert decision.facts["days_after_semester_start"] == 22
+    assert decision.facts["last_add_date"] == "2026-09-13"
+    assert decision.facts["semester_day"] == (start - date(2026, 8, 24)).days + 1
     assert decision.facts["semester_id"] == "fall-2026"
-    assert "22 days after the semester start" in str(decision.facts["reason"])
+    assert f"on day {decision.facts['semester_day']} of the semester" in str(decision.facts["reason"])
+    assert "through day 21 (2026-09-13)" in str(decision.facts["reason"])
 
 
 def test_add_window_counts_calendar_days_through_a_holiday_and_weekends() -> None:
-    # Labor Day (2026-09-07) closes school but not the calendar: the window still ends 09-14.
+    # Labor Day (2026-09-07) closes school but not the calendar: the window still ends 09-13.
     compiled = program({ADD: {}}, holidays=["2026-09-07"], **CPS_CALENDAR)
-    assert evaluate_enrollment(compiled, _enrollment(date(2026, 9, 14)), date(2026, 9, 14)).decisions == ()
-    (late,) = evaluate_enrollment(compiled, _enrollment(date(2026, 9, 15)), date(2026, 9, 15)).decisions
+    assert evaluate_enrollment(compiled, _enrollment(date(2026, 9, 13)), date(2026, 9, 13)).decisions == ()
+    (late,) = evaluate_enrollment(compiled, _enrollment(date(2026, 9, 14)), date(2026, 9, 14)).decisions
     assert late.status_after == "rejected"
 
 
 def test_add_window_across_the_spring_daylight_saving_change() -> None:
-    # US DST starts 2026-03-08; 21 days after Mon 2026-02-23 is Mon 2026-03-16, local dates.
+    # US DST starts 2026-03-08; day 21 of a semester starting Mon 2026-02-23 is Sun 2026-03-15.
     compiled = program({ADD: {}}, terms=[{"id": "sp", "start": "2026-02-23", "end": "2026-06-05"}])
-    ok = _enrollment(date(2026, 3, 16), term="sp")
-    late = _enrollment(date(2026, 3, 17), term="sp")
-    assert evaluate_enrollment(compiled, ok, date(2026, 3, 16)).decisions == ()
-    assert [d.status_after for d in evaluate_enrollment(compiled, late, date(2026, 3, 17)).decisions] == [
+    ok = _enrollment(date(2026, 3, 15), term="sp")
+    late = _enrollment(date(2026, 3, 16), term="sp")
+    assert evaluate_enrollment(compiled, ok, date(2026, 3, 15)).decisions == ()
+    assert [d.status_after for d in evaluate_enrollment(compiled, late, date(2026, 3, 16)).decisions] == [
         "rejected"
     ]
 
@@ -162,9 +167,11 @@ def test_add_window_uses_the_term_of_the_start_date_when_the_roster_names_none()
 
 def test_add_window_days_can_be_configured() -> None:
     compiled = program({ADD: {"add_window_days": 14}}, **CPS_CALENDAR)
-    assert evaluate_enrollment(compiled, _enrollment(date(2026, 9, 8)), date(2026, 9, 8)).status == "rejected"
+    # Day 14 is Sun 2026-09-06; day 15 is rejected.
+    assert evaluate_enrollment(compiled, _enrollment(date(2026, 9, 6)), date(2026, 9, 6)).status == "active"
+    assert evaluate_enrollment(compiled, _enrollment(date(2026, 9, 7)), date(2026, 9, 7)).status == "rejected"
     with pytest.raises(ValueError, match="add_window_days"):
-        program({ADD: {"add_window_days": -1}}, **CPS_CALENDAR)
+        program({ADD: {"add_window_days": 0}}, **CPS_CALENDAR)
 
 
 def test_a_rejected_add_stops_every_other_rule() -> None:

@@ -18,6 +18,7 @@ from functools import cached_property
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, Evaluation, FactValue, WakeReset
 from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState
+from onpace_rules.family import NO_GUARDIAN, address_family, guardian_unreachable
 from onpace_rules.inputs import Approval
 from onpace_rules.program import ProgramConfig
 from onpace_rules.registry import (
@@ -451,6 +452,10 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
         decisions = found if not decisions else [*decisions, *found]
     if acting is not None:
         decisions = acting[2]
+    if decisions:
+        # Guardians of minors and of eligible students (catalogue "Recipients and contact data");
+        # only recipients change, so every family's wake date stands.
+        decisions = address_family(decisions, state, day, ctx.config)
     if version.filters:
         chosen = list(decisions)
         filtered = chosen
@@ -460,7 +465,7 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
             planned = False  # a filter changed what is recorded: ask each family again
         decisions = filtered
     if decisions:
-        taken = _taken(decisions, ctx)
+        taken = _taken(decisions, state, day, ctx)
         if taken is not None:
             return taken
         for decision in decisions:
@@ -486,14 +491,27 @@ def _first_action_due(decisions: Sequence[Decision]) -> date | None:
     return first
 
 
-def _taken(decisions: Sequence[Decision], ctx: RuleContext) -> Evaluation | None:
-    """The evaluation when one of ``decisions`` ends the enrollment (or asks approval to)."""
+def _taken(
+    decisions: Sequence[Decision], state: EnrollmentState, day: date, ctx: RuleContext
+) -> Evaluation | None:
+    """The evaluation when one of ``decisions`` ends the enrollment (or asks approval to).
+
+    An action is held for a person's approval when the program wants it approved, or when it
+    is a minor's action notice that no guardian can receive (catalogue: "A minor's action notice
+    (drop, withdrawal, removal) always reaches a guardian, or is held for a person when none can
+    be reached").
+    """
     for action in decisions:
         if action.kind == "action" and action.status_after is not None:
             break
     else:
         return None
+    held_for: list[str] = []
     if ctx.config.approvals.get(action.rule_id) == "needs_approval":
+        held_for.append("the program requires approval")
+    if guardian_unreachable(action, state, day, ctx.config):
+        held_for.append(NO_GUARDIAN)
+    if held_for:
         request = replace(
             action,
             kind="notice",
@@ -501,7 +519,7 @@ def _taken(decisions: Sequence[Decision], ctx: RuleContext) -> Evaluation | None
             recipients=("program_admin",),
             deadlines={},
             status_after=None,
-            facts={**action.facts, "approval": "requested"},
+            facts={**action.facts, "approval": "requested", "approval_reason": "; ".join(held_for)},
             reason=AWAITING_APPROVAL,
         )
         others = [d for d in decisions if d is not action]

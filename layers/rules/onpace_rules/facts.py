@@ -47,6 +47,10 @@ class RosterFacts:
     ``class_position`` is the enrollment's rank in its class by start date (1 = first);
     ``online_courses_in_term`` counts the student's enrollments in this program's classes of
     the same term; ``courses_in_term`` the student's whole schedule when the district sends it.
+    ``birth_date`` comes from OneRoster ``demographics.csv`` (None: not sent); ``guardians``
+    counts the student's parents/guardians on the roster with an address (None: facts loaded
+    before it was counted, read as "not known", never as "none"); ``other_classes_in_term``
+    names the student's other classes of this program in the same term.
     """
 
     grade_level: str | None = None
@@ -57,6 +61,9 @@ class RosterFacts:
     course_level: str | None = None  # "middle" | "high" | "undergraduate" | "graduate"
     full_time: bool | None = None  # enrolled full time in the program (MOCAP), when known
     class_title: str | None = None
+    birth_date: date | None = None
+    guardians: int | None = None
+    other_classes_in_term: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ the field that is wrong, never discovered by a family on the day a notice should
 from __future__ import annotations
 
 from datetime import date, timedelta
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -109,6 +111,54 @@ class CalendarConfig(_Strict):
 class StaffContact(_Strict):
     name: str
     address: str
+    title: str | None = Field(default=None, description="What the person is, e.g. School counselor")
+
+
+def is_mail_address(value: str | None) -> bool:
+    """Whether ``value`` is one address a family can write to (``local@domain.tld``), by the
+    stdlib's header parser."""
+    try:
+        parsed = Address(addr_spec=(value or "").strip())
+    except (HeaderParseError, ValueError, IndexError, TypeError):
+        return False
+    return bool(parsed.username) and "." in parsed.domain
+
+
+def _mail_address(value: str) -> str:
+    if not is_mail_address(value):
+        raise ValueError(f"{value!r} is not an email address (write it like coordinator@district.org)")
+    return value.strip()
+
+
+class ContactPerson(StaffContact):
+    """A person families are told to contact; their address is checked when the file is loaded."""
+
+    address: Annotated[str, AfterValidator(_mail_address)]
+
+
+class NoticeSettings(_Strict):
+    """Who signs a family notice, whom the family can answer, and which guardians are told.
+
+    Catalogue "Recipients and contact data": "Every notice to a family names a person to contact,
+    with name and address (the counselor, advisor, instructor or program contact that the rule's
+    "who" column and the program name), and replies go to that person (Reply-To)"; "a student of
+    18 or more (OneRoster ``demographics.csv`` ``birthDate``) is an eligible student and guardians
+    get notices only where the program says so".
+    """
+
+    program_name: str = Field(min_length=1, description="Signs every notice, e.g. CPS Online")
+    district_name: str = Field(min_length=1, description="Signs every notice, e.g. Columbia Public Schools")
+    contact: ContactPerson = Field(
+        description="The program contact: named (and Reply-To) when the rule names no counselor, "
+        "advisor or instructor who can be reached"
+    )
+    guardians_of_eligible_students: bool = Field(
+        default=False, description="Whether guardians of students 18 or older also get notices"
+    )
+    unknown_age: Literal["minor", "adult"] = Field(
+        default="minor",
+        description="How to treat a student without a birthDate: minor (K-12) or adult (a university)",
+    )
 
 
 STAFF_ROLES = ("counselor", "advisor", "district_staff", "program_admin")
@@ -141,6 +191,11 @@ class ProgramConfig(_Strict):
     default_language: str = "en"
     contacts: dict[str, tuple[StaffContact, ...]] = Field(
         default_factory=dict, description=f"Staff who receive notices, by role: {', '.join(STAFF_ROLES)}"
+    )
+    notices: NoticeSettings | None = Field(
+        default=None,
+        description="Signature, contact person and guardians of family notices; required (at load) "
+        "when a rule the program switches on writes to a student or a family",
     )
     evaluation_shards: int = Field(default=1, ge=1, le=64)
     calendar: CalendarConfig = CalendarConfig()

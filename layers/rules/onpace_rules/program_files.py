@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from onpace_rules.engine import compile_program
 from onpace_rules.input_files import InputFileError, read_text
 from onpace_rules.program import ProgramConfig
+from onpace_rules.registry import check_notice_settings
 
 INCLUDABLE_KEYS = frozenset({"policy_version", "source", "rules", "approvals", "name", "kind"})
 
@@ -183,4 +184,9 @@ def load_program_file(path: Path) -> ProgramConfig:
     except ValueError as exc:
         line = _rule_problem_line(str(exc), data, node)
         raise ProgramFileError(path, str(exc), line) from exc
+    try:
+        check_notice_settings(config)
+    except ValueError as exc:
+        # The problem is the missing setting; the first family rule shows why it is needed.
+        raise ProgramFileError(path, str(exc), _rule_problem_line(str(exc), data, node)) from exc
     return config

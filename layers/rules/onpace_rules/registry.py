@@ -82,6 +82,35 @@ RULE_TITLES: dict[str, str] = {k: v for m in RULE_MODULES for k, v in m.TITLES.i
 # Rules that never address anyone (records on the enrollment, date modifiers): no email templates.
 SILENT_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in getattr(m, "SILENT", ()))
 EMAILED_RULE_IDS: frozenset[str] = IMPLEMENTED_RULE_IDS - SILENT_RULE_IDS
+# Emailed rules that write to staff only (a module lists them in ``STAFF_ONLY``); every other
+# emailed rule can write to a student or a family, and so needs the program's ``notices``.
+STAFF_ONLY_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in getattr(m, "STAFF_ONLY", ()))
+FAMILY_RULE_IDS: frozenset[str] = EMAILED_RULE_IDS - STAFF_ONLY_RULE_IDS
+
+
+def family_rules(config: ProgramConfig) -> list[str]:
+    """Rule ids of ``config`` (any policy version) whose notices can reach a student or a family."""
+    named = set(config.rules) | {r for v in config.versions for r, p in v.rules.items() if p is not None}
+    return sorted(named & FAMILY_RULE_IDS)
+
+
+def check_notice_settings(config: ProgramConfig) -> None:
+    """Refuse a program whose family notices would name no one to contact.
+
+    Catalogue "Recipients and contact data": "Every notice to a family names a person to contact,
+    with name and address … and replies go to that person (Reply-To)", signed with the program's
+    and district's names. A program that writes to families must therefore say who signs and
+    who the program contact is (``notices``); a staff-only program need not.
+    """
+    if config.notices is not None:
+        return
+    found = family_rules(config)
+    if found:
+        raise ValueError(
+            f"program {config.key}: notices is required because {', '.join(found)} "
+            "write(s) to students or families; add notices: {program_name, district_name, "
+            "contact: {name, address}} (who signs, and whom families can reply to)"
+        )
 
 
 def build_families(config: ProgramConfig) -> tuple[RuleFamily, ...]:

@@ -88,17 +88,23 @@ def build_message(
     sender_name: str | None = None,
     attachments: Sequence[Attachment] = (),
     message_id: str | None = None,
+    reply_to: str | None = None,
+    reply_to_name: str | None = None,
 ) -> EmailMessage:
-    """A complete message: From/To/Subject/Date/Message-ID, the notice id header, both bodies.
+    """A complete message: From/To/Subject/Date/Message-ID, the notice id header, both bodies,
+    and ``Reply-To`` when a person other than the sender should get the answers.
 
     ``sent_at`` must be timezone-aware (it becomes the ``Date`` header). Raises
-    :class:`InvalidAddressError` when ``to_address`` or ``sender`` is not a usable address.
+    :class:`InvalidAddressError` when ``to_address``, ``sender`` or ``reply_to`` is not a usable
+    address.
     """
     from_address = parse_address(sender, sender_name)
     to = parse_address(to_address, to_name)
     message = EmailMessage(policy=POLICY)
     message["From"] = from_address
     message["To"] = to
+    if reply_to:
+        message["Reply-To"] = parse_address(reply_to, reply_to_name)
     message["Subject"] = " ".join(subject.split())
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id or make_msgid(domain=_domain(from_address.addr_spec))

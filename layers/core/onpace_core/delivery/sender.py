@@ -58,6 +58,8 @@ DEFINITE_REJECTIONS = frozenset(
 )
 
 NEVER_SEND = frozenset({"skipped", "suppressed", "recorded"})
+# Roster roles of the student's family: their messages carry the contact person's Reply-To.
+FAMILY_CONTACT_ROLES = frozenset({"student", "guardian", "parent"})
 FINAL = frozenset({"sent", "partial", "failed"})
 NO_RECIPIENT = "no recipient address"
 INVALID_ADDRESS = "invalid address"
@@ -279,10 +281,20 @@ def _audit(
             "deadlines": _plain(notice.deadlines),
             "facts": _plain(notice.facts),
             "recipients": [_recipient_detail(o) for o in outcomes],
+            "reply_to": _reply_to_detail(notice),
+            "signed": [n for n in (notice.program_name, notice.district_name) if n],
             "ses_message_ids": [o.message_id for o in outcomes if o.message_id],
         },
     )
     append(notice.district_id, [entry], now=now)
+
+
+def _reply_to_detail(notice: OutboxModel) -> dict[str, Any] | None:
+    """The person a family notice named, as evidence of whom the family was told to contact."""
+    person = notice.reply_to
+    if person is None:
+        return None
+    return {"role": person.role, "name": person.name, "title": person.title, "address": person.address}
 
 
 def _recipient_detail(outcome: RecipientOutcome) -> dict[str, Any]:
@@ -343,8 +355,12 @@ def _prepare(
         invitation = invitations.for_recipient(contact)
         extra = {"invitation": invitation.context} if invitation else None
         email = render(notice, contact, templates_dir, extra)
+        # A family's answer goes to the person the notice names (catalogue: "replies go to that
+        # person (Reply-To)"); staff answer the program the usual way.
+        person = notice.reply_to if contact.role in FAMILY_CONTACT_ROLES else None
         message = build_message(
             sender=settings.sender_address,
+            sender_name=notice.program_name,
             to_address=to.addr_spec,
             to_name=contact.name,
             subject=email.subject,
@@ -353,6 +369,8 @@ def _prepare(
             notice_id=notice.notice_id,
             sent_at=now,
             attachments=invitation.attachments if invitation else (),
+            reply_to=person.address if person is not None else None,
+            reply_to_name=person.name if person is not None else None,
         )
         evidence = invitation.evidence if invitation else None
         prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message), invitation=evidence))

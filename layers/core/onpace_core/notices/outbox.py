@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from onpace_rules.decisions import Decision
-from onpace_rules.program import STAFF_ROLES, ProgramConfig
+from onpace_rules.program import STAFF_ROLES, ProgramConfig, is_mail_address
 from pynamodb.exceptions import PutError
 
 from onpace_core.audit.log import iso_instant
@@ -13,23 +13,58 @@ from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel
 
 # Engine recipient roles -> roster contact roles.
 _CONTACT_ROLE = {"guardians": "guardian"}
+# Roles whose notices go to the student's family (and so name a person to contact).
+FAMILY_ROLES = frozenset({"student", "guardians"})
+# Staff a rule's "who" can name as the family's contact, in order of preference: the counselor
+# (who takes appeals), the advisor, the instructor; else the program's own contact.
+CONTACT_ROLES = ("counselor", "advisor", "instructor")
+PROGRAM_CONTACT = "program_contact"
+_DEFAULT_TITLES = {"counselor": "School counselor", "advisor": "Advisor", "instructor": "Teacher"}
 
 
 def notice_id(enrollment_key: str, decision: Decision) -> str:
     return f"{enrollment_key}#{decision.rule_id}#{decision.episode}"
 
 
+def _program_contact(program: ProgramConfig, role: str = PROGRAM_CONTACT) -> list[Contact]:
+    if program.notices is None:
+        return []
+    person = program.notices.contact
+    return [
+        Contact(
+            role=role,
+            address=person.address,
+            name=person.name,
+            language=program.default_language,
+            title=person.title or "Program contact",
+        )
+    ]
+
+
 def recipients_for(
     enrollment: EnrollmentModel, roles: tuple[str, ...], program: ProgramConfig
 ) -> list[Contact]:
-    """Addresses for the decision's roles: roster contacts of the enrollment, staff of the program."""
+    """Addresses for the decision's roles: roster contacts of the enrollment, staff of the program.
+
+    The program administrator, when the program lists none, is its notices contact: a request for
+    approval (an action held for a person) must reach someone.
+    """
     found: list[Contact] = []
     for role in roles:
         if role in STAFF_ROLES:
+            staff = program.contacts.get(role, ())
             found.extend(
-                Contact(role=role, address=s.address, name=s.name, language=program.default_language)
-                for s in program.contacts.get(role, ())
+                Contact(
+                    role=role,
+                    address=s.address,
+                    name=s.name,
+                    language=program.default_language,
+                    title=s.title,
+                )
+                for s in staff
             )
+            if not staff and role == "program_admin":
+                found.extend(_program_contact(program, role))
             continue
         wanted = _CONTACT_ROLE.get(role, role)
         found.extend(
@@ -38,6 +73,34 @@ def recipients_for(
             if c.role == wanted
         )
     return found
+
+
+def contact_person(
+    enrollment: EnrollmentModel, roles: tuple[str, ...], program: ProgramConfig
+) -> Contact | None:
+    """The person a family notice names and replies go to (Reply-To).
+
+    Catalogue "Recipients and contact data": "Every notice to a family names a person to contact,
+    with name and address (the counselor, advisor, instructor or program contact that the rule's
+    "who" column and the program name)". So: the first of the counselor, the advisor and the
+    instructor that the decision writes to and that has an address, else the program contact
+    (``notices.contact``). None for a notice that reaches no family, or a program without one.
+    """
+    if not FAMILY_ROLES & set(roles):
+        return None
+    for role in CONTACT_ROLES:
+        if role not in roles:
+            continue
+        for person in recipients_for(enrollment, (role,), program):
+            if is_mail_address(person.address):
+                title = person.title or _DEFAULT_TITLES[role]
+                if role == "instructor" and enrollment.class_title:
+                    title = f"{title}, {enrollment.class_title}"
+                return Contact(
+                    role=role, address=person.address, name=person.name, language=person.language, title=title
+                )
+    found = _program_contact(program)
+    return found[0] if found else None
 
 
 def _initial_status(decision: Decision) -> str:
@@ -78,6 +141,9 @@ def record_decision(
         deadlines={name: when.isoformat() for name, when in decision.deadlines.items()},
         facts={k: v for k, v in decision.facts.items() if v is not None},
         recipients=recipients,
+        reply_to=contact_person(enrollment, decision.recipients, program),
+        program_name=program.notices.program_name if program.notices else program.name,
+        district_name=program.notices.district_name if program.notices else None,
         language=next((c.language for c in recipients if c.language), None) or "en",
         status=_initial_status(decision),
         status_reason=decision.reason,

@@ -28,11 +28,13 @@ from babel.dates import format_date, format_time, get_timezone_name
 from babel.numbers import format_currency, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context, select_autoescape
 from jinja2.runtime import Context
+from onpace_rules.engine import APPROVAL_SUFFIX
 from onpace_rules.titles import rule_title
 
 from onpace_core.store.models import Contact, OutboxModel
 
 DEFAULT_LANGUAGE = "en"
+APPROVAL_TEMPLATE = "approval_request"
 PARTS = ("subject", "txt", "html")
 
 # A language tag as the roster gives it ("en", "es-MX", "zh_Hant"); anything else is ignored,
@@ -178,8 +180,24 @@ def _audience(role: str) -> str:
     return "staff"
 
 
+def _person(contact: Contact | None) -> dict[str, Any] | None:
+    if contact is None or not contact.address:
+        return None
+    return {
+        "role": contact.role,
+        "name": contact.name or contact.address,
+        "address": contact.address,
+        "title": contact.title,
+    }
+
+
 def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> dict[str, Any]:
-    """Everything a template may use. Deadlines are ``date`` objects; facts are as recorded."""
+    """Everything a template may use. Deadlines are ``date`` objects; facts are as recorded.
+
+    ``contact`` is the person a family notice names (None when the notice has none: a template
+    that names it then fails loudly rather than sending a family a notice without one);
+    ``signature`` the program's and district's names it is signed with.
+    """
     role = recipient.role or "student"
     audience = _audience(role)
     if notice.student_name:
@@ -206,7 +224,11 @@ def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> di
         "student": student,
         "Student": student[:1].upper() + student[1:],  # for the start of a sentence
         "class_title": notice.class_title or notice.class_id,
+        "rule_title": rule_title(notice.rule_id),
         "recipient": {"role": role, "name": recipient.name, "language": recipient.language},
+        "contact": _person(notice.reply_to),
+        # An item recorded before programs named themselves is signed with the program's id.
+        "signature": {"program": notice.program_name or notice.program_id, "district": notice.district_name},
         "audience": audience,
         "to_student": audience == "student",
         "to_family": audience == "family",
@@ -230,14 +252,17 @@ def render(
     in every email of the notice).
     """
     templates_dir = Path(templates_dir).resolve()
-    language = template_language(templates_dir, notice.rule_id, recipient.language, notice.language)
+    # A request to approve a held action is one email for every rule: what was decided, why it
+    # waits, how to answer; the action's own email goes out once it is taken.
+    name = APPROVAL_TEMPLATE if notice.episode.endswith(APPROVAL_SUFFIX) else notice.rule_id
+    language = template_language(templates_dir, name, recipient.language, notice.language)
     env = _environment(templates_dir)
     context = notice_context(notice, recipient, language)
     clash = sorted(set(context) & set(extra or {}))
     if clash:
         raise ValueError(f"extra template values would replace the notice's own: {', '.join(clash)}")
     context.update(extra or {})
-    base = f"{language}/{notice.rule_id}"
+    base = f"{language}/{name}"
     return RenderedEmail(
         subject=_one_line(env.get_template(f"{base}.subject.j2").render(context)),
         text=env.get_template(f"{base}.txt.j2").render(context),

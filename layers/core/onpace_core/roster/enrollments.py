@@ -35,6 +35,7 @@ class EnrollmentRecord:
     end_date: date | None
     contacts: tuple[ContactRecord, ...]
     grade_level: str | None = None
+    birth_date: date | None = None
 
     @property
     def enrollment_key(self) -> str:
@@ -126,6 +127,7 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
                 end_date=e.end_date or (session.end_date if session else None),
                 contacts=tuple(contacts),
                 grade_level=student.grade_level,
+                birth_date=roster.birth_dates.get(student.sourced_id),
             )
         )
     return records
@@ -153,9 +155,11 @@ def roster_facts(records: Iterable[EnrollmentRecord]) -> dict[str, RosterFacts]:
     records = list(records)
     by_class: dict[str, list[EnrollmentRecord]] = {}
     per_term: Counter[tuple[str, str | None]] = Counter()
+    titles: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
     for r in records:
         by_class.setdefault(r.class_id, []).append(r)
         per_term[(r.student_id, r.term_id)] += 1
+        titles.setdefault((r.student_id, r.term_id), []).append((r.class_id, r.class_title))
     position: dict[str, int] = {}
     for members in by_class.values():
         for rank, r in enumerate(sorted(members, key=lambda m: (m.start_date, m.student_id)), start=1):
@@ -168,6 +172,11 @@ def roster_facts(records: Iterable[EnrollmentRecord]) -> dict[str, RosterFacts]:
             online_courses_in_term=per_term[(r.student_id, r.term_id)],
             course_level=_course_level(r.grade_level),
             class_title=r.class_title,
+            birth_date=r.birth_date,
+            guardians=sum(1 for c in r.contacts if c.role == "guardian" and c.address),
+            other_classes_in_term=tuple(
+                sorted(t for c, t in titles[(r.student_id, r.term_id)] if c != r.class_id)
+            ),
         )
         for r in records
     }

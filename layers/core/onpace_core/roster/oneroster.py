@@ -98,6 +98,12 @@ class User(_Row):
         return _split(self.agent_sourced_ids)
 
 
+class Demographics(_Row):
+    """A row of ``demographics.csv``: its ``sourcedId`` is the user's; only the birth date is used."""
+
+    birth_date: date | None = Field(default=None, alias="birthDate")
+
+
 class Enrollment(_Row):
     class_sourced_id: str = Field(alias="classSourcedId")
     school_sourced_id: str = Field(alias="schoolSourcedId")
@@ -140,6 +146,8 @@ class Roster:
     classes: dict[str, RosterClass]
     users: dict[str, User]
     enrollments: tuple[Enrollment, ...]
+    # user sourcedId -> birth date, from demographics.csv when the export has it
+    birth_dates: dict[str, date] = field(default_factory=dict)
     # The export's directory, when it was read from one: errors found later name its files.
     directory: Path | None = field(default=None, compare=False)
 
@@ -148,8 +156,17 @@ class Roster:
         return self.directory / name if self.directory else name
 
 
+def _birth_dates(directory: Path) -> dict[str, date]:
+    """Birth dates from ``demographics.csv``, an optional file of OneRoster 1.1 exports."""
+    path = directory / "demographics.csv"
+    if not path.is_file():
+        return {}
+    return {d.sourced_id: d.birth_date for d in _read(path, Demographics) if d.birth_date is not None}
+
+
 def read_roster(directory: Path) -> Roster:
-    """Read orgs, academicSessions, classes, users and enrollments CSV files from ``directory``."""
+    """Read orgs, academicSessions, classes, users and enrollments CSV files from ``directory``,
+    and demographics.csv when present (students' birth dates: who is 18 or older)."""
     if not directory.is_dir():
         problem = "not a directory" if directory.exists() else "no such roster directory"
         raise RosterError(directory, f"{problem} (a roster is a folder of OneRoster 1.1 CSV files)")
@@ -159,6 +176,7 @@ def read_roster(directory: Path) -> Roster:
         classes={c.sourced_id: c for c in _read(directory / "classes.csv", RosterClass)},
         users={u.sourced_id: u for u in _read(directory / "users.csv", User)},
         enrollments=tuple(_read(directory / "enrollments.csv", Enrollment)),
+        birth_dates=_birth_dates(directory),
         directory=directory,
     )
     for e in roster.enrollments:

@@ -65,6 +65,21 @@ def _has_student_rules(compiled: CompiledProgram) -> bool:
     return any(f.scope == "student" for v in compiled.versions for f in v.families)
 
 
+def roster_facts_json(facts: RosterFacts) -> str:
+    """``RosterFacts`` as stored on the enrollment item (dates as ISO strings)."""
+    return json.dumps(asdict(facts), default=lambda value: value.isoformat())
+
+
+def roster_facts_from_json(text: str) -> RosterFacts:
+    """The stored ``RosterFacts``; fields added since the item was written take their defaults."""
+    data = json.loads(text)
+    if data.get("birth_date"):
+        data["birth_date"] = date.fromisoformat(data["birth_date"])
+    if "other_classes_in_term" in data:
+        data["other_classes_in_term"] = tuple(data["other_classes_in_term"])
+    return RosterFacts(**data)
+
+
 def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConfig) -> int:
     """Write roster data; facts, engine state and status already stored are left alone.
 
@@ -102,7 +117,7 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
                 if r.end_date
                 else EnrollmentModel.end_date.remove(),
                 EnrollmentModel.contacts.set(contacts),
-                EnrollmentModel.roster_facts.set(json.dumps(asdict(facts[key]))),
+                EnrollmentModel.roster_facts.set(roster_facts_json(facts[key])),
                 EnrollmentModel.scope.set("student" if r.class_id == STUDENT_SUBJECT_CLASS else "enrollment"),
                 EnrollmentModel.inputs.set(EnrollmentModel.inputs | {}),
                 EnrollmentModel.status.set(EnrollmentModel.status | "active"),
@@ -194,7 +209,7 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         class_id=None if item.scope == "student" else item.class_id,
         scope="student" if item.scope == "student" else "enrollment",
         inputs=tuple(inputs),
-        roster=RosterFacts(**json.loads(item.roster_facts)) if item.roster_facts else RosterFacts(),
+        roster=roster_facts_from_json(item.roster_facts) if item.roster_facts else RosterFacts(),
         held=decision_from_dict(json.loads(item.held)) if item.held else None,
         history_on={kind: tuple(sorted(dates)) for kind, dates in history.items()},
     )

@@ -85,6 +85,7 @@ class Contact(MapAttribute[str, Any]):
     name = UnicodeAttribute(null=True)
     language = UnicodeAttribute(null=True)
     source_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)  # what a contact person is ("School counselor")
 
 
 class EnrollmentsByStudentIndex(GlobalSecondaryIndex["EnrollmentModel"]):
@@ -175,6 +176,11 @@ class OutboxModel(Model):
     deadlines = MapAttribute[str, Any](default=dict)  # name -> YYYY-MM-DD
     facts = MapAttribute[str, Any](default=dict)
     recipients = ListAttribute(of=Contact, default=list)
+    # The person a family notice names and its Reply-To (catalogue "Recipients and contact data"),
+    # and the names it is signed with; settled when the decision is recorded.
+    reply_to = Contact(null=True)
+    program_name = UnicodeAttribute(null=True)
+    district_name = UnicodeAttribute(null=True)
     language = UnicodeAttribute(default="en")
     # pending -> sending -> sent | failed ; skipped (superseded) and suppressed never send.
     status = UnicodeAttribute()

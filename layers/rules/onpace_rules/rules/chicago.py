@@ -6,11 +6,13 @@ Both are decision filters: they act on the decisions other rules made for the da
 ``registry.DecisionFilter``), so any program can include them next to its own rules.
 
 Readings (policies.md asks for them to be written down):
-- A district address is one whose domain equals a configured ``district_domains`` entry,
-  compared case-insensitively (IDNA-normalised, trailing dot ignored). Subdomains do not match
-  unless the program sets ``allow_subdomains: true``; then ``x.cps.edu`` matches ``cps.edu``
-  at a label boundary (``evilcps.edu`` never does). Exact match is the default because a
-  subdomain may be run by someone else, and a suppressed email is the safer mistake.
+- A district address is one whose domain is a configured ``district_domains`` entry or a
+  subdomain of one (catalogue: "the configured domains and their subdomains, e.g.
+  ``students.cps.edu`` under ``cps.edu``"; the seed's "student CPS email account" names no
+  host, and districts give students addresses on a subdomain of their own). Compared
+  case-insensitively (IDNA-normalised, trailing dot ignored), at a label boundary: a
+  look-alike (``evilcps.edu``) or the district's domain inside another (``cps.edu.example.com``)
+  never matches. A program that wants the exact domains only sets ``allow_subdomains: false``.
 - OnPace sends email only, never text messages; the channel rule therefore checks addresses.
 - The meeting plan is derived from the day the instructor prompt is sent: the instructor can
   send the invitation that day at the earliest, so the earliest meeting date counts from it.
@@ -39,6 +41,8 @@ TITLES: dict[str, str] = {
 }
 # The channel rule only removes recipients and records why; it never emails anyone itself.
 SILENT: frozenset[str] = frozenset({CHANNEL})
+# The meeting plan goes to the instructor only: no family notice, no contact person needed.
+STAFF_ONLY: frozenset[str] = frozenset({MEETING})
 
 SUPPRESSED = "suppressed (channel policy)"
 STUDENT = "student"
@@ -99,7 +103,7 @@ class ChannelParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     district_domains: tuple[str, ...]
-    allow_subdomains: bool = False
+    allow_subdomains: bool = True
 
     @field_validator("district_domains")
     @classmethod

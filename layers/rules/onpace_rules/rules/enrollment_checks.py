@@ -47,6 +47,8 @@ TITLES = {
     ADD_WINDOW: "Add window: course added more than three weeks into the semester",
     CAPS: "Enrollment caps: class size, online share of the schedule, term midpoint",
 }
+# Rejections go to the counselor and the administrator, who tell the family themselves.
+STAFF_ONLY = frozenset(RULE_IDS)
 
 RECIPIENTS = ("counselor", "program_admin")
 _CAP_REASONS = {
@@ -59,7 +61,9 @@ _CAP_REASONS = {
 class AddWindowParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    add_window_days: int = Field(default=21, ge=0, description="Calendar days after the semester start")
+    add_window_days: int = Field(
+        default=21, ge=1, description="Calendar days from the semester start, the start being day 1"
+    )
 
 
 class CapsParams(BaseModel):
@@ -72,6 +76,16 @@ class CapsParams(BaseModel):
 def term_of(state: EnrollmentState, config: ProgramConfig) -> Term | None:
     """The enrollment's term; the term containing its start date when the roster names none."""
     return config.enrollment_term(state.term_id, state.start_date)
+
+
+def last_add_date(term: Term, window: AddWindowParams) -> date:
+    """The last day an add is accepted: day ``add_window_days`` of the semester, its start being day 1.
+
+    Seed 000: "Students have up to three weeks at the beginning of each semester to add an online
+    course." Catalogue: "its first 21 calendar days, the start being day 1: a semester starting
+    Mon 2026-08-24 takes adds through Sun 2026-09-13".
+    """
+    return term.start + timedelta(days=window.add_window_days - 1)
 
 
 def waivers(state: EnrollmentState, day: date) -> dict[str, str]:
@@ -149,18 +163,23 @@ class AddWindowCheck(ChecksOnFirstLook):
                     return (_outcome(eligibility.FAILURE_TO_THRIVE, state, day, ctx, block_facts, True),)
         if self.window is None:
             return ()
-        last_add = term.start + timedelta(days=self.window.add_window_days)
+        last_add = last_add_date(term, self.window)
         if state.start_date <= last_add:
             return ()
         facts |= {
             "add_window_days": self.window.add_window_days,
             "last_add_date": last_add.isoformat(),
             "days_after_semester_start": (state.start_date - term.start).days,
+            # The start is day 1, so an add 21 days after it is on day 22, outside a 21-day window.
+            "semester_day": (state.start_date - term.start).days + 1,
         }
         waived_by = waivers(state, day).get("add_window")
         if waived_by is not None:
             return (_outcome(ADD_WINDOW, state, day, ctx, {**facts, "waived_by": waived_by}, False),)
-        reason = f"added {facts['days_after_semester_start']} days after the semester start"
+        reason = (
+            f"added on day {facts['semester_day']} of the semester; adds are accepted through day "
+            f"{self.window.add_window_days} ({last_add.isoformat()})"
+        )
         return (_outcome(ADD_WINDOW, state, day, ctx, {**facts, "reason": reason}, True),)
 
 

@@ -48,6 +48,8 @@ TITLES = {
     STEP3: "Removal notice (progress step 3)",
     STEP4: "Administrative removal (progress step 4)",
 }
+# Step 1 prompts the instructor only.
+STAFF_ONLY = frozenset({STEP1})
 
 SUBMISSIONS: frozenset[ActivityKind] = frozenset({"submission"})
 

@@ -30,6 +30,8 @@ TITLES = {
     ASSIGNMENT: "Late assignment or milestone: acceptance and penalty",
     DISCUSSION: "Late discussion post: acceptance",
 }
+# Acceptance and penalties are the instructor's to apply: no family notice.
+STAFF_ONLY = frozenset(RULE_IDS)
 
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 WEEKDAYS: tuple[str, ...] = get_args(Weekday)

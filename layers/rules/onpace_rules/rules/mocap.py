@@ -45,6 +45,8 @@ TITLES: dict[str, str] = {
     ADA: "Part-time student's ADA share",
 }
 SILENT: frozenset[str] = frozenset()
+# Notices to the district administrator only (no family notice, no contact person needed).
+STAFF_ONLY: frozenset[str] = frozenset({DECISION_DUE, PAYMENT, A_PLUS, ADA})
 
 
 ParamsT = TypeVar("ParamsT", bound=BaseModel)

@@ -45,6 +45,8 @@ TITLES = {
 }
 # The catalogue names no one for a drop ("no notice"): it is a record on the enrollment for billing.
 SILENT = frozenset({WITHDRAW_WINDOW})
+# Extension answers go to the counselor (and the Program Director): no family notice.
+STAFF_ONLY = frozenset({EXTENSION})
 
 AFTER_END = "requested after the course end date"
 

@@ -202,6 +202,10 @@ class PacingCheckpoint:
                         "appeal_available": available,
                         "pacing_appeals_used": used,
                         "pacing_appeals_per_year": self.params.pacing_appeals_per_year,
+                        # "one academic pacing appeal per academic year": the student's other
+                        # courses at this checkpoint share it, so a drop from two of them on one
+                        # day is not two appeals (the notice names them).
+                        "other_courses_this_term": list(state.roster.other_classes_in_term),
                     },
                     status_after="dropped",
                 )
