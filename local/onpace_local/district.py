@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from onpace_core.roster.enrollments import build_enrollments
+from onpace_core.roster.enrollments import build_enrollments, district_enrollments
 from onpace_core.roster.oneroster import read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
@@ -40,10 +40,12 @@ def load_district(stack: LocalStack, programs_dir: Path, roster_dir: Path) -> Lo
     district_id = districts.pop()
     for program in programs:
         save_program(program)
-    records = build_enrollments(read_roster(roster_dir), programs)
+    roster = read_roster(roster_dir)
+    records = build_enrollments(roster, programs)
     count = 0
     for program in programs:
-        count += upsert_enrollments([r for r in records if r.program_id == program.program_id], program)
+        mine = [r for r in records if r.program_id == program.program_id]
+        count += upsert_enrollments(mine, program, district_enrollments(roster, program))
     secret = new_secret()
     settings = Settings.from_env()
     stack.client("secretsmanager").create_secret(

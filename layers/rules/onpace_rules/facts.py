@@ -47,6 +47,11 @@ class RosterFacts:
     ``class_position`` is the enrollment's rank in its class by start date (1 = first);
     ``online_courses_in_term`` counts the student's enrollments in this program's classes of
     the same term; ``courses_in_term`` the student's whole schedule when the district sends it.
+    ``course_level`` is the class's level when its OneRoster ``grades`` name one (a graduate
+    class: ``GR``), else the student's grade's; ``class_grades`` are the class's ``grades`` as
+    sent, for a program that names its own graduate levels (SAP ``graduate_class_grades``).
+    ``school_id`` / ``school_name`` are the class's school (OneRoster org): a MOCAP virtual
+    school a student was disenrolled from is matched against them.
     """
 
     grade_level: str | None = None
@@ -57,6 +62,19 @@ class RosterFacts:
     course_level: str | None = None  # "middle" | "high" | "undergraduate" | "graduate"
     full_time: bool | None = None  # enrolled full time in the program (MOCAP), when known
     class_title: str | None = None
+    class_grades: tuple[str, ...] = ()
+    school_id: str | None = None
+    school_name: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RosterFacts:
+        """The facts from their JSON form (``dataclasses.asdict``): lists become tuples again,
+        and fields an older item does not have keep their defaults."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known
+        }
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

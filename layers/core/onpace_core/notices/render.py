@@ -29,7 +29,7 @@ from babel.numbers import format_currency, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from onpace_core.store.models import Contact, OutboxModel
+from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, OutboxModel
 
 DEFAULT_LANGUAGE = "en"
 PARTS = ("subject", "txt", "html")
@@ -177,9 +177,15 @@ def _audience(role: str) -> str:
 
 
 def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> dict[str, Any]:
-    """Everything a template may use. Deadlines are ``date`` objects; facts are as recorded."""
+    """Everything a template may use. Deadlines are ``date`` objects; facts are as recorded.
+
+    A notice of a student-wide rule (SAP, failure to thrive, the MOCAP guidance and disenrollment
+    letters) belongs to no class: its ``class_title`` is empty and ``student_wide`` is true, so a
+    template states something true instead of printing the student record's class ``*``.
+    """
     role = recipient.role or "student"
     audience = _audience(role)
+    student_wide = notice.class_id == STUDENT_SUBJECT_CLASS
     if notice.student_name:
         student = notice.student_name
     elif audience == "family":
@@ -203,7 +209,8 @@ def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> di
         "deadlines": {name: date.fromisoformat(str(day)) for name, day in _plain(notice.deadlines).items()},
         "student": student,
         "Student": student[:1].upper() + student[1:],  # for the start of a sentence
-        "class_title": notice.class_title or notice.class_id,
+        "class_title": "" if student_wide else notice.class_title or notice.class_id,
+        "student_wide": student_wide,
         "recipient": {"role": role, "name": recipient.name, "language": recipient.language},
         "audience": audience,
         "to_student": audience == "student",
