@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from onpace_rules.rules.mocap_disenrollment import DEFAULT_OPTIONS
+
 # The student record's notice: no class (class "*", no title).
 _STUDENT = {"class_id": "*", "class_title": ""}
 _URL = "https://mocap.mo.gov/"
@@ -14,13 +16,7 @@ _DISENROLLED: dict[str, Any] = {
     "school_year": "2026-27",
     "reenroll_blocked_through": "2027-08-22",
     "reenroll_date_source": "calendar",
-    "educational_options": [
-        "Full-time enrollment in the student's District school",
-        "District in-person classes combined with Missouri Course Access and Virtual School Program "
-        "(MOCAP) courses approved by the District",
-        "Another full-time virtual school (not the one the student was disenrolled from, for the rest "
-        "of this school year)",
-    ],
+    "educational_options": list(DEFAULT_OPTIONS),
 }
 
 GOLDEN: dict[str, dict[str, Any]] = {

@@ -19,6 +19,20 @@ _STATS: dict[str, Any] = {
     "occasion": "term_end",
 }
 
+# Placed on Academic Suspension at the end of spring 2027.
+_SUSPENDED: dict[str, Any] = {
+    **_STATS,
+    "term_id": "csu-2027-spring",
+    "term_end": "2027-04-24",
+    "gpa": 1.5,
+    "completion_rate": 0.75,
+    "attempted_credits": 36.0,
+    "gpa_credits": 36.0,
+    "earned_credits": 27.0,
+    "standing_before": "SAP Probation",
+    "standing_after": "Academic Suspension",
+}
+
 GOLDEN: dict[str, dict[str, Any]] = {
     "csu_sap_probation_student": {
         "rule_id": "csu.sap.evaluate",
@@ -46,21 +60,7 @@ GOLDEN: dict[str, dict[str, Any]] = {
         "notice": {
             **_STUDENT,
             "decided_on": "2027-04-25",
-            "facts": {
-                **_STATS,
-                "term_id": "csu-2027-spring",
-                "term_end": "2027-04-24",
-                "gpa": 1.5,
-                "completion_rate": 0.75,
-                "attempted_credits": 36.0,
-                "gpa_credits": 36.0,
-                "earned_credits": 27.0,
-                "standing_before": "SAP Probation",
-                "standing_after": "Academic Suspension",
-                "probation_trimesters_failed": 0,
-                "reentry_term_id": "csu-2027-fall",
-                "reentry_term_start": "2027-08-30",
-            },
+            "facts": {**_SUSPENDED, "reentry_term_id": "csu-2027-fall", "reentry_term_start": "2027-08-30"},
             "deadlines": {"appeal": "2027-08-16"},
         },
     },
@@ -71,18 +71,7 @@ GOLDEN: dict[str, dict[str, Any]] = {
         "notice": {
             **_STUDENT,
             "decided_on": "2027-04-25",
-            "facts": {
-                **_STATS,
-                "term_id": "csu-2027-spring",
-                "term_end": "2027-04-24",
-                "gpa": 1.5,
-                "completion_rate": 0.75,
-                "attempted_credits": 36.0,
-                "gpa_credits": 36.0,
-                "earned_credits": 27.0,
-                "standing_before": "SAP Probation",
-                "standing_after": "Academic Suspension",
-            },
+            "facts": _SUSPENDED,
         },
     },
     "csu_sap_regrade_student": {
