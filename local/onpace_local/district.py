@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments
+from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, district_enrollments
 from onpace_core.roster.oneroster import read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
@@ -30,6 +30,9 @@ class DistrictFiles:
     district_id: str
     programs: tuple[ProgramConfig, ...]
     records: tuple[EnrollmentRecord, ...]
+    # Per program, every student enrollment of the roster as that program's (``district_enrollments``):
+    # a rule addressed to every family of the district makes its student records from them.
+    district: dict[str, tuple[EnrollmentRecord, ...]]
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,10 @@ def read_district(programs_dir: Path, roster_dir: Path) -> DistrictFiles:
         raise InputFileError(
             programs_dir, f"programs of one district expected, found {', '.join(sorted(districts))}"
         )
-    records = build_enrollments(read_roster(roster_dir), programs)
-    return DistrictFiles(districts.pop(), tuple(programs), tuple(records))
+    roster = read_roster(roster_dir)
+    records = build_enrollments(roster, programs)
+    district = {p.program_id: tuple(district_enrollments(roster, p)) for p in programs}
+    return DistrictFiles(districts.pop(), tuple(programs), tuple(records), district)
 
 
 def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
@@ -67,7 +72,8 @@ def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
         save_program(program)
     count = 0
     for program in files.programs:
-        count += upsert_enrollments([r for r in files.records if r.program_id == program.program_id], program)
+        mine = [r for r in files.records if r.program_id == program.program_id]
+        count += upsert_enrollments(mine, program, files.district[program.program_id])
     secret = new_secret()
     settings = Settings.from_env()
     stack.client("secretsmanager").create_secret(

@@ -28,8 +28,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from onpace_core.audit.log import AuditEntry, append
-from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments
-from onpace_core.roster.oneroster import read_roster
+from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, district_enrollments
+from onpace_core.roster.oneroster import Roster, read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
 from onpace_core.store.models import ALL_MODELS, AuditModel, EnrollmentModel, ProgramModel, bind_tables
@@ -303,7 +303,7 @@ def load_roster_dir(
         progress(f"writing to {target.describe()}")
         try:
             _check_deployed(files)
-            counts = _upsert(configs, records, progress)
+            counts = _upsert(configs, records, roster, progress)
             summary = ", ".join(f"{n} for {key}" for key, n in counts.items())
             entry = AuditEntry(
                 type="roster.loaded",
@@ -328,12 +328,13 @@ def load_roster_dir(
 
 
 def _upsert(
-    configs: Sequence[ProgramConfig], records: Sequence[EnrollmentRecord], progress: Progress
+    configs: Sequence[ProgramConfig], records: Sequence[EnrollmentRecord], roster: Roster, progress: Progress
 ) -> dict[str, int]:
     counts: dict[str, int] = {}
     for config in configs:
         # One call per program: class positions and student subjects are computed over all of it.
         mine = [r for r in records if r.program_id == config.program_id]
-        counts[config.key] = upsert_enrollments(mine, config) if mine else 0
+        district = district_enrollments(roster, config)  # for a rule addressed to every family
+        counts[config.key] = upsert_enrollments(mine, config, district) if mine else 0
         progress(f"{config.key}: {counts[config.key]} enrollment(s) upserted")
     return counts

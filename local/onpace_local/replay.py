@@ -19,9 +19,15 @@ from typing import Any
 
 from onpace_core.evaluation.day import evaluate_day
 from onpace_core.ingest.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
-from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, roster_facts
+from onpace_core.roster.enrollments import (
+    EnrollmentRecord,
+    build_enrollments,
+    district_enrollments,
+    roster_facts,
+    subject_facts,
+)
 from onpace_core.roster.oneroster import Roster, read_roster
-from onpace_core.store.enrollments import students_last_day
+from onpace_core.store.enrollments import student_subjects
 from onpace_core.store.memory import MemoryStore, RecordedDecision
 from onpace_core.store.programs import applies_from, change_detail, describe_change
 from onpace_rules.engine import CompiledProgram, compile_program
@@ -117,26 +123,31 @@ def _state(record: EnrollmentRecord, facts: RosterFacts) -> EnrollmentState:
 
 
 def _student_states(
-    records: list[EnrollmentRecord], facts: dict[str, RosterFacts]
+    records: list[EnrollmentRecord], pool: Sequence[EnrollmentRecord], facts: dict[str, RosterFacts]
 ) -> Iterator[EnrollmentState]:
-    by_student: dict[str, list[EnrollmentRecord]] = {}
-    for r in records:
-        by_student.setdefault(r.student_id, []).append(r)
-    for student_id, mine in sorted(by_student.items()):
-        first = min(mine, key=lambda r: r.start_date)
+    """The student records the deployed roster load makes (``store.enrollments.student_subjects``)."""
+    subjects = sorted(student_subjects(pool), key=lambda s: s.student_id)
+    roster = subject_facts(subjects, records, facts)
+    for subject in subjects:
         yield EnrollmentState(
-            key=f"{first.district_id}#student#{student_id}",
-            start_date=first.start_date,
-            end_date=students_last_day(mine, student_id),
-            student_id=student_id,
+            key=f"{subject.district_id}#student#{subject.student_id}",
+            start_date=subject.start_date,
+            end_date=subject.end_date,
+            student_id=subject.student_id,
             class_id=None,
             scope="student",
-            roster=facts[first.enrollment_key],
+            roster=roster[subject.enrollment_key],
         )
 
 
-def load_store(program: CompiledProgram, records: list[EnrollmentRecord], first_day: date) -> MemoryStore:
-    """An in-memory store holding the program's enrollments (and students, for student-wide rules)."""
+def load_store(
+    program: CompiledProgram,
+    records: list[EnrollmentRecord],
+    first_day: date,
+    district_records: Sequence[EnrollmentRecord] | None = None,
+) -> MemoryStore:
+    """An in-memory store holding the program's enrollments (and students, for student-wide rules:
+    every student of ``district_records`` when a rule addresses every family of the district)."""
     store = MemoryStore(
         activity_wake_days=program.activity_wake_days, activity_history=program.activity_history
     )
@@ -144,7 +155,8 @@ def load_store(program: CompiledProgram, records: list[EnrollmentRecord], first_
     for record in records:
         store.add(_state(record, facts[record.enrollment_key]), first_look=max(record.start_date, first_day))
     if any(f.scope == "student" for v in program.versions for f in v.families):
-        for state in _student_states(records, facts):
+        pool = district_records if program.addresses_district and district_records else records
+        for state in _student_states(records, pool, facts):
             store.add(state, first_look=max(state.start_date, first_day))
     return store
 
@@ -226,12 +238,17 @@ def replay(
     first: date,
     last: date,
     skip: Sequence[DayRange] = (),
+    district_records: Sequence[EnrollmentRecord] | None = None,
 ) -> ReplayResult:
-    """Evaluate ``first``..``last`` day by day and return every decision as a replay line."""
+    """Evaluate ``first``..``last`` day by day and return every decision as a replay line.
+
+    ``district_records``: every student enrollment of the district's roster
+    (``district_enrollments``), for a program with a rule addressed to every family of the district.
+    """
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
     program = compile_program(config)
-    store = load_store(program, records, first)
+    store = load_store(program, records, first, district_records)
     result = ReplayResult(lines=[])
     groups = _by_local_date(program, events, result)
     unreported = sorted(
@@ -293,7 +310,7 @@ def replay_files(
     roster = read_roster(roster_dir)
     records = build_enrollments(roster, [config])
     events = read_events(event_files)
-    result = replay(config, records, events, first, last, skip)
+    result = replay(config, records, events, first, last, skip, district_enrollments(roster, config))
     _set_aside_other_programs(result, roster, records)
     result.warnings = scope_warnings(program_file, roster_dir, config, roster, records)
     return result

@@ -6,6 +6,8 @@ import json
 from datetime import date
 
 import pytest
+from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+from onpace_core.store.enrollments import upsert_enrollments
 from onpace_core.store.models import EnrollmentModel, OutboxModel
 from onpace_local.gateway import GatewayHandle
 from onpace_local.stack import LocalStack
@@ -154,3 +156,62 @@ def test_student_wide_rule_runs_on_the_deployed_evaluator(
     assert notice.deadlines.as_dict()["block_start"] == "2027-01-11"
     again = evaluate(local_stack, district.district_id, date(2026, 12, 20))
     assert again["recorded"] == []
+
+
+def test_a_later_enrollment_in_the_virtual_school_a_student_was_disenrolled_from_is_refused(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    """MOCAP (catalogue 4): "prohibited from re-enrolling in the same virtual school for the remainder
+    of the school year". The report reaches the student's items; an enrollment in that school that a
+    later roster load adds starts with it and is refused on its first look; the student's course in
+    another school goes on."""
+    district = make_district(
+        local_stack,
+        {"mocap.disenrollment.options": {}},
+        students=("stu-1",),
+        settings={"calendar": {"school_year_start": ["2026-08-24", "2027-08-23"]}},
+    )
+    report = {
+        "event_id": "dis-1",
+        "occurred_at": "2026-11-02T10:00:00-06:00",
+        "student": "stu-1",
+        "kind": "disenrollment",
+        "data": {"school": "Show-Me Virtual Academy", "school_id": "org-showme"},
+    }
+    response = post_webhook(
+        gateway.url, district_id=district.district_id, secret=district.secret, events=report
+    )
+    assert response.status == 202 and response.body["unmatched"] == [], response.body
+    first = EnrollmentModel.get(f"{district.district_id}#cls-1#stu-1", consistent_read=True)
+    assert set(first.inputs.as_dict()) == {"dis-1"}
+    later = EnrollmentRecord(
+        district_id=district.district_id,
+        program_id="prog",
+        class_id="cls-showme",
+        class_title="English 10",
+        student_id="stu-1",
+        student_name="Student stu-1",
+        term_id="fall",
+        start_date=date(2026, 11, 9),
+        end_date=date(2026, 12, 18),
+        contacts=(ContactRecord("student", "stu-1@students.school.example", "Student stu-1", "en", "stu-1"),),
+        school_id="org-showme",
+        school_name="Show-Me Virtual Academy",
+    )
+    upsert_enrollments([later], district.program)
+    added = EnrollmentModel.get(f"{district.district_id}#cls-showme#stu-1", consistent_read=True)
+    assert set(added.inputs.as_dict()) == {"dis-1"}  # the student-wide report, inherited
+    # The family's letter from the student item; cls-1, a course of another school, is left alone.
+    letter = evaluate(local_stack, district.district_id, date(2026, 11, 3))
+    assert letter["recorded"] == [{"rule": "mocap.disenrollment.options", "kind": "notice", "count": 1}]
+    refused = evaluate(local_stack, district.district_id, date(2026, 11, 9))
+    assert refused["recorded"] == [{"rule": "mocap.disenrollment.options", "kind": "action", "count": 1}]
+    assert EnrollmentModel.get(added.enrollment_key, consistent_read=True).status == "rejected"
+    assert EnrollmentModel.get(first.enrollment_key, consistent_read=True).status == "active"
+    (notice,) = [
+        o
+        for o in OutboxModel.scan(OutboxModel.district_id == district.district_id)
+        if o.class_id == "cls-showme"
+    ]
+    assert notice.facts.as_dict()["outcome"] == "rejected"
+    assert {r.role for r in notice.recipients} == {"counselor", "program_admin"}

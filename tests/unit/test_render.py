@@ -249,8 +249,11 @@ def test_every_implemented_rule_has_english_templates() -> None:
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_each_rule_states_its_facts_and_dates(rule_id: str) -> None:
     case = CASES[rule_id]
+    # A student-wide notice is recorded on the student record, whose class is "*" with no title.
+    student_wide = case.get("student_wide", False)
+    subject = {"class_id": "*", "class_title": ""} if student_wide else {}
     for role in case.get("roles", ("student", "guardian")):
-        email = render(make_notice(rule_id), contact(role), TEMPLATES)
+        email = render(make_notice(rule_id, **subject), contact(role), TEMPLATES)
         assert email.language == "en"
         assert email.subject and "\n" not in email.subject
         for needle in case["must_say"]:
@@ -261,7 +264,30 @@ def test_each_rule_states_its_facts_and_dates(rule_id: str) -> None:
             assert rule_id in body and "policy version 2026.1" in body
         assert 'style="font-size:12px' in email.html.split(rule_id)[0].rsplit("<p", 1)[-1]
         assert "Jamie Rivera" in email.text or role == "student"
-        assert "Algebra I" in email.subject + email.text
+        if student_wide:
+            # Never the record's class "*", nor an empty name where a course would go.
+            for part in _all_parts(email):
+                assert "*" not in part and " in ," not in part and " in ." not in part, (role, part)
+        else:
+            assert "Algebra I" in email.subject + email.text
+
+
+def test_every_student_wide_rule_is_rendered_as_the_student_record_would_be() -> None:
+    """The rules of student-scope families (in the shipped programs) render with class "*" above."""
+    from onpace_rules import compile_program
+    from onpace_rules.program_files import load_program_file
+
+    programs = Path(__file__).resolve().parents[2] / "programs"
+    student_wide = {
+        rule_id
+        for path in programs.glob("*.yaml")
+        if "kind: policy" not in path.read_text(encoding="utf-8")
+        for family in compile_program(load_program_file(path)).families
+        if family.scope == "student"
+        for rule_id in family.rule_ids
+    }
+    assert student_wide >= {"csu.sap.evaluate", "mocap.notice.guidance", "mocap.disenrollment.options"}
+    assert student_wide <= {r for r, case in CASES.items() if case.get("student_wide")}
 
 
 def test_ipr_warning_worked_example_subject_and_greeting() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -162,6 +163,7 @@ def test_notice_facts_name_every_standard() -> None:
         "standing_before": GOOD,
         "standing_after": WARNING,
         "probation_trimesters_failed": 0,
+        "occasion": "term_end",
     }
     assert notice.policy_version == "base"
 
@@ -203,6 +205,100 @@ def test_graduate_students_need_a_3_00_gpa(level: str | None, fails: bool) -> No
     if fails:
         assert decisions[0].facts["min_gpa"] == 3.0
         assert decisions[0].facts["student_level"] == "graduate"
+
+
+@pytest.mark.parametrize(
+    ("points", "level", "standing"),
+    [
+        # "a cumulative grade point average (GPA) of at least 2.00" (undergraduate)
+        (2.0, None, None),  # 2.00 exactly: Good, no change
+        (1.99, None, WARNING),
+        # "a cumulative grade point average (GPA) of at least 3.00" (graduate)
+        (2.99, "graduate", WARNING),
+        (3.0, "graduate", None),
+        (2.99, "undergraduate", None),
+    ],
+)
+def test_gpa_boundaries_quote_the_source(points: float, level: str | None, standing: str | None) -> None:
+    grades = [grade("B", date(2026, 4, 20), points=points)]
+    decisions = decide(csu_program(SAP), student(*grades, level=level), T1_EVAL)
+    assert [d.facts["standing_after"] for d in decisions] == ([standing] if standing else [])
+
+
+@pytest.mark.parametrize(
+    ("class_grades", "graduate_levels", "graduate"),
+    [
+        (("MA",), ["MA"], True),  # the program file names its graduate class levels
+        (("ma",), ["MA"], True),
+        (("13",), ["MA"], False),
+        (("13", "MA"), ["MA"], False),  # a class also for undergraduates is not a graduate class
+        (("MA",), [], False),
+        (("014",), ["14"], True),  # OneRoster grades without their leading zeros
+    ],
+)
+def test_the_program_file_says_which_class_levels_are_graduate(
+    class_grades: tuple[str, ...], graduate_levels: list[str], graduate: bool
+) -> None:
+    compiled = csu_program({EVALUATE: {"graduate_class_grades": graduate_levels}})
+    state = replace(
+        student(grade("B", date(2026, 4, 20), points=2.5)), roster=RosterFacts(class_grades=class_grades)
+    )
+    decisions = decide(compiled, state, T1_EVAL)  # GPA 2.50: Good for undergraduates only
+    assert bool(decisions) is graduate
+    assert all(d.facts["student_level"] == "graduate" and d.facts["min_gpa"] == 3.0 for d in decisions)
+
+
+@pytest.mark.parametrize(
+    ("class_grades", "student_grade", "level"),
+    [
+        (("GR",), "13", "graduate"),  # the roster's course grade level says graduate
+        (("graduate",), None, "graduate"),
+        (("13",), "13", "undergraduate"),
+        (("PS",), "PS", "undergraduate"),
+        (("GR", "13"), "13", "undergraduate"),
+        ((), "10", "high"),
+    ],
+)
+def test_the_roster_loader_fills_the_course_level_from_the_class(
+    class_grades: tuple[str, ...], student_grade: str | None, level: str
+) -> None:
+    from onpace_core.roster.enrollments import roster_facts
+
+    from tests.unit.rules_helpers import roster_record
+
+    record = replace(
+        roster_record("s1", "c1", date(2026, 1, 5)), class_grades=class_grades, grade_level=student_grade
+    )
+    facts = roster_facts([record])[record.enrollment_key]
+    assert (facts.course_level, facts.class_grades) == (level, class_grades)
+
+
+def test_the_oneroster_export_gives_the_class_grades_and_school(tmp_path: Any) -> None:
+    import shutil
+
+    from onpace_core.roster.enrollments import build_enrollments, roster_facts
+    from onpace_core.roster.oneroster import read_roster
+
+    fixture = (
+        Path(__file__).resolve().parents[1]
+        / "fixtures"
+        / "worked_examples"
+        / "example2_csu_engagement"
+        / "roster"
+    )
+    shutil.copytree(fixture, tmp_path / "roster")
+    classes = tmp_path / "roster" / "classes.csv"
+    classes.write_text(
+        classes.read_text().replace(
+            ",PSY101 Introduction to Psychology,13,", ",PSY101 Introduction to Psychology,GR,"
+        )
+    )
+    config = csu_program(SAP).config
+    records = build_enrollments(read_roster(tmp_path / "roster"), [config])
+    facts = roster_facts(records)
+    assert {(f.course_level, f.class_grades, f.school_name) for f in facts.values()} == {
+        ("graduate", ("GR",), "Colorado State University Global")
+    }
 
 
 @pytest.mark.parametrize(("passed", "failed", "fails"), [(2, 1, False), (1, 1, True), (3, 0, False)])
@@ -274,10 +370,15 @@ def test_final_grade_replaces_the_incomplete_and_sap_is_recalculated() -> None:
     warning = evaluate_enrollment(compiled, state, T1_EVAL)
     assert [d.facts["standing_after"] for d in warning.decisions] == [WARNING]
     state = apply_evaluation(state, warning, T1_EVAL)
-    # The final grade of the same course and term arrives after the trimester.
+    # The final grade of the same course and term arrives after the trimester: "at which point SAP
+    # will be re-calculated" — back in good standing, and the student is told.
     state = state.with_input(grade("B", date(2026, 5, 10), course="MTH101", term="t1"))
     state = state.with_input(grade("A", date(2026, 8, 1), term="t2"))
-    assert decide(compiled, state, date(2026, 5, 11)) == []  # t1 was told once
+    regraded = evaluate_enrollment(compiled, state, date(2026, 5, 11))
+    assert [
+        (d.episode, d.facts["standing_before"], d.facts["standing_after"]) for d in regraded.decisions
+    ] == [("regrade-2026-05-10", WARNING, GOOD)]
+    state = apply_evaluation(state, regraded, date(2026, 5, 11))
     # At t2's end the student is recalculated in good standing: no change, no notice.
     assert decide(compiled, state, T2_EVAL) == []
     state = state.with_input(grade("F", date(2026, 8, 2), term="t2"))
@@ -285,6 +386,65 @@ def test_final_grade_replaces_the_incomplete_and_sap_is_recalculated() -> None:
     (notice,) = decide(compiled, state, T2_EVAL)
     assert notice.facts["standing_before"] == GOOD  # t1 recalculated with the final grade
     assert notice.facts["attempted_credits"] == 15.0  # the B replaced the I: 6 + 9, not 18
+
+
+def test_an_incomplete_resolved_after_the_term_sends_one_notice_when_the_standing_changes() -> None:
+    """ "Incomplete grades ... count as credits attempted but not earned until the final grade has been
+    posted, at which point SAP will be re-calculated": one notice on the day the final grade is seen."""
+    compiled = csu_program(SAP)
+    incomplete = grade("I", date(2026, 4, 20), course="MTH101", term="t1", points=None)
+    state = student(grade("A", date(2026, 4, 20), term="t1"), incomplete)  # 3 of 6 earned: Warning
+
+    def resolve(on: date, letter: str) -> Any:
+        def activity(s: EnrollmentState, day: date) -> EnrollmentState:
+            return s.with_input(grade(letter, day, course="MTH101", term="t1")) if day == on else s
+
+        return activity
+
+    decisions = run(
+        compiled, state, date(2026, 4, 1), date(2026, 8, 31), activity=resolve(date(2026, 6, 3), "B")
+    )
+    assert [
+        (d.on.isoformat(), d.episode, d.facts["standing_before"], d.facts["standing_after"])
+        for d in decisions
+    ] == [
+        ("2026-04-26", "t1", GOOD, WARNING),
+        ("2026-06-04", "regrade-2026-06-03", WARNING, GOOD),
+    ]
+    regrade = decisions[1]
+    assert (regrade.due_on, regrade.recipients) == (date(2026, 6, 4), ("student", "advisor"))
+    assert regrade.facts["occasion"] == "grade_change"
+    assert (regrade.facts["regraded_terms"], regrade.facts["regraded_courses"]) == (["t1"], ["MTH101"])
+    assert (regrade.facts["attempted_credits"], regrade.facts["earned_credits"]) == (6.0, 6.0)
+    # An F in its place changes nothing: still on Warning, no second notice.
+    decisions = run(
+        compiled, state, date(2026, 4, 1), date(2026, 8, 31), activity=resolve(date(2026, 6, 3), "F")
+    )
+    assert [d.episode for d in decisions] == ["t1"]
+
+
+def test_a_late_grade_that_lowers_the_standing_is_told() -> None:
+    compiled = csu_program(SAP)
+    state = student(*in_term(T1, "A", "A"))
+    assert decide(compiled, state, T1_EVAL) == []  # Good, no change
+    state = replace(state, checked_through=T1_EVAL).with_input(grade("F", date(2026, 5, 2), term="t1"))
+    state = state.with_input(grade("F", date(2026, 5, 2), term="t1"))
+    (notice,) = decide(compiled, state, date(2026, 5, 3))
+    assert (notice.episode, notice.facts["standing_before"], notice.facts["standing_after"]) == (
+        "regrade-2026-05-02",
+        GOOD,
+        WARNING,
+    )
+    assert notice.facts["regraded_courses"] is None  # no course named: none stated
+    email = render(
+        make_notice(EVALUATE, facts={k: v for k, v in notice.facts.items() if v is not None}),
+        contact("student"),
+        TEMPLATES,
+    )
+    assert (
+        "A final grade for the trimester that ended on Saturday, April 25, 2026 was posted on Saturday, "
+        "May 2, 2026, and your Satisfactory Academic Progress (SAP) was re-calculated with it"
+    ) in " ".join(email.text.split())
 
 
 def test_only_the_last_repeat_counts_in_gpa_and_earned() -> None:

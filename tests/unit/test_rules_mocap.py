@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from onpace_rules import EnrollmentState, ProgramConfig, compile_program, evalua
 from onpace_rules.engine import CompiledProgram, apply_evaluation
 from onpace_rules.facts import RosterFacts
 from onpace_rules.inputs import Application, ApplicationDecision, Disenrollment, FinalGrade, Input
+from onpace_rules.program_files import ProgramFileError, load_program_file
 from onpace_rules.registry import EMAILED_RULE_IDS, IMPLEMENTED_RULE_IDS, RULE_TITLES
 from onpace_rules.rules import mocap
 from onpace_rules.rules.base import SUPERSEDED
@@ -36,6 +38,8 @@ FALL = {"id": "fall", "start": "2026-08-24", "end": "2026-12-18"}
 SPRING = {"id": "spring", "start": "2027-01-11", "end": "2027-05-21"}
 YEARS = ["2026-08-24", "2027-08-23"]
 MONEY = {"market_cost_usd": 500, "adequacy_target_usd": 6375}  # 7 % of 6375 = 446.25 < 500
+GUIDE = {"guidance_document_url": "https://example.org/guidance.pdf"}
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _input(event_id: str, kind: str, on: date, data: Any, class_id: str | None = "c1") -> Input:
@@ -48,6 +52,12 @@ def _state(start: date = date(2026, 8, 24), *inputs: Input, **kw: Any) -> Enroll
     for item in inputs:
         state = state.with_input(item)
     return state
+
+
+def _paid(start: date = date(2026, 8, 24), *inputs: Input, **kw: Any) -> EnrollmentState:
+    """An enrollment whose application the District approved before it started."""
+    approved = _decision(date(2026, 8, 10), "approved", event_id="approval")
+    return _state(start, approved, *inputs, **kw)
 
 
 def _application(on: date, event_id: str = "app-1") -> Input:
@@ -147,6 +157,20 @@ def test_overdue_alert_boundaries(day: date, expected: list[str]) -> None:
     fired = {f"{DUE}#app-1/day5": date(2026, 10, 30), f"{DUE}#app-1/day8": date(2026, 11, 4)}
     state = _state(date(2026, 8, 24), _application(date(2026, 10, 23)), fired=fired)
     assert [d.episode for d in evaluate_enrollment(compiled, state, day).decisions] == expected
+
+
+def test_an_application_submitted_on_a_saturday_counts_from_monday() -> None:
+    """ "ten (10) business days from the date the application was submitted": the application date is
+    day 0 even on a weekend, and business day 1 is the Monday after it."""
+    compiled = program({DUE: {}})
+    state = _state(date(2026, 8, 24), _application(date(2026, 10, 24)))  # Sat
+    decisions = run(compiled, state, date(2026, 10, 24), date(2026, 11, 30))
+    assert [(d.on.isoformat(), d.facts["business_day"]) for d in decisions] == [
+        ("2026-10-30", 5),  # Mon 26 is day 1, Fri 30 day 5
+        ("2026-11-04", 8),
+        ("2026-11-07", 10),  # day 10 is Fri 11-06: the alert goes the day after
+    ]
+    assert {d.deadlines["decision_due"] for d in decisions} == {date(2026, 11, 6)}
 
 
 def test_a_decision_on_day_10_is_in_time_and_stops_the_series() -> None:
@@ -338,7 +362,7 @@ def _record(class_id: str, start: date, end: date | None = None, student: str = 
 
 def _guidance_lines(records: list[EnrollmentRecord], first: date, last: date) -> list[tuple[str, str, str]]:
     """Every guidance decision of a replay over ``records``: (date, student, class)."""
-    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
     result = replay(compiled.config, records, [], first, last)
     return [
         (line["date"], line["student"], line["class"] or "")
@@ -348,7 +372,7 @@ def _guidance_lines(records: list[EnrollmentRecord], first: date, last: date) ->
 
 
 def test_guidance_is_a_student_notice_not_a_course_notice() -> None:
-    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
     assert [f.scope for f in compiled.families] == ["student"]
     assert evaluate_enrollment(compiled, _state(date(2026, 10, 5)), date(2026, 10, 5)).decisions == ()
 
@@ -409,7 +433,7 @@ def test_a_student_with_one_course_still_gets_the_guidance_and_each_student_gets
     ("day", "count"), [(date(2026, 10, 4), 0), (date(2026, 10, 5), 1), (date(2026, 10, 6), 1)]
 )
 def test_guidance_on_enrollment_after_the_school_year_began(day: date, count: int) -> None:
-    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
     decisions = evaluate_enrollment(compiled, _student(date(2026, 10, 5)), day).decisions
     assert len(decisions) == count
     for notice in decisions:
@@ -422,15 +446,17 @@ def test_guidance_on_enrollment_after_the_school_year_began(day: date, count: in
         assert notice.facts["enrollment_start"] == "2026-10-05"
 
 
-def test_the_enrollment_notice_names_the_first_course_and_how_many_others_this_term() -> None:
-    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+def test_the_enrollment_notice_names_no_course() -> None:
+    """The guidance is about enrolling in the District, not a MOCAP course: no course facts."""
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
     roster = RosterFacts(class_title="Biology I", online_courses_in_term=2)
     (notice,) = evaluate_enrollment(compiled, _student(roster=roster), date(2026, 10, 5)).decisions
-    assert (notice.facts["first_course"], notice.facts["program_courses_in_term"]) == ("Biology I", 2)
-    state = replace(_student(roster=roster), fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)})
-    (year_start,) = evaluate_enrollment(compiled, state, date(2027, 8, 23)).decisions
-    # Last year's first course says nothing about this year: left out of the year-start notice.
-    assert (year_start.facts["first_course"], year_start.facts["program_courses_in_term"]) == (None, None)
+    assert notice.facts == {
+        "school_year": "2026-27",
+        "occasion": "enrollment",
+        "enrollment_start": "2026-10-05",
+        "guidance_document_url": "https://example.org/guidance.pdf",
+    }
 
 
 @pytest.mark.parametrize(
@@ -438,7 +464,7 @@ def test_the_enrollment_notice_names_the_first_course_and_how_many_others_this_t
     [(date(2027, 8, 22), []), (date(2027, 8, 23), ["2027-28"]), (date(2027, 8, 24), ["2027-28"])],
 )
 def test_guidance_at_the_next_school_year_start_boundaries(day: date, episodes: list[str]) -> None:
-    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
     state = replace(_student(), fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)}, checked_through=day)
     decisions = evaluate_enrollment(compiled, state, day).decisions
     assert [d.episode for d in decisions] == episodes
@@ -458,7 +484,7 @@ def test_guidance_again_at_the_start_of_each_school_year() -> None:
 
 
 def test_enrolling_on_the_first_day_of_school_gives_one_notice_that_year() -> None:
-    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
     decisions = run(compiled, _student(date(2026, 8, 24)), date(2026, 8, 20), date(2027, 6, 30))
     assert _ids(decisions) == [("2026-08-24", "2026-27", "notice")]
     assert decisions[0].facts["occasion"] == "school_year_start"
@@ -466,7 +492,7 @@ def test_enrolling_on_the_first_day_of_school_gives_one_notice_that_year() -> No
 
 def test_no_guidance_after_the_students_known_end_date() -> None:
     """Student subjects carry no end date today; one that is given an end is honoured."""
-    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
     state = _student(date(2026, 10, 5), end_date=date(2027, 5, 21), checked_through=date(2026, 10, 5))
     state = replace(state, fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)})
     assert run(compiled, state, date(2026, 10, 6), date(2027, 9, 30)) == []
@@ -476,7 +502,7 @@ def test_no_guidance_after_the_students_known_end_date() -> None:
 
 def test_occasions_of_several_known_spans_one_per_school_year() -> None:
     """The occasion list already takes each enrollment's span, for when the student subject knows them."""
-    config = program({GUIDANCE: {}}, school_year_start=[*YEARS, "2028-08-21"]).config
+    config = program({GUIDANCE: GUIDE}, school_year_start=[*YEARS, "2028-08-21"]).config
     spans = [
         (date(2026, 10, 5), date(2026, 12, 18)),
         (date(2027, 1, 11), date(2027, 5, 21)),  # same school year: no second occasion
@@ -487,14 +513,14 @@ def test_occasions_of_several_known_spans_one_per_school_year() -> None:
 
 
 def test_guidance_catch_up_over_two_occasions_sends_the_latest() -> None:
-    compiled = program({GUIDANCE: {}}, school_year_start=YEARS)
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
     decisions = evaluate_enrollment(compiled, _student(date(2027, 6, 1)), date(2027, 8, 25)).decisions
     assert _ids(decisions) == [("2027-08-25", "2026-27", "skipped"), ("2027-08-25", "2027-28", "notice")]
     assert decisions[0].reason == SUPERSEDED and decisions[1].due_on == date(2027, 8, 23)
 
 
 def test_school_year_label_falls_back_to_july_1_without_a_calendar() -> None:
-    compiled = program({GUIDANCE: {}})
+    compiled = program({GUIDANCE: GUIDE})
     (spring,) = evaluate_enrollment(compiled, _student(date(2027, 3, 1)), date(2027, 3, 1)).decisions
     (july,) = evaluate_enrollment(compiled, _student(date(2027, 7, 1)), date(2027, 7, 1)).decisions
     assert (spring.episode, july.episode) == ("2026-27", "2027-28")
@@ -509,7 +535,7 @@ def test_school_year_label_falls_back_to_july_1_without_a_calendar() -> None:
     ],
 )
 def test_past_the_calendars_last_listed_year_the_label_follows_july_1(start: date, episode: str) -> None:
-    compiled = program({GUIDANCE: {}}, school_year_start=["2026-08-24"])
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=["2026-08-24"])
     state = replace(_student(start), fired={f"{GUIDANCE}#2026-27": date(2026, 10, 5)})
     decisions = evaluate_enrollment(compiled, state, start).decisions
     assert [d.episode for d in decisions] == ([] if episode == "2026-27" else [episode])
@@ -517,18 +543,82 @@ def test_past_the_calendars_last_listed_year_the_label_follows_july_1(start: dat
 
 def test_the_guidance_email_of_a_student_subject_names_no_class() -> None:
     """The student subject's class is "*" with no title: the email must not print it."""
+    url = {"guidance_document_url": "https://example.org/guidance.pdf"}
     year_start = {"school_year": "2027-28", "occasion": "school_year_start", "enrollment_start": "2026-10-05"}
     enrolled = {"school_year": "2026-27", "occasion": "enrollment", "enrollment_start": "2026-10-05"}
     for facts, says in (
-        (year_start, "to every family, including the family of jamie rivera."),
-        (enrolled, "jamie rivera is now enrolled in an online course of the missouri course access"),
+        (year_start, "to every district family, including the family of jamie rivera."),
+        (enrolled, "with jamie rivera's enrollment in the district on monday, october 5, 2026"),
     ):
-        notice = make_notice(GUIDANCE, facts=facts, class_id="*", class_title="")
+        notice = make_notice(GUIDANCE, facts={**facts, **url}, class_id="*", class_title="")
         email = render(notice, contact("guardian"), TEMPLATES)
         for part in (email.subject, email.text, email.html):
             assert "*" not in part and "Algebra I" not in part
+            assert "https://example.org/guidance.pdf" in part or part is email.subject
         assert says in email.text.lower()
-        assert "other mocap course" not in email.text.lower()
+        assert "mocap course" not in email.text.lower()
+
+
+def test_guidance_without_its_address_is_refused_at_load(tmp_path: Path) -> None:
+    """ "a copy of DESE's Virtual School Guidance document": a letter promising it says where it is."""
+    shipped = (Path(__file__).resolve().parents[2] / "programs" / "carthage-mocap.yaml").read_text()
+    line = "    guidance_document_url: https://mocap.mo.gov/\n"
+    assert line in shipped
+    for replacement, problem in (
+        ("", "guidance_document_url: Field required"),
+        ("    guidance_document_url: null\n", "guidance_document_url: Input should be a valid string"),
+        ("    guidance_document_url: mocap.mo.gov\n", "guidance_document_url: String should match pattern"),
+    ):
+        path = tmp_path / "carthage-mocap.yaml"
+        text = shipped.replace(line, replacement)
+        if not replacement:
+            text = text.replace("  mocap.notice.guidance:\n", "  mocap.notice.guidance: {}\n")
+        path.write_text(text)
+        with pytest.raises(ProgramFileError) as raised:
+            load_program_file(path)
+        where = text.splitlines().index(next(t for t in text.splitlines() if "mocap.notice.guidance" in t))
+        message = str(raised.value)
+        assert problem in message and "parameters of mocap.notice.guidance" in message
+        wanted_line = where + 2 if replacement else where + 1  # the parameter's line, else the rule's
+        assert message.startswith(f"{path}:{wanted_line}:"), message
+
+
+def test_guidance_goes_to_every_family_of_the_district_roster() -> None:
+    """Seed: "to every District parent/guardian" — a student with no MOCAP course gets it too,
+    from the enrollment of the district's roster, when the roster load passes the district's."""
+    mocap_course = _record("c1", date(2026, 10, 5))
+    other_school = [_record("eng9", date(2026, 8, 24), student="s2"), _record("c1", date(2026, 10, 5))]
+    compiled = program({GUIDANCE: GUIDE}, school_year_start=YEARS)
+    assert compiled.addresses_district
+    result = replay(
+        compiled.config,
+        [mocap_course],
+        [],
+        date(2026, 8, 20),
+        date(2026, 12, 31),
+        district_records=other_school,
+    )
+    lines = [(line["date"], line["student"], line["facts"]["occasion"]) for line in result.lines]
+    assert lines == [("2026-08-24", "s2", "school_year_start"), ("2026-10-05", "s1", "enrollment")]
+    # Without the district's enrollments (a replay of the program's classes only), its students only.
+    alone = replay(compiled.config, [mocap_course], [], date(2026, 8, 20), date(2026, 12, 31))
+    assert [line["student"] for line in alone.lines] == ["s1"]
+
+
+def test_the_district_roster_gives_every_student_a_record() -> None:
+    """``district_enrollments``: every student enrollment of the export, whatever its school."""
+    from onpace_core.roster.enrollments import build_enrollments, district_enrollments
+    from onpace_core.roster.oneroster import read_roster
+
+    roster = read_roster(REPO / "demo" / "roster")
+    config = program({GUIDANCE: GUIDE}, school_year_start=YEARS).config
+    online = config.model_copy(update={"org_ids": ("org-rb-online",)})
+    mine = build_enrollments(roster, [online])
+    everyone = district_enrollments(roster, online)
+    assert {r.school_id for r in mine} == {"org-rb-online"}
+    assert {r.school_id for r in everyone} > {"org-rb-online"}
+    assert {r.student_id for r in everyone} > {r.student_id for r in mine}
+    assert all(r.program_id == "p1" for r in everyone)
 
 
 # -- mocap.disenrollment.options -------------------------------------------------------------
@@ -602,6 +692,111 @@ def _plain(event_id: str, class_id: str | None, at: str, school: str) -> Any:
     )
 
 
+SHOW_ME = {"school_id": "org-showme", "school_name": "Show-Me Virtual Academy"}
+LAUNCH = {"school_id": "org-launch", "school_name": "Launch Virtual Learning"}
+
+
+def _in(school: dict[str, str], class_id: str, start: date, end: date | None = None) -> EnrollmentRecord:
+    return replace(_record(class_id, start, end), **school)
+
+
+def test_disenrollment_leaves_other_courses_and_blocks_that_school_only() -> None:
+    """Seed: "prohibited from re-enrolling in the same virtual school for the remainder of the school
+    year". The course in that school ends; the student's other MOCAP courses go on; a later course
+    of that school this school year is refused with the reason, one of another school is not, and
+    one of that school in the next school year is not either."""
+    records = [
+        _in(SHOW_ME, "sm-math", date(2026, 8, 24), date(2027, 5, 21)),
+        _in(LAUNCH, "ln-bio", date(2026, 8, 24), date(2027, 5, 21)),
+        _in(SHOW_ME, "sm-eng", date(2027, 3, 1), date(2027, 5, 21)),  # later, same school and year
+        _in(LAUNCH, "ln-art", date(2027, 3, 1), date(2027, 5, 21)),  # later, another school
+        _in(SHOW_ME, "sm-sci", date(2027, 8, 23), None),  # the next school year
+    ]
+    compiled = program({DISENROLL: {}}, school_year_start=YEARS)
+    events = [_plain("dis-1", None, "2027-02-09T15:00:00+00:00", "Show-Me Virtual Academy")]
+    result = replay(compiled.config, records, events, date(2026, 8, 24), date(2027, 9, 30))
+    lines = [
+        (line["date"], line["class"] or "", line["kind"], line["facts"].get("outcome"))
+        for line in result.lines
+    ]
+    assert lines == [
+        ("2027-02-10", "", "notice", None),  # the options letter to the family, once
+        # Already on the roster, starting March 1: refused as soon as the report is seen.
+        ("2027-02-10", "sm-eng", "action", "rejected"),
+        ("2027-02-10", "sm-math", "action", "withdrawn"),
+    ]
+    refusal = result.lines[1]
+    assert refusal["recipients"] == ["counselor", "program_admin"]
+    assert refusal["deadlines"] == {"reenroll": "2027-08-23"}
+    assert refusal["facts"]["reason"] == (
+        "disenrolled from Show-Me Virtual Academy on 2027-02-09: no re-enrollment in the same virtual "
+        "school before 2027-08-23"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "outcome"),
+    [
+        (date(2027, 2, 9), "withdrawn"),  # running on the report's date: disenrolled
+        (date(2027, 2, 10), "rejected"),  # the day after: a re-enrollment
+        (date(2027, 8, 22), "rejected"),  # the last day of the school year
+        (date(2027, 8, 23), None),  # the first day of the next one
+    ],
+)
+def test_the_block_lasts_for_the_rest_of_the_school_year(start: date, outcome: str | None) -> None:
+    compiled = program({DISENROLL: {}}, school_year_start=YEARS)
+    state = _state(
+        start, _input("dis-1", "disenrollment", date(2027, 2, 9), Disenrollment(school="Show-Me"), None)
+    )
+    state = replace(state, roster=RosterFacts(school_id="org-showme", school_name="show-me "))
+    decisions = evaluate_enrollment(compiled, state, max(start, date(2027, 2, 10))).decisions
+    assert [d.facts["outcome"] for d in decisions] == ([outcome] if outcome else [])
+
+
+def test_a_report_with_the_schools_roster_id_matches_by_id_only() -> None:
+    compiled = program({DISENROLL: {}}, school_year_start=YEARS)
+    report = Disenrollment(school="Show-Me Virtual Academy", school_id="org-showme")
+    for school, ends in (
+        (SHOW_ME, True),
+        ({"school_id": "org-x", "school_name": "Show-Me Virtual Academy"}, False),
+    ):
+        state = _state(date(2026, 8, 24), _input("dis-1", "disenrollment", date(2027, 2, 9), report, None))
+        state = replace(state, roster=RosterFacts(**school))  # type: ignore[arg-type]
+        assert bool(evaluate_enrollment(compiled, state, date(2027, 2, 10)).decisions) is ends
+
+
+def test_an_enrollment_added_after_the_report_starts_with_it_and_is_refused() -> None:
+    """The deployed roster load gives a new enrollment the student's student-wide inputs (the memory
+    store does the same), so a course of the blocked school added later is refused on its first look."""
+    from onpace_core.store.memory import MemoryStore
+
+    compiled = program({DISENROLL: {}}, school_year_start=YEARS)
+    store = MemoryStore()
+    store.add(replace(_state(date(2026, 8, 24)), roster=RosterFacts(**LAUNCH)))  # type: ignore[arg-type]
+    report = _input(
+        "dis-1", "disenrollment", date(2027, 2, 9), Disenrollment(school="Show-Me Virtual Academy"), None
+    )
+    assert store.add_input("s1", None, report)
+    later = EnrollmentState(
+        key="d1#sm-eng#s1",
+        start_date=date(2027, 3, 1),
+        class_id="sm-eng",
+        student_id="s1",
+        roster=RosterFacts(**SHOW_ME),  # type: ignore[arg-type]
+    )
+    store.add(later)
+    added = store.subjects["d1#sm-eng#s1"].state
+    assert [i.event_id for i in added.inputs] == ["dis-1"]
+    (refusal,) = evaluate_enrollment(compiled, added, date(2027, 3, 1)).decisions
+    assert (refusal.status_after, refusal.due_on, refusal.recipients) == (
+        "rejected",
+        date(2027, 3, 1),
+        ("counselor", "program_admin"),
+    )
+    # The Launch course the student already had is not touched by the report.
+    assert evaluate_enrollment(compiled, store.subjects["d1#c1#s1"].state, date(2027, 2, 10)).decisions == ()
+
+
 @pytest.mark.parametrize(
     ("on", "reenroll"),
     [
@@ -629,7 +824,7 @@ def test_disenrolled_on_the_first_day_of_school_is_blocked_until_the_next_year()
 
 def test_disenrollment_ends_payments_and_replaces_the_days_other_notices() -> None:
     compiled = program({DISENROLL: {}, PAYMENT: MONEY}, school_year_start=YEARS, terms=[FALL])
-    state = _state(date(2026, 8, 24), _disenrolled(date(2026, 9, 30)))
+    state = _paid(date(2026, 8, 24), _disenrolled(date(2026, 9, 30)))
     decisions = run(compiled, state, date(2026, 8, 24), date(2026, 12, 31))
     assert [(d.on.isoformat(), d.rule_id) for d in decisions] == [
         ("2026-08-24", PAYMENT),
@@ -639,10 +834,14 @@ def test_disenrollment_ends_payments_and_replaces_the_days_other_notices() -> No
 
 
 def test_disenrollment_is_still_answered_after_the_end_date() -> None:
+    """A course running on the report's date is withdrawn even when the evaluation comes after its
+    end (an outage); a course that was over before the disenrollment is left as it ended."""
     compiled = program({DISENROLL: {}}, school_year_start=YEARS)
-    state = _state(date(2026, 8, 24), _disenrolled(date(2027, 1, 4)), end_date=date(2026, 12, 18))
-    (action,) = evaluate_enrollment(compiled, state, date(2027, 1, 5)).decisions
-    assert action.status_after == "withdrawn"
+    running = _state(date(2026, 8, 24), _disenrolled(date(2026, 12, 17)), end_date=date(2026, 12, 18))
+    (action,) = evaluate_enrollment(compiled, running, date(2027, 1, 5)).decisions
+    assert (action.status_after, action.due_on) == ("withdrawn", date(2026, 12, 18))
+    over = _state(date(2026, 8, 24), _disenrolled(date(2027, 1, 4)), end_date=date(2026, 12, 18))
+    assert evaluate_enrollment(compiled, over, date(2027, 1, 5)).decisions == ()
 
 
 # -- mocap.payment.schedule ------------------------------------------------------------------
@@ -652,7 +851,7 @@ def test_disenrollment_is_still_answered_after_the_end_date() -> None:
 def test_monthly_payments_prorated_by_days_add_up_to_the_cap(use_wake: bool) -> None:
     compiled = program({PAYMENT: {**MONEY, "provider": "Launch"}}, terms=[FALL])
     decisions = run(
-        compiled, _state(end_date=date(2026, 12, 18)), date(2026, 8, 20), date(2027, 1, 31), use_wake=use_wake
+        compiled, _paid(end_date=date(2026, 12, 18)), date(2026, 8, 20), date(2027, 1, 31), use_wake=use_wake
     )
     assert [(d.on.isoformat(), d.episode, d.facts["amount_usd"]) for d in decisions] == [
         ("2026-08-24", "2026-08", 30.51),  # 8 of 117 days
@@ -679,7 +878,7 @@ def test_monthly_payments_prorated_by_days_add_up_to_the_cap(use_wake: bool) -> 
 
 def test_market_cost_caps_the_semester_when_it_is_lower() -> None:
     compiled = program({PAYMENT: {"market_cost_usd": 300, "adequacy_target_usd": 6375}}, terms=[FALL])
-    decisions = run(compiled, _state(), date(2026, 8, 20), date(2026, 12, 31))
+    decisions = run(compiled, _paid(), date(2026, 8, 20), date(2026, 12, 31))
     assert decisions[-1].facts["paid_to_date_usd"] == 300.0
     assert decisions[0].facts["cap_basis"] == "market_cost"
 
@@ -691,14 +890,14 @@ def test_market_cost_caps_the_semester_when_it_is_lower() -> None:
 def test_payment_day_boundaries(day: date, episodes: list[str]) -> None:
     compiled = program({PAYMENT: MONEY}, terms=[FALL])
     fired = {f"{PAYMENT}#2026-08": date(2026, 8, 24), f"{PAYMENT}#2026-09": date(2026, 9, 1)}
-    decisions = evaluate_enrollment(compiled, _state(fired=fired), day).decisions
+    decisions = evaluate_enrollment(compiled, _paid(fired=fired), day).decisions
     assert [d.episode for d in decisions] == episodes
     assert all(d.due_on == date(2026, 10, 1) for d in decisions)
 
 
 def test_catch_up_pays_every_missed_month_none_superseded() -> None:
     compiled = program({PAYMENT: MONEY}, terms=[FALL])
-    decisions = evaluate_enrollment(compiled, _state(), date(2026, 10, 3)).decisions
+    decisions = evaluate_enrollment(compiled, _paid(), date(2026, 10, 3)).decisions
     assert [(d.episode, d.kind, d.due_on.isoformat()) for d in decisions] == [
         ("2026-08", "notice", "2026-08-24"),
         ("2026-09", "notice", "2026-09-01"),
@@ -708,7 +907,7 @@ def test_catch_up_pays_every_missed_month_none_superseded() -> None:
 
 def test_late_enrollment_pays_from_its_start_and_a_known_end_date_prorates_the_last_month() -> None:
     compiled = program({PAYMENT: {**MONEY, "payment_day_of_month": 15}}, terms=[FALL])
-    state = _state(date(2026, 10, 20), end_date=date(2026, 12, 10))
+    state = _paid(date(2026, 10, 20), end_date=date(2026, 12, 10))
     decisions = run(compiled, state, date(2026, 10, 1), date(2026, 12, 31))
     assert [(d.on.isoformat(), d.episode, d.facts["covered_days"]) for d in decisions] == [
         ("2026-10-20", "2026-10", 12),  # joins after the 15th: paid on its first day
@@ -724,14 +923,14 @@ def test_no_payment_after_a_drop() -> None:
     def drop_on_oct_14(state: EnrollmentState, day: date) -> EnrollmentState:
         return replace(state, status="dropped") if day == date(2026, 10, 14) else state
 
-    decisions = run(compiled, _state(), date(2026, 8, 20), date(2026, 12, 31), activity=drop_on_oct_14)
+    decisions = run(compiled, _paid(), date(2026, 8, 20), date(2026, 12, 31), activity=drop_on_oct_14)
     assert [d.episode for d in decisions] == ["2026-08", "2026-09", "2026-10"]
 
 
 def test_months_due_before_the_end_date_are_still_paid_after_an_outage() -> None:
     compiled = program({PAYMENT: MONEY}, terms=[FALL])
     fired = {f"{PAYMENT}#{m}": date(2026, 8, 24) for m in ("2026-08", "2026-09", "2026-10", "2026-11")}
-    state = _state(end_date=date(2026, 12, 18), fired=fired)
+    state = _paid(end_date=date(2026, 12, 18), fired=fired)
     (december,) = evaluate_enrollment(compiled, state, date(2026, 12, 21)).decisions
     assert (december.episode, december.due_on) == ("2026-12", date(2026, 12, 1))
     assert (
@@ -744,15 +943,96 @@ def test_months_due_before_the_end_date_are_still_paid_after_an_outage() -> None
     )
 
 
-def test_a_denied_application_is_not_paid() -> None:
+def _applied(schooling: Any = "public") -> Input:
+    return _input(
+        "app-1", "application", date(2026, 8, 3), Application(course="Biology", schooling=schooling)
+    )
+
+
+@pytest.mark.parametrize(
+    ("inputs", "params", "paid"),
+    [
+        ((_applied(), _decision(date(2026, 8, 10), "approved")), {}, True),
+        # "provided that the student ... has received District approval"
+        ((_applied(), _decision(date(2026, 8, 10), "denied", "Not suitable")), {}, False),
+        ((_applied(),), {}, False),  # no decision yet
+        # A refused denial (no written reason) decides nothing.
+        ((_applied(), _decision(date(2026, 8, 10), "denied", None)), {}, False),
+        # "Home school and private students ... under an agreement, including the student's payment of
+        # tuition or course fees"
+        ((_applied("home_school"), _decision(date(2026, 8, 10), "approved")), {}, False),
+        ((_applied("private"), _decision(date(2026, 8, 10), "approved")), {}, False),
+        (
+            (_applied("home_school"), _decision(date(2026, 8, 10), "approved")),
+            {"pay_home_school_and_private": True},
+            True,
+        ),
+        # An enrollment that predates application tracking is paid without a recorded decision.
+        ((), {"approval_required_from": "2026-08-25"}, True),
+        ((), {"approval_required_from": "2026-08-24"}, False),  # started on the day tracking began
+        (
+            (_decision(date(2026, 8, 10), "denied", "Not suitable"),),
+            {"approval_required_from": "2026-09-01"},
+            False,
+        ),
+    ],
+    ids=[
+        "approved",
+        "denied",
+        "pending",
+        "denial-without-reason",
+        "home-school",
+        "private",
+        "home-school-paid-by-program",
+        "predates-tracking",
+        "starts-when-tracking-starts",
+        "predates-but-denied",
+    ],
+)
+def test_only_approved_courses_of_eligible_students_are_paid(
+    inputs: tuple[Input, ...], params: dict[str, Any], paid: bool
+) -> None:
+    compiled = program({PAYMENT: {**MONEY, **params}}, terms=[FALL])
+    evaluation = evaluate_enrollment(compiled, _state(date(2026, 8, 24), *inputs), date(2026, 9, 1))
+    assert [d.episode for d in evaluation.decisions] == (["2026-08", "2026-09"] if paid else [])
+    if not paid:
+        assert evaluation.wake_on is None  # nothing to pay until an input (a decision) arrives
+    for d in evaluation.decisions:
+        assert d.facts["approval"] in ("approved", "predates_application_tracking")
+
+
+def test_months_due_while_the_approval_was_pending_are_paid_once_it_comes() -> None:
     compiled = program({PAYMENT: MONEY}, terms=[FALL])
-    state = _state(date(2026, 8, 24), _decision(date(2026, 8, 20), "denied", "Not suitable"))
-    assert evaluate_enrollment(compiled, state, date(2026, 9, 1)).decisions == ()
-    assert evaluate_enrollment(compiled, state, date(2026, 9, 1)).wake_on is None
-    unreasoned = _state(date(2026, 8, 24), _decision(date(2026, 8, 20), "denied", None))
-    assert (
-        len(evaluate_enrollment(compiled, unreasoned, date(2026, 9, 1)).decisions) == 2
-    )  # a refused denial decides nothing: August and September are paid
+
+    def approve_on_sep_15(state: EnrollmentState, day: date) -> EnrollmentState:
+        if day == date(2026, 9, 15):
+            return state.with_input(_decision(day, "approved"))
+        return state
+
+    decisions = run(
+        compiled,
+        _state(date(2026, 8, 24), _applied()),
+        date(2026, 8, 20),
+        date(2026, 10, 31),
+        activity=approve_on_sep_15,
+    )
+    assert [
+        (d.on.isoformat(), d.episode, d.due_on.isoformat(), d.facts["approved_on"]) for d in decisions
+    ] == [
+        ("2026-09-16", "2026-08", "2026-08-24", "2026-09-15"),
+        ("2026-09-16", "2026-09", "2026-09-01", "2026-09-15"),
+        ("2026-10-01", "2026-10", "2026-10-01", "2026-09-15"),
+    ]
+
+
+def test_the_cap_is_rounded_down_to_cents() -> None:
+    """ "in no case more than 7% of the state adequacy target per semester": 7 % of $6,375.50 is
+    $446.285, so the semester amount is $446.28, never $446.29."""
+    compiled = program({PAYMENT: {"market_cost_usd": 500, "adequacy_target_usd": "6375.50"}}, terms=[FALL])
+    decisions = run(compiled, _paid(end_date=date(2026, 12, 18)), date(2026, 8, 20), date(2026, 12, 31))
+    assert decisions[-1].facts["semester_cap_usd"] == 446.28
+    assert decisions[-1].facts["paid_to_date_usd"] == 446.28
+    assert sum(d.facts["amount_usd"] for d in decisions) == pytest.approx(446.28)  # type: ignore[misc]
 
 
 def test_payment_needs_its_money_parameters() -> None:
@@ -786,10 +1066,10 @@ def _versioned(effective: str, target: int) -> CompiledProgram:
 
 def test_the_adequacy_target_in_force_on_the_terms_first_day_caps_that_semester() -> None:
     compiled = _versioned("2026-10-15", 7000)  # 7 % of 7000 = 490
-    fall = run(compiled, _state(), date(2026, 8, 20), date(2026, 12, 31))
+    fall = run(compiled, _paid(), date(2026, 8, 20), date(2026, 12, 31))
     assert fall[-1].facts["paid_to_date_usd"] == 446.25
     assert {d.policy_version for d in fall} == {"2026.1"}  # even the payments made after 10-15
-    spring = run(compiled, _state(date(2027, 1, 11), term_id="spring"), date(2027, 1, 1), date(2027, 6, 30))
+    spring = run(compiled, _paid(date(2027, 1, 11), term_id="spring"), date(2027, 1, 1), date(2027, 6, 30))
     assert spring[-1].facts["paid_to_date_usd"] == 490.0
     assert [d.on.isoformat() for d in spring] == [
         "2027-01-11",
@@ -923,14 +1203,14 @@ def test_no_ada_for_an_enrollment_that_ended_early() -> None:
             "the decision is overdue",
             "was not accepted",
         ),
-        (GUIDANCE, {"occasion": "school_year_start"}, "As the 2026-27 school year begins", "example.org"),
+        (GUIDANCE, {"occasion": "school_year_start"}, "As the 2026-27 school year begins", "enrollment in"),
         (PAYMENT, {"cap_basis": "market_cost"}, "the lower of the two: the market cost", "Launch"),
         (A_PLUS, {}, "in Algebra I.", "(fall)"),
     ],
     ids=["overdue", "school-year-start", "market-cost", "no-term"],
 )
 def test_mocap_template_branches(rule_id: str, changes: dict[str, Any], says: str, absent: str) -> None:
-    drop = {"refused_denial_dates", "guidance_document_url", "provider", "term", "course"}
+    drop = {"refused_denial_dates", "provider", "term", "course"}
     facts = {k: v for k, v in CASES[rule_id]["facts"].items() if k not in drop} | changes
     role = "guardian" if rule_id == GUIDANCE else "admin"
     email = render(make_notice(rule_id, facts=facts), contact(role), TEMPLATES)

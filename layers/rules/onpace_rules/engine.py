@@ -216,6 +216,13 @@ class CompiledProgram:
         return found
 
     @cached_property
+    def addresses_district(self) -> bool:
+        """Whether a family (any version) addresses every family on the district's roster, not
+        only the program's students (``district_wide``): the program's student records are then
+        made from every student enrollment of the district."""
+        return any(getattr(f, "district_wide", False) for v in self.versions for f in v.families)
+
+    @cached_property
     def activity_history(self) -> frozenset[ActivityKind]:
         """Activity kinds some family reads every date of (``EnrollmentState.history_on``)."""
         kinds: set[ActivityKind] = set()

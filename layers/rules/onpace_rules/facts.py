@@ -51,6 +51,11 @@ class RosterFacts:
     counts the student's parents/guardians on the roster with an address (None: facts loaded
     before it was counted, read as "not known", never as "none"); ``other_classes_in_term``
     names the student's other classes of this program in the same term.
+    ``course_level`` is the class's level when its OneRoster ``grades`` name one (a graduate
+    class: ``GR``), else the student's grade's; ``class_grades`` are the class's ``grades`` as
+    sent, for a program that names its own graduate levels (SAP ``graduate_class_grades``).
+    ``school_id`` / ``school_name`` are the class's school (OneRoster org): a MOCAP virtual
+    school a student was disenrolled from is matched against them.
     """
 
     grade_level: str | None = None
@@ -64,6 +69,21 @@ class RosterFacts:
     birth_date: date | None = None
     guardians: int | None = None
     other_classes_in_term: tuple[str, ...] = ()
+    class_grades: tuple[str, ...] = ()
+    school_id: str | None = None
+    school_name: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RosterFacts:
+        """The facts from their JSON form (``dataclasses.asdict``, dates as ISO strings): lists
+        become tuples again, and fields an older item does not have keep their defaults."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known
+        }
+        if isinstance(values.get("birth_date"), str):
+            values["birth_date"] = date.fromisoformat(values["birth_date"])
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,8 +73,21 @@ class ExtensionRequest(_Data):
 
 
 class Application(_Data):
+    """A MOCAP application for a course, as the District's enrollment process records it.
+
+    ``schooling``: where the student is schooled. The District pays for public-school students
+    (seed 001: "Course costs will be paid by the District provided that the student: 1. Is
+    enrolled full-time and has attended a public school"); "Home school and private students ...
+    will be permitted to enroll in Program courses under an agreement, including the student's
+    payment of tuition or course fees", so their courses are not paid unless the program says so
+    (``mocap.payment.schedule`` ``pay_home_school_and_private``).
+    """
+
     course: str | None = None
     full_time: bool = False
+    schooling: Literal["public", "home_school", "private"] = Field(
+        default="public", description="public (charter included), home_school or private"
+    )
 
 
 class ApplicationDecision(_Data):
@@ -84,7 +97,25 @@ class ApplicationDecision(_Data):
 
 
 class Disenrollment(_Data):
+    """A full-time virtual school's report that it disenrolled the student (MOCAP, seed 001 "D.")."""
+
     school: str = Field(min_length=1, description="The full-time virtual school that reported it")
+    school_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Its OneRoster org sourcedId, when its classes are on the roster",
+    )
+
+    def names_school(self, school_id: str | None, school_name: str | None) -> bool:
+        """Whether this report is about the school a class of the roster belongs to: the same org
+        id, or (without one) the same name, letter case and spacing aside."""
+        if self.school_id is not None:
+            return self.school_id == school_id
+        wanted = " ".join(self.school.split()).casefold()
+        return any(
+            value is not None and " ".join(value.split()).casefold() == wanted
+            for value in (school_name, school_id)
+        )
 
 
 class DropRequest(_Data):
@@ -159,8 +190,10 @@ def parse_input_data(kind: str, data: dict[str, Any] | None) -> _Data:
 
 
 # Inputs about the student rather than one class: whoever stores inputs gives these to every
-# enrollment of the student in the program (an appeal used in one class counts for all of them;
-# a disenrollment from a full-time virtual school ends every course of the student).
+# enrollment of the student in the program, and an enrollment added later starts with them (an
+# appeal used in one class counts for all of them; a disenrollment from a full-time virtual school
+# ends the student's courses in that school and blocks re-enrolling in it, which every course of
+# the student checks against its own school).
 STUDENT_WIDE_KINDS: frozenset[str] = frozenset(
     {"appeal", "accommodation", "consent", "final_grade", "disenrollment"}
 )

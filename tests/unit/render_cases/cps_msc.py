@@ -33,6 +33,7 @@ CASES: dict[str, dict[str, Any]] = {
             "not be able to enroll in online courses",
         ],
         "roles": ("student", "guardian", "counselor"),
+        "student_wide": True,
     },
     "cps.enrollment.add_window": {
         "kind": "action",

@@ -21,6 +21,7 @@ SAP_FACTS: dict[str, Any] = {
     "standing_before": "Good Academic Standing",
     "standing_after": "SAP Warning",
     "probation_trimesters_failed": 0,
+    "occasion": "term_end",
 }
 
 INACTIVE_FACTS: dict[str, Any] = {
@@ -87,8 +88,10 @@ CASES: dict[str, dict[str, Any]] = {
             "next trimester",
             "SAP Probation",
             "12 months",
+            "Title IV",
         ],
         "roles": ("student", "advisor"),
+        "student_wide": True,
     },
     "csu.sap.inactive_withdrawal": {
         "kind": "action",
@@ -103,6 +106,7 @@ CASES: dict[str, dict[str, Any]] = {
             "Monday, April 20, 2026",
         ],
         "roles": ("student", "advisor"),
+        "student_wide": True,
     },
     "csu.late.assignment": {
         "facts": LATE_ASSIGNMENT_FACTS,

@@ -30,6 +30,9 @@ PAYMENT = {
     "covered_to": "2026-10-31",
     "covered_days": 31,
     "term_days": 117,
+    "approval": "approved",
+    "approved_on": "2026-08-10",
+    "schooling": "public",
 }
 
 CASES: dict[str, dict[str, Any]] = {
@@ -77,8 +80,6 @@ CASES: dict[str, dict[str, Any]] = {
             "school_year": "2026-27",
             "occasion": "enrollment",
             "enrollment_start": "2026-10-05",
-            "first_course": "Algebra I",
-            "program_courses_in_term": 2,
             "guidance_document_url": "https://example.org/virtual-school-guidance.pdf",
         },
         "deadlines": {},
@@ -86,14 +87,14 @@ CASES: dict[str, dict[str, Any]] = {
         "must_say": [
             "Virtual School Guidance",
             "2026-27",
-            "Monday, October 5, 2026",
-            "Algebra I",
-            "and in 1 other MOCAP course this term",
-            "once each school year, however many MOCAP courses",
+            "enrollment in the District on Monday, October 5, 2026",
+            "once each school year",
             "https://example.org/virtual-school-guidance.pdf",
             "main page of the District's website",
+            "right to participate",
         ],
         "roles": ("guardian",),
+        "student_wide": True,
     },
     "mocap.disenrollment.options": {
         "kind": "notice",
@@ -118,8 +119,10 @@ CASES: dict[str, dict[str, Any]] = {
             "may not re-enroll",
             "Sunday, August 22, 2027",
             "Monday, August 23, 2027",
+            "with other providers continue",
         ],
-        "roles": ("guardian",),
+        "roles": ("guardian", "admin"),
+        "student_wide": True,
     },
     "mocap.payment.schedule": {
         "facts": PAYMENT,
@@ -136,6 +139,7 @@ CASES: dict[str, dict[str, Any]] = {
             "Launch Virtual Learning",
             "31 of the 117 days",
             "no further monthly payments",
+            "approved this enrollment on Monday, August 10, 2026",
         ],
         "roles": ("admin",),
     },

@@ -31,7 +31,7 @@ from jinja2.runtime import Context
 from onpace_rules.engine import APPROVAL_SUFFIX
 from onpace_rules.titles import rule_title
 
-from onpace_core.store.models import Contact, OutboxModel
+from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, OutboxModel
 
 DEFAULT_LANGUAGE = "en"
 APPROVAL_TEMPLATE = "approval_request"
@@ -197,9 +197,13 @@ def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> di
     ``contact`` is the person a family notice names (None when the notice has none: a template
     that names it then fails loudly rather than sending a family a notice without one);
     ``signature`` the program's and district's names it is signed with.
+    A notice of a student-wide rule (SAP, failure to thrive, the MOCAP guidance and disenrollment
+    letters) belongs to no class: its ``class_title`` is empty and ``student_wide`` is true, so a
+    template states something true instead of printing the student record's class ``*``.
     """
     role = recipient.role or "student"
     audience = _audience(role)
+    student_wide = notice.class_id == STUDENT_SUBJECT_CLASS
     if notice.student_name:
         student = notice.student_name
     elif audience == "family":
@@ -223,7 +227,8 @@ def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> di
         "deadlines": {name: date.fromisoformat(str(day)) for name, day in _plain(notice.deadlines).items()},
         "student": student,
         "Student": student[:1].upper() + student[1:],  # for the start of a sentence
-        "class_title": notice.class_title or notice.class_id,
+        "class_title": "" if student_wide else notice.class_title or notice.class_id,
+        "student_wide": student_wide,
         "rule_title": rule_title(notice.rule_id),
         "recipient": {"role": role, "name": recipient.name, "language": recipient.language},
         "contact": _person(notice.reply_to),

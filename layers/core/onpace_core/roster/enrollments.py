@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,6 +36,9 @@ class EnrollmentRecord:
     contacts: tuple[ContactRecord, ...]
     grade_level: str | None = None
     birth_date: date | None = None
+    class_grades: tuple[str, ...] = ()  # the class's OneRoster ``grades``
+    school_id: str | None = None  # the class's school (OneRoster org sourcedId) and its name
+    school_name: str | None = None
 
     @property
     def enrollment_key(self) -> str:
@@ -69,6 +72,21 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
     from the program configuration when a notice is addressed, so a staff change needs no roster load.
     """
     programs = list(programs)
+    return _records(roster, lambda org_id: _program_for(programs, org_id))
+
+
+def district_enrollments(roster: Roster, program: ProgramConfig) -> list[EnrollmentRecord]:
+    """Every student enrollment of the roster, whatever its school, as ``program``'s.
+
+    Not enrollments to evaluate: the spans and families of every student of the district, from
+    which a program with a rule addressed to every family of the district (MOCAP's guidance
+    document: "every District parent/guardian") makes its student records
+    (``CompiledProgram.addresses_district``).
+    """
+    return _records(roster, lambda org_id: program)
+
+
+def _records(roster: Roster, program_of: Callable[[str], ProgramConfig | None]) -> list[EnrollmentRecord]:
     teachers: dict[str, list[str]] = {}
     for e in roster.enrollments:
         if e.role == "teacher":
@@ -78,7 +96,7 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
         if e.role != "student" or (e.status or "active") == "tobedeleted":
             continue
         klass = roster.classes[e.class_sourced_id]
-        program = _program_for(programs, klass.school_sourced_id)
+        program = program_of(klass.school_sourced_id)
         if program is None:
             continue
         term_id = klass.term_ids[0] if klass.term_ids else None
@@ -96,6 +114,7 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
             )
             raise RosterMismatchError(roster.file("enrollments.csv"), problem, e.line)
         student = roster.users[e.user_sourced_id]
+        school = roster.orgs.get(klass.school_sourced_id)
         language = program.default_language
         contacts: list[ContactRecord] = []
         if student.email:
@@ -128,13 +147,27 @@ def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list
                 contacts=tuple(contacts),
                 grade_level=student.grade_level,
                 birth_date=roster.birth_dates.get(student.sourced_id),
+                class_grades=klass.grade_levels,
+                school_id=klass.school_sourced_id,
+                school_name=school.name if school is not None else None,
             )
         )
     return records
 
 
+# OneRoster's grades vocabulary (CEDS entry grade levels, plus PS for post-secondary) has no
+# graduate level; a class for graduate students says so with one of these extension values.
+GRADUATE_GRADES = frozenset({"GR", "GRAD", "GRADUATE"})
+
+
 def _course_level(grade_level: str | None) -> str | None:
-    if grade_level is None or not grade_level.isdigit():
+    if grade_level is None:
+        return None
+    if grade_level.upper() in GRADUATE_GRADES:
+        return "graduate"
+    if grade_level.upper() == "PS":
+        return "undergraduate"
+    if not grade_level.isdigit():
         return None
     grade = int(grade_level)
     if 6 <= grade <= 8:
@@ -144,6 +177,18 @@ def _course_level(grade_level: str | None) -> str | None:
     if grade >= 13:  # OneRoster 13 = grade 13 / post-secondary
         return "undergraduate"
     return None
+
+
+def course_level(record: EnrollmentRecord) -> str | None:
+    """The level of the course: graduate when the class's grades are graduate ones, else the
+    level of the student's grade (middle, high, undergraduate).
+
+    Only the graduate level is read from the class: the CPS "Middle school=2 core classes; High
+    school=2 credit-bearing classes" is the student's school level, whatever class they take.
+    """
+    if record.class_grades and all(_course_level(g) == "graduate" for g in record.class_grades):
+        return "graduate"
+    return _course_level(record.grade_level)
 
 
 def roster_facts(records: Iterable[EnrollmentRecord]) -> dict[str, RosterFacts]:
@@ -170,13 +215,38 @@ def roster_facts(records: Iterable[EnrollmentRecord]) -> dict[str, RosterFacts]:
             student_address=r.student_address,
             class_position=position[r.enrollment_key],
             online_courses_in_term=per_term[(r.student_id, r.term_id)],
-            course_level=_course_level(r.grade_level),
+            course_level=course_level(r),
             class_title=r.class_title,
             birth_date=r.birth_date,
             guardians=sum(1 for c in r.contacts if c.role == "guardian" and c.address),
             other_classes_in_term=tuple(
                 sorted(t for c, t in titles[(r.student_id, r.term_id)] if c != r.class_id)
             ),
+            class_grades=r.class_grades,
+            school_id=r.school_id,
+            school_name=r.school_name,
         )
         for r in records
     }
+
+
+def subject_facts(
+    subjects: Iterable[EnrollmentRecord],
+    records: Iterable[EnrollmentRecord],
+    facts: Mapping[str, RosterFacts],
+) -> dict[str, RosterFacts]:
+    """Roster facts of each student record (by its ``enrollment_key``): those of the student's
+    first enrollment in the program (by start date), or — for a student of the district with
+    none, who has a record only for a rule addressed to every family — the student's own only."""
+    first: dict[str, str] = {}
+    for r in sorted(records, key=lambda r: (r.start_date, r.class_id)):
+        first.setdefault(r.student_id, r.enrollment_key)
+    found: dict[str, RosterFacts] = {}
+    for subject in subjects:
+        key = first.get(subject.student_id)
+        found[subject.enrollment_key] = (
+            facts[key]
+            if key is not None
+            else RosterFacts(grade_level=subject.grade_level, student_address=subject.student_address)
+        )
+    return found

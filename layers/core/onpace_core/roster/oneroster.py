@@ -51,6 +51,11 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _grade(value: str) -> str:
+    """A OneRoster grade without leading zeros ("09" → "9", "00" → "0"); codes ("KG", "GR") as sent."""
+    return value.lstrip("0") or "0" if value.isdigit() else value
+
+
 class Org(_Row):
     name: str
     type: str
@@ -68,10 +73,16 @@ class RosterClass(_Row):
     course_sourced_id: str | None = Field(default=None, alias="courseSourcedId")
     school_sourced_id: str = Field(alias="schoolSourcedId")
     term_sourced_ids: str = Field(alias="termSourcedIds")
+    grades: str | None = None
 
     @property
     def term_ids(self) -> tuple[str, ...]:
         return _split(self.term_sourced_ids)
+
+    @property
+    def grade_levels(self) -> tuple[str, ...]:
+        """The grades the class is for ("09,10" → ("9", "10"); ``GR``, a graduate class, as sent)."""
+        return tuple(_grade(g) for g in _split(self.grades))
 
 
 class User(_Row):
@@ -87,7 +98,7 @@ class User(_Row):
     def grade_level(self) -> str | None:
         """The student's grade ("09", "12", "KG" in OneRoster; leading zeros dropped)."""
         first = _split(self.grades)[:1]
-        return first[0].lstrip("0") or "0" if first else None
+        return _grade(first[0]) if first else None
 
     @property
     def name(self) -> str:

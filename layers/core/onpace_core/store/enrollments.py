@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime
 from typing import cast
@@ -13,12 +13,12 @@ from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import decision_from_dict
 from onpace_rules.engine import CompiledProgram, compile_program
 from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState, RosterFacts
-from onpace_rules.inputs import input_from_dict
+from onpace_rules.inputs import STUDENT_WIDE_KINDS, input_from_dict
 from onpace_rules.program import ProgramConfig
 from pynamodb.exceptions import UpdateError
 
-from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts
-from onpace_core.store.models import Contact, EnrollmentModel
+from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts, subject_facts
+from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, EnrollmentModel
 
 
 def due_key(district_id: str, program_id: str, shard: int) -> str:
@@ -29,33 +29,35 @@ def shard_of(enrollment_key: str, shards: int) -> int:
     return zlib.crc32(enrollment_key.encode()) % shards
 
 
-# Student-wide rules (SAP, failure to thrive) evaluate a student, not a class: the student's item
-# lives in the Enrollments table with this class id, so the due index and input routing serve it too.
-STUDENT_SUBJECT_CLASS = "*"
-
-
-def student_subjects(records: list[EnrollmentRecord]) -> list[EnrollmentRecord]:
+def student_subjects(records: Sequence[EnrollmentRecord]) -> list[EnrollmentRecord]:
     """One record per student: the earliest enrollment's start and family contacts, and the end
-    of the student's last enrollment (none while any enrollment is open-ended)."""
+    of the student's last enrollment (none while any enrollment is open-ended).
+
+    One pass over ``records``: a district-wide pool holds every enrollment of the district.
+    """
     first: dict[str, EnrollmentRecord] = {}
+    ends: dict[str, list[date | None]] = {}
     for r in sorted(records, key=lambda r: (r.start_date, r.class_id)):
         first.setdefault(r.student_id, r)
+        ends.setdefault(r.student_id, []).append(r.end_date)
     return [
         replace(
             r,
             class_id=STUDENT_SUBJECT_CLASS,
             class_title="",
             term_id=None,
-            end_date=students_last_day(records, r.student_id),
+            end_date=_last_day(ends[r.student_id]),
             contacts=tuple(c for c in r.contacts if c.role in ("student", "guardian")),
+            class_grades=(),
+            school_id=None,
+            school_name=None,
         )
         for r in first.values()
     ]
 
 
-def students_last_day(records: Iterable[EnrollmentRecord], student_id: str) -> date | None:
-    """The last end date of the student's enrollments; None when one of them has no end."""
-    ends = [r.end_date for r in records if r.student_id == student_id]
+def _last_day(ends: Sequence[date | None]) -> date | None:
+    """The last of the student's end dates; None when one of them has no end."""
     if not ends or any(end is None for end in ends):
         return None
     return max(end for end in ends if end is not None)
@@ -72,30 +74,53 @@ def roster_facts_json(facts: RosterFacts) -> str:
 
 def roster_facts_from_json(text: str) -> RosterFacts:
     """The stored ``RosterFacts``; fields added since the item was written take their defaults."""
-    data = json.loads(text)
-    if data.get("birth_date"):
-        data["birth_date"] = date.fromisoformat(data["birth_date"])
-    if "other_classes_in_term" in data:
-        data["other_classes_in_term"] = tuple(data["other_classes_in_term"])
-    return RosterFacts(**data)
+    return RosterFacts.from_dict(json.loads(text))
 
 
-def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConfig) -> int:
+def _student_wide_inputs(district_id: str, student_id: str) -> dict[str, str]:
+    """The student-wide inputs the student's items already hold (``inputs.STUDENT_WIDE_KINDS``).
+
+    They reach every item of the student that exists when they arrive; an enrollment added later
+    starts with them, so a check made on its first look sees them (a disenrollment's block on
+    re-enrolling in the same virtual school, last year's failed courses).
+    """
+    keys = [item.enrollment_key for item in EnrollmentModel.by_student.query(f"{district_id}#{student_id}")]
+    found: dict[str, str] = {}
+    if not keys:
+        return found
+    for item in EnrollmentModel.batch_get(keys, attributes_to_get=["enrollment_key", "inputs"]):
+        for event_id, raw in (item.inputs.as_dict() if item.inputs else {}).items():
+            if json.loads(str(raw)).get("kind") in STUDENT_WIDE_KINDS:
+                found[str(event_id)] = str(raw)
+    return found
+
+
+def upsert_enrollments(
+    records: Iterable[EnrollmentRecord],
+    program: ProgramConfig,
+    district_records: Sequence[EnrollmentRecord] | None = None,
+) -> int:
     """Write roster data; facts, engine state and status already stored are left alone.
 
-    A new enrollment is due for its first look on its start date. When the program has
-    student-wide rules, each student gets a subject item of its own as well.
+    A new enrollment is due for its first look on its start date, and starts with the
+    student-wide inputs the student's other items hold. When the program has student-wide rules,
+    each student gets a subject item of its own as well: each student of the program, or — for a
+    program with a rule addressed to every family of the district — each student of
+    ``district_records`` (``roster.enrollments.district_enrollments``).
     """
     count = 0
     records = list(records)
     facts = roster_facts(records)
     compiled = compile_program(program)
-    subjects = student_subjects(records) if _has_student_rules(compiled) else []
-    for subject in subjects:
-        facts[subject.enrollment_key] = facts[
-            next(r.enrollment_key for r in records if r.student_id == subject.student_id)
-        ]
+    subjects: list[EnrollmentRecord] = []
+    if _has_student_rules(compiled):
+        pool = list(district_records) if compiled.addresses_district and district_records else records
+        subjects = student_subjects(pool)
+        facts.update(subject_facts(subjects, records, facts))
+    inherited: dict[str, dict[str, str]] = {}
     for r in [*records, *subjects]:
+        if r.student_id not in inherited:
+            inherited[r.student_id] = _student_wide_inputs(r.district_id, r.student_id)
         key = f"{r.district_id}#{r.class_id}#{r.student_id}"
         item = EnrollmentModel(enrollment_key=key)
         contacts = [
@@ -119,7 +144,7 @@ def upsert_enrollments(records: Iterable[EnrollmentRecord], program: ProgramConf
                 EnrollmentModel.contacts.set(contacts),
                 EnrollmentModel.roster_facts.set(roster_facts_json(facts[key])),
                 EnrollmentModel.scope.set("student" if r.class_id == STUDENT_SUBJECT_CLASS else "enrollment"),
-                EnrollmentModel.inputs.set(EnrollmentModel.inputs | {}),
+                EnrollmentModel.inputs.set(EnrollmentModel.inputs | inherited[r.student_id]),
                 EnrollmentModel.status.set(EnrollmentModel.status | "active"),
                 EnrollmentModel.fired.set(EnrollmentModel.fired | {}),
                 EnrollmentModel.due_key.set(

@@ -89,15 +89,31 @@ class MemoryStore:
     # -- loading ----------------------------------------------------------------------------
 
     def add(self, state: EnrollmentState, first_look: date | None = None) -> None:
-        """Add a subject; its first look is its start date (or ``first_look``), like a roster load."""
+        """Add a subject; its first look is its start date (or ``first_look``), like a roster load.
+
+        Like the deployed roster load, a subject added later starts with the student-wide inputs
+        the student's other subjects hold (a check on its first look sees them).
+        """
         if state.key in self.subjects:
             raise ValueError(f"{state.key}: already in the store (one state per subject)")
+        for item in self._student_wide_inputs(state.student_id):
+            state = state.with_input(item)
         subject = self.subjects[state.key] = MemorySubject.of(state)
         self._move_wake(subject, first_look or state.start_date)
         if state.scope == "student":
             self._student_subject[state.student_id] = state.key
         else:
             self._by_student.setdefault(state.student_id, []).append(state.key)
+
+    def _student_wide_inputs(self, student_id: str) -> list[Input]:
+        keys = [*self._by_student.get(student_id, ()), self._student_subject.get(student_id)]
+        found: dict[str, Input] = {}
+        for key in keys:
+            if key is not None:
+                for item in self.subjects[key].state.inputs:
+                    if item.kind in STUDENT_WIDE_KINDS:
+                        found.setdefault(item.event_id, item)
+        return list(found.values())
 
     def enrollment_keys_of(self, student_id: str) -> list[str]:
         return list(self._by_student.get(student_id, ()))

@@ -96,6 +96,11 @@ class EnrollmentsByStudentIndex(GlobalSecondaryIndex["EnrollmentModel"]):
     student_key = UnicodeAttribute(hash_key=True)  # "{district}#{student}"
 
 
+# Student-wide rules (SAP, failure to thrive) evaluate a student, not a class: the student's item
+# lives in the Enrollments table with this class id, so the due index and input routing serve it too.
+STUDENT_SUBJECT_CLASS = "*"
+
+
 class EnrollmentModel(Model):
     class Meta:
         table_name = "onpace-enrollments"

@@ -103,6 +103,11 @@ class RuleFamily(Protocol):
 # ``WakeReset``): the in-memory store moves the wake date later when such activity arrives, so a
 # lapse that activity ended is not looked at again on the day it would have come due.
 #
+# And ``district_wide -> bool`` (student scope only): the family addresses every family on the
+# district's roster, not only the program's students (MOCAP's guidance document goes "to every
+# District parent/guardian"), so whoever loads the roster makes a student record for every
+# student of the district (``CompiledProgram.addresses_district``).
+#
 # And ``activity_history -> frozenset[ActivityKind]``: the family reads every date of those kinds
 # (``EnrollmentState.history_on`` / ``history_of``), so whoever folds activity keeps them
 # (``CompiledProgram.activity_history``); other kinds keep only their latest date.

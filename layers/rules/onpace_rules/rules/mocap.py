@@ -1,9 +1,10 @@
 """Carthage R-9 / Missouri Course Access and Virtual School Program (MOCAP), catalogue section 4.
 
 Source: shared/seeds/001_8e57e2cb68840ac6.txt (Regulation 6190). The families live in
-``mocap_application`` (decision deadline, written denials), ``mocap_notices`` (guidance document,
-disenrollment options), ``mocap_payment`` (monthly payments) and ``mocap_attendance`` (A+
-attendance, ADA share); this module is what the registry sees.
+``mocap_application`` (decision deadline, written denials), ``mocap_notices`` (guidance document),
+``mocap_disenrollment`` (options letter, the block on the virtual school), ``mocap_payment``
+(monthly payments) and ``mocap_attendance`` (A+ attendance, ADA share); this module is what the
+registry sees.
 """
 
 from __future__ import annotations
@@ -25,13 +26,8 @@ from onpace_rules.rules.mocap_common import (
     GUIDANCE,
     PAYMENT,
 )
-from onpace_rules.rules.mocap_notices import (
-    DisenrollmentLetter,
-    DisenrollmentOptions,
-    DisenrollmentParams,
-    Guidance,
-    GuidanceParams,
-)
+from onpace_rules.rules.mocap_disenrollment import DisenrollmentLetter, DisenrollmentParams, SchoolBlock
+from onpace_rules.rules.mocap_notices import Guidance, GuidanceParams
 from onpace_rules.rules.mocap_payment import PaymentParams, PaymentSchedule
 
 RULE_IDS: tuple[str, ...] = (DECISION_DUE, DENIAL_REASON, GUIDANCE, DISENROLLMENT, PAYMENT, A_PLUS, ADA)
@@ -57,8 +53,8 @@ def _params(config: ProgramConfig, model: type[ParamsT], rule_id: str) -> Params
 
 
 def build(config: ProgramConfig) -> list[RuleFamily]:
-    """One family per enabled rule id. The disenrollment action runs first: on the day it ends
-    the enrollment, the other families' notices of that day no longer apply (engine.py)."""
+    """One family per enabled rule id. The disenrollment block runs first: on the day it ends
+    a course, the other families' notices of that day no longer apply (engine.py)."""
     return [
         family(params=_params(config, params, rule_id))
         for rule_id, family, params in _FAMILIES
@@ -68,7 +64,7 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
 
 # (rule id, family, its parameters), in the order the families run.
 _FAMILIES: tuple[tuple[str, Any, type[BaseModel]], ...] = (
-    (DISENROLLMENT, DisenrollmentOptions, DisenrollmentParams),
+    (DISENROLLMENT, SchoolBlock, DisenrollmentParams),
     (DISENROLLMENT, DisenrollmentLetter, DisenrollmentParams),
     (DECISION_DUE, DecisionDue, DecisionDueParams),
     (DENIAL_REASON, DenialReason, DenialParams),

@@ -91,7 +91,7 @@ def valid_decisions(state: EnrollmentState, day: date) -> list[Input]:
     return found
 
 
-def is_denied(state: EnrollmentState, day: date) -> bool:
-    """Whether the latest valid decision the evaluation of ``day`` sees is a denial."""
+def latest_decision(state: EnrollmentState, day: date) -> Input | None:
+    """The latest valid application decision the evaluation of ``day`` sees, if any."""
     decisions = valid_decisions(state, day)
-    return bool(decisions) and decisions[-1].data.decision == "denied"
+    return decisions[-1] if decisions else None

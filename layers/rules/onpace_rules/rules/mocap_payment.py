@@ -6,17 +6,34 @@ will not exceed the market cost, but in no case more than 7% of the state adequa
 semester. In the event a Program participant discontinues their enrollment, the District will
 discontinue monthly payments". Catalogue section 4: ``mocap.payment.schedule``.
 
+Who is paid for: "Course costs will be paid by the District provided that the student: 1. Is
+enrolled full-time and has attended a public school ... 2. Prior to enrolling in the Program
+course has received District approval through the procedure set out in this Regulation 6190";
+"Home school and private students wishing to take additional courses beyond their school's
+regular course load will be permitted to enroll in Program courses under an agreement, including
+the student's payment of tuition or course fees." The District knows both from its application
+inputs (docs/webhooks.md): an ``application_decision`` approves or denies the enrollment's
+application (a denial without a written reason decides nothing), and the ``application`` says
+where the student is schooled (``schooling``: public, home_school or private).
+
 How we read it:
+- a course is paid for once the latest valid decision on its application is an approval, or —
+  with no decision at all — when the enrollment started before ``approval_required_from`` (it
+  predates application tracking); a denial, or no approval yet, pays nothing (months that came
+  due while the approval was pending are paid once it is seen, like any catch-up);
+- a home-school or private student's course is not paid (their family pays under an agreement)
+  unless the program sets ``pay_home_school_and_private``;
 - the semester amount is min(market cost, cap share x state adequacy target), with the values in
   force on the term's first day (a policy version changes the target from its effective date;
-  a semester keeps one cap);
+  a semester keeps one cap), rounded *down* to cents: "in no case more than 7%" must hold after
+  rounding too;
 - it is spread over the calendar months of the term in proportion to the calendar days of the
   term the enrollment covers in each month (from its start, or the term's, to its known end);
 - each month is paid in advance on ``payment_day_of_month`` (the 1st by default), or on the first
   covered day of a month the enrollment joins later; a drop or withdrawal ends the enrollment,
   so later months are never paid, and no payment is dated after the end date;
-- amounts are rounded to cents on the running total, so the months add up to the rounded
-  semester amount and never exceed the cap.
+- amounts are rounded to cents (half up) on the running total, so the months add up to the
+  semester amount and never exceed it.
 """
 
 from __future__ import annotations
@@ -24,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import ClassVar
 
 from dateutil.relativedelta import relativedelta
@@ -32,9 +49,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
+from onpace_rules.inputs import Application
 from onpace_rules.program import Term
 from onpace_rules.rules.base import RuleContext, fired_on, merged_params, validated
-from onpace_rules.rules.mocap_common import PAYMENT, enrollment_term, is_denied
+from onpace_rules.rules.mocap_common import PAYMENT, enrollment_term, latest_decision
 
 CENT = Decimal("0.01")
 
@@ -49,6 +67,14 @@ class PaymentParams(BaseModel):
     cap_share: Decimal = Field(default=Decimal("0.07"), gt=0, le=1)
     payment_day_of_month: int = Field(default=1, ge=1, le=28)
     provider: str | None = Field(default=None, min_length=1, description="The Program contract provider")
+    approval_required_from: date | None = Field(
+        default=None,
+        description="Enrollments starting before this date predate application tracking and are "
+        "paid without a recorded approval; None: every enrollment needs one",
+    )
+    pay_home_school_and_private: bool = Field(
+        default=False, description="Pay for home-school and private students' courses too"
+    )
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,34 @@ class _Month:
 
 def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _cents_down(value: Decimal) -> Decimal:
+    """A cap in cents: never more than the limit it is rounded from."""
+    return value.quantize(CENT, rounding=ROUND_DOWN)
+
+
+def paid_for(state: EnrollmentState, day: date, params: PaymentParams) -> dict[str, FactValue] | None:
+    """Why the District pays for this course, as facts (None: it does not pay, as of ``day``).
+
+    Seed: paid "provided that the student ... Prior to enrolling in the Program course has received
+    District approval"; home school and private students enroll "under an agreement, including the
+    student's payment of tuition or course fees".
+    """
+    decision = latest_decision(state, day)
+    if decision is not None:
+        if decision.data.decision != "approved":
+            return None
+        approval: dict[str, FactValue] = {"approval": "approved", "approved_on": decision.on.isoformat()}
+    elif params.approval_required_from is not None and state.start_date < params.approval_required_from:
+        approval = {"approval": "predates_application_tracking", "approved_on": None}
+    else:
+        return None  # no approval (yet)
+    applications = [a.data for a in state.seen_inputs(day, "application") if isinstance(a.data, Application)]
+    schooling = applications[-1].schooling if applications else "public"
+    if schooling != "public" and not params.pay_home_school_and_private:
+        return None
+    return {**approval, "schooling": schooling}
 
 
 @dataclass(frozen=True)
@@ -105,10 +159,10 @@ class PaymentSchedule:
         """Seed: "Payments will be made on a monthly cost basis prorated over the semester enrolled."
 
         Each month is its own payment: after an outage every month due is paid (late), none is
-        superseded. A denied application means the District does not pay at all.
+        superseded. Nothing is paid for a course the District does not pay for (``paid_for``).
         """
         term = enrollment_term(ctx.config, state)
-        if term is None or is_denied(state, day):
+        if term is None:
             return ()
         due = [
             m
@@ -117,9 +171,12 @@ class PaymentSchedule:
         ]
         if not due:
             return ()
+        why = paid_for(state, day, self.params)
+        if why is None:
+            return ()
         params, version = self._amount_params(term, ctx)
-        cap_by_target = _cents(params.adequacy_target_usd * params.cap_share)
-        semester = min(params.market_cost_usd, cap_by_target)
+        cap_by_target = _cents_down(params.adequacy_target_usd * params.cap_share)
+        semester = _cents_down(min(params.market_cost_usd, cap_by_target))
         term_days = (term.end - term.start).days + 1
 
         def paid_through(days: int) -> Decimal:
@@ -146,6 +203,7 @@ class PaymentSchedule:
                 "covered_to": m.last.isoformat(),
                 "covered_days": m.days,
                 "term_days": term_days,
+                **why,
             }
             decisions.append(
                 Decision(
@@ -163,8 +221,9 @@ class PaymentSchedule:
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         term = enrollment_term(ctx.config, state)
-        # A denial stops payments until a new decision arrives, and inputs wake by themselves.
-        if term is None or is_denied(state, day + timedelta(days=1)):
+        # Without an approval nothing is paid until an input (a decision) arrives, and inputs
+        # wake by themselves.
+        if term is None or paid_for(state, day + timedelta(days=1), self.params) is None:
             return None
         return min(
             (

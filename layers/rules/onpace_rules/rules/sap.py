@@ -5,8 +5,17 @@ Source: shared/seeds/003_87de092a038aeaf4.txt, "Satisfactory Academic Progress" 
 status table. Catalogue section 3: ``csu.sap.evaluate`` and ``csu.sap.inactive_withdrawal``.
 
 The standing is never stored: it is recomputed term by term from every ``final_grade`` input the
-evaluation sees (:func:`standing_history`), so a late grade (an incomplete turned into a final grade)
+evaluation sees (``_Setup.history``), so a late grade (an incomplete turned into a final grade)
 re-calculates SAP exactly as the source asks, and a replay gives the same answer as the live run.
+"Incomplete grades in courses will count as credits attempted but not earned until the final grade
+has been posted, at which point SAP will be re-calculated for MTF, CR, and cumulative GPA with the
+final grade": a final grade for a trimester already evaluated is an occasion of its own
+(``_Setup.occasions``), with a notice when it changes the standing and none when it does not.
+
+Graduate students: "To remain in Good Academic Standing, students must maintain a cumulative grade
+point average (GPA) of at least 3.00" — a student is graduate when the roster's course level says
+so (``RosterFacts.course_level``: the class's OneRoster grades are ``GR``) or when the class's
+grades are among the program's ``graduate_class_grades``.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.decisions import Decision, FactValue
-from onpace_rules.facts import EnrollmentState, Scope
+from onpace_rules.facts import EnrollmentState, RosterFacts, Scope
 from onpace_rules.inputs import FinalGrade, Input
 from onpace_rules.program import ProgramConfig, Term
 from onpace_rules.rules.base import (
@@ -68,6 +77,11 @@ class SapParams(BaseModel):
 
     min_gpa_undergraduate: float = Field(default=2.0, ge=0, le=4.5)
     min_gpa_graduate: float = Field(default=3.0, ge=0, le=4.5)
+    graduate_class_grades: tuple[str, ...] = Field(
+        default=(),
+        description="The program's graduate class levels: OneRoster class grades (classes.csv `grades`) "
+        "whose students are held to the graduate standards (besides GR, which always is)",
+    )
     min_completion_rate: float = Field(default=0.6666, gt=0, le=1)
     max_time_frame_ratio: float = Field(default=1.5, ge=1)
     program_length_credits: float = Field(default=120, gt=0)
@@ -201,6 +215,23 @@ class TermStanding:
         return _max_attempted(self.params, self.graduate)
 
 
+def _grade_key(value: str) -> str:
+    return (value.lstrip("0") or "0") if value.isdigit() else value.casefold()
+
+
+def is_graduate(roster: RosterFacts, params: SapParams) -> bool:
+    """Whether the graduate standards apply: the roster's course level says graduate, or the class's
+    grades are graduate levels of the program (all of them, when the class lists several)."""
+    if roster.course_level == "graduate":
+        return True
+    wanted = {_grade_key(g) for g in params.graduate_class_grades}
+    return (
+        bool(wanted)
+        and bool(roster.class_grades)
+        and all(_grade_key(g) in wanted for g in roster.class_grades)
+    )
+
+
 def _min_gpa(params: SapParams, graduate: bool) -> float:
     return params.min_gpa_graduate if graduate else params.min_gpa_undergraduate
 
@@ -273,25 +304,29 @@ class _Setup:
             self._by_version[config.policy_version] = found
         return found
 
-    def history(self, state: EnrollmentState, day: date, ctx: RuleContext) -> list[TermStanding]:
-        """The standing after each trimester evaluated by ``day`` in which the student had coursework.
+    def history(
+        self, state: EnrollmentState, day: date, ctx: RuleContext, through: date | None = None
+    ) -> list[TermStanding]:
+        """The standing after each trimester evaluated by ``through`` (default ``day``) in which the
+        student had coursework, with the grades the evaluation of ``day`` sees.
 
         "Students on SAP Warning who achieve the required SAP minimums at the end of their next
         trimester": a trimester without any of the student's own grades is not one of theirs and
         leaves the standing as it is. A suspended student with coursework in a later trimester was
         readmitted by appeal and held "SAP Probation II status" during it.
         """
+        through = day if through is None else through
         attempts = _attempts(state.seen_inputs(day, "final_grade"), self.terms, ctx.config)
         own = {a.slot for a in attempts if not a.grade.transfer}
         found: list[TermStanding] = []
         if not own:
             return found  # no trimester of the student's own yet
-        graduate = state.roster.course_level == "graduate"
         standing, failures, entered = GOOD, 0, state.start_date
         for index, term in enumerate(self.terms):
-            if self.evaluation_days[index] > day or index not in own:
+            if self.evaluation_days[index] > through or index not in own:
                 continue
             params = self.params_of(term, ctx)
+            graduate = is_graduate(state.roster, params)
             stats = cumulative_stats(attempts, index)
             failed = failed_standards(stats, params, graduate)
             before = PROBATION_II if standing == SUSPENSION else standing
@@ -305,6 +340,92 @@ class _Setup:
             )
             standing = after
         return found
+
+    def late_grades(self, state: EnrollmentState, day: date, ctx: RuleContext) -> dict[date, list[_Late]]:
+        """Final grades for a trimester already evaluated, by the day they are first seen: "at
+        which point SAP will be re-calculated" (an incomplete resolved, a grade corrected)."""
+        found: dict[date, list[_Late]] = {}
+        for item in state.seen_inputs(day, "final_grade"):
+            if not isinstance(item.data, FinalGrade):
+                continue
+            slot = _slot(item.data, item.on, self.terms, ctx.config)
+            seen = item.on + timedelta(days=1)
+            if slot >= 0 and seen > self.evaluation_days[slot]:
+                found.setdefault(seen, []).append(_Late(self.terms[slot], item.data.course))
+        return found
+
+    def occasions(self, state: EnrollmentState, day: date, ctx: RuleContext) -> list[_Occasion]:
+        """Every evaluation of the student's standing up to ``day``, in order, each with the grades
+        seen on its own day (a late evaluation still applies the grades of the policy's date).
+
+        - the end of each trimester of the student's (episode: the term id): "All students will be
+          evaluated for SAP at the end of each trimester";
+        - the day a final grade for a trimester already evaluated is first seen (episode
+          ``regrade-<posted on>``): the standing re-calculated with it, compared with the standing
+          the student held the day before. A grade that gives the student a first trimester of
+          their own (graded only after its end) is that trimester's evaluation, late.
+        """
+        late = self.late_grades(state, day, ctx)
+        days = sorted({d for d in self.evaluation_days if d <= day} | set(late))
+        found: list[_Occasion] = []
+        held: list[TermStanding] = []  # the history the day before
+        one_day = timedelta(days=1)
+        for d in days:
+            if d in late:
+                revised = self.history(state, d, ctx, through=d - one_day)
+                known = {r.term.id for r in held}
+                found.extend(
+                    _Occasion(r.term.id, self.evaluation_day(r.term), r, r.before)
+                    for r in revised
+                    if r.term.id not in known
+                )
+                if revised and revised[-1].term.id in known:
+                    changes = late[d]
+                    regrade = _Regrade(
+                        posted_on=d - one_day,
+                        terms=tuple(dict.fromkeys(c.term for c in changes)),
+                        courses=tuple(dict.fromkeys(c.course for c in changes if c.course)),
+                    )
+                    episode = f"regrade-{regrade.posted_on.isoformat()}"
+                    found.append(_Occasion(episode, d, revised[-1], held[-1].after, regrade))
+                held = revised
+            current = self.history(state, d, ctx)
+            found.extend(
+                _Occasion(r.term.id, d, r, r.before) for r in current if self.evaluation_day(r.term) == d
+            )
+            held = current
+        return found
+
+
+@dataclass(frozen=True)
+class _Late:
+    term: Term
+    course: str | None
+
+
+@dataclass(frozen=True)
+class _Regrade:
+    """A re-calculation after the term: the day the grade(s) were posted, their terms and courses."""
+
+    posted_on: date
+    terms: tuple[Term, ...]
+    courses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Occasion:
+    """One evaluation of the standing: ``result`` the trimester it states, ``before`` the standing
+    the student held until then; a notice is due when they differ."""
+
+    episode: str
+    due: date
+    result: TermStanding
+    before: str
+    regrade: _Regrade | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.result.after
 
 
 def _floor(value: Decimal | None, places: Decimal) -> float | None:
@@ -339,8 +460,40 @@ def standing_facts(result: TermStanding) -> dict[str, FactValue]:
 
 @dataclass(frozen=True)
 class SapStanding:
-    """``csu.sap.evaluate``: "All students will be evaluated for SAP at the end of each trimester";
-    a notice to the student and the advisor whenever the standing changes.
+    """``csu.sap.evaluate``: "All students will be evaluated for SAP at the end of each trimester",
+    and again when a final grade for a past trimester is posted; a notice to the student and the
+    advisor whenever the standing changes, none when it does not.
+
+    What the notices state comes from the source (003_87de092a038aeaf4.txt), and only that:
+
+    - SAP Warning: "Financial aid students in SAP Warning status remain eligible for Title IV funds."
+    - SAP Probation: "All students that are placed on Academic Probation must submit an Academic SAP
+      Appeal form in order to continue taking courses during the Probation period." ... "if
+      approved the student will be issued an Academic Plan" ... "The university will only approve a
+      financial aid appeal if it determines that the student had a documented extenuating
+      circumstance that occurred and prevented the student from successfully completing the
+      coursework, and that the student will be able to meet minimum standards for Satisfactory
+      Academic Progress during the next trimester based on the academic plan developed by the
+      institution." ... "If a student cannot meet the required standards within two trimesters in
+      SAP Probation, he or she will be placed on Academic Suspension." ... "SAP Probation status is
+      noted on the transcript until the student returns to Good Academic Standing."
+    - Academic Suspension: "Students placed on Academic Suspension cannot re-enroll at CSU Global
+      unless approved by the university via appeal." ... "Suspension Appeals must be submitted to
+      the Office of Student Affairs at least two (2) weeks prior to the start of the term in which a
+      student plans to re-enroll. Students who are approved to return under SAP Probation II status
+      are ineligible for Title IV funds." ... "Students on Academic Suspension who successfully
+      appeal their suspension must enroll and complete classes in the next available term or the
+      appeal will be negated and the student will be suspended." ... "Appeals will only be
+      considered if all outstanding student account balances have been paid." ... "If a suspension
+      appeal is approved, students may be required to pay cash until they have returned to good
+      standing and are eligible for federal financial aid." ... "If the Appeals Committee has
+      denied the appeal, the student may appeal the decision to the Provost or his/her designee.
+      The appeal, with responses to the questions above, must be filed within two (2) weeks of the
+      receipt of the decision of the Appeals Committee." ... "No later than three (3) weeks from
+      the filing of the appeal with the Provost, the Provost or his/her designee will notify the
+      student of the final decision of the appeal. The determination of the Provost or his/her
+      designee is final." ... "Students placed on Academic Suspension retain limited access to
+      their Student Portal for account information and student services."
 
     Academic Suspension is a notice, not an action: it ends no enrollment (the trimester's courses
     are over when it is decided), the source's consequence is that the student "cannot re-enroll ...
@@ -355,19 +508,30 @@ class SapStanding:
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """The latest change of standing not yet told; earlier untold changes (catch-up) are superseded."""
-        history = self.setup.history(state, day, ctx)
-        told = [i for i, r in enumerate(history) if fired_on(state, EVALUATE, r.term.id) is not None]
-        pending = [r for r in history[(told[-1] + 1 if told else 0) :] if r.changed]
+        occasions = self.setup.occasions(state, day, ctx)
+        told = [i for i, o in enumerate(occasions) if fired_on(state, EVALUATE, o.episode) is not None]
+        pending = [o for o in occasions[(told[-1] + 1 if told else 0) :] if o.changed]
         if not pending:
             return ()
         *superseded, latest = pending
-        decisions = [self._decision(r, day, ctx, told=False) for r in superseded]
+        decisions = [self._decision(o, day, ctx, told=False) for o in superseded]
         decisions.append(self._decision(latest, day, ctx, told=True))
         return decisions
 
-    def _decision(self, result: TermStanding, day: date, ctx: RuleContext, *, told: bool) -> Decision:
+    def _decision(self, occasion: _Occasion, day: date, ctx: RuleContext, *, told: bool) -> Decision:
+        result = occasion.result
         deadlines: dict[str, date] = {}
         facts = standing_facts(result)
+        facts["standing_before"] = occasion.before
+        regrade = occasion.regrade
+        facts["occasion"] = "term_end" if regrade is None else "grade_change"
+        if regrade is not None:
+            facts |= {
+                "grade_posted_on": regrade.posted_on.isoformat(),
+                "regraded_terms": [t.id for t in regrade.terms],
+                "regraded_term_ends": [t.end.isoformat() for t in regrade.terms],
+                "regraded_courses": list(regrade.courses) or None,
+            }
         if told and result.after == SUSPENSION:
             reentry = self._reentry_term(result.term, day)
             if reentry is not None:
@@ -379,9 +543,9 @@ class SapStanding:
         return Decision(
             rule_id=EVALUATE,
             kind="notice" if told else "skipped",
-            episode=result.term.id,
+            episode=occasion.episode,
             on=day,
-            due_on=self.setup.evaluation_day(result.term),
+            due_on=occasion.due,
             policy_version=ctx.on(result.term.end).policy_version,
             recipients=("student", "advisor") if told else (),
             deadlines=deadlines,
