@@ -111,7 +111,7 @@ class StaffContact(_Strict):
     address: str
 
 
-STAFF_ROLES = ("counselor", "advisor", "district_staff", "program_admin")
+STAFF_ROLES = ("counselor", "advisor", "district_staff", "program_admin", "program_director")
 
 
 ApprovalMode = Literal["automatic", "needs_approval"]
