@@ -43,7 +43,8 @@ def test_ingest_events(local_stack: LocalStack, repo_root: Path, demo_district: 
 
     inputs = resign_api_event(_event(repo_root, "ingest_plain_inputs.json"), demo_district.webhook_secret)
     body = json.loads(local_stack.invoke("IngestFunction", inputs)["body"])
-    assert body["accepted"] == 2 and body["unmatched"] == []  # a grade and a class-less accommodation
+    # a grade, a class-less accommodation and a contact an MSC instructor records
+    assert body["accepted"] == 3 and body["unmatched"] == []
 
     # Unsigned as committed (placeholder signature): refused, as an LMS forgery would be.
     refused = local_stack.invoke("IngestFunction", _event(repo_root, "ingest_plain_single.json"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
@@ -215,3 +216,145 @@ def test_a_later_enrollment_in_the_virtual_school_a_student_was_disenrolled_from
     ]
     assert notice.facts.as_dict()["outcome"] == "rejected"
     assert {r.role for r in notice.recipients} == {"counselor", "program_admin"}
+
+
+LADDER = {
+    "msc.progress.step1_contact": {},
+    "msc.progress.step2_reminder": {},
+    "msc.progress.step3_removal_notice": {},
+    "msc.progress.step4_removal": {},
+}
+
+
+def test_correspondence_by_webhook_stops_the_msc_removal_notice(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    """004 step 3: "If the student does not respond by submitting assignments or correspond with
+    the instructor ..." — after the reminder (09-10), stu-1 writes to the instructor (activity
+    ``instructor_message``) and the instructor records a call with stu-2 (input
+    ``instructor_contact``); only stu-3, who did neither, gets the removal notice on 09-17."""
+    district = make_district(local_stack, LADDER, students=("stu-1", "stu-2", "stu-3"))
+    keys = {s: f"{district.district_id}#cls-1#{s}" for s in district.students}
+    steps = [
+        evaluate(local_stack, district.district_id, day)["recorded"]
+        for day in (date(2026, 9, 3), date(2026, 9, 10))
+    ]
+    assert [[(r["rule"], r["count"]) for r in day] for day in steps] == [
+        [("msc.progress.step1_contact", 3)],
+        [("msc.progress.step2_reminder", 3)],
+    ]
+
+    message = {
+        "event_id": "lms-msg-1",
+        "occurred_at": "2026-09-12T19:05:00-05:00",
+        "student": "stu-1",
+        "class": "cls-1",
+        "kind": "instructor_message",
+    }
+    contact = {
+        "event_id": "lms-contact-1",
+        "occurred_at": "2026-09-14T15:30:00-05:00",
+        "student": "stu-2",
+        "class": "cls-1",
+        "kind": "instructor_contact",
+        "data": {"by": "Pat Teacher", "method": "phone", "contact_with": "parent_guardian"},
+    }
+    response = post_webhook(
+        gateway.url, district_id=district.district_id, secret=district.secret, events=[message, contact]
+    )
+    assert response.status == 202 and response.body["accepted"] == 2, response.body
+    assert EnrollmentModel.get(keys["stu-1"], consistent_read=True).last_instructor_message_at == (
+        "2026-09-13T00:05:00.000000Z"
+    )
+    stored = json.loads(
+        EnrollmentModel.get(keys["stu-2"], consistent_read=True).inputs.as_dict()["lms-contact-1"]
+    )
+    assert stored["kind"] == "instructor_contact" and stored["data"]["method"] == "phone"
+
+    notices = evaluate(local_stack, district.district_id, date(2026, 9, 17))["recorded"]
+    assert notices == [{"rule": "msc.progress.step3_removal_notice", "kind": "notice", "count": 1}]
+    (notice,) = [
+        o
+        for o in OutboxModel.scan(OutboxModel.district_id == district.district_id)
+        if o.rule_id == "msc.progress.step3_removal_notice"
+    ]
+    assert notice.student_id == "stu-3"
+    assert notice.facts.as_dict()["reminder_date"] == "2026-09-10"
+
+    bad = {**contact, "event_id": "lms-contact-2", "data": {"by": "Pat Teacher", "method": "carrier pigeon"}}
+    refused = post_webhook(gateway.url, district_id=district.district_id, secret=district.secret, events=bad)
+    assert refused.status == 400
+    assert any(p["problem"].startswith("Value error, data.method") for p in refused.body["problems"])
+
+
+def test_an_msc_extension_waits_for_the_program_directors_approval_by_webhook(
+    local_stack: LocalStack, gateway: GatewayHandle
+) -> None:
+    """Catalogue: "an eligible request goes to the Program Director for a decision ...; only an
+    approved extension moves the end date". The request of 10-01 goes to the Director on 10-02
+    and the course still ends on 12-18; the approval of 10-05 (naming the request) is taken on
+    10-06: the counselor is told, and the course ends 14 days later."""
+    contacts = {
+        "counselor": [{"name": "Dana Counselor", "address": "counselor@school.example"}],
+        "program_director": [{"name": "Dr. Lund", "address": "director@msc.example"}],
+    }
+    district = make_district(
+        local_stack,
+        {"msc.extension.eligibility": {}},
+        students=("stu-1",),
+        settings={"contacts": contacts},
+    )
+    key = f"{district.district_id}#cls-1#stu-1"
+
+    def post(*events: dict[str, Any]) -> Any:
+        return post_webhook(
+            gateway.url, district_id=district.district_id, secret=district.secret, events=list(events)
+        )
+
+    progress = {
+        "event_id": "lms-progress-1",
+        "occurred_at": "2026-09-30T10:00:00-05:00",
+        "student": "stu-1",
+        "class": "cls-1",
+        "kind": "progress",
+        "percent_complete": 60,
+    }
+    request = {
+        "event_id": "sis-ext-1",
+        "occurred_at": "2026-10-01T10:00:00-05:00",
+        "student": "stu-1",
+        "class": "cls-1",
+        "kind": "extension_request",
+        "data": {"days": 14, "requested_by": "Dana Counselor"},
+    }
+    assert post(progress, request).status == 202
+    asked = evaluate(local_stack, district.district_id, date(2026, 10, 2))
+    assert asked["recorded"] == [{"rule": "msc.extension.eligibility", "kind": "notice", "count": 1}]
+    (forwarded,) = OutboxModel.scan(OutboxModel.district_id == district.district_id)
+    assert forwarded.notice_id.endswith("#sis-ext-1/approval")
+    assert [(r.role, r.address) for r in forwarded.recipients] == [
+        ("program_director", "director@msc.example")
+    ]
+    assert forwarded.facts.as_dict()["decision"] == "awaiting_approval"
+    assert EnrollmentModel.get(key, consistent_read=True).extended_end_date is None
+
+    approval = {
+        "event_id": "sis-approval-1",
+        "occurred_at": "2026-10-05T09:00:00-05:00",
+        "student": "stu-1",
+        "class": "cls-1",
+        "kind": "approval",
+        "data": {"rule": "msc.extension.eligibility", "decision": "approved", "by": "Dr. Lund"},
+    }
+    unnamed = post(approval)  # an extension decision names its request
+    assert unnamed.status == 400
+    assert any("names its request" in p["problem"] for p in unnamed.body["problems"])
+    assert post({**approval, "data": {**approval["data"], "request": "sis-ext-1"}}).status == 202
+
+    decided = evaluate(local_stack, district.district_id, date(2026, 10, 6))
+    assert decided["recorded"] == [{"rule": "msc.extension.eligibility", "kind": "notice", "count": 1}]
+    outcome = OutboxModel.get(f"{key}#msc.extension.eligibility#sis-ext-1/granted-14", consistent_read=True)
+    assert [r.role for r in outcome.recipients] == ["counselor"]
+    assert outcome.facts.as_dict()["decided_by"] == "Dr. Lund"
+    assert outcome.deadlines.as_dict() == {"extension_end": "2027-01-01"}
+    assert EnrollmentModel.get(key, consistent_read=True).extended_end_date == "2027-01-01"

@@ -23,7 +23,7 @@ Examples are derandomized (a fixed seed per test) and no example database is wri
 the same examples on every run; ``ONPACE_PROPERTY_EXAMPLES_SCALE=10`` runs ten times as many and
 ``ONPACE_PROPERTY_RANDOM=1`` draws new ones on every run, for a longer search. Counterexamples
 these tests found are kept as ``@example`` cases (``MSC_RESUBMISSION``,
-``CPS_TWO_DROPS_IN_ONE_CATCH_UP``).
+``CPS_TWO_DROPS_IN_ONE_CATCH_UP``, ``MSC_ANSWER_BEFORE_A_LATE_REMINDER``).
 """
 
 from __future__ import annotations
@@ -140,9 +140,19 @@ def latest_late_action(name: str, catch_up: date) -> date:
 
 STUDENTS = ("s1", "s2", "s3")
 CLASSES = ("c1", "c2", "c3")
-ACTIVITY_KINDS = ("submission", "submission", "login", "view", "discussion_post", "progress")
+ACTIVITY_KINDS = (
+    "submission",
+    "submission",
+    "login",
+    "view",
+    "discussion_post",
+    "progress",
+    "forum_question",
+    "instructor_message",
+)
 # What no rule of these programs counts: log-ins and page views (CSU: "Logging in or viewing
-# pages is not engagement"; CPS and MSC count submissions only).
+# pages is not engagement"; CPS counts submissions only; MSC submissions, and a message or forum
+# question to the instructor after step 2, which stops the removal).
 NOT_COUNTED = frozenset({"login", "view"})
 
 
@@ -510,6 +520,22 @@ CPS_TWO_DROPS_IN_ONE_CATCH_UP = Case(
 )
 
 
+# MSC: enrolled 2026-08-24, no submission; day by day step 1 on 09-03 and the reminder (step 2) on
+# 09-10. The student writes to the instructor on 09-11: correspondence since step 2, no removal.
+# With the evaluator down 09-02..09-05, step 1 went out on 09-06 and the reminder on 09-13, and
+# counting "since step 2" from the late reminder missed the message of 09-11: the catch-up removed
+# a student whom day-by-day evaluation kept. "Since step 2" counts from the day it was due.
+MSC_ANSWER_BEFORE_A_LATE_REMINDER = Case(
+    Scenario(
+        "msc",
+        (Enrollment("s1", "c1", FIRST, TERM_END),),
+        (Activity("s1", "c1", date(2026, 9, 11), "instructor_message"),),
+        last=date(2026, 10, 15),
+    ),
+    (DayRange(date(2026, 9, 2), date(2026, 9, 5)),),
+)
+
+
 # -- 1. at most once per (enrollment, rule, episode) -------------------------------------------
 
 
@@ -649,6 +675,7 @@ def test_everything_fires_on_its_policy_date_except_on_catch_up(case: Case) -> N
 
 @examples(100)
 @given(case=cases(outages=(1, 1)))
+@example(case=MSC_ANSWER_BEFORE_A_LATE_REMINDER)
 def test_catch_up_sends_only_the_latest_warning_and_never_ends_earlier(case: Case) -> None:
     """One outage [a, b] ending before the last day, any activity (also during the outage).
 

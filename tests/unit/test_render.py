@@ -169,23 +169,45 @@ CASES: dict[str, dict[str, Any]] = {
         "roles": ("student", "staff", "admin"),
     },
     "msc.progress.step3_removal_notice": {
-        "facts": {**MSC_FACTS, "days_without_submission": 17},
-        "deadlines": {"removal": "2026-02-09"},
-        "decided_on": "2026-02-06",
-        "must_say": ["removed", "Monday, February 9, 2026", "17 days"],
+        "facts": {
+            **MSC_FACTS,
+            "days_without_submission": 17,
+            "reminder_date": "2026-01-31",
+            "course_fee_usd": 425.0,
+        },
+        "deadlines": {"last_day": "2026-02-09", "removal": "2026-02-10"},
+        "decided_on": "2026-02-07",
+        "must_say": [
+            "removed",
+            "Monday, February 9, 2026",  # the last day to submit or write
+            "Tuesday, February 10, 2026",  # the removal
+            "17 days",
+            "has been recorded since the reminder of Saturday, January 31, 2026",
+            "full course fee ($425.00)",
+        ],
         "roles": ("district", "student", "instructor"),
     },
     "msc.progress.step4_removal": {
         "kind": "action",
-        "facts": {**MSC_FACTS, "days_without_submission": 20, "reenroll_fee_usd": 400.0},
-        "deadlines": {"reenroll": "2026-02-16"},
-        "decided_on": "2026-02-09",
+        "facts": {
+            **MSC_FACTS,
+            "days_without_submission": 20,
+            "reminder_date": "2026-01-31",
+            "fee_kind": "full_course_fee",
+            "course_fee_usd": 425.0,
+            "reenroll_available": True,
+            "reenroll_fee_usd": 400.0,
+        },
+        "deadlines": {"reenroll": "2026-02-17"},
+        "decided_on": "2026-02-10",
         "must_say": [
             "removed",
             "re-enroll",
             "once",
-            "Monday, February 16, 2026",
+            "Tuesday, February 17, 2026",
             "re-enrollment fee ($400.00)",
+            "full course fee ($425.00)",
+            "since the reminder of Saturday, January 31, 2026",
         ],
         "roles": ("student", "district"),
     },
@@ -412,3 +434,12 @@ def test_student_without_a_name_is_described_by_role() -> None:
     family = render(notice, contact("guardian"), TEMPLATES)
     assert family.subject.startswith("Your student needs to submit")
     assert "Your student has not submitted" in family.text
+
+
+def test_msc_emails_claim_no_silence_they_do_not_record() -> None:
+    """Issue 9: no email may assert "we have not heard from you" (or similar). Steps 3 and 4 say
+    what is recorded since the reminder (``_msc_correspondence.j2``); nothing else speaks of it."""
+    for path in sorted((TEMPLATES / "en").glob("*msc*.j2")):
+        text = path.read_text(encoding="utf-8").lower()
+        for phrase in ("heard from", "not replied", "not reply", "no reply", "did not respond"):
+            assert phrase not in text, (path.name, phrase)

@@ -21,7 +21,8 @@ ActivityKind = Literal[
     "discussion_post",
     "discussion_reply",
     "mastery_exercise",
-    "forum_question",
+    "forum_question",  # a question to the instructor in a course forum
+    "instructor_message",  # a message from the student to the instructor (LMS inbox, email)
     "progress",
 ]
 ACTIVITY_KINDS: tuple[ActivityKind, ...] = get_args(ActivityKind)

@@ -27,6 +27,8 @@ InputKind = Literal[
     "consent",
     "waiver",
     "graded_work",
+    "instructor_contact",
+    "reenrollment",
 ]
 INPUT_KINDS: tuple[InputKind, ...] = get_args(InputKind)
 
@@ -122,11 +124,35 @@ class DropRequest(_Data):
     requested_by: str = Field(default="student", min_length=1)
 
 
+EXTENSION_RULE = "msc.extension.eligibility"
+
+
 class Approval(_Data):
-    rule: str = Field(min_length=1, description="The rule id of the action awaiting approval")
+    """A person's decision on what awaits it: an action configured ``needs_approval`` (``rule``
+    names it), or a course extension request the Program Director decides (``rule`` =
+    ``msc.extension.eligibility``, ``request`` = the request's event id, ``note`` = the reason of a
+    rejection, which the counselor is told)."""
+
+    rule: str = Field(min_length=1, description="The rule id of the action or request awaiting approval")
     decision: Literal["approved", "rejected"]
     by: str = Field(min_length=1)
     note: str | None = None
+    request: str | None = Field(
+        default=None, min_length=1, description="The event id of the request decided (extension requests)"
+    )
+
+    @model_validator(mode="after")
+    def _extension_decision_is_complete(self) -> Approval:
+        if self.rule != EXTENSION_RULE:
+            return self
+        if self.request is None:
+            raise ValueError(
+                f"a decision on an extension names its request: 'request' is the event_id of the "
+                f"extension_request ({EXTENSION_RULE})"
+            )
+        if self.decision == "rejected" and not (self.note or "").strip():
+            raise ValueError("a rejected extension needs the Program Director's reason in 'note'")
+        return self
 
 
 class Accommodation(_Data):
@@ -167,6 +193,30 @@ class GradedWork(_Data):
     incomplete_approved: bool = False
 
 
+class InstructorContact(_Data):
+    """A contact with the instructor that the instructor records (MSC step 3: "If the student does
+    not respond by submitting assignments or correspond with the instructor ..."): a call, a
+    meeting, or an exchange of emails or messages outside the LMS, with the student or, for a
+    minor, a parent or guardian. Dated by when it took place. Record contacts that happened, not
+    attempts that got no answer. (A message the student sends the instructor through the LMS is
+    activity of kind ``instructor_message``.)"""
+
+    by: str = Field(min_length=1, description="The instructor who records the contact")
+    method: Literal["email", "phone", "video", "in_person", "message", "other"]
+    contact_with: Literal["student", "parent_guardian"] = "student"
+
+
+class Reenrollment(_Data):
+    """This enrollment is a re-enrollment after an administrative removal (MSC step 4: "A student
+    administratively removed may re-enroll once, per course, per semester, for a $400 fee").
+    Sent for the enrollment the student re-enrolled in (its class), once it is on the roster."""
+
+    by: str = Field(min_length=1, description="Who re-enrolled the student (district or program staff)")
+    removed_from: str | None = Field(
+        default=None, min_length=1, description="The class the student was removed from, when another"
+    )
+
+
 INPUT_DATA: dict[str, type[_Data]] = {
     "final_grade": FinalGrade,
     "appeal": Appeal,
@@ -180,6 +230,8 @@ INPUT_DATA: dict[str, type[_Data]] = {
     "consent": Consent,
     "waiver": Waiver,
     "graded_work": GradedWork,
+    "instructor_contact": InstructorContact,
+    "reenrollment": Reenrollment,
 }
 assert set(INPUT_DATA) == set(INPUT_KINDS)
 

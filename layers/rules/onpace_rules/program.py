@@ -161,7 +161,7 @@ class NoticeSettings(_Strict):
     )
 
 
-STAFF_ROLES = ("counselor", "advisor", "district_staff", "program_admin")
+STAFF_ROLES = ("counselor", "advisor", "district_staff", "program_admin", "program_director")
 
 
 ApprovalMode = Literal["automatic", "needs_approval"]

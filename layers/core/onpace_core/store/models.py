@@ -136,6 +136,7 @@ class EnrollmentModel(Model):
     last_discussion_reply_at = UnicodeAttribute(null=True)
     last_mastery_exercise_at = UnicodeAttribute(null=True)
     last_forum_question_at = UnicodeAttribute(null=True)
+    last_instructor_message_at = UnicodeAttribute(null=True)
     last_progress_at = UnicodeAttribute(null=True)
     percent_complete = NumberAttribute(null=True)
     percent_at = UnicodeAttribute(null=True)

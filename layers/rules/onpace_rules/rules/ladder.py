@@ -2,13 +2,25 @@
 
 Source: shared/seeds/004_50d77f9850a1db80.txt, "Student Progress": step 1 "If a student has not
 submitted the expected work for 3 days the instructor will contact the student"; step 2 "7 days
-after Step 1 ... a reminder"; step 3 "the student will be removed in 3 days"; step 4 removal,
-final grade report, re-enrollment within 7 days. The ladder starts only after the 10-day
-withdraw period (enrollment date = day 1). Catalogue section 2: ``msc.progress.step1_contact``
-… ``msc.progress.step4_removal``.
+after Step 1 ... a reminder"; step 3 "If the student does not respond by submitting assignments
+or correspond with the instructor ... the student will be administratively removed from the
+course within three (3) calendar days, and all appropriate fees and tuition will apply"; step 4
+removal, final grade report, "may re-enroll once, per course, per semester, for a $400 fee
+within seven (7) calendar days". The ladder starts only after the 10-day withdraw period
+(enrollment date = day 1). Catalogue section 2: ``msc.progress.step1_contact`` …
+``msc.progress.step4_removal``.
 
 An episode is one lapse without submissions; each later step counts from the day the step
 before it actually fired (catalogue conventions), so a late step never shortens the next one.
+
+Steps 3 and 4 need "no submissions and no correspondence with the instructor since step 2": a
+submission, a message or forum question from the student to the instructor (activity of kinds
+``instructor_message`` and ``forum_question``), or a contact the instructor records (input
+``instructor_contact``) dated on or after the day step 2 was sent (or was due, when it went out
+late) ends the ladder of the lapse. Correspondence only ever moves due dates later (it never
+starts a lapse), so it needs no wake date. Step 4 states the full course fee and offers
+re-enrollment unless this enrollment is already the student's re-enrollment in the course
+(a ``reenrollment`` input): "once, per course, per semester".
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import Decision, DecisionKind, FactValue
 from onpace_rules.facts import ONE_DAY, ActivityKind, EnrollmentState, EnrollmentStatus, Scope
+from onpace_rules.inputs import Reenrollment
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.base import (
     RuleContext,
@@ -35,6 +48,7 @@ from onpace_rules.rules.base import (
     validated,
 )
 from onpace_rules.rules.clock import Clock, accommodations_seen
+from onpace_rules.rules.msc_course import course_fee_on, for_this_class
 
 STEP1 = "msc.progress.step1_contact"
 STEP2 = "msc.progress.step2_reminder"
@@ -52,6 +66,11 @@ TITLES = {
 STAFF_ONLY = frozenset({STEP1})
 
 SUBMISSIONS: frozenset[ActivityKind] = frozenset({"submission"})
+# Correspondence from the student to the instructor that the LMS reports as activity (steps 3
+# and 4); a contact the instructor records comes as an ``instructor_contact`` input. In order of
+# precedence when two fall on the same day.
+CORRESPONDENCE: tuple[ActivityKind, ...] = ("instructor_message", "forum_question")
+CONTACT_INPUT = "instructor_contact"
 
 
 class LadderParams(BaseModel):
@@ -162,6 +181,22 @@ class ProgressLadder:
             keys = self._episode_keys[episode] = tuple(f"{s.rule_id}#{episode}" for s in self._chain)
         return keys
 
+    def _first_due(self, state: EnrollmentState, day: date, anchor: date, calendar: ProgramCalendar) -> date:
+        """Step 1's due date in the lapse since ``anchor``: the day after the step-1 window's last
+        whole day ("3 days without": catalogue convention "Lapses count whole days", so a
+        submission on the third day still prevents it), after the withdraw period. A paused clock
+        (an accommodation) delays it; the later steps count from the step before, as the source
+        says."""
+        accommodations = accommodations_seen(state, day) if state.inputs else ()
+        if accommodations:
+            first = self.params.step1_days_without_submission
+            clock = Clock(calendar, "calendar", accommodations)
+            due = clock.add(anchor, first + clock.extension(anchor)) + ONE_DAY
+        else:
+            due = anchor + self._after_step[0]
+        after_withdraw_period = state.start_date + self._withdraw_period
+        return after_withdraw_period if due < after_withdraw_period else due
+
     def _next(
         self, state: EnrollmentState, day: date, calendar: ProgramCalendar
     ) -> tuple[int, date, str, date] | None:
@@ -171,33 +206,34 @@ class ProgressLadder:
         episode = since_episode(anchor)
         fired = state.fired
         previous: date | None = None
+        reminded: date | None = None  # the day step 2 was sent
         for index, key in enumerate(self._fired_keys(episode)):
             sent = fired.get(key)
             if sent is not None:
                 previous = sent
+                if index == 1:
+                    reminded = sent
                 continue
             if index == 0:
-                # A paused clock (an accommodation) delays the first step; the later steps count
-                # from the step before, as the source says.
-                accommodations = accommodations_seen(state, day) if state.inputs else ()
-                # "3 days without": due the day after the third whole day (catalogue convention
-                # "Lapses count whole days"), so a submission on that day still prevents it.
-                if accommodations:
-                    first = self.params.step1_days_without_submission
-                    clock = Clock(calendar, "calendar", accommodations)
-                    due = clock.add(anchor, first + clock.extension(anchor)) + ONE_DAY
-                else:
-                    due = anchor + self._after_step[0]
-                after_withdraw_period = state.start_date + self._withdraw_period
-                if due < after_withdraw_period:
-                    due = after_withdraw_period
+                due = self._first_due(state, day, anchor, calendar)
             else:
                 assert previous is not None
-                if index >= 2 and self._submitted_since(state, day, previous):
-                    # Steps 3 and 4 need "no submissions ... since step 2": a student who is
-                    # still short but submits is not removed; the lapse ends once they meet
-                    # the expectation again. (With one expected, a submission ends the lapse.)
-                    return None
+                if index >= 2:
+                    assert reminded is not None  # the chain has step 2 before step 3
+                    # "Since step 2": from the day it was sent, or the day it was due when it went
+                    # out late (step 1's due date + 7), so that an evaluator that was down never
+                    # counts a student's answer as coming before the reminder.
+                    since = self._first_due(state, day, anchor, calendar) + self._after_step[1]
+                    if reminded < since:
+                        since = reminded
+                    if self._submitted_since(state, day, since) or (
+                        last_correspondence(state, day, since) is not None
+                    ):
+                        # Steps 3 and 4 need "no submissions and no correspondence with the
+                        # instructor since step 2": a student who answers, or is still short
+                        # but submits, is not removed; the ladder of this lapse ends (with one
+                        # expected, a submission starts the next lapse).
+                        return None
                 due = previous + self._after_step[index]
             return index, due, episode, anchor
         return None
@@ -209,14 +245,19 @@ class ProgressLadder:
         step = self._chain[index]
         deadlines: dict[str, date] = {}
         facts: dict[str, FactValue] = {}
+        if index >= 2:
+            facts.update(self._since_reminder(state, day, episode))
         if step.rule_id == STEP3:
             removal = day + timedelta(days=self.params.removal_days_after_step3)
             # A submission dated the day before the removal is the last that still prevents it.
             deadlines["last_day"] = removal - ONE_DAY
             deadlines["removal"] = removal
+            # "... will be administratively removed ... and all appropriate fees and tuition will apply"
+            facts["course_fee_usd"] = course_fee_on(ctx, removal)
         elif step.rule_id == STEP4:
-            deadlines["reenroll"] = day + timedelta(days=self.params.reenroll_window_days)
-            facts["reenroll_fee_usd"] = round(self.params.reenroll_fee_usd, 2)
+            facts.update(self._removal_facts(state, day, ctx))
+            if facts["reenroll_available"]:
+                deadlines["reenroll"] = day + timedelta(days=self.params.reenroll_window_days)
         start = state.start_date
         if self._expected > 1:
             last = state.inactivity_anchor(SUBMISSIONS, day)
@@ -244,6 +285,39 @@ class ProgressLadder:
             facts=facts,
             status_after=step.status_after,
         )
+
+    def _since_reminder(self, state: EnrollmentState, day: date, episode: str) -> dict[str, FactValue]:
+        """Steps 3 and 4 state what they stand on: step 2's date and the last correspondence with
+        the instructor on record (before step 2: none can be later, or the ladder had stopped)."""
+        reminded = state.fired.get(self._fired_keys(episode)[1])
+        last = last_correspondence(state, day, None)
+        return {
+            "reminder_date": iso(reminded) if reminded is not None else None,
+            "last_correspondence_date": iso(last[0]) if last is not None else None,
+            "last_correspondence": last[1] if last is not None else None,
+        }
+
+    def _removal_facts(self, state: EnrollmentState, day: date, ctx: RuleContext) -> dict[str, FactValue]:
+        """The fee of the removal and whether re-enrollment is offered.
+
+        "all appropriate fees and tuition will apply": a student removed after the withdraw
+        period counts as a "student enrollment" and the full course fee is assessed (the price
+        in force on the removal day, ``msc.enrollment.withdraw_window``'s ``course_fee_usd``).
+        "may re-enroll once, per course, per semester": an enrollment is one student in one
+        course and one semester, and a ``reenrollment`` input on it says it is that one
+        re-enrollment, so removing it again offers none.
+        """
+        facts: dict[str, FactValue] = {
+            "fee_kind": "full_course_fee",
+            "course_fee_usd": course_fee_on(ctx, day),
+        }
+        earlier = reenrolled_on(state, day)
+        facts["reenroll_available"] = earlier is None
+        if earlier is None:
+            facts["reenroll_fee_usd"] = round(self.params.reenroll_fee_usd, 2)
+        else:
+            facts["reenrolled_on"] = iso(earlier)
+        return facts
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """The step whose day has come, if the lapse still holds (no submission since it began)."""
@@ -292,9 +366,13 @@ class ProgressLadder:
         return SUBMISSIONS if self._expected > 1 else frozenset()
 
     def redate(self, decision: Decision, day: date, ctx: RuleContext) -> Decision:
-        """The removal taken on ``day`` (after approval): the re-enrollment window counts from then."""
+        """The removal taken on ``day`` (after approval): the re-enrollment window counts from
+        then, and the course fee is the one in force that day."""
+        facts = {**decision.facts, "course_fee_usd": course_fee_on(ctx, day)}
+        if decision.facts.get("reenroll_available") is False:
+            return replace(decision, on=day, facts=facts)  # re-enrolled once already: nothing to offer
         reenroll = day + timedelta(days=self.params.reenroll_window_days)
-        return replace(decision, on=day, deadlines={**decision.deadlines, "reenroll": reenroll})
+        return replace(decision, on=day, facts=facts, deadlines={**decision.deadlines, "reenroll": reenroll})
 
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         """The next step of this lapse. Step 1 of a lapse that a submission not yet seen would
@@ -303,6 +381,35 @@ class ProgressLadder:
         if found is None:
             return None
         return max(found[1], day + timedelta(days=1))
+
+
+def last_correspondence(state: EnrollmentState, day: date, since: date | None) -> tuple[date, str] | None:
+    """The latest correspondence with the instructor the evaluation of ``day`` sees, dated on or
+    after ``since`` (any, with None): (its date, its kind — an activity kind of ``CORRESPONDENCE``
+    or ``instructor_contact``)."""
+    found: tuple[date, str] | None = None
+    for kind in CORRESPONDENCE:
+        seen = state.last_before(kind, day)
+        if seen is not None and (since is None or seen >= since) and (found is None or seen > found[0]):
+            found = (seen, kind)
+    if state.inputs:
+        for item in state.seen_inputs(day, CONTACT_INPUT):
+            if not for_this_class(state, item) or (since is not None and item.on < since):
+                continue
+            if found is None or item.on > found[0]:
+                found = (item.on, CONTACT_INPUT)
+    return found
+
+
+def reenrolled_on(state: EnrollmentState, day: date) -> date | None:
+    """The date of the ``reenrollment`` input of this enrollment the evaluation of ``day`` sees
+    (the first, if several), or None: this enrollment is not a re-enrollment."""
+    if not state.inputs:
+        return None
+    for item in state.seen_inputs(day, "reenrollment"):
+        if isinstance(item.data, Reenrollment) and for_this_class(state, item):
+            return item.on
+    return None
 
 
 def last_day_expectation_met(dates: Sequence[date], expected: int, window_days: int) -> date | None:

@@ -8,7 +8,8 @@ Source: shared/seeds/004_50d77f9850a1db80.txt. Catalogue section 2:
   fee per student per course";
 - ``msc.extension.eligibility`` — "counselors may request an extension for a student not to exceed
   two (2) weeks. In order for an extension to be granted, 50% of the course must be completed.
-  Extensions will not be granted during the last fourteen (14) days of a course.";
+  Extensions will not be granted during the last fourteen (14) days of a course."; "Counselors
+  must request a course extension through the Program Director";
 - ``msc.grades.verification_window`` — "The student, parent or school will have fifteen (15)
   calendar days to check and verify the accuracy of the grade report. After fifteen (15) calendar
   days, the grade issued will be final."
@@ -29,18 +30,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
-from onpace_rules.inputs import DropRequest, ExtensionRequest, FinalGrade, Input
+from onpace_rules.inputs import EXTENSION_RULE, Approval, DropRequest, ExtensionRequest, FinalGrade, Input
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.base import AnswersInputs, RuleContext, RuleFamily, fired_on, merged_params, validated
 
 WITHDRAW_WINDOW = "msc.enrollment.withdraw_window"
-EXTENSION = "msc.extension.eligibility"
-GRANTED = "/granted-"  # a granted answer's episode: "<request event id>/granted-<days>"
+EXTENSION = EXTENSION_RULE
+# Episodes of one extension request's records after ``<request event id>`` (refused):
+FORWARDED = "/approval"  # sent to the Program Director
+GRANTED = "/granted-"  # approved: "<request event id>/granted-<days>"
+REJECTED = "/rejected"  # rejected by the Director
+AWAITING = "awaiting the Program Director's decision"
 VERIFICATION = "msc.grades.verification_window"
 RULE_IDS = (WITHDRAW_WINDOW, EXTENSION, VERIFICATION)
 TITLES = {
     WITHDRAW_WINDOW: "Drop: inside the 10-day withdraw period (drop fee) or after it (grade F, full fee)",
-    EXTENSION: "Course extension request: granted or refused",
+    EXTENSION: "Course extension request: refused, or the Program Director's decision",
     VERIFICATION: "Grade report: 15 days to verify before the grade is final",
 }
 # The catalogue names no one for a drop ("no notice"): it is a record on the enrollment for billing.
@@ -84,6 +89,17 @@ def for_this_class(state: EnrollmentState, item: Input) -> bool:
 
 def _usd(amount: float) -> float:
     return round(amount, 2)
+
+
+def course_fee_on(ctx: RuleContext, day: date) -> float | None:
+    """The full course fee in force on ``day`` ("the full fee per student per course": the price
+    list's, ``course_fee_usd`` of ``msc.enrollment.withdraw_window``), or None when the program
+    states no prices (that rule is off)."""
+    rules = ctx.on(day).config.rules
+    if WITHDRAW_WINDOW not in rules:
+        return None
+    params = validated(WithdrawParams, merged_params(rules, (WITHDRAW_WINDOW,)), WITHDRAW_WINDOW)
+    return _usd(params.course_fee_usd)
 
 
 @dataclass(frozen=True)
@@ -163,26 +179,33 @@ class WithdrawWindow(AnswersInputs):
 
 @dataclass(frozen=True)
 class ExtensionEligibility(AnswersInputs):
-    """Grant or refuse a counselor's extension request, with every reason that applies."""
+    """A counselor's extension request: refused with every reason that applies, or, when
+    eligible, sent to the Program Director, whose decision (an ``approval`` input naming the
+    request) the counselor is told; only an approved extension moves the course end date.
+
+    The request waits on its own, not by holding the enrollment as an action awaiting approval
+    does: until the Director decides, the course runs as before (the progress ladder, drops and
+    grades go on), and the end date moves only once an extension is approved.
+
+    One request's records, by episode: ``<request>`` refused; ``<request>/approval`` sent to the
+    Director; then ``<request>/granted-<days>`` approved (the days count against the two weeks)
+    or ``<request>/rejected``.
+    """
 
     scope: ClassVar[Scope] = "enrollment"
     runs_after_end: ClassVar[bool] = True
 
     params: ExtensionParams
     rule_ids: tuple[str, ...] = (EXTENSION,)
+    # Who decides: the Program Director, or the program administrator (who approves actions)
+    # when the program lists no ``program_director`` contact, so that no request waits unseen.
+    director: tuple[str, ...] = ("program_director",)
 
     def _course_end(self, state: EnrollmentState, ctx: RuleContext) -> date | None:
         if state.end_date is not None:
             return state.end_date
         term = ctx.config.term(state.term_id)
         return term.end if term is not None else None
-
-    @staticmethod
-    def _answered(state: EnrollmentState, request: Input) -> bool:
-        granted = f"{EXTENSION}#{request.event_id}{GRANTED}"
-        return fired_on(state, EXTENSION, request.event_id) is not None or any(
-            key.startswith(granted) for key in state.fired
-        )
 
     @staticmethod
     def _granted_days(state: EnrollmentState) -> int:
@@ -192,6 +215,35 @@ class ExtensionEligibility(AnswersInputs):
         return sum(
             int(key.rsplit(GRANTED, 1)[1]) for key in state.fired if key.startswith(prefix) and GRANTED in key
         )
+
+    @staticmethod
+    def _answered(state: EnrollmentState, request: Input) -> bool:
+        """Refused, approved or rejected: nothing more to do for it."""
+        fired = state.fired
+        key = f"{EXTENSION}#{request.event_id}"
+        if key in fired or f"{key}{REJECTED}" in fired:
+            return True
+        granted = f"{key}{GRANTED}"
+        return any(k.startswith(granted) for k in fired)
+
+    @staticmethod
+    def _forwarded(state: EnrollmentState, request: Input) -> bool:
+        return fired_on(state, EXTENSION, f"{request.event_id}{FORWARDED}") is not None
+
+    @staticmethod
+    def _decision_on(state: EnrollmentState, request: Input, day: date) -> Input | None:
+        """The latest decision on ``request`` that the evaluation of ``day`` sees (as for actions)."""
+        found: Input | None = None
+        for item in state.seen_inputs(day, "approval"):
+            data = item.data
+            if (
+                isinstance(data, Approval)
+                and data.rule == EXTENSION
+                and data.request == request.event_id
+                and item.on >= request.on
+            ):
+                found = item
+        return found
 
     def _refusals(self, request: Input, percent: float | None, end: date | None, already: int) -> list[str]:
         assert isinstance(request.data, ExtensionRequest)
@@ -210,58 +262,131 @@ class ExtensionEligibility(AnswersInputs):
         return reasons
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
-        """Every unanswered request of this class: granted (``extension_end``) or refused with reasons.
+        """Every request of this class with something new: judged (refused, or sent to the
+        Director), or decided by the Director (approved: ``extension_end``; rejected).
 
-        Requests are judged in order; the days granted before count against the two weeks, and
-        the end date moves with each grant. The percent complete is the latest the evaluation sees.
+        Requests are taken in order. The two weeks count the days approved and those of requests
+        awaiting the Director; the end date moves with each approval. A request is judged by
+        the date it was made and the latest percent complete the evaluation sees.
         """
         decisions = []
+        requests = [
+            item
+            for item in state.seen_inputs(day, "extension_request")
+            if for_this_class(state, item) and not self._answered(state, item)
+        ]
+        if not requests:
+            return ()
         end = self._course_end(state, ctx)
-        already = self._granted_days(state)
-        percent = round(state.percent_complete, 4) if state.percent_complete is not None else None
-        for item in state.seen_inputs(day, "extension_request"):
-            if not for_this_class(state, item) or self._answered(state, item):
-                continue
+        granted = self._granted_days(state)
+        waiting = {r.event_id: r.data.days for r in requests if self._forwarded(state, r)}
+        for item in requests:
             assert isinstance(item.data, ExtensionRequest)
-            refusals = self._refusals(item, state.percent_complete, end, already)
-            granted = not refusals
+            days = item.data.days
+            facts: dict[str, FactValue] = {
+                "request_id": item.event_id,
+                "request_date": item.on.isoformat(),
+                "requested_by": item.data.requested_by,
+                "requested_days": days,
+                "max_extension_days": self.params.max_extension_days,
+                "course_end": end.isoformat() if end is not None else None,
+                "already_extended_days": granted,
+            }
+            if item.event_id in waiting:
+                answer = self._decision_on(state, item, day)
+                if answer is None:
+                    continue  # the Director has not decided yet
+                del waiting[item.event_id]
+                decision = self._decided(item, answer, end, facts, day, ctx)
+                if decision.end_date_after is not None:
+                    end, granted = decision.end_date_after, granted + days
+                decisions.append(decision)
+                continue
+            reserved = granted + sum(waiting.values())
+            refusals = self._refusals(item, state.percent_complete, end, reserved)
             last_days_start = (
                 end - timedelta(days=self.params.no_extension_last_days - 1) if end is not None else None
             )
-            # A granted extension moves the course's end date, so the rules that stop there
-            # (the progress ladder, the grade report's timing) run until the new one.
-            extended = end + timedelta(days=item.data.days) if granted and end is not None else None
-            facts: dict[str, FactValue] = {
-                "decision": "granted" if granted else "refused",
+            facts |= {
+                "decision": "refused" if refusals else "awaiting_approval",
                 "refused_for": refusals,
-                "request_date": item.on.isoformat(),
-                "requested_by": item.data.requested_by,
-                "requested_days": item.data.days,
-                "max_extension_days": self.params.max_extension_days,
-                "percent_complete": percent,
+                "percent_complete": round(state.percent_complete, 4)
+                if state.percent_complete is not None
+                else None,
                 "required_percent": self.params.min_percent_complete,
-                "course_end": end.isoformat() if end is not None else None,
-                "already_extended_days": already,
+                "awaiting_approval_days": reserved - granted,
                 "no_extension_last_days": self.params.no_extension_last_days,
                 "no_extension_from": last_days_start.isoformat() if last_days_start else None,
             }
+            recipients: tuple[str, ...] = ("counselor",)
+            if refusals:
+                episode, reason = item.event_id, None
+            else:
+                answer = self._decision_on(state, item, day)
+                if answer is not None:
+                    # The Director decided before the request was sent on: nothing to ask.
+                    decision = self._decided(item, answer, end, facts, day, ctx)
+                    if decision.end_date_after is not None:
+                        end, granted = decision.end_date_after, granted + days
+                    decisions.append(decision)
+                    continue
+                # Eligible: "Counselors must request a course extension through the Program Director".
+                assert end is not None
+                facts["extension_end_if_approved"] = (end + timedelta(days=days)).isoformat()
+                episode, recipients, reason = f"{item.event_id}{FORWARDED}", self.director, AWAITING
+                waiting[item.event_id] = days
             decisions.append(
                 Decision(
                     rule_id=EXTENSION,
                     kind="notice",
-                    episode=f"{item.event_id}{GRANTED}{item.data.days}" if extended else item.event_id,
+                    episode=episode,
                     on=day,
                     due_on=item.on + timedelta(days=1),
                     policy_version=ctx.policy_version,
-                    recipients=("counselor",),
-                    deadlines={"extension_end": extended} if extended else {},
+                    recipients=recipients,
                     facts=facts,
-                    end_date_after=extended,
+                    reason=reason,
                 )
             )
-            if extended is not None:
-                end, already = extended, already + item.data.days
         return decisions
+
+    @staticmethod
+    def _decided(
+        request: Input,
+        answer: Input,
+        end: date | None,
+        facts: dict[str, FactValue],
+        day: date,
+        ctx: RuleContext,
+    ) -> Decision:
+        """The Director's decision, for the counselor: an approved extension moves the course's
+        end date, so the rules that stop there (the progress ladder, the grade report's timing)
+        run until the new one; a rejected one is recorded with the Director's reason."""
+        approval = answer.data
+        assert isinstance(approval, Approval)
+        assert isinstance(request.data, ExtensionRequest)
+        days = request.data.days
+        approved = approval.decision == "approved"
+        facts = {
+            **facts,
+            "decision": "granted" if approved else "rejected",
+            "decided_by": approval.by,
+            "decided_on": answer.on.isoformat(),
+            "director_note": approval.note,
+        }
+        extended = end + timedelta(days=days) if approved and end is not None else None
+        return Decision(
+            rule_id=EXTENSION,
+            kind="notice",
+            episode=f"{request.event_id}{GRANTED}{days}" if approved else f"{request.event_id}{REJECTED}",
+            on=day,
+            due_on=answer.on + timedelta(days=1),
+            policy_version=ctx.policy_version,
+            recipients=("counselor",),
+            deadlines={"extension_end": extended} if extended is not None else {},
+            facts=facts,
+            end_date_after=extended,
+        )
 
 
 @dataclass(frozen=True)
@@ -314,7 +439,10 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
         families.append(WithdrawWindow(params=validated(WithdrawParams, params, WITHDRAW_WINDOW)))
     if EXTENSION in config.rules:
         params = merged_params(config.rules, (EXTENSION,))
-        families.append(ExtensionEligibility(params=validated(ExtensionParams, params, EXTENSION)))
+        director = ("program_director",) if config.contacts.get("program_director") else ("program_admin",)
+        families.append(
+            ExtensionEligibility(params=validated(ExtensionParams, params, EXTENSION), director=director)
+        )
     if VERIFICATION in config.rules:
         params = merged_params(config.rules, (VERIFICATION,))
         families.append(GradeVerification(params=validated(VerificationParams, params, VERIFICATION)))
