@@ -669,11 +669,13 @@ def test_sap_rules_do_not_run_on_enrollments() -> None:
 
 # -- csu.sap.inactive_withdrawal ---------------------------------------------------------------
 
-INACTIVE_DUE = date(2027, 4, 25)  # t1 ends 2026-04-25 and puts the student on Warning
+# t1 ends 2026-04-25 and puts the student on Warning: the 12 whole months are 2026-04-26 …
+# 2027-04-25 ("Lapses count whole days"), the withdrawal is due the day after.
+INACTIVE_DUE = date(2027, 4, 26)
 
 
 @pytest.mark.parametrize(
-    ("day", "fires"), [(date(2027, 4, 24), False), (INACTIVE_DUE, True), (date(2027, 4, 26), True)]
+    ("day", "fires"), [(date(2027, 4, 25), False), (INACTIVE_DUE, True), (date(2027, 4, 27), True)]
 )
 def test_withdrawal_12_months_after_being_placed_on_warning(day: date, fires: bool) -> None:
     state = student(*in_t1("A", "F", "F"))  # last passing grade 2026-04-20, Warning from 2026-04-25
@@ -695,11 +697,11 @@ def test_withdrawal_counts_from_the_latest_passing_grade() -> None:
     grades = [*in_t1("F", "F"), grade("A", date(2026, 6, 30), term="t2", course="X")]
     compiled = csu_program({INACTIVE: {}}, terms=[T1, T2])
     state = student(*grades)
-    assert decide(compiled, state, date(2027, 4, 25)) == []  # t2 evaluated: A + F + F, GPA 1.33 → probation
+    assert decide(compiled, state, date(2027, 4, 26)) == []  # t2 evaluated: A + F + F, GPA 1.33 → probation
     # With only t1 in the calendar the June grade still resets the clock.
     only_t1 = csu_program({INACTIVE: {}}, terms=[T1])
-    assert decide(only_t1, state, date(2027, 6, 29)) == []
-    (action,) = decide(only_t1, state, date(2027, 6, 30))
+    assert decide(only_t1, state, date(2027, 6, 30)) == []
+    (action,) = decide(only_t1, state, date(2027, 7, 1))
     assert action.facts["last_completed_coursework"] == "2026-06-30"
 
 
@@ -707,8 +709,8 @@ def test_withdrawal_counts_from_the_end_of_probation_placement() -> None:
     grades = [*in_term(T1, "D"), *in_term(T2, "D")]  # passing D grades, GPA 1.00
     compiled = csu_program({INACTIVE: {}}, terms=[T1, T2])
     state = student(*grades)
-    assert decide(compiled, state, date(2027, 8, 21)) == []
-    (action,) = decide(compiled, state, date(2027, 8, 22))
+    assert decide(compiled, state, date(2027, 8, 22)) == []
+    (action,) = decide(compiled, state, date(2027, 8, 23))
     assert action.facts["standing"] == PROBATION
     assert action.facts["standing_since"] == "2026-08-22"
 
@@ -724,9 +726,9 @@ def test_months_are_calendar_months_at_a_month_end() -> None:
     term = {"id": "tj", "start": "2026-10-05", "end": "2027-01-31", "kind": "trimester"}
     compiled = csu_program({INACTIVE: {"inactive_months": 1}}, terms=[term])
     state = student(grade("F", date(2027, 1, 29), term="tj"), start=date(2026, 10, 5))
-    assert decide(compiled, state, date(2027, 2, 27)) == []
-    (action,) = decide(compiled, state, date(2027, 2, 28))  # Jan 31 + 1 month
-    assert action.due_on == date(2027, 2, 28)
+    assert decide(compiled, state, date(2027, 2, 28)) == []  # Jan 31 + 1 month: the last whole day
+    (action,) = decide(compiled, state, date(2027, 3, 1))
+    assert action.due_on == date(2027, 3, 1)
 
 
 def test_withdrawal_wake_date_is_exact_when_run_on_wake_dates_only() -> None:

@@ -595,6 +595,12 @@ class SapInactiveWithdrawal:
         # The start date counts as day 1 of the clock (catalogue conventions).
         return current, max([state.start_date - timedelta(days=1), current.entered, *completed])
 
+    def _due(self, anchor: date) -> date:
+        """The day after the 12 whole months that follow ``anchor`` (catalogue convention "Lapses
+        count whole days": the months count from the day after the anchor, and coursework
+        completed on their last day still prevents the withdrawal)."""
+        return anchor + relativedelta(months=self.setup.params.inactive_months) + timedelta(days=1)
+
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """The withdrawal once 12 months (calendar months) have passed since the clock's start."""
         found = self._clock(state, day, ctx)
@@ -602,7 +608,7 @@ class SapInactiveWithdrawal:
             return ()
         current, anchor = found
         episode = f"since-{anchor.isoformat()}"
-        due = anchor + relativedelta(months=self.setup.params.inactive_months)
+        due = self._due(anchor)
         if due > day or fired_on(state, INACTIVE, episode) is not None:
             return ()
         facts: dict[str, FactValue] = {
@@ -634,8 +640,7 @@ class SapInactiveWithdrawal:
         tomorrow = day + timedelta(days=1)
         found = self._clock(state, tomorrow, ctx)
         if found is not None and fired_on(state, INACTIVE, f"since-{found[1].isoformat()}") is None:
-            due = found[1] + relativedelta(months=self.setup.params.inactive_months)
-            candidates.append(max(due, tomorrow))
+            candidates.append(max(self._due(found[1]), tomorrow))
         return min(candidates, default=None)
 
 
