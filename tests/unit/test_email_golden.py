@@ -16,6 +16,7 @@ from onpace_core.notices.render import render
 from onpace_core.store.models import Contact, OutboxModel
 
 from tests.unit.golden_cases import golden_cases
+from tests.unit.notices import outbox_notice
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "functions" / "notify" / "templates"
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "emails"
@@ -24,40 +25,7 @@ UPDATE = os.environ.get("ONPACE_UPDATE_GOLDEN") == "1"
 
 
 def _notice(case: dict[str, Any]) -> OutboxModel:
-    rule_id = case["rule_id"]
-    fields: dict[str, Any] = {
-        "notice_id": f"d-1#cls-1#stu-1#{rule_id}#ep-1",
-        "district_id": "d-1",
-        "program_id": "prog",
-        "enrollment_key": "d-1#cls-1#stu-1",
-        "student_id": "stu-1",
-        "class_id": "cls-1",
-        "class_title": "Algebra I",
-        "student_name": "Jamie Rivera",
-        "rule_id": rule_id,
-        "episode": "ep-1",
-        "kind": "notice",
-        "policy_version": "2026.1",
-        "decided_on": "2026-01-01",
-        "due_on": case["notice"].get("decided_on", "2026-01-01"),
-        "deadlines": {},
-        "facts": {},
-        "recipients": [],
-        # Recorded with every notice (outbox.record_decision): whom the family can contact, and
-        # the names the notice is signed with.
-        "reply_to": Contact(
-            role="program_contact",
-            name="Morgan Lee",
-            title="Program contact",
-            address="morgan.lee@district.example",
-        ),
-        "program_name": "Springfield Online",
-        "district_name": "Springfield Public Schools",
-        "status": "pending",
-        "created_at": "2026-01-01T00:00:00.000000Z",
-    }
-    fields.update(case["notice"])
-    return OutboxModel(**fields)
+    return outbox_notice(case["rule_id"], **case["notice"])
 
 
 def test_there_are_golden_cases() -> None:

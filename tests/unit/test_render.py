@@ -12,6 +12,7 @@ from onpace_core.notices.render import RenderedEmail, render, template_language
 from onpace_core.store.models import Contact, OutboxModel
 from onpace_rules.registry import EMAILED_RULE_IDS
 
+from tests.unit.notices import outbox_notice
 from tests.unit.render_cases import more_cases
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "functions" / "notify" / "templates"
@@ -219,38 +220,12 @@ CASES.update(more_cases())
 def make_notice(rule_id: str, **overrides: Any) -> OutboxModel:
     case = CASES[rule_id]
     fields: dict[str, Any] = {
-        "notice_id": f"d-1#cls-1#stu-1#{rule_id}#ep-1",
-        "district_id": "d-1",
-        "program_id": "prog",
-        "enrollment_key": "d-1#cls-1#stu-1",
-        "student_id": "stu-1",
-        "class_id": "cls-1",
-        "class_title": "Algebra I",
-        "student_name": "Jamie Rivera",
-        "rule_id": rule_id,
-        "episode": "ep-1",
         "kind": case.get("kind", "notice"),
-        "policy_version": "2026.1",
         "decided_on": case["decided_on"],
-        "due_on": case["decided_on"],
         "deadlines": dict(case["deadlines"]),
         "facts": dict(case["facts"]),
-        "recipients": [],
-        # Recorded with every notice (outbox.record_decision): whom the family can contact, and
-        # the names the notice is signed with.
-        "reply_to": Contact(
-            role="program_contact",
-            name="Morgan Lee",
-            title="Program contact",
-            address="morgan.lee@district.example",
-        ),
-        "program_name": "Springfield Online",
-        "district_name": "Springfield Public Schools",
-        "status": "pending",
-        "created_at": "2026-01-01T00:00:00.000000Z",
     }
-    fields.update(overrides)
-    return OutboxModel(**fields)
+    return outbox_notice(rule_id, **{**fields, **overrides})
 
 
 def contact(role: str = "student", name: str | None = None, language: str | None = None) -> Contact:
