@@ -96,8 +96,8 @@ def test_module_contract() -> None:
     ("day", "expected"),
     [
         (date(2026, 10, 6), []),  # business day 4 (Thu 1, Fri 2, Mon 5, Tue 6)
-        (date(2026, 10, 7), ["app-1/day5"]),  # Wed: business day 5 across the weekend
-        (date(2026, 10, 8), ["app-1/day5"]),  # first evaluation on or after the day
+        (date(2026, 10, 7), ["app-1/reminder-5"]),  # Wed: business day 5 across the weekend
+        (date(2026, 10, 8), ["app-1/reminder-5"]),  # first evaluation on or after the day
     ],
 )
 def test_day5_reminder_across_a_weekend(day: date, expected: list[str]) -> None:
@@ -122,7 +122,7 @@ def test_day5_reminder_across_a_weekend_and_a_holiday(holidays: tuple[str, ...],
     state = _state(date(2026, 8, 24), _application(date(2026, 10, 6)))  # Tue
     assert evaluate_enrollment(compiled, state, day5 - timedelta(days=1)).decisions == ()
     (reminder,) = evaluate_enrollment(compiled, state, day5).decisions
-    assert reminder.episode == "app-1/day5" and reminder.due_on == day5
+    assert reminder.episode == "app-1/reminder-5" and reminder.due_on == day5
 
 
 def test_missouri_public_holiday_truman_day_is_not_a_business_day() -> None:
@@ -139,8 +139,8 @@ def test_reminders_at_day_5_and_8_then_overdue_the_day_after_day_10_across_dst(u
     state = _state(date(2026, 8, 24), _application(date(2026, 10, 23)))  # Fri; DST ends Sun 11-01
     decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30), use_wake=use_wake)
     assert _ids(decisions) == [
-        ("2026-10-30", "app-1/day5", "notice"),
-        ("2026-11-04", "app-1/day8", "notice"),
+        ("2026-10-30", "app-1/reminder-5", "notice"),
+        ("2026-11-04", "app-1/reminder-8", "notice"),
         ("2026-11-07", "app-1/overdue", "notice"),  # Sat: the evaluation after business day 10 (Fri)
     ]
     assert [d.facts["step"] for d in decisions] == ["reminder", "reminder", "overdue"]
@@ -154,7 +154,7 @@ def test_reminders_at_day_5_and_8_then_overdue_the_day_after_day_10_across_dst(u
 )
 def test_overdue_alert_boundaries(day: date, expected: list[str]) -> None:
     compiled = program({DUE: {}})
-    fired = {f"{DUE}#app-1/day5": date(2026, 10, 30), f"{DUE}#app-1/day8": date(2026, 11, 4)}
+    fired = {f"{DUE}#app-1/reminder-5": date(2026, 10, 30), f"{DUE}#app-1/reminder-8": date(2026, 11, 4)}
     state = _state(date(2026, 8, 24), _application(date(2026, 10, 23)), fired=fired)
     assert [d.episode for d in evaluate_enrollment(compiled, state, day).decisions] == expected
 
@@ -179,7 +179,7 @@ def test_a_decision_on_day_10_is_in_time_and_stops_the_series() -> None:
         date(2026, 8, 24), _application(date(2026, 10, 23)), _decision(date(2026, 11, 6), "approved")
     )
     decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30))
-    assert [d.episode for d in decisions] == ["app-1/day5", "app-1/day8"]
+    assert [d.episode for d in decisions] == ["app-1/reminder-5", "app-1/reminder-8"]
 
 
 def test_a_decision_before_day_5_means_no_reminder_at_all() -> None:
@@ -206,8 +206,8 @@ def test_a_decision_made_before_the_application_does_not_answer_it() -> None:
         date(2026, 8, 24), _decision(date(2026, 10, 1), "approved"), _application(date(2026, 10, 23))
     )
     assert [d.episode for d in run(compiled, state, date(2026, 10, 20), date(2026, 11, 30))] == [
-        "app-1/day5",
-        "app-1/day8",
+        "app-1/reminder-5",
+        "app-1/reminder-8",
         "app-1/overdue",
     ]
 
@@ -233,16 +233,16 @@ def test_a_denial_without_a_written_reason_leaves_the_application_pending() -> N
         (
             date(2026, 11, 5),  # day 5 and day 8 missed: only day 8 is sent, late
             [
-                ("2026-11-05", "app-1/day5", "skipped"),
-                ("2026-11-05", "app-1/day8", "notice"),
+                ("2026-11-05", "app-1/reminder-5", "skipped"),
+                ("2026-11-05", "app-1/reminder-8", "notice"),
                 ("2026-11-07", "app-1/overdue", "notice"),
             ],
         ),
         (
             date(2026, 11, 10),  # everything missed: the overdue alert supersedes both reminders
             [
-                ("2026-11-10", "app-1/day5", "skipped"),
-                ("2026-11-10", "app-1/day8", "skipped"),
+                ("2026-11-10", "app-1/reminder-5", "skipped"),
+                ("2026-11-10", "app-1/reminder-8", "skipped"),
                 ("2026-11-10", "app-1/overdue", "notice"),
             ],
         ),
@@ -271,7 +271,7 @@ def test_each_application_has_its_own_series() -> None:
         _application(date(2026, 11, 2), "app-2"),
     )
     decisions = run(compiled, state, date(2026, 10, 20), date(2026, 11, 30))
-    assert [d.episode for d in decisions] == ["app-2/day5", "app-2/day8", "app-2/overdue"]
+    assert [d.episode for d in decisions] == ["app-2/reminder-5", "app-2/reminder-8", "app-2/overdue"]
 
 
 def test_decision_due_parameters_are_checked_at_load_time() -> None:

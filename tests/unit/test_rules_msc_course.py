@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -235,11 +236,34 @@ def test_extension_not_in_the_last_14_days(request_on: date, eligible: bool) -> 
         assert notice.facts["refused_for"] == ["within_last_days_of_course"]
 
 
-@pytest.mark.parametrize(("percent", "eligible"), [(0.4999, False), (0.5, True), (0.8, True), (None, False)])
+@pytest.mark.parametrize(("percent", "eligible"), [(0.4999, False), (0.5, True), (0.8, True)])
 def test_extension_needs_half_the_course_completed(percent: float | None, eligible: bool) -> None:
     """ "In order for an extension to be granted, 50% of the course must be completed"."""
     notice = _judged(_ext(_request(date(2026, 4, 1)), percent), date(2026, 4, 2))
     assert (notice.facts["decision"] == "awaiting_approval") is eligible
+
+
+def test_a_request_without_a_reported_percent_waits_and_alerts_the_administrator() -> None:
+    """Catalogue "No data is not zero": with no percent complete reported, the request is neither
+    refused nor sent on; the program administrator gets one data.missing alert, the enrollment is
+    looked at again the next day, and once progress is reported the request is judged on it."""
+    compiled = program({EXTENSION: {}}, settings=DIRECTED)
+    state = _ext(_request(date(2026, 4, 1), event_id="ext-1"), None)
+    first = evaluate_enrollment(compiled, state, date(2026, 4, 2))
+    (alert,) = first.decisions
+    assert (alert.rule_id, alert.recipients, alert.episode) == (
+        "data.missing",
+        ("program_admin",),
+        "ext-1/data",
+    )
+    assert alert.facts["missing_value"] == "percent_complete" and alert.facts["needed_by"] == [EXTENSION]
+    assert first.wake_on == date(2026, 4, 3)
+    state = apply_evaluation(state, first, date(2026, 4, 2))
+    again = evaluate_enrollment(compiled, state, date(2026, 4, 3))
+    assert again.decisions == () and again.wake_on == date(2026, 4, 4)  # alerted once
+    reported = replace(apply_evaluation(state, again, date(2026, 4, 3)), percent_complete=0.6)
+    (sent_on,) = evaluate_enrollment(compiled, reported, date(2026, 4, 4)).decisions
+    assert (sent_on.rule_id, sent_on.facts["decision"]) == (EXTENSION, "awaiting_approval")
 
 
 @pytest.mark.parametrize(("days", "eligible"), [(13, True), (14, True), (15, False)])

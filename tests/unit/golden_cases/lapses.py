@@ -38,4 +38,37 @@ GOLDEN: dict[str, dict[str, Any]] = {
             "deadlines": {"last_day": "2026-10-16", "drop": "2026-10-17"},
         },
     },
+    # A program (or policy version) with the warning on and its action off: nothing to announce,
+    # so the email names no date it cannot keep.
+    "csu_at_risk_without_the_withdrawal_rule": {
+        "rule_id": "csu.engagement.at_risk_14d",
+        "role": "student",
+        "name": "Jamie Rivera",
+        "notice": {
+            "decided_on": "2026-03-17",
+            "facts": {
+                "last_activity_date": "2026-03-02",
+                "enrollment_start": "2026-01-12",
+                "calendar_days_without_activity": 14,
+                "qualifying_activity": "discussion_post, discussion_reply, forum_question, "
+                "mastery_exercise, submission",
+            },
+            "deadlines": {},
+        },
+    },
+    "cps_participation_warning_without_the_drop_rule": {
+        "rule_id": "cps.participation.warning",
+        "role": "guardian",
+        "name": "Ana Rivera",
+        "notice": {
+            "decided_on": "2026-10-10",
+            "facts": {
+                "last_activity_date": "2026-09-18",
+                "enrollment_start": "2026-08-24",
+                "school_days_without_activity": 15,
+                "qualifying_activity": "submission",
+            },
+            "deadlines": {},
+        },
+    },
 }

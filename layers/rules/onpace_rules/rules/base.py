@@ -126,7 +126,9 @@ class AnswersInputs:
     def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
         return None  # storing an input wakes the enrollment by itself
 
-    def plan(self, state: EnrollmentState, day: date, ctx: RuleContext) -> tuple[Sequence[Decision], None]:
+    def plan(
+        self, state: EnrollmentState, day: date, ctx: RuleContext
+    ) -> tuple[Sequence[Decision], date | None]:
         if not state.inputs:
             return (), None  # nothing to answer
         return self.decide(state, day, ctx), None

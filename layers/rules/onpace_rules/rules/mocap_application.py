@@ -80,9 +80,10 @@ class DecisionDue:
 
     def _steps(self, application: Input, calendar: ProgramCalendar) -> list[_Step]:
         # "N business days from the date submitted" is the N-th business day strictly after it;
-        # the overdue alert is "at the end of" day 10, i.e. the evaluation of the day after.
+        # the overdue alert is "at the end of" day 10, i.e. the evaluation of the day after. The
+        # episodes are the catalogue's: reminder-5, reminder-8 and overdue, one message each.
         steps = [
-            _Step(f"{application.event_id}/day{n}", n, calendar.business_days_after(application.on, n))
+            _Step(f"{application.event_id}/reminder-{n}", n, calendar.business_days_after(application.on, n))
             for n in self.params.reminder_business_days
         ]
         last = self.params.decision_business_days

@@ -33,6 +33,7 @@ from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import EXTENSION_RULE, Approval, DropRequest, ExtensionRequest, FinalGrade, Input
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.base import AnswersInputs, RuleContext, RuleFamily, fired_on, merged_params, validated
+from onpace_rules.rules.data_alerts import missing_value_alert
 
 WITHDRAW_WINDOW = "msc.enrollment.withdraw_window"
 EXTENSION = EXTENSION_RULE
@@ -40,6 +41,7 @@ EXTENSION = EXTENSION_RULE
 FORWARDED = "/approval"  # sent to the Program Director
 GRANTED = "/granted-"  # approved: "<request event id>/granted-<days>"
 REJECTED = "/rejected"  # rejected by the Director
+NO_DATA = "/data"  # waiting for a percent complete the LMS has not reported (data.missing)
 AWAITING = "awaiting the Program Director's decision"
 VERIFICATION = "msc.grades.verification_window"
 RULE_IDS = (WITHDRAW_WINDOW, EXTENSION, VERIFICATION)
@@ -201,6 +203,27 @@ class ExtensionEligibility(AnswersInputs):
     # when the program lists no ``program_director`` contact, so that no request waits unseen.
     director: tuple[str, ...] = ("program_director",)
 
+    def plan(
+        self, state: EnrollmentState, day: date, ctx: RuleContext
+    ) -> tuple[Sequence[Decision], date | None]:
+        """``decide``; and while a request waits for a percent complete nobody has reported, a
+        look the next day: the value arrives as activity, which wakes no input-only family."""
+        if not state.inputs:
+            return (), None
+        return self.decide(state, day, ctx), self.next_wake(state, day, ctx)
+
+    def next_wake(self, state: EnrollmentState, day: date, ctx: RuleContext) -> date | None:
+        tomorrow = day + timedelta(days=1)
+        if state.percent_complete is not None or not state.inputs:
+            return None
+        waiting = any(
+            for_this_class(state, item)
+            and not self._answered(state, item)
+            and not self._forwarded(state, item)
+            for item in state.seen_inputs(tomorrow, "extension_request")
+        )
+        return tomorrow if waiting else None
+
     def _course_end(self, state: EnrollmentState, ctx: RuleContext) -> date | None:
         if state.end_date is not None:
             return state.end_date
@@ -301,6 +324,23 @@ class ExtensionEligibility(AnswersInputs):
                 if decision.end_date_after is not None:
                     end, granted = decision.end_date_after, granted + days
                 decisions.append(decision)
+                continue
+            if state.percent_complete is None:
+                # "No data is not zero": eligibility needs the percent complete ("at least 50%
+                # of the course must be completed"); the request waits, unjudged, and the
+                # program administrator is told once what is missing.
+                decisions.extend(
+                    missing_value_alert(
+                        state,
+                        day,
+                        ctx,
+                        episode=f"{item.event_id}{NO_DATA}",
+                        value="percent_complete",
+                        needed_by=[EXTENSION],
+                        due_on=item.on + timedelta(days=1),
+                        facts=facts,
+                    )
+                )
                 continue
             reserved = granted + sum(waiting.values())
             refusals = self._refusals(item, state.percent_complete, end, reserved)
