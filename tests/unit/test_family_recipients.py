@@ -246,3 +246,32 @@ def test_guardians_without_an_address_are_not_counted() -> None:
     record = replace(record, contacts=(*record.contacts, ContactRecord("guardian", "", "No Mail", "en")))
     (facts,) = roster_facts([record]).values()
     assert facts.guardians == 1
+
+
+def test_a_district_student_without_a_program_enrollment_keeps_age_and_guardians() -> None:
+    """A student record made only for a rule addressed to every family (MOCAP guidance) carries
+    the student's birth date and guardians too, so an eligible student's guardians are told only
+    by the program's setting there as well."""
+    from onpace_core.roster.enrollments import EnrollmentRecord, subject_facts
+
+    subject = EnrollmentRecord(
+        district_id="d1",
+        program_id="p1",
+        class_id="*",
+        class_title="",
+        student_id="s9",
+        student_name="Sam Ortiz",
+        term_id=None,
+        start_date=date(2026, 8, 24),
+        end_date=None,
+        contacts=(
+            ContactRecord("student", "sam@students.example", "Sam Ortiz", "en", "s9"),
+            ContactRecord("guardian", "pat@family.example", "Pat Ortiz", "en"),
+            ContactRecord("guardian", None, "Lee Ortiz", "en"),
+        ),
+        birth_date=date(2007, 5, 1),
+    )
+    (facts,) = subject_facts([subject], [], {}).values()
+    assert facts.birth_date == date(2007, 5, 1)
+    assert facts.guardians == 1  # only a guardian with an address can be told
+    assert facts.student_address == "sam@students.example"

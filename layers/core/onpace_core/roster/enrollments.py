@@ -247,6 +247,13 @@ def subject_facts(
         found[subject.enrollment_key] = (
             facts[key]
             if key is not None
-            else RosterFacts(grade_level=subject.grade_level, student_address=subject.student_address)
+            else RosterFacts(
+                grade_level=subject.grade_level,
+                student_address=subject.student_address,
+                # Who in the family is told (an eligible student's guardians only by the program's
+                # setting) needs the age and the guardians here too.
+                birth_date=subject.birth_date,
+                guardians=sum(1 for c in subject.contacts if c.role == "guardian" and c.address),
+            )
         )
     return found
