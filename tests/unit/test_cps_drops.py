@@ -95,7 +95,7 @@ def test_two_drops_on_one_day_both_say_the_one_appeal_covers_one_of_the_courses(
     notice = make_notice("cps.pacing.ipr_drop", facts=by_class["alg"], deadlines={"appeal": "2026-10-13"})
     text = render(notice, Contact(role="guardian", address="a@family.example"), TEMPLATES).text
     assert "Jamie Rivera has not used this year's pacing appeal, so this drop can be appealed." in text
-    assert "other online course this semester, Biology I, was checked on the same IPR date" in text
+    assert "other online course this semester, Biology I, has the same IPR date" in text
     assert "the one appeal can be used for only one of the two courses" in text
     assert "If " + "you have already used" not in text and "if Jamie Rivera has already used" not in text
 
