@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
 
-from onpace_rules.facts import ActivityKind, EnrollmentStatus
+from onpace_rules.kinds import ActivityKind, DecisionKind, EnrollmentStatus, FactValue
 from onpace_rules.values import direct_init
-
-DecisionKind = Literal["notice", "action", "skipped"]
-FactValue = str | int | float | bool | list[str] | None
 
 
 @direct_init

@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any
 
+from onpace_rules.decisions import Decision
 from onpace_rules.inputs import Input
 
-if TYPE_CHECKING:
-    from onpace_rules.decisions import Decision
+# The facts' vocabulary, defined apart so that ``decisions`` need not import this module.
+from onpace_rules.kinds import (  # noqa: F401 (re-exported)
+    ACTIVITY_KINDS,
+    ENDED_STATUSES,
+    ActivityKind,
+    EnrollmentStatus,
+    Scope,
+)
 
 ONE_DAY = timedelta(days=1)
-
-ActivityKind = Literal[
-    "login",
-    "view",
-    "submission",
-    "discussion_post",
-    "discussion_reply",
-    "mastery_exercise",
-    "forum_question",  # a question to the instructor in a course forum
-    "instructor_message",  # a message from the student to the instructor (LMS inbox, email)
-    "progress",
-]
-ACTIVITY_KINDS: tuple[ActivityKind, ...] = get_args(ActivityKind)
-
-EnrollmentStatus = Literal[
-    "active",
-    "held",  # an action awaits a person's approval; later rules wait with it
-    "dropped",
-    "withdrawn",
-    "removed",
-    "rejected",  # an add refused by an enrollment check
-    "completed",  # final grade posted
-]
-# Statuses from which nothing time-driven happens any more.
-ENDED_STATUSES: frozenset[str] = frozenset({"dropped", "withdrawn", "removed", "rejected", "completed"})
-Scope = Literal["enrollment", "student"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +108,23 @@ class EnrollmentState:
         """
         return _evolve(self, changes)
 
+    def recorded(
+        self,
+        decisions: Sequence[Decision],
+        day: date,
+        status: EnrollmentStatus | None = None,
+        held: Decision | None = None,
+    ) -> EnrollmentState:
+        """The state the evaluation after ``day`` sees once ``decisions`` of ``day`` are recorded:
+        their fired keys, ``day`` checked, the end date they move; ``status`` (unchanged when
+        None) and ``held``, the action awaiting approval (when the status is "held")."""
+        status = self.status if status is None else status
+        if not decisions:
+            return self.evolve(status=status, checked_through=day, held=held)
+        fired = {**self.fired, **{d.fired_key: day for d in decisions}}
+        end_date = moved_end_date(decisions, self.end_date)
+        return self.evolve(status=status, fired=fired, checked_through=day, held=held, end_date=end_date)
+
     def with_input(self, item: Input) -> EnrollmentState:
         """This state with one more non-activity input, kept in date order, each event once."""
         if any(i.event_id == item.event_id for i in self.inputs):
@@ -172,6 +170,13 @@ class EnrollmentState:
         """
         last = self.last_of(kinds, day)
         return last if last is not None else self.start_date - timedelta(days=1)
+
+
+def moved_end_date(decisions: Iterable[Decision], end_date: date | None) -> date | None:
+    """The enrollment's end date once ``decisions`` are recorded (a granted extension moves it;
+    of several, the latest date stands)."""
+    moved = [d.end_date_after for d in decisions if d.end_date_after is not None]
+    return max(moved) if moved else end_date
 
 
 _STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EnrollmentState))

@@ -16,13 +16,14 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from onpace_rules.decisions import Decision, Evaluation, WakeReset
-from onpace_rules.engine import CompiledProgram, moved_end_date
+from onpace_rules.engine import CompiledProgram
 from onpace_rules.facts import (
     ENDED_STATUSES,
     ONE_DAY,
     ActivityKind,
     EnrollmentState,
     advance_in_place,
+    moved_end_date,
     update_in_place,
 )
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input
