@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from onpace_rules.kinds import ActivityKind, DecisionKind, EnrollmentStatus, FactValue
-from onpace_rules.values import direct_init
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One outcome of a rule for one enrollment on one evaluation day.
@@ -39,7 +37,6 @@ class Decision:
         return f"{self.rule_id}#{self.episode}"
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class WakeReset:
     """How activity that arrives after an evaluation moves the wake date it gave.
@@ -78,7 +75,6 @@ class WakeReset:
         return lapse
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """All decisions for one enrollment on one day, and when it next needs looking at."""

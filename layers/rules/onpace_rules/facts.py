@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -100,14 +100,6 @@ class EnrollmentState:
         """Inputs of the given kinds (all kinds when none given) the evaluation of ``day`` sees."""
         return [i for i in self.inputs if i.on < day and (not kinds or i.kind in kinds)]
 
-    def evolve(self, **changes: Any) -> EnrollmentState:
-        """A copy with ``changes``: ``dataclasses.replace`` without re-running ``__init__``.
-
-        The engine copies a state a few times per evaluation; replace() costs several times
-        more on a frozen dataclass of this size, and the benchmark's budget is microseconds.
-        """
-        return _evolve(self, changes)
-
     def recorded(
         self,
         decisions: Sequence[Decision],
@@ -120,16 +112,15 @@ class EnrollmentState:
         None) and ``held``, the action awaiting approval (when the status is "held")."""
         status = self.status if status is None else status
         if not decisions:
-            return self.evolve(status=status, checked_through=day, held=held)
+            return replace(self, status=status, checked_through=day, held=held)
         fired = {**self.fired, **{d.fired_key: day for d in decisions}}
         end_date = moved_end_date(decisions, self.end_date)
-        return self.evolve(status=status, fired=fired, checked_through=day, held=held, end_date=end_date)
+        return replace(self, status=status, fired=fired, checked_through=day, held=held, end_date=end_date)
 
     def with_input(self, item: Input) -> EnrollmentState:
         """This state with one more non-activity input, kept in date order, each event once."""
-        if any(i.event_id == item.event_id for i in self.inputs):
-            return self
-        return self.evolve(inputs=tuple(sorted((*self.inputs, item), key=lambda i: (i.on, i.event_id))))
+        inputs = inputs_with(self.inputs, item)
+        return self if inputs is self.inputs else replace(self, inputs=inputs)
 
     def last_of(self, kinds: frozenset[ActivityKind], before: date) -> date | None:
         """Latest activity date of the given kinds that the evaluation of ``before`` may see.
@@ -172,57 +163,16 @@ class EnrollmentState:
         return last if last is not None else self.start_date - timedelta(days=1)
 
 
+def inputs_with(inputs: tuple[Input, ...], item: Input) -> tuple[Input, ...]:
+    """``inputs`` with one more, kept in date order, each event once (``inputs`` itself when
+    ``item`` is in it already)."""
+    if any(i.event_id == item.event_id for i in inputs):
+        return inputs
+    return tuple(sorted((*inputs, item), key=lambda i: (i.on, i.event_id)))
+
+
 def moved_end_date(decisions: Iterable[Decision], end_date: date | None) -> date | None:
     """The enrollment's end date once ``decisions`` are recorded (a granted extension moves it;
     of several, the latest date stands)."""
     moved = [d.end_date_after for d in decisions if d.end_date_after is not None]
     return max(moved) if moved else end_date
-
-
-_STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EnrollmentState))
-
-
-def _compile_evolve() -> Callable[[EnrollmentState, dict[str, Any]], EnrollmentState]:
-    """One straight-line copy function for the state's fields (no loop, no getattr by name).
-
-    It sets each slot through its descriptor: a frozen dataclass forbids ``setattr``, and
-    ``object.__setattr__`` looks the descriptor up again for every field.
-    """
-    body = ["def evolve(self, changes):", "    new = new_state(EnrollmentState)", "    get = changes.get"]
-    body += [f"    set_{n}(new, get({n!r}, self.{n}) if changes else self.{n})" for n in _STATE_FIELDS]
-    body.append("    return new")
-    namespace: dict[str, Any] = {"new_state": object.__new__, "EnrollmentState": EnrollmentState}
-    namespace.update({f"set_{n}": getattr(EnrollmentState, n).__set__ for n in _STATE_FIELDS})
-    exec("\n".join(body), namespace)  # generated from the dataclass's own field list
-    evolve: Callable[[EnrollmentState, dict[str, Any]], EnrollmentState] = namespace["evolve"]
-    return evolve
-
-
-_evolve = _compile_evolve()
-_SETTERS: dict[str, Callable[[EnrollmentState, Any], None]] = {
-    name: getattr(EnrollmentState, name).__set__ for name in _STATE_FIELDS
-}
-
-
-def update_in_place(state: EnrollmentState, **changes: Any) -> None:
-    """Change fields of a state that only its owner holds, between evaluations.
-
-    The in-memory store keeps one state per subject and moves it forward after each evaluation
-    and activity instead of building a new one each time (a replay's hot path). Nothing else
-    may call this: everywhere else a state is a value, and ``evolve`` makes a changed copy.
-    """
-    for name, value in changes.items():
-        _SETTERS[name](state, value)
-
-
-_set_status, _set_checked_through, _set_held = (_SETTERS[n] for n in ("status", "checked_through", "held"))
-
-
-def advance_in_place(
-    state: EnrollmentState, status: EnrollmentStatus, checked_through: date, held: Decision | None
-) -> None:
-    """``update_in_place`` of the three fields every evaluation moves, without the keywords (the
-    replay's hottest path)."""
-    _set_status(state, status)
-    _set_checked_through(state, checked_through)
-    _set_held(state, held)

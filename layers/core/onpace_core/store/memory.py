@@ -22,43 +22,89 @@ from onpace_rules.facts import (
     ONE_DAY,
     ActivityKind,
     EnrollmentState,
-    advance_in_place,
+    EnrollmentStatus,
+    inputs_with,
     moved_end_date,
-    update_in_place,
 )
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input
 
 from onpace_core.evaluation.day import DaySummary, Subject
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class MemorySubject:
-    """One subject's state, which this store owns and moves forward in place (a replay's hot
-    path): activity updates ``last_on`` and ``history_on``, evaluations ``fired`` (the very maps
-    the state holds), status, ``checked_through`` and ``held``. The engine gets the state during
-    an evaluation and keeps nothing of it.
+    """One subject's facts, which this store owns and moves forward (a replay's hot path):
+    activity updates ``last_on`` and ``history_on``, evaluations ``fired`` (the very maps the
+    states it hands out hold), status, ``checked_through``, ``held`` and the end date.
+
+    ``state`` is the subject as an ``EnrollmentState`` value, built from these facts when asked
+    for after a change (once per evaluation at most: every evaluation changes ``checked_through``).
+    The engine gets the state during an evaluation and keeps nothing of it.
     """
 
     key: str
-    state: EnrollmentState
     wake: date | None
     last_on: dict[ActivityKind, date]
     history_on: dict[ActivityKind, list[date]]
     fired: dict[str, date]
+    # What evaluations, progress and inputs change; the rest of the state stays as it was added.
+    status: EnrollmentStatus
+    checked_through: date | None
+    held: Decision | None
+    end_date: date | None
+    percent_complete: float | None
+    inputs: tuple[Input, ...]
+    added: EnrollmentState
     # How activity moves ``wake``: the last evaluation's ``WakeReset``, keeping what inputs,
     # calendar changes and other activity brought the wake date forward to since.
     reset: WakeReset | None = None
     # The earliest date this subject is queued on in the store: a wake date moved later keeps
     # that place, and ``due`` queues the subject again when the date comes up.
     queued: date | None = None
+    # ``state`` as last built; None after a change.
+    built: EnrollmentState | None = None
 
     @classmethod
     def of(cls, state: EnrollmentState) -> MemorySubject:
-        last_on = dict(state.last_on)
-        history_on = {kind: list(dates) for kind, dates in state.history_on.items()}
-        fired = dict(state.fired)
-        own = state.evolve(last_on=last_on, history_on=history_on, fired=fired)
-        return cls(state.key, own, None, last_on, history_on, fired)
+        return cls(
+            key=state.key,
+            wake=None,
+            last_on=dict(state.last_on),
+            history_on={kind: list(dates) for kind, dates in state.history_on.items()},
+            fired=dict(state.fired),
+            status=state.status,
+            checked_through=state.checked_through,
+            held=state.held,
+            end_date=state.end_date,
+            percent_complete=state.percent_complete,
+            inputs=state.inputs,
+            added=state,
+        )
+
+    @property
+    def state(self) -> EnrollmentState:
+        built = self.built
+        if built is None:
+            added = self.added
+            built = self.built = EnrollmentState(
+                key=added.key,
+                start_date=added.start_date,
+                status=self.status,
+                term_id=added.term_id,
+                last_on=self.last_on,
+                percent_complete=self.percent_complete,
+                fired=self.fired,
+                checked_through=self.checked_through,
+                end_date=self.end_date,
+                student_id=added.student_id,
+                class_id=added.class_id,
+                scope=added.scope,
+                inputs=self.inputs,
+                roster=added.roster,
+                held=self.held,
+                history_on=self.history_on,
+            )
+        return built
 
 
 def _by_key(subject: MemorySubject) -> str:
@@ -111,7 +157,7 @@ class MemoryStore:
         found: dict[str, Input] = {}
         for key in keys:
             if key is not None:
-                for item in self.subjects[key].state.inputs:
+                for item in self.subjects[key].inputs:
                     if item.kind in STUDENT_WIDE_KINDS:
                         found.setdefault(item.event_id, item)
         return list(found.values())
@@ -126,16 +172,17 @@ class MemoryStore:
     ) -> bool:
         """Move one enrollment's facts forward; False when the enrollment is unknown."""
         subject = self.subjects.get(key)
-        if subject is None or subject.state.scope != "enrollment":
+        if subject is None or subject.added.scope != "enrollment":
             return False
         seen = subject.last_on.get(kind)
         if seen is None or seen < on:
             subject.last_on[kind] = on
         if percent_fraction is not None:
-            update_in_place(subject.state, percent_complete=percent_fraction)
+            subject.percent_complete = percent_fraction
+            subject.built = None
         if kind in self.activity_history:
             bisect.insort(subject.history_on.setdefault(kind, []), on)
-        if subject.state.status in ENDED_STATUSES:
+        if subject.status in ENDED_STATUSES:
             return True
         reset = subject.reset
         if reset is None:
@@ -166,8 +213,9 @@ class MemoryStore:
                 targets.append(self._student_subject[student_id])
         for key in targets:
             subject = self.subjects[key]
-            subject.state = subject.state.with_input(item)
-            if subject.state.status not in ENDED_STATUSES:
+            subject.inputs = inputs_with(subject.inputs, item)
+            subject.built = None
+            if subject.status not in ENDED_STATUSES:
                 self._wake_by(subject, item.on + timedelta(days=1))
         return True
 
@@ -198,7 +246,7 @@ class MemoryStore:
     def wake_all(self, day: date) -> None:
         """Look at every live subject again on ``day`` (after a calendar change, say)."""
         for subject in self.subjects.values():
-            if subject.state.status not in ENDED_STATUSES:
+            if subject.status not in ENDED_STATUSES:
                 self._wake_by(subject, day)
 
     # -- EvaluationStore ----------------------------------------------------------------------
@@ -234,7 +282,7 @@ class MemoryStore:
         summary: DaySummary,
     ) -> None:
         stored = self.subjects[subject.ref]
-        state = stored.state
+        added = stored.added
         fired = stored.fired
         extended: list[Decision] = []
         for decision in evaluation.decisions:
@@ -244,13 +292,16 @@ class MemoryStore:
                 continue
             fired[key] = day
             summary.recorded[(decision.rule_id, decision.kind)] += 1
-            self.recorded.append(RecordedDecision(decision, state.student_id, state.class_id))
+            self.recorded.append(RecordedDecision(decision, added.student_id, added.class_id))
             if decision.end_date_after is not None:
                 extended.append(decision)
-        # What ``engine.apply_evaluation`` gives, done in place.
+        # What ``engine.apply_evaluation`` gives (``fired`` is already up to date).
         if extended:
-            update_in_place(state, end_date=moved_end_date(extended, state.end_date))
-        advance_in_place(state, evaluation.status, day, evaluation.held)
+            stored.end_date = moved_end_date(extended, stored.end_date)
+        stored.status = evaluation.status
+        stored.checked_through = day
+        stored.held = evaluation.held
+        stored.built = None
         # ``due`` took the subject off its wake date; this evaluation gives the next one.
         stored.reset = evaluation.reset
         wake = evaluation.wake_on
