@@ -5,7 +5,7 @@ out states that stay as they were."""
 from __future__ import annotations
 
 import ast
-from dataclasses import FrozenInstanceError, replace
+from dataclasses import FrozenInstanceError, fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 from onpace_core.evaluation.day import evaluate_day
 from onpace_core.store.memory import MemoryStore
 from onpace_rules.decisions import Decision, Evaluation, WakeReset
-from onpace_rules.facts import EnrollmentState, inputs_with
+from onpace_rules.facts import EnrollmentState, RosterFacts, inputs_with
 from onpace_rules.rules import ladder
 from onpace_rules.rules.clock import Clock
 
@@ -88,6 +88,33 @@ def test_a_state_records_a_day_as_a_new_value() -> None:
         "active",
     )
     assert (state.fired, state.checked_through, state.end_date) == ({}, None, None)
+
+
+def test_recording_a_day_keeps_every_other_field() -> None:
+    """``recorded`` builds the new state field by field: none may be left behind."""
+    held = Decision("r", "action", "e", D, D, "v", status_after="dropped")
+    state = EnrollmentState(
+        key=KEY,
+        start_date=D,
+        status="held",
+        term_id="t",
+        last_on={"submission": D},
+        percent_complete=0.5,
+        fired={"x#1": D},
+        checked_through=D,
+        end_date=date(2026, 12, 18),
+        student_id="s1",
+        class_id="c1",
+        scope="student",
+        inputs=(make_input("accommodation", D, None, "c1"),),
+        roster=RosterFacts(grade_level="10"),
+        held=held,
+        history_on={"submission": (D,)},
+    )
+    assert all(getattr(state, f.name) != f.default for f in fields(EnrollmentState))
+    day = date(2026, 9, 2)
+    expected = replace(state, status="active", checked_through=day, held=None)
+    assert state.recorded((), day, "active", None) == expected
 
 
 def test_inputs_are_kept_in_date_order_each_event_once() -> None:
