@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from onpace_rules.kinds import ActivityKind, DecisionKind, EnrollmentStatus, FactValue
+from onpace_rules.perf import direct_init
 
 
+@direct_init  # one per decision (perf.py)
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One outcome of a rule for one enrollment on one evaluation day.
@@ -75,6 +77,7 @@ class WakeReset:
         return lapse
 
 
+@direct_init  # one per evaluation (perf.py)
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """All decisions for one enrollment on one day, and when it next needs looking at."""

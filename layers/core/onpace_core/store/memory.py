@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from onpace_rules.decisions import Decision, Evaluation, WakeReset
 from onpace_rules.engine import CompiledProgram
@@ -86,25 +86,55 @@ class MemorySubject:
         built = self.built
         if built is None:
             added = self.added
-            built = self.built = EnrollmentState(
-                key=added.key,
-                start_date=added.start_date,
-                status=self.status,
-                term_id=added.term_id,
-                last_on=self.last_on,
-                percent_complete=self.percent_complete,
-                fired=self.fired,
-                checked_through=self.checked_through,
-                end_date=self.end_date,
-                student_id=added.student_id,
-                class_id=added.class_id,
-                scope=added.scope,
-                inputs=self.inputs,
-                roster=added.roster,
-                held=self.held,
-                history_on=self.history_on,
-            )
+            built = self.built = _new_state(EnrollmentState)
+            # Every field of EnrollmentState (see "Building states" below).
+            _set_key(built, added.key)
+            _set_start_date(built, added.start_date)
+            _set_status(built, self.status)
+            _set_term_id(built, added.term_id)
+            _set_last_on(built, self.last_on)
+            _set_percent_complete(built, self.percent_complete)
+            _set_fired(built, self.fired)
+            _set_checked_through(built, self.checked_through)
+            _set_end_date(built, self.end_date)
+            _set_student_id(built, added.student_id)
+            _set_class_id(built, added.class_id)
+            _set_scope(built, added.scope)
+            _set_inputs(built, self.inputs)
+            _set_roster(built, added.roster)
+            _set_held(built, self.held)
+            _set_history_on(built, self.history_on)
         return built
+
+
+# -- Building states -------------------------------------------------------------------------
+# A state per evaluation is this store's hottest allocation. EnrollmentState's own ``__init__``
+# (a frozen dataclass's) sets each of its 16 fields through ``object.__setattr__``, which costs
+# about twice what setting the new instance's slots through their descriptors does; on the
+# benchmark that difference is about 5 % of the evaluation (README, "Benchmarks"). Only an
+# instance made here, before anyone else holds it, is written: a state handed out never changes.
+# ``tests/unit/test_value_types.py`` checks the result against ``EnrollmentState(...)``; a field
+# added to EnrollmentState and not set here fails there (reading an unset slot raises).
+_new_state = object.__new__
+_SETTERS: dict[str, Callable[[EnrollmentState, Any], None]] = {
+    f.name: getattr(EnrollmentState, f.name).__set__ for f in fields(EnrollmentState)
+}
+_set_key = _SETTERS["key"]
+_set_start_date = _SETTERS["start_date"]
+_set_status = _SETTERS["status"]
+_set_term_id = _SETTERS["term_id"]
+_set_last_on = _SETTERS["last_on"]
+_set_percent_complete = _SETTERS["percent_complete"]
+_set_fired = _SETTERS["fired"]
+_set_checked_through = _SETTERS["checked_through"]
+_set_end_date = _SETTERS["end_date"]
+_set_student_id = _SETTERS["student_id"]
+_set_class_id = _SETTERS["class_id"]
+_set_scope = _SETTERS["scope"]
+_set_inputs = _SETTERS["inputs"]
+_set_roster = _SETTERS["roster"]
+_set_held = _SETTERS["held"]
+_set_history_on = _SETTERS["history_on"]
 
 
 def _by_key(subject: MemorySubject) -> str:
