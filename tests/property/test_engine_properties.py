@@ -48,7 +48,7 @@ from onpace_local.replay import DayRange, ReplayResult, replay
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.program import CalendarConfig, DateRange, ProgramConfig, Term
 from onpace_rules.rules import data_alerts, engagement, ladder, pacing, participation
-from onpace_rules.rules.base import SUPERSEDED
+from onpace_rules.rules.helpers import SUPERSEDED
 from onpace_rules.rules.participation import DROP as DROP_20
 from onpace_rules.rules.participation import WARNING as WARNING_15
 

@@ -19,7 +19,7 @@ from onpace_rules.inputs import Application, ApplicationDecision, Disenrollment,
 from onpace_rules.program_files import ProgramFileError, load_program_file
 from onpace_rules.registry import EMAILED_RULE_IDS, IMPLEMENTED_RULE_IDS, RULE_TITLES
 from onpace_rules.rules import mocap
-from onpace_rules.rules.base import SUPERSEDED
+from onpace_rules.rules.helpers import SUPERSEDED
 from onpace_rules.rules.mocap_application import REFUSED_DENIAL
 from onpace_rules.rules.mocap_notices import guidance_occasions
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
 
-from onpace_rules.facts import ActivityKind, EnrollmentStatus
-from onpace_rules.values import direct_init
-
-DecisionKind = Literal["notice", "action", "skipped"]
-FactValue = str | int | float | bool | list[str] | None
+from onpace_rules.kinds import ActivityKind, DecisionKind, EnrollmentStatus, FactValue
+from onpace_rules.perf import direct_init
 
 
-@direct_init
+@direct_init  # one per decision (perf.py)
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One outcome of a rule for one enrollment on one evaluation day.
@@ -43,7 +39,6 @@ class Decision:
         return f"{self.rule_id}#{self.episode}"
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class WakeReset:
     """How activity that arrives after an evaluation moves the wake date it gave.
@@ -82,7 +77,7 @@ class WakeReset:
         return lapse
 
 
-@direct_init
+@direct_init  # one per evaluation (perf.py)
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """All decisions for one enrollment on one day, and when it next needs looking at."""

@@ -16,19 +16,21 @@ from datetime import date, timedelta
 from functools import cached_property
 
 from onpace_rules.calendar import ProgramCalendar
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, Evaluation, FactValue, WakeReset
 from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState
 from onpace_rules.family import NO_GUARDIAN, address_family, guardian_unreachable
 from onpace_rules.inputs import Approval
 from onpace_rules.program import ProgramConfig
-from onpace_rules.registry import (
+from onpace_rules.registry import build_adjusters, build_families, build_filters
+from onpace_rules.rules.contract import (
+    AnswersInputs,
+    ChecksOnFirstLook,
     DecisionFilter,
+    Planner,
+    RuleFamily,
     StateAdjuster,
-    build_adjusters,
-    build_families,
-    build_filters,
 )
-from onpace_rules.rules.base import AnswersInputs, ChecksOnFirstLook, Planner, RuleContext, RuleFamily
 
 APPROVAL_SUFFIX = "/approval"
 AWAITING_APPROVAL = "awaiting approval"
@@ -63,20 +65,18 @@ class CompiledVersion:
         }
 
     @cached_property
-    def plans(self) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None, bool], ...]]:
-        """Each family of ``by_scope`` with its ``plan`` method, when it has one, and whether
+    def plans(self) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner, bool], ...]]:
+        """Each family of ``by_scope`` with its ``plan`` method (looked up once) and whether
         activity resets its wake date (``reset_days``)."""
         return {
-            key: tuple(
-                (f, getattr(f, "plan", None), bool(self.reset_days[key]) and _resets(f)) for f in families
-            )
+            key: tuple((f, f.plan, bool(self.reset_days[key]) and _resets(f)) for f in families)
             for key, families in self.by_scope.items()
         }
 
     @cached_property
     def plans_without_inputs(
         self,
-    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None, bool], ...]]:
+    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner, bool], ...]]:
         """``plans`` without the families that only answer inputs: what a subject with no input
         stored needs asked."""
         return {
@@ -87,7 +87,7 @@ class CompiledVersion:
     @cached_property
     def plans_routine(
         self,
-    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner | None, bool], ...]]:
+    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner, bool], ...]]:
         """``plans_without_inputs`` without the checks made on a first look, for a subject looked
         at since its start (most of them, on most days): those checks have nothing left to do."""
         return {
@@ -119,10 +119,7 @@ class CompiledVersion:
             resetting = [f for f in families if _resets(f)]
             days: dict[ActivityKind, int] = {}
             if resetting:
-                resets: list[Mapping[ActivityKind, int]] = [
-                    f.activity_reset_days  # type: ignore[attr-defined]
-                    for f in resetting
-                ]
+                resets: list[Mapping[ActivityKind, int]] = [f.activity_reset_days for f in resetting]
                 kinds = set.intersection(*(set(r) for r in resets))
                 days = {k: min(r[k] for r in resets) for k in sorted(kinds)}
             found[key] = days
@@ -137,7 +134,7 @@ class CompiledVersion:
         for key, families in self.by_scope.items():
             days: dict[ActivityKind, int] = {}
             for family in families:
-                for kind, n in getattr(family, "activity_wake_days", {}).items():
+                for kind, n in family.activity_wake_days.items():
                     if _resets(family) and kind in self.reset_days[key]:
                         continue  # the reset itself: the family's next lapse, from the same day
                     days[kind] = min(n, days.get(kind, n))
@@ -211,7 +208,7 @@ class CompiledProgram:
         found: dict[ActivityKind, int] = {}
         for version in self.versions:
             for family in version.families:
-                for kind, days in getattr(family, "activity_wake_days", {}).items():
+                for kind, days in family.activity_wake_days.items():
                     found[kind] = min(days, found.get(kind, days))
         return found
 
@@ -220,7 +217,7 @@ class CompiledProgram:
         """Whether a family (any version) addresses every family on the district's roster, not
         only the program's students (``district_wide``): the program's student records are then
         made from every student enrollment of the district."""
-        return any(getattr(f, "district_wide", False) for v in self.versions for f in v.families)
+        return any(f.district_wide for v in self.versions for f in v.families)
 
     @cached_property
     def activity_history(self) -> frozenset[ActivityKind]:
@@ -228,7 +225,7 @@ class CompiledProgram:
         kinds: set[ActivityKind] = set()
         for version in self.versions:
             for family in version.families:
-                kinds.update(getattr(family, "activity_history", ()))
+                kinds.update(family.activity_history)
         return frozenset(kinds)
 
     def next_change_after(self, day: date) -> date | None:
@@ -244,7 +241,7 @@ class CompiledProgram:
 def _resets(family: RuleFamily) -> bool:
     """Whether activity ends everything ``family`` has pending (``activity_reset_days``); only
     a family that stops at the end date fits ``WakeReset.until``."""
-    return bool(getattr(family, "activity_reset_days", None)) and not family.runs_after_end
+    return bool(family.activity_reset_days) and not family.runs_after_end
 
 
 def compile_program(config: ProgramConfig) -> CompiledProgram:
@@ -307,8 +304,8 @@ def _resolve_held(program: CompiledProgram, state: EnrollmentState, day: date) -
         # families' wake dates only look ahead.
         return Evaluation(decisions=(rejected,), status="active", wake_on=day + timedelta(days=1))
     family = _family_of(program, day, held.rule_id)
-    redate = getattr(family, "redate", None)
-    taken = redate(held, day, ctx) if redate is not None else replace(held, on=day)
+    # A held action of a rule the version in force no longer has is taken as it was decided.
+    taken = family.redate(held, day, ctx) if family is not None else replace(held, on=day)
     taken = replace(taken, on=day, facts={**taken.facts, **who}, reason=None)
     return Evaluation(decisions=(taken,), status=taken.status_after or "active", wake_on=None)
 
@@ -323,8 +320,7 @@ def _looked_ahead(
     program: CompiledProgram, state: EnrollmentState, day: date, decisions: tuple[Decision, ...]
 ) -> Evaluation:
     """``decisions`` with the wake date each family's ``next_wake`` gives once they are
-    recorded: the way when a family has no ``plan``, a filter changed the decisions, or the
-    end date moved."""
+    recorded: the way when a filter changed the decisions, or the end date moved."""
     after = apply_evaluation(state, Evaluation(decisions, state.status, None), day)
     version, ctx = program.in_force(day)
     end = after.end_date
@@ -418,14 +414,12 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     # The decisions so far: the first family's own sequence, copied only when a second adds to it.
     decisions: Sequence[Decision] = ()
     acting: tuple[date, int, Sequence[Decision]] | None = None
-    # Families with a ``plan`` give their wake date with their decisions (one look, not two);
-    # the others are asked for theirs once the day's decisions are recorded (``unplanned``).
+    # Each family's ``plan`` gives its wake date with its decisions (one look, not two).
     # ``planned`` stays True unless a filter or a moved end date makes every family look again.
     # ``lapse`` is the wake date of the families whose pending dates activity ends
     # (``WakeReset``), ``kept`` the others'. (``_sooner`` written out: this loop runs for every
     # enrollment looked at.)
     planned = True
-    unplanned: list[tuple[RuleFamily, bool]] | None = None
     kept: date | None = None
     lapse: date | None = None
     if state.inputs:
@@ -435,20 +429,14 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     else:
         plans = version.plans_without_inputs[scope]
     for order, (family, plan, resets) in enumerate(plans):
-        if plan is not None:
-            found, when = plan(state, day, ctx)
-            # Past the end date only families that answer inputs remain, and inputs wake by themselves.
-            if when is not None and (end is None or when <= end or family.runs_after_end):
-                if resets:
-                    if lapse is None or when < lapse:
-                        lapse = when
-                elif kept is None or when < kept:
-                    kept = when
-        else:
-            found = family.decide(state, day, ctx)
-            if unplanned is None:
-                unplanned = []
-            unplanned.append((family, resets))
+        found, when = plan(state, day, ctx)
+        # Past the end date only families that answer inputs remain, and inputs wake by themselves.
+        if when is not None and (end is None or when <= end or family.runs_after_end):
+            if resets:
+                if lapse is None or when < lapse:
+                    lapse = when
+            elif kept is None or when < kept:
+                kept = when
         if not found:
             continue
         first = _first_action_due(found)
@@ -480,12 +468,8 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
                 planned = False  # wake dates are bounded by the end date, which this moves
     if not planned:
         return _looked_ahead(program, state, day, tuple(decisions))
-    if unplanned is not None:
-        # A family's plan looks at its own rules' records only, so the others' decisions of
-        # the day leave its wake date as it is; the families without one look at the state
-        # with the day recorded.
-        after = apply_evaluation(state, Evaluation(tuple(decisions), status, None), day)
-        kept, lapse = _next_wakes(unplanned, after, day, ctx, kept, lapse)
+    # A family's plan looks at its own rules' records only, so the others' decisions of the day
+    # leave its wake date as it is.
     return _evaluated(program, version, scope, state, day, tuple(decisions), kept, lapse)
 
 
@@ -536,17 +520,4 @@ def _taken(
 
 def apply_evaluation(state: EnrollmentState, evaluation: Evaluation, day: date) -> EnrollmentState:
     """The state the next evaluation sees, once ``evaluation`` has been recorded."""
-    if not evaluation.decisions:
-        return state.evolve(status=evaluation.status, checked_through=day, held=evaluation.held)
-    fired = {**state.fired, **{d.fired_key: day for d in evaluation.decisions}}
-    end_date = moved_end_date(evaluation.decisions, state.end_date)
-    return state.evolve(
-        status=evaluation.status, fired=fired, checked_through=day, held=evaluation.held, end_date=end_date
-    )
-
-
-def moved_end_date(decisions: Iterable[Decision], end_date: date | None) -> date | None:
-    """The enrollment's end date once ``decisions`` are recorded (a granted extension moves it;
-    of several, the latest date stands)."""
-    moved = [d.end_date_after for d in decisions if d.end_date_after is not None]
-    return max(moved) if moved else end_date
+    return state.recorded(evaluation.decisions, day, evaluation.status, evaluation.held)

@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any
 
+from onpace_rules.decisions import Decision
 from onpace_rules.inputs import Input
 
-if TYPE_CHECKING:
-    from onpace_rules.decisions import Decision
+# The facts' vocabulary, defined apart so that ``decisions`` need not import this module.
+from onpace_rules.kinds import (  # noqa: F401 (re-exported)
+    ACTIVITY_KINDS,
+    ENDED_STATUSES,
+    ActivityKind,
+    EnrollmentStatus,
+    Scope,
+)
 
 ONE_DAY = timedelta(days=1)
-
-ActivityKind = Literal[
-    "login",
-    "view",
-    "submission",
-    "discussion_post",
-    "discussion_reply",
-    "mastery_exercise",
-    "forum_question",  # a question to the instructor in a course forum
-    "instructor_message",  # a message from the student to the instructor (LMS inbox, email)
-    "progress",
-]
-ACTIVITY_KINDS: tuple[ActivityKind, ...] = get_args(ActivityKind)
-
-EnrollmentStatus = Literal[
-    "active",
-    "held",  # an action awaits a person's approval; later rules wait with it
-    "dropped",
-    "withdrawn",
-    "removed",
-    "rejected",  # an add refused by an enrollment check
-    "completed",  # final grade posted
-]
-# Statuses from which nothing time-driven happens any more.
-ENDED_STATUSES: frozenset[str] = frozenset({"dropped", "withdrawn", "removed", "rejected", "completed"})
-Scope = Literal["enrollment", "student"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,19 +100,46 @@ class EnrollmentState:
         """Inputs of the given kinds (all kinds when none given) the evaluation of ``day`` sees."""
         return [i for i in self.inputs if i.on < day and (not kinds or i.kind in kinds)]
 
-    def evolve(self, **changes: Any) -> EnrollmentState:
-        """A copy with ``changes``: ``dataclasses.replace`` without re-running ``__init__``.
-
-        The engine copies a state a few times per evaluation; replace() costs several times
-        more on a frozen dataclass of this size, and the benchmark's budget is microseconds.
-        """
-        return _evolve(self, changes)
+    def recorded(
+        self,
+        decisions: Sequence[Decision],
+        day: date,
+        status: EnrollmentStatus | None = None,
+        held: Decision | None = None,
+    ) -> EnrollmentState:
+        """The state the evaluation after ``day`` sees once ``decisions`` of ``day`` are recorded:
+        their fired keys, ``day`` checked, the end date they move; ``status`` (unchanged when
+        None) and ``held``, the action awaiting approval (when the status is "held")."""
+        fired = self.fired
+        end_date = self.end_date
+        if decisions:
+            fired = {**fired, **{d.fired_key: day for d in decisions}}
+            end_date = moved_end_date(decisions, end_date)
+        # Written out rather than ``replace()``: the engine records a day for every family that
+        # has no ``plan`` of its own, and ``replace()`` costs three times this.
+        return EnrollmentState(
+            key=self.key,
+            start_date=self.start_date,
+            status=self.status if status is None else status,
+            term_id=self.term_id,
+            last_on=self.last_on,
+            percent_complete=self.percent_complete,
+            fired=fired,
+            checked_through=day,
+            end_date=end_date,
+            student_id=self.student_id,
+            class_id=self.class_id,
+            scope=self.scope,
+            inputs=self.inputs,
+            roster=self.roster,
+            held=held,
+            history_on=self.history_on,
+        )
 
     def with_input(self, item: Input) -> EnrollmentState:
         """This state with one more non-activity input, kept in date order, each event once."""
-        if any(i.event_id == item.event_id for i in self.inputs):
-            return self
-        return self.evolve(inputs=tuple(sorted((*self.inputs, item), key=lambda i: (i.on, i.event_id))))
+        inputs = inputs_with(self.inputs, item)
+        return self if inputs is self.inputs else replace(self, inputs=inputs)
 
     def last_of(self, kinds: frozenset[ActivityKind], before: date) -> date | None:
         """Latest activity date of the given kinds that the evaluation of ``before`` may see.
@@ -174,50 +182,16 @@ class EnrollmentState:
         return last if last is not None else self.start_date - timedelta(days=1)
 
 
-_STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EnrollmentState))
+def inputs_with(inputs: tuple[Input, ...], item: Input) -> tuple[Input, ...]:
+    """``inputs`` with one more, kept in date order, each event once (``inputs`` itself when
+    ``item`` is in it already)."""
+    if any(i.event_id == item.event_id for i in inputs):
+        return inputs
+    return tuple(sorted((*inputs, item), key=lambda i: (i.on, i.event_id)))
 
 
-def _compile_evolve() -> Callable[[EnrollmentState, dict[str, Any]], EnrollmentState]:
-    """One straight-line copy function for the state's fields (no loop, no getattr by name).
-
-    It sets each slot through its descriptor: a frozen dataclass forbids ``setattr``, and
-    ``object.__setattr__`` looks the descriptor up again for every field.
-    """
-    body = ["def evolve(self, changes):", "    new = new_state(EnrollmentState)", "    get = changes.get"]
-    body += [f"    set_{n}(new, get({n!r}, self.{n}) if changes else self.{n})" for n in _STATE_FIELDS]
-    body.append("    return new")
-    namespace: dict[str, Any] = {"new_state": object.__new__, "EnrollmentState": EnrollmentState}
-    namespace.update({f"set_{n}": getattr(EnrollmentState, n).__set__ for n in _STATE_FIELDS})
-    exec("\n".join(body), namespace)  # generated from the dataclass's own field list
-    evolve: Callable[[EnrollmentState, dict[str, Any]], EnrollmentState] = namespace["evolve"]
-    return evolve
-
-
-_evolve = _compile_evolve()
-_SETTERS: dict[str, Callable[[EnrollmentState, Any], None]] = {
-    name: getattr(EnrollmentState, name).__set__ for name in _STATE_FIELDS
-}
-
-
-def update_in_place(state: EnrollmentState, **changes: Any) -> None:
-    """Change fields of a state that only its owner holds, between evaluations.
-
-    The in-memory store keeps one state per subject and moves it forward after each evaluation
-    and activity instead of building a new one each time (a replay's hot path). Nothing else
-    may call this: everywhere else a state is a value, and ``evolve`` makes a changed copy.
-    """
-    for name, value in changes.items():
-        _SETTERS[name](state, value)
-
-
-_set_status, _set_checked_through, _set_held = (_SETTERS[n] for n in ("status", "checked_through", "held"))
-
-
-def advance_in_place(
-    state: EnrollmentState, status: EnrollmentStatus, checked_through: date, held: Decision | None
-) -> None:
-    """``update_in_place`` of the three fields every evaluation moves, without the keywords (the
-    replay's hottest path)."""
-    _set_status(state, status)
-    _set_checked_through(state, checked_through)
-    _set_held(state, held)
+def moved_end_date(decisions: Iterable[Decision], end_date: date | None) -> date | None:
+    """The enrollment's end date once ``decisions`` are recorded (a granted extension moves it;
+    of several, the latest date stands)."""
+    moved = [d.end_date_after for d in decisions if d.end_date_after is not None]
+    return max(moved) if moved else end_date

@@ -1,9 +1,9 @@
 """Which rule ids exist, and how a program's ``rules:`` section becomes rule families.
 
-Each module under ``onpace_rules/rules/`` that implements catalogue rules exposes ``RULE_IDS``,
-``TITLES`` and ``build(config) -> list[RuleFamily]`` (and optionally ``build_filters(config)``
-for rules that act on other rules' decisions, like the channel policy). The order of
-``RULE_MODULES`` is the order families run in.
+Each module under ``onpace_rules/rules/`` that implements catalogue rules declares itself in one
+``RuleModule`` named ``MODULE``: its rule ids and titles, ``build(config)`` giving its rule
+families, and, when it has them, filters and state adjusters (``rules/contract.py``). The order
+of ``RULE_MODULES`` is the order families run in.
 
 A rule id that the program names but no module knows is a load-time error: a program must never
 believe a rule is on when nothing applies it.
@@ -11,14 +11,8 @@ believe a rule is on when nothing applies it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from difflib import get_close_matches
-from types import ModuleType
-from typing import Protocol
 
-from onpace_rules.decisions import Decision
-from onpace_rules.facts import EnrollmentState
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules import (
     chicago,
@@ -35,56 +29,37 @@ from onpace_rules.rules import (
     sap,
     seniors,
 )
-from onpace_rules.rules.base import RuleContext, RuleFamily
+from onpace_rules.rules.contract import DecisionFilter, RuleFamily, RuleModule, StateAdjuster
 
-RULE_MODULES: tuple[ModuleType, ...] = (
-    enrollment_checks,
-    seniors,
-    eligibility,
-    pacing,
-    participation,
-    engagement,
-    ladder,
-    msc_course,
-    sap,
-    late,
-    mocap,
-    chicago,
-    data_alerts,
+RULE_MODULES: tuple[RuleModule, ...] = (
+    enrollment_checks.MODULE,
+    seniors.MODULE,
+    eligibility.MODULE,
+    pacing.MODULE,
+    participation.MODULE,
+    engagement.MODULE,
+    ladder.MODULE,
+    msc_course.MODULE,
+    sap.MODULE,
+    late.MODULE,
+    mocap.MODULE,
+    chicago.MODULE,
+    data_alerts.MODULE,
 )
-
-
-class DecisionFilter(Protocol):
-    """A rule that acts on the decisions of other rules (e.g. which channels may carry them)."""
-
-    rule_id: str
-
-    def apply(
-        self, decisions: Sequence[Decision], state: EnrollmentState, day: date, ctx: RuleContext
-    ) -> list[Decision]: ...
-
-
-class StateAdjuster(Protocol):
-    """A rule that changes the dates of an enrollment before any other rule looks at it
-    (seniors' last day of attendance ends their spring enrollments early)."""
-
-    rule_id: str
-
-    def adjust(self, state: EnrollmentState, ctx: RuleContext) -> EnrollmentState: ...
 
 
 class UnknownRuleError(ValueError):
     pass
 
 
-IMPLEMENTED_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in m.RULE_IDS)
-RULE_TITLES: dict[str, str] = {k: v for m in RULE_MODULES for k, v in m.TITLES.items()}
+IMPLEMENTED_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in m.rule_ids)
+RULE_TITLES: dict[str, str] = {k: v for m in RULE_MODULES for k, v in m.titles.items()}
 # Rules that never address anyone (records on the enrollment, date modifiers): no email templates.
-SILENT_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in getattr(m, "SILENT", ()))
+SILENT_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in m.silent)
 EMAILED_RULE_IDS: frozenset[str] = IMPLEMENTED_RULE_IDS - SILENT_RULE_IDS
-# Emailed rules that write to staff only (a module lists them in ``STAFF_ONLY``); every other
+# Emailed rules that write to staff only (a module lists them in ``staff_only``); every other
 # emailed rule can write to a student or a family, and so needs the program's ``notices``.
-STAFF_ONLY_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in getattr(m, "STAFF_ONLY", ()))
+STAFF_ONLY_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in m.staff_only)
 FAMILY_RULE_IDS: frozenset[str] = EMAILED_RULE_IDS - STAFF_ONLY_RULE_IDS
 
 
@@ -133,16 +108,12 @@ def build_families(config: ProgramConfig) -> tuple[RuleFamily, ...]:
 def build_filters(config: ProgramConfig) -> tuple[DecisionFilter, ...]:
     filters: list[DecisionFilter] = []
     for module in RULE_MODULES:
-        builder = getattr(module, "build_filters", None)
-        if builder is not None:
-            filters.extend(builder(config))
+        filters.extend(module.build_filters(config))
     return tuple(filters)
 
 
 def build_adjusters(config: ProgramConfig) -> tuple[StateAdjuster, ...]:
     adjusters: list[StateAdjuster] = []
     for module in RULE_MODULES:
-        builder = getattr(module, "build_adjusters", None)
-        if builder is not None:
-            adjusters.extend(builder(config))
+        adjusters.extend(module.build_adjusters(config))
     return tuple(adjusters)

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 from onpace_rules.decisions import Decision, Evaluation, decision_to_dict
-from onpace_rules.engine import CompiledProgram, compile_program, moved_end_date
+from onpace_rules.engine import CompiledProgram, compile_program
+from onpace_rules.facts import moved_end_date
 from onpace_rules.program import CalendarChange, ProgramConfig
 from onpace_rules.titles import rule_title
 from pynamodb.exceptions import UpdateError

@@ -10,54 +10,131 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from onpace_rules.decisions import Decision, Evaluation, WakeReset
-from onpace_rules.engine import CompiledProgram, moved_end_date
+from onpace_rules.engine import CompiledProgram
 from onpace_rules.facts import (
     ENDED_STATUSES,
     ONE_DAY,
     ActivityKind,
     EnrollmentState,
-    advance_in_place,
-    update_in_place,
+    EnrollmentStatus,
+    inputs_with,
+    moved_end_date,
 )
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input
 
 from onpace_core.evaluation.day import DaySummary, Subject
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class MemorySubject:
-    """One subject's state, which this store owns and moves forward in place (a replay's hot
-    path): activity updates ``last_on`` and ``history_on``, evaluations ``fired`` (the very maps
-    the state holds), status, ``checked_through`` and ``held``. The engine gets the state during
-    an evaluation and keeps nothing of it.
+    """One subject's facts, which this store owns and moves forward (a replay's hot path):
+    activity updates ``last_on`` and ``history_on``, evaluations ``fired`` (the very maps the
+    states it hands out hold), status, ``checked_through``, ``held`` and the end date.
+
+    ``state`` is the subject as an ``EnrollmentState`` value, built from these facts when asked
+    for after a change (once per evaluation at most: every evaluation changes ``checked_through``).
+    The engine gets the state during an evaluation and keeps nothing of it.
     """
 
     key: str
-    state: EnrollmentState
     wake: date | None
     last_on: dict[ActivityKind, date]
     history_on: dict[ActivityKind, list[date]]
     fired: dict[str, date]
+    # What evaluations, progress and inputs change; the rest of the state stays as it was added.
+    status: EnrollmentStatus
+    checked_through: date | None
+    held: Decision | None
+    end_date: date | None
+    percent_complete: float | None
+    inputs: tuple[Input, ...]
+    added: EnrollmentState
     # How activity moves ``wake``: the last evaluation's ``WakeReset``, keeping what inputs,
     # calendar changes and other activity brought the wake date forward to since.
     reset: WakeReset | None = None
     # The earliest date this subject is queued on in the store: a wake date moved later keeps
     # that place, and ``due`` queues the subject again when the date comes up.
     queued: date | None = None
+    # ``state`` as last built; None after a change.
+    built: EnrollmentState | None = None
 
     @classmethod
     def of(cls, state: EnrollmentState) -> MemorySubject:
-        last_on = dict(state.last_on)
-        history_on = {kind: list(dates) for kind, dates in state.history_on.items()}
-        fired = dict(state.fired)
-        own = state.evolve(last_on=last_on, history_on=history_on, fired=fired)
-        return cls(state.key, own, None, last_on, history_on, fired)
+        return cls(
+            key=state.key,
+            wake=None,
+            last_on=dict(state.last_on),
+            history_on={kind: list(dates) for kind, dates in state.history_on.items()},
+            fired=dict(state.fired),
+            status=state.status,
+            checked_through=state.checked_through,
+            held=state.held,
+            end_date=state.end_date,
+            percent_complete=state.percent_complete,
+            inputs=state.inputs,
+            added=state,
+        )
+
+    @property
+    def state(self) -> EnrollmentState:
+        built = self.built
+        if built is None:
+            added = self.added
+            built = self.built = _new_state(EnrollmentState)
+            # Every field of EnrollmentState (see "Building states" below).
+            _set_key(built, added.key)
+            _set_start_date(built, added.start_date)
+            _set_status(built, self.status)
+            _set_term_id(built, added.term_id)
+            _set_last_on(built, self.last_on)
+            _set_percent_complete(built, self.percent_complete)
+            _set_fired(built, self.fired)
+            _set_checked_through(built, self.checked_through)
+            _set_end_date(built, self.end_date)
+            _set_student_id(built, added.student_id)
+            _set_class_id(built, added.class_id)
+            _set_scope(built, added.scope)
+            _set_inputs(built, self.inputs)
+            _set_roster(built, added.roster)
+            _set_held(built, self.held)
+            _set_history_on(built, self.history_on)
+        return built
+
+
+# -- Building states -------------------------------------------------------------------------
+# A state per evaluation is this store's hottest allocation. EnrollmentState's own ``__init__``
+# (a frozen dataclass's) sets each of its 16 fields through ``object.__setattr__``, which costs
+# about twice what setting the new instance's slots through their descriptors does; on the
+# benchmark that difference is about 5 % of the evaluation (README, "Benchmarks"). Only an
+# instance made here, before anyone else holds it, is written: a state handed out never changes.
+# ``tests/unit/test_value_types.py`` checks the result against ``EnrollmentState(...)``; a field
+# added to EnrollmentState and not set here fails there (reading an unset slot raises).
+_new_state = object.__new__
+_SETTERS: dict[str, Callable[[EnrollmentState, Any], None]] = {
+    f.name: getattr(EnrollmentState, f.name).__set__ for f in fields(EnrollmentState)
+}
+_set_key = _SETTERS["key"]
+_set_start_date = _SETTERS["start_date"]
+_set_status = _SETTERS["status"]
+_set_term_id = _SETTERS["term_id"]
+_set_last_on = _SETTERS["last_on"]
+_set_percent_complete = _SETTERS["percent_complete"]
+_set_fired = _SETTERS["fired"]
+_set_checked_through = _SETTERS["checked_through"]
+_set_end_date = _SETTERS["end_date"]
+_set_student_id = _SETTERS["student_id"]
+_set_class_id = _SETTERS["class_id"]
+_set_scope = _SETTERS["scope"]
+_set_inputs = _SETTERS["inputs"]
+_set_roster = _SETTERS["roster"]
+_set_held = _SETTERS["held"]
+_set_history_on = _SETTERS["history_on"]
 
 
 def _by_key(subject: MemorySubject) -> str:
@@ -110,7 +187,7 @@ class MemoryStore:
         found: dict[str, Input] = {}
         for key in keys:
             if key is not None:
-                for item in self.subjects[key].state.inputs:
+                for item in self.subjects[key].inputs:
                     if item.kind in STUDENT_WIDE_KINDS:
                         found.setdefault(item.event_id, item)
         return list(found.values())
@@ -125,16 +202,17 @@ class MemoryStore:
     ) -> bool:
         """Move one enrollment's facts forward; False when the enrollment is unknown."""
         subject = self.subjects.get(key)
-        if subject is None or subject.state.scope != "enrollment":
+        if subject is None or subject.added.scope != "enrollment":
             return False
         seen = subject.last_on.get(kind)
         if seen is None or seen < on:
             subject.last_on[kind] = on
         if percent_fraction is not None:
-            update_in_place(subject.state, percent_complete=percent_fraction)
+            subject.percent_complete = percent_fraction
+            subject.built = None
         if kind in self.activity_history:
             bisect.insort(subject.history_on.setdefault(kind, []), on)
-        if subject.state.status in ENDED_STATUSES:
+        if subject.status in ENDED_STATUSES:
             return True
         reset = subject.reset
         if reset is None:
@@ -165,8 +243,9 @@ class MemoryStore:
                 targets.append(self._student_subject[student_id])
         for key in targets:
             subject = self.subjects[key]
-            subject.state = subject.state.with_input(item)
-            if subject.state.status not in ENDED_STATUSES:
+            subject.inputs = inputs_with(subject.inputs, item)
+            subject.built = None
+            if subject.status not in ENDED_STATUSES:
                 self._wake_by(subject, item.on + timedelta(days=1))
         return True
 
@@ -197,7 +276,7 @@ class MemoryStore:
     def wake_all(self, day: date) -> None:
         """Look at every live subject again on ``day`` (after a calendar change, say)."""
         for subject in self.subjects.values():
-            if subject.state.status not in ENDED_STATUSES:
+            if subject.status not in ENDED_STATUSES:
                 self._wake_by(subject, day)
 
     # -- EvaluationStore ----------------------------------------------------------------------
@@ -233,7 +312,7 @@ class MemoryStore:
         summary: DaySummary,
     ) -> None:
         stored = self.subjects[subject.ref]
-        state = stored.state
+        added = stored.added
         fired = stored.fired
         extended: list[Decision] = []
         for decision in evaluation.decisions:
@@ -243,13 +322,16 @@ class MemoryStore:
                 continue
             fired[key] = day
             summary.recorded[(decision.rule_id, decision.kind)] += 1
-            self.recorded.append(RecordedDecision(decision, state.student_id, state.class_id))
+            self.recorded.append(RecordedDecision(decision, added.student_id, added.class_id))
             if decision.end_date_after is not None:
                 extended.append(decision)
-        # What ``engine.apply_evaluation`` gives, done in place.
+        # What ``engine.apply_evaluation`` gives (``fired`` is already up to date).
         if extended:
-            update_in_place(state, end_date=moved_end_date(extended, state.end_date))
-        advance_in_place(state, evaluation.status, day, evaluation.held)
+            stored.end_date = moved_end_date(extended, stored.end_date)
+        stored.status = evaluation.status
+        stored.checked_through = day
+        stored.held = evaluation.held
+        stored.built = None
         # ``due`` took the subject off its wake date; this evaluation gives the next one.
         stored.reset = evaluation.reset
         wake = evaluation.wake_on

@@ -26,11 +26,13 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState
 from onpace_rules.inputs import Consent
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleContext, RuleFamily, fired_on, merged_params, validated
+from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.helpers import fired_on, merged_params, validated
 
 CHANNEL = "cps_chicago.channel.district_email_only"
 MEETING = "cps_chicago.meeting.one_on_one"
@@ -39,10 +41,6 @@ TITLES: dict[str, str] = {
     CHANNEL: "District email only (channel policy)",
     MEETING: "One-on-one video meeting plan",
 }
-# The channel rule only removes recipients and records why; it never emails anyone itself.
-SILENT: frozenset[str] = frozenset({CHANNEL})
-# The meeting plan goes to the instructor only: no family notice, no contact person needed.
-STAFF_ONLY: frozenset[str] = frozenset({MEETING})
 
 SUPPRESSED = "suppressed (channel policy)"
 STUDENT = "student"
@@ -374,3 +372,15 @@ def build_filters(config: ProgramConfig) -> list[DistrictEmailOnly | OneOnOneMee
     channel = _channel(config)
     meeting = _meeting(config, channel)
     return [f for f in (meeting, channel) if f is not None]
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+    build_filters=build_filters,
+    # The channel rule only removes recipients and records why; it never emails anyone itself.
+    silent=frozenset({CHANNEL}),
+    # The meeting plan goes to the instructor only: no family notice, no contact person needed.
+    staff_only=frozenset({MEETING}),
+)

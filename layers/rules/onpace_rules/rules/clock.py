@@ -17,7 +17,6 @@ from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import FactValue
 from onpace_rules.facts import EnrollmentState
 from onpace_rules.inputs import Accommodation
-from onpace_rules.values import direct_init
 
 DayUnit = Literal["calendar", "school"]
 
@@ -29,7 +28,6 @@ def accommodations_seen(state: EnrollmentState, day: date) -> tuple[Accommodatio
     return tuple(i.data for i in state.seen_inputs(day, "accommodation") if isinstance(i.data, Accommodation))
 
 
-@direct_init  # one per inactivity evaluation
 @dataclass(frozen=True, slots=True)
 class Clock:
     """Counts calendar or school days, skipping days an accommodation pauses."""

@@ -17,15 +17,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleContext, RuleFamily, fired_on
+from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.helpers import fired_on
 
 DATA_MISSING = "data.missing"
 RULE_IDS = (DATA_MISSING,)
 TITLES = {DATA_MISSING: "Data alert: a value a rule needs was never reported"}
-STAFF_ONLY = RULE_IDS
 
 
 def missing_value_alert(
@@ -66,3 +67,11 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
             "value the LMS may not send; it cannot be listed in a program's rules"
         )
     return []
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+    staff_only=frozenset(RULE_IDS),
+)

@@ -23,11 +23,13 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import FinalGrade, Input
 from onpace_rules.program import ProgramConfig, Term
-from onpace_rules.rules.base import AnswersInputs, RuleContext, RuleFamily, fired_on, merged_params, validated
+from onpace_rules.rules.contract import AnswersInputs, RuleFamily, RuleModule
+from onpace_rules.rules.helpers import fired_on, merged_params, validated
 
 FAILURE_TO_THRIVE = "cps.eligibility.failure_to_thrive"
 RULE_IDS = (FAILURE_TO_THRIVE,)
@@ -202,3 +204,10 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
         # Without school years the "year" of a grade is unknown and the rule would never apply.
         raise ValueError(f"{FAILURE_TO_THRIVE} needs calendar.school_year_start (the first day of each year)")
     return [FailureToThrive(params=params_of(config))]
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from onpace_rules.facts import ActivityKind
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleFamily, merged_params, validated
+from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.helpers import merged_params, validated
 from onpace_rules.rules.inactivity import InactivityParams, InactivitySeries
 
 AT_RISK = "csu.engagement.at_risk_14d"
@@ -45,3 +46,10 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
             action_deadline="withdrawal",
         )
     ]
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+)

@@ -25,20 +25,14 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import Waiver
 from onpace_rules.program import ProgramConfig, Term
 from onpace_rules.rules import eligibility
-from onpace_rules.rules.base import (
-    ChecksOnFirstLook,
-    RuleContext,
-    RuleFamily,
-    fired_on,
-    first_look,
-    merged_params,
-    validated,
-)
+from onpace_rules.rules.contract import ChecksOnFirstLook, RuleFamily, RuleModule, first_look
+from onpace_rules.rules.helpers import fired_on, merged_params, validated
 
 ADD_WINDOW = "cps.enrollment.add_window"
 CAPS = "msc.enrollment.caps"
@@ -47,8 +41,6 @@ TITLES = {
     ADD_WINDOW: "Add window: course added more than three weeks into the semester",
     CAPS: "Enrollment caps: class size, online share of the schedule, term midpoint",
 }
-# Rejections go to the counselor and the administrator, who tell the family themselves.
-STAFF_ONLY = frozenset(RULE_IDS)
 
 RECIPIENTS = ("counselor", "program_admin")
 _CAP_REASONS = {
@@ -252,3 +244,12 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
             EnrollmentCaps(params=validated(CapsParams, merged_params(config.rules, (CAPS,)), CAPS))
         )
     return families
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+    # Rejections go to the counselor and the administrator, who tell the family themselves.
+    staff_only=frozenset(RULE_IDS),
+)

@@ -30,10 +30,12 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.calendar import ProgramCalendar
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import ONE_DAY, ActivityKind, EnrollmentState, EnrollmentStatus, Scope
-from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on, iso, since_episode
 from onpace_rules.rules.clock import Clock, DayUnit, accommodations_seen
+from onpace_rules.rules.contract import RuleFamily
+from onpace_rules.rules.helpers import SUPERSEDED, fired_on, iso, since_episode
 
 
 class InactivityParams(BaseModel):
@@ -44,7 +46,7 @@ class InactivityParams(BaseModel):
 
 
 @dataclass(frozen=True)
-class InactivitySeries:
+class InactivitySeries(RuleFamily):
     """Warning after ``warning_day`` whole days without qualifying activity, action after
     ``action_day``; the action date a warning announces is never earlier than ``action_day -
     warning_day`` days after the warning was actually sent."""

@@ -34,20 +34,14 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from onpace_rules.calendar import ProgramCalendar
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, DecisionKind, FactValue
 from onpace_rules.facts import ONE_DAY, ActivityKind, EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.inputs import Reenrollment
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import (
-    RuleContext,
-    RuleFamily,
-    enabled,
-    iso,
-    merged_params,
-    since_episode,
-    validated,
-)
 from onpace_rules.rules.clock import Clock, accommodations_seen
+from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.helpers import enabled, iso, merged_params, since_episode, validated
 from onpace_rules.rules.msc_course import course_fee_on, for_this_class
 
 STEP1 = "msc.progress.step1_contact"
@@ -62,8 +56,6 @@ TITLES = {
     STEP3: "Removal notice (progress step 3)",
     STEP4: "Administrative removal (progress step 4)",
 }
-# Step 1 prompts the instructor only.
-STAFF_ONLY = frozenset({STEP1})
 
 SUBMISSIONS: frozenset[ActivityKind] = frozenset({"submission"})
 # Correspondence from the student to the instructor that the LMS reports as activity (steps 3
@@ -105,7 +97,7 @@ _STEPS = (
 
 
 @dataclass(frozen=True)
-class ProgressLadder:
+class ProgressLadder(RuleFamily):
     scope: ClassVar[Scope] = "enrollment"
     runs_after_end: ClassVar[bool] = False
     enabled: frozenset[str]
@@ -436,3 +428,12 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
             params=validated(LadderParams, merged_params(config.rules, RULE_IDS), "msc.progress.*"),
         )
     ]
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+    # Step 1 prompts the instructor only.
+    staff_only=frozenset({STEP1}),
+)

@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import GradedWork, Input
 from onpace_rules.program import ProgramConfig, TimeZoneName
-from onpace_rules.rules.base import AnswersInputs, RuleContext, RuleFamily, fired_on, validated
+from onpace_rules.rules.contract import AnswersInputs, RuleFamily, RuleModule
+from onpace_rules.rules.helpers import fired_on, validated
 
 ASSIGNMENT = "csu.late.assignment"
 DISCUSSION = "csu.late.discussion"
@@ -30,8 +32,6 @@ TITLES = {
     ASSIGNMENT: "Late assignment or milestone: acceptance and penalty",
     DISCUSSION: "Late discussion post: acceptance",
 }
-# Acceptance and penalties are the instructor's to apply: no family notice.
-STAFF_ONLY = frozenset(RULE_IDS)
 
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 WEEKDAYS: tuple[str, ...] = get_args(Weekday)
@@ -283,3 +283,12 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
             LateDiscussion(validated(LateDiscussionParams, config.rules[DISCUSSION] or {}, DISCUSSION))
         )
     return families
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+    # Acceptance and penalties are the instructor's to apply: no family notice.
+    staff_only=frozenset(RULE_IDS),
+)

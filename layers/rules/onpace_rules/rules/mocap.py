@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleFamily, merged_params, validated
+from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.helpers import merged_params, validated
 from onpace_rules.rules.mocap_application import DecisionDue, DecisionDueParams, DenialParams, DenialReason
 from onpace_rules.rules.mocap_attendance import AdaParams, AdaShare, APlusAttendance, APlusParams
 from onpace_rules.rules.mocap_common import (
@@ -40,9 +41,6 @@ TITLES: dict[str, str] = {
     A_PLUS: "A+ candidate: attribute at least 95 % attendance",
     ADA: "Part-time student's ADA share",
 }
-SILENT: frozenset[str] = frozenset()
-# Notices to the district administrator only (no family notice, no contact person needed).
-STAFF_ONLY: frozenset[str] = frozenset({DECISION_DUE, PAYMENT, A_PLUS, ADA})
 
 
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
@@ -72,4 +70,13 @@ _FAMILIES: tuple[tuple[str, Any, type[BaseModel]], ...] = (
     (PAYMENT, PaymentSchedule, PaymentParams),
     (A_PLUS, APlusAttendance, APlusParams),
     (ADA, AdaShare, AdaParams),
+)
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+    # Notices to the district administrator only (no family notice, no contact person needed).
+    staff_only=frozenset({DECISION_DUE, PAYMENT, A_PLUS, ADA}),
 )

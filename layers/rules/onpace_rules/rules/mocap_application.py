@@ -19,10 +19,12 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from onpace_rules.calendar import ProgramCalendar
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import Application, ApplicationDecision, Input
-from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
+from onpace_rules.rules.contract import RuleFamily
+from onpace_rules.rules.helpers import SUPERSEDED, fired_on
 from onpace_rules.rules.mocap_common import (
     DECISION_DUE,
     DENIAL_REASON,
@@ -70,7 +72,7 @@ class _Step:
 
 
 @dataclass(frozen=True)
-class DecisionDue:
+class DecisionDue(RuleFamily):
     """Reminders to the program administrator at business days 5 and 8, an overdue alert after 10."""
 
     scope: ClassVar[Scope] = "enrollment"
@@ -175,7 +177,7 @@ class DecisionDue:
 
 
 @dataclass(frozen=True)
-class DenialReason:
+class DenialReason(RuleFamily):
     """The denial letter to the family, or the denial refused when it has no written reason."""
 
     scope: ClassVar[Scope] = "enrollment"

@@ -18,11 +18,13 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import FinalGrade, Input
 from onpace_rules.program import Term
-from onpace_rules.rules.base import RuleContext, fired_on
+from onpace_rules.rules.contract import RuleFamily
+from onpace_rules.rules.helpers import fired_on
 from onpace_rules.rules.mocap_common import A_PLUS, ADA, enrollment_term, first_seen, unseen_input_wake
 
 
@@ -41,7 +43,7 @@ class AdaParams(BaseModel):
 
 
 @dataclass(frozen=True)
-class APlusAttendance:
+class APlusAttendance(RuleFamily):
     """On this class's passing final grade for an A+ candidate: attribute at least 95 % attendance."""
 
     scope: ClassVar[Scope] = "enrollment"
@@ -104,7 +106,7 @@ class APlusAttendance:
 
 
 @dataclass(frozen=True)
-class AdaShare:
+class AdaShare(RuleFamily):
     """At the end of the enrollment's term, a part-time student's ADA share to the administrator.
 
     Each of the student's program enrollments reports its own course (1 / full-time load) with

@@ -39,10 +39,12 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.inputs import Disenrollment, Input
-from onpace_rules.rules.base import AnswersInputs, RuleContext, fired_on
+from onpace_rules.rules.contract import AnswersInputs, RuleFamily
+from onpace_rules.rules.helpers import fired_on
 from onpace_rules.rules.mocap_common import (
     DISENROLLMENT,
     first_seen,
@@ -157,7 +159,7 @@ class SchoolBlock(AnswersInputs):
 
 
 @dataclass(frozen=True)
-class DisenrollmentLetter:
+class DisenrollmentLetter(RuleFamily):
     """The written list of District options to the family, once per virtual school and school year.
 
     Student scope: a district that reports the disenrollment once per course still sends the

@@ -21,10 +21,12 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import SUPERSEDED, RuleContext, fired_on
+from onpace_rules.rules.contract import RuleFamily
+from onpace_rules.rules.helpers import SUPERSEDED, fired_on
 from onpace_rules.rules.mocap_common import GUIDANCE, school_year_label
 
 
@@ -78,7 +80,7 @@ def guidance_occasions(spans: Sequence[Span], config: ProgramConfig) -> list[_Oc
 
 
 @dataclass(frozen=True)
-class Guidance:
+class Guidance(RuleFamily):
     """The guidance document to every family of the district once per school year.
 
     Student scope: the seed addresses "every District parent/guardian" and "every student

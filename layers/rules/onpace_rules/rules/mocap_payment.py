@@ -47,11 +47,13 @@ from typing import ClassVar
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import Application
 from onpace_rules.program import Term
-from onpace_rules.rules.base import RuleContext, fired_on, merged_params, validated
+from onpace_rules.rules.contract import RuleFamily
+from onpace_rules.rules.helpers import fired_on, merged_params, validated
 from onpace_rules.rules.mocap_common import PAYMENT, enrollment_term, latest_decision
 
 CENT = Decimal("0.01")
@@ -120,7 +122,7 @@ def paid_for(state: EnrollmentState, day: date, params: PaymentParams) -> dict[s
 
 
 @dataclass(frozen=True)
-class PaymentSchedule:
+class PaymentSchedule(RuleFamily):
     """One payment notice per month of the term to the program administrator."""
 
     scope: ClassVar[Scope] = "enrollment"

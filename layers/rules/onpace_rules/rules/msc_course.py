@@ -28,12 +28,14 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, Scope
 from onpace_rules.inputs import EXTENSION_RULE, Approval, DropRequest, ExtensionRequest, FinalGrade, Input
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import AnswersInputs, RuleContext, RuleFamily, fired_on, merged_params, validated
+from onpace_rules.rules.contract import AnswersInputs, RuleFamily, RuleModule
 from onpace_rules.rules.data_alerts import missing_value_alert
+from onpace_rules.rules.helpers import fired_on, merged_params, validated
 
 WITHDRAW_WINDOW = "msc.enrollment.withdraw_window"
 EXTENSION = EXTENSION_RULE
@@ -50,10 +52,6 @@ TITLES = {
     EXTENSION: "Course extension request: refused, or the Program Director's decision",
     VERIFICATION: "Grade report: 15 days to verify before the grade is final",
 }
-# The catalogue names no one for a drop ("no notice"): it is a record on the enrollment for billing.
-SILENT = frozenset({WITHDRAW_WINDOW})
-# Extension answers go to the counselor (and the Program Director): no family notice.
-STAFF_ONLY = frozenset({EXTENSION})
 
 AFTER_END = "requested after the course end date"
 
@@ -487,3 +485,14 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
         params = merged_params(config.rules, (VERIFICATION,))
         families.append(GradeVerification(params=validated(VerificationParams, params, VERIFICATION)))
     return families
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+    # The catalogue names no one for a drop ("no notice"): it is a record on the enrollment for billing.
+    silent=frozenset({WITHDRAW_WINDOW}),
+    # Extension answers go to the counselor (and the Program Director): no family notice.
+    staff_only=frozenset({EXTENSION}),
+)

@@ -21,20 +21,14 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import ONE_DAY, EnrollmentState, Scope
 from onpace_rules.inputs import Appeal
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import (
-    SUPERSEDED,
-    RuleContext,
-    RuleFamily,
-    enabled,
-    fired_on,
-    merged_params,
-    validated,
-)
+from onpace_rules.rules.contract import RuleFamily, RuleModule
 from onpace_rules.rules.data_alerts import missing_value_alert
+from onpace_rules.rules.helpers import SUPERSEDED, enabled, fired_on, merged_params, validated
 
 WARNING_2W = "cps.pacing.ipr_warning_2w"
 WARNING_1W = "cps.pacing.ipr_warning_1w"
@@ -60,7 +54,7 @@ class PacingParams(BaseModel):
 
 
 @dataclass(frozen=True)
-class PacingCheckpoint:
+class PacingCheckpoint(RuleFamily):
     """The pacing series for one program; only the rule ids the program enables take part."""
 
     scope: ClassVar[Scope] = "enrollment"
@@ -274,3 +268,10 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
             params=validated(PacingParams, merged_params(config.rules, RULE_IDS), "cps.pacing.*"),
         )
     ]
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+)

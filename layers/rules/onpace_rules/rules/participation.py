@@ -9,7 +9,8 @@ EACH COURSE"; appeal: "a two school-day window in which to appeal". Catalogue se
 from __future__ import annotations
 
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleFamily, merged_params, validated
+from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.helpers import merged_params, validated
 from onpace_rules.rules.inactivity import InactivityParams, InactivitySeries
 
 WARNING = "cps.participation.warning"
@@ -45,3 +46,10 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
             appeal_window_school_days=appeal,
         )
     ]
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+)

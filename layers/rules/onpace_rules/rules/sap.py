@@ -30,19 +30,13 @@ from typing import ClassVar
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field
 
+from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import EnrollmentState, RosterFacts, Scope
 from onpace_rules.inputs import FinalGrade, Input
 from onpace_rules.program import ProgramConfig, Term
-from onpace_rules.rules.base import (
-    SUPERSEDED,
-    RuleContext,
-    RuleFamily,
-    enabled,
-    fired_on,
-    merged_params,
-    validated,
-)
+from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.helpers import SUPERSEDED, enabled, fired_on, merged_params, validated
 
 EVALUATE = "csu.sap.evaluate"
 INACTIVE = "csu.sap.inactive_withdrawal"
@@ -459,7 +453,7 @@ def standing_facts(result: TermStanding) -> dict[str, FactValue]:
 
 
 @dataclass(frozen=True)
-class SapStanding:
+class SapStanding(RuleFamily):
     """``csu.sap.evaluate``: "All students will be evaluated for SAP at the end of each trimester",
     and again when a final grade for a past trimester is posted; a notice to the student and the
     advisor whenever the standing changes, none when it does not.
@@ -567,7 +561,7 @@ class SapStanding:
 
 
 @dataclass(frozen=True)
-class SapInactiveWithdrawal:
+class SapInactiveWithdrawal(RuleFamily):
     """``csu.sap.inactive_withdrawal``: "Students on SAP Warning who have not registered and completed
     coursework within 12 months will be administratively withdrawn" (the same for SAP Probation).
 
@@ -669,3 +663,10 @@ def build(config: ProgramConfig) -> list[RuleFamily]:
     if INACTIVE in ids:
         families.append(SapInactiveWithdrawal(setup))
     return families
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+)

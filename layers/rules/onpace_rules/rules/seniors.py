@@ -16,14 +16,15 @@ from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict
 
+from onpace_rules.context import RuleContext
 from onpace_rules.facts import EnrollmentState
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.base import RuleContext, RuleFamily, merged_params, validated
+from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.helpers import merged_params, validated
 
 SPRING_DEADLINE = "cps.seniors.spring_deadline"
 RULE_IDS = (SPRING_DEADLINE,)
 TITLES = {SPRING_DEADLINE: "Seniors' spring courses end on the seniors' last day of attendance"}
-SILENT = frozenset(RULE_IDS)
 
 SENIOR_GRADE = "12"
 
@@ -65,3 +66,12 @@ def build_adjusters(config: ProgramConfig) -> list[SeniorsSpringDeadline]:
         return []
     validated(_NoParams, merged_params(config.rules, RULE_IDS), SPRING_DEADLINE)
     return [SeniorsSpringDeadline()]
+
+
+MODULE = RuleModule(
+    rule_ids=RULE_IDS,
+    titles=TITLES,
+    build=build,
+    build_adjusters=build_adjusters,
+    silent=frozenset(RULE_IDS),
+)

@@ -1,4 +1,4 @@
-"""``direct_init``: the same ``__init__`` as a frozen dataclass's, built for speed, or a refusal."""
+"""``perf.direct_init``: the same ``__init__`` as a frozen dataclass's, built for speed, or a refusal."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import InitVar, dataclass, field
 
 import pytest
-from onpace_rules.values import direct_init
+from onpace_rules.perf import direct_init
 
 
 @direct_init
