@@ -2,9 +2,10 @@
 
 ``direct_init`` gives the two values the engine makes on every evaluation, ``Decision`` and
 ``Evaluation``, an ``__init__`` generated from their own field list that fills their slots
-directly. Without it the benchmark's evaluation takes about 14 % longer (README, "Benchmarks",
-which gives the measured figures); nothing else in ``layers/rules`` generates code or writes
-into a frozen instance (``tests/unit/test_value_types.py``).
+directly. Without it the benchmark's evaluation takes about a quarter longer (README,
+"Speed tricks, and what removing them costs", gives the measured figures); nothing else in
+``layers/rules`` generates code or writes into a frozen instance
+(``tests/unit/test_value_types.py``).
 """
 
 from __future__ import annotations

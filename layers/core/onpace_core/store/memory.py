@@ -111,7 +111,8 @@ class MemorySubject:
 # A state per evaluation is this store's hottest allocation. EnrollmentState's own ``__init__``
 # (a frozen dataclass's) sets each of its 16 fields through ``object.__setattr__``, which costs
 # about twice what setting the new instance's slots through their descriptors does; on the
-# benchmark that difference is about 5 % of the evaluation (README, "Benchmarks"). Only an
+# benchmark, building with ``EnrollmentState(...)`` made the evaluation about a fifth slower
+# (README, "Speed tricks, and what removing them costs"). Only an
 # instance made here, before anyone else holds it, is written: a state handed out never changes.
 # ``tests/unit/test_value_types.py`` checks the result against ``EnrollmentState(...)``; a field
 # added to EnrollmentState and not set here fails there (reading an unset slot raises).
