@@ -21,7 +21,7 @@ from onpace_core.settings import Settings
 from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel
 from onpace_rules.decisions import Decision
 from onpace_rules.program import ProgramConfig
-from onpace_rules.registry import FAMILY_RULE_IDS, STAFF_ONLY_RULE_IDS
+from onpace_rules.registry import FAMILY_NOTICE_RULE_IDS, STAFF_ONLY_RULE_IDS
 
 from tests.unit.test_render import CASES, TEMPLATES, make_notice
 
@@ -147,12 +147,12 @@ def test_the_recorded_notice_carries_its_contact_and_signature(monkeypatch: pyte
 # -- every family notice, rendered and built as the sender does ------------------------------------
 
 
-FAMILY_CASES = sorted(set(CASES) & FAMILY_RULE_IDS)
+FAMILY_CASES = sorted(set(CASES) & FAMILY_NOTICE_RULE_IDS)
 
 
 def test_every_emailed_rule_is_either_a_family_rule_or_staff_only() -> None:
-    assert set(CASES) == FAMILY_RULE_IDS | STAFF_ONLY_RULE_IDS
-    assert not FAMILY_RULE_IDS & STAFF_ONLY_RULE_IDS
+    assert set(CASES) == FAMILY_NOTICE_RULE_IDS | STAFF_ONLY_RULE_IDS
+    assert not FAMILY_NOTICE_RULE_IDS & STAFF_ONLY_RULE_IDS
 
 
 @pytest.mark.parametrize("rule_id", FAMILY_CASES)

@@ -60,13 +60,13 @@ EMAILED_RULE_IDS: frozenset[str] = IMPLEMENTED_RULE_IDS - SILENT_RULE_IDS
 # Emailed rules that write to staff only (a module lists them in ``staff_only``); every other
 # emailed rule can write to a student or a family, and so needs the program's ``notices``.
 STAFF_ONLY_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in m.staff_only)
-FAMILY_RULE_IDS: frozenset[str] = EMAILED_RULE_IDS - STAFF_ONLY_RULE_IDS
+FAMILY_NOTICE_RULE_IDS: frozenset[str] = EMAILED_RULE_IDS - STAFF_ONLY_RULE_IDS
 
 
 def family_rules(config: ProgramConfig) -> list[str]:
     """Rule ids of ``config`` (any policy version) whose notices can reach a student or a family."""
     named = set(config.rules) | {r for v in config.versions for r, p in v.rules.items() if p is not None}
-    return sorted(named & FAMILY_RULE_IDS)
+    return sorted(named & FAMILY_NOTICE_RULE_IDS)
 
 
 def check_notice_settings(config: ProgramConfig) -> None:

@@ -95,11 +95,17 @@ def course_fee_on(ctx: RuleContext, day: date) -> float | None:
     """The full course fee in force on ``day`` ("the full fee per student per course": the price
     list's, ``course_fee_usd`` of ``msc.enrollment.withdraw_window``), or None when the program
     states no prices (that rule is off)."""
+    params = _withdraw_params_on(ctx, day)
+    return None if params is None else _usd(params.course_fee_usd)
+
+
+def _withdraw_params_on(ctx: RuleContext, day: date) -> WithdrawParams | None:
+    """The withdraw-window parameters of the policy version in force on ``day`` (None when that
+    version does not enable the rule): fees are dated values."""
     rules = ctx.on(day).config.rules
     if WITHDRAW_WINDOW not in rules:
         return None
-    params = validated(WithdrawParams, merged_params(rules, (WITHDRAW_WINDOW,)), WITHDRAW_WINDOW)
-    return _usd(params.course_fee_usd)
+    return validated(WithdrawParams, merged_params(rules, (WITHDRAW_WINDOW,)), WITHDRAW_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -114,11 +120,10 @@ class WithdrawWindow(AnswersInputs):
 
     def _params_on(self, ctx: RuleContext, day: date) -> tuple[WithdrawParams, str]:
         """Fees are dated values: the policy version in force on the drop date sets them."""
-        then = ctx.on(day)
-        if WITHDRAW_WINDOW not in then.config.rules:
+        params = _withdraw_params_on(ctx, day)
+        if params is None:
             return self.params, ctx.policy_version
-        overrides = merged_params(then.config.rules, (WITHDRAW_WINDOW,))
-        return validated(WithdrawParams, overrides, WITHDRAW_WINDOW), then.policy_version
+        return params, ctx.on(day).policy_version
 
     def decide(self, state: EnrollmentState, day: date, ctx: RuleContext) -> Sequence[Decision]:
         """The first unanswered drop request: drop fee and no grade inside the period, else F and full fee."""
