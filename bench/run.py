@@ -92,7 +92,7 @@ class ReplayInputs(NamedTuple):
 def replay_inputs(family: str, n: int, days: int, seed: int = 11) -> ReplayInputs:
     """A shipped program, a roster of its fall term and a term of events: students who work
     every 2–10 days, some who stop part-way, log-ins between, progress reports with the work."""
-    from onpace_core.ingest.plain import PlainActivityEvent
+    from onpace_core.ingest.formats.plain import PlainActivityEvent
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
     from onpace_rules.program_files import load_program_file
 

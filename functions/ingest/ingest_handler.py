@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.ingest.plain import InvalidPayloadError, parse_plain_events
+from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
 from onpace_core.ingest.service import ingest_events, record_rejection
 from onpace_core.ingest.signature import SignatureError, verify_signature
 from onpace_core.settings import get_settings
@@ -72,7 +72,11 @@ def receive(source: str) -> Response:
         record_rejection(district_id, source, 400, str(exc), now)
         return _json(400, {"error": "invalid_payload", "message": str(exc), "problems": exc.problems})
     report = ingest_events(
-        district_id=district_id, source=source, events=events, now=now, ttl_days=settings.raw_event_ttl_days
+        district_id=district_id,
+        source=source,
+        events=[e.to_lms_event() for e in events],
+        now=now,
+        ttl_days=settings.raw_event_ttl_days,
     )
     logger.info(
         "webhook stored",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from onpace_core.evaluation.day import evaluate_day
-from onpace_core.ingest.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
+from onpace_core.ingest.formats.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
 from onpace_core.roster.enrollments import (
     EnrollmentRecord,
     build_enrollments,

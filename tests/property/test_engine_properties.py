@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
-from onpace_core.ingest.plain import PlainActivityEvent
+from onpace_core.ingest.formats.plain import PlainActivityEvent
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
 from onpace_core.store.memory import MemoryStore
 from onpace_local import replay as replay_module

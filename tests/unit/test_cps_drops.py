@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from onpace_core.ingest.plain import PlainActivityEvent
+from onpace_core.ingest.formats.plain import PlainActivityEvent
 from onpace_core.notices.render import render
 from onpace_core.store.models import Contact
 from onpace_local.replay import replay

@@ -260,7 +260,7 @@ def test_a_snow_day_moves_school_day_dates_from_the_day_after_it_is_announced() 
 
 
 def _replay_with_change(skip: tuple[date, date] | None = None) -> list[dict[str, object]]:
-    from onpace_core.ingest.plain import PlainActivityEvent
+    from onpace_core.ingest.formats.plain import PlainActivityEvent
     from onpace_local.replay import DayRange, replay
 
     changes = [{"announced": "2026-10-06", "closed": ["2026-10-07"], "reason": "snow day"}]

@@ -678,7 +678,7 @@ def test_a_disenrollment_reported_per_course_sends_the_family_one_letter() -> No
 
 
 def _plain(event_id: str, class_id: str | None, at: str, school: str) -> Any:
-    from onpace_core.ingest.plain import PlainActivityEvent
+    from onpace_core.ingest.formats.plain import PlainActivityEvent
 
     return PlainActivityEvent.model_validate(
         {

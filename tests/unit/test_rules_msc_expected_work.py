@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 import pytest
-from onpace_core.ingest.plain import PlainActivityEvent
+from onpace_core.ingest.formats.plain import PlainActivityEvent
 from onpace_local.replay import replay
 from onpace_rules.rules.ladder import last_day_expectation_met
 

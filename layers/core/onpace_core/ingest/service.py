@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from onpace_rules.facts import ACTIVITY_KINDS
 from onpace_rules.inputs import Input
 
 from onpace_core.audit.log import AuditEntry, append
 from onpace_core.facts.fold import Activity, FoldOutcome, fold
 from onpace_core.facts.inputs import store_input
-from onpace_core.ingest.plain import PlainActivityEvent
+from onpace_core.ingest.event import LmsEvent
 from onpace_core.ingest.raw_store import StoreOutcome, mark, store_raw
 
 ACTOR = "ingest"
@@ -43,7 +44,7 @@ def ingest_events(
     *,
     district_id: str,
     source: str,
-    events: Sequence[PlainActivityEvent],
+    events: Sequence[LmsEvent],
     now: datetime,
     ttl_days: int,
 ) -> IngestReport:
@@ -55,26 +56,25 @@ def ingest_events(
     """
     report = IngestReport()
     for event in events:
+        student, class_id = _roster_ids(event)
         stored = store_raw(
             district_id=district_id,
             source=source,
             event_id=event.event_id,
             occurred_at=event.occurred_at,
-            student_id=event.student,
-            class_id=event.class_id or "",
-            kind=event.kind,
-            payload=event.model_dump_json(by_alias=True),
+            student_id=student,
+            class_id=class_id or "",
+            kind=event.kind or "",
+            payload=event.payload,
             received_at=now,
             ttl_days=ttl_days,
         )
         if stored is StoreOutcome.DUPLICATE:
             report.duplicates += 1
             continue
-        if not _apply(district_id, event):
+        if not _apply(district_id, event, student, class_id):
             mark(district_id, event.event_id, "unmatched")
-            report.unmatched.append(
-                {"event_id": event.event_id, "student": event.student, "class": event.class_id or ""}
-            )
+            report.unmatched.append({"event_id": event.event_id, "student": student, "class": class_id or ""})
         else:
             mark(district_id, event.event_id, "folded")
         if stored is StoreOutcome.NEW:
@@ -100,16 +100,24 @@ def ingest_events(
     return report
 
 
-def _apply(district_id: str, event: PlainActivityEvent) -> bool:
+def _roster_ids(event: LmsEvent) -> tuple[str, str | None]:
+    """The roster ids the event names directly (identity mapping comes with issue 10)."""
+    student = next((r.value for r in event.student if r.namespace == "sourcedId"), "")
+    class_id = next((r.value for r in event.course if r.namespace == "sourcedId"), None)
+    return student, class_id
+
+
+def _apply(district_id: str, event: LmsEvent, student: str, class_id: str | None) -> bool:
     """Fold activity into facts, or store an input on its enrollments; False if nobody matched."""
-    if event.is_activity:
-        assert event.class_id is not None  # the format requires a class for activity
+    if event.kind in ACTIVITY_KINDS:
+        if not student or class_id is None:
+            return False
         outcome = fold(
             Activity(
                 district_id=district_id,
-                student_id=event.student,
-                class_id=event.class_id,
-                kind=event.kind,  # type: ignore[arg-type]
+                student_id=student,
+                class_id=class_id,
+                kind=event.kind,
                 occurred_at=event.occurred_at,
                 percent_complete=event.percent_complete,
                 event_id=event.event_id,
@@ -122,10 +130,10 @@ def _apply(district_id: str, event: PlainActivityEvent) -> bool:
         # The program's local date is worked out from ``at`` when the enrollment is evaluated.
         on=event.occurred_at.astimezone(UTC).date(),
         at=event.occurred_at,
-        data=event.input_data,
-        class_id=event.class_id,
+        data=event.data,
+        class_id=class_id,
     )
-    return store_input(district_id, event.student, item) > 0
+    return store_input(district_id, student, item) > 0
 
 
 def record_rejection(district_id: str, source: str, status: int, reason: str, now: datetime) -> None:

@@ -37,6 +37,8 @@ from pydantic import (
     model_validator,
 )
 
+from onpace_core.ingest.event import LmsEvent, Ref, content_digest
+
 MAX_EVENTS_PER_REQUEST = 500
 
 
@@ -100,6 +102,22 @@ class PlainActivityEvent(BaseModel):
     def input_data(self) -> Any:
         """The validated ``data`` model of a non-activity input (None for activity)."""
         return self._input
+
+    def to_lms_event(self) -> LmsEvent:
+        """The internal event: the plain format names roster ``sourcedId``s directly."""
+        document = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return LmsEvent(
+            event_id=self.event_id,
+            source="plain",
+            occurred_at=self.occurred_at,
+            student=(Ref("sourcedId", self.student),),
+            course=(Ref("sourcedId", self.class_id),) if self.class_id else (),
+            kind=self.kind,
+            percent_complete=self.percent_complete,
+            data=self._input,
+            payload=self.model_dump_json(by_alias=True),
+            digest=content_digest(document),
+        )
 
 
 _BATCH = TypeAdapter(list[PlainActivityEvent])

@@ -1,0 +1,1 @@
+"""Parsers of the LMS formats OnPace reads; each turns a request body into ``LmsEvent``s."""
