@@ -1,11 +1,15 @@
 """POST /webhooks/{source}?district=ID — receive signed LMS activity.
 
-Thin: verify the Standard Webhooks signature with the district's secret, validate the body,
-hand the events to ``onpace_core.ingest.service``; map domain errors to status codes here only.
+Thin: check the body against the shared limits (size, UTF-8) before anything else reads it,
+verify the Standard Webhooks signature with the district's secret, validate the body, hand the
+events to ``onpace_core.ingest.service``; map domain errors to status codes here only. A refused
+request stores nothing and makes exactly one audit write (``ingest.rejected``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,12 +18,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
+from onpace_core.ingest.limits import LimitError, decode_body
 from onpace_core.ingest.service import ingest_events, record_rejection
 from onpace_core.ingest.signature import SignatureError, verify_signature
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 
 SOURCES = ("plain",)  # later issues add xapi, caliper, canvas
+# The audit entry of a refusal keeps the reason, not a sender-sized copy of it.
+_MAX_REASON = 500
 
 logger = Logger()
 app = APIGatewayHttpResolver()
@@ -51,6 +58,40 @@ def _secret(district_id: str) -> str:
     return str(value)
 
 
+def _raw_body() -> bytes | str:
+    """The body as sent: API Gateway base64-encodes a body it does not take for text."""
+    event = app.current_event
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body
+    try:
+        return base64.b64decode(body)
+    except (binascii.Error, ValueError):
+        raise LimitError("the body could not be read (isBase64Encoded, but not base64)") from None
+
+
+def _refuse(
+    district_id: str,
+    source: str,
+    now: datetime,
+    status: int,
+    error: str,
+    message: str,
+    problems: list[dict[str, Any]] | None = None,
+) -> Response:
+    # One audit write per refused request, whatever was wrong with it.
+    record_rejection(district_id, source, status, message[:_MAX_REASON], now)
+    body: dict[str, Any] = {"error": error, "message": message}
+    if problems is not None:
+        body["problems"] = problems
+    return _json(status, body)
+
+
+def _limit_refusal(district_id: str, source: str, now: datetime, exc: LimitError) -> Response:
+    error = "payload_too_large" if exc.status == 413 else "invalid_payload"
+    return _refuse(district_id, source, now, exc.status, error, str(exc), [] if exc.status == 400 else None)
+
+
 @app.post("/webhooks/<source>")
 def receive(source: str) -> Response:
     if source not in SOURCES:
@@ -58,19 +99,31 @@ def receive(source: str) -> Response:
     district_id = app.current_event.get_query_string_value("district")
     if not district_id:
         raise MissingDistrictError()
-    body = app.current_event.decoded_body or ""
     now = datetime.now(UTC)
     secret = _secret(district_id)
     try:
+        # Before the signature: the scheme signs text, and a body that is not UTF-8 or is larger
+        # than API Gateway would pass is refused the same way whoever sent it.
+        body = decode_body(_raw_body())
+    except LimitError as exc:
+        return _limit_refusal(district_id, source, now, exc)
+    try:
         verify_signature(secret, body, app.current_event.headers)
     except SignatureError as exc:
-        record_rejection(district_id, source, 401, f"signature not valid ({exc})", now)
-        return _json(401, {"error": "invalid_signature", "message": f"webhook signature not valid: {exc}"})
+        return _refuse(
+            district_id,
+            source,
+            now,
+            401,
+            "invalid_signature",
+            f"webhook signature not valid: {exc}",
+        )
     try:
-        events = parse_plain_events(body)
+        events = parse_plain_events(body, now=now)
+    except LimitError as exc:
+        return _limit_refusal(district_id, source, now, exc)
     except InvalidPayloadError as exc:
-        record_rejection(district_id, source, 400, str(exc), now)
-        return _json(400, {"error": "invalid_payload", "message": str(exc), "problems": exc.problems})
+        return _refuse(district_id, source, now, exc.status, "invalid_payload", str(exc), exc.problems)
     report = ingest_events(
         district_id=district_id,
         source=source,

@@ -19,6 +19,7 @@ from typing import Any
 
 from onpace_core.evaluation.day import evaluate_day
 from onpace_core.ingest.formats.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
+from onpace_core.ingest.limits import LimitError
 from onpace_core.roster.enrollments import (
     EnrollmentRecord,
     build_enrollments,
@@ -86,7 +87,12 @@ class ReplayResult:
 
 
 def read_event_file(path: Path) -> Iterator[tuple[str, PlainActivityEvent]]:
-    """Each line of a JSON-lines events file with its event, validated; InputFileError names the line."""
+    """Each line of a JSON-lines events file with its event, validated; InputFileError names the line.
+
+    The webhook's limits apply but for the future bound: a file may hold a term still to come
+    (a practice run of next semester), and the evaluation of day D only ever sees the events
+    dated before D, so an event ahead of the wall clock cannot switch a rule off early here.
+    """
     text = read_text(path, what="events file")
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -94,10 +100,12 @@ def read_event_file(path: Path) -> Iterator[tuple[str, PlainActivityEvent]]:
         if not line.lstrip().startswith("{"):
             raise InputFileError(path, "each line must be one JSON object", number)
         try:
-            (event,) = parse_plain_events(line)
+            (event,) = parse_plain_events(line, now=None)
         except InvalidPayloadError as exc:
             detail = "; ".join(f"{p['field'] or 'event'}: {p['problem']}" for p in exc.problems) or str(exc)
             raise InputFileError(path, detail, number) from exc
+        except LimitError as exc:
+            raise InputFileError(path, str(exc), number) from exc
         yield line, event
 
 

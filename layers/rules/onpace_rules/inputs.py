@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 InputKind = Literal[
     "final_grade",
@@ -31,6 +31,27 @@ InputKind = Literal[
     "reenrollment",
 ]
 INPUT_KINDS: tuple[InputKind, ...] = get_args(InputKind)
+
+# Every text field is bounded: inputs are kept on the enrollment item, which every evaluation
+# reads and which DynamoDB caps at 400 KB. Names, ids and rule ids are short; free text (an
+# approval's note, a denial's reason) is a paragraph, not a document. docs/webhooks.md states them.
+NAME_LENGTH = 200
+NOTE_LENGTH = 2_000
+# Dates inside ``data`` (an accommodation's range, a due instant) are policy dates, not event
+# times, so they may lie ahead; but a year like 9999 overflows the date arithmetic and time-zone
+# conversion of every evaluation that reads the input.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+
+
+def _plausible_year(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"{value.isoformat()} is not between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+PolicyDate = Annotated[date, AfterValidator(_plausible_year)]
+PolicyInstant = Annotated[datetime, AfterValidator(_plausible_year)]
 
 
 class _Data(BaseModel):
@@ -54,8 +75,10 @@ class FinalGrade(_Data):
     core: bool = False
     transfer: bool = False
     repeat: bool = False
-    course: str | None = Field(default=None, description="Course id, to find repeats of it")
-    term: str | None = None
+    course: str | None = Field(
+        default=None, max_length=NAME_LENGTH, description="Course id, to find repeats of it"
+    )
+    term: str | None = Field(default=None, max_length=NAME_LENGTH)
     a_plus_candidate: bool = Field(default=False, description="Missouri A+ tuition candidate (MOCAP)")
 
     @property
@@ -66,12 +89,14 @@ class FinalGrade(_Data):
 
 
 class Appeal(_Data):
-    rule: str = Field(description="The rule id of the drop appealed, e.g. cps.pacing.ipr_drop")
+    rule: str = Field(
+        max_length=NAME_LENGTH, description="The rule id of the drop appealed, e.g. cps.pacing.ipr_drop"
+    )
 
 
 class ExtensionRequest(_Data):
     days: int = Field(ge=1, le=365)
-    requested_by: str = Field(min_length=1)
+    requested_by: str = Field(min_length=1, max_length=NAME_LENGTH)
 
 
 class Application(_Data):
@@ -85,7 +110,7 @@ class Application(_Data):
     (``mocap.payment.schedule`` ``pay_home_school_and_private``).
     """
 
-    course: str | None = None
+    course: str | None = Field(default=None, max_length=NAME_LENGTH)
     full_time: bool = False
     schooling: Literal["public", "home_school", "private"] = Field(
         default="public", description="public (charter included), home_school or private"
@@ -94,17 +119,22 @@ class Application(_Data):
 
 class ApplicationDecision(_Data):
     decision: Literal["approved", "denied"]
-    reason: str | None = Field(default=None, description="Written good-cause reason, required for a denial")
-    by: str = Field(min_length=1)
+    reason: str | None = Field(
+        default=None, max_length=NOTE_LENGTH, description="Written good-cause reason, required for a denial"
+    )
+    by: str = Field(min_length=1, max_length=NAME_LENGTH)
 
 
 class Disenrollment(_Data):
     """A full-time virtual school's report that it disenrolled the student (MOCAP, seed 001 "D.")."""
 
-    school: str = Field(min_length=1, description="The full-time virtual school that reported it")
+    school: str = Field(
+        min_length=1, max_length=NAME_LENGTH, description="The full-time virtual school that reported it"
+    )
     school_id: str | None = Field(
         default=None,
         min_length=1,
+        max_length=NAME_LENGTH,
         description="Its OneRoster org sourcedId, when its classes are on the roster",
     )
 
@@ -121,7 +151,7 @@ class Disenrollment(_Data):
 
 
 class DropRequest(_Data):
-    requested_by: str = Field(default="student", min_length=1)
+    requested_by: str = Field(default="student", min_length=1, max_length=NAME_LENGTH)
 
 
 EXTENSION_RULE = "msc.extension.eligibility"
@@ -133,12 +163,19 @@ class Approval(_Data):
     ``msc.extension.eligibility``, ``request`` = the request's event id, ``note`` = the reason of a
     rejection, which the counselor is told)."""
 
-    rule: str = Field(min_length=1, description="The rule id of the action or request awaiting approval")
+    rule: str = Field(
+        min_length=1,
+        max_length=NAME_LENGTH,
+        description="The rule id of the action or request awaiting approval",
+    )
     decision: Literal["approved", "rejected"]
-    by: str = Field(min_length=1)
-    note: str | None = None
+    by: str = Field(min_length=1, max_length=NAME_LENGTH)
+    note: str | None = Field(default=None, max_length=NOTE_LENGTH)
     request: str | None = Field(
-        default=None, min_length=1, description="The event id of the request decided (extension requests)"
+        default=None,
+        min_length=1,
+        max_length=NAME_LENGTH,
+        description="The event id of the request decided (extension requests)",
     )
 
     @model_validator(mode="after")
@@ -159,8 +196,8 @@ class Accommodation(_Data):
     """An IEP, a 504 plan or a documented medical absence, for a date range (inclusive)."""
 
     plan: Literal["iep", "504", "medical"]
-    start: date
-    end: date
+    start: PolicyDate
+    end: PolicyDate
     pause: bool = Field(default=True, description="The range does not count toward inactivity clocks")
     extend_days: int = Field(default=0, ge=0, le=60, description="Added to inactivity thresholds")
 
@@ -176,20 +213,22 @@ class Accommodation(_Data):
 
 class Consent(_Data):
     recording: bool = Field(description="A parent's written consent to recording video meetings")
-    by: str = Field(min_length=1)
+    by: str = Field(min_length=1, max_length=NAME_LENGTH)
 
 
 class Waiver(_Data):
     check: Literal["class_size", "schedule_share", "term_midpoint", "add_window"]
-    by: str = Field(min_length=1)
+    by: str = Field(min_length=1, max_length=NAME_LENGTH)
 
 
 class GradedWork(_Data):
     """A piece of graded work with its due date (CSU late policy)."""
 
     work: Literal["assignment", "milestone", "discussion_post", "discussion_reply"]
-    work_id: str = Field(min_length=1)
-    due_at: datetime | None = Field(default=None, description="Assignment due instant; posts use the week")
+    work_id: str = Field(min_length=1, max_length=NAME_LENGTH)
+    due_at: PolicyInstant | None = Field(
+        default=None, description="Assignment due instant; posts use the week"
+    )
     incomplete_approved: bool = False
 
 
@@ -201,7 +240,9 @@ class InstructorContact(_Data):
     attempts that got no answer. (A message the student sends the instructor through the LMS is
     activity of kind ``instructor_message``.)"""
 
-    by: str = Field(min_length=1, description="The instructor who records the contact")
+    by: str = Field(
+        min_length=1, max_length=NAME_LENGTH, description="The instructor who records the contact"
+    )
     method: Literal["email", "phone", "video", "in_person", "message", "other"]
     contact_with: Literal["student", "parent_guardian"] = "student"
 
@@ -211,9 +252,16 @@ class Reenrollment(_Data):
     administratively removed may re-enroll once, per course, per semester, for a $400 fee").
     Sent for the enrollment the student re-enrolled in (its class), once it is on the roster."""
 
-    by: str = Field(min_length=1, description="Who re-enrolled the student (district or program staff)")
+    by: str = Field(
+        min_length=1,
+        max_length=NAME_LENGTH,
+        description="Who re-enrolled the student (district or program staff)",
+    )
     removed_from: str | None = Field(
-        default=None, min_length=1, description="The class the student was removed from, when another"
+        default=None,
+        min_length=1,
+        max_length=NAME_LENGTH,
+        description="The class the student was removed from, when another",
     )
 
 

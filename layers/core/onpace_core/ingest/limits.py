@@ -1,13 +1,17 @@
 """Limits every ingest route enforces before anything is stored, so one bad sender hurts nobody.
 
 Each check raises ``LimitError`` with the status and a message that names the problem; the
-handler answers with it and stores nothing.
+handler answers with it and stores nothing. A parser uses them in this order: ``decode_body``
+(size, UTF-8), ``load_json`` (syntax, depth, text that can be stored), then ``check_instant`` on
+every event time and ``check_text`` on every free-text field it keeps.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 # API Gateway (HTTP API) refuses larger payloads itself; the same figure here keeps the local
@@ -21,6 +25,11 @@ MAX_TEXT = 2_000
 MAX_FUTURE = timedelta(minutes=15)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
+# A JSON string (escapes included), unrolled so the regex engine never backtracks on long text.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
 
 class LimitError(ValueError):
     """A request or event outside OnPace's limits; ``status`` is the 4xx to answer with."""
@@ -32,7 +41,15 @@ class LimitError(ValueError):
 
 def decode_body(body: bytes | str) -> str:
     """The body as text: at most ``MAX_BODY_BYTES``, and UTF-8 (what every format requires)."""
-    raw = body.encode() if isinstance(body, str) else body
+    if isinstance(body, str):
+        # Text that holds a lone surrogate came from bytes that were not UTF-8 (or from a
+        # JSON-escaped event); it could not be stored or signed either.
+        try:
+            raw = body.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise LimitError(f"the body is not UTF-8 (character {exc.start}: {exc.reason})") from None
+    else:
+        raw = body
     if len(raw) > MAX_BODY_BYTES:
         raise LimitError(f"the body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are accepted", 413)
     if isinstance(body, str):
@@ -43,53 +60,64 @@ def decode_body(body: bytes | str) -> str:
         raise LimitError(f"the body is not UTF-8 (byte {exc.start}: {exc.reason})") from None
 
 
-def load_json(text: str) -> Any:
-    """Parse JSON text and refuse nesting deeper than ``MAX_DEPTH`` (before recursion can fail)."""
-    _check_depth(text)
+def load_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse JSON text: refuse nesting deeper than ``max_depth`` (before recursion can fail),
+    numbers Python will not convert, and strings holding a lone UTF-16 surrogate (``"\\ud800"``),
+    which no UTF-8 store or digest can take."""
+    check_depth(text, max_depth)
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LimitError(f"the body is not JSON: {exc}") from None
-    except RecursionError:  # pragma: no cover - _check_depth refuses these first
-        raise LimitError(f"the body nests deeper than {MAX_DEPTH} levels") from None
+    except RecursionError:  # pragma: no cover - check_depth refuses these first
+        raise LimitError(f"the body nests deeper than {max_depth} levels") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise LimitError(f"the body holds a number OnPace cannot read: {exc}") from None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise LimitError(
+            "the body holds a string with a lone UTF-16 surrogate escape (\\ud800-\\udfff)"
+        ) from None
+    return value
 
 
-def _check_depth(text: str) -> None:
-    # A scan of brackets outside strings: cheap, and it never recurses.
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise LimitError(f"the body nests deeper than {MAX_DEPTH} levels")
-        elif char in "]}":
-            depth -= 1
+def check_depth(text: str, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse JSON text whose brackets (outside strings) nest deeper than ``max_depth``.
+
+    A scan, not a parse: it never recurses, and it runs in C over a 10 MB body.
+    """
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    deepest = max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+    if deepest > max_depth:
+        raise LimitError(f"the body nests deeper than {max_depth} levels")
 
 
-def check_instant(at: datetime, now: datetime, what: str = "the event's time") -> datetime:
-    """``at`` if it lies between 2000-01-01 and 15 minutes after ``now``; LimitError otherwise."""
+def check_instant(at: datetime, now: datetime | None, what: str = "the event's time") -> datetime:
+    """``at`` if it lies between 2000-01-01 and 15 minutes after ``now``; LimitError otherwise.
+
+    ``now`` None sets no future bound (a replay of files that may run ahead of the wall clock).
+    A time without a UTC offset, or one that has no UTC equivalent (``9999-12-31T23:30-01:00``),
+    is refused too, so nothing downstream has to convert it.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise LimitError(f"{what} {at.isoformat()} has no UTC offset")
     try:
         utc = at.astimezone(UTC)
     except (OverflowError, ValueError):
         raise LimitError(f"{what} {at.isoformat()} is out of range") from None
     if utc < EARLIEST:
         raise LimitError(f"{what} {at.isoformat()} is before the year 2000")
-    if utc > now + MAX_FUTURE:
-        raise LimitError(f"{what} {at.isoformat()} is more than 15 minutes in the future")
+    if now is not None and utc > now + MAX_FUTURE:
+        raise LimitError(
+            f"{what} {at.isoformat()} is more than 15 minutes in the future "
+            f"(OnPace's clock reads {now.astimezone(UTC).isoformat(timespec='seconds')})"
+        )
     return at
 
 
 def check_text(value: str, what: str, limit: int = MAX_TEXT) -> str:
+    """``value`` if it has at most ``limit`` characters; LimitError naming ``what`` otherwise."""
     if len(value) > limit:
         raise LimitError(f"{what} is {len(value)} characters; at most {limit} are accepted")
     return value

@@ -16,11 +16,16 @@ object (``onpace_rules.inputs``), e.g. a final grade::
 
 ``class`` may be left out only for inputs about the student as a whole (an accommodation, a
 recording consent).
+
+The shared limits (``ingest.limits``) apply before any event is kept: the body is UTF-8 and at
+most 10 MB, nests at most 32 levels, every ``occurred_at`` lies between 2000-01-01 and 15
+minutes after the request's ``now``, and every string is bounded (ids 200 characters, the
+inputs' free text ``onpace_rules.inputs.NOTE_LENGTH``).
 """
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 from typing import Any
 
 from onpace_rules.facts import ACTIVITY_KINDS
@@ -33,11 +38,13 @@ from pydantic import (
     PrivateAttr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from onpace_core.ingest.event import LmsEvent, Ref, content_digest
+from onpace_core.ingest.limits import check_instant, decode_body, load_json
 
 MAX_EVENTS_PER_REQUEST = 500
 
@@ -57,10 +64,18 @@ class PlainActivityEvent(BaseModel):
     class_id: str | None = Field(
         default=None, alias="class", min_length=1, max_length=200, pattern=r"^[^#]+$"
     )
-    kind: str = Field(description="An activity kind or an input kind")
+    kind: str = Field(max_length=40, description="An activity kind or an input kind")
     percent_complete: float | None = Field(default=None, ge=0, le=100)
     data: dict[str, Any] | None = None
     _input: Any = PrivateAttr(default=None)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # ``now`` comes from the validation context (``parse_plain_events``); without one (a
+        # replay of files, a test building an event) only the year-2000 floor and range apply.
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        return check_instant(value, now)
 
     @field_validator("kind")
     @classmethod
@@ -87,11 +102,12 @@ class PlainActivityEvent(BaseModel):
         try:
             self._input = parse_input_data(self.kind, self.data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"data.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else f"data: {e['msg']}"
-                for e in exc.errors(include_url=False, include_input=False)
-            )
-            raise ValueError(problems) from None
+            raise InputDataError(
+                [
+                    (".".join(["data", *(str(p) for p in e["loc"])]), _message(e))
+                    for e in exc.errors(include_url=False, include_input=False)
+                ]
+            ) from None
         return self
 
     @property
@@ -123,20 +139,61 @@ class PlainActivityEvent(BaseModel):
 _BATCH = TypeAdapter(list[PlainActivityEvent])
 
 
+class InputDataError(ValueError):
+    """The ``data`` of an input is not valid: ``problems`` is (field path, message) pairs, so the
+    400 names ``data.note`` rather than the event as a whole."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {problem}" for field, problem in problems))
+        self.problems = problems
+
+
 class InvalidPayloadError(ValueError):
     """The body is not valid activity; ``problems`` says where and why, for the 400 response."""
+
+    status = 400
 
     def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
 
 
-def parse_plain_events(body: str | bytes) -> list[PlainActivityEvent]:
-    """Parse and validate a request body; all events are valid or none is accepted."""
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidPayloadError(f"body is not JSON: {exc}") from exc
+def _message(error: Any) -> str:
+    # A validator's own ValueError (a LimitError among them) reads better without pydantic's
+    # "Value error, " prefix.
+    cause = (error.get("ctx") or {}).get("error")
+    return str(cause) if error["type"] == "value_error" and cause is not None else str(error["msg"])
+
+
+def _problems(exc: ValidationError, single: bool) -> list[dict[str, Any]]:
+    problems: list[dict[str, Any]] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = list(error["loc"])
+        index = location.pop(0) if location and isinstance(location[0], int) else None
+        event = None if single else index
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, InputDataError):
+            problems += [{"event": event, "field": f, "problem": p} for f, p in cause.problems]
+            continue
+        problems.append(
+            {
+                "event": event,
+                "field": ".".join(str(part) for part in location) or None,
+                "problem": _message(error),
+            }
+        )
+    return problems
+
+
+def parse_plain_events(body: str | bytes, *, now: datetime | None) -> list[PlainActivityEvent]:
+    """Parse and validate a request body; all events are valid or none is accepted.
+
+    ``now`` is the request's clock: an ``occurred_at`` more than 15 minutes after it is refused.
+    None sets no future bound, for replaying files of past or planned terms (``onpace replay``).
+    Raises ``LimitError`` (body too large, not UTF-8, not JSON, too deep) or
+    ``InvalidPayloadError`` (the events, with a problem per field); both carry a 4xx ``status``.
+    """
+    data = load_json(decode_body(body))
     single = isinstance(data, dict)
     if single:
         data = [data]
@@ -147,19 +204,9 @@ def parse_plain_events(body: str | bytes) -> list[PlainActivityEvent]:
     if len(data) > MAX_EVENTS_PER_REQUEST:
         raise InvalidPayloadError(f"at most {MAX_EVENTS_PER_REQUEST} events per request, got {len(data)}")
     try:
-        events = _BATCH.validate_python(data)
+        events = _BATCH.validate_python(data, context={"now": now})
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False, include_input=False):
-            location = list(error["loc"])
-            index = location.pop(0) if location and isinstance(location[0], int) else None
-            problems.append(
-                {
-                    "event": None if single else index,
-                    "field": ".".join(str(part) for part in location) or None,
-                    "problem": error["msg"],
-                }
-            )
+        problems = _problems(exc, single)
         raise InvalidPayloadError(
             f"{len(problems)} problem(s) in the events; nothing was stored", problems
         ) from exc
