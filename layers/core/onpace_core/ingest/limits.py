@@ -21,6 +21,11 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 32
 # Free text (notes, reasons, names) is kept on items read by every evaluation: bounded.
 MAX_TEXT = 2_000
+# An event is stored whole (its ``payload``) in one Events item, which DynamoDB caps at 400 KB;
+# a parser keeps (or trims) what it stores under this, so no retry can fail on the write.
+MAX_EVENT_BYTES = 256 * 1024
+# The ``event_id`` is part of the Events table's key (2,048 bytes at most, district id included).
+MAX_EVENT_ID_BYTES = 1_024
 # An LMS clock may run a little fast; more than this is a wrong date, not a skew.
 MAX_FUTURE = timedelta(minutes=15)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
