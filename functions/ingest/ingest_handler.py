@@ -18,11 +18,13 @@ from onpace_core.ingest.service import ingest_events, record_rejection
 from onpace_core.ingest.signature import SignatureError, verify_signature
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
+from xapi_routes import router as xapi_router
 
 SOURCES = ("plain",)  # later issues add xapi, caliper, canvas
 
 logger = Logger()
 app = APIGatewayHttpResolver()
+app.include_router(xapi_router)  # POST/PUT /xapi/statements, GET /xapi/about
 settings = get_settings()
 bind_tables(settings)
 
