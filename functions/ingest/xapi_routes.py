@@ -161,7 +161,9 @@ def _authenticate(headers: dict[str, str], prefix: str) -> CredentialName:
     try:
         username, colon, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        raise XapiRefusal(401, "unauthorized", "the Basic credentials are not base64 of 'name:secret'", audit=False) from None
+        raise XapiRefusal(
+            401, "unauthorized", "the Basic credentials are not base64 of 'name:secret'", audit=False
+        ) from None
     if not colon:
         raise XapiRefusal(401, "unauthorized", "the Basic credentials are not 'name:secret'", audit=False)
     try:

@@ -1,4 +1,4 @@
-"""OnPace as an xAPI LRS: statements over HTTP through the local gateway, into the ingest handler, onto moto."""
+"""OnPace as an xAPI LRS: statements over HTTP through the local gateway into the handler, onto moto."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def lms(local_stack: LocalStack) -> Lms:
     return Lms(district, keys)
 
 
-def _statement(event_id: str, kind: str = "submission", student: str = "stu-1", **plain: Any) -> dict[str, Any]:
+def _statement(
+    event_id: str, kind: str = "submission", student: str = "stu-1", **plain: Any
+) -> dict[str, Any]:
     event = {
         "event_id": event_id,
         "occurred_at": "2026-09-01T10:00:00-05:00",
@@ -123,7 +125,9 @@ def test_missing_or_wrong_version_header_is_400(gateway: GatewayHandle, lms: Lms
     assert missing.status == 400 and missing.body["error"] == "missing_version"
     assert "X-Experience-API-Version" in missing.body["message"]
     assert missing.headers["X-Experience-API-Version"] == "1.0.3"
-    old = post_statements(gateway.url, lms.current, statement, headers=headers | {"X-Experience-API-Version": "0.95"})
+    old = post_statements(
+        gateway.url, lms.current, statement, headers=headers | {"X-Experience-API-Version": "0.95"}
+    )
     assert old.status == 400 and "0.95" in old.body["message"]
     with pytest.raises(RawEventModel.DoesNotExist):
         _raw(lms, statement["id"])
@@ -152,7 +156,9 @@ def test_wrong_or_missing_credentials_are_401(gateway: GatewayHandle, lms: Lms) 
     assert [a.type for a in audit] == ["ingest.rejected", "ingest.rejected"]
 
 
-def test_invalid_statement_is_400_and_nothing_of_the_batch_is_stored(gateway: GatewayHandle, lms: Lms) -> None:
+def test_invalid_statement_is_400_and_nothing_of_the_batch_is_stored(
+    gateway: GatewayHandle, lms: Lms
+) -> None:
     good = _statement("fine")
     bad = _statement("bad")
     del bad["actor"]
@@ -167,7 +173,9 @@ def test_invalid_statement_is_400_and_nothing_of_the_batch_is_stored(gateway: Ga
 
 def test_content_type_must_be_json(gateway: GatewayHandle, lms: Lms) -> None:
     headers = default_headers(lms.current)
-    plain = post_statements(gateway.url, lms.current, _statement("ct"), headers=headers | {"Content-Type": "text/plain"})
+    plain = post_statements(
+        gateway.url, lms.current, _statement("ct"), headers=headers | {"Content-Type": "text/plain"}
+    )
     assert plain.status == 400 and plain.body["error"] == "unsupported_content_type"
     multipart = post_statements(
         gateway.url,
@@ -192,3 +200,23 @@ def test_same_id_with_other_content_is_409(gateway: GatewayHandle, lms: Lms) -> 
     with pytest.raises(RawEventModel.DoesNotExist):
         _raw(lms, _statement("c2")["id"])
     assert _enrollment(lms).last_submission_at == "2026-09-01T15:00:00.000000Z"
+
+
+# MERGE: statements OnPace reads for nothing (``kind=None``: a verb outside the table, a voiding
+# statement) are stored by h-core's rewritten service; the service of this branch treats any
+# non-activity kind as an input and fails (500). Remove this mark when merging h-core.
+@pytest.mark.xfail(strict=True, reason="needs h-core's ingest_events storing kind=None events and voids")
+def test_ignored_and_voiding_statements_are_stored_for_nothing(gateway: GatewayHandle, lms: Lms) -> None:
+    attended = _statement("ig") | {"verb": {"id": "http://adlnet.gov/expapi/verbs/attended"}}
+    response = post_statements(gateway.url, lms.current, attended)
+    assert response.status == 200 and response.body == [attended["id"]]
+    assert _raw(lms, attended["id"]).source == "xapi"
+    assert _enrollment(lms).last_submission_at is None
+    voiding = {
+        "actor": attended["actor"],
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+        "object": {"objectType": "StatementRef", "id": attended["id"]},
+    }
+    response = post_statements(gateway.url, lms.current, voiding)
+    assert response.status == 200
+    _raw(lms, response.body[0])

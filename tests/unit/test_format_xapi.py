@@ -65,7 +65,12 @@ def _moodle(verb: str, object_: dict[str, Any], **extra: Any) -> dict[str, Any]:
                         },
                     },
                 ],
-                "category": [{"id": "http://moodle.org", "definition": {"type": "http://id.tincanapi.com/activitytype/source"}}],
+                "category": [
+                    {
+                        "id": "http://moodle.org",
+                        "definition": {"type": "http://id.tincanapi.com/activitytype/source"},
+                    }
+                ],
             },
         },
     }
@@ -199,7 +204,14 @@ def test_default_context_and_result_templates_are_valid(fixtures: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["agents_account.json", "agents_mbox_sha1sum.json", "contexts_default.json", "results_default.json", "verbs_voided.json"]
+    "name",
+    [
+        "agents_account.json",
+        "agents_mbox_sha1sum.json",
+        "contexts_default.json",
+        "results_default.json",
+        "verbs_voided.json",
+    ],
 )
 def test_a_bare_template_is_no_statement(fixtures: Path, name: str) -> None:
     with pytest.raises(LimitError, match="actor is required"):
@@ -235,15 +247,39 @@ def test_moodle_assignment_submitted() -> None:
         ("https://brindlewaye.com/xAPITerms/verbs/loggedin/", {"id": MOODLE}, {}, "login", None),
         ("https://w3id.org/xapi/adl/verbs/logged-in", {"id": MOODLE}, {}, "login", None),
         ("http://id.tincanapi.com/verb/viewed", {"id": f"{MOODLE}/mod/page/view.php?id=3"}, {}, "view", None),
-        ("http://adlnet.gov/expapi/verbs/experienced", {"id": f"{MOODLE}/mod/page/view.php?id=3"}, {}, "view", None),
+        (
+            "http://adlnet.gov/expapi/verbs/experienced",
+            {"id": f"{MOODLE}/mod/page/view.php?id=3"},
+            {},
+            "view",
+            None,
+        ),
         ("http://adlnet.gov/expapi/verbs/completed", ASSIGNMENT, {}, "submission", None),
         ("http://adlnet.gov/expapi/verbs/passed", ASSIGNMENT, {}, "mastery_exercise", None),
-        ("http://adlnet.gov/expapi/verbs/mastered", {"id": "https://khan.example/ex/1"}, {}, "mastery_exercise", None),
-        ("http://adlnet.gov/expapi/verbs/completed", {"id": f"{MOODLE}/mod/page/view.php?id=3"}, {}, "progress", None),
+        (
+            "http://adlnet.gov/expapi/verbs/mastered",
+            {"id": "https://khan.example/ex/1"},
+            {},
+            "mastery_exercise",
+            None,
+        ),
+        (
+            "http://adlnet.gov/expapi/verbs/completed",
+            {"id": f"{MOODLE}/mod/page/view.php?id=3"},
+            {},
+            "progress",
+            None,
+        ),
         ("http://activitystrea.ms/schema/1.0/create", DISCUSSION, {}, "discussion_post", None),
         ("http://adlnet.gov/expapi/verbs/commented", DISCUSSION, {}, "discussion_post", None),
         ("http://id.tincanapi.com/verb/replied", DISCUSSION, {}, "discussion_reply", None),
-        ("http://adlnet.gov/expapi/verbs/asked", {"id": f"{MOODLE}/mod/forum/discuss.php?d=9"}, {}, "forum_question", None),
+        (
+            "http://adlnet.gov/expapi/verbs/asked",
+            {"id": f"{MOODLE}/mod/forum/discuss.php?d=9"},
+            {},
+            "forum_question",
+            None,
+        ),
         (
             "http://adlnet.gov/expapi/verbs/progressed",
             {"id": f"{MOODLE}/course/view.php?id=7"},
@@ -267,7 +303,9 @@ def test_moodle_assignment_submitted() -> None:
         ),
     ],
 )
-def test_verb_table(verb: str, object_: dict[str, Any], extra: dict[str, Any], kind: str, percent: float | None) -> None:
+def test_verb_table(
+    verb: str, object_: dict[str, Any], extra: dict[str, Any], kind: str, percent: float | None
+) -> None:
     event = _one(_moodle(verb, object_, **extra))
     assert (event.kind, event.percent_complete, event.ignored) == (kind, percent, None)
 
@@ -315,7 +353,10 @@ def test_logout_is_ignored_with_its_reason() -> None:
 
 def test_login_without_course_is_about_the_student_as_a_whole() -> None:
     statement = _moodle("https://brindlewaye.com/xAPITerms/verbs/loggedin/", {"id": MOODLE})
-    statement["context"] = {"platform": "Moodle", "contextActivities": {"category": [{"id": "http://moodle.org"}]}}
+    statement["context"] = {
+        "platform": "Moodle",
+        "contextActivities": {"category": [{"id": "http://moodle.org"}]},
+    }
     event = _one(statement)
     assert event.kind == "login" and event.course == ()
 
@@ -324,7 +365,9 @@ def test_jisc_course_area_names_the_course_short_name() -> None:
     statement = _moodle("http://activitystrea.ms/schema/1.0/submit", ASSIGNMENT)
     grouping = statement["context"]["contextActivities"]["grouping"]
     grouping[1]["definition"].pop("extensions")
-    statement["context"]["extensions"] = {"http://xapi.jisc.ac.uk/courseArea": {"http://xapi.jisc.ac.uk/vle_mod_id": "BIO101"}}
+    statement["context"]["extensions"] = {
+        "http://xapi.jisc.ac.uk/courseArea": {"http://xapi.jisc.ac.uk/vle_mod_id": "BIO101"}
+    }
     course = _one(statement).course
     assert Ref("classCode", "BIO101") in course and Ref("sourcedId", "cls-1") not in course
 
@@ -361,7 +404,9 @@ def test_same_id_twice_in_a_batch_is_refused() -> None:
         parse_statements(json.dumps([_statement(id=same), _statement(id=same.upper())]), now=NOW)
 
 
-@pytest.mark.parametrize("bad", ["not-a-uuid", "AA97B177-9383-4934-8543-0F91A7A028368", "MA97B177-9383-4934-8543-0F91A7A02836"])
+@pytest.mark.parametrize(
+    "bad", ["not-a-uuid", "AA97B177-9383-4934-8543-0F91A7A028368", "MA97B177-9383-4934-8543-0F91A7A02836"]
+)
 def test_bad_uuid_is_refused(bad: str) -> None:
     with pytest.raises(LimitError, match="statement 1: id is not a UUID"):
         parse_statements(json.dumps([_statement(), _statement(id=bad)]), now=NOW)
@@ -409,12 +454,18 @@ def test_no_id_derives_a_stable_id_from_the_content() -> None:
     first, second = _one(statement), _one(copy.deepcopy(statement))
     assert first.event_id == second.event_id and uuid.UUID(first.event_id).version == 5
     # Key order and LRS-set fields do not change it; other content does.
-    reordered = dict(reversed(list(statement.items()))) | {"stored": "2026-09-14T15:00:00Z", "version": "1.0.3"}
+    reordered = dict(reversed(list(statement.items()))) | {
+        "stored": "2026-09-14T15:00:00Z",
+        "version": "1.0.3",
+    }
     assert _one(reordered).event_id == first.event_id
     assert _one(_statement(timestamp="2026-09-14T09:31:00-05:00")).event_id != first.event_id
-    assert first.digest == hashlib.sha256(
-        json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    ).hexdigest()
+    assert (
+        first.digest
+        == hashlib.sha256(
+            json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()
+    )
 
 
 def test_given_id_is_kept_in_the_payload_and_same_content_same_digest() -> None:

@@ -87,7 +87,7 @@ def _send(
 
 
 def _response(status: int, raw: bytes, headers: Any) -> XapiResponse:
-    return XapiResponse(status, json.loads(raw) if raw else None, {k: v for k, v in headers.items()})
+    return XapiResponse(status, json.loads(raw) if raw else None, dict(headers.items()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,8 +99,14 @@ _STATEMENT_OF_KIND: dict[str, tuple[str, str | None]] = {
     "login": ("https://w3id.org/xapi/adl/verbs/logged-in", "http://id.tincanapi.com/activitytype/lms"),
     "view": ("http://id.tincanapi.com/verb/viewed", f"{_ACTIVITY}module"),
     "submission": ("http://activitystrea.ms/schema/1.0/submit", f"{_ACTIVITY}assessment"),
-    "discussion_post": ("http://adlnet.gov/expapi/verbs/commented", "http://id.tincanapi.com/activitytype/discussion"),
-    "discussion_reply": ("http://id.tincanapi.com/verb/replied", "http://id.tincanapi.com/activitytype/discussion"),
+    "discussion_post": (
+        "http://adlnet.gov/expapi/verbs/commented",
+        "http://id.tincanapi.com/activitytype/discussion",
+    ),
+    "discussion_reply": (
+        "http://id.tincanapi.com/verb/replied",
+        "http://id.tincanapi.com/activitytype/discussion",
+    ),
     "mastery_exercise": ("http://adlnet.gov/expapi/verbs/mastered", f"{_ACTIVITY}assessment"),
     "forum_question": ("http://adlnet.gov/expapi/verbs/asked", f"{_ACTIVITY}question"),
     "instructor_message": ("http://activitystrea.ms/schema/1.0/send", None),  # object: the instructor
@@ -121,7 +127,10 @@ def statement_from_plain(plain_event: Mapping[str, Any], homepage: str) -> dict[
     site = homepage.rstrip("/")
     course_id = f"{site}/course/{urllib.parse.quote(event.class_id, safe='')}"
     thing = f"{site}/activity/{urllib.parse.quote(event.event_id, safe='')}"
-    instructor = {"objectType": "Agent", "account": {"homePage": site, "name": f"instructor-of-{event.class_id}"}}
+    instructor = {
+        "objectType": "Agent",
+        "account": {"homePage": site, "name": f"instructor-of-{event.class_id}"},
+    }
     statement: dict[str, Any] = {
         "id": str(uuid.uuid5(xapi.ID_NAMESPACE, f"plain:{event.event_id}")),
         "actor": {"objectType": "Agent", "account": {"homePage": site, "name": event.student}},

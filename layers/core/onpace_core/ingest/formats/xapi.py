@@ -50,7 +50,10 @@ COURSE_TYPES = frozenset(
     {"http://id.tincanapi.com/activitytype/lms/course", "http://adlnet.gov/expapi/activities/course"}
 )
 ASSESSMENT_TYPES = frozenset(
-    {"http://adlnet.gov/expapi/activities/assessment", "http://id.tincanapi.com/activitytype/school-assignment"}
+    {
+        "http://adlnet.gov/expapi/activities/assessment",
+        "http://id.tincanapi.com/activitytype/school-assignment",
+    }
 )
 DISCUSSION_TYPES = frozenset({"http://id.tincanapi.com/activitytype/discussion"})
 # Course-activity definition extensions Moodle's logstore_xapi sends (``send_course_and_module_idnumber``
@@ -104,7 +107,9 @@ PASSED = "http://adlnet.gov/expapi/verbs/passed"
 VERB_RULES: tuple[VerbRule, ...] = (
     VerbRule(LOGIN_VERBS, "login"),
     VerbRule(LOGOUT_VERBS, None, why="a log-out is not activity OnPace reads"),
-    VerbRule(_verbs("http://id.tincanapi.com/verb/viewed", "http://adlnet.gov/expapi/verbs/experienced"), "view"),
+    VerbRule(
+        _verbs("http://id.tincanapi.com/verb/viewed", "http://adlnet.gov/expapi/verbs/experienced"), "view"
+    ),
     VerbRule(_verbs("http://activitystrea.ms/schema/1.0/submit"), "submission"),
     VerbRule(_verbs(COMPLETED, PASSED), "progress", object_types=COURSE_TYPES, percent="complete"),
     VerbRule(_verbs(COMPLETED), "submission", object_types=ASSESSMENT_TYPES),
@@ -159,11 +164,12 @@ Extensions = dict[Annotated[str, Field(pattern=_IRI)], Any]
 
 
 class _Model(BaseModel):
+    # Field names are xAPI's own (camelCase), so a statement validates as sent.
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
 class Account(_Model):
-    homePage: Iri  # noqa: N815 (xAPI's field names)
+    homePage: Iri
     name: str = Field(min_length=1)
 
 
@@ -179,7 +185,7 @@ class _Identified(_Model):
 
 
 class Agent(_Identified):
-    objectType: Literal["Agent"] = "Agent"  # noqa: N815
+    objectType: Literal["Agent"] = "Agent"
 
     @model_validator(mode="after")
     def _one_identifier(self) -> Agent:
@@ -189,7 +195,7 @@ class Agent(_Identified):
 
 
 class Group(_Identified):
-    objectType: Literal["Group"]  # noqa: N815
+    objectType: Literal["Group"]
     member: list[Agent] | None = None
 
     @model_validator(mode="after")
@@ -229,16 +235,24 @@ class ActivityDefinition(_Model):
     name: LanguageMap | None = None
     description: LanguageMap | None = None
     type: Iri | None = None
-    moreInfo: Iri | None = None  # noqa: N815
+    moreInfo: Iri | None = None
     extensions: Extensions | None = None
-    interactionType: (  # noqa: N815
+    interactionType: (
         Literal[
-            "true-false", "choice", "fill-in", "long-fill-in", "matching", "performance",
-            "sequencing", "likert", "numeric", "other",
+            "true-false",
+            "choice",
+            "fill-in",
+            "long-fill-in",
+            "matching",
+            "performance",
+            "sequencing",
+            "likert",
+            "numeric",
+            "other",
         ]
         | None
     ) = None
-    correctResponsesPattern: list[str] | None = None  # noqa: N815
+    correctResponsesPattern: list[str] | None = None
     choices: list[InteractionComponent] | None = None
     scale: list[InteractionComponent] | None = None
     source: list[InteractionComponent] | None = None
@@ -247,13 +261,13 @@ class ActivityDefinition(_Model):
 
 
 class Activity(_Model):
-    objectType: Literal["Activity"] = "Activity"  # noqa: N815
+    objectType: Literal["Activity"] = "Activity"
     id: Iri
     definition: ActivityDefinition | None = None
 
 
 class StatementRef(_Model):
-    objectType: Literal["StatementRef"]  # noqa: N815
+    objectType: Literal["StatementRef"]
     id: Uuid
 
 
@@ -302,7 +316,7 @@ class Context(_Model):
     registration: Uuid | None = None
     instructor: Actor | None = None
     team: Group | None = None
-    contextActivities: ContextActivities | None = None  # noqa: N815
+    contextActivities: ContextActivities | None = None
     revision: str | None = None
     platform: str | None = None
     language: str | None = Field(default=None, pattern=_LANGUAGE_TAG.pattern)
@@ -311,13 +325,13 @@ class Context(_Model):
 
 
 class Attachment(_Model):
-    usageType: Iri  # noqa: N815
+    usageType: Iri
     display: LanguageMap
     description: LanguageMap | None = None
-    contentType: str  # noqa: N815
+    contentType: str
     length: int = Field(ge=0)
     sha2: str
-    fileUrl: Iri | None = None  # noqa: N815
+    fileUrl: Iri | None = None
 
 
 SubObject = Annotated[
@@ -330,7 +344,7 @@ SubObject = Annotated[
 
 
 class SubStatement(_Model):
-    objectType: Literal["SubStatement"]  # noqa: N815
+    objectType: Literal["SubStatement"]
     actor: Actor
     verb: Verb
     object: SubObject
@@ -368,9 +382,7 @@ class Statement(_Model):
 # Parsing.
 
 
-def parse_statements(
-    body: bytes | str, *, now: datetime, statement_id: str | None = None
-) -> list[LmsEvent]:
+def parse_statements(body: bytes | str, *, now: datetime, statement_id: str | None = None) -> list[LmsEvent]:
     """The events of a ``POST`` body (one statement or an array), or of a ``PUT`` (``statement_id``
     given: exactly one statement, whose ``id``, if it has one, must equal it)."""
     document = load_json(decode_body(body))
@@ -384,7 +396,9 @@ def parse_statements(
         wanted = _statement_uuid(statement_id, "the statementId parameter")
         given = statements[0].get("id")
         if given is not None and (not isinstance(given, str) or _normal_uuid(given) != wanted):
-            raise LimitError(f"the statement's id {given!r} is not the statementId parameter {statement_id!r}")
+            raise LimitError(
+                f"the statement's id {given!r} is not the statementId parameter {statement_id!r}"
+            )
     if not statements:
         raise LimitError("the array holds no statements")
     if len(statements) > MAX_STATEMENTS_PER_REQUEST:
@@ -483,8 +497,10 @@ def _matches(rule: VerbRule, statement: Statement) -> bool:
         return False
     if rule.to_instructor:
         instructor = statement.context.instructor if statement.context else None
-        return isinstance(statement.object, Agent) and isinstance(instructor, Agent) and (
-            _identifier(statement.object) == _identifier(instructor)
+        return (
+            isinstance(statement.object, Agent)
+            and isinstance(instructor, Agent)
+            and (_identifier(statement.object) == _identifier(instructor))
         )
     return True
 
@@ -525,7 +541,11 @@ def _actor_refs(actor: Agent | Group, where: str) -> tuple[Ref, ...]:
     refs: list[Ref] = []
     if actor.account is not None:
         name = actor.account.name
-        refs += [Ref(f"account:{actor.account.homePage}", name), Ref("username", name), Ref("sourcedId", name)]
+        refs += [
+            Ref(f"account:{actor.account.homePage}", name),
+            Ref("username", name),
+            Ref("sourcedId", name),
+        ]
     elif actor.mbox is not None:
         refs.append(Ref("email", actor.mbox.removeprefix("mailto:").lower()))
     elif actor.mbox_sha1sum is not None:
@@ -655,7 +675,9 @@ def _problems(exc: ValidationError, limit: int = 5) -> str:
     for error in exc.errors(include_url=False, include_input=False)[:limit]:
         # Drop the discriminator tags (``object.Activity.id`` → ``object.id``).
         location = ".".join(
-            str(p) for p in error["loc"] if p not in {"Activity", "Agent", "Group", "StatementRef", "SubStatement"}
+            str(p)
+            for p in error["loc"]
+            if p not in {"Activity", "Agent", "Group", "StatementRef", "SubStatement"}
         )
         message = error["msg"]
         if error["type"] == "missing":
