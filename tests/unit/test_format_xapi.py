@@ -553,3 +553,15 @@ def test_statement_from_plain_refuses_inputs() -> None:
     }
     with pytest.raises(ValueError, match="not activity"):
         statement_from_plain(grade, MOODLE)
+
+
+def test_docs_list_every_verb_and_type_of_the_table(repo_root: Path) -> None:
+    from onpace_core.ingest.formats import xapi
+
+    section = (repo_root / "docs" / "ingest.md").read_text().split("## xAPI", 1)[1].split("\n## ", 1)[0]
+    named = {iri for rule in xapi.VERB_RULES for iri in rule.verbs} | {xapi.VOIDED, xapi.EXT_CMI5_PROGRESS}
+    named |= xapi.COURSE_TYPES | xapi.ASSESSMENT_TYPES | xapi.DISCUSSION_TYPES
+    named |= {xapi.EXT_EXTERNAL_ID, xapi.EXT_SHORT_ID, xapi.EXT_JISC_COURSE_AREA, xapi.EXT_JISC_MOD_ID}
+    # A verb listed "without the slash" is named once with it.
+    missing = {iri for iri in named if iri not in section and f"{iri}/" not in section}
+    assert not missing, f"docs/ingest.md ## xAPI does not name {sorted(missing)}"
