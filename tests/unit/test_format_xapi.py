@@ -16,6 +16,7 @@ from onpace_core.ingest.formats.xapi import (
     EXT_CMI5_PROGRESS,
     EXT_EXTERNAL_ID,
     EXT_SHORT_ID,
+    MAX_STATEMENT_BYTES,
     MAX_STATEMENTS_PER_REQUEST,
     parse_statements,
 )
@@ -509,6 +510,12 @@ def test_bodies_that_are_no_statements(body: str | bytes, message: str, status: 
 def test_batch_size_is_limited() -> None:
     with pytest.raises(LimitError, match=f"at most {MAX_STATEMENTS_PER_REQUEST} statements"):
         parse_statements(json.dumps([_statement()] * (MAX_STATEMENTS_PER_REQUEST + 1)), now=NOW)
+
+
+def test_statement_size_is_limited() -> None:
+    big = _statement(result={"extensions": {"http://example.com/blob": "x" * MAX_STATEMENT_BYTES}})
+    with pytest.raises(LimitError, match=f"statement 1 is .* bytes; at most {MAX_STATEMENT_BYTES}"):
+        parse_statements(json.dumps([_statement(), big]), now=NOW)
 
 
 def test_long_free_text_is_refused() -> None:

@@ -36,6 +36,8 @@ from onpace_core.ingest.limits import LimitError, check_instant, check_text, dec
 
 SOURCE = "xapi"
 MAX_STATEMENTS_PER_REQUEST = 500
+# A statement is stored whole, as one DynamoDB item (at most 400 KB with its other attributes).
+MAX_STATEMENT_BYTES = 256_000
 # Statements an LMS sent without an id get one derived from their content (uuid5 in this
 # namespace), so a retry of the same statement gets the same id and is stored once.
 ID_NAMESPACE = uuid.UUID("6c1f3a52-61d5-4c1e-9a0b-6f6e50616365")
@@ -429,11 +431,15 @@ def _parse_one(raw: dict[str, Any], now: datetime, where: str) -> LmsEvent:
         _instant(statement.stored, now, f"{where}: stored")
     if isinstance(statement.object, SubStatement) and statement.object.timestamp is not None:
         _instant(statement.object.timestamp, now, f"{where}: object.timestamp")
+    payload = canonical_json({**raw, "id": event_id})
+    size = len(payload.encode())
+    if size > MAX_STATEMENT_BYTES:
+        raise LimitError(f"{where} is {size} bytes; at most {MAX_STATEMENT_BYTES} are accepted per statement")
     common: dict[str, Any] = {
         "event_id": event_id,
         "source": SOURCE,
         "occurred_at": occurred_at,
-        "payload": canonical_json({**raw, "id": event_id}),
+        "payload": payload,
         "digest": digest,
     }
     if statement.verb.id == VOIDED:
