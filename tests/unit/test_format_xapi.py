@@ -484,6 +484,8 @@ def test_put_uses_the_statement_id_parameter() -> None:
     assert _one(_statement(id=wanted), statement_id=wanted).event_id == wanted
     with pytest.raises(LimitError, match="is not the statementId parameter"):
         parse_statements(json.dumps(_statement(id=str(uuid.uuid4()))), now=NOW, statement_id=wanted)
+    with pytest.raises(LimitError, match="is not the statementId parameter"):
+        parse_statements(json.dumps(_statement(id="not-a-uuid")), now=NOW, statement_id=wanted)
     with pytest.raises(LimitError, match="PUT takes one statement"):
         parse_statements(json.dumps([_statement()]), now=NOW, statement_id=wanted)
     with pytest.raises(LimitError, match="statementId parameter 'x' is not a UUID"):

@@ -397,7 +397,8 @@ def parse_statements(body: bytes | str, *, now: datetime, statement_id: str | No
             raise LimitError("PUT takes one statement, not an array")
         wanted = _statement_uuid(statement_id, "the statementId parameter")
         given = statements[0].get("id")
-        if given is not None and (not isinstance(given, str) or _normal_uuid(given) != wanted):
+        same = isinstance(given, str) and re.match(_UUID, given) and _normal_uuid(given) == wanted
+        if given is not None and not same:
             raise LimitError(
                 f"the statement's id {given!r} is not the statementId parameter {statement_id!r}"
             )
