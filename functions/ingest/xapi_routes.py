@@ -69,25 +69,30 @@ def about() -> Response:
 
 @router.post("/xapi/statements")
 def post_statements() -> Response:
-    ids = _store(statement_id=None)
+    ids = _store(put=False)
     return _answer(200, ids)
 
 
 @router.put("/xapi/statements")
 def put_statement() -> Response:
-    statement_id = router.current_event.get_query_string_value("statementId")
-    if not statement_id:
-        raise XapiRefusal(400, "missing_statement_id", "PUT needs the query parameter 'statementId'")
-    _store(statement_id=statement_id)
+    _store(put=True)
     return _answer(204)
 
 
-def _store(statement_id: str | None) -> list[str]:
+def _store(*, put: bool) -> list[str]:
     """Authenticate, check the request, parse and ingest; the stored events' ids, in order."""
     event = router.current_event
     settings = get_settings()
     name = _authenticate(event.headers, settings.webhook_secret_prefix)
     district_id = name.district_id
+    statement_id = event.get_query_string_value("statementId") if put else None
+    if put and not statement_id:
+        raise XapiRefusal(
+            400,
+            "missing_statement_id",
+            "PUT needs the query parameter 'statementId'",
+            district_id=district_id,
+        )
     version = event.headers.get(VERSION_HEADER.lower())
     if version is None:
         raise XapiRefusal(

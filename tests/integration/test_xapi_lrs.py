@@ -115,6 +115,8 @@ def test_put_stores_under_the_statement_id(gateway: GatewayHandle, lms: Lms) -> 
     assert _enrollment(lms).last_forum_question_at == "2026-09-01T15:00:00.000000Z"
     other = put_statement(gateway.url, lms.current, str(uuid.uuid4()), statement | {"id": statement_id})
     assert other.status == 400 and "statementId" in other.body["message"]
+    missing = put_statement(gateway.url, lms.current, "", statement)
+    assert missing.status == 400 and missing.body["error"] == "missing_statement_id"
 
 
 def test_missing_or_wrong_version_header_is_400(gateway: GatewayHandle, lms: Lms) -> None:
