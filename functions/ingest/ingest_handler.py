@@ -23,6 +23,7 @@ from onpace_core.ingest.service import ingest_events, record_rejection
 from onpace_core.ingest.signature import SignatureError, verify_signature
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
+from xapi_routes import router as xapi_router
 
 SOURCES = ("plain",)  # later issues add xapi, caliper, canvas
 # The audit entry of a refusal keeps the reason, not a sender-sized copy of it.
@@ -30,6 +31,7 @@ _MAX_REASON = 500
 
 logger = Logger()
 app = APIGatewayHttpResolver()
+app.include_router(xapi_router)  # POST/PUT /xapi/statements, GET /xapi/about
 settings = get_settings()
 bind_tables(settings)
 

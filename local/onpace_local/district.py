@@ -1,4 +1,5 @@
-"""Load a district into a running stack: its program files, its roster, its webhook secret.
+"""Load a district into a running stack: its program files, its roster, its webhook secret and the
+xAPI credentials of its LMS.
 
 ``read_district`` reads and checks the files (a mistake is an ``InputFileError`` naming the file
 and line) without touching the stack, so a command can refuse bad files before starting it;
@@ -19,6 +20,7 @@ from onpace_rules.input_files import InputFileError
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
 
+from onpace_local.lms.credentials import BasicCredentials, create_source_credentials
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import new_secret
 
@@ -41,6 +43,8 @@ class LoadedDistrict:
     programs: tuple[ProgramConfig, ...]
     enrollments: int
     webhook_secret: str
+    # HTTP Basic credentials of the district's xAPI endpoint (POST /xapi/statements).
+    xapi: BasicCredentials
 
 
 def load_programs(directory: Path) -> list[ProgramConfig]:
@@ -67,7 +71,8 @@ def read_district(programs_dir: Path, roster_dir: Path) -> DistrictFiles:
 
 
 def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
-    """Save the programs, upsert the enrollments and create the district's webhook secret."""
+    """Save the programs, upsert the enrollments, create the district's webhook secret and its
+    xAPI credentials (one key, ``lms``)."""
     for program in files.programs:
         save_program(program)
     count = 0
@@ -79,7 +84,8 @@ def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
     stack.client("secretsmanager").create_secret(
         Name=f"{settings.webhook_secret_prefix}{files.district_id}", SecretString=secret
     )
-    return LoadedDistrict(files.district_id, files.programs, count, secret)
+    (xapi,) = create_source_credentials(stack, files.district_id, "xapi")
+    return LoadedDistrict(files.district_id, files.programs, count, secret, xapi)
 
 
 def load_district(stack: LocalStack, programs_dir: Path, roster_dir: Path) -> LoadedDistrict:

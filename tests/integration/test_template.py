@@ -119,6 +119,9 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     }
     assert set(routes) == {
         ("/webhooks/{source}", "POST"),
+        ("/xapi/statements", "POST"),
+        ("/xapi/statements", "PUT"),
+        ("/xapi/about", "GET"),
         ("/console", "GET"),
         ("/console/api/audit", "GET"),
         ("/console/api/audit/verify", "GET"),
@@ -131,6 +134,10 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     webhook = routes[("/webhooks/{source}", "POST")]
     assert target(webhook) == "IngestFunction"
     assert webhook["security"] == [{"NONE": []}], "webhooks are HMAC-signed: no JWT authorizer"
+    for key, operation in routes.items():
+        if key[0].startswith("/xapi/"):
+            assert target(operation) == "IngestFunction"
+            assert operation["security"] == [{"NONE": []}], "xAPI uses HTTP Basic per district"
     for key, operation in routes.items():
         if key[0].startswith("/console"):
             assert target(operation) == "ConsoleFunction"

@@ -150,3 +150,11 @@ def record_rejection(district_id: str, source: str, status: int, reason: str, no
         ],
         now=now,
     )
+
+
+class ConflictError(Exception):
+    """Events whose ids are already stored with other content (xAPI answers 409); none was stored."""
+
+    def __init__(self, event_ids: list[str]) -> None:
+        super().__init__(f"already stored with other content: {', '.join(event_ids)}")
+        self.event_ids = event_ids
