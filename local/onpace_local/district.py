@@ -19,6 +19,7 @@ from onpace_rules.input_files import InputFileError
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
 
+from onpace_local.lms.credentials import caliper_token
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import new_secret
 
@@ -41,6 +42,8 @@ class LoadedDistrict:
     programs: tuple[ProgramConfig, ...]
     enrollments: int
     webhook_secret: str
+    # ``Authorization: Bearer <this>`` for POST /caliper/events (docs/ingest.md, "Caliper").
+    caliper_token: str = ""
 
 
 def load_programs(directory: Path) -> list[ProgramConfig]:
@@ -67,7 +70,8 @@ def read_district(programs_dir: Path, roster_dir: Path) -> DistrictFiles:
 
 
 def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
-    """Save the programs, upsert the enrollments and create the district's webhook secret."""
+    """Save the programs, upsert the enrollments and create the district's webhook secret and
+    Caliper credential."""
     for program in files.programs:
         save_program(program)
     count = 0
@@ -79,7 +83,8 @@ def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
     stack.client("secretsmanager").create_secret(
         Name=f"{settings.webhook_secret_prefix}{files.district_id}", SecretString=secret
     )
-    return LoadedDistrict(files.district_id, files.programs, count, secret)
+    caliper = caliper_token(stack.client("secretsmanager"), files.district_id)
+    return LoadedDistrict(files.district_id, files.programs, count, secret, caliper)
 
 
 def load_district(stack: LocalStack, programs_dir: Path, roster_dir: Path) -> LoadedDistrict:

@@ -119,6 +119,7 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     }
     assert set(routes) == {
         ("/webhooks/{source}", "POST"),
+        ("/caliper/events", "POST"),
         ("/console", "GET"),
         ("/console/api/audit", "GET"),
         ("/console/api/audit/verify", "GET"),
@@ -131,6 +132,9 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     webhook = routes[("/webhooks/{source}", "POST")]
     assert target(webhook) == "IngestFunction"
     assert webhook["security"] == [{"NONE": []}], "webhooks are HMAC-signed: no JWT authorizer"
+    caliper = routes[("/caliper/events", "POST")]
+    assert target(caliper) == "IngestFunction"
+    assert caliper["security"] == [{"NONE": []}], "Caliper sends a bearer credential the function checks"
     for key, operation in routes.items():
         if key[0].startswith("/console"):
             assert target(operation) == "ConsoleFunction"
