@@ -4,6 +4,7 @@ Thin: check the bearer credential against the district's ``caliper`` secret, the
 the envelope, hand the events to ``onpace_core.ingest.service``. The statuses are the ones the
 Caliper spec asks of an endpoint: 401 (credential), 415 (not JSON), 400 (malformed envelope or
 event, with ``problems``), 422 (a ``dataVersion`` OnPace does not read), 2xx once stored.
+``GET`` on the same path is the spec's ping: the versions read here.
 """
 
 from __future__ import annotations
@@ -18,9 +19,15 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from onpace_core.ingest.bearer import parse_bearer
-from onpace_core.ingest.credentials import CredentialError, secret_name, verify
-from onpace_core.ingest.formats.caliper import PATH, SOURCE, check_media_type, parse_caliper
-from onpace_core.ingest.limits import LimitError
+from onpace_core.ingest.credentials import CredentialError, CredentialName, secret_name, verify
+from onpace_core.ingest.formats.caliper import (
+    DATA_VERSIONS,
+    PATH,
+    SOURCE,
+    check_media_type,
+    parse_caliper,
+)
+from onpace_core.ingest.limits import MAX_BODY_BYTES, LimitError
 from onpace_core.ingest.service import ingest_events, record_rejection
 from onpace_core.settings import get_settings
 
@@ -56,10 +63,8 @@ def _body(event: APIGatewayProxyEventV2) -> bytes | str:
     return base64.b64decode(body) if event.is_base64_encoded else body
 
 
-@router.post(PATH)
-def receive_caliper() -> Response:
-    event = router.current_event
-    now = datetime.now(UTC)
+def _authenticate(event: APIGatewayProxyEventV2, now: datetime) -> CredentialName | Response:
+    """The verified credential of the request, or the 401 to answer with."""
     configured: dict[str, bool] = {}
 
     def fetch(district_id: str) -> str | None:
@@ -81,6 +86,25 @@ def receive_caliper() -> Response:
             {"error": "invalid_credential", "message": str(exc)},
             {"WWW-Authenticate": 'Bearer realm="onpace-caliper"'},
         )
+    return name
+
+
+@router.get(PATH)
+def ping_caliper() -> Response:
+    """Caliper's ping (1.1 §6.1.2): the versions this endpoint reads, for an authorized Sensor."""
+    name = _authenticate(router.current_event, datetime.now(UTC))
+    if isinstance(name, Response):
+        return name
+    return _json(200, {"versions": list(DATA_VERSIONS), "maxPayloadSize": MAX_BODY_BYTES})
+
+
+@router.post(PATH)
+def receive_caliper() -> Response:
+    event = router.current_event
+    now = datetime.now(UTC)
+    name = _authenticate(event, now)
+    if isinstance(name, Response):
+        return name
     try:
         check_media_type(event.headers.get("content-type"))
         batch = parse_caliper(_body(event), now=now)

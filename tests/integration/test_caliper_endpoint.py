@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -168,3 +170,25 @@ def test_refused_requests_store_nothing(
     audit = read(district.district_id)
     assert [a.type for a in audit] == ["ingest.rejected"] * 4
     assert {json.loads(a.detail)["status"] for a in audit} == {400, 415, 422}
+
+
+def test_ping_lists_the_versions_for_an_authorized_sensor(
+    gateway: GatewayHandle, district: SampleDistrict, token: str
+) -> None:
+    def get(authorization: str | None) -> tuple[int, dict[str, Any]]:
+        headers = {"authorization": authorization} if authorization else {}
+        request = urllib.request.Request(f"{gateway.url}/caliper/events", headers=headers, method="GET")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    status, body = get(f"Bearer {token}")
+    assert status == 200
+    assert body["versions"] == [
+        "http://purl.imsglobal.org/ctx/caliper/v1p1",
+        "http://purl.imsglobal.org/ctx/caliper/v1p2",
+    ]
+    assert get(None)[0] == 401
+    assert get(f"Bearer {token}x")[0] == 401

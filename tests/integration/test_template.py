@@ -120,6 +120,7 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     assert set(routes) == {
         ("/webhooks/{source}", "POST"),
         ("/caliper/events", "POST"),
+        ("/caliper/events", "GET"),
         ("/console", "GET"),
         ("/console/api/audit", "GET"),
         ("/console/api/audit/verify", "GET"),
@@ -132,9 +133,10 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     webhook = routes[("/webhooks/{source}", "POST")]
     assert target(webhook) == "IngestFunction"
     assert webhook["security"] == [{"NONE": []}], "webhooks are HMAC-signed: no JWT authorizer"
-    caliper = routes[("/caliper/events", "POST")]
-    assert target(caliper) == "IngestFunction"
-    assert caliper["security"] == [{"NONE": []}], "Caliper sends a bearer credential the function checks"
+    for method in ("POST", "GET"):  # envelopes, and the Caliper ping
+        caliper = routes[("/caliper/events", method)]
+        assert target(caliper) == "IngestFunction"
+        assert caliper["security"] == [{"NONE": []}], "Caliper sends a bearer credential the function checks"
     for key, operation in routes.items():
         if key[0].startswith("/console"):
             assert target(operation) == "ConsoleFunction"
