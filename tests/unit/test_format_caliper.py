@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -548,3 +550,33 @@ def test_bearer_token_names_district_key_and_secret() -> None:
 def test_bad_bearer_is_a_credential_error(header: str | None) -> None:
     with pytest.raises(CredentialError):
         parse_bearer(header)
+
+
+# -- docs/ingest.md states the mapping exactly -------------------------------------------------
+
+
+def test_docs_table_is_the_mapping_table(repo_root: Path) -> None:
+    from onpace_core.ingest.formats.caliper import EVENT_MAP
+
+    text = (repo_root / "docs" / "ingest.md").read_text()
+    section = text.split("## Caliper", 1)[1].split("### Types and actions → kinds", 1)[1]
+    lines = section.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("| type |"))
+    table = list(itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :]))
+    assert table[-1].startswith("| any other | any other |")
+    rows: dict[tuple[str, str], tuple[str, str]] = {}
+    for line in table[:-1]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        types = re.findall(r"`(\w+)`", cells[0])
+        actions = re.findall(r"`(\w+)`", cells[1])
+        for event_type in types:
+            for action in actions:
+                rows[(event_type, action)] = (cells[2], cells[3])
+    assert set(rows) == set(EVENT_MAP)
+    for key, mapping in EVENT_MAP.items():
+        outcome, learner = rows[key]
+        if mapping.kind is not None:
+            assert f"`{mapping.kind}`" in outcome, key
+        else:
+            assert f'"{mapping.ignored}"' in outcome, key
+        assert learner.startswith(f"`{mapping.learner}`"), key

@@ -226,6 +226,7 @@ class EventCore(BaseModel):
 
 
 _REQUIRED = "required: every Caliper Event has id, type, actor, action, object and eventTime"
+_REQUIRED_ENVELOPE = "required: a Caliper envelope has sensor, sendTime, dataVersion and data"
 
 
 class _Problem(Exception):
@@ -301,9 +302,6 @@ def parse_caliper(body: bytes | str, *, now: datetime) -> CaliperBatch:
         message = f"the Caliper envelope is malformed ({len(problems)} problem(s)); nothing was stored"
         raise CaliperError(message, 400, problems) from None
     return _parse_data(envelope, now)
-
-
-_REQUIRED_ENVELOPE = "required: a Caliper envelope has sensor, sendTime, dataVersion and data"
 
 
 def _parse_data(envelope: Envelope, now: datetime) -> CaliperBatch:
