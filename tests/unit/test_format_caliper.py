@@ -580,3 +580,8 @@ def test_docs_table_is_the_mapping_table(repo_root: Path) -> None:
         else:
             assert f'"{mapping.ignored}"' in outcome, key
         assert learner.startswith(f"`{mapping.learner}`"), key
+
+
+def test_event_id_is_the_lower_case_urn(view: dict[str, Any]) -> None:
+    upper = {**view, "id": view["id"].upper().replace("URN:UUID:", "urn:uuid:")}
+    assert _one(upper).event_id == view["id"] == view["id"].lower()

@@ -377,7 +377,7 @@ def _parse_event(item: dict[str, Any], described: Mapping[str, dict[str, Any]], 
         if role is not None:
             kind, ignored, percent = None, f"the actor is not a learner in the course (roles: {role})", None
     return LmsEvent(
-        event_id=core.id,
+        event_id=core.id.lower(),  # UUIDs compare case-insensitively (RFC 4122)
         source=SOURCE,
         occurred_at=occurred_at,
         student=student,
