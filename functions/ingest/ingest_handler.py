@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from caliper_routes import router as caliper_router
 from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
 from onpace_core.ingest.limits import LimitError, decode_body
 from onpace_core.ingest.service import ingest_events, record_rejection
@@ -25,13 +26,15 @@ from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 from xapi_routes import router as xapi_router
 
-SOURCES = ("plain",)  # later issues add xapi, caliper, canvas
+# Signed plain JSON only: xAPI, Caliper and Canvas have routes of their own (*_routes.py).
+SOURCES = ("plain",)
 # The audit entry of a refusal keeps the reason, not a sender-sized copy of it.
 _MAX_REASON = 500
 
 logger = Logger()
 app = APIGatewayHttpResolver()
 app.include_router(xapi_router)  # POST/PUT /xapi/statements, GET /xapi/about
+app.include_router(caliper_router)  # POST/GET /caliper/events
 settings = get_settings()
 bind_tables(settings)
 

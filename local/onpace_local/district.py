@@ -20,7 +20,7 @@ from onpace_rules.input_files import InputFileError
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
 
-from onpace_local.lms.credentials import BasicCredentials, create_source_credentials
+from onpace_local.lms.credentials import BasicCredentials, caliper_token, create_source_credentials
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import new_secret
 
@@ -45,6 +45,8 @@ class LoadedDistrict:
     webhook_secret: str
     # HTTP Basic credentials of the district's xAPI endpoint (POST /xapi/statements).
     xapi: BasicCredentials
+    # ``Authorization: Bearer <this>`` for POST /caliper/events (docs/ingest.md, "Caliper").
+    caliper_token: str = ""
 
 
 def load_programs(directory: Path) -> list[ProgramConfig]:
@@ -71,8 +73,8 @@ def read_district(programs_dir: Path, roster_dir: Path) -> DistrictFiles:
 
 
 def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
-    """Save the programs, upsert the enrollments, create the district's webhook secret and its
-    xAPI credentials (one key, ``lms``)."""
+    """Save the programs, upsert the enrollments, create the district's webhook secret, its xAPI
+    credentials (one key, ``lms``) and its Caliper credential."""
     for program in files.programs:
         save_program(program)
     count = 0
@@ -85,7 +87,8 @@ def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
         Name=f"{settings.webhook_secret_prefix}{files.district_id}", SecretString=secret
     )
     (xapi,) = create_source_credentials(stack, files.district_id, "xapi")
-    return LoadedDistrict(files.district_id, files.programs, count, secret, xapi)
+    caliper = caliper_token(stack.client("secretsmanager"), files.district_id)
+    return LoadedDistrict(files.district_id, files.programs, count, secret, xapi, caliper)
 
 
 def load_district(stack: LocalStack, programs_dir: Path, roster_dir: Path) -> LoadedDistrict:

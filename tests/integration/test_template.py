@@ -122,6 +122,8 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/xapi/statements", "POST"),
         ("/xapi/statements", "PUT"),
         ("/xapi/about", "GET"),
+        ("/caliper/events", "POST"),
+        ("/caliper/events", "GET"),
         ("/console", "GET"),
         ("/console/api/audit", "GET"),
         ("/console/api/audit/verify", "GET"),
@@ -134,6 +136,10 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     webhook = routes[("/webhooks/{source}", "POST")]
     assert target(webhook) == "IngestFunction"
     assert webhook["security"] == [{"NONE": []}], "webhooks are HMAC-signed: no JWT authorizer"
+    for method in ("POST", "GET"):  # envelopes, and the Caliper ping
+        caliper = routes[("/caliper/events", method)]
+        assert target(caliper) == "IngestFunction"
+        assert caliper["security"] == [{"NONE": []}], "Caliper sends a bearer credential the function checks"
     for key, operation in routes.items():
         if key[0].startswith("/xapi/"):
             assert target(operation) == "IngestFunction"
