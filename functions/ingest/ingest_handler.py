@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from canvas_routes import router as canvas_router
 from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
 from onpace_core.ingest.service import ingest_events, record_rejection
 from onpace_core.ingest.signature import SignatureError, verify_signature
@@ -23,6 +24,7 @@ SOURCES = ("plain",)  # later issues add xapi, caliper, canvas
 
 logger = Logger()
 app = APIGatewayHttpResolver()
+app.include_router(canvas_router)
 settings = get_settings()
 bind_tables(settings)
 
