@@ -44,7 +44,10 @@ class CanvasReceiver(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     jwks: dict[str, Any] | None = None
-    jwks_url: str | None = Field(default=None, pattern=r"^https://\S+$")
+    # HTTPS, or plain HTTP to this machine only (the local stack and the tests).
+    jwks_url: str | None = Field(
+        default=None, pattern=r"^(https://\S+|http://(127\.0\.0\.1|localhost)(:\d+)?/\S*)$"
+    )
     accounts: tuple[str, ...] = Field(min_length=1)
 
     @field_validator("accounts", mode="before")
