@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from caliper_routes import router as caliper_router
+from canvas_routes import router as canvas_router
 from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
 from onpace_core.ingest.limits import LimitError, decode_body
 from onpace_core.ingest.service import ingest_events, record_rejection
@@ -35,6 +36,7 @@ logger = Logger()
 app = APIGatewayHttpResolver()
 app.include_router(xapi_router)  # POST/PUT /xapi/statements, GET /xapi/about
 app.include_router(caliper_router)  # POST/GET /caliper/events
+app.include_router(canvas_router)  # POST /canvas/live-events
 settings = get_settings()
 bind_tables(settings)
 

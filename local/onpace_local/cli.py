@@ -21,6 +21,7 @@ command reads and checks its files before it starts a server or writes anything.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -307,11 +308,12 @@ def _load(args: argparse.Namespace) -> int:
 
 def _invoke(args: argparse.Namespace) -> int:
     from onpace_local.district import load_district
+    from onpace_local.lms.canvas_client import DEFAULT_ROOT_ACCOUNT
     from onpace_local.stack import LocalStack
     from onpace_local.webhook_client import resign_api_event
 
     event = _read_event(args.event)
-    with LocalStack.start(DEMO_DIR.parent / "template.yaml") as stack:
+    with LocalStack.start(DEMO_DIR.parent / "template.yaml") as stack, contextlib.ExitStack() as scope:
         if args.function not in {f.logical_id for f in stack.functions}:
             known = ", ".join(f.logical_id for f in stack.functions)
             print(f"onpace: no function {args.function!r} in template.yaml (known: {known})", file=sys.stderr)
@@ -320,6 +322,9 @@ def _invoke(args: argparse.Namespace) -> int:
             district = load_district(stack, DEMO_DIR / "programs", DEMO_DIR / "roster")
             if str(event.get("rawPath", "")).startswith("/webhooks/"):
                 event = resign_api_event(event, district.webhook_secret)
+            # Canvas's queue names no district: the sample events' root account is the demo's.
+            accounts = json.dumps({DEFAULT_ROOT_ACCOUNT: district.district_id})
+            scope.enter_context(stack.environment(CANVAS_ACCOUNTS=accounts))
         result = stack.invoke(args.function, event)
     print(json.dumps(result, indent=2, default=str))
     return 0

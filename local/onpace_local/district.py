@@ -8,6 +8,8 @@ and line) without touching the stack, so a command can refuse bad files before s
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from onpace_rules.input_files import InputFileError
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
 
+from onpace_local.lms.canvas_client import DEFAULT_ROOT_ACCOUNT, CanvasSigner
 from onpace_local.lms.credentials import BasicCredentials, caliper_token, create_source_credentials
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import new_secret
@@ -93,3 +96,21 @@ def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
 
 def load_district(stack: LocalStack, programs_dir: Path, roster_dir: Path) -> LoadedDistrict:
     return store_district(stack, read_district(programs_dir, roster_dir))
+
+
+def store_canvas_receiver(
+    stack: LocalStack, district_id: str, accounts: Sequence[str] = (DEFAULT_ROOT_ACCOUNT,)
+) -> CanvasSigner:
+    """Stand in for Instructure's signing service for one district: a new RSA key pair, whose
+    public JWKS goes into the district's Canvas secret (``{prefix}{district}/canvas``) with the
+    root ``accounts`` it accepts. Returns the signer that makes the JWTs that secret accepts."""
+    signer = CanvasSigner.generate()
+    settings = Settings.from_env()
+    name = f"{settings.webhook_secret_prefix}{district_id}/canvas"
+    value = json.dumps({"jwks": signer.jwks, "accounts": list(accounts)})
+    secrets = stack.client("secretsmanager")
+    try:
+        secrets.create_secret(Name=name, SecretString=value)
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=name, SecretString=value)
+    return signer

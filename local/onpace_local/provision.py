@@ -188,6 +188,14 @@ class _Provisioner:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.set(logical_id, url, Arn=arn, QueueName=name, QueueUrl=url)
 
+    def sqs_queue_policy(self, logical_id: str, props: dict[str, Any]) -> None:
+        # moto keeps the policy but, like all of IAM locally, does not enforce it.
+        sqs = self.client("sqs")
+        policy = json.dumps(props["PolicyDocument"])
+        for url in props.get("Queues", []):
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        self.set(logical_id, self.name(logical_id))
+
     def ses_configuration_set(self, logical_id: str, props: dict[str, Any]) -> None:
         sesv2 = self.client("sesv2")
         name = props.get("Name") or self.name(logical_id, max_length=64)
@@ -404,6 +412,7 @@ _USER_POOL_CLIENT_KEYS = frozenset(
 _HANDLERS: dict[str, Callable[[_Provisioner, str, dict[str, Any]], None]] = {
     "AWS::DynamoDB::Table": _Provisioner.dynamodb_table,
     "AWS::SQS::Queue": _Provisioner.sqs_queue,
+    "AWS::SQS::QueuePolicy": _Provisioner.sqs_queue_policy,
     "AWS::SES::ConfigurationSet": _Provisioner.ses_configuration_set,
     "AWS::SES::EmailIdentity": _Provisioner.ses_email_identity,
     "AWS::Scheduler::ScheduleGroup": _Provisioner.schedule_group,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from onpace_core.store.models import EnrollmentModel
 from onpace_local.district import LoadedDistrict, load_district
+from onpace_local.lms.canvas_client import DEFAULT_ROOT_ACCOUNT
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import resign_api_event
 
@@ -49,6 +50,16 @@ def test_ingest_events(local_stack: LocalStack, repo_root: Path, demo_district: 
     # Unsigned as committed (placeholder signature): refused, as an LMS forgery would be.
     refused = local_stack.invoke("IngestFunction", _event(repo_root, "ingest_plain_single.json"))
     assert refused["statusCode"] == 401
+
+
+def test_canvas_queue_event(local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict) -> None:
+    accounts = json.dumps({DEFAULT_ROOT_ACCOUNT: demo_district.district_id})
+    with local_stack.environment(CANVAS_ACCOUNTS=accounts):
+        result = local_stack.invoke("CanvasQueueFunction", _event(repo_root, "canvasqueue_live_events.json"))
+    assert result == {"batchItemFailures": []}
+    enrollment = EnrollmentModel.get(f"{demo_district.district_id}#cls-alg1#stu-cara", consistent_read=True)
+    assert enrollment.last_submission_at == "2026-09-02T14:30:00.000000Z"
+    assert enrollment.last_discussion_post_at == "2026-09-02T14:40:00.000000Z"
 
 
 def test_evaluate_and_console_events(

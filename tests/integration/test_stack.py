@@ -72,7 +72,7 @@ def test_daily_schedule_targets_evaluate_in_program_time(local_stack: LocalStack
 
 def test_dead_letter_queues(local_stack: LocalStack) -> None:
     sqs = local_stack.client("sqs")
-    for logical_id in ("NotifyDLQ", "EvaluateDLQ"):
+    for logical_id in ("NotifyDLQ", "EvaluateDLQ", "CanvasLiveEventsDLQ"):
         attributes = sqs.get_queue_attributes(QueueUrl=local_stack.ref(logical_id), AttributeNames=["All"])[
             "Attributes"
         ]
@@ -123,7 +123,13 @@ def test_admin_user_pool(local_stack: LocalStack) -> None:
 def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) -> None:
     skipped = local_stack.stack.skipped
     functions = {spec.logical_id for spec in local_stack.functions}
-    assert functions == {"IngestFunction", "EvaluateFunction", "NotifyFunction", "ConsoleFunction"}
+    assert functions == {
+        "IngestFunction",
+        "CanvasQueueFunction",
+        "EvaluateFunction",
+        "NotifyFunction",
+        "ConsoleFunction",
+    }
     assert {k for k, v in skipped.items() if v == "AWS::Lambda::Function"} == functions
     assert "AWS::IAM::Role" in skipped.values()
     assert "AWS::Lambda::EventSourceMapping" in skipped.values()

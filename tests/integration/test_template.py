@@ -80,7 +80,13 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
     layers = _of_type(cfn, "AWS::Lambda::LayerVersion")
     assert {p["Properties"]["Content"]["S3Key"] for p in layers.values()} == {"layers/rules", "layers/core"}
     functions = _of_type(cfn, "AWS::Lambda::Function")
-    assert set(functions) == {"IngestFunction", "EvaluateFunction", "NotifyFunction", "ConsoleFunction"}
+    assert set(functions) == {
+        "IngestFunction",
+        "CanvasQueueFunction",
+        "EvaluateFunction",
+        "NotifyFunction",
+        "ConsoleFunction",
+    }
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] == "python3.12", logical_id
@@ -95,13 +101,17 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
     specs = {spec.logical_id: spec for spec in function_specs(template_path)}
     assert {logical_id: spec.handler for logical_id, spec in specs.items()} == {
         "IngestFunction": "ingest_handler.lambda_handler",
+        "CanvasQueueFunction": "canvas_queue_handler.lambda_handler",
         "EvaluateFunction": "evaluate_handler.lambda_handler",
         "NotifyFunction": "notify_handler.lambda_handler",
         "ConsoleFunction": "console_handler.lambda_handler",
     }
+    # The Canvas queue's function is an ingest function: the same code, another handler.
+    folders = {"CanvasQueueFunction": "ingest"}
     for spec in specs.values():
         assert spec.code_dir.is_dir(), spec
-        assert spec.code_dir.name == spec.logical_id.removesuffix("Function").lower()
+        expected = folders.get(spec.logical_id, spec.logical_id.removesuffix("Function").lower())
+        assert spec.code_dir.name == expected
     assert len({spec.module for spec in specs.values()}) == len(specs)
     # Globals are merged into each function's environment.
     assert specs["NotifyFunction"].environment["OUTBOX_TABLE"] == {"Ref": "OutboxTable"}
@@ -124,6 +134,7 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/xapi/about", "GET"),
         ("/caliper/events", "POST"),
         ("/caliper/events", "GET"),
+        ("/canvas/live-events", "POST"),
         ("/console", "GET"),
         ("/console/api/audit", "GET"),
         ("/console/api/audit/verify", "GET"),
@@ -144,6 +155,9 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         if key[0].startswith("/xapi/"):
             assert target(operation) == "IngestFunction"
             assert operation["security"] == [{"NONE": []}], "xAPI uses HTTP Basic per district"
+    canvas = routes[("/canvas/live-events", "POST")]
+    assert target(canvas) == "IngestFunction"
+    assert canvas["security"] == [{"NONE": []}], "Canvas signs its own JWT: no authorizer"
     for key, operation in routes.items():
         if key[0].startswith("/console"):
             assert target(operation) == "ConsoleFunction"
@@ -178,7 +192,7 @@ def test_daily_evaluation_schedule(cfn: dict[str, Any]) -> None:
 
 def test_outbox_stream_feeds_notify(cfn: dict[str, Any]) -> None:
     mappings = _of_type(cfn, "AWS::Lambda::EventSourceMapping")
-    assert list(mappings) == ["NotifyFunctionOutboxStream"]
+    assert set(mappings) == {"NotifyFunctionOutboxStream", "CanvasQueueFunctionLiveEvents"}
     props = mappings["NotifyFunctionOutboxStream"]["Properties"]
     assert props["FunctionName"] == {"Ref": "NotifyFunction"}
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
@@ -196,7 +210,7 @@ def test_outbox_stream_feeds_notify(cfn: dict[str, Any]) -> None:
 
 def test_queues_and_ses(cfn: dict[str, Any]) -> None:
     queues = _of_type(cfn, "AWS::SQS::Queue")
-    assert set(queues) == {"NotifyDLQ", "EvaluateDLQ"}
+    assert set(queues) == {"NotifyDLQ", "EvaluateDLQ", "CanvasLiveEventsQueue", "CanvasLiveEventsDLQ"}
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
@@ -205,6 +219,27 @@ def test_queues_and_ses(cfn: dict[str, Any]) -> None:
     assert identity["ConfigurationSetAttributes"]["ConfigurationSetName"] == {
         "Ref": "NoticesConfigurationSet"
     }
+
+
+def test_canvas_queue_feeds_its_function(cfn: dict[str, Any]) -> None:
+    mapping = cfn["Resources"]["CanvasQueueFunctionLiveEvents"]["Properties"]
+    assert mapping["FunctionName"] == {"Ref": "CanvasQueueFunction"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["CanvasLiveEventsQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = cfn["Resources"]["CanvasLiveEventsQueue"]["Properties"]
+    # Canvas Data Services only writes to queues whose name starts so.
+    assert queue["QueueName"]["Fn::Sub"].startswith("canvas-live-events")
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["CanvasLiveEventsDLQ", "Arn"]}
+    assert 1 < queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    assert queue["VisibilityTimeout"] >= 6 * cfn["Resources"]["CanvasQueueFunction"]["Properties"]["Timeout"]
+    (statement,) = cfn["Resources"]["CanvasLiveEventsQueuePolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::636161780776:root"}
+    assert "sqs:SendMessage" in statement["Action"]
+    assert not any(a in statement["Action"] for a in ("sqs:*", "sqs:ReceiveMessage", "sqs:DeleteMessage"))
+    variables = cfn["Resources"]["CanvasQueueFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["CANVAS_ACCOUNTS"] == {"Ref": "CanvasAccounts"}
 
 
 def test_outputs(cfn: dict[str, Any]) -> None:

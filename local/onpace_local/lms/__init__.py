@@ -1,2 +1,2 @@
-"""Stand-ins for the LMS side of the integrations: credentials a district gives its LMS, and clients
-that send what an LMS would (xAPI statements)."""
+"""Stand-ins for the LMS side of the integrations: the credentials a district gives its LMS, and
+clients that send what each LMS would, in its own format (xAPI, Caliper, Canvas Live Events)."""

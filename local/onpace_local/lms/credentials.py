@@ -59,7 +59,9 @@ def create_source_credentials(
     """Active credentials of ``source`` for each key (several keys: a rotation in progress)."""
     client = stack.client("secretsmanager")
     return [
-        BasicCredentials(str(CredentialName(district_id, key)), add_credential(client, district_id, source, key))
+        BasicCredentials(
+            str(CredentialName(district_id, key)), add_credential(client, district_id, source, key)
+        )
         for key in keys
     ]
 
