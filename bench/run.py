@@ -256,7 +256,8 @@ def counting_requests() -> Iterator[dict[str, int]]:
 
 def run_storage(n: int, days: int) -> None:
     from onpace_core.evaluation import day as day_module
-    from onpace_core.facts.fold import Activity, fold
+    from onpace_core.ingest.event import LmsEvent, Ref
+    from onpace_core.ingest.service import ingest_events
     from onpace_core.notices import evaluation as evaluation_module
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
     from onpace_core.store.enrollments import upsert_enrollments
@@ -306,17 +307,27 @@ def run_storage(n: int, days: int) -> None:
                     with counting_requests() as counts:
                         evaluation_module.evaluate_program_day(program, day, datetime.now(UTC))
                     total += sum(counts.values())
-                    for i, plan in enumerate(plans):
-                        if day in plan:
-                            fold(
-                                Activity(
-                                    program.district_id,
-                                    f"s{i}",
-                                    "c",
-                                    "submission",
-                                    datetime(day.year, day.month, day.day, 17, tzinfo=UTC),
-                                )
-                            )
+                    at = datetime(day.year, day.month, day.day, 17, tzinfo=UTC)
+                    events = [
+                        LmsEvent(
+                            f"{mode}-{offset}-{i}",
+                            "plain",
+                            at,
+                            (Ref("sourcedId", f"s{i}"),),
+                            (Ref("sourcedId", "c"),),
+                            "submission",
+                        )
+                        for i, plan in enumerate(plans)
+                        if day in plan
+                    ]
+                    if events:
+                        ingest_events(
+                            district_id=program.district_id,
+                            source="plain",
+                            events=events,
+                            now=at,
+                            ttl_days=30,
+                        )
                     print(f"  {mode:8} day {offset + 1:>3}/{days}", end="\r", file=sys.stderr, flush=True)
             finally:
                 day_module.evaluate_enrollment = original
