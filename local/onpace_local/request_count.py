@@ -26,11 +26,6 @@ class RequestCounts(Counter[tuple[str, str]]):
             if op == operation and (table is None or name.startswith(table))
         )
 
-    @property
-    def total(self) -> int:
-        return sum(self.values())
-
-
 def _table(params: dict[str, Any]) -> str:
     if "TableName" in params:
         index = params.get("IndexName")
