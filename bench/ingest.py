@@ -54,7 +54,7 @@ def run_ingest(n: int, enrollments: int) -> None:
     district = f"bench-{uuid.uuid4().hex[:6]}"
     program = bench_program(district)
     print(
-        f"ingest: {n:,} plain events for {enrollments:,} enrollments, {PER_REQUEST} per webhook, on moto server"
+        f"ingest: {n:,} plain events for {enrollments:,} enrollments, {PER_REQUEST} per webhook, moto server"
     )
     with LocalStack.start(ROOT / "template.yaml", root=ROOT) as stack, serve_gateway(stack) as gateway:
         save_program(program)
