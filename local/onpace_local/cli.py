@@ -297,6 +297,7 @@ def _load(args: argparse.Namespace) -> int:
         LoadInputError,
         load_mappings,
         load_program_files,
+        read_mappings,
         load_roster_dir,
         read_program_files,
         resolve_target,
@@ -307,10 +308,11 @@ def _load(args: argparse.Namespace) -> int:
 
     try:
         if args.load_command == "mappings":
+            rows = read_mappings(args.file)  # checked before anything is reached or written
             target = resolve_target(
                 stack=args.stack, endpoint_url=args.endpoint_url, region=args.region, env=os.environ
             )
-            load_mappings(args.file, args.district, target, datetime.now(UTC), progress)
+            load_mappings(args.file, rows, args.district, target, datetime.now(UTC), progress)
             return 0
         files = read_program_files(args.files if args.load_command == "program" else args.programs)
         target = resolve_target(

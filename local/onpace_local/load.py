@@ -31,7 +31,7 @@ from onpace_core.audit.log import AuditEntry, append
 from onpace_core.ingest.identity import read_mappings_file
 from onpace_core.ingest.service import load_identities
 from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, district_enrollments
-from onpace_core.roster.identities import identity_rows
+from onpace_core.roster.identities import IdentityRow, identity_rows
 from onpace_core.roster.oneroster import Roster, read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
@@ -348,10 +348,21 @@ def _upsert(
 # -- identity mappings -------------------------------------------------------------------------
 
 
-def load_mappings(path: Path, district_id: str, target: Target, now: datetime, progress: Progress) -> int:
-    """Save an admin's identity mappings (``kind,namespace,value,sourcedId`` CSV) and re-apply the
-    district's quarantined events; returns how many were re-applied. One ``identity.mapped`` entry."""
-    rows = read_mappings_file(path)  # InputFileError names the file and line
+def read_mappings(path: Path) -> list[IdentityRow]:
+    """An admin's mappings CSV, checked (``InputFileError`` names the file and line)."""
+    return read_mappings_file(path)
+
+
+def load_mappings(
+    path: Path,
+    rows: Sequence[IdentityRow],
+    district_id: str,
+    target: Target,
+    now: datetime,
+    progress: Progress,
+) -> int:
+    """Save an admin's identity mappings (read by ``read_mappings``) and re-apply the district's
+    quarantined events; returns how many were re-applied. One ``identity.mapped`` audit entry."""
     with bound(target):
         progress(f"writing to {target.describe()}")
         try:

@@ -168,3 +168,28 @@ def test_a_conflicting_event_is_409_and_nothing_is_stored(
     assert response.body["event_ids"] == ["c-0"]
     with pytest.raises(RawEventModel.DoesNotExist):
         RawEventModel.get(f"{district.district_id}#fresh-1")
+
+
+def test_an_admin_mapping_loaded_with_the_cli_folds_the_quarantined_event(
+    local_stack: LocalStack, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from onpace_local.cli import main
+
+    district = make_district(local_stack, {"csu.engagement.at_risk_14d": {}}, students=("stu-1",))
+    d = district.district_id
+    at = datetime(2026, 9, 4, 12, tzinfo=UTC)
+    by_canvas = LmsEvent(
+        "cv-1", "canvas", at, (Ref("canvas", "4411"),), (Ref("canvas", "c-9"),), "submission"
+    )
+    report = ingest_events(district_id=d, source="canvas", events=[by_canvas], now=at, ttl_days=30)
+    assert [u["reason"] for u in report.unmatched] == ["unknown student"]
+    mappings = tmp_path / "mappings.csv"
+    mappings.write_text("kind,namespace,value,sourcedId\nuser,canvas,4411,stu-1\nclass,canvas,c-9,cls-1\n")
+    assert (
+        main(["load", "mappings", str(mappings), "--district", d, "--endpoint-url", local_stack.endpoint_url])
+        == 0
+    )
+    assert "1 quarantined event(s) re-applied" in capsys.readouterr().out
+    item = EnrollmentModel.get(f"{d}#cls-1#stu-1", consistent_read=True)
+    assert item.last_submission_at == "2026-09-04T12:00:00.000000Z"
+    assert "identity.mapped" in [a.type for a in read(d)]
