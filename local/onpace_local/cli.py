@@ -297,8 +297,8 @@ def _load(args: argparse.Namespace) -> int:
         LoadInputError,
         load_mappings,
         load_program_files,
-        read_mappings,
         load_roster_dir,
+        read_mappings,
         read_program_files,
         resolve_target,
     )
