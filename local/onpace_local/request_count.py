@@ -26,6 +26,7 @@ class RequestCounts(Counter[tuple[str, str]]):
             if op == operation and (table is None or name.startswith(table))
         )
 
+
 def _table(params: dict[str, Any]) -> str:
     if "TableName" in params:
         index = params.get("IndexName")

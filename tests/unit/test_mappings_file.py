@@ -1,4 +1,4 @@
-"""`onpace load mappings`: the admin's identity mappings file, checked line by line before anything is written."""
+"""`onpace load mappings`: the admin's identity mappings file, checked line by line before any write."""
 
 from __future__ import annotations
 
