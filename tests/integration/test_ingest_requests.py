@@ -193,3 +193,36 @@ def test_an_admin_mapping_loaded_with_the_cli_folds_the_quarantined_event(
     item = EnrollmentModel.get(f"{d}#cls-1#stu-1", consistent_read=True)
     assert item.last_submission_at == "2026-09-04T12:00:00.000000Z"
     assert "identity.mapped" in [a.type for a in read(d)]
+
+
+def test_voids_and_progress_ties_on_dynamodb(local_stack: LocalStack) -> None:
+    """The fold's rules hold on the DynamoDB adapter too (item shapes: ``recent``, ``percent_recent``)."""
+    district = make_district(
+        local_stack, {"msc.progress.step1_contact": {}}, students=("stu-1",), reported_percent=None
+    )
+    d = district.district_id
+    t0 = datetime(2026, 9, 1, 15, tzinfo=UTC)
+    me, cls = (Ref("sourcedId", "stu-1"),), (Ref("sourcedId", "cls-1"),)
+
+    def event(eid: str, at: datetime, kind: str | None = "submission", **kw: Any) -> LmsEvent:
+        return LmsEvent(eid, "test", at, me, cls, kind, digest=eid, **kw)
+
+    def ingest(*events: LmsEvent) -> Any:
+        return ingest_events(district_id=d, source="test", events=list(events), now=t0, ttl_days=30)
+
+    ingest(event("s1", t0), event("s2", t0 + timedelta(days=2), percent_complete=30.0))
+    ingest(event("p-hi", t0 + timedelta(days=3), "progress", percent_complete=60.0))
+    ingest(event("p-lo", t0 + timedelta(days=3), "progress", percent_complete=35.0))  # same instant, later
+    item = EnrollmentModel.get(f"{d}#cls-1#stu-1", consistent_read=True)
+    assert item.percent_complete == pytest.approx(0.60) and item.percent_event == "p-hi"
+    assert item.last_submission_at == "2026-09-03T15:00:00.000000Z"
+
+    report = ingest(
+        event("v1", t0 + timedelta(days=4), None, voids="s2"), event("v2", t0, None, voids="p-hi")
+    )
+    assert report.voided == 2
+    item = EnrollmentModel.get(f"{d}#cls-1#stu-1", consistent_read=True)
+    assert item.last_submission_at == "2026-09-01T15:00:00.000000Z"
+    assert item.percent_complete == pytest.approx(0.35) and item.percent_event == "p-lo"
+    assert RawEventModel.get(f"{d}#s2").status == "voided"
+    assert "ingest.voided" in [a.type for a in read(d)]
