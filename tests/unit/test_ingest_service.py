@@ -314,3 +314,14 @@ def test_a_voided_input_is_taken_off_its_enrollment(store: MemoryIngestStore) ->
     assert "g1" in _facts(store).inputs and _facts(store).wake_on == "2026-09-01"
     _ingest(store, _event("v", kind=None, voids="g1"))
     assert "g1" not in _facts(store).inputs
+
+
+def test_a_quarantined_input_is_reapplied_with_its_data(store: MemoryIngestStore) -> None:
+    grade = parse_input_data("final_grade", {"grade": "A-", "credits": 0.5})
+    report = _ingest(store, _event("g1", kind="final_grade", data=grade, student=(Ref("username", "ana.l"),)))
+    assert report.unmatched[0]["reason"] == "unknown student"
+    load_identities(
+        D, [IdentityRow("user", Ref("username", "ana.l"), "stu-1")], origin="admin", now=NOW, store=store
+    )
+    stored = _facts(store).inputs["g1"]
+    assert '"grade": "A-"' in stored and '"credits": 0.5' in stored and '"class_id": "cls-1"' in stored
