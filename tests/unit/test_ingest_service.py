@@ -325,3 +325,14 @@ def test_a_quarantined_input_is_reapplied_with_its_data(store: MemoryIngestStore
     )
     stored = _facts(store).inputs["g1"]
     assert '"grade": "A-"' in stored and '"credits": 0.5' in stored and '"class_id": "cls-1"' in stored
+
+
+def test_a_void_beside_a_retry_of_its_event_still_takes_it_back(store: MemoryIngestStore) -> None:
+    later = T0 + timedelta(days=2)
+    _ingest(store, _event("s1"), _event("s2", at=later))
+    both = _ingest(
+        store, _event("s2", at=later), _event("v", kind=None, voids="s2"), _event("v2", kind=None, voids="s2")
+    )
+    assert (both.duplicates, both.voided) == (1, 1)
+    assert _facts(store).last["submission"] == "2026-09-01T15:00:00.000000Z"
+    assert store.raw[(D, "s2")].status == "voided"

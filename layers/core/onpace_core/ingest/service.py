@@ -309,7 +309,8 @@ def ingest_events(
         tombstone = stored is not None and stored.status == "voided" and not stored.event
         if stored is not None and not tombstone:
             report.duplicates += 1
-            if stored.status in FOLDED_STATUSES and event.kind is not None and not event.voids:
+            again = event.kind is not None and not event.voids and event.event_id not in voided_here
+            if stored.status in FOLDED_STATUSES and again:
                 to_place.append(event)
                 redo.add(event.event_id)
             continue
@@ -347,11 +348,15 @@ def ingest_events(
 
     # Voids of events stored before: take back what they set, and mark them voided.
     retract_keys: list[str] = []
+    handled: set[str] = set()
     for void in (e for e in unique.values() if e.voids):
+        if void.voids in handled:
+            continue  # two voids of one event in one request: once is enough
+        handled.add(void.voids or "")
         target = raws.get(void.voids or "")
-        if void.voids in unique:
-            continue  # voided in this same request: stored voided above, never folded
-        if target is None:
+        if target is None or (target.status == "voided" and not target.event):
+            if void.voids in unique or target is not None:
+                continue  # arrives in this request (stored voided above), or already marked
             records.append(
                 RawRecord(
                     district_id=district_id,
