@@ -269,6 +269,32 @@ def _unmatched_entry(placed: _Placed) -> dict[str, str]:
     }
 
 
+def _unique(events: Sequence[LmsEvent], report: IngestReport) -> tuple[dict[str, LmsEvent], list[str]]:
+    """Each event id once; an id repeated with other content is a conflict, with the same a duplicate."""
+    unique: dict[str, LmsEvent] = {}
+    conflicts: list[str] = []
+    for event in events:
+        seen = unique.setdefault(event.event_id, event)
+        if seen is not event:
+            if seen.digest != event.digest:
+                conflicts.append(event.event_id)
+            else:
+                report.duplicates += 1
+    return unique, conflicts
+
+
+@dataclass
+class _Batch:
+    """What one request writes: raw records, fold operations per enrollment, keys to read."""
+
+    records: list[RawRecord] = field(default_factory=list)
+    ops: dict[str, list[FoldOp]] = field(default_factory=dict)
+    retracted: list[str] = field(default_factory=list)  # enrollment keys a void touches
+
+    def fold(self, key: str, op: FoldOp) -> None:
+        self.ops.setdefault(key, []).append(op)
+
+
 def ingest_events(
     *,
     district_id: str,
@@ -281,15 +307,7 @@ def ingest_events(
     """Store the request's events, fold them into facts, report (see the module docstring)."""
     store = store or _default_store()
     report = IngestReport()
-    unique: dict[str, LmsEvent] = {}
-    conflicts: list[str] = []
-    for event in events:
-        seen = unique.setdefault(event.event_id, event)
-        if seen is not event:
-            if seen.digest != event.digest:
-                conflicts.append(event.event_id)
-            else:
-                report.duplicates += 1
+    unique, conflicts = _unique(events, report)
     targets = [e.voids for e in unique.values() if e.voids]
     keys = list(dict.fromkeys(k for e in unique.values() for k in event_keys(e)))
     raws, identities = store.lookup(district_id, list(dict.fromkeys([*unique, *targets])), keys)
@@ -300,10 +318,45 @@ def ingest_events(
     if conflicts:
         raise ConflictError(sorted(set(conflicts)))
 
+    batch = _Batch()
+    to_place, redo = _sort_out(district_id, unique, raws, batch, report, now)
+    planner = _Planner(district_id, store, identities)
+    for p in planner.place(to_place):
+        if p.event.event_id in redo:  # a duplicate: folded again, its raw item left as it is
+            for key in p.targets:
+                if p.op is not None:
+                    batch.fold(key, p.op)
+        elif p.reason is not None or p.op is None:
+            report.unmatched.append(_unmatched_entry(p))
+            batch.records.append(_record(district_id, p.event, "unmatched", now, p))
+        else:
+            for key in p.targets:
+                batch.fold(key, p.op)
+            batch.records.append(_record(district_id, p.event, "folded", now, p))
+    _apply_voids(district_id, unique, raws, batch, report, now)
+
+    missing = [k for k in dict.fromkeys(batch.retracted) if k not in planner.facts]
+    facts = {**planner.facts, **(store.facts(missing) if missing else {})}
+    if batch.records:
+        store.put_raw(batch.records, ttl_days)
+    _fold_all(store, district_id, facts, batch.ops)
+    _audit_request(store, district_id, source, report, now)
+    return report
+
+
+def _sort_out(
+    district_id: str,
+    unique: dict[str, LmsEvent],
+    raws: dict[str, RawRecord],
+    batch: _Batch,
+    report: IngestReport,
+    now: datetime,
+) -> tuple[list[LmsEvent], set[str]]:
+    """Duplicates, voided, void and ignored events take their records; returns the events to
+    place (new ones, and duplicates whose outcome was ``folded``, folded again) and those duplicates."""
     voided_here = {e.voids for e in unique.values() if e.voids}
-    records: list[RawRecord] = []
     to_place: list[LmsEvent] = []
-    redo: set[str] = set()  # duplicates folded again (their raw item is not rewritten)
+    redo: set[str] = set()
     for event in unique.values():
         stored = raws.get(event.event_id)
         tombstone = stored is not None and stored.status == "voided" and not stored.event
@@ -317,50 +370,42 @@ def ingest_events(
         report.accepted += 1
         if tombstone or event.event_id in voided_here:
             report.voided += 1
-            records.append(_record(district_id, event, "voided", now, reason="voided"))
+            batch.records.append(_record(district_id, event, "voided", now, reason="voided"))
         elif event.voids:
-            records.append(_record(district_id, event, "folded", now))
+            batch.records.append(_record(district_id, event, "folded", now))
         elif event.kind is None:
             report.ignored += 1
-            records.append(
-                _record(district_id, event, "ignored", now, reason=event.ignored or "not used by any rule")
-            )
+            reason = event.ignored or "not used by any rule"
+            batch.records.append(_record(district_id, event, "ignored", now, reason=reason))
         else:
             to_place.append(event)
+    return to_place, redo
 
-    planner = _Planner(district_id, store, identities)
-    placed = planner.place(to_place)
-    ops: dict[str, list[FoldOp]] = {}
-    for p in placed:
-        if p.event.event_id in redo:
-            if p.op is not None:
-                for key in p.targets:
-                    ops.setdefault(key, []).append(p.op)
-            continue
-        if p.reason is not None:
-            report.unmatched.append(_unmatched_entry(p))
-            records.append(_record(district_id, p.event, "unmatched", now, p))
-            continue
-        assert p.op is not None
-        for key in p.targets:
-            ops.setdefault(key, []).append(p.op)
-        records.append(_record(district_id, p.event, "folded", now, p))
 
-    # Voids of events stored before: take back what they set, and mark them voided.
-    retract_keys: list[str] = []
+def _apply_voids(
+    district_id: str,
+    unique: dict[str, LmsEvent],
+    raws: dict[str, RawRecord],
+    batch: _Batch,
+    report: IngestReport,
+    now: datetime,
+) -> None:
+    """Voids of events stored before take back what those set and mark them voided; a void of an
+    event not yet received leaves a ``voided`` marker its event finds when it comes."""
     handled: set[str] = set()
     for void in (e for e in unique.values() if e.voids):
-        if void.voids in handled:
+        target_id = void.voids or ""
+        if target_id in handled:
             continue  # two voids of one event in one request: once is enough
-        handled.add(void.voids or "")
-        target = raws.get(void.voids or "")
+        handled.add(target_id)
+        target = raws.get(target_id)
         if target is None or (target.status == "voided" and not target.event):
-            if void.voids in unique or target is not None:
-                continue  # arrives in this request (stored voided above), or already marked
-            records.append(
+            if target_id in unique or target is not None:
+                continue  # arrives in this request (stored voided), or already marked
+            batch.records.append(
                 RawRecord(
                     district_id=district_id,
-                    event_id=void.voids or "",
+                    event_id=target_id,
                     source=void.source,
                     status="voided",
                     received_at=now,
@@ -369,23 +414,15 @@ def ingest_events(
                 )
             )
             continue
-        keys_of_target = list(target.enrollments) or (
+        keys = list(target.enrollments) or (
             [enrollment_key(district_id, target.class_id, target.student_id)] if target.class_id else []
         )
-        for key in keys_of_target:
-            ops.setdefault(key, []).append(RetractOp(target.event_id))
-            retract_keys.append(key)
+        for key in keys:
+            batch.fold(key, RetractOp(target.event_id))
+            batch.retracted.append(key)
         if target.status != "voided":
             report.voided += 1
-            records.append(replace(target, status="voided", reason=f"voided by {void.event_id}"))
-
-    missing = [k for k in dict.fromkeys(retract_keys) if k not in planner.facts]
-    facts = {**planner.facts, **(store.facts(missing) if missing else {})}
-    if records:
-        store.put_raw(records, ttl_days)
-    _fold_all(store, district_id, facts, ops)
-    _audit_request(store, district_id, source, report, now)
-    return report
+            batch.records.append(replace(target, status="voided", reason=f"voided by {void.event_id}"))
 
 
 def _audit_request(
