@@ -226,3 +226,29 @@ def test_voids_and_progress_ties_on_dynamodb(local_stack: LocalStack) -> None:
     assert item.percent_complete == pytest.approx(0.35) and item.percent_event == "p-lo"
     assert RawEventModel.get(f"{d}#s2").status == "voided"
     assert "ingest.voided" in [a.type for a in read(d)]
+
+
+def test_a_facts_write_that_loses_a_race_is_refused_then_folded_again(local_stack: LocalStack) -> None:
+    from onpace_core.facts.fold import ActivityOp, FoldRules, fold_enrollment
+    from onpace_core.ingest.dynamo import DynamoIngestStore
+    from onpace_core.ingest.ports import ConditionFailed
+    from onpace_core.ingest.service import _fold_all
+
+    district = make_district(local_stack, {"csu.engagement.at_risk_14d": {}}, students=("stu-1",))
+    key = f"{district.district_id}#cls-1#stu-1"
+    store = DynamoIngestStore()
+    old = store.facts([key])[key]
+    op = ActivityOp("e1", "view", datetime(2026, 9, 5, 9, tzinfo=UTC))
+    # Another request folds a submission between this one's read and its write.
+    EnrollmentModel(enrollment_key=key).update(
+        actions=[
+            EnrollmentModel.last_submission_at.set("2026-09-06T00:00:00.000000Z"),
+            EnrollmentModel.facts_seq.add(1),
+        ]
+    )
+    with pytest.raises(ConditionFailed):
+        store.write_facts(old, fold_enrollment(old, [op], FoldRules()))
+    assert _fold_all(store, district.district_id, {key: old}, {key: [op]}) == 1
+    item = EnrollmentModel.get(key, consistent_read=True)
+    assert item.last_view_at == "2026-09-05T09:00:00.000000Z"
+    assert item.last_submission_at == "2026-09-06T00:00:00.000000Z"  # the other write is kept
