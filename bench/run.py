@@ -9,8 +9,11 @@
 2. storage  — on moto server: DynamoDB requests per enrollment-day of the real evaluation code
               (due-index Query + writes) vs. the same code made to look at every enrollment
               every day. Request counts do not depend on the machine; moto's own speed does.
+3. ingest   — on moto server: plain webhooks through the real ingest handler; DynamoDB requests
+              per 1,000 events and events per second, as ratios to BatchWriteItem of the same
+              raw events alone (``bench/ingest.py``).
 
-    python -m bench.run [engine|storage|all] [--enrollments N] [--days D]
+    python -m bench.run [engine|storage|ingest|all] [--enrollments N] [--days D] [--events N]
 """
 
 from __future__ import annotations
@@ -256,7 +259,8 @@ def counting_requests() -> Iterator[dict[str, int]]:
 
 def run_storage(n: int, days: int) -> None:
     from onpace_core.evaluation import day as day_module
-    from onpace_core.facts.fold import Activity, fold
+    from onpace_core.ingest.event import LmsEvent, Ref
+    from onpace_core.ingest.service import ingest_events
     from onpace_core.notices import evaluation as evaluation_module
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
     from onpace_core.store.enrollments import upsert_enrollments
@@ -306,17 +310,27 @@ def run_storage(n: int, days: int) -> None:
                     with counting_requests() as counts:
                         evaluation_module.evaluate_program_day(program, day, datetime.now(UTC))
                     total += sum(counts.values())
-                    for i, plan in enumerate(plans):
-                        if day in plan:
-                            fold(
-                                Activity(
-                                    program.district_id,
-                                    f"s{i}",
-                                    "c",
-                                    "submission",
-                                    datetime(day.year, day.month, day.day, 17, tzinfo=UTC),
-                                )
-                            )
+                    at = datetime(day.year, day.month, day.day, 17, tzinfo=UTC)
+                    events = [
+                        LmsEvent(
+                            f"{mode}-{offset}-{i}",
+                            "plain",
+                            at,
+                            (Ref("sourcedId", f"s{i}"),),
+                            (Ref("sourcedId", "c"),),
+                            "submission",
+                        )
+                        for i, plan in enumerate(plans)
+                        if day in plan
+                    ]
+                    if events:
+                        ingest_events(
+                            district_id=program.district_id,
+                            source="plain",
+                            events=events,
+                            now=at,
+                            ttl_days=30,
+                        )
                     print(f"  {mode:8} day {offset + 1:>3}/{days}", end="\r", file=sys.stderr, flush=True)
             finally:
                 day_module.evaluate_enrollment = original
@@ -334,15 +348,24 @@ def run_storage(n: int, days: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", nargs="?", choices=("engine", "storage", "all"), default="all")
-    parser.add_argument("--enrollments", type=int, default=None, help="engine: 10000, storage: 150")
+    parser.add_argument("which", nargs="?", choices=("engine", "storage", "ingest", "all"), default="all")
+    parser.add_argument(
+        "--enrollments", type=int, default=None, help="engine: 10000, storage: 150, ingest: 100"
+    )
     parser.add_argument("--days", type=int, default=None, help="engine: 90, storage: 45")
     parser.add_argument("--repeat", type=int, default=5, help="engine: runs per program, the best counts")
+    parser.add_argument(
+        "--events", type=int, default=2000, help="ingest: events posted, 500 per webhook (enrollments: 100)"
+    )
     args = parser.parse_args(argv)
     if args.which in ("engine", "all"):
         run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))
     if args.which in ("storage", "all"):
         run_storage(args.enrollments or 150, args.days or 45)
+    if args.which in ("ingest", "all"):
+        from bench.ingest import run_ingest
+
+        run_ingest(args.events, args.enrollments or 100)
     return 0
 
 

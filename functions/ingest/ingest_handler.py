@@ -21,7 +21,7 @@ from caliper_routes import router as caliper_router
 from canvas_routes import router as canvas_router
 from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
 from onpace_core.ingest.limits import LimitError, decode_body
-from onpace_core.ingest.service import ingest_events, record_rejection
+from onpace_core.ingest.service import ConflictError, ingest_events, record_rejection
 from onpace_core.ingest.signature import SignatureError, verify_signature
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
@@ -145,6 +145,8 @@ def receive(source: str) -> Response:
             "accepted": report.accepted,
             "duplicates": report.duplicates,
             "unmatched": len(report.unmatched),
+            "ignored": report.ignored,
+            "voided": report.voided,
         },
     )
     return _json(202, report.as_response())
@@ -154,6 +156,18 @@ def receive(source: str) -> Response:
 def _unknown_source(exc: UnknownSourceError) -> Response:
     return _json(
         404, {"error": "unknown_source", "message": f"unknown source {exc}; use one of {list(SOURCES)}"}
+    )
+
+
+@app.exception_handler(ConflictError)
+def _conflict(exc: ConflictError) -> Response:
+    return _json(
+        409,
+        {
+            "error": "conflict",
+            "message": f"{exc}; nothing of this request was stored (send a new event id for new content)",
+            "event_ids": exc.event_ids,
+        },
     )
 
 

@@ -6,6 +6,7 @@
                   [--skip FROM..TO ...] [--format json|table]
     onpace load program FILE [FILE ...] [--stack NAME] [--endpoint-url URL] [--region REGION]
     onpace load roster DIR --program FILE [--program FILE ...] [--stack NAME] [--endpoint-url URL]
+    onpace load mappings FILE.csv --district ID [--stack NAME] [--endpoint-url URL]
 
 ``demo`` and ``invoke`` start a fresh moto server on 127.0.0.1, create the resources
 ``template.yaml`` declares and call the real handlers in this process (moto cannot run Lambda
@@ -224,6 +225,23 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="program the classes belong to (by its org_ids); repeat for several programs of one district",
     )
 
+    mappings = what.add_parser(
+        "mappings",
+        parents=[deployment],
+        help="load identity mappings (LMS ids to roster sourcedIds) and re-apply quarantined events",
+        description=(
+            "Read a CSV with the header kind,namespace,value,sourcedId: kind is user or class; namespace "
+            "is how the LMS names it (user: sourcedId, identifier, username, email, mbox_sha1sum, canvas, "
+            "iri, userId:<type>, account:<homePage>; class: sourcedId, classCode, courseCode, title, "
+            "canvas, iri); value is the LMS's id; sourcedId the roster user or class it means. An admin's "
+            "row wins over the roster's for the same reference. Events kept unmatched that now resolve "
+            "are folded."
+        ),
+        epilog="example: onpace load mappings mappings.csv --district d-riverbend --stack onpace",
+    )
+    mappings.add_argument("file", type=Path, metavar="FILE.csv", help="mappings CSV (UTF-8)")
+    mappings.add_argument("--district", required=True, help="the district the mappings belong to")
+
 
 def _day_range(text: str) -> object:
     from onpace_local.replay import DayRange
@@ -278,8 +296,10 @@ def _load(args: argparse.Namespace) -> int:
     from onpace_local.load import (
         DeploymentError,
         LoadInputError,
+        load_mappings,
         load_program_files,
         load_roster_dir,
+        read_mappings,
         read_program_files,
         resolve_target,
     )
@@ -288,6 +308,13 @@ def _load(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     try:
+        if args.load_command == "mappings":
+            rows = read_mappings(args.file)  # checked before anything is reached or written
+            target = resolve_target(
+                stack=args.stack, endpoint_url=args.endpoint_url, region=args.region, env=os.environ
+            )
+            load_mappings(args.file, rows, args.district, target, datetime.now(UTC), progress)
+            return 0
         files = read_program_files(args.files if args.load_command == "program" else args.programs)
         target = resolve_target(
             stack=args.stack, endpoint_url=args.endpoint_url, region=args.region, env=os.environ

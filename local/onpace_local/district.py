@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from onpace_core.ingest.service import load_identities
 from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, district_enrollments
+from onpace_core.roster.identities import IdentityRow, identity_rows
 from onpace_core.roster.oneroster import read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
@@ -38,6 +41,8 @@ class DistrictFiles:
     # Per program, every student enrollment of the roster as that program's (``district_enrollments``):
     # a rule addressed to every family of the district makes its student records from them.
     district: dict[str, tuple[EnrollmentRecord, ...]]
+    # The roster's identity map rows (``roster.identities``): saved, then the quarantine re-applied.
+    identities: tuple[IdentityRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,9 @@ def read_district(programs_dir: Path, roster_dir: Path) -> DistrictFiles:
     roster = read_roster(roster_dir)
     records = build_enrollments(roster, programs)
     district = {p.program_id: tuple(district_enrollments(roster, p)) for p in programs}
-    return DistrictFiles(districts.pop(), tuple(programs), tuple(records), district)
+    return DistrictFiles(
+        districts.pop(), tuple(programs), tuple(records), district, tuple(identity_rows(roster))
+    )
 
 
 def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
@@ -84,6 +91,7 @@ def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
     for program in files.programs:
         mine = [r for r in files.records if r.program_id == program.program_id]
         count += upsert_enrollments(mine, program, files.district[program.program_id])
+    load_identities(files.district_id, files.identities, origin="roster", now=datetime.now(UTC))
     secret = new_secret()
     settings = Settings.from_env()
     stack.client("secretsmanager").create_secret(

@@ -28,7 +28,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from onpace_core.audit.log import AuditEntry, append
+from onpace_core.ingest.identity import read_mappings_file
+from onpace_core.ingest.service import load_identities
 from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, district_enrollments
+from onpace_core.roster.identities import IdentityRow, identity_rows
 from onpace_core.roster.oneroster import Roster, read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
@@ -304,6 +307,8 @@ def load_roster_dir(
         try:
             _check_deployed(files)
             counts = _upsert(configs, records, roster, progress)
+            saved, reapplied = load_identities(district_id, identity_rows(roster), origin="roster", now=now)
+            progress(f"identity map: {saved} row(s) saved; {reapplied} quarantined event(s) re-applied")
             summary = ", ".join(f"{n} for {key}" for key, n in counts.items())
             entry = AuditEntry(
                 type="roster.loaded",
@@ -338,3 +343,46 @@ def _upsert(
         counts[config.key] = upsert_enrollments(mine, config, district) if mine else 0
         progress(f"{config.key}: {counts[config.key]} enrollment(s) upserted")
     return counts
+
+
+# -- identity mappings -------------------------------------------------------------------------
+
+
+def read_mappings(path: Path) -> list[IdentityRow]:
+    """An admin's mappings CSV, checked (``InputFileError`` names the file and line)."""
+    return read_mappings_file(path)
+
+
+def load_mappings(
+    path: Path,
+    rows: Sequence[IdentityRow],
+    district_id: str,
+    target: Target,
+    now: datetime,
+    progress: Progress,
+) -> int:
+    """Save an admin's identity mappings (read by ``read_mappings``) and re-apply the district's
+    quarantined events; returns how many were re-applied. One ``identity.mapped`` audit entry."""
+    with bound(target):
+        progress(f"writing to {target.describe()}")
+        try:
+            saved, reapplied = load_identities(district_id, rows, origin="admin", now=now)
+            append(
+                district_id,
+                [
+                    AuditEntry(
+                        type="identity.mapped",
+                        actor=LOAD_ACTOR,
+                        summary=(
+                            f"{saved} identity mapping(s) loaded from {path.name}; "
+                            f"{reapplied} event(s) re-applied"
+                        ),
+                        detail={"source": path.name, "rows": saved, "reapplied": reapplied},
+                    )
+                ],
+                now=now,
+            )
+        except PynamoDBException as exc:
+            raise DeploymentError(f"{path}: {exc.cause or exc}") from exc
+    progress(f"{saved} mapping row(s) saved; {reapplied} quarantined event(s) re-applied")
+    return reapplied

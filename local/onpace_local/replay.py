@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from onpace_core.evaluation.day import evaluate_day
+from onpace_core.facts.fold import utc_instant
 from onpace_core.ingest.formats.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
 from onpace_core.ingest.limits import LimitError
 from onpace_core.roster.enrollments import (
@@ -201,8 +202,12 @@ def _fold(store: MemoryStore, group: list[Any], result: ReplayResult) -> None:
     fold_activity = store.fold_activity
     for on, key, event in group:
         if event.is_activity:
-            percent = None if event.percent_complete is None else round(event.percent_complete / 100.0, 6)
-            matched = fold_activity(key, event.kind, on, percent)
+            if event.percent_complete is None:
+                matched = fold_activity(key, event.kind, on)
+            else:
+                percent = round(event.percent_complete / 100.0, 6)
+                tie = (utc_instant(event.occurred_at), percent, event.event_id)
+                matched = fold_activity(key, event.kind, on, percent, tie)
         else:
             item = Input(
                 event_id=event.event_id,

@@ -176,7 +176,8 @@ def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStac
     from datetime import UTC, datetime
 
     from onpace_core.evaluation.day import DaySummary
-    from onpace_core.facts.fold import Activity, fold
+    from onpace_core.ingest.event import LmsEvent, Ref
+    from onpace_core.ingest.service import ingest_events
     from onpace_core.notices.evaluation import DynamoEvaluationStore
     from onpace_rules.engine import compile_program, evaluate_enrollment
 
@@ -191,7 +192,10 @@ def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStac
     assert evaluation.wake_on == date(2026, 9, 10)
 
     at = datetime(2026, 9, 3, 15, tzinfo=UTC)  # the concurrent fold
-    fold(Activity(district.district_id, "stu-1", "cls-1", "submission", at, event_id="sub-x"))
+    event = LmsEvent(
+        "sub-x", "plain", at, (Ref("sourcedId", "stu-1"),), (Ref("sourcedId", "cls-1"),), "submission"
+    )
+    ingest_events(district_id=district.district_id, source="plain", events=[event], now=at, ttl_days=30)
     store.record(program, subject, evaluation, day, datetime.now(UTC), DaySummary(program.config.key, day))
     item = EnrollmentModel.get(key, consistent_read=True)
     assert item.wake_on is not None and item.wake_on <= "2026-09-04"  # still due, not 09-10

@@ -76,7 +76,12 @@ def test_unknown_student_is_kept_and_reported(gateway: GatewayHandle, district: 
     assert response.status == 202
     assert response.body["accepted"] == 2
     assert response.body["unmatched"] == [
-        {"event_id": "stranger", "student": "stu-unknown", "class": "cls-1"}
+        {
+            "event_id": "stranger",
+            "student": "stu-unknown",
+            "class": "cls-1",
+            "reason": "no enrollment of this student in this class",
+        }
     ]
     kept = list(RawEventModel.unmatched_index.query(district.district_id))
     assert [k.event_id for k in kept] == ["stranger"]

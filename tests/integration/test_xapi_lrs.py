@@ -188,10 +188,6 @@ def test_content_type_must_be_json(gateway: GatewayHandle, lms: Lms) -> None:
     assert multipart.status == 400 and multipart.body["message"].startswith("attachments are not accepted")
 
 
-# MERGE: h-core's ingest service raises ConflictError for an id already stored with other
-# content (before storing anything). Until it lands the service takes such a statement for a
-# duplicate and answers 200; remove this mark when merging h-core.
-@pytest.mark.xfail(strict=True, reason="needs h-core's ingest_events raising ConflictError (409)")
 def test_same_id_with_other_content_is_409(gateway: GatewayHandle, lms: Lms) -> None:
     statement = _statement("c1")
     assert post_statements(gateway.url, lms.current, statement).status == 200
@@ -204,10 +200,6 @@ def test_same_id_with_other_content_is_409(gateway: GatewayHandle, lms: Lms) -> 
     assert _enrollment(lms).last_submission_at == "2026-09-01T15:00:00.000000Z"
 
 
-# MERGE: statements OnPace reads for nothing (``kind=None``: a verb outside the table, a voiding
-# statement) are stored by h-core's rewritten service; the service of this branch treats any
-# non-activity kind as an input and fails (500). Remove this mark when merging h-core.
-@pytest.mark.xfail(strict=True, reason="needs h-core's ingest_events storing kind=None events and voids")
 def test_ignored_and_voiding_statements_are_stored_for_nothing(gateway: GatewayHandle, lms: Lms) -> None:
     attended = _statement("ig") | {"verb": {"id": "http://adlnet.gov/expapi/verbs/attended"}}
     response = post_statements(gateway.url, lms.current, attended)

@@ -1,70 +1,115 @@
-"""Raw events: stored before the webhook is acknowledged, deduplicated by event id."""
+"""Raw events as kept: the item shape, and the parsed event a re-apply resolves again.
+
+A raw event is written once per request with its outcome already known (``folded``,
+``unmatched``, ``ignored``, ``voided``): the fold runs in memory before any write, so no
+"mark as folded" write follows. ``received`` is what ingest wrote before issue 10, first
+thing, and marked afterwards; such an item is still read as a duplicate that is folded again.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from enum import Enum
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from pynamodb.exceptions import PutError
-from pynamodb.expressions.update import Action
+from onpace_rules.inputs import INPUT_KINDS, parse_input_data
 
 from onpace_core.audit.log import iso_instant
+from onpace_core.ingest.event import LmsEvent, Ref
+from onpace_core.ingest.ports import RawRecord
 from onpace_core.store.models import RawEventModel
-
-
-class StoreOutcome(Enum):
-    NEW = "new"
-    DUPLICATE = "duplicate"  # seen and fully processed before
-    RESUMED = "resumed"  # seen before, but its folding did not finish: fold again
 
 
 def raw_key(district_id: str, event_id: str) -> str:
     return f"{district_id}#{event_id}"
 
 
-def store_raw(
-    *,
-    district_id: str,
-    source: str,
-    event_id: str,
-    occurred_at: datetime,
-    student_id: str,
-    class_id: str,
-    kind: str,
-    payload: str,
-    received_at: datetime,
-    ttl_days: int,
-) -> StoreOutcome:
-    item = RawEventModel(
-        pk=raw_key(district_id, event_id),
-        district_id=district_id,
-        event_id=event_id,
-        source=source,
-        received_at=iso_instant(received_at),
-        occurred_at=iso_instant(occurred_at),
-        student_id=student_id,
-        class_id=class_id,
-        kind=kind,
-        payload=payload,
-        status="received",
-        expires_at=received_at + timedelta(days=ttl_days),
+def event_to_json(event: LmsEvent) -> str:
+    """The parsed event without its payload (kept beside it): what a re-apply resolves."""
+    data = event.data.model_dump(mode="json") if hasattr(event.data, "model_dump") else event.data
+    return json.dumps(
+        {
+            "event_id": event.event_id,
+            "source": event.source,
+            "occurred_at": event.occurred_at.isoformat(),
+            "student": [[r.namespace, r.value] for r in event.student],
+            "course": [[r.namespace, r.value] for r in event.course],
+            "kind": event.kind,
+            "percent_complete": event.percent_complete,
+            "data": data,
+            "voids": event.voids,
+            "ignored": event.ignored,
+            "digest": event.digest,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
-    try:
-        item.save(condition=RawEventModel.pk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        existing = RawEventModel.get(item.pk, consistent_read=True)
-        return StoreOutcome.RESUMED if existing.status == "received" else StoreOutcome.DUPLICATE
-    return StoreOutcome.NEW
 
 
-def mark(district_id: str, event_id: str, status: str) -> None:
-    """Record how the event ended: ``folded`` or ``unmatched`` (kept, listed in a sparse index)."""
-    item = RawEventModel(pk=raw_key(district_id, event_id))
-    actions: list[Action] = [RawEventModel.status.set(status)]
-    if status == "unmatched":
-        actions.append(RawEventModel.unmatched_district.set(district_id))
-    else:
-        actions.append(RawEventModel.unmatched_district.remove())
-    item.update(actions=actions)
+def event_from_json(text: str, payload: str = "") -> LmsEvent:
+    raw: dict[str, Any] = json.loads(text)
+    kind = raw.get("kind")
+    data = raw.get("data")
+    if data is not None and kind in INPUT_KINDS:
+        data = parse_input_data(kind, data)
+    return LmsEvent(
+        event_id=raw["event_id"],
+        source=raw["source"],
+        occurred_at=datetime.fromisoformat(raw["occurred_at"]),
+        student=tuple(Ref(n, v) for n, v in raw["student"]),
+        course=tuple(Ref(n, v) for n, v in raw["course"]),
+        kind=kind,
+        percent_complete=raw.get("percent_complete"),
+        data=data,
+        voids=raw.get("voids"),
+        ignored=raw.get("ignored"),
+        payload=payload,
+        digest=raw.get("digest") or "",
+    )
+
+
+def to_item(record: RawRecord, ttl_days: int) -> RawEventModel:
+    expires = record.expires_at or (record.received_at + timedelta(days=ttl_days))
+    return RawEventModel(
+        pk=raw_key(record.district_id, record.event_id),
+        district_id=record.district_id,
+        event_id=record.event_id,
+        source=record.source,
+        received_at=iso_instant(record.received_at),
+        occurred_at=iso_instant(record.occurred_at),
+        student_id=record.student_id,
+        class_id=record.class_id,
+        kind=record.kind,
+        payload=record.payload,
+        status=record.status,
+        unmatched_district=record.district_id if record.status == "unmatched" else None,
+        expires_at=expires,
+        event=record.event or None,
+        digest=record.digest or None,
+        reason=record.reason,
+        enrollments=list(record.enrollments) or None,
+    )
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def from_item(item: RawEventModel) -> RawRecord:
+    return RawRecord(
+        district_id=item.district_id,
+        event_id=item.event_id,
+        source=item.source,
+        status=item.status,
+        received_at=_instant(item.received_at),
+        occurred_at=_instant(item.occurred_at),
+        student_id=item.student_id,
+        class_id=item.class_id,
+        kind=item.kind,
+        payload=item.payload,
+        event=item.event or "",
+        digest=item.digest or "",
+        reason=item.reason,
+        enrollments=tuple(item.enrollments or ()),
+        expires_at=item.expires_at,
+    )

@@ -29,6 +29,7 @@ from onpace_rules.facts import (
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input
 
 from onpace_core.evaluation.day import DaySummary, Subject
+from onpace_core.facts.fold import PercentKey, percent_wins
 
 
 @dataclass(slots=True, eq=False)
@@ -63,6 +64,8 @@ class MemorySubject:
     queued: date | None = None
     # ``state`` as last built; None after a change.
     built: EnrollmentState | None = None
+    # (instant, fraction, event id) of the progress value kept: ``facts.fold.percent_wins``.
+    percent_key: PercentKey | None = None
 
     @classmethod
     def of(cls, state: EnrollmentState) -> MemorySubject:
@@ -199,17 +202,30 @@ class MemoryStore:
     # -- facts (what ingest does when deployed) ---------------------------------------------
 
     def fold_activity(
-        self, key: str, kind: ActivityKind, on: date, percent_fraction: float | None = None
+        self,
+        key: str,
+        kind: ActivityKind,
+        on: date,
+        percent_fraction: float | None = None,
+        percent_key: PercentKey | None = None,
     ) -> bool:
-        """Move one enrollment's facts forward; False when the enrollment is unknown."""
+        """Move one enrollment's facts forward; False when the enrollment is unknown.
+
+        The rules are ``facts.fold``'s, on local dates, one event at a time (this is the replay's
+        hot path): the latest date of each kind, the progress value ``percent_wins`` keeps (given
+        its ``percent_key``; without one the last folded wins), history dates, wake dates.
+        """
         subject = self.subjects.get(key)
         if subject is None or subject.added.scope != "enrollment":
             return False
         seen = subject.last_on.get(kind)
         if seen is None or seen < on:
             subject.last_on[kind] = on
-        if percent_fraction is not None:
+        if percent_fraction is not None and (
+            percent_key is None or percent_wins(percent_key, subject.percent_key)
+        ):
             subject.percent_complete = percent_fraction
+            subject.percent_key = percent_key
             subject.built = None
         if kind in self.activity_history:
             bisect.insort(subject.history_on.setdefault(kind, []), on)

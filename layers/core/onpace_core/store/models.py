@@ -54,11 +54,38 @@ class RawEventModel(Model):
     class_id = UnicodeAttribute()
     kind = UnicodeAttribute()
     payload = UnicodeAttribute()  # the event as received (JSON), for replays and evidence
-    status = UnicodeAttribute()  # received | folded | unmatched
+    # folded | unmatched | ignored | voided (``received``: written by ingest before issue 10)
+    status = UnicodeAttribute()
     unmatched_district = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    # The event as parsed (``ingest.stored.event_to_json``): what a re-apply resolves again.
+    event = UnicodeAttribute(null=True)
+    digest = UnicodeAttribute(null=True)  # ``LmsEvent.digest``: same id, other content is a conflict
+    reason = UnicodeAttribute(null=True)  # why it is unmatched or ignored
+    # The enrollment keys it was folded into: what a void retracts it from.
+    enrollments = ListAttribute[str](null=True)
 
     unmatched_index: ClassVar[UnmatchedIndex] = UnmatchedIndex()
+
+
+class IdentityModel(Model):
+    """One row of a district's identity map, kept in the raw events table.
+
+    In that table because ingest reads both per request: the duplicate check and the identity
+    lookup share one BatchGetItem (one per 100 keys) instead of one each. ``pk`` is
+    ``ingest.identity.identity_key`` (``{district}#identity#{kind}#{namespace}#{value}``); no TTL.
+    """
+
+    class Meta:
+        table_name = "onpace-events"
+
+    pk = UnicodeAttribute(hash_key=True)
+    district_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # user | class
+    namespace = UnicodeAttribute()
+    value = UnicodeAttribute()
+    sourced_ids = UnicodeSetAttribute()  # several: a courseCode shared by sections, a shared title
+    origin = UnicodeAttribute()  # roster | admin
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,6 +167,11 @@ class EnrollmentModel(Model):
     last_progress_at = UnicodeAttribute(null=True)
     percent_complete = NumberAttribute(null=True)
     percent_at = UnicodeAttribute(null=True)
+    percent_event = UnicodeAttribute(null=True)  # the event id that set percent_complete
+    # What a void falls back on (``facts.fold``): per kind the latest few "instant event_id",
+    # and the latest few progress values "instant fraction event_id", newest first.
+    recent = MapAttribute[str, Any](null=True)
+    percent_recent = ListAttribute[str](null=True)
     # Inputs that are not activity (grades, appeals, approvals…), by event id so a retry is a no-op:
     # event id -> JSON of onpace_rules.inputs.input_to_dict.
     inputs = MapAttribute[str, Any](default=dict)
@@ -277,7 +309,14 @@ class ProgramModel(Model):
     by_time_zone: ClassVar[ProgramsByTimeZoneIndex] = ProgramsByTimeZoneIndex()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (RawEventModel, EnrollmentModel, OutboxModel, AuditModel, ProgramModel)
+ALL_MODELS: tuple[type[Model], ...] = (
+    RawEventModel,
+    IdentityModel,
+    EnrollmentModel,
+    OutboxModel,
+    AuditModel,
+    ProgramModel,
+)
 
 
 def bind_tables(settings: Settings) -> None:
@@ -288,6 +327,7 @@ def bind_tables(settings: Settings) -> None:
     """
     names = {
         RawEventModel: settings.events_table,
+        IdentityModel: settings.events_table,
         EnrollmentModel: settings.enrollments_table,
         OutboxModel: settings.outbox_table,
         AuditModel: settings.audit_table,

@@ -1,0 +1,55 @@
+"""Count the DynamoDB requests code makes, by operation and table, with botocore's event hooks.
+
+Every pynamodb model talks through a botocore client; a ``before-call`` handler on each of
+them sees each API call once (botocore's own retries happen below it). The tests of the ingest
+request budget and the ingest benchmark count with this.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from onpace_core.store.models import ALL_MODELS
+
+
+class RequestCounts(Counter[tuple[str, str]]):
+    """(operation, table[/index]) -> calls."""
+
+    def of(self, operation: str, table: str | None = None) -> int:
+        return sum(
+            n
+            for (op, name), n in self.items()
+            if op == operation and (table is None or name.startswith(table))
+        )
+
+
+def _table(params: dict[str, Any]) -> str:
+    if "TableName" in params:
+        index = params.get("IndexName")
+        return f"{params['TableName']}/{index}" if index else str(params["TableName"])
+    items = params.get("RequestItems") or {}
+    return ",".join(sorted(items))
+
+
+@contextmanager
+def counting_requests() -> Iterator[RequestCounts]:
+    """Count the calls of every model's client inside the block (bind the models first)."""
+    counts = RequestCounts()
+
+    def before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
+        # ``params`` is the request as serialized: DynamoDB's is a JSON body.
+        body = params.get("body") or b"{}"
+        counts[(model.name, _table(json.loads(body)))] += 1
+
+    clients = {id(c): c for c in (m._get_connection().connection.client for m in ALL_MODELS)}
+    for client in clients.values():
+        client.meta.events.register("before-call.dynamodb", before_call, unique_id="onpace-count")
+    try:
+        yield counts
+    finally:
+        for client in clients.values():
+            client.meta.events.unregister("before-call.dynamodb", unique_id="onpace-count")
