@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "--programs", type=Path, default=defaults.programs_dir, help="directory of program YAML files"
     )
     demo.add_argument(
-        "--roster", type=Path, default=defaults.roster_dir, help="OneRoster 1.1 CSV directory (UTF-8)"
+        "--roster", type=Path, default=defaults.roster_dir, help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)"
     )
     demo.add_argument(
         "--events", type=Path, default=defaults.events_file, help="activity events, one JSON per line"
@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     replay.add_argument("--program", type=Path, required=True, help="program policy file (YAML)")
-    replay.add_argument("--roster", type=Path, required=True, help="OneRoster 1.1 CSV directory (UTF-8)")
+    replay.add_argument("--roster", type=Path, required=True, help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)")
     replay.add_argument(
         "--events", type=Path, action="append", default=[], help="events file, one JSON per line (repeatable)"
     )
@@ -176,7 +176,7 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "load",
         help="load program files or a OneRoster roster into a deployed OnPace (or moto server)",
         description=(
-            "Write program files or a OneRoster 1.1 CSV export into the tables of a deployed OnPace, "
+            "Write program files or a OneRoster 1.1 or 1.2 CSV export into the tables of a deployed OnPace, "
             "the ones its functions use. Files are validated before anything is written; every load "
             "is recorded in the district's audit log."
         ),
@@ -199,19 +199,22 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     roster = what.add_parser(
         "roster",
         parents=[deployment],
-        help="upsert the enrollments of a OneRoster 1.1 CSV export (re-loading changes nothing twice)",
+        help="import a OneRoster 1.1 or 1.2 CSV export, bulk or delta (re-loading changes nothing twice)",
         description=(
-            "Read a OneRoster 1.1 CSV export (orgs, academicSessions, classes, users, enrollments) and "
-            "upsert the student enrollments of the given programs' schools: roster fields are replaced, "
-            "activity facts and the evaluator's state are kept, new enrollments are due on their start date. "
-            "Each program must be loaded already, from the same file."
+            "Read a OneRoster 1.1 or 1.2 CSV export (manifest.csv, orgs, academicSessions, courses, classes, "
+            "users, roles, enrollments, demographics; bulk or delta) and upsert the student enrollments of "
+            "the given programs' schools: roster fields are replaced, activity facts and the evaluator's "
+            "state are kept, new enrollments are due on their start date. tobedeleted rows end the "
+            "enrollments they name; an enrollment a bulk enrollments.csv no longer lists is ended. Bad rows "
+            "are left out and listed (file:line: column: problem), the others imported; exit status 3 says "
+            "some rows were left out. Each program must be loaded already, from the same file."
         ),
         epilog=(
             "example: onpace load roster exports/2026-08-20 --program programs/cps-online.yaml --stack onpace"
         ),
     )
     roster.add_argument(
-        "roster_dir", type=Path, metavar="ROSTER_DIR", help="OneRoster 1.1 CSV directory (UTF-8)"
+        "roster_dir", type=Path, metavar="ROSTER_DIR", help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)"
     )
     roster.add_argument(
         "--program",
@@ -295,7 +298,9 @@ def _load(args: argparse.Namespace) -> int:
         if args.load_command == "program":
             load_program_files(files, target, now, progress)
         else:
-            load_roster_dir(args.roster_dir, files, target, now, progress)
+            result = load_roster_dir(args.roster_dir, files, target, now, progress)
+            if result.problems:
+                return 3
     except LoadInputError as exc:  # a file's own mistakes are InputFileError, reported by main
         print(f"onpace load: {exc}", file=sys.stderr)
         return 2
