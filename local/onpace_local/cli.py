@@ -124,7 +124,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     replay.add_argument("--program", type=Path, required=True, help="program policy file (YAML)")
-    replay.add_argument("--roster", type=Path, required=True, help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)")
+    replay.add_argument(
+        "--roster", type=Path, required=True, help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)"
+    )
     replay.add_argument(
         "--events", type=Path, action="append", default=[], help="events file, one JSON per line (repeatable)"
     )

@@ -70,8 +70,8 @@ def bad(repo_root: Path, tmp_path: Path) -> Bad:
         roster_error=(
             f"{roster / 'users.csv'}:4: givenName: not UTF-8 (byte 0xe9 at character 3, 'é' in "
             "Windows-1252); export the roster as UTF-8\nonpace: error: "
-            f"{roster / 'enrollments.csv'}:8: userSourcedId: names user 'stu-cara', which users.csv "
-            "does not hold (or its row is bad)"
+            f"{roster / 'enrollments.csv'}:8: userSourcedId: names user 'stu-cara', whose row "
+            "(users.csv:4) is bad"
         ),
         events_error=f"{missing}: no such events file",
     )
@@ -221,8 +221,10 @@ def test_load_roster_lists_the_rows_that_are_not_utf8_before_connecting(
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert "2 bad row(s), left out (the other rows are imported):" in lines
-    assert f"  users.csv:4: givenName: not UTF-8 (byte 0xe9 at character 3, 'é' in Windows-1252); " \
-        "export the roster as UTF-8" in lines
+    assert (
+        "  users.csv:4: givenName: not UTF-8 (byte 0xe9 at character 3, 'é' in Windows-1252); "
+        "export the roster as UTF-8"
+    ) in lines
     assert "cannot reach DynamoDB" in captured.err
 
 

@@ -122,8 +122,8 @@ def test_a_windows_1252_roster_is_refused_with_file_line_and_byte(roster: Path) 
         f"{users}:{line}: givenName: not UTF-8 (byte 0xe9 at character 3, 'é' in Windows-1252); "
         "export the roster as UTF-8",
         # The row left out leaves its enrollments without a student: each one is listed too.
-        f"{roster / 'enrollments.csv'}:8: userSourcedId: names user 'stu-cara', which users.csv does not "
-        "hold (or its row is bad)",
+        f"{roster / 'enrollments.csv'}:8: userSourcedId: names user 'stu-cara', "
+        f"whose row (users.csv:{line}) is bad",
     ]
 
 
@@ -145,8 +145,7 @@ def test_an_enrollment_of_an_unknown_class_names_its_line(roster: Path) -> None:
     with pytest.raises(RosterError) as raised:
         read_roster(roster)
     assert str(raised.value) == (
-        f"{enrollments}:{number}: classSourcedId: names class 'cls-chem', which classes.csv does not hold "
-        "(or its row is bad)"
+        f"{enrollments}:{number}: classSourcedId: names class 'cls-chem', which classes.csv does not hold"
     )
 
 

@@ -167,7 +167,9 @@ def _budgeted(items: Sequence[Mapping[str, object]], budget: int) -> tuple[list[
     return kept, 0
 
 
-def _check_importable(roster: Roster, configs: Sequence[ProgramConfig], records: Sequence[EnrollmentRecord]) -> None:
+def _check_importable(
+    roster: Roster, configs: Sequence[ProgramConfig], records: Sequence[EnrollmentRecord]
+) -> None:
     deletes = roster.deleted.enrollments or roster.deleted.users or roster.deleted.classes
     if not records and not deletes:
         orgs = ", ".join(sorted({o for c in configs for o in c.org_ids})) or "(none: every class)"

@@ -39,7 +39,7 @@ def read_manifest(export: ExportFiles) -> Manifest:
     if data is None:
         modes: dict[str, Mode] = {n.removesuffix(".csv"): "bulk" for n in export.names() if n != MANIFEST}
         return Manifest("1.1", modes, present=False)
-    rows, problems = read_rows(data, MANIFEST, where)
+    rows, problems, _ = read_rows(data, MANIFEST, where)
     if problems:
         first = problems[0]
         raise RosterError(where, f"{first.column or 'row'}: {first.problem}", first.line)

@@ -37,7 +37,7 @@ from onpace_core.roster.models import (
     User,
     parse_status,
 )
-from onpace_core.roster.rows import RawRow, RowProblem, read_rows
+from onpace_core.roster.rows import RawRow, RowProblem, clean, read_rows
 
 __all__ = [
     "FAMILY_ROLES",
@@ -142,6 +142,7 @@ class _File:
     name: str
     rows: list[RawRow]
     problems: list[RowProblem]
+    rejected: list[RawRow]  # rows left out for bytes that are not UTF-8
 
 
 class _Reader:
@@ -150,6 +151,7 @@ class _Reader:
         self.manifest = manifest
         self.problems: list[RowProblem] = []
         self.counts: dict[str, int] = {}
+        self.bad_lines: dict[str, dict[str, int]] = {}  # file -> sourcedId of a bad row -> its line
 
     def raw(self, name: str, *, required: bool = False) -> _File | None:
         mode = self.manifest.mode(name)
@@ -164,10 +166,14 @@ class _Reader:
             if required:
                 raise RosterError(self.export.where(name), "file is missing from the roster export")
             return None
-        rows, problems = read_rows(data, name, self.export.where(name))
+        rows, problems, rejected = read_rows(data, name, self.export.where(name))
         self.problems.extend(problems)
-        self.counts[name] = len(rows) + len(problems)
-        return _File(name, rows, problems)
+        self.counts[name] = len(rows) + len(rejected)
+        for row in rejected:
+            sourced_id = clean(row.values.get("sourcedId", ""))
+            if sourced_id:
+                self.bad_lines.setdefault(name, {})[sourced_id] = row.line
+        return _File(name, rows, problems, rejected)
 
     def _validate(self, file: _File, model: type[RowT], row: RawRow) -> RowT | None:
         try:
@@ -215,6 +221,8 @@ class _Reader:
             item = self._validate(file, model, row)
             if item is not None:
                 found[item.sourced_id] = item
+            elif sourced_id:
+                self.bad_lines.setdefault(file.name, {})[sourced_id] = row.line
         return found, deleted, deleted_rows
 
 
@@ -225,6 +233,7 @@ def _require_role_column(reader: _Reader, users: dict[str, User], version: str) 
     for user_id, user in list(users.items()):
         if not user.role:
             reader.problems.append(RowProblem("users.csv", user.line, "role", "required (OneRoster 1.1)"))
+            reader.bad_lines.setdefault("users.csv", {})[user_id] = user.line or 0
             del users[user_id]
 
 
@@ -253,11 +262,14 @@ def _check_enrollments(
             if ident in found or problem:
                 continue
             mode = manifest.mode(file)
-            if mode == "bulk" or not manifest.present:
+            bad_line = reader.bad_lines.get(file, {}).get(ident)
+            if bad_line is not None:
                 problem = (
                     f"{what}SourcedId",
-                    f"names {what} {ident!r}, which {file} does not hold (or its row is bad)",
+                    f"names {what} {ident!r}, whose row ({file}:{bad_line}) is bad",
                 )
+            elif mode == "bulk" or not manifest.present:
+                problem = (f"{what}SourcedId", f"names {what} {ident!r}, which {file} does not hold")
             else:
                 why = "a delta" if mode == "delta" else "not in the export"
                 problem = (
@@ -335,7 +347,9 @@ def read_export(export: ExportFiles, *, strict: bool = False) -> Roster:
     deletions = Deletions(deletions.users, deletions.classes, (*deletions.enrollments, *ended))
     demographics, _, _ = reader.rows(reader.raw("demographics.csv"), Demographics)
     directory = export.directory if isinstance(export, DirectoryExport) else None
-    problems = tuple(reader.problems)  # in the order the files are read: a cause before its effects
+    # In the order the files are read (a cause before its effects), each file's by line.
+    order = {name: n for n, name in enumerate(dict.fromkeys(p.file for p in reader.problems))}
+    problems = tuple(sorted(reader.problems, key=lambda p: (order[p.file], p.line or 0)))
     roster = Roster(
         orgs=orgs,
         sessions=sessions,

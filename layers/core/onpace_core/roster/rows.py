@@ -67,17 +67,26 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def read_rows(data: bytes, file: str, where: Path | str) -> tuple[list[RawRow], list[RowProblem]]:
-    """The rows of one file (header names stripped), and the problems that left rows out.
+def clean(value: str) -> str | None:
+    """``value`` stripped, or None when it holds a byte that was not UTF-8."""
+    return None if _bad_byte(value) else value.strip()
+
+
+def read_rows(
+    data: bytes, file: str, where: Path | str
+) -> tuple[list[RawRow], list[RowProblem], list[RawRow]]:
+    """The rows of one file (header names stripped), the problems that left rows out, and
+    those rows (their values as read: see :func:`clean`).
 
     A file with no header at all (empty) has no rows. A header that cannot be read makes the
     whole file wrong: a ``RosterError`` naming it.
     """
     text = decode(data)
     if not text.strip():
-        return [], []
+        return [], [], []
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[RawRow] = []
+    rejected: list[RawRow] = []
     problems: list[RowProblem] = []
     try:
         header = next(reader)
@@ -105,9 +114,8 @@ def read_rows(data: bytes, file: str, where: Path | str) -> tuple[list[RawRow], 
                 problems.append(
                     RowProblem(file, start, None, f"{len(record)} values for {len(columns)} columns")
                 )
-            if len(problems) == problems_before:
-                values = {c: v for c, v in zip(columns, record, strict=False) if c}
-                rows.append(RawRow(start, values))
+            values = {c: v for c, v in zip(columns, record, strict=False) if c}
+            (rows if len(problems) == problems_before else rejected).append(RawRow(start, values))
     except csv.Error as exc:
         raise RosterError(where, f"not valid CSV: {exc}", reader.line_num) from exc
-    return rows, problems
+    return rows, problems, rejected
