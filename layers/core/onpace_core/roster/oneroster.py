@@ -61,6 +61,9 @@ RowT = TypeVar("RowT", bound=Row)
 # Without a manifest the export is taken as the bulk 1.1 export OnPace always read: these files
 # must be there. With one, a file is needed only when the manifest lists it as bulk or delta.
 LEGACY_REQUIRED = ("users.csv", "classes.csv", "enrollments.csv")
+# A wrong value in one of these is reported, and the row read without it: other ids than the
+# sourcedId only help to match LMS events, and a birth date only decides who is 18.
+OPTIONAL_COLUMNS = frozenset({"userIds", "birthDate"})
 
 
 @dataclass(frozen=True)
@@ -179,13 +182,26 @@ class _Reader:
         try:
             return model.model_validate(row.values).at(row.line)  # type: ignore[return-value]
         except ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                column = ".".join(str(p) for p in error["loc"][:1]) or None
+            errors = exc.errors(include_url=False)
+        columns = {str(e["loc"][0]) for e in errors if e["loc"]}
+        if columns and columns <= OPTIONAL_COLUMNS:
+            # Only a value OnPace can do without is wrong: keep the row, without that value.
+            kept = model.model_validate({**row.values, **dict.fromkeys(columns, "")}).at(row.line)
+            for error in errors:
                 message = str(error["msg"]).removeprefix("Value error, ")
-                if error["type"] == "missing":
-                    message = "required" + ("" if column in row.values else " (no such column)")
-                self.problems.append(RowProblem(file.name, row.line, column, message))
-            return None
+                self.problems.append(
+                    RowProblem(
+                        file.name, row.line, str(error["loc"][0]), f"{message} (ignored; the row was read)"
+                    )
+                )
+            return kept  # type: ignore[return-value]
+        for error in errors:
+            column = ".".join(str(p) for p in error["loc"][:1]) or None
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "required" + ("" if column in row.values else " (no such column)")
+            self.problems.append(RowProblem(file.name, row.line, column, message))
+        return None
 
     def rows(self, file: _File | None, model: type[RowT]) -> tuple[dict[str, RowT], set[str], list[RawRow]]:
         """(active rows by sourcedId, sourcedIds of deleted rows, the deleted raw rows)."""
