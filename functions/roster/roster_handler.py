@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -32,7 +33,9 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
         found = import_object(
             s3,
             record.s3.bucket.name,
-            record.s3.get_object.key,
+            # S3 event keys are URL-encoded (a space arrives as "+"); this version of Powertools
+            # hands them over as sent.
+            unquote_plus(record.s3.get_object.key),
             now=datetime.now(UTC),
             version_id=record.s3.get_object.version_id,
         )

@@ -198,12 +198,15 @@ class _Provisioner:
             request["CreateBucketConfiguration"] = {"LocationConstraint": self.stack.region}
         s3.create_bucket(**request)
         if "BucketEncryption" in props:
-            s3.put_bucket_encryption(
-                Bucket=name,
-                ServerSideEncryptionConfiguration={
-                    "Rules": props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-                },
-            )
+            # CloudFormation spells the API's ApplyServerSideEncryptionByDefault without "Apply".
+            rules = [
+                {
+                    **{k: v for k, v in rule.items() if k != "ServerSideEncryptionByDefault"},
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                }
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
         if "PublicAccessBlockConfiguration" in props:
             s3.put_public_access_block(
                 Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
@@ -220,8 +223,16 @@ class _Provisioner:
         self.set(logical_id, name, Arn=f"arn:{PARTITION}:s3:::{name}", BucketName=name)
 
     def s3_bucket_policy(self, logical_id: str, props: dict[str, Any]) -> None:
-        policy = json.dumps(props["PolicyDocument"])
-        self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=policy)
+        # moto server speaks plain HTTP and enforces bucket policies: a "TLS only" statement would
+        # deny every local call, so it is left out here (the template's stays as written).
+        document = dict(props["PolicyDocument"])
+        document["Statement"] = [
+            statement
+            for statement in document["Statement"]
+            if "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))
+        ]
+        if document["Statement"]:
+            self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
         self.set(logical_id, props["Bucket"])
 
     def ses_configuration_set(self, logical_id: str, props: dict[str, Any]) -> None:

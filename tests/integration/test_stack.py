@@ -123,7 +123,13 @@ def test_admin_user_pool(local_stack: LocalStack) -> None:
 def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) -> None:
     skipped = local_stack.stack.skipped
     functions = {spec.logical_id for spec in local_stack.functions}
-    assert functions == {"IngestFunction", "EvaluateFunction", "NotifyFunction", "ConsoleFunction"}
+    assert functions == {
+        "IngestFunction",
+        "EvaluateFunction",
+        "NotifyFunction",
+        "ConsoleFunction",
+        "RosterImportFunction",
+    }
     assert {k for k, v in skipped.items() if v == "AWS::Lambda::Function"} == functions
     assert "AWS::IAM::Role" in skipped.values()
     assert "AWS::Lambda::EventSourceMapping" in skipped.values()

@@ -80,15 +80,23 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
     layers = _of_type(cfn, "AWS::Lambda::LayerVersion")
     assert {p["Properties"]["Content"]["S3Key"] for p in layers.values()} == {"layers/rules", "layers/core"}
     functions = _of_type(cfn, "AWS::Lambda::Function")
-    assert set(functions) == {"IngestFunction", "EvaluateFunction", "NotifyFunction", "ConsoleFunction"}
+    assert set(functions) == {
+        "IngestFunction",
+        "EvaluateFunction",
+        "NotifyFunction",
+        "ConsoleFunction",
+        "RosterImportFunction",
+    }
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] == "python3.12", logical_id
         assert props["Architectures"] == ["arm64"], logical_id
-        assert props["MemorySize"] == 512, logical_id
+        # The roster import holds a whole district's export in memory, and may take minutes.
+        batch = logical_id in ("EvaluateFunction", "RosterImportFunction")
+        assert props["MemorySize"] == (1024 if logical_id == "RosterImportFunction" else 512), logical_id
         assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
         assert {ref["Ref"] for ref in props["Layers"]} == set(layers), logical_id
-        assert props["Timeout"] == (900 if logical_id == "EvaluateFunction" else 30), logical_id
+        assert props["Timeout"] == (900 if batch else 30), logical_id
 
 
 def test_function_specs_point_at_existing_folders_with_unique_modules(template_path: Path) -> None:
@@ -98,10 +106,12 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "EvaluateFunction": "evaluate_handler.lambda_handler",
         "NotifyFunction": "notify_handler.lambda_handler",
         "ConsoleFunction": "console_handler.lambda_handler",
+        "RosterImportFunction": "roster_handler.lambda_handler",
     }
     for spec in specs.values():
         assert spec.code_dir.is_dir(), spec
-        assert spec.code_dir.name == spec.logical_id.removesuffix("Function").lower()
+        # IngestFunction -> functions/ingest; RosterImportFunction -> functions/roster
+        assert spec.logical_id.lower().startswith(spec.code_dir.name), spec
     assert len({spec.module for spec in specs.values()}) == len(specs)
     # Globals are merged into each function's environment.
     assert specs["NotifyFunction"].environment["OUTBOX_TABLE"] == {"Ref": "OutboxTable"}

@@ -52,7 +52,7 @@ class S3Import:
             "key": self.key,
             "district_id": self.district_id,
             "outcome": self.outcome,
-            "message": self.message,
+            "detail": self.message,
         }
         if self.result is not None:
             found |= {
