@@ -16,6 +16,7 @@ import pytest
 from onpace_core.audit.log import read
 from onpace_core.store.models import EnrollmentModel
 from onpace_core.store.programs import save_program
+from onpace_local.cli import main
 from onpace_local.stack import LocalStack
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
@@ -174,3 +175,59 @@ def test_an_upload_for_no_known_district_is_ignored(local_stack: LocalStack, rep
     )
     assert summary["outcome"] == "ignored" and summary["district_id"] == "nobody-here"
     assert read("nobody-here", limit=1) == []
+
+
+def test_onpace_load_roster_imports_a_12_export_and_prints_the_summary(
+    local_stack: LocalStack, repo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    district = f"rb-{uuid.uuid4().hex[:8]}"
+    program_file = tmp_path / "program.yaml"
+    text = (repo_root / "demo" / "programs" / "riverbend-online.yaml").read_text(encoding="utf-8")
+    program_file.write_text(
+        text.replace("district_id: riverbend", f"district_id: {district}"), encoding="utf-8"
+    )
+    endpoint = ["--endpoint-url", local_stack.endpoint_url]
+    assert main(["load", "program", str(program_file), *endpoint]) == 0
+    capsys.readouterr()
+
+    export = FIXTURES / "riverbend-v1p2-bulk"
+    assert main(["load", "roster", str(export), "--program", str(program_file), *endpoint]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        f"{export}: OneRoster 1.2 export: orgs.csv 2 row(s) (bulk), academicSessions.csv 1 row(s) (bulk), "
+        "courses.csv 2 row(s) (bulk), classes.csv 2 row(s) (bulk), users.csv 8 row(s) (bulk), "
+        "roles.csv 9 row(s) (bulk), enrollments.csv 7 row(s) (bulk), demographics.csv 2 row(s) (bulk)"
+    )
+    assert f"{district}#riverbend-online: 5 enrollment(s) upserted" in out
+    assert "0 enrollment(s) ended" in out
+    assert "1 enrollment(s) with no contact address (no student or guardian email):" in out
+    assert f"  {district}#cls-eng10#stu-cara" in out
+
+    # The next export: Ava's Algebra I is gone, and two rows are bad (exit status 3).
+    changed = tmp_path / "next"
+    changed.mkdir()
+    for path in export.glob("*.csv"):
+        (changed / path.name).write_bytes(path.read_bytes())
+    enrollments = (changed / "enrollments.csv").read_text(encoding="utf-8").splitlines()
+    enrollments = [line for line in enrollments if not line.startswith("enr-ava-alg,")]
+    enrollments = [line.replace("stu-ben,student", "stu-ben,pupil") for line in enrollments]
+    (changed / "enrollments.csv").write_text("\n".join(enrollments) + "\n", encoding="utf-8")
+    users = (changed / "users.csv").read_text(encoding="utf-8")
+    (changed / "users.csv").write_bytes(users.replace(",Dan,", ",Dän,").encode("cp1252"))
+    assert main(["load", "roster", str(changed), "--program", str(program_file), *endpoint]) == 3
+    out = capsys.readouterr().out.splitlines()
+    assert "3 bad row(s), left out (the other rows are imported):" in out
+    assert any(line.startswith("  users.csv:5: givenName: not UTF-8 (byte 0xe4") for line in out)
+    assert any(
+        line.startswith("  enrollments.csv:5: role: 'pupil' is not a OneRoster enrollment role")
+        for line in out
+    )
+    assert "  enrollments.csv:7: userSourcedId: names user 'stu-dan', whose row (users.csv:5) is bad" in out
+    assert f"  ended {district}#cls-alg1#stu-ava: not in the bulk export" in out
+    assert "  2 stored enrollment(s) kept as they were: their rows are bad" in out
+    assert _item_key(f"{district}#cls-alg1#stu-ava").status == "unenrolled"
+    assert _item_key(f"{district}#cls-alg1#stu-dan").status == "active"  # its row is bad: kept
+
+
+def _item_key(key: str) -> EnrollmentModel:
+    return EnrollmentModel.get(key, consistent_read=True)
