@@ -11,8 +11,10 @@ endpoint (moto server). Every file is read and validated before anything is writ
 Loading a program is idempotent (an identical stored program is left alone) and audited
 (``program.loaded``); a calendar change or policy version it adds wakes the program's live
 enrollments for the day it applies, so the scheduled evaluator recomputes their deadlines then.
-Loading a roster upserts enrollments as the demo does (facts and engine state are kept), so
-loading it again changes nothing but the roster fields; each roster load is audited too.
+Loading a roster (OneRoster 1.1 or 1.2, bulk or delta) runs ``onpace_core.roster.importer``, as
+the roster bucket's import does: enrollments upserted (facts and engine state kept, so loading
+it again changes nothing but the roster fields), deletions and enrollments a bulk export no
+longer lists ended, every bad row listed and the good ones imported; each load is audited.
 """
 
 from __future__ import annotations

@@ -231,3 +231,27 @@ def test_onpace_load_roster_imports_a_12_export_and_prints_the_summary(
 
 def _item_key(key: str) -> EnrollmentModel:
     return EnrollmentModel.get(key, consistent_read=True)
+
+
+def test_a_student_whose_last_enrollment_ends_loses_the_student_item_too(
+    local_stack: LocalStack, repo_root: Path, program: ProgramConfig
+) -> None:
+    # A program with a student-wide rule keeps a student item ("*") beside the enrollments.
+    config = program.model_copy(update={"rules": {**program.rules, "csu.sap.inactive_withdrawal": {}}})
+    save_program(config)
+    district = config.district_id
+    assert (
+        _import(local_stack, repo_root, f"{district}/bulk.zip", _zip(FIXTURES / "riverbend-v1p2-bulk"))[
+            "outcome"
+        ]
+        == "imported"
+    )
+    assert _item(config, "*", "stu-ben").status == "active"
+    assert _item(config, "*", "stu-ava").status == "active"
+    delta = _import(local_stack, repo_root, f"{district}/delta.zip", _zip(FIXTURES / "riverbend-v1p2-delta"))
+    # Ben's only enrollment ended: his student item follows; Dan's ends with his user row.
+    assert _item(config, "cls-eng10", "stu-ben").status == "unenrolled"
+    assert _item(config, "*", "stu-ben").status == "unenrolled"
+    assert _item(config, "*", "stu-dan").status == "unenrolled"
+    assert _item(config, "*", "stu-ava").status == "active"  # Ava is still enrolled
+    assert delta["ended"] == 4

@@ -93,7 +93,7 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         assert props["Architectures"] == ["arm64"], logical_id
         # The roster import holds a whole district's export in memory, and may take minutes.
         batch = logical_id in ("EvaluateFunction", "RosterImportFunction")
-        assert props["MemorySize"] == (1024 if logical_id == "RosterImportFunction" else 512), logical_id
+        assert props["MemorySize"] == (2048 if logical_id == "RosterImportFunction" else 512), logical_id
         assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
         assert {ref["Ref"] for ref in props["Layers"]} == set(layers), logical_id
         assert props["Timeout"] == (900 if batch else 30), logical_id

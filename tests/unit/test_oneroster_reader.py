@@ -377,3 +377,14 @@ def test_a_bad_value_of_an_optional_column_is_reported_and_the_row_kept(tmp_path
         "(ignored; the row was read)",
     ]
     assert roster.users["stu-ava"].user_ids == () and "stu-dan" not in roster.birth_dates
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path: Path) -> None:
+    export = _copy("riverbend-v1p1-bom-crlf", tmp_path)
+    users = export / "users.csv"
+    users.write_bytes(users.read_bytes().decode("utf-8-sig").encode("utf-16"))
+    with pytest.raises(RosterError) as raised:
+        read_roster(export, strict=False)
+    assert str(raised.value) == (
+        f"{users}:1: is UTF-16 (it starts with a UTF-16 byte-order mark); export the roster as UTF-8"
+    )

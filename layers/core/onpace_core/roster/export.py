@@ -12,8 +12,9 @@ from typing import Protocol
 
 from onpace_rules.input_files import InputFileError
 
-# A zip larger than this once unpacked is refused: an export of a large district is tens of MB.
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+# A zip larger than this once unpacked is refused: an export of a large district is tens of MB,
+# and the import function (2 GB) holds the whole export and its rows in memory.
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 
 
 class RosterError(InputFileError):

@@ -31,13 +31,16 @@ from onpace_core.store.enrollments import (
     student_item_keys,
     upsert_enrollments,
 )
-from onpace_core.store.models import STUDENT_SUBJECT_CLASS
+from onpace_core.store.models import STUDENT_SUBJECT_CLASS, EnrollmentModel
 from onpace_core.store.programs import config_sha256
 
 Progress = Callable[[str], None]
 # An audit item must stay under DynamoDB's 400 KB: the bad rows listed in it stop at this size
 # (the command prints them all; the S3 import logs how many were left out of the entry).
 AUDIT_DETAIL_BUDGET = 300_000
+
+
+LIVE_STATUSES = frozenset({"active", "held", None})
 
 
 class NothingToImportError(ValueError):
@@ -83,9 +86,26 @@ def _key(district_id: str, class_id: str, student_id: str) -> str:
     return f"{district_id}#{class_id}#{student_id}"
 
 
-def _deletions(roster: Roster, district_id: str, program_ids: Sequence[str]) -> dict[str, str]:
-    """Enrollment key -> reason, for everything the export's ``tobedeleted`` rows end."""
-    ended: dict[str, str] = {}
+class _LiveItems:
+    """The programs' live items, read (one Scan) only if a load needs them, and once."""
+
+    def __init__(self, district_id: str, program_ids: Sequence[str]) -> None:
+        self.district_id, self.program_ids = district_id, list(program_ids)
+        self._found: dict[str, tuple[str, str]] | None = None
+
+    def get(self) -> dict[str, tuple[str, str]]:
+        if self._found is None:
+            self._found = live_program_keys(self.district_id, self.program_ids)
+        return self._found
+
+
+# Enrollment key -> (why it ends, whose it is).
+Ending = dict[str, tuple[str, str]]
+
+
+def _deletions(roster: Roster, district_id: str, live: _LiveItems) -> Ending:
+    """Everything the export's ``tobedeleted`` rows end."""
+    ended: Ending = {}
     for d in roster.deleted.enrollments:
         if d.class_sourced_id in roster.deleted.classes:
             why = f"class {d.class_sourced_id} is tobedeleted"
@@ -93,14 +113,14 @@ def _deletions(roster: Roster, district_id: str, program_ids: Sequence[str]) -> 
             why = f"user {d.user_sourced_id} is tobedeleted"
         else:
             why = f"enrollments.csv:{d.line}: enrollment {d.sourced_id} is tobedeleted"
-        ended[_key(district_id, d.class_sourced_id, d.user_sourced_id)] = why
+        ended[_key(district_id, d.class_sourced_id, d.user_sourced_id)] = (why, d.user_sourced_id)
     for user_id in sorted(roster.deleted.users):
         for key in student_item_keys(district_id, user_id):
-            ended.setdefault(key, f"user {user_id} is tobedeleted")
+            ended.setdefault(key, (f"user {user_id} is tobedeleted", user_id))
     if roster.deleted.classes:
-        for key, (class_id, _) in live_program_keys(district_id, program_ids).items():
+        for key, (class_id, student_id) in live.get().items():
             if class_id in roster.deleted.classes:
-                ended.setdefault(key, f"class {class_id} is tobedeleted")
+                ended.setdefault(key, (f"class {class_id} is tobedeleted", student_id))
     return ended
 
 
@@ -115,11 +135,10 @@ def _present_keys(
 
 def _bulk_ends(
     roster: Roster,
-    district_id: str,
-    program_ids: Sequence[str],
+    live: _LiveItems,
     present: set[str],
     unplaced: set[tuple[str, str]],
-) -> tuple[dict[str, str], int, str]:
+) -> tuple[Ending, int, str]:
     """Stored live items the bulk export no longer lists: (key -> reason, kept unread, what happened)."""
     if roster.mode("enrollments.csv") != "bulk":
         return {}, 0, "none: enrollments.csv is not a bulk file, so only deletions end enrollments"
@@ -134,9 +153,9 @@ def _bulk_ends(
         )
     kept_back = roster.unreadable | unplaced
     kept_students = {student for _, student in kept_back}
-    ended: dict[str, str] = {}
+    ended: Ending = {}
     kept = 0
-    for key, (class_id, student_id) in live_program_keys(district_id, program_ids).items():
+    for key, (class_id, student_id) in live.get().items():
         if key in present:
             continue
         if (class_id, student_id) in kept_back or (
@@ -144,8 +163,27 @@ def _bulk_ends(
         ):
             kept += 1
             continue
-        ended[key] = "not in the bulk export"
+        ended[key] = ("not in the bulk export", student_id)
     return ended, kept, "enrollments no longer listed are ended"
+
+
+def _end_orphaned_student_items(
+    district_id: str, students: set[str], ended: Mapping[str, str]
+) -> dict[str, str]:
+    """A student whose last live enrollment just ended has a student item (student-wide rules)
+    with nothing left to follow: it ends too."""
+    orphaned: list[str] = []
+    for student_id in sorted(students):
+        keys = student_item_keys(district_id, student_id)
+        subject = _key(district_id, STUDENT_SUBJECT_CLASS, student_id)
+        if subject not in keys or subject in ended:
+            continue
+        others = [k for k in keys if k != subject]
+        items = EnrollmentModel.batch_get(others, attributes_to_get=["enrollment_key", "status"])
+        statuses = {item.enrollment_key: item.status for item in items}
+        if all(statuses.get(k) not in LIVE_STATUSES for k in others):
+            orphaned.append(subject)
+    return dict.fromkeys(end_enrollments(orphaned), "the student has no live enrollment left")
 
 
 def _no_contact(records: Sequence[EnrollmentRecord]) -> tuple[NoContact, ...]:
@@ -219,14 +257,14 @@ def import_roster(
         pool.extend(district)
         upserted[config.key] = upsert_enrollments(mine, config, district) if mine else 0
         say(f"{config.key}: {upserted[config.key]} enrollment(s) upserted")
-    ended = _deletions(roster, district_id, program_ids)
-    bulk, kept, bulk_ending = _bulk_ends(
-        roster, district_id, program_ids, _present_keys(district_id, records, pool), unplaced
-    )
+    live = _LiveItems(district_id, program_ids)
+    ending = _deletions(roster, district_id, live)
+    bulk, kept, bulk_ending = _bulk_ends(roster, live, _present_keys(district_id, records, pool), unplaced)
     for key, why in bulk.items():
-        ended.setdefault(key, why)
-    done = set(end_enrollments(ended))
-    ended = {key: why for key, why in ended.items() if key in done}
+        ending.setdefault(key, why)
+    done = set(end_enrollments(ending))
+    ended = {key: why for key, (why, _) in ending.items() if key in done}
+    ended |= _end_orphaned_student_items(district_id, {ending[key][1] for key in done}, ended)
     say(f"{len(ended)} enrollment(s) ended")
     result = RosterImport(
         source=roster.label,

@@ -81,6 +81,10 @@ def read_rows(
     A file with no header at all (empty) has no rows. A header that cannot be read makes the
     whole file wrong: a ``RosterError`` naming it.
     """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise RosterError(
+            where, "is UTF-16 (it starts with a UTF-16 byte-order mark); export the roster as UTF-8", 1
+        )
     text = decode(data)
     if not text.strip():
         return [], [], []
