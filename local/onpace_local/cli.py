@@ -227,6 +227,12 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="PROGRAM.yaml",
         help="program the classes belong to (by its org_ids); repeat for several programs of one district",
     )
+    roster.add_argument(
+        "--allow-mass-ending",
+        action="store_true",
+        help="let a bulk export end more than a quarter of the live enrollments (by default such an "
+        "export, more likely cut short than right, ends none of them and says so)",
+    )
 
 
 def _day_range(text: str) -> object:
@@ -300,7 +306,9 @@ def _load(args: argparse.Namespace) -> int:
         if args.load_command == "program":
             load_program_files(files, target, now, progress)
         else:
-            result = load_roster_dir(args.roster_dir, files, target, now, progress)
+            result = load_roster_dir(
+                args.roster_dir, files, target, now, progress, allow_mass_ending=args.allow_mass_ending
+            )
             if result.problems:
                 return 3
     except LoadInputError as exc:  # a file's own mistakes are InputFileError, reported by main

@@ -29,7 +29,13 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from onpace_core.roster.importer import NothingToImportError, RosterImport, check_importable, import_roster
+from onpace_core.roster.importer import (
+    MAX_END_FRACTION,
+    NothingToImportError,
+    RosterImport,
+    check_importable,
+    import_roster,
+)
 from onpace_core.roster.oneroster import read_roster
 from onpace_core.settings import Settings
 from onpace_core.store.models import ALL_MODELS, AuditModel, EnrollmentModel, ProgramModel, bind_tables
@@ -272,7 +278,13 @@ def _check_deployed(files: Sequence[ProgramFile]) -> None:
 
 
 def load_roster_dir(
-    directory: Path, files: Sequence[ProgramFile], target: Target, now: datetime, progress: Progress
+    directory: Path,
+    files: Sequence[ProgramFile],
+    target: Target,
+    now: datetime,
+    progress: Progress,
+    *,
+    allow_mass_ending: bool = False,
 ) -> RosterImport:
     """Import the export in ``directory`` for the programs of ``files`` (``import_roster``):
     upserts, ends what the export deletes (and, for a bulk enrollments.csv, what it no longer
@@ -313,6 +325,7 @@ def load_roster_dir(
                 files_sha256=_roster_sha256(directory),
                 actor=LOAD_ACTOR,
                 progress=progress,
+                max_end_fraction=None if allow_mass_ending else MAX_END_FRACTION,
             )
         except NothingToImportError as exc:
             raise LoadInputError(str(exc)) from exc

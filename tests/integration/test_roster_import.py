@@ -255,3 +255,54 @@ def test_a_student_whose_last_enrollment_ends_loses_the_student_item_too(
     assert _item(config, "*", "stu-dan").status == "unenrolled"
     assert _item(config, "*", "stu-ava").status == "active"  # Ava is still enrolled
     assert delta["ended"] == 4
+
+
+def _export_with_students(tmp_path: Path, name: str, students: range) -> Path:
+    """The 1.2 bulk fixture with ``students`` more students in English 10 (``stu-x<n>``)."""
+    export = tmp_path / name
+    export.mkdir()
+    for path in (FIXTURES / "riverbend-v1p2-bulk").glob("*.csv"):
+        (export / path.name).write_bytes(path.read_bytes())
+    t = "2026-08-01T00:00:00Z"
+    with (export / "users.csv").open("a", encoding="utf-8") as users:
+        for n in students:
+            users.write(
+                f"stu-x{n},active,{t},true,x{n},,X,Student{n},,,x{n}@students.example,,,,10,,,,,,,,\n"
+            )
+    with (export / "roles.csv").open("a", encoding="utf-8") as roles:
+        for n in students:
+            roles.write(f"rol-x{n},active,{t},stu-x{n},primary,student,,,org-rb-online,\n")
+    with (export / "enrollments.csv").open("a", encoding="utf-8") as enrollments:
+        for n in students:
+            enrollments.write(f"enr-x{n},active,{t},cls-eng10,org-rb-online,stu-x{n},student,false,,\n")
+    return export
+
+
+def test_a_bulk_export_that_would_end_most_enrollments_ends_none_unless_allowed(
+    local_stack: LocalStack, repo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    district = f"rb-{uuid.uuid4().hex[:8]}"
+    program_file = tmp_path / "program.yaml"
+    text = (repo_root / "demo" / "programs" / "riverbend-online.yaml").read_text(encoding="utf-8")
+    program_file.write_text(
+        text.replace("district_id: riverbend", f"district_id: {district}"), encoding="utf-8"
+    )
+    endpoint = ["--endpoint-url", local_stack.endpoint_url]
+    assert main(["load", "program", str(program_file), *endpoint]) == 0
+    full = _export_with_students(tmp_path, "full", range(1, 13))
+    assert main(["load", "roster", str(full), "--program", str(program_file), *endpoint]) == 0
+    # The next export was cut short: only the first of the twelve extra students is there.
+    short = _export_with_students(tmp_path, "short", range(1, 2))
+    capsys.readouterr()
+    assert main(["load", "roster", str(short), "--program", str(program_file), *endpoint]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "bulk re-load: none: the export would end 11 of the 17 live enrollments (more than 25%); "
+        "if that is right, load it again allowing mass ending"
+    ) in out
+    assert _item_key(f"{district}#cls-eng10#stu-x12").status == "active"
+    allowed = ["load", "roster", str(short), "--program", str(program_file), "--allow-mass-ending"]
+    assert main([*allowed, *endpoint]) == 0
+    assert "11 enrollment(s) ended" in capsys.readouterr().out
+    assert _item_key(f"{district}#cls-eng10#stu-x12").status == "unenrolled"
+    assert _item_key(f"{district}#cls-eng10#stu-x1").status == "active"

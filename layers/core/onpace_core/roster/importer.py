@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from onpace_rules.program import ProgramConfig
@@ -35,12 +35,17 @@ from onpace_core.store.models import STUDENT_SUBJECT_CLASS, EnrollmentModel
 from onpace_core.store.programs import config_sha256
 
 Progress = Callable[[str], None]
-# An audit item must stay under DynamoDB's 400 KB: the bad rows listed in it stop at this size
-# (the command prints them all; the S3 import logs how many were left out of the entry).
+# An audit item must stay under DynamoDB's 400 KB: the lists in it stop at this size, and the
+# entry says how many were left out (the command prints them all).
 AUDIT_DETAIL_BUDGET = 300_000
 
 
 LIVE_STATUSES = frozenset({"active", "held", None})
+# A bulk load that would end more than this share of the live enrollments (and more than the
+# floor) ends none of them, and says so: the export is more likely cut short than the district
+# emptied. ``import_roster(max_end_fraction=None)`` allows it.
+MAX_END_FRACTION = 0.25
+MASS_ENDING_FLOOR = 10
 
 
 class NothingToImportError(ValueError):
@@ -138,6 +143,7 @@ def _bulk_ends(
     live: _LiveItems,
     present: set[str],
     unplaced: set[tuple[str, str]],
+    max_end_fraction: float | None,
 ) -> tuple[Ending, int, str]:
     """Stored live items the bulk export no longer lists: (key -> reason, kept unread, what happened)."""
     if roster.mode("enrollments.csv") != "bulk":
@@ -155,7 +161,8 @@ def _bulk_ends(
     kept_students = {student for _, student in kept_back}
     ended: Ending = {}
     kept = 0
-    for key, (class_id, student_id) in live.get().items():
+    stored = live.get()
+    for key, (class_id, student_id) in stored.items():
         if key in present:
             continue
         if (class_id, student_id) in kept_back or (
@@ -164,6 +171,18 @@ def _bulk_ends(
             kept += 1
             continue
         ended[key] = ("not in the bulk export", student_id)
+    enrollments = sum(1 for class_id, _ in stored.values() if class_id != STUDENT_SUBJECT_CLASS)
+    gone = sum(1 for key in ended if stored[key][0] != STUDENT_SUBJECT_CLASS)
+    if max_end_fraction is not None and gone > MASS_ENDING_FLOOR and gone > max_end_fraction * enrollments:
+        # A truncated export (an SIS job that stopped halfway) looks like a bulk file too.
+        return (
+            {},
+            kept,
+            (
+                f"none: the export would end {gone} of the {enrollments} live enrollments (more than "
+                f"{max_end_fraction:.0%}); if that is right, load it again allowing mass ending"
+            ),
+        )
     return ended, kept, "enrollments no longer listed are ended"
 
 
@@ -230,9 +249,11 @@ def import_roster(
     files_sha256: Mapping[str, str] | None = None,
     actor: str = "load",
     progress: Progress | None = None,
+    max_end_fraction: float | None = MAX_END_FRACTION,
 ) -> RosterImport:
     """Import ``roster`` for ``configs`` (programs of one district, stored already); see the
-    module's docstring. The tables must be bound (``bind_tables``)."""
+    module's docstring. The tables must be bound (``bind_tables``). A bulk load that would end
+    more than ``max_end_fraction`` of the live enrollments ends none (None: no limit)."""
     say = progress or (lambda line: None)
     districts = {c.district_id for c in configs}
     if len(districts) != 1:
@@ -240,10 +261,9 @@ def import_roster(
     (district_id,) = districts
     records, unplaced_problems = collect_enrollments(roster, configs)
     problems = (*roster.problems, *unplaced_problems)
+    unplaced_lines = {p.line for p in unplaced_problems}
     unplaced = {
-        (e.class_sourced_id, e.user_sourced_id)
-        for e in roster.enrollments
-        if any(p.line == e.line for p in unplaced_problems)
+        (e.class_sourced_id, e.user_sourced_id) for e in roster.enrollments if e.line in unplaced_lines
     }
     students = sum(1 for e in roster.enrollments if e.role == "student")
     _check_importable(roster, configs, records)
@@ -259,7 +279,8 @@ def import_roster(
         say(f"{config.key}: {upserted[config.key]} enrollment(s) upserted")
     live = _LiveItems(district_id, program_ids)
     ending = _deletions(roster, district_id, live)
-    bulk, kept, bulk_ending = _bulk_ends(roster, live, _present_keys(district_id, records, pool), unplaced)
+    present = _present_keys(district_id, records, pool)
+    bulk, kept, bulk_ending = _bulk_ends(roster, live, present, unplaced, max_end_fraction)
     for key, why in bulk.items():
         ending.setdefault(key, why)
     done = set(end_enrollments(ending))
@@ -281,8 +302,7 @@ def import_roster(
         unplaced=len(unplaced_problems),
         files_sha256=dict(files_sha256 or {}),
     )
-    seq = _audit(result, configs, district_id, now, actor)
-    return RosterImport(**{**result.__dict__, "audit_seq": seq})
+    return replace(result, audit_seq=_audit(result, configs, district_id, now, actor))
 
 
 def _audit(
@@ -291,6 +311,9 @@ def _audit(
     bad, bad_left = _budgeted([p.as_dict() for p in result.problems], AUDIT_DETAIL_BUDGET // 2)
     ended_items = [{"enrollment": k, "why": v} for k, v in result.ended.items()]
     ended, ended_left = _budgeted(ended_items, AUDIT_DETAIL_BUDGET // 4)
+    no_contact, no_contact_left = _budgeted(
+        [{"enrollment": n.enrollment_key} for n in result.no_contact], AUDIT_DETAIL_BUDGET // 8
+    )
     entry = AuditEntry(
         type="roster.loaded",
         actor=actor,
@@ -309,7 +332,8 @@ def _audit(
             "kept_unreadable": result.kept_unread,
             "bad_rows": bad,
             "bad_rows_not_listed": bad_left,
-            "no_contact_address": [n.enrollment_key for n in result.no_contact][:500],
+            "no_contact_address": no_contact,
+            "no_contact_not_listed": no_contact_left,
             "programs": {c.key: config_sha256(c) for c in configs},
             "other_schools": result.other_schools,
         },
