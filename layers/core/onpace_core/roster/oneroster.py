@@ -217,6 +217,8 @@ class _Reader:
                 status = parse_status(row.values.get("status"))
             except ValueError as exc:
                 self.problems.append(RowProblem(file.name, row.line, "status", str(exc)))
+                if sourced_id:
+                    self.bad_lines.setdefault(file.name, {})[sourced_id] = row.line
                 continue
             if sourced_id and sourced_id in lines:
                 self.problems.append(
