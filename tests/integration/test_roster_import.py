@@ -50,7 +50,9 @@ def _upload(stack: LocalStack, repo_root: Path, key: str, data: bytes) -> dict[s
     """Put the zip in the roster bucket and return the S3 event that upload fires."""
     bucket = stack.ref("RosterBucket")
     put = stack.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
-    event = json.loads((repo_root / "events" / "roster_export_uploaded.json").read_text(encoding="utf-8"))
+    event = json.loads(
+        (repo_root / "events" / "rosterimport_export_uploaded.json").read_text(encoding="utf-8")
+    )
     record = copy.deepcopy(event["Records"][0])
     record["s3"]["bucket"]["name"] = bucket
     record["s3"]["object"].update(key=key.replace(" ", "+"), size=len(data), versionId=put["VersionId"])
