@@ -41,6 +41,7 @@ from onpace_core.roster.rows import RawRow, RowProblem, clean, read_rows
 
 __all__ = [
     "FAMILY_ROLES",
+    "MANIFEST",
     "AcademicSession",
     "Course",
     "DeletedEnrollment",
@@ -51,6 +52,7 @@ __all__ = [
     "Roster",
     "RosterClass",
     "RosterError",
+    "RowProblem",
     "User",
     "read_export",
     "read_roster",
@@ -156,7 +158,7 @@ class _Reader:
         self.counts: dict[str, int] = {}
         self.bad_lines: dict[str, dict[str, int]] = {}  # file -> sourcedId of a bad row -> its line
 
-    def raw(self, name: str, *, required: bool = False) -> _File | None:
+    def raw(self, name: str) -> _File | None:
         mode = self.manifest.mode(name)
         data = self.export.read(name)
         if self.manifest.present and mode == "absent":
@@ -166,7 +168,7 @@ class _Reader:
                 raise RosterError(
                     self.export.where(name), f"file is missing from the roster export (manifest.csv: {mode})"
                 )
-            if required:
+            if name in LEGACY_REQUIRED:
                 raise RosterError(self.export.where(name), "file is missing from the roster export")
             return None
         rows, problems, rejected = read_rows(data, name, self.export.where(name))
@@ -309,12 +311,11 @@ def read_export(export: ExportFiles, *, strict: bool = False) -> Roster:
     header that is not UTF-8), or with ``strict`` when any row is bad."""
     manifest = read_manifest(export)
     reader = _Reader(export, manifest)
-    legacy = not manifest.present
     orgs, _, _ = reader.rows(reader.raw("orgs.csv"), Org)
     sessions, _, _ = reader.rows(reader.raw("academicSessions.csv"), AcademicSession)
     courses, _, _ = reader.rows(reader.raw("courses.csv"), Course)
-    classes, deleted_classes, _ = reader.rows(reader.raw("classes.csv", required=legacy), RosterClass)
-    users, deleted_users, _ = reader.rows(reader.raw("users.csv", required=legacy), User)
+    classes, deleted_classes, _ = reader.rows(reader.raw("classes.csv"), RosterClass)
+    users, deleted_users, _ = reader.rows(reader.raw("users.csv"), User)
     _require_role_column(reader, users, manifest.version)
     role_rows, _, _ = (
         reader.rows(reader.raw("roles.csv"), Role) if manifest.version == "1.2" else ({}, set(), [])
@@ -322,7 +323,7 @@ def read_export(export: ExportFiles, *, strict: bool = False) -> Roster:
     roles: dict[str, list[Role]] = {}
     for role in role_rows.values():
         roles.setdefault(role.user_sourced_id, []).append(role)
-    enrollments_file = reader.raw("enrollments.csv", required=legacy)
+    enrollments_file = reader.raw("enrollments.csv")
     enrollment_rows, _, deleted_enrollment_rows = reader.rows(enrollments_file, Enrollment)
     complete = True
     unreadable: set[tuple[str, str]] = set()
@@ -409,4 +410,3 @@ def read_roster(directory: Path, *, strict: bool = True) -> Roster:
     return read_export(DirectoryExport(directory), strict=strict)
 
 
-__all__ += ["MANIFEST", "RowProblem"]
