@@ -299,8 +299,9 @@ def test_a_bulk_export_that_would_end_most_enrollments_ends_none_unless_allowed(
     assert main(["load", "roster", str(short), "--program", str(program_file), *endpoint]) == 0
     out = capsys.readouterr().out
     assert (
-        "bulk re-load: none: the export would end 11 of the 17 live enrollments (more than 25%); "
-        "if that is right, load it again allowing mass ending"
+        "bulk re-load: nothing ended for a program that would lose more than 25% at once "
+        "(riverbend-online would lose 11 of its 17 live enrollments); if that is right, load it "
+        "again allowing mass ending"
     ) in out
     assert _item_key(f"{district}#cls-eng10#stu-x12").status == "active"
     allowed = ["load", "roster", str(short), "--program", str(program_file), "--allow-mass-ending"]

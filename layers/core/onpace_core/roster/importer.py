@@ -96,9 +96,9 @@ class _LiveItems:
 
     def __init__(self, district_id: str, program_ids: Sequence[str]) -> None:
         self.district_id, self.program_ids = district_id, list(program_ids)
-        self._found: dict[str, tuple[str, str]] | None = None
+        self._found: dict[str, tuple[str, str, str]] | None = None
 
-    def get(self) -> dict[str, tuple[str, str]]:
+    def get(self) -> dict[str, tuple[str, str, str]]:
         if self._found is None:
             self._found = live_program_keys(self.district_id, self.program_ids)
         return self._found
@@ -123,7 +123,7 @@ def _deletions(roster: Roster, district_id: str, live: _LiveItems) -> Ending:
         for key in student_item_keys(district_id, user_id):
             ended.setdefault(key, (f"user {user_id} is tobedeleted", user_id))
     if roster.deleted.classes:
-        for key, (class_id, student_id) in live.get().items():
+        for key, (class_id, student_id, _) in live.get().items():
             if class_id in roster.deleted.classes:
                 ended.setdefault(key, (f"class {class_id} is tobedeleted", student_id))
     return ended
@@ -162,7 +162,7 @@ def _bulk_ends(
     ended: Ending = {}
     kept = 0
     stored = live.get()
-    for key, (class_id, student_id) in stored.items():
+    for key, (class_id, student_id, _) in stored.items():
         if key in present:
             continue
         if (class_id, student_id) in kept_back or (
@@ -171,16 +171,24 @@ def _bulk_ends(
             kept += 1
             continue
         ended[key] = ("not in the bulk export", student_id)
-    enrollments = sum(1 for class_id, _ in stored.values() if class_id != STUDENT_SUBJECT_CLASS)
-    gone = sum(1 for key in ended if stored[key][0] != STUDENT_SUBJECT_CLASS)
-    if max_end_fraction is not None and gone > MASS_ENDING_FLOOR and gone > max_end_fraction * enrollments:
-        # A truncated export (an SIS job that stopped halfway) looks like a bulk file too.
+    if max_end_fraction is None:
+        return ended, kept, "enrollments no longer listed are ended"
+    # A truncated export (an SIS job that stopped halfway) looks like a bulk file too: a program
+    # that would lose too many of its enrollments at once loses none.
+    held_back: list[str] = []
+    for program_id in sorted({program for _, _, program in stored.values()}):
+        mine = [k for k, (c, _, p) in stored.items() if p == program_id and c != STUDENT_SUBJECT_CLASS]
+        gone = [k for k in mine if k in ended]
+        if len(gone) > MASS_ENDING_FLOOR and len(gone) > max_end_fraction * len(mine):
+            held_back.append(f"{program_id} would lose {len(gone)} of its {len(mine)} live enrollments")
+            ended = {k: v for k, v in ended.items() if stored[k][2] != program_id}
+    if held_back:
         return (
-            {},
+            ended,
             kept,
             (
-                f"none: the export would end {gone} of the {enrollments} live enrollments (more than "
-                f"{max_end_fraction:.0%}); if that is right, load it again allowing mass ending"
+                f"nothing ended for a program that would lose more than {max_end_fraction:.0%} at once "
+                f"({'; '.join(held_back)}); if that is right, load it again allowing mass ending"
             ),
         )
     return ended, kept, "enrollments no longer listed are ended"
@@ -228,7 +236,9 @@ def _check_importable(
     roster: Roster, configs: Sequence[ProgramConfig], records: Sequence[EnrollmentRecord]
 ) -> None:
     deletes = roster.deleted.enrollments or roster.deleted.users or roster.deleted.classes
-    if not records and not deletes:
+    # A delta may change nothing of the programs' (a new teacher's row); a bulk export that
+    # gives them nothing is the wrong export, or the wrong programs.
+    if not records and not deletes and roster.mode("enrollments.csv") == "bulk":
         orgs = ", ".join(sorted({o for c in configs for o in c.org_ids})) or "(none: every class)"
         raise NothingToImportError(
             f"{roster.label}: no student enrollment belongs to the program(s) given (their org_ids: {orgs})"
@@ -236,8 +246,8 @@ def _check_importable(
 
 
 def check_importable(roster: Roster, configs: Sequence[ProgramConfig]) -> None:
-    """Raise ``NothingToImportError`` when the export neither has an enrollment of the programs
-    nor deletes anything (checked before a deployment is reached)."""
+    """Raise ``NothingToImportError`` when a bulk export neither has an enrollment of the
+    programs nor deletes anything (checked before a deployment is reached)."""
     _check_importable(roster, configs, collect_enrollments(roster, configs)[0])
 
 

@@ -408,5 +408,3 @@ def read_roster(directory: Path, *, strict: bool = True) -> Roster:
         problem = "not a directory" if directory.exists() else "no such roster directory"
         raise RosterError(directory, f"{problem} (a roster is a folder of OneRoster CSV files)")
     return read_export(DirectoryExport(directory), strict=strict)
-
-

@@ -212,8 +212,8 @@ def student_item_keys(district_id: str, student_id: str) -> list[str]:
     return [item.enrollment_key for item in EnrollmentModel.by_student.query(f"{district_id}#{student_id}")]
 
 
-def live_program_keys(district_id: str, program_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """Key -> (class id, student id) of every live item of the programs.
+def live_program_keys(district_id: str, program_ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+    """Key -> (class id, student id, program id) of every live item of the programs.
 
     A Scan with a filter: the table has no index by program that holds every live item (the due
     index drops those with nothing scheduled, which activity could still wake). A bulk roster
@@ -227,10 +227,10 @@ def live_program_keys(district_id: str, program_ids: Iterable[str]) -> dict[str,
         (EnrollmentModel.district_id == district_id) & EnrollmentModel.program_id.is_in(*wanted) & live
     )
     return {
-        item.enrollment_key: (item.class_id, item.student_id)
+        item.enrollment_key: (item.class_id, item.student_id, item.program_id)
         for item in EnrollmentModel.scan(
             filter_condition=condition,
-            attributes_to_get=["enrollment_key", "class_id", "student_id"],
+            attributes_to_get=["enrollment_key", "class_id", "student_id", "program_id"],
         )
     }
 
