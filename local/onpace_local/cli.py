@@ -5,7 +5,8 @@
     onpace replay --program FILE --roster DIR --events FILE [--events FILE ...] --from DATE --to DATE
                   [--skip FROM..TO ...] [--format json|table]
     onpace load program FILE [FILE ...] [--stack NAME] [--endpoint-url URL] [--region REGION]
-    onpace load roster DIR --program FILE [--program FILE ...] [--allow-mass-ending] [--stack NAME] [--endpoint-url URL]
+    onpace load roster DIR --program FILE [--program FILE ...] [--allow-mass-ending] [--stack NAME]
+                       [--endpoint-url URL]
 
 ``demo`` and ``invoke`` start a fresh moto server on 127.0.0.1, create the resources
 ``template.yaml`` declares and call the real handlers in this process (moto cannot run Lambda
