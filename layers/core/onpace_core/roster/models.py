@@ -228,8 +228,3 @@ class Enrollment(Row):
     primary: Text = None
     begin_date: OptionalDate = Field(default=None, alias="beginDate")
     end_date: OptionalDate = Field(default=None, alias="endDate")
-
-    @property
-    def status(self) -> Status:
-        """Rows read into a roster are active ones; deletions are kept apart (``Roster.deleted``)."""
-        return "active"
