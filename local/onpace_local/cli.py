@@ -5,7 +5,8 @@
     onpace replay --program FILE --roster DIR --events FILE [--events FILE ...] --from DATE --to DATE
                   [--skip FROM..TO ...] [--format json|table]
     onpace load program FILE [FILE ...] [--stack NAME] [--endpoint-url URL] [--region REGION]
-    onpace load roster DIR --program FILE [--program FILE ...] [--stack NAME] [--endpoint-url URL]
+    onpace load roster DIR --program FILE [--program FILE ...] [--allow-mass-ending] [--stack NAME]
+                       [--endpoint-url URL]
     onpace load mappings FILE.csv --district ID [--stack NAME] [--endpoint-url URL]
 
 ``demo`` and ``invoke`` start a fresh moto server on 127.0.0.1, create the resources
@@ -87,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "--programs", type=Path, default=defaults.programs_dir, help="directory of program YAML files"
     )
     demo.add_argument(
-        "--roster", type=Path, default=defaults.roster_dir, help="OneRoster 1.1 CSV directory (UTF-8)"
+        "--roster", type=Path, default=defaults.roster_dir, help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)"
     )
     demo.add_argument(
         "--events", type=Path, default=defaults.events_file, help="activity events, one JSON per line"
@@ -126,7 +127,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     replay.add_argument("--program", type=Path, required=True, help="program policy file (YAML)")
-    replay.add_argument("--roster", type=Path, required=True, help="OneRoster 1.1 CSV directory (UTF-8)")
+    replay.add_argument(
+        "--roster", type=Path, required=True, help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)"
+    )
     replay.add_argument(
         "--events", type=Path, action="append", default=[], help="events file, one JSON per line (repeatable)"
     )
@@ -178,7 +181,7 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "load",
         help="load program files or a OneRoster roster into a deployed OnPace (or moto server)",
         description=(
-            "Write program files or a OneRoster 1.1 CSV export into the tables of a deployed OnPace, "
+            "Write program files or a OneRoster 1.1 or 1.2 CSV export into the tables of a deployed OnPace, "
             "the ones its functions use. Files are validated before anything is written; every load "
             "is recorded in the district's audit log."
         ),
@@ -201,19 +204,22 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     roster = what.add_parser(
         "roster",
         parents=[deployment],
-        help="upsert the enrollments of a OneRoster 1.1 CSV export (re-loading changes nothing twice)",
+        help="import a OneRoster 1.1 or 1.2 CSV export, bulk or delta (re-loading changes nothing twice)",
         description=(
-            "Read a OneRoster 1.1 CSV export (orgs, academicSessions, classes, users, enrollments) and "
-            "upsert the student enrollments of the given programs' schools: roster fields are replaced, "
-            "activity facts and the evaluator's state are kept, new enrollments are due on their start date. "
-            "Each program must be loaded already, from the same file."
+            "Read a OneRoster 1.1 or 1.2 CSV export (manifest.csv, orgs, academicSessions, courses, classes, "
+            "users, roles, enrollments, demographics; bulk or delta) and upsert the student enrollments of "
+            "the given programs' schools: roster fields are replaced, activity facts and the evaluator's "
+            "state are kept, new enrollments are due on their start date. tobedeleted rows end the "
+            "enrollments they name; an enrollment a bulk enrollments.csv no longer lists is ended. Bad rows "
+            "are left out and listed (file:line: column: problem), the others imported; exit status 3 says "
+            "some rows were left out. Each program must be loaded already, from the same file."
         ),
         epilog=(
             "example: onpace load roster exports/2026-08-20 --program programs/cps-online.yaml --stack onpace"
         ),
     )
     roster.add_argument(
-        "roster_dir", type=Path, metavar="ROSTER_DIR", help="OneRoster 1.1 CSV directory (UTF-8)"
+        "roster_dir", type=Path, metavar="ROSTER_DIR", help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)"
     )
     roster.add_argument(
         "--program",
@@ -223,6 +229,12 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         required=True,
         metavar="PROGRAM.yaml",
         help="program the classes belong to (by its org_ids); repeat for several programs of one district",
+    )
+    roster.add_argument(
+        "--allow-mass-ending",
+        action="store_true",
+        help="let a bulk export end more than a quarter of the live enrollments (by default such an "
+        "export, more likely cut short than right, ends none of them and says so)",
     )
 
     mappings = what.add_parser(
@@ -323,7 +335,11 @@ def _load(args: argparse.Namespace) -> int:
         if args.load_command == "program":
             load_program_files(files, target, now, progress)
         else:
-            load_roster_dir(args.roster_dir, files, target, now, progress)
+            result = load_roster_dir(
+                args.roster_dir, files, target, now, progress, allow_mass_ending=args.allow_mass_ending
+            )
+            if result.problems:
+                return 3
     except LoadInputError as exc:  # a file's own mistakes are InputFileError, reported by main
         print(f"onpace load: {exc}", file=sys.stderr)
         return 2

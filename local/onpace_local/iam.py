@@ -87,6 +87,8 @@ def required(
     params = call.params
     if stack is not None and call.service in ("secretsmanager", "sqs"):
         return _named_resource(call, stack)
+    if call.service == "s3":
+        return _s3_object(call, stack)
     if call.service != "dynamodb":
         return []
     if call.operation in ("TransactWriteItems", "TransactGetItems"):
@@ -122,6 +124,20 @@ def _named_resource(call: AwsCall, stack: ProvisionedStack) -> list[tuple[str, s
         queue = str(call.params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1]
         return [(f"sqs:{call.operation}", f"{prefix}{account}:{queue}")]
     return []
+
+
+def _s3_object(call: AwsCall, stack: ProvisionedStack | None) -> list[tuple[str, str]]:
+    """An object read or written by bucket and key, as the ARN a role names it by (a read of a
+    given version is its own action, ``s3:GetObjectVersion``)."""
+    bucket, key = call.params.get("Bucket"), call.params.get("Key")
+    if bucket is None:
+        return [(f"s3:{call.operation}", "*")]
+    partition = stack.params.get("AWS::Partition", "aws") if stack is not None else "aws"
+    resource = f"arn:{partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
+    action = call.operation
+    if action == "GetObject" and call.params.get("VersionId"):
+        action = "GetObjectVersion"
+    return [(f"s3:{action}", resource)]
 
 
 def _arn(table_arns: Mapping[str, str], table: str) -> str:

@@ -11,8 +11,10 @@ endpoint (moto server). Every file is read and validated before anything is writ
 Loading a program is idempotent (an identical stored program is left alone) and audited
 (``program.loaded``); a calendar change or policy version it adds wakes the program's live
 enrollments for the day it applies, so the scheduled evaluator recomputes their deadlines then.
-Loading a roster upserts enrollments as the demo does (facts and engine state are kept), so
-loading it again changes nothing but the roster fields; each roster load is audited too.
+Loading a roster (OneRoster 1.1 or 1.2, bulk or delta) runs ``onpace_core.roster.importer``, as
+the roster bucket's import does: enrollments upserted (facts and engine state kept, so loading
+it again changes nothing but the roster fields), deletions and enrollments a bulk export no
+longer lists ended, every bad row listed and the good ones imported; each load is audited.
 """
 
 from __future__ import annotations
@@ -30,11 +32,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from onpace_core.audit.log import AuditEntry, append
 from onpace_core.ingest.identity import read_mappings_file
 from onpace_core.ingest.service import load_identities
-from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, district_enrollments
-from onpace_core.roster.identities import IdentityRow, identity_rows
-from onpace_core.roster.oneroster import Roster, read_roster
+from onpace_core.roster.identities import IdentityRow
+from onpace_core.roster.importer import (
+    MAX_END_FRACTION,
+    NothingToImportError,
+    RosterImport,
+    check_importable,
+    import_roster,
+)
+from onpace_core.roster.oneroster import read_roster
 from onpace_core.settings import Settings
-from onpace_core.store.enrollments import upsert_enrollments
 from onpace_core.store.models import ALL_MODELS, AuditModel, EnrollmentModel, ProgramModel, bind_tables
 from onpace_core.store.programs import (
     LOAD_ACTOR,
@@ -256,13 +263,6 @@ def load_program_files(
 # -- rosters -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RosterLoad:
-    enrollments: dict[str, int]  # program key -> enrollments upserted
-    other_schools: int  # student enrollments of the export that belong to no program given
-    audit_seq: int | None
-
-
 def _check_deployed(files: Sequence[ProgramFile]) -> None:
     """The roster is matched with the program as the evaluator will see it: it must be the stored one."""
     for file in files:
@@ -282,67 +282,86 @@ def _check_deployed(files: Sequence[ProgramFile]) -> None:
 
 
 def load_roster_dir(
-    directory: Path, files: Sequence[ProgramFile], target: Target, now: datetime, progress: Progress
-) -> RosterLoad:
-    """Upsert the export's enrollments of each program; one ``roster.loaded`` entry per district.
+    directory: Path,
+    files: Sequence[ProgramFile],
+    target: Target,
+    now: datetime,
+    progress: Progress,
+    *,
+    allow_mass_ending: bool = False,
+) -> RosterImport:
+    """Import the export in ``directory`` for the programs of ``files`` (``import_roster``):
+    upserts, ends what the export deletes (and, for a bulk enrollments.csv, what it no longer
+    lists), reports every bad row; one ``roster.loaded`` audit entry.
 
-    A roster file that is missing or wrong raises ``InputFileError`` (``RosterError``).
+    An export that cannot be read as a whole raises ``InputFileError`` (``RosterError``); bad
+    rows are reported in the result and the good ones imported.
     """
     districts = {f.config.district_id for f in files}
     if len(districts) != 1:
         raise LoadInputError(f"programs of one district expected, found {', '.join(sorted(districts))}")
-    district_id = districts.pop()
     configs = [f.config for f in files]
-    roster = read_roster(directory)
-    records = build_enrollments(roster, configs)
-    students = sum(1 for e in roster.enrollments if e.role == "student" and e.status != "tobedeleted")
-    if not records:
-        orgs = ", ".join(sorted({o for c in configs for o in c.org_ids})) or "(none: every class)"
-        raise LoadInputError(
-            f"{directory}: no student enrollment belongs to the program(s) given (their org_ids: {orgs})"
-        )
+    roster = read_roster(directory, strict=False)
+    try:
+        check_importable(roster, configs)
+    except NothingToImportError as exc:
+        raise LoadInputError(str(exc)) from exc
+    progress(
+        f"{directory}: OneRoster {roster.version} export"
+        + ("" if roster.manifest.present else " (no manifest.csv: every file read as bulk)")
+        + ": "
+        + ", ".join(f"{name} {n} row(s) ({roster.mode(name)})" for name, n in roster.rows_read.items())
+    )
+    if roster.problems:
+        # Before anything is written, so they are seen even if the deployment cannot be reached.
+        progress(f"{len(roster.problems)} bad row(s), left out (the other rows are imported):")
+        for problem in roster.problems:
+            progress(f"  {problem}")
     with bound(target):
         check_tables(target)
         progress(f"writing to {target.describe()}")
         try:
             _check_deployed(files)
-            counts = _upsert(configs, records, roster, progress)
-            saved, reapplied = load_identities(district_id, identity_rows(roster), origin="roster", now=now)
-            progress(f"identity map: {saved} row(s) saved; {reapplied} quarantined event(s) re-applied")
-            summary = ", ".join(f"{n} for {key}" for key, n in counts.items())
-            entry = AuditEntry(
-                type="roster.loaded",
+            result = import_roster(
+                roster,
+                configs,
+                now=now,
+                files_sha256=_roster_sha256(directory),
                 actor=LOAD_ACTOR,
-                summary=f"Roster loaded from {directory.name}: {summary}",
-                on=configs[0].build_calendar().local_date(now),
-                detail={
-                    "source": directory.name,
-                    "files_sha256": _roster_sha256(directory),
-                    "enrollments": counts,
-                    "programs": {c.key: config_sha256(c) for c in configs},
-                    "other_schools": students - len(records),
-                },
+                progress=progress,
+                max_end_fraction=None if allow_mass_ending else MAX_END_FRACTION,
             )
-            (stored,) = append(district_id, [entry], now=now)
+        except NothingToImportError as exc:
+            raise LoadInputError(str(exc)) from exc
         except PynamoDBException as exc:
             raise DeploymentError(f"{directory}: {exc.cause or exc}") from exc
-    if students > len(records):
-        progress(f"{students - len(records)} student enrollment(s) of the export belong to other schools")
-    progress(f"audit entry #{stored.seq}")
-    return RosterLoad(counts, students - len(records), int(stored.seq))
+    report_import(result, progress)
+    return result
 
 
-def _upsert(
-    configs: Sequence[ProgramConfig], records: Sequence[EnrollmentRecord], roster: Roster, progress: Progress
-) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for config in configs:
-        # One call per program: class positions and student subjects are computed over all of it.
-        mine = [r for r in records if r.program_id == config.program_id]
-        district = district_enrollments(roster, config)  # for a rule addressed to every family
-        counts[config.key] = upsert_enrollments(mine, config, district) if mine else 0
-        progress(f"{config.key}: {counts[config.key]} enrollment(s) upserted")
-    return counts
+def report_import(result: RosterImport, progress: Progress) -> None:
+    """The summary a person reads after a roster load: ended enrollments, every bad row, and
+    the enrollments no notice can reach."""
+    progress(result.summary())
+    progress(f"bulk re-load: {result.bulk_ending}")
+    if result.kept_unread:
+        progress(f"  {result.kept_unread} stored enrollment(s) kept as they were: their rows are bad")
+    for key, why in result.ended.items():
+        progress(f"  ended {key}: {why}")
+    placed = result.problems[len(result.problems) - result.unplaced :] if result.unplaced else ()
+    if placed:
+        progress(f"{len(placed)} enrollment(s) with no start date, left out:")
+        for problem in placed:
+            progress(f"  {problem}")
+    if result.no_contact:
+        progress(
+            f"{len(result.no_contact)} enrollment(s) with no contact address (no student or guardian email):"
+        )
+        for missing in result.no_contact:
+            progress(f"  {missing.enrollment_key}")
+    if result.other_schools:
+        progress(f"{result.other_schools} student enrollment(s) of the export belong to other schools")
+    progress(f"audit entry #{result.audit_seq}")
 
 
 # -- identity mappings -------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +90,23 @@ def test_evaluate_and_console_events(
     assert len(entries) == 3
     assert {e["rule_id"] for e in entries} == {"cps.pacing.ipr_warning_2w"}
     assert {e["student_id"] for e in entries} == {"stu-ava", "stu-ben", "stu-cara"}
+
+
+def test_roster_import_event(local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict) -> None:
+    # The sample event names a zip under riverbend/ in the local roster bucket: put the demo
+    # roster there, zipped, as the district's SIS would.
+    event = _event(repo_root, "rosterimport_export_uploaded.json")
+    where = event["Records"][0]["s3"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted((repo_root / "demo" / "roster").glob("*.csv")):
+            archive.write(path, path.name)
+    local_stack.client("s3").put_object(
+        Bucket=where["bucket"]["name"], Key=where["object"]["key"], Body=buffer.getvalue()
+    )
+    (imported,) = local_stack.invoke("RosterImportFunction", event)["imports"]
+    # The roster the district was loaded from: nothing ends, nothing is wrong.
+    assert imported["outcome"] == "imported", imported
+    assert imported["district_id"] == demo_district.district_id
+    assert imported["ended"] == 0 and imported["bad_rows"] == 0
+    assert sum(imported["upserted"].values()) == demo_district.enrollments

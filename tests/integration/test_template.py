@@ -86,15 +86,18 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         "EvaluateFunction",
         "NotifyFunction",
         "ConsoleFunction",
+        "RosterImportFunction",
     }
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] == "python3.12", logical_id
         assert props["Architectures"] == ["arm64"], logical_id
-        assert props["MemorySize"] == 512, logical_id
+        # The roster import holds a whole district's export in memory, and may take minutes.
+        batch = logical_id in ("EvaluateFunction", "RosterImportFunction")
+        assert props["MemorySize"] == (2048 if logical_id == "RosterImportFunction" else 512), logical_id
         assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
         assert {ref["Ref"] for ref in props["Layers"]} == set(layers), logical_id
-        assert props["Timeout"] == (900 if logical_id == "EvaluateFunction" else 30), logical_id
+        assert props["Timeout"] == (900 if batch else 30), logical_id
 
 
 def test_function_specs_point_at_existing_folders_with_unique_modules(template_path: Path) -> None:
@@ -105,9 +108,10 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "EvaluateFunction": "evaluate_handler.lambda_handler",
         "NotifyFunction": "notify_handler.lambda_handler",
         "ConsoleFunction": "console_handler.lambda_handler",
+        "RosterImportFunction": "roster_handler.lambda_handler",
     }
     # The Canvas queue's function is an ingest function: the same code, another handler.
-    folders = {"CanvasQueueFunction": "ingest"}
+    folders = {"CanvasQueueFunction": "ingest", "RosterImportFunction": "roster"}
     for spec in specs.values():
         assert spec.code_dir.is_dir(), spec
         expected = folders.get(spec.logical_id, spec.logical_id.removesuffix("Function").lower())

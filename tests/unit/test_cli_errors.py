@@ -67,7 +67,12 @@ def bad(repo_root: Path, tmp_path: Path) -> Bad:
         roster=roster,
         missing_events=missing,
         date_error=f"{program}:{line}: 2026-09-31 is not a date (day is out of range for month)",
-        roster_error=f"{roster / 'users.csv'}:4: not UTF-8 (byte 0xe9); export the roster as UTF-8",
+        roster_error=(
+            f"{roster / 'users.csv'}:4: givenName: not UTF-8 (byte 0xe9 at character 3, 'é' in "
+            "Windows-1252); export the roster as UTF-8\nonpace: error: "
+            f"{roster / 'enrollments.csv'}:8: userSourcedId: names user 'stu-cara', whose row "
+            "(users.csv:4) is bad"
+        ),
         events_error=f"{missing}: no such events file",
     )
 
@@ -198,7 +203,11 @@ def test_replay_refuses_a_roster_that_is_not_utf8(bad: Bad, capsys: pytest.Captu
     assert err == f"onpace: error: {bad.roster_error}\n"
 
 
-def test_load_roster_refuses_a_roster_that_is_not_utf8(bad: Bad, capsys: pytest.CaptureFixture[str]) -> None:
+def test_load_roster_lists_the_rows_that_are_not_utf8_before_connecting(
+    bad: Bad, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`load roster` imports the good rows: the bad ones are listed first, then it connects
+    (here to a closed port, so it stops there with nothing written)."""
     argv = [
         "load",
         "roster",
@@ -208,7 +217,15 @@ def test_load_roster_refuses_a_roster_that_is_not_utf8(bad: Bad, capsys: pytest.
         "--endpoint-url",
         CLOSED_PORT,
     ]
-    assert _error(argv, capsys) == f"onpace: error: {bad.roster_error}\n"
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert "2 bad row(s), left out (the other rows are imported):" in lines
+    assert (
+        "  users.csv:4: givenName: not UTF-8 (byte 0xe9 at character 3, 'é' in Windows-1252); "
+        "export the roster as UTF-8"
+    ) in lines
+    assert "cannot reach DynamoDB" in captured.err
 
 
 def test_demo_refuses_a_roster_that_is_not_utf8_before_starting_moto(

@@ -123,8 +123,7 @@ def test_a_missing_roster_directory_is_named(
     missing = tmp_path / "export"
     argv = ["load", "roster", str(missing), "--program", str(program_file), "--endpoint-url", CLOSED_PORT]
     assert _refused(argv, capsys) == (
-        f"onpace: error: {missing}: no such roster directory "
-        "(a roster is a folder of OneRoster 1.1 CSV files)\n"
+        f"onpace: error: {missing}: no such roster directory (a roster is a folder of OneRoster CSV files)\n"
     )
 
 

@@ -29,9 +29,12 @@ EnrollmentStatus = Literal[
     "removed",
     "rejected",  # an add refused by an enrollment check
     "completed",  # final grade posted
+    "unenrolled",  # the roster no longer has it (deleted, or gone from a bulk export)
 ]
 # Statuses from which nothing time-driven happens any more.
-ENDED_STATUSES: frozenset[str] = frozenset({"dropped", "withdrawn", "removed", "rejected", "completed"})
+ENDED_STATUSES: frozenset[str] = frozenset(
+    {"dropped", "withdrawn", "removed", "rejected", "completed", "unenrolled"}
+)
 
 # What a rule family evaluates: one enrollment, or one student across the program's enrollments.
 Scope = Literal["enrollment", "student"]

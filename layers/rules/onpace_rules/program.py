@@ -189,6 +189,12 @@ class ProgramConfig(_Strict):
     source: str = Field(description="Seed document the rules come from (shared/seeds/...)")
     org_ids: tuple[str, ...] = Field(default=(), description="OneRoster orgs whose classes belong here")
     default_language: str = "en"
+    guardian_roles: tuple[Literal["parent", "guardian", "relative"], ...] = Field(
+        default=("parent", "guardian"),
+        min_length=1,
+        description="OneRoster roles counted as a student's family contacts (guardians): parent, "
+        "guardian, and relative when the program says so",
+    )
     contacts: dict[str, tuple[StaffContact, ...]] = Field(
         default_factory=dict, description=f"Staff who receive notices, by role: {', '.join(STAFF_ROLES)}"
     )

@@ -10,7 +10,8 @@ from datetime import date
 from onpace_rules.facts import RosterFacts
 from onpace_rules.program import ProgramConfig
 
-from onpace_core.roster.oneroster import Roster, RosterError
+from onpace_core.roster.oneroster import Enrollment, Roster, RosterClass, RosterError, User
+from onpace_core.roster.rows import RowProblem
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,22 @@ def _program_for(programs: Iterable[ProgramConfig], org_id: str) -> ProgramConfi
 def build_enrollments(roster: Roster, programs: Iterable[ProgramConfig]) -> list[EnrollmentRecord]:
     """Student enrollments of classes whose school org belongs to one of ``programs``.
 
-    Contacts: the student (district address), every parent/guardian listed as the student's
-    agent with an address, and the class's teachers. Program staff (counselor, advisor, …) come
-    from the program configuration when a notice is addressed, so a staff change needs no roster load.
+    Contacts: the student (district address), the student's family (see :func:`family_of`), and
+    the class's teachers. Program staff (counselor, advisor, …) come from the program
+    configuration when a notice is addressed, so a staff change needs no roster load.
+    An enrollment that cannot be placed (no start date) is a ``RosterMismatchError`` listing
+    every such enrollment; :func:`collect_enrollments` reports them instead.
     """
+    records, problems = collect_enrollments(roster, programs)
+    _raise_first(roster, problems)
+    return records
+
+
+def collect_enrollments(
+    roster: Roster, programs: Iterable[ProgramConfig]
+) -> tuple[list[EnrollmentRecord], list[RowProblem]]:
+    """As :func:`build_enrollments`, with the enrollments that could not be placed reported
+    (file, line, column) and left out instead of refusing the export."""
     programs = list(programs)
     return _records(roster, lambda org_id: _program_for(programs, org_id))
 
@@ -81,38 +94,81 @@ def district_enrollments(roster: Roster, program: ProgramConfig) -> list[Enrollm
     Not enrollments to evaluate: the spans and families of every student of the district, from
     which a program with a rule addressed to every family of the district (MOCAP's guidance
     document: "every District parent/guardian") makes its student records
-    (``CompiledProgram.addresses_district``).
+    (``CompiledProgram.addresses_district``). Enrollments that cannot be placed are left out.
     """
-    return _records(roster, lambda org_id: program)
+    return _records(roster, lambda org_id: program)[0]
 
 
-def _records(roster: Roster, program_of: Callable[[str], ProgramConfig | None]) -> list[EnrollmentRecord]:
+def _raise_first(roster: Roster, problems: list[RowProblem]) -> None:
+    if not problems:
+        return
+    errors = [RosterMismatchError(roster.file(p.file), p.problem, p.line) for p in problems]
+    raise RosterMismatchError(errors[0].path, errors[0].problem, errors[0].line, more=errors[1:])
+
+
+def family_of(roster: Roster, student: User, roles: Iterable[str]) -> list[User]:
+    """The student's family contacts: users with one of ``roles`` (the program's
+    ``guardian_roles``) linked to the student from either side — in the student's
+    ``agentSourcedIds``, or naming the student in their own (exports differ on which row
+    carries the link). In the order the export gives them, each once."""
+    wanted = set(roles)
+    linked = [*student.agents, *roster.linked_from.get(student.sourced_id, ())]
+    family: list[User] = []
+    for user_id in dict.fromkeys(linked):
+        user = roster.users.get(user_id)
+        if user is not None and user_id != student.sourced_id and roster.user_roles(user_id) & wanted:
+            family.append(user)
+    return family
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: date | None
+    end: date | None
+    term_id: str | None
+
+
+def _span(roster: Roster, klass: RosterClass, e: Enrollment, program: ProgramConfig) -> _Span:
+    """The enrollment's dates: its own, else its class's term's in the roster, else the
+    program's term of that id."""
+    term_ids = klass.term_ids
+    session = next((roster.sessions[t] for t in term_ids if t in roster.sessions), None)
+    term = next((t for t in (program.term(i) for i in term_ids) if t is not None), None)
+    start = e.begin_date or (session.start_date if session else None) or (term.start if term else None)
+    end = e.end_date or (session.end_date if session else None) or (term.end if term else None)
+    term_id = term_ids[0] if term_ids else None
+    if term_id is not None and program.term(term_id) is None and start is not None:
+        # The roster's session ids are the district's; the program's calendar may name its
+        # terms differently. The term that contains the start date is the enrollment's.
+        found = program.term_on(start)
+        term_id = found.id if found is not None else term_id
+    return _Span(start, end, term_id)
+
+
+def _records(
+    roster: Roster, program_of: Callable[[str], ProgramConfig | None]
+) -> tuple[list[EnrollmentRecord], list[RowProblem]]:
     teachers: dict[str, list[str]] = {}
     for e in roster.enrollments:
         if e.role == "teacher":
             teachers.setdefault(e.class_sourced_id, []).append(e.user_sourced_id)
-    records = []
+    records: list[EnrollmentRecord] = []
+    problems: list[RowProblem] = []
     for e in roster.enrollments:
-        if e.role != "student" or (e.status or "active") == "tobedeleted":
+        if e.role != "student":
             continue
         klass = roster.classes[e.class_sourced_id]
         program = program_of(klass.school_sourced_id)
         if program is None:
             continue
-        term_id = klass.term_ids[0] if klass.term_ids else None
-        session = roster.sessions.get(term_id) if term_id else None
-        start = e.begin_date or (session.start_date if session else None)
-        if term_id is not None and program.term(term_id) is None and start is not None:
-            # The roster's session ids are the district's; the program's calendar may name its
-            # terms differently. The term that contains the start date is the enrollment's.
-            found = program.term_on(start)
-            term_id = found.id if found is not None else term_id
-        if start is None:
+        span = _span(roster, klass, e, program)
+        if span.start is None:
             problem = (
                 f"enrollment {e.sourced_id}: no beginDate, and class {klass.sourced_id} "
-                "has no term with a start date"
+                "has no term with a start date (in academicSessions.csv or the program's calendar)"
             )
-            raise RosterMismatchError(roster.file("enrollments.csv"), problem, e.line)
+            problems.append(RowProblem("enrollments.csv", e.line, "beginDate", problem))
+            continue
         student = roster.users[e.user_sourced_id]
         school = roster.orgs.get(klass.school_sourced_id)
         language = program.default_language
@@ -121,9 +177,8 @@ def _records(roster: Roster, program_of: Callable[[str], ProgramConfig | None]) 
             contacts.append(
                 ContactRecord("student", student.email, student.name, language, student.sourced_id)
             )
-        for agent_id in student.agents:
-            agent = roster.users.get(agent_id)
-            if agent and agent.role in ("parent", "guardian") and agent.email:
+        for agent in family_of(roster, student, program.guardian_roles):
+            if agent.email:
                 contacts.append(
                     ContactRecord("guardian", agent.email, agent.name, language, agent.sourced_id)
                 )
@@ -141,9 +196,9 @@ def _records(roster: Roster, program_of: Callable[[str], ProgramConfig | None]) 
                 class_title=klass.title,
                 student_id=student.sourced_id,
                 student_name=student.name,
-                term_id=term_id,
-                start_date=start,
-                end_date=e.end_date or (session.end_date if session else None),
+                term_id=span.term_id,
+                start_date=span.start,
+                end_date=span.end,
                 contacts=tuple(contacts),
                 grade_level=student.grade_level,
                 birth_date=roster.birth_dates.get(student.sourced_id),
@@ -152,7 +207,7 @@ def _records(roster: Roster, program_of: Callable[[str], ProgramConfig | None]) 
                 school_name=school.name if school is not None else None,
             )
         )
-    return records
+    return records, problems
 
 
 # OneRoster's grades vocabulary (CEDS entry grade levels, plus PS for post-secondary) has no

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from onpace_core.ingest.event import Ref
-from onpace_core.roster.oneroster import Roster
+from onpace_core.roster.oneroster import Roster, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +28,41 @@ def mbox_sha1sum(email: str) -> str:
     return hashlib.sha1(f"mailto:{email}".encode()).hexdigest()  # SHA-1 because xAPI defines it so
 
 
+def _user_rows(user: User) -> list[IdentityRow]:
+    def row(namespace: str, value: str | None) -> list[IdentityRow]:
+        value = (value or "").strip()
+        return [IdentityRow("user", Ref(namespace, value), user.sourced_id)] if value else []
+
+    rows = row("sourcedId", user.sourced_id)
+    if user.email:
+        email = user.email.strip().lower()
+        rows += row("email", email) + row("mbox_sha1sum", mbox_sha1sum(email))
+    rows += row("username", user.username)
+    # The SIS's id (1.1 ``identifier``) and 1.2's ``userMasterIdentifier`` name the same thing: the
+    # person's id in the system of record.
+    rows += row("identifier", user.identifier) + row("identifier", user.master_identifier)
+    for kind, ident in user.user_ids:
+        rows += row(f"userId:{kind}", ident)
+    return rows
+
+
 def identity_rows(roster: Roster) -> list[IdentityRow]:
-    """Rows for every user (sourcedId, email, its mbox_sha1sum) and class (sourcedId, title)."""
+    """Rows for every user and class of the roster (its active rows), each distinct row once.
+
+    Users: ``sourcedId``; ``email`` (lower-cased) and its xAPI ``mbox_sha1sum``; ``username``;
+    ``identifier`` (1.1 ``identifier`` and 1.2 ``userMasterIdentifier``); each ``userIds`` item
+    ``{type:id}`` as ``userId:<type>``. Classes: ``sourcedId``; ``classCode``; ``title``; and
+    the ``courseCode`` of its course (courses.csv), which names every class of the course.
+    """
     rows: list[IdentityRow] = []
     for user in roster.users.values():
-        rows.append(IdentityRow("user", Ref("sourcedId", user.sourced_id), user.sourced_id))
-        if user.email:
-            email = user.email.strip().lower()
-            rows.append(IdentityRow("user", Ref("email", email), user.sourced_id))
-            rows.append(IdentityRow("user", Ref("mbox_sha1sum", mbox_sha1sum(email)), user.sourced_id))
+        rows.extend(_user_rows(user))
     for klass in roster.classes.values():
         rows.append(IdentityRow("class", Ref("sourcedId", klass.sourced_id), klass.sourced_id))
+        if klass.class_code:
+            rows.append(IdentityRow("class", Ref("classCode", klass.class_code), klass.sourced_id))
         rows.append(IdentityRow("class", Ref("title", klass.title), klass.sourced_id))
-    return rows
+        course = roster.courses.get(klass.course_sourced_id or "")
+        if course is not None and course.course_code:
+            rows.append(IdentityRow("class", Ref("courseCode", course.course_code), klass.sourced_id))
+    return list(dict.fromkeys(rows))

@@ -155,8 +155,84 @@ def upsert_enrollments(
                 EnrollmentModel.activity_log.set(EnrollmentModel.activity_log | {}),
             ]
         )
+        if item.status == UNENROLLED:
+            _reenroll(key, r.start_date)
         count += 1
     return count - len(subjects)
+
+
+# The status of an enrollment the roster no longer has (onpace_rules.kinds.EnrollmentStatus).
+UNENROLLED = "unenrolled"
+
+
+def _reenroll(key: str, start: date) -> None:
+    """An enrollment the roster had ended is back: live again, looked at from its start date
+    (the evaluator goes on from the day it last checked)."""
+    try:
+        EnrollmentModel(enrollment_key=key).update(
+            actions=[
+                EnrollmentModel.status.set("active"),
+                EnrollmentModel.wake_on.set(start.isoformat()),
+                EnrollmentModel.facts_seq.add(1),
+            ],
+            condition=EnrollmentModel.status == UNENROLLED,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def end_enrollments(keys: Iterable[str]) -> list[str]:
+    """End each live enrollment (or student item) of ``keys``: status ``unenrolled`` and no wake
+    date, so the evaluator never looks at it again and nothing wakes it (activity and inputs
+    wake live enrollments only). One already ended, or not stored, is left alone. Returns the
+    keys ended."""
+    live = EnrollmentModel.status.is_in("active", "held") | EnrollmentModel.status.does_not_exist()
+    ended: list[str] = []
+    for key in dict.fromkeys(keys):
+        try:
+            EnrollmentModel(enrollment_key=key).update(
+                actions=[
+                    EnrollmentModel.status.set(UNENROLLED),
+                    EnrollmentModel.wake_on.remove(),
+                    EnrollmentModel.facts_seq.add(1),
+                ],
+                condition=EnrollmentModel.enrollment_key.exists() & live,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                continue
+            raise
+        ended.append(key)
+    return ended
+
+
+def student_item_keys(district_id: str, student_id: str) -> list[str]:
+    """The keys of every item of the student (enrollments and the student item), by index."""
+    return [item.enrollment_key for item in EnrollmentModel.by_student.query(f"{district_id}#{student_id}")]
+
+
+def live_program_keys(district_id: str, program_ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+    """Key -> (class id, student id, program id) of every live item of the programs.
+
+    A Scan with a filter: the table has no index by program that holds every live item (the due
+    index drops those with nothing scheduled, which activity could still wake). A bulk roster
+    load runs it once a day at most; an index by program is the way out if tables grow large.
+    """
+    wanted = list(program_ids)
+    if not wanted:
+        return {}
+    live = EnrollmentModel.status.is_in("active", "held") | EnrollmentModel.status.does_not_exist()
+    condition = (
+        (EnrollmentModel.district_id == district_id) & EnrollmentModel.program_id.is_in(*wanted) & live
+    )
+    return {
+        item.enrollment_key: (item.class_id, item.student_id, item.program_id)
+        for item in EnrollmentModel.scan(
+            filter_condition=condition,
+            attributes_to_get=["enrollment_key", "class_id", "student_id", "program_id"],
+        )
+    }
 
 
 def bring_wake_forward(key: str, day: date) -> bool:
