@@ -2,7 +2,9 @@
 
 Day by day on a simulated clock: the scheduler fires the evaluate function for the day, the
 outbox stream feeds the notify function (emails go through SES on moto), then the day's LMS
-activity arrives as signed webhooks through the local API gateway and the ingest function.
+activity arrives over HTTP through the local API gateway in three formats, as the district's
+schools' LMSs would send it (``demo_feeds``): xAPI statements to the LRS endpoint, Caliper
+envelopes and signed plain JSON webhooks.
 
 Every file (programs, roster, events) is read and checked before moto server starts, so a
 mistake in one is reported at once, by file and line (``InputFileError``).
@@ -21,8 +23,9 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from onpace_core.store.models import OutboxModel
+from onpace_core.store.models import OutboxModel, RawEventModel
 
+from onpace_local.demo_feeds import FEEDS, FORMATS, FeedTally, LmsDirectory, send_day
 from onpace_local.district import LoadedDistrict, read_district, store_district
 from onpace_local.gateway import serve_gateway
 from onpace_local.replay import read_event_file
@@ -45,6 +48,8 @@ class DemoOptions:
     port: int = 0
     verbose: bool = False
     template: Path = DEMO_DIR.parent / "template.yaml"
+    # School (org sourcedId) → the format its LMS sends (demo_feeds.FEEDS); others send plain.
+    feeds: dict[str, str] = field(default_factory=lambda: dict(FEEDS))
 
 
 @dataclass
@@ -74,7 +79,11 @@ class DemoReport:
     seconds: float = 0.0
     webhooks: Counter[str] = field(default_factory=Counter)
     rules: dict[str, RuleTally] = field(default_factory=lambda: defaultdict(RuleTally))
-    unmatched: list[dict[str, str]] = field(default_factory=list)
+    sent: FeedTally = field(default_factory=FeedTally)
+    # From the Events table after the term: events stored per (format, status), and why each
+    # unmatched one was kept.
+    stored: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unmatched: list[str] = field(default_factory=list)
     decisions: list[DecisionLine] = field(default_factory=list)
     console_url: str | None = None
 
@@ -107,11 +116,20 @@ class DemoReport:
         lines.append(
             f"{'total':40} {totals.notices:>7} {totals.actions:>7} {totals.skipped:>7} {totals.emails:>6}"
         )
+        stored = sum(self.stored.values())
         lines += [
             "",
-            "webhooks: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(self.webhooks.items()))
-            + (f"; kept for review (not on the roster): {len(self.unmatched)}" if self.unmatched else ""),
+            f"events sent: {self.sent.line()}",
+            "events stored (Events table, by format and status): "
+            + "; ".join(
+                f"{fmt} "
+                + ", ".join(f"{status} {n}" for (f, status), n in sorted(self.stored.items()) if f == fmt)
+                for fmt in sorted({f for f, _ in self.stored})
+            ),
+            "deliveries: "
+            + ", ".join(f"{k} {v}" for k, v in sorted((self.webhooks + Counter(stored=stored)).items()))
+            + (f"; kept for review (not on the roster): {len(self.unmatched)}" if self.unmatched else "")
+            + (f" ({', '.join(sorted(set(self.unmatched)))})" if self.unmatched else ""),
         ]
         return "\n".join(lines)
 
@@ -162,6 +180,21 @@ def _tally(report: DemoReport, district_id: str) -> None:
         )
 
 
+def _stored_events(district_id: str) -> tuple[Counter[tuple[str, str]], list[str]]:
+    """The district's raw events per (format, status), and the reason of each unmatched one."""
+    # A Scan is fine for a local report of one demo district; the functions never scan.
+    counts: Counter[tuple[str, str]] = Counter()
+    reasons: list[str] = []
+    for item in RawEventModel.scan(
+        (RawEventModel.district_id == district_id) & RawEventModel.source.exists(),
+        attributes_to_get=["source", "status", "reason"],
+    ):
+        counts[(item.source, item.status)] += 1
+        if item.status == "unmatched":
+            reasons.append(f"{item.source}: {item.reason}")
+    return counts, reasons
+
+
 def replay_term(
     stack: LocalStack,
     district: LoadedDistrict,
@@ -169,6 +202,7 @@ def replay_term(
     events: dict[date, list[dict[str, Any]]],
     options: DemoOptions,
     out: TextIO,
+    directory: LmsDirectory,
 ) -> DemoReport:
     """Replay the term day by day; returns what was decided, sent and received."""
     report = DemoReport(district_id=district.district_id, console_url=f"{gateway_url}/console")
@@ -183,36 +217,39 @@ def replay_term(
             decided += sum(r["count"] for p in result["programs"] for r in p["recorded"])
         records = pump.pump()
         todays = events.get(day, [])
-        if todays:
-            response = post_webhook(
-                gateway_url,
-                district_id=district.district_id,
-                secret=district.webhook_secret,
-                events=todays,
-                msg_id=f"msg_demo_{day.isoformat()}",
-            )
-            if response.status != 202:
-                raise RuntimeError(f"{day}: webhook refused with {response.status}: {response.body}")
-            report.webhooks["stored"] += response.body["accepted"]
-            report.webhooks["duplicates"] += response.body["duplicates"]
-            report.unmatched += response.body["unmatched"]
+        sent = send_day(
+            gateway_url,
+            district,
+            directory,
+            todays,
+            msg_id=f"msg_demo_{day.isoformat()}",
+            tally=report.sent,
+            feeds=options.feeds,
+        )
         print(
             f"[{index:>3}/{len(all_days)}] {day.isoformat()} {day.strftime('%a')}  "
-            f"decisions {decided:>2}  outbox records to notify {records:>2}  webhook events {len(todays):>2}",
+            f"decisions {decided:>2}  outbox records to notify {records:>2}  events {len(todays):>2}"
+            + (" (" + ", ".join(f"{f} {sent[f]}" for f in FORMATS if sent[f]) + ")" if todays else ""),
             file=out,
             flush=True,
         )
     retry_day = next((d for d in all_days if events.get(d)), None)
     if retry_day is not None:
-        # An LMS that retries a delivery it already made: nothing is counted twice.
-        retry = post_webhook(
+        # An LMS that retries a delivery it already made, in every format: nothing is stored
+        # twice. Counted from the Events table, since an xAPI LRS answers a resent statement
+        # exactly as a new one.
+        before = sum(_stored_events(district.district_id)[0].values())
+        send_day(
             gateway_url,
-            district_id=district.district_id,
-            secret=district.webhook_secret,
-            events=events[retry_day],
+            district,
+            directory,
+            events[retry_day],
             msg_id=f"msg_demo_{retry_day.isoformat()}",
+            tally=FeedTally(),
+            feeds=options.feeds,
         )
-        report.webhooks["duplicates"] += int(retry.body.get("duplicates", 0))
+        after = sum(_stored_events(district.district_id)[0].values())
+        report.webhooks["duplicates"] += len(events[retry_day]) - (after - before)
         # A forged delivery: refused with 401 and audited.
         forged = post_webhook(
             gateway_url,
@@ -223,6 +260,7 @@ def replay_term(
         report.webhooks[f"refused ({forged.status})"] += 1
     report.seconds = time.monotonic() - started
     report.days = len(all_days)
+    report.stored, report.unmatched = _stored_events(district.district_id)
     _tally(report, district.district_id)
     return report
 
@@ -237,15 +275,18 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
     log_level = "INFO" if options.verbose else "WARNING"
     with LocalStack.start(options.template, parameter_overrides={"LogLevel": log_level}) as stack:
         district = store_district(stack, files)
+        directory = LmsDirectory.from_roster(files.records, files.identities)
+        feeds = ", ".join(f"{school} {fmt}" for school, fmt in sorted(options.feeds.items()))
         print(
             f"Loaded district {district.district_id}: {len(district.programs)} programs, "
-            f"{district.enrollments} enrollments. Replaying {options.first_day} … {options.last_day}:",
+            f"{district.enrollments} enrollments. Activity by school: {feeds or 'none'}, "
+            f"the rest plain. Replaying {options.first_day} … {options.last_day}:",
             file=out,
             flush=True,
         )
         gateway = serve_gateway(stack, port=options.port, console_district=district.district_id)
         try:
-            report = replay_term(stack, district, gateway.url, events, options, out)
+            report = replay_term(stack, district, gateway.url, events, options, out, directory)
             print("", file=out)
             print(report.render(), file=out, flush=True)
             if options.serve:

@@ -114,18 +114,38 @@ _STATEMENT_OF_KIND: dict[str, tuple[str, str | None]] = {
 }
 
 
-def statement_from_plain(plain_event: Mapping[str, Any], homepage: str) -> dict[str, Any]:
+def statement_from_plain(
+    plain_event: Mapping[str, Any],
+    homepage: str,
+    *,
+    actor: Mapping[str, Any] | None = None,
+    course: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The xAPI statement of one plain activity event (docs/webhooks.md), as an LMS at
     ``homepage`` would send it: the student as an account named by their roster ``sourcedId``,
     the class as a course activity whose ID number (``external-id``) is the class ``sourcedId``,
     and a statement id derived from the event id (so a resend is the same statement).
+    ``actor`` (an Agent) and ``course`` (a course Activity) replace that student and class, to
+    name them as an LMS that does not know the roster's ids does (a username, a short name).
     ``ValueError`` for a plain event that is not activity (a final grade, …)."""
     event = PlainActivityEvent.model_validate(plain_event)
     if not event.is_activity or event.class_id is None:
         raise ValueError(f"kind {event.kind!r} is not activity: xAPI carries only activity")
     verb, object_type = _STATEMENT_OF_KIND[event.kind]
     site = homepage.rstrip("/")
-    course_id = f"{site}/course/{urllib.parse.quote(event.class_id, safe='')}"
+    course_activity: dict[str, Any] = (
+        dict(course)
+        if course is not None
+        else {
+            "objectType": "Activity",
+            "id": f"{site}/course/{urllib.parse.quote(event.class_id, safe='')}",
+            "definition": {
+                "type": "http://id.tincanapi.com/activitytype/lms/course",  # as Moodle sends it
+                "extensions": {xapi.EXT_EXTERNAL_ID: event.class_id},
+            },
+        }
+    )
+    course_id = str(course_activity["id"])
     thing = f"{site}/activity/{urllib.parse.quote(event.event_id, safe='')}"
     instructor = {
         "objectType": "Agent",
@@ -133,23 +153,14 @@ def statement_from_plain(plain_event: Mapping[str, Any], homepage: str) -> dict[
     }
     statement: dict[str, Any] = {
         "id": str(uuid.uuid5(xapi.ID_NAMESPACE, f"plain:{event.event_id}")),
-        "actor": {"objectType": "Agent", "account": {"homePage": site, "name": event.student}},
+        "actor": dict(actor)
+        if actor is not None
+        else {"objectType": "Agent", "account": {"homePage": site, "name": event.student}},
         "verb": {"id": verb, "display": {"en": event.kind.replace("_", " ")}},
         "timestamp": event.occurred_at.isoformat(),
         "context": {
             "platform": "OnPace local LMS",
-            "contextActivities": {
-                "grouping": [
-                    {
-                        "objectType": "Activity",
-                        "id": course_id,
-                        "definition": {
-                            "type": "http://id.tincanapi.com/activitytype/lms/course",  # as Moodle sends it
-                            "extensions": {xapi.EXT_EXTERNAL_ID: event.class_id},
-                        },
-                    }
-                ]
-            },
+            "contextActivities": {"grouping": [course_activity]},
         },
     }
     if event.kind == "instructor_message":
