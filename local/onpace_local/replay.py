@@ -147,8 +147,8 @@ def read_any_event_file(path: Path) -> Iterator[ReplayEvent]:
         return
     try:
         load_json(lines[first])
-    except LimitError:
-        yield from _whole_file(path, text)
+    except LimitError as exc:
+        yield from _whole_file(path, text, first + 1, exc)
         return
     for number, line in enumerate(lines, start=1):
         if line.strip():
@@ -166,11 +166,12 @@ def _document(path: Path, line: str, number: int) -> Iterator[ReplayEvent]:
         raise InputFileError(path, describe(exc), number) from exc
 
 
-def _whole_file(path: Path, text: str) -> Iterator[ReplayEvent]:
+def _whole_file(path: Path, text: str, first: int, line_error: LimitError) -> Iterator[ReplayEvent]:
     try:
         document = load_json(text)
     except LimitError as exc:
-        raise InputFileError(path, f"neither JSON Lines (line by line) nor one JSON document: {exc}") from exc
+        problem = f"not one JSON document per line ({line_error}), nor one JSON document ({exc})"
+        raise InputFileError(path, problem, first) from exc
     documents = document if isinstance(document, list) else [document]
     for index, item in enumerate(documents, start=1):
         try:

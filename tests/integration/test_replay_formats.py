@@ -150,6 +150,32 @@ def test_an_xapi_statement_without_timestamp_is_refused(tmp_path: Path) -> None:
     assert caught.value.line == 1
 
 
+def test_broken_json_names_both_readings(tmp_path: Path) -> None:
+    path = _write(tmp_path, json.dumps(PLAIN) + "}\n" + json.dumps(PLAIN) + "\n")
+    with pytest.raises(
+        InputFileError, match=r"not one JSON document per line .* nor one JSON document"
+    ) as caught:
+        read_events([path])
+    assert caught.value.line == 1
+
+
+def test_a_voided_statement_is_left_out_with_its_void(tmp_path: Path) -> None:
+    submitted = statement_from_plain(PLAIN, SITE)
+    void = {
+        "actor": submitted["actor"],
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en": "voided"}},
+        "object": {"objectType": "StatementRef", "id": submitted["id"]},
+        "timestamp": "2026-09-03T10:00:00-05:00",
+    }
+    logout = {**statement_from_plain({**PLAIN, "event_id": "e2"}, SITE)}
+    logout["verb"] = {"id": "https://w3id.org/xapi/adl/verbs/logged-out", "display": {"en": "logged out"}}
+    path = _write(
+        tmp_path, "\n".join(json.dumps(d) for d in (submitted, void, logout, PLAIN | {"event_id": "p"}))
+    )
+    result = replay_files(DEMO / "programs" / "riverbend-online.yaml", DEMO / "roster", [path], FIRST, LAST)
+    assert (result.voided, result.ignored, result.unmatched) == (2, 1, [])
+
+
 def test_a_whole_file_array_names_the_document(tmp_path: Path) -> None:
     path = _write(tmp_path, json.dumps([PLAIN, {"nope": 1}], indent=2))
     with pytest.raises(InputFileError, match="document 2: not an event of a known format"):
