@@ -14,7 +14,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from itertools import cycle
 from pathlib import Path
 from typing import Any
@@ -230,3 +230,59 @@ def test_a_canvas_log_in_counts_for_every_live_enrollment() -> None:
 def test_plain_files_read_unchanged() -> None:
     events = read_events([DEMO / "events.jsonl"])
     assert len(events) == 290 and all(type(e).__name__ == "PlainActivityEvent" for e in events)
+
+
+def test_replay_resolves_every_format_as_the_ingest_service_does() -> None:
+    """Each event's student and enrollments, by replay's resolution and by the service's over its
+    in-memory port holding the same roster: the same (Canvas log-ins, course-less, included)."""
+    from onpace_core.ingest.ports import MemoryIngestStore
+    from onpace_core.ingest.service import ingest_events
+    from onpace_core.roster.enrollments import district_enrollments
+    from onpace_core.roster.identities import identity_rows
+    from onpace_core.roster.oneroster import read_roster
+    from onpace_local import replay as replay_module
+    from onpace_rules.program_files import load_program_file
+
+    config = load_program_file(DEMO / "programs" / "riverbend-online.yaml")
+    roster = read_roster(DEMO / "roster")
+    records = district_enrollments(roster, config)
+    district = config.district_id
+    plain = [json.loads(line) for line in (DEMO / "events.jsonl").read_text().splitlines() if line.strip()]
+    documents = [_as_lms(p, ["xapi", "caliper", "canvas"][n % 3]) for n, p in enumerate(plain)]
+    events = [e for d in documents for e in parse_document(d, now=None)]
+    assert any(not e.course for e in events), "Canvas log-ins name no course"
+
+    result = ReplayResult(lines=[])
+    resolved = {
+        e.event_id: e for e in replay_module.resolve_events(district, events, roster, records, result)
+    }
+    unmatched = {e["event_id"] for e in result.unmatched}
+
+    port = MemoryIngestStore()
+    port.save_identities(district, identity_rows(roster), origin="roster")
+    for r in records:
+        port.add_enrollment(district, r.class_id, r.student_id, program_id=config.program_id)
+    ingest_events(
+        district_id=district,
+        source="mixed",
+        events=events,
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+        ttl_days=1,
+        store=port,
+    )
+    enrolled: dict[str, set[str]] = {}
+    for r in records:
+        enrolled.setdefault(r.student_id, set()).add(r.class_id)
+    compared = 0
+    for raw in port.raw.values():
+        mine = resolved.get(raw.event_id)
+        if raw.status == "folded":
+            assert mine is not None, raw.event_id
+            classes = [mine.class_id] if mine.class_id else sorted(enrolled[mine.student])
+            assert {f"{district}#{c}#{mine.student}" for c in classes} == set(raw.enrollments)
+            assert mine.student == raw.student_id
+            compared += 1
+        else:
+            assert raw.status == "unmatched", raw.status
+            assert raw.event_id in unmatched or (mine and mine.class_id not in enrolled.get(mine.student, ()))
+    assert compared > 250
