@@ -116,8 +116,11 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Evaluate every day FROM..TO exactly as the scheduled evaluator would (same engine, "
             "in-memory store) and print each notice, action and skipped warning as one JSON object "
-            "per line, ordered by date. Nothing is sent. Events are OnPace's plain JSON format, one "
-            "object per line (activity and other inputs, see docs/webhooks.md). The program applies to "
+            "per line, ordered by date. Nothing is sent. Events files are JSON Lines (or one JSON "
+            "document, e.g. an array) in any format OnPace reads, detected per document and mixed "
+            "freely: OnPace's plain JSON (activity and other inputs, docs/webhooks.md), xAPI "
+            'statements, Caliper envelopes, Canvas live events (docs/ingest.md, "Replay"). The '
+            "program applies to "
             "the roster's classes whose school org is in its org_ids, or to every class when it lists "
             "none; a warning on standard error says when that is every class of several schools, or none."
         ),
@@ -131,7 +134,11 @@ def _parser() -> argparse.ArgumentParser:
         "--roster", type=Path, required=True, help="OneRoster 1.1 or 1.2 CSV directory (UTF-8)"
     )
     replay.add_argument(
-        "--events", type=Path, action="append", default=[], help="events file, one JSON per line (repeatable)"
+        "--events",
+        type=Path,
+        action="append",
+        default=[],
+        help="events file: plain, xAPI, Caliper or Canvas documents, one per line (repeatable)",
     )
     replay.add_argument("--from", dest="first_day", type=_date, required=True, help="first day to evaluate")
     replay.add_argument("--to", dest="last_day", type=_date, required=True, help="last day to evaluate")
@@ -283,6 +290,12 @@ def _replay(args: argparse.Namespace) -> int:
         print(
             f"onpace replay: {change['date']} calendar change {change['summary']}: "
             f"{change['enrollments_reevaluated']} enrollment(s) re-evaluated",
+            file=sys.stderr,
+        )
+    if result.ignored or result.voided:
+        print(
+            f"onpace replay: {result.ignored} event(s) counting for nothing and {result.voided} voided "
+            "xAPI statement(s) (with their voids) left out",
             file=sys.stderr,
         )
     if result.other_programs:

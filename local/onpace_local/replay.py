@@ -19,8 +19,12 @@ from typing import Any
 
 from onpace_core.evaluation.day import evaluate_day
 from onpace_core.facts.fold import utc_instant
+from onpace_core.ingest.event import LmsEvent
+from onpace_core.ingest.formats.detect import DOCUMENT_ERRORS, describe, detect_format, parse_document
 from onpace_core.ingest.formats.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
-from onpace_core.ingest.limits import LimitError
+from onpace_core.ingest.identity import event_keys, resolve
+from onpace_core.ingest.limits import LimitError, load_json
+from onpace_core.ingest.ports import MemoryIngestStore
 from onpace_core.roster.enrollments import (
     EnrollmentRecord,
     build_enrollments,
@@ -28,14 +32,16 @@ from onpace_core.roster.enrollments import (
     roster_facts,
     subject_facts,
 )
+from onpace_core.roster.identities import identity_rows
 from onpace_core.roster.oneroster import Roster, read_roster
 from onpace_core.store.enrollments import student_subjects
 from onpace_core.store.memory import MemoryStore, RecordedDecision
 from onpace_core.store.programs import applies_from, change_detail, describe_change
 from onpace_rules.engine import CompiledProgram, compile_program
-from onpace_rules.facts import EnrollmentState, RosterFacts
+from onpace_rules.facts import ACTIVITY_KINDS, EnrollmentState, RosterFacts
 from onpace_rules.input_files import InputFileError, read_text
 from onpace_rules.inputs import Input
+from onpace_rules.kinds import ENDED_STATUSES
 from onpace_rules.program import ProgramConfig
 
 # The engine names the family's role in the plural ("guardians"); replay prints roster roles.
@@ -76,6 +82,10 @@ class ReplayResult:
     # roster of several schools, or org_ids that select no class).
     warnings: list[str] = field(default_factory=list)
     duplicates: int = 0
+    # Events of the files that count for nothing (a log-out, a verb no rule reads: ``ignored``)
+    # and xAPI statements another statement of the files voids (left out of the whole replay).
+    ignored: int = 0
+    voided: int = 0
     days_evaluated: int = 0
     enrollment_days: int = 0
     evaluations: int = 0
@@ -88,7 +98,8 @@ class ReplayResult:
 
 
 def read_event_file(path: Path) -> Iterator[tuple[str, PlainActivityEvent]]:
-    """Each line of a JSON-lines events file with its event, validated; InputFileError names the line.
+    """Each line of a JSON-lines file of plain events with its event, validated; InputFileError
+    names the line (the demo sends these lines to the webhook as they are).
 
     The webhook's limits apply but for the future bound: a file may hold a term still to come
     (a practice run of next semester), and the evaluation of day D only ever sees the events
@@ -100,23 +111,179 @@ def read_event_file(path: Path) -> Iterator[tuple[str, PlainActivityEvent]]:
             continue
         if not line.lstrip().startswith("{"):
             raise InputFileError(path, "each line must be one JSON object", number)
+        yield line, _plain_line(path, line, number)
+
+
+def _plain_line(path: Path, line: str, number: int | None) -> PlainActivityEvent:
+    try:
+        (event,) = parse_plain_events(line, now=None)
+    except InvalidPayloadError as exc:
+        detail = "; ".join(f"{p['field'] or 'event'}: {p['problem']}" for p in exc.problems) or str(exc)
+        raise InputFileError(path, detail, number) from exc
+    except LimitError as exc:
+        raise InputFileError(path, str(exc), number) from exc
+    return event
+
+
+ReplayEvent = PlainActivityEvent | LmsEvent
+
+
+def read_any_event_file(path: Path) -> Iterator[ReplayEvent]:
+    """The events of a file in any format OnPace reads (``ingest.formats.detect``), validated by
+    its format's parser; InputFileError names the line (or the document of a whole-file array).
+
+    JSON Lines: one document per line (a plain event, an xAPI statement or array of statements,
+    a Caliper envelope, a Canvas live event; formats may be mixed). A file whose first line is
+    not a JSON document on its own is read as one JSON document (pretty-printed, or an array).
+    Plain lines become ``PlainActivityEvent``s exactly as before (the replay's fast path); the
+    other formats ``LmsEvent``s whose refs ``resolve_events`` resolves against the roster. No
+    time is refused as in the future (see ``read_event_file``): the parsers that need a clock get
+    ``detect.FAR_CLOCK``.
+    """
+    text = read_text(path, what="events file")
+    lines = text.splitlines()
+    first = next((n for n, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return
+    try:
+        load_json(lines[first])
+    except LimitError as exc:
+        yield from _whole_file(path, text, first + 1, exc)
+        return
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield from _document(path, line, number)
+
+
+def _document(path: Path, line: str, number: int) -> Iterator[ReplayEvent]:
+    try:
+        document = load_json(line)
+        if isinstance(document, dict) and detect_format(document) == "plain":
+            yield _plain_line(path, line, number)
+            return
+        yield from parse_document(document, now=None)
+    except DOCUMENT_ERRORS as exc:
+        raise InputFileError(path, describe(exc), number) from exc
+
+
+def _whole_file(path: Path, text: str, first: int, line_error: LimitError) -> Iterator[ReplayEvent]:
+    try:
+        document = load_json(text)
+    except LimitError as exc:
+        problem = f"not one JSON document per line ({line_error}), nor one JSON document ({exc})"
+        raise InputFileError(path, problem, first) from exc
+    documents = document if isinstance(document, list) else [document]
+    for index, item in enumerate(documents, start=1):
         try:
-            (event,) = parse_plain_events(line, now=None)
-        except InvalidPayloadError as exc:
-            detail = "; ".join(f"{p['field'] or 'event'}: {p['problem']}" for p in exc.problems) or str(exc)
-            raise InputFileError(path, detail, number) from exc
-        except LimitError as exc:
-            raise InputFileError(path, str(exc), number) from exc
-        yield line, event
+            yield from parse_document(item, now=None)
+        except DOCUMENT_ERRORS as exc:
+            where = f"document {index}: " if isinstance(document, list) else ""
+            raise InputFileError(path, where + describe(exc)) from exc
 
 
-def read_events(paths: Sequence[Path]) -> list[PlainActivityEvent]:
-    """Events from JSON-lines files, validated line by line, each event id once, in time order."""
-    events: dict[str, PlainActivityEvent] = {}
+def read_events(paths: Sequence[Path]) -> list[ReplayEvent]:
+    """Events from files in any format, validated, each event id once (the first), in time order."""
+    events: dict[str, ReplayEvent] = {}
     for path in paths:
-        for _, event in read_event_file(path):
+        for event in read_any_event_file(path):
             events.setdefault(event.event_id, event)
     return sorted(events.values(), key=lambda e: (e.occurred_at.astimezone(UTC), e.event_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedEvent:
+    """An event of another format with its refs resolved to roster ids: what ``_fold`` reads of a
+    plain event. ``class_id`` None: activity about the student as a whole (a log-in), folded into
+    every live enrollment of the student."""
+
+    event_id: str
+    occurred_at: datetime
+    student: str
+    class_id: str | None
+    kind: str
+    percent_complete: float | None = None
+    input_data: Any = None
+
+    @property
+    def is_activity(self) -> bool:
+        return self.kind in ACTIVITY_KINDS
+
+
+def resolve_events(
+    district_id: str,
+    events: Sequence[ReplayEvent],
+    roster: Roster,
+    enrollments: Sequence[EnrollmentRecord],
+    result: ReplayResult,
+) -> list[PlainActivityEvent | ResolvedEvent]:
+    """Plain events as they are; the others resolved as the deployed ingest service resolves them.
+
+    The roster's identity rows (``identity_rows``) are saved in the service's in-memory port
+    and read back with the service's own lookup (``event_keys``) and resolution
+    (``identity.resolve``): a student ref maps to one roster user (several: ambiguous), a
+    course ref to candidate classes, of which the service keeps those the student is enrolled
+    in (``enrollments``: the district's; several: ambiguous). Plain events name roster
+    ``sourcedId``s, which resolve to themselves, so they skip this (the replay's fast path).
+    Events that count for nothing are counted in ``result.ignored``; an event another of the
+    files voids (an xAPI ``voided`` statement), and the void itself, in ``result.voided``: a
+    replay sees the whole files at once, so a voided statement is left out from the start.
+    Unresolved events join ``result.unmatched``.
+    """
+    others = [e for e in events if isinstance(e, LmsEvent)]
+    if not others:
+        return [e for e in events if isinstance(e, PlainActivityEvent)]
+    voided = {e.voids for e in others if e.voids}
+    port = MemoryIngestStore()
+    port.save_identities(district_id, identity_rows(roster), origin="roster")
+    keys = list(dict.fromkeys(k for e in others for k in event_keys(e)))
+    _, identities = port.lookup(district_id, [], keys)
+    enrolled: dict[str, set[str]] = {}
+    for record in enrollments:
+        enrolled.setdefault(record.student_id, set()).add(record.class_id)
+    kept: list[PlainActivityEvent | ResolvedEvent] = []
+    for event in events:
+        if isinstance(event, PlainActivityEvent):
+            if event.event_id in voided:
+                result.voided += 1
+            else:
+                kept.append(event)
+            continue
+        if event.voids or event.event_id in voided:
+            result.voided += 1
+            continue
+        if event.kind is None:
+            result.ignored += 1
+            continue
+        found = resolve(event, identities)
+        sent_class = event.course[0].value if event.course else ""
+        if found.student is None or found.reason is not None:
+            sent_student = event.student[0].value if event.student else ""
+            result.unmatched.append(
+                {"event_id": event.event_id, "student": sent_student, "class": sent_class}
+            )
+            continue
+        class_id: str | None = None
+        if found.classes is not None:
+            own = sorted(found.classes & enrolled.get(found.student, set()))
+            if len(own) > 1:  # the service's "ambiguous class: the student is in several"
+                result.unmatched.append(
+                    {"event_id": event.event_id, "student": found.student, "class": sent_class}
+                )
+                continue
+            # None of them: the fold reports it (or sets it aside as another program's).
+            class_id = own[0] if own else min(found.classes)
+        kept.append(
+            ResolvedEvent(
+                event_id=event.event_id,
+                occurred_at=event.occurred_at,
+                student=found.student,
+                class_id=class_id,
+                kind=event.kind,
+                percent_complete=event.percent_complete,
+                input_data=event.data,
+            )
+        )
+    return kept
 
 
 def _state(record: EnrollmentRecord, facts: RosterFacts) -> EnrollmentState:
@@ -171,7 +338,7 @@ def load_store(
 
 
 def _by_local_date(
-    program: CompiledProgram, events: Iterable[PlainActivityEvent], result: ReplayResult
+    program: CompiledProgram, events: Iterable[PlainActivityEvent | ResolvedEvent], result: ReplayResult
 ) -> dict[date, list[Any]]:
     """Events grouped by their program-local date, each group in time order, each event id once.
 
@@ -202,7 +369,9 @@ def _fold(store: MemoryStore, group: list[Any], result: ReplayResult) -> None:
     fold_activity = store.fold_activity
     for on, key, event in group:
         if event.is_activity:
-            if event.percent_complete is None:
+            if key is None:  # about the student as a whole (only other formats send these)
+                matched = _fold_everywhere(store, event, on)
+            elif event.percent_complete is None:
                 matched = fold_activity(key, event.kind, on)
             else:
                 percent = round(event.percent_complete / 100.0, 6)
@@ -222,6 +391,17 @@ def _fold(store: MemoryStore, group: list[Any], result: ReplayResult) -> None:
             result.unmatched.append(
                 {"event_id": event.event_id, "student": event.student, "class": event.class_id or ""}
             )
+
+
+def _fold_everywhere(store: MemoryStore, event: ResolvedEvent, on: date) -> bool:
+    """Course-less activity (a log-in): every live enrollment of the student, as ingest does."""
+    percent = None if event.percent_complete is None else round(event.percent_complete / 100.0, 6)
+    tie = None if percent is None else (utc_instant(event.occurred_at), percent, event.event_id)
+    matched = False
+    for key in store.enrollment_keys_of(event.student):
+        if store.subjects[key].status not in ENDED_STATUSES:
+            matched = store.fold_activity(key, event.kind, on, percent, tie) or matched  # type: ignore[arg-type]
+    return matched
 
 
 def _line(recorded: RecordedDecision) -> dict[str, Any]:
@@ -247,22 +427,24 @@ def _line(recorded: RecordedDecision) -> dict[str, Any]:
 def replay(
     config: ProgramConfig,
     records: list[EnrollmentRecord],
-    events: Iterable[PlainActivityEvent],
+    events: Iterable[PlainActivityEvent | ResolvedEvent],
     first: date,
     last: date,
     skip: Sequence[DayRange] = (),
     district_records: Sequence[EnrollmentRecord] | None = None,
+    result: ReplayResult | None = None,
 ) -> ReplayResult:
     """Evaluate ``first``..``last`` day by day and return every decision as a replay line.
 
     ``district_records``: every student enrollment of the district's roster
     (``district_enrollments``), for a program with a rule addressed to every family of the district.
+    ``result``: one to add to (``resolve_events`` may have filled its unmatched and ignored events).
     """
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
     program = compile_program(config)
     store = load_store(program, records, first, district_records)
-    result = ReplayResult(lines=[])
+    result = result if result is not None else ReplayResult(lines=[])
     groups = _by_local_date(program, events, result)
     unreported = sorted(
         (c for c in config.calendar.changes if applies_from(c) >= first),
@@ -322,8 +504,10 @@ def replay_files(
     config = load_program_file(program_file)
     roster = read_roster(roster_dir)
     records = build_enrollments(roster, [config])
-    events = read_events(event_files)
-    result = replay(config, records, events, first, last, skip, district_enrollments(roster, config))
+    district = district_enrollments(roster, config)
+    result = ReplayResult(lines=[])
+    events = resolve_events(config.district_id, read_events(event_files), roster, district, result)
+    result = replay(config, records, events, first, last, skip, district, result)
     _set_aside_other_programs(result, roster, records)
     result.warnings = scope_warnings(program_file, roster_dir, config, roster, records)
     return result

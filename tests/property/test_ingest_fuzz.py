@@ -60,13 +60,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onpace_core.ingest.event import LmsEvent
+from onpace_core.ingest.formats.caliper import parse_caliper
+from onpace_core.ingest.formats.canvas import CanvasFormatError, parse_canvas_event
 from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
+from onpace_core.ingest.formats.xapi import parse_statements
 from onpace_core.ingest.limits import (
     EARLIEST,
     MAX_EVENT_BYTES,
     MAX_EVENT_ID_BYTES,
     MAX_FUTURE,
     LimitError,
+    decode_body,
+    load_json,
 )
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import signed_headers
@@ -93,14 +98,16 @@ class Parser:
     errors: tuple[type[Exception], ...] = ALLOWED_ERRORS
 
 
-def shared_seeds(folder: str) -> Callable[[], list[Any]]:
-    """The JSON documents under ``../shared/fixtures/<folder>`` (real payloads of that format)."""
+def shared_seeds(folder: str, *patterns: str) -> Callable[[], list[Any]]:
+    """The JSON documents under ``../shared/fixtures/<folder>`` (real payloads of that format)
+    whose paths, relative to the folder, match one of ``patterns`` (default: every ``*.json``;
+    a folder may also hold partial templates or payloads a format refuses, which are no seeds)."""
 
     def load() -> list[Any]:
-        return [
-            json.loads(path.read_text(encoding="utf-8"))
-            for path in sorted((SHARED_FIXTURES / folder).rglob("*.json"))
-        ]
+        found: set[Path] = set()
+        for pattern in patterns or ("**/*.json",):
+            found.update((SHARED_FIXTURES / folder).glob(pattern))
+        return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(found)]
 
     return load
 
@@ -156,8 +163,19 @@ def _plain_seeds() -> list[Any]:
     return [activity[0], activity, *inputs, inputs]
 
 
+def _canvas(body: bytes, now: datetime) -> list[LmsEvent]:
+    # As the SQS handler reads a message body (the HTTPS route parses the JWT's claims instead).
+    return [parse_canvas_event(load_json(decode_body(body)), now)]
+
+
 REGISTRY: dict[str, Parser] = {
     "plain": Parser(_plain, seeds=_plain_seeds),
+    "xapi": Parser(lambda b, now: parse_statements(b, now=now), shared_seeds("xapi", "spec-*.json")),
+    "caliper": Parser(
+        lambda b, now: parse_caliper(b, now=now).events,
+        shared_seeds("", "caliper/*/caliperEnvelope*.json", "canvas/caliper_v1p1/*.json"),
+    ),
+    "canvas": Parser(_canvas, shared_seeds("canvas", "canvas_raw/*.json"), (LimitError, CanvasFormatError)),
 }
 
 

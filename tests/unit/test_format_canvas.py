@@ -324,6 +324,16 @@ def test_limits_apply(raw_dir: Path) -> None:
     assert parse_canvas_event(at_limit, NOW).kind == "discussion_reply"
 
 
+def test_an_event_too_large_to_store_is_refused(raw_dir: Path) -> None:
+    """Found by the fuzzer: a 1 MB metadata field the parser does not read was stored whole, over
+    an Events item's size, so every retry's write failed (a 500). Now a 400 naming the size."""
+    message = _load(raw_dir, "asset_accessed__course_assignments.json")
+    message["metadata"]["root_account_uuid"] = "x" * 1_000_000
+    with pytest.raises(LimitError, match=r"is 1[0-9]{6} bytes; at most 262144") as caught:
+        parse_canvas_event(message, NOW)
+    assert caught.value.status == 400
+
+
 # -- the dedupe key ----------------------------------------------------------------------------
 
 

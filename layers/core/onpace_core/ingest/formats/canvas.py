@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from onpace_core.ingest.event import LmsEvent, Ref, canonical_json, content_digest
-from onpace_core.ingest.limits import LimitError, check_instant, check_text
+from onpace_core.ingest.limits import MAX_EVENT_BYTES, LimitError, check_instant, check_text
 
 SOURCE = "canvas"
 
@@ -38,6 +38,8 @@ _GRADE_REASON = (
 
 class CanvasFormatError(ValueError):
     """The message is not a Canvas live event OnPace can read; the message says why (400)."""
+
+    status = 400  # the parsers' contract (docs/ingest.md, "Limits"): every refusal carries its 4xx
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,6 +401,12 @@ def parse_canvas_event(message: Any, now: datetime) -> LmsEvent:
     )
     occurred_at = check_instant(_instant(m.time(*_BODY_TIMES), "metadata.event_time"), now)
     event = live_event(message)
+    payload = canonical_json(event)
+    size = len(payload.encode())
+    if size > MAX_EVENT_BYTES:
+        # Stored whole in one Events item (DynamoDB's 400 KB cap): a larger one would fail every
+        # retry's write. Canvas truncates its text fields, so no Canvas event is this large.
+        raise LimitError(f"the event is {size} bytes; at most {MAX_EVENT_BYTES} are kept per event")
     return LmsEvent(
         event_id=event_key(message),
         source=SOURCE,
@@ -408,7 +416,7 @@ def parse_canvas_event(message: Any, now: datetime) -> LmsEvent:
         kind=mapped.kind,
         percent_complete=mapped.percent,
         ignored=mapped.ignored,
-        payload=canonical_json(event),
+        payload=payload,
         digest=content_digest(event),
     )
 
