@@ -215,6 +215,13 @@ def test_a_retry_is_a_duplicate_and_ignored_events_are_stored_not_folded(store: 
     assert store.writes == writes  # folding a duplicate again changes nothing
 
 
+def test_the_same_event_twice_in_one_request_counts_once_as_a_duplicate(store: MemoryIngestStore) -> None:
+    event = _event("e1")
+    report = _ingest(store, event, event, replace(event))  # one object twice, and an equal copy
+    assert (report.accepted, report.duplicates) == (1, 2)
+    assert list(store.raw) == [(D, "e1")]
+
+
 def test_a_retry_folds_what_a_failed_write_left_unfolded(store: MemoryIngestStore) -> None:
     class Failing(MemoryIngestStore):
         def write_facts(self, old: EnrollmentFacts, new: EnrollmentFacts) -> None:

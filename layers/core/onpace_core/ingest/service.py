@@ -274,12 +274,14 @@ def _unique(events: Sequence[LmsEvent], report: IngestReport) -> tuple[dict[str,
     unique: dict[str, LmsEvent] = {}
     conflicts: list[str] = []
     for event in events:
-        seen = unique.setdefault(event.event_id, event)
-        if seen is not event:
-            if seen.digest != event.digest:
-                conflicts.append(event.event_id)
-            else:
-                report.duplicates += 1
+        seen = unique.get(event.event_id)
+        if seen is None:
+            unique[event.event_id] = event
+        elif seen.digest != event.digest:
+            conflicts.append(event.event_id)
+        else:
+            # By id, not identity: the same event object given twice is a repeat too.
+            report.duplicates += 1
     return unique, conflicts
 
 
