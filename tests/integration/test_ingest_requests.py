@@ -154,6 +154,10 @@ def test_quarantined_events_are_folded_after_a_roster_load(
     assert item.last_view_at == "2026-09-03T12:00:00.000000Z" and item.last_submission_at is not None
     assert RawEventModel.get(f"{d}#mail-1").status == "folded"
     assert sorted(a.type for a in read(d)) == ["ingest.reapplied", "ingest.unmatched", "ingest.unmatched"]
+    # The same roster loaded again writes no identity row: each is stored as it is.
+    with counting_requests() as again:
+        assert load_identities(d, rows, origin="roster", now=at) == (0, 0)
+    assert again.of("BatchWriteItem") == 0 and again.of("BatchGetItem") == 1
 
 
 def test_a_conflicting_event_is_409_and_nothing_is_stored(

@@ -188,6 +188,15 @@ def test_quarantined_events_are_reapplied_when_a_mapping_makes_them_match(store:
         D, [IdentityRow("user", Ref("canvas", "4411"), "stu-2")], origin="roster", now=NOW, store=store
     )
     assert store.identities[(D, ("user", Ref("canvas", "4411")))] == (frozenset({"stu-1"}), "admin")
+    # Loading the same rows again writes none of them; a changed row is written.
+    rows = [
+        IdentityRow("user", Ref("canvas", "77"), "stu-2"),
+        IdentityRow("user", Ref("email", "b@x"), "stu-2"),
+    ]
+    assert load_identities(D, rows, origin="roster", now=NOW, store=store)[0] == 2
+    assert load_identities(D, rows, origin="roster", now=NOW, store=store)[0] == 0
+    moved = [IdentityRow("user", Ref("canvas", "77"), "stu-1"), rows[1]]
+    assert load_identities(D, moved, origin="roster", now=NOW, store=store)[0] == 1
 
 
 # -- conflicts, duplicates, ignored -------------------------------------------------------------

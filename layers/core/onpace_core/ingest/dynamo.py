@@ -270,10 +270,17 @@ class DynamoIngestStore:
         keyed = {
             identity_key(district_id, kind, ref): (kind, ref, ids) for (kind, ref), ids in grouped.items()
         }
-        if origin == "roster":  # an admin's mapping of the same reference wins over the roster's
-            for item in _batch_get(RawEventModel.Meta.table_name, list(keyed)):
-                if item.get("origin", {}).get("S") == "admin":
-                    keyed.pop(item["pk"]["S"], None)
+        # One read of what is stored: an admin's mapping of the same reference wins over a
+        # roster's, and a row stored as it is now is not written again (a daily roster load
+        # writes only what changed).
+        for item in _batch_get(RawEventModel.Meta.table_name, list(keyed)):
+            stored_origin = item.get("origin", {}).get("S")
+            stored_ids = frozenset(item.get("sourced_ids", {}).get("SS", ()))
+            pk = item["pk"]["S"]
+            admin_wins = origin == "roster" and stored_origin == "admin"
+            unchanged = stored_origin == origin and stored_ids == keyed[pk][2]
+            if admin_wins or unchanged:
+                keyed.pop(pk, None)
         items = [
             IdentityModel(
                 pk=pk,

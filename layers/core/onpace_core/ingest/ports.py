@@ -72,7 +72,8 @@ class IngestStore(Protocol):
         ...
 
     def save_identities(self, district_id: str, rows: Sequence[IdentityRow], origin: str) -> int:
-        """Save map rows; a roster's rows never replace an admin's for the same reference."""
+        """Save map rows; a roster's rows never replace an admin's for the same reference, and a
+        row stored as it is now is not written again. Returns the rows written."""
         ...
 
     def audit(self, district_id: str, entry: AuditEntry, now: datetime) -> None: ...
@@ -135,6 +136,8 @@ class MemoryIngestStore:
         for key, ids in grouped.items():
             current = self.identities.get((district_id, key))
             if origin == "roster" and current is not None and current[1] == "admin":
+                continue
+            if current == (ids, origin):  # stored as it is: not written again
                 continue
             self.identities[(district_id, key)] = (ids, origin)
             saved += 1
