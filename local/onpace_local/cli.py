@@ -140,6 +140,17 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="events file: plain, xAPI, Caliper or Canvas documents, one per line (repeatable)",
     )
+    replay.add_argument(
+        "--mappings",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.csv",
+        help=(
+            "identity mappings an admin loads with `onpace load mappings` (kind,namespace,value,"
+            "sourcedId), used beside the roster's own (repeatable)"
+        ),
+    )
     replay.add_argument("--from", dest="first_day", type=_date, required=True, help="first day to evaluate")
     replay.add_argument("--to", dest="last_day", type=_date, required=True, help="last day to evaluate")
     replay.add_argument(
@@ -277,7 +288,9 @@ def _replay(args: argparse.Namespace) -> int:
     if args.last_day < args.first_day:
         print("onpace replay: --to must not be before --from", file=sys.stderr)
         return 2
-    result = replay_files(args.program, args.roster, args.events, args.first_day, args.last_day, args.skip)
+    result = replay_files(
+        args.program, args.roster, args.events, args.first_day, args.last_day, args.skip, args.mappings
+    )
     lines = as_table(result) if args.format == "table" else as_json_lines(result)
     for line in lines:
         print(line)
@@ -294,8 +307,8 @@ def _replay(args: argparse.Namespace) -> int:
         )
     if result.ignored or result.voided:
         print(
-            f"onpace replay: {result.ignored} event(s) counting for nothing and {result.voided} voided "
-            "xAPI statement(s) (with their voids) left out",
+            f"onpace replay: {result.ignored} event(s) counting for nothing, and {result.voided} xAPI "
+            "statement(s) voided (taken back when their void arrived)",
             file=sys.stderr,
         )
     if result.other_programs:
@@ -306,9 +319,12 @@ def _replay(args: argparse.Namespace) -> int:
         )
     if result.unmatched:
         print(
-            f"onpace replay: {len(result.unmatched)} event(s) name a student or class that is not on the "
-            "roster (kept out of the evaluation): "
-            + ", ".join(e["event_id"] for e in result.unmatched[:10])
+            f"onpace replay: {len(result.unmatched)} event(s) kept out of the evaluation (a student or "
+            "class not on the roster, or a student not in that class): "
+            + ", ".join(
+                f"{e['event_id']} ({e['reason']})" if e.get("reason") else e["event_id"]
+                for e in result.unmatched[:10]
+            )
             + (" …" if len(result.unmatched) > 10 else ""),
             file=sys.stderr,
         )

@@ -2,9 +2,11 @@
 
 It evaluates every day of the range exactly as the scheduled evaluator would — the same day
 loop (``onpace_core.evaluation.day``) and engine, over an in-memory store instead of DynamoDB —
-and sends nothing. The evaluation of day D sees the events dated (in the program's time zone)
-before D; on a skipped day (``--skip``) events still arrive but the evaluator is idle, so the
-next run catches up.
+and sends nothing. Events go through the deployed ingest service (``ingest.service``) over an
+in-memory port (``store.memory_ingest``): duplicates, identity resolution, voids, quarantine and
+the fold are the webhooks'. The evaluation of day D sees the events dated (in the program's time
+zone) before D; on a skipped day (``--skip``) events still arrive but the evaluator is idle, so
+the next run catches up.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from onpace_core.evaluation.day import evaluate_day
-from onpace_core.facts.fold import utc_instant
 from onpace_core.ingest.event import LmsEvent
 from onpace_core.ingest.formats.detect import DOCUMENT_ERRORS, describe, detect_format, parse_document
 from onpace_core.ingest.formats.plain import InvalidPayloadError, PlainActivityEvent, parse_plain_events
-from onpace_core.ingest.identity import event_keys, resolve
+from onpace_core.ingest.identity import read_mappings_file
 from onpace_core.ingest.limits import LimitError, load_json
-from onpace_core.ingest.ports import MemoryIngestStore
+from onpace_core.ingest.service import ingest_events
 from onpace_core.roster.enrollments import (
     EnrollmentRecord,
     build_enrollments,
@@ -32,16 +33,15 @@ from onpace_core.roster.enrollments import (
     roster_facts,
     subject_facts,
 )
-from onpace_core.roster.identities import identity_rows
+from onpace_core.roster.identities import IdentityRow, identity_rows
 from onpace_core.roster.oneroster import Roster, read_roster
 from onpace_core.store.enrollments import student_subjects
 from onpace_core.store.memory import MemoryStore, RecordedDecision
+from onpace_core.store.memory_ingest import EvaluationIngestStore
 from onpace_core.store.programs import applies_from, change_detail, describe_change
 from onpace_rules.engine import CompiledProgram, compile_program
-from onpace_rules.facts import ACTIVITY_KINDS, EnrollmentState, RosterFacts
+from onpace_rules.facts import EnrollmentState, RosterFacts
 from onpace_rules.input_files import InputFileError, read_text
-from onpace_rules.inputs import Input
-from onpace_rules.kinds import ENDED_STATUSES
 from onpace_rules.program import ProgramConfig
 
 # The engine names the family's role in the plural ("guardians"); replay prints roster roles.
@@ -73,7 +73,8 @@ class DayRange:
 @dataclass
 class ReplayResult:
     lines: list[dict[str, Any]]
-    # Events naming a student or class that is not on the roster (or a student not in that class).
+    # Events the ingest service quarantined: a student or class not on the roster (or a student
+    # not in that class), with the reason.
     unmatched: list[dict[str, str]] = field(default_factory=list)
     # Events for classes (or class-less inputs for students) that are on the roster but belong to
     # schools outside the program's org_ids: another program's activity, left out as expected.
@@ -83,7 +84,7 @@ class ReplayResult:
     warnings: list[str] = field(default_factory=list)
     duplicates: int = 0
     # Events of the files that count for nothing (a log-out, a verb no rule reads: ``ignored``)
-    # and xAPI statements another statement of the files voids (left out of the whole replay).
+    # and xAPI statements voided by another (what they set is taken back when the void arrives).
     ignored: int = 0
     voided: int = 0
     days_evaluated: int = 0
@@ -136,7 +137,7 @@ def read_any_event_file(path: Path) -> Iterator[ReplayEvent]:
     a Caliper envelope, a Canvas live event; formats may be mixed). A file whose first line is
     not a JSON document on its own is read as one JSON document (pretty-printed, or an array).
     Plain lines become ``PlainActivityEvent``s exactly as before (the replay's fast path); the
-    other formats ``LmsEvent``s whose refs ``resolve_events`` resolves against the roster. No
+    other formats ``LmsEvent``s whose refs the ingest service resolves against the roster. No
     time is refused as in the future (see ``read_event_file``): the parsers that need a clock get
     ``detect.FAR_CLOCK``.
     """
@@ -190,102 +191,6 @@ def read_events(paths: Sequence[Path]) -> list[ReplayEvent]:
     return sorted(events.values(), key=lambda e: (e.occurred_at.astimezone(UTC), e.event_id))
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedEvent:
-    """An event of another format with its refs resolved to roster ids: what ``_fold`` reads of a
-    plain event. ``class_id`` None: activity about the student as a whole (a log-in), folded into
-    every live enrollment of the student."""
-
-    event_id: str
-    occurred_at: datetime
-    student: str
-    class_id: str | None
-    kind: str
-    percent_complete: float | None = None
-    input_data: Any = None
-
-    @property
-    def is_activity(self) -> bool:
-        return self.kind in ACTIVITY_KINDS
-
-
-def resolve_events(
-    district_id: str,
-    events: Sequence[ReplayEvent],
-    roster: Roster,
-    enrollments: Sequence[EnrollmentRecord],
-    result: ReplayResult,
-) -> list[PlainActivityEvent | ResolvedEvent]:
-    """Plain events as they are; the others resolved as the deployed ingest service resolves them.
-
-    The roster's identity rows (``identity_rows``) are saved in the service's in-memory port
-    and read back with the service's own lookup (``event_keys``) and resolution
-    (``identity.resolve``): a student ref maps to one roster user (several: ambiguous), a
-    course ref to candidate classes, of which the service keeps those the student is enrolled
-    in (``enrollments``: the district's; several: ambiguous). Plain events name roster
-    ``sourcedId``s, which resolve to themselves, so they skip this (the replay's fast path).
-    Events that count for nothing are counted in ``result.ignored``; an event another of the
-    files voids (an xAPI ``voided`` statement), and the void itself, in ``result.voided``: a
-    replay sees the whole files at once, so a voided statement is left out from the start.
-    Unresolved events join ``result.unmatched``.
-    """
-    others = [e for e in events if isinstance(e, LmsEvent)]
-    if not others:
-        return [e for e in events if isinstance(e, PlainActivityEvent)]
-    voided = {e.voids for e in others if e.voids}
-    port = MemoryIngestStore()
-    port.save_identities(district_id, identity_rows(roster), origin="roster")
-    keys = list(dict.fromkeys(k for e in others for k in event_keys(e)))
-    _, identities = port.lookup(district_id, [], keys)
-    enrolled: dict[str, set[str]] = {}
-    for record in enrollments:
-        enrolled.setdefault(record.student_id, set()).add(record.class_id)
-    kept: list[PlainActivityEvent | ResolvedEvent] = []
-    for event in events:
-        if isinstance(event, PlainActivityEvent):
-            if event.event_id in voided:
-                result.voided += 1
-            else:
-                kept.append(event)
-            continue
-        if event.voids or event.event_id in voided:
-            result.voided += 1
-            continue
-        if event.kind is None:
-            result.ignored += 1
-            continue
-        found = resolve(event, identities)
-        sent_class = event.course[0].value if event.course else ""
-        if found.student is None or found.reason is not None:
-            sent_student = event.student[0].value if event.student else ""
-            result.unmatched.append(
-                {"event_id": event.event_id, "student": sent_student, "class": sent_class}
-            )
-            continue
-        class_id: str | None = None
-        if found.classes is not None:
-            own = sorted(found.classes & enrolled.get(found.student, set()))
-            if len(own) > 1:  # the service's "ambiguous class: the student is in several"
-                result.unmatched.append(
-                    {"event_id": event.event_id, "student": found.student, "class": sent_class}
-                )
-                continue
-            # None of them: the fold reports it (or sets it aside as another program's).
-            class_id = own[0] if own else min(found.classes)
-        kept.append(
-            ResolvedEvent(
-                event_id=event.event_id,
-                occurred_at=event.occurred_at,
-                student=found.student,
-                class_id=class_id,
-                kind=event.kind,
-                percent_complete=event.percent_complete,
-                input_data=event.data,
-            )
-        )
-    return kept
-
-
 def _state(record: EnrollmentRecord, facts: RosterFacts) -> EnrollmentState:
     return EnrollmentState(
         key=record.enrollment_key,
@@ -324,9 +229,7 @@ def load_store(
 ) -> MemoryStore:
     """An in-memory store holding the program's enrollments (and students, for student-wide rules:
     every student of ``district_records`` when a rule addresses every family of the district)."""
-    store = MemoryStore(
-        activity_wake_days=program.activity_wake_days, activity_history=program.activity_history
-    )
+    store = MemoryStore()
     facts = roster_facts(records)
     for record in records:
         store.add(_state(record, facts[record.enrollment_key]), first_look=max(record.start_date, first_day))
@@ -338,70 +241,44 @@ def load_store(
 
 
 def _by_local_date(
-    program: CompiledProgram, events: Iterable[PlainActivityEvent | ResolvedEvent], result: ReplayResult
-) -> dict[date, list[Any]]:
+    program: CompiledProgram, events: Iterable[ReplayEvent], result: ReplayResult
+) -> dict[date, list[LmsEvent]]:
     """Events grouped by their program-local date, each group in time order, each event id once.
 
-    The evaluation of D sees exactly the events dated before D, so a day's group is folded
-    whole before the first evaluation after it; grouping once avoids comparing every event's
-    instant with every day's start. A repeated event id counts once, as ingest's idempotent
-    store makes it (activity history would otherwise count a submission twice).
+    The evaluation of D sees exactly the events dated before D, so a day's group is ingested
+    whole before the first evaluation after it. An event id given twice counts once (the first).
     """
-    district = program.config.district_id
     zone = program.calendar.zone
-    groups: dict[date, list[Any]] = {}
+    groups: dict[date, list[LmsEvent]] = {}
     seen: set[str] = set()
     for event in sorted(events, key=lambda e: e.occurred_at):
         if event.event_id in seen:
             result.duplicates += 1
             continue
         seen.add(event.event_id)
-        on = event.occurred_at.astimezone(zone).date()
-        key = f"{district}#{event.class_id}#{event.student}" if event.class_id else None
-        group = groups.get(on)
-        if group is None:
-            group = groups[on] = []
-        group.append((on, key, event))
+        lms = event.to_lms_event() if isinstance(event, PlainActivityEvent) else event
+        groups.setdefault(event.occurred_at.astimezone(zone).date(), []).append(lms)
     return groups
 
 
-def _fold(store: MemoryStore, group: list[Any], result: ReplayResult) -> None:
-    fold_activity = store.fold_activity
-    for on, key, event in group:
-        if event.is_activity:
-            if key is None:  # about the student as a whole (only other formats send these)
-                matched = _fold_everywhere(store, event, on)
-            elif event.percent_complete is None:
-                matched = fold_activity(key, event.kind, on)
-            else:
-                percent = round(event.percent_complete / 100.0, 6)
-                tie = (utc_instant(event.occurred_at), percent, event.event_id)
-                matched = fold_activity(key, event.kind, on, percent, tie)
-        else:
-            item = Input(
-                event_id=event.event_id,
-                kind=event.kind,
-                on=on,
-                at=event.occurred_at,
-                data=event.input_data,
-                class_id=event.class_id,
-            )
-            matched = store.add_input(event.student, key, item)
-        if not matched:
-            result.unmatched.append(
-                {"event_id": event.event_id, "student": event.student, "class": event.class_id or ""}
-            )
+def _ingest(
+    port: EvaluationIngestStore, district_id: str, group: list[LmsEvent], result: ReplayResult
+) -> None:
+    """One day's events through the deployed ingest service, over the in-memory port."""
+    report = ingest_events(
+        district_id=district_id, source="replay", events=group, now=datetime.now(UTC), ttl_days=0, store=port
+    )
+    result.duplicates += report.duplicates
+    result.ignored += report.ignored
+    result.voided += report.voided
 
 
-def _fold_everywhere(store: MemoryStore, event: ResolvedEvent, on: date) -> bool:
-    """Course-less activity (a log-in): every live enrollment of the student, as ingest does."""
-    percent = None if event.percent_complete is None else round(event.percent_complete / 100.0, 6)
-    tie = None if percent is None else (utc_instant(event.occurred_at), percent, event.event_id)
-    matched = False
-    for key in store.enrollment_keys_of(event.student):
-        if store.subjects[key].status not in ENDED_STATUSES:
-            matched = store.fold_activity(key, event.kind, on, percent, tie) or matched  # type: ignore[arg-type]
-    return matched
+def _unmatched(port: EvaluationIngestStore, district_id: str) -> list[dict[str, str]]:
+    """The quarantined events, with the student and class as resolved where they were."""
+    return [
+        {"event_id": r.event_id, "student": r.student_id, "class": r.class_id, "reason": r.reason or ""}
+        for r in port.unmatched(district_id)
+    ]
 
 
 def _line(recorded: RecordedDecision) -> dict[str, Any]:
@@ -427,24 +304,30 @@ def _line(recorded: RecordedDecision) -> dict[str, Any]:
 def replay(
     config: ProgramConfig,
     records: list[EnrollmentRecord],
-    events: Iterable[PlainActivityEvent | ResolvedEvent],
+    events: Iterable[ReplayEvent],
     first: date,
     last: date,
     skip: Sequence[DayRange] = (),
     district_records: Sequence[EnrollmentRecord] | None = None,
-    result: ReplayResult | None = None,
+    identities: Sequence[tuple[Sequence[IdentityRow], str]] = (),
 ) -> ReplayResult:
     """Evaluate ``first``..``last`` day by day and return every decision as a replay line.
 
-    ``district_records``: every student enrollment of the district's roster
+    Each day's events go through the ingest service first (``_ingest``), as webhooks would have
+    delivered them. ``district_records``: every student enrollment of the district's roster
     (``district_enrollments``), for a program with a rule addressed to every family of the district.
-    ``result``: one to add to (``resolve_events`` may have filled its unmatched and ignored events).
+    ``identities``: identity map rows with their origin (``roster`` or ``admin``), as the deployed
+    map holds them; without rows an event's refs resolve only as roster ``sourcedId``s.
     """
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
     program = compile_program(config)
+    district = config.district_id
     store = load_store(program, records, first, district_records)
-    result = result if result is not None else ReplayResult(lines=[])
+    port = EvaluationIngestStore.over(store, program)
+    for rows, origin in identities:
+        port.save_identities(district, rows, origin=origin)
+    result = ReplayResult(lines=[])
     groups = _by_local_date(program, events, result)
     unreported = sorted(
         (c for c in config.calendar.changes if applies_from(c) >= first),
@@ -457,7 +340,7 @@ def replay(
     while day <= last:
         # Everything dated before ``day`` in the program's time zone has arrived by its evaluation.
         while index < len(arrived) and arrived[index] < day:
-            _fold(store, groups[arrived[index]], result)
+            _ingest(port, district, groups[arrived[index]], result)
             index += 1
         if program.calendar.changes_announced_on(day):
             store.wake_all(day)
@@ -479,6 +362,7 @@ def replay(
                 )
         day += timedelta(days=1)
     result.enrollment_days = len(records) * ((last - first).days + 1)
+    result.unmatched = _unmatched(port, district)
     result.lines = [_line(r) for r in store.recorded]
     result.lines.sort(
         key=lambda line: (
@@ -497,17 +381,21 @@ def replay_files(
     first: date,
     last: date,
     skip: Sequence[DayRange] = (),
+    mappings: Sequence[Path] = (),
 ) -> ReplayResult:
-    """Read the inputs (each error names its file and line) and replay them."""
+    """Read the inputs (each error names its file and line) and replay them.
+
+    ``mappings``: an admin's identity mappings files (``onpace load mappings``'s CSV).
+    """
     from onpace_rules.program_files import load_program_file
 
     config = load_program_file(program_file)
     roster = read_roster(roster_dir)
     records = build_enrollments(roster, [config])
     district = district_enrollments(roster, config)
-    result = ReplayResult(lines=[])
-    events = resolve_events(config.district_id, read_events(event_files), roster, district, result)
-    result = replay(config, records, events, first, last, skip, district, result)
+    identities = [(identity_rows(roster), "roster")]
+    identities += [(read_mappings_file(path), "admin") for path in mappings]
+    result = replay(config, records, read_events(event_files), first, last, skip, district, identities)
     _set_aside_other_programs(result, roster, records)
     result.warnings = scope_warnings(program_file, roster_dir, config, roster, records)
     return result

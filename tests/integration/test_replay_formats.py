@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import cycle
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from onpace_core.ingest.formats.detect import detect_format, parse_document
@@ -159,8 +161,10 @@ def test_broken_json_names_both_readings(tmp_path: Path) -> None:
     assert caught.value.line == 1
 
 
-def test_a_voided_statement_is_left_out_with_its_void(tmp_path: Path) -> None:
-    submitted = statement_from_plain(PLAIN, SITE)
+def test_a_void_takes_back_the_statement_when_it_arrives(tmp_path: Path) -> None:
+    """A void dated after its statement: the replay folds the statement, evaluates the days
+    between with it, and takes it back on the void's day, as the deployed service does."""
+    submitted = statement_from_plain(PLAIN, SITE)  # 09-01
     void = {
         "actor": submitted["actor"],
         "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en": "voided"}},
@@ -169,11 +173,36 @@ def test_a_voided_statement_is_left_out_with_its_void(tmp_path: Path) -> None:
     }
     logout = {**statement_from_plain({**PLAIN, "event_id": "e2"}, SITE)}
     logout["verb"] = {"id": "https://w3id.org/xapi/adl/verbs/logged-out", "display": {"en": "logged out"}}
-    path = _write(
-        tmp_path, "\n".join(json.dumps(d) for d in (submitted, void, logout, PLAIN | {"event_id": "p"}))
+    earlier = PLAIN | {"event_id": "p", "occurred_at": "2026-08-31T10:00:00-05:00"}
+    path = _write(tmp_path, "\n".join(json.dumps(d) for d in (submitted, void, logout, earlier)))
+    states: dict[date, dict[str, date]] = {}
+    result = _watching(
+        "#cls-eng10#stu-ava",
+        states,
+        lambda: replay_files(
+            DEMO / "programs" / "riverbend-online.yaml", DEMO / "roster", [path], FIRST, LAST
+        ),
     )
-    result = replay_files(DEMO / "programs" / "riverbend-online.yaml", DEMO / "roster", [path], FIRST, LAST)
-    assert (result.voided, result.ignored, result.unmatched) == (2, 1, [])
+    assert (result.voided, result.ignored, result.unmatched) == (1, 1, [])
+    assert states[date(2026, 9, 3)]["submission"] == date(2026, 9, 1)  # seen until the void
+    assert states[date(2026, 9, 4)]["submission"] == date(2026, 8, 31)  # taken back
+
+
+def _watching(
+    suffix: str, states: dict[date, dict[str, date]], run: Callable[[], ReplayResult]
+) -> ReplayResult:
+    """Run a replay, noting each day the ``last_on`` of the subject whose key ends with ``suffix``."""
+    from onpace_local import replay as replay_module
+
+    real = replay_module.evaluate_day
+
+    def evaluate_day(store: Any, program: Any, day: date, now: datetime) -> Any:
+        (key,) = [k for k in store.subjects if k.endswith(suffix)]
+        states[day] = dict(store.subjects[key].state.last_on)
+        return real(store, program, day, now)
+
+    with patch.object(replay_module, "evaluate_day", evaluate_day):
+        return run()
 
 
 def test_a_whole_file_array_names_the_document(tmp_path: Path) -> None:
@@ -191,12 +220,11 @@ def test_a_pretty_printed_envelope_and_a_future_term_are_read(tmp_path: Path) ->
 
 
 def test_a_canvas_log_in_counts_for_every_live_enrollment() -> None:
-    """A Canvas log-in names no course: like the deployed service, replay folds it into every
-    live enrollment of the student."""
-    from onpace_core.roster.enrollments import build_enrollments, district_enrollments
+    """A Canvas log-in names no course: the service folds it into every live enrollment."""
+    from onpace_core.roster.enrollments import build_enrollments
     from onpace_core.roster.oneroster import read_roster
+    from onpace_core.store.memory import MemoryStore
     from onpace_local import replay as replay_module
-    from onpace_rules.engine import compile_program
     from onpace_rules.program_files import load_program_file
 
     config = load_program_file(DEMO / "programs" / "riverbend-online.yaml")
@@ -210,21 +238,22 @@ def test_a_canvas_log_in_counts_for_every_live_enrollment() -> None:
     login = live_event_from_plain({**PLAIN, "kind": "login", "event_id": "l1"})
     (event,) = parse_document(login, now=None)
     assert event.course == ()
-    result = ReplayResult(lines=[])
-    program = compile_program(config)
-    store = replay_module.load_store(program, records, FIRST)
-    resolved = replay_module.resolve_events(
-        config.district_id, [event], roster, district_enrollments(roster, config), result
-    )
-    groups = replay_module._by_local_date(program, resolved, result)
-    for day in sorted(groups):
-        replay_module._fold(store, groups[day], result)
+    stores: list[MemoryStore] = []
+    real_load = replay_module.load_store
+
+    def load_store(*args: Any, **kwargs: Any) -> MemoryStore:
+        stores.append(real_load(*args, **kwargs))
+        return stores[-1]
+
+    with patch.object(replay_module, "load_store", load_store):
+        result = replay_module.replay(config, records, [event], FIRST, date(2026, 9, 2))
     assert result.unmatched == []
+    (store,) = stores
     assert all(store.subjects[k].state.last_on["login"] == date(2026, 9, 1) for k in mine)
     others = [
         k for k in store.subjects if "stu-ava" not in k and store.subjects[k].added.scope == "enrollment"
     ]
-    assert all("login" not in store.subjects[k].state.last_on for k in others)
+    assert others and all("login" not in store.subjects[k].state.last_on for k in others)
 
 
 def test_plain_files_read_unchanged() -> None:
@@ -232,14 +261,16 @@ def test_plain_files_read_unchanged() -> None:
     assert len(events) == 290 and all(type(e).__name__ == "PlainActivityEvent" for e in events)
 
 
-def test_replay_resolves_every_format_as_the_ingest_service_does() -> None:
-    """Each event's student and enrollments, by replay's resolution and by the service's over its
-    in-memory port holding the same roster: the same (Canvas log-ins, course-less, included)."""
+def test_replay_ingests_every_format_as_the_deployed_service_does() -> None:
+    """Replay hands each day's events to the ingest service over its in-memory evaluation store;
+    one batch of all of them through the same service over the plain in-memory port must end
+    the same way, event by event: status, student and enrollments (Canvas log-ins included)."""
     from onpace_core.ingest.ports import MemoryIngestStore
     from onpace_core.ingest.service import ingest_events
     from onpace_core.roster.enrollments import district_enrollments
     from onpace_core.roster.identities import identity_rows
     from onpace_core.roster.oneroster import read_roster
+    from onpace_core.store.memory_ingest import EvaluationIngestStore
     from onpace_local import replay as replay_module
     from onpace_rules.program_files import load_program_file
 
@@ -252,14 +283,24 @@ def test_replay_resolves_every_format_as_the_ingest_service_does() -> None:
     events = [e for d in documents for e in parse_document(d, now=None)]
     assert any(not e.course for e in events), "Canvas log-ins name no course"
 
-    result = ReplayResult(lines=[])
-    resolved = {
-        e.event_id: e for e in replay_module.resolve_events(district, events, roster, records, result)
-    }
-    unmatched = {e["event_id"] for e in result.unmatched}
+    ports: list[EvaluationIngestStore] = []
+
+    class Watched(EvaluationIngestStore):
+        @classmethod
+        def over(cls, *args: Any, **kwargs: Any) -> EvaluationIngestStore:
+            ports.append(super().over(*args, **kwargs))
+            return ports[-1]
+
+    rows = identity_rows(roster)
+    last = max(e.occurred_at for e in events).date() + timedelta(days=2)
+    with patch.object(replay_module, "EvaluationIngestStore", Watched):
+        # The evaluator idle throughout: no enrollment ends, as none does in the one batch below.
+        idle = [replay_module.DayRange(FIRST, last)]
+        replay_module.replay(config, records, events, FIRST, last, idle, identities=[(rows, "roster")])
+    (replayed,) = ports
 
     port = MemoryIngestStore()
-    port.save_identities(district, identity_rows(roster), origin="roster")
+    port.save_identities(district, rows, origin="roster")
     for r in records:
         port.add_enrollment(district, r.class_id, r.student_id, program_id=config.program_id)
     ingest_events(
@@ -270,19 +311,47 @@ def test_replay_resolves_every_format_as_the_ingest_service_does() -> None:
         ttl_days=1,
         store=port,
     )
-    enrolled: dict[str, set[str]] = {}
-    for r in records:
-        enrolled.setdefault(r.student_id, set()).add(r.class_id)
-    compared = 0
-    for raw in port.raw.values():
-        mine = resolved.get(raw.event_id)
-        if raw.status == "folded":
-            assert mine is not None, raw.event_id
-            classes = [mine.class_id] if mine.class_id else sorted(enrolled[mine.student])
-            assert {f"{district}#{c}#{mine.student}" for c in classes} == set(raw.enrollments)
-            assert mine.student == raw.student_id
-            compared += 1
-        else:
-            assert raw.status == "unmatched", raw.status
-            assert raw.event_id in unmatched or (mine and mine.class_id not in enrolled.get(mine.student, ()))
-    assert compared > 250
+
+    def outcomes(store: MemoryIngestStore) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+        return {
+            r.event_id: (r.status, r.student_id, tuple(sorted(r.enrollments))) for r in store.raw.values()
+        }
+
+    deployed = outcomes(port)
+    assert len(deployed) == len(events)
+    assert outcomes(replayed) == deployed
+    assert sum(1 for status, _, _ in deployed.values() if status == "folded") > 250
+
+
+def test_an_admins_mappings_resolve_what_the_roster_does_not(tmp_path: Path) -> None:
+    """``--mappings``: an address the roster does not know, mapped by an admin as
+    ``onpace load mappings`` would load it, resolves in replay as in the deployed service."""
+    actor = {"objectType": "Agent", "mbox": "mailto:ava.private@home.example"}
+    events = _write(tmp_path, json.dumps(statement_from_plain(PLAIN, SITE, actor=actor)) + "\n")
+    mappings = tmp_path / "mappings.csv"
+    mappings.write_text("kind,namespace,value,sourcedId\nuser,email,Ava.Private@home.example,stu-ava\n")
+    program = DEMO / "programs" / "riverbend-online.yaml"
+    without = replay_files(program, DEMO / "roster", [events], FIRST, LAST)
+    assert [e["reason"] for e in without.unmatched] == ["unknown student"]
+    states: dict[date, dict[str, date]] = {}
+    mapped = _watching(
+        "#cls-eng10#stu-ava",
+        states,
+        lambda: replay_files(program, DEMO / "roster", [events], FIRST, LAST, mappings=[mappings]),
+    )
+    assert mapped.unmatched == []
+    assert states[date(2026, 9, 2)]["submission"] == date(2026, 9, 1)
+
+
+def test_the_cli_reads_mappings_and_names_why_an_event_was_kept_out(tmp_path: Path) -> None:
+    actor = {"objectType": "Agent", "mbox": "mailto:ava.private@home.example"}
+    events = _write(tmp_path, json.dumps(statement_from_plain(PLAIN, SITE, actor=actor)) + "\n")
+    mappings = tmp_path / "mappings.csv"
+    mappings.write_text("kind,namespace,value,sourcedId\nuser,email,ava.private@home.example,stu-ava\n")
+    args = ["--program", str(DEMO / "programs" / "riverbend-online.yaml"), "--roster", str(DEMO / "roster")]
+    args += ["--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--events", str(events)]
+    run = [sys.executable, "-m", "onpace_local.cli", "replay", *args]
+    unmapped = subprocess.run(run, capture_output=True, text=True)
+    assert unmapped.returncode == 0 and "(unknown student)" in unmapped.stderr, unmapped.stderr
+    mapped = subprocess.run([*run, "--mappings", str(mappings)], capture_output=True, text=True)
+    assert mapped.returncode == 0 and "kept out" not in mapped.stderr, mapped.stderr

@@ -1,11 +1,11 @@
-"""Replay and the deployed ingest fold the same events into the same facts.
+"""Replay evaluates the facts the deployed ingest path folds, whatever the arrival order.
 
-Replay folds into its in-memory evaluation store one event at a time on local dates (its hot
-path); ingest folds batches of instants through ``facts.fold``. Both take their rules from
-``facts.fold``; this checks they agree on every fact the engine reads from activity (latest
-date per kind, percent complete with its same-instant tie-break, activity history), whatever
-the arrival order and batching. Wake dates differ by design (ingest does not know the time zone
-and wakes a day early) and are not compared.
+Replay ingests a day's events at a time through the ingest service into its in-memory
+evaluation store (``store.memory_ingest``); webhooks deliver them shuffled in batches of 25
+through the same service over the plain in-memory port. This checks that the states replay
+evaluates hold every fact the engine reads from activity (latest date per kind, percent complete
+with its same-instant tie-break, activity history) as the deployed facts give them on the
+program's calendar, worked out here independently of ``facts.local``.
 """
 
 from __future__ import annotations
@@ -13,15 +13,19 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 from onpace_core.facts.fold import FoldRules
 from onpace_core.ingest.formats.plain import PlainActivityEvent
 from onpace_core.ingest.ports import MemoryIngestStore
 from onpace_core.ingest.service import ingest_events
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+from onpace_core.store.memory import MemoryStore
 from onpace_local import replay as replay_module
 from onpace_rules.engine import compile_program
 from onpace_rules.program_files import load_program_file
+from onpace_rules.rules import ladder
 
 KINDS = ("submission", "view", "login", "discussion_post", "progress")
 STUDENTS = ("s1", "s2", "s3")
@@ -56,7 +60,10 @@ def _events(seed: int) -> list[PlainActivityEvent]:
 
 
 def test_replay_and_ingest_fold_to_the_same_facts(repo_root: Path) -> None:
-    config = load_program_file(repo_root / "programs" / "msc-online.yaml")
+    shipped = load_program_file(repo_root / "programs" / "msc-online.yaml")
+    # Five submissions a week expected: the ladder counts every submission date (a history).
+    step1 = {**shipped.rules.get(ladder.STEP1, {}), "min_submissions_per_week": 5}
+    config = shipped.model_copy(update={"rules": {**shipped.rules, ladder.STEP1: step1}})
     program = compile_program(config)
     district = config.district_id
     records = [
@@ -74,17 +81,22 @@ def test_replay_and_ingest_fold_to_the_same_facts(repo_root: Path) -> None:
         )
         for s in STUDENTS
     ]
-    history = frozenset({"submission", "discussion_post"})
+    history = frozenset(program.activity_history)
+    assert history, "the program keeps an activity history: the comparison covers it"
     events = _events(5)
 
-    # Replay: its own grouping and fold, into its evaluation store.
-    memory = replay_module.load_store(program, records, date(2026, 8, 24))
-    memory.activity_history = history  # type: ignore[assignment]
-    result = replay_module.ReplayResult(lines=[])
-    groups = replay_module._by_local_date(program, events, result)
-    for day in sorted(groups):
-        replay_module._fold(memory, groups[day], result)
+    # Replay, day by day, keeping its evaluation store to look at.
+    stores: list[MemoryStore] = []
+    real_load = replay_module.load_store
+
+    def load_store(*args: Any, **kwargs: Any) -> MemoryStore:
+        stores.append(real_load(*args, **kwargs))
+        return stores[-1]
+
+    with patch.object(replay_module, "load_store", load_store):
+        result = replay_module.replay(config, records, events, date(2026, 8, 24), date(2026, 9, 30))
     assert result.unmatched == []
+    (memory,) = stores
 
     # Ingest: shuffled, in batches of 25, through the service over the in-memory port.
     port = MemoryIngestStore()

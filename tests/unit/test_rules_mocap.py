@@ -768,7 +768,10 @@ def test_a_report_with_the_schools_roster_id_matches_by_id_only() -> None:
 def test_an_enrollment_added_after_the_report_starts_with_it_and_is_refused() -> None:
     """The deployed roster load gives a new enrollment the student's student-wide inputs (the memory
     store does the same), so a course of the blocked school added later is refused on its first look."""
+    from onpace_core.ingest.event import LmsEvent, Ref
+    from onpace_core.ingest.service import ingest_events
     from onpace_core.store.memory import MemoryStore
+    from onpace_core.store.memory_ingest import EvaluationIngestStore
 
     compiled = program({DISENROLL: {}}, school_year_start=YEARS)
     store = MemoryStore()
@@ -776,7 +779,20 @@ def test_an_enrollment_added_after_the_report_starts_with_it_and_is_refused() ->
     report = _input(
         "dis-1", "disenrollment", date(2027, 2, 9), Disenrollment(school="Show-Me Virtual Academy"), None
     )
-    assert store.add_input("s1", None, report)
+    event = LmsEvent(
+        event_id=report.event_id,
+        source="test",
+        occurred_at=report.at,
+        student=(Ref("sourcedId", "s1"),),
+        course=(),
+        kind=report.kind,
+        data=report.data,
+    )
+    port = EvaluationIngestStore.over(store, compiled)
+    ingested = ingest_events(
+        district_id="d1", source="test", events=[event], now=report.at, ttl_days=1, store=port
+    )
+    assert ingested.unmatched == []
     later = EnrollmentState(
         key="d1#sm-eng#s1",
         start_date=date(2027, 3, 1),

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from onpace_core.evaluation.day import evaluate_day
+from onpace_core.ingest.event import LmsEvent, Ref
+from onpace_core.ingest.service import ingest_events
 from onpace_core.store.memory import MemoryStore
+from onpace_core.store.memory_ingest import EvaluationIngestStore
 from onpace_rules.decisions import Decision, Evaluation, WakeReset
 from onpace_rules.facts import EnrollmentState, RosterFacts, inputs_with
 from onpace_rules.rules import ladder
@@ -152,11 +155,23 @@ def test_the_memory_store_hands_out_states_that_stay_as_they_were() -> None:
     """The store moves its own record of a subject forward; a state it gave out before an
     evaluation is not changed by recording that evaluation."""
     compiled = program({ladder.STEP1: {"withdraw_period_days": 0}})
-    store = MemoryStore(activity_wake_days=compiled.activity_wake_days)
+    store = MemoryStore()
     store.add(EnrollmentState(key=KEY, start_date=D, student_id="s1", class_id="c1"))
+    port = EvaluationIngestStore.over(store, compiled)
     before = store.subjects[KEY].state
     evaluate_day(store, compiled, D, datetime(2026, 9, 1, 12, tzinfo=UTC))
-    store.fold_activity(KEY, "progress", D, 0.25)
+    progress = LmsEvent(
+        event_id="p1",
+        source="test",
+        occurred_at=datetime(2026, 9, 1, 20, tzinfo=UTC),
+        student=(Ref("sourcedId", "s1"),),
+        course=(Ref("sourcedId", "c1"),),
+        kind="progress",
+        percent_complete=25.0,
+    )
+    ingest_events(
+        district_id="d1", source="test", events=[progress], now=progress.occurred_at, ttl_days=1, store=port
+    )
     after = store.subjects[KEY].state
     assert (before.checked_through, before.percent_complete) == (None, None)
     assert (after.checked_through, after.percent_complete) == (D, 0.25)

@@ -1,24 +1,21 @@
 """Activity that ends a lapse moves the wake date to the next lapse's first possible day (``WakeReset``).
 
 The decisions do not depend on it (the property tests compare whole replays with evaluating
-every enrollment every day); these tests pin down what each evaluation says and what the
-in-memory store does with it.
+every enrollment every day); these tests pin down what each evaluation says. Neither store moves
+wake dates later on activity (the deployed one cannot without reading the item on every event;
+the in-memory one behaves as deployed: ``tests/unit/test_memory_ingest.py``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
-from onpace_core.evaluation.day import evaluate_day
-from onpace_core.store.memory import MemoryStore
 from onpace_rules import EnrollmentState, evaluate_enrollment
 from onpace_rules.decisions import WakeReset
-from onpace_rules.engine import CompiledProgram
-from onpace_rules.inputs import Accommodation
 from onpace_rules.rules import ladder
 
-from tests.unit.rules_helpers import make_input, program
+from tests.unit.rules_helpers import program
 
 D = date(2026, 9, 1)  # a Tuesday
 KEY = "d1#c1#s1"
@@ -88,51 +85,6 @@ def test_cps_pacing_dates_are_kept_and_participation_is_reset_by_a_submission() 
     # its warning comes the day after 15 whole school days, 16 calendar days later at the least.
     assert evaluation.reset.days == {"submission": 16}
     assert evaluation.wake_on == date(2026, 9, 25)
-
-
-def _store_at_day_1() -> tuple[MemoryStore, CompiledProgram]:
-    compiled = program({ladder.STEP1: {"withdraw_period_days": 0}, ladder.STEP2: {}})
-    store = MemoryStore(activity_wake_days=compiled.activity_wake_days)
-    store.add(_msc())
-    evaluate_day(store, compiled, D, datetime(2026, 9, 1, 12, tzinfo=UTC))
-    return store, compiled
-
-
-def _due(store: MemoryStore, compiled: CompiledProgram, day: date) -> list[str]:
-    return [subject.ref for subject in store.due(compiled, day)]
-
-
-def test_the_store_moves_the_wake_date_later_when_a_submission_ends_the_lapse() -> None:
-    store, compiled = _store_at_day_1()
-    assert store.subjects[KEY].wake == date(2026, 9, 4)
-    store.fold_activity(KEY, "submission", date(2026, 9, 2))
-    assert store.subjects[KEY].wake == date(2026, 9, 6)
-    # Not looked at on the old date, and looked at on the new one.
-    assert _due(store, compiled, date(2026, 9, 4)) == []
-    assert _due(store, compiled, date(2026, 9, 6)) == [KEY]
-
-
-def test_an_input_wakes_the_enrollment_and_later_activity_does_not_move_that_later() -> None:
-    store, compiled = _store_at_day_1()
-    medical = Accommodation(plan="medical", start=date(2026, 9, 2), end=date(2026, 9, 9))
-    store.add_input("s1", KEY, make_input("accommodation", date(2026, 9, 2), medical, "c1"))
-    assert store.subjects[KEY].wake == date(2026, 9, 3)
-    store.fold_activity(KEY, "submission", date(2026, 9, 2))
-    assert store.subjects[KEY].wake == date(2026, 9, 3)  # the input is seen on 09-03
-    assert _due(store, compiled, date(2026, 9, 3)) == [KEY]
-
-
-def test_activity_of_a_kind_that_does_not_end_the_lapse_leaves_the_wake_date() -> None:
-    store, compiled = _store_at_day_1()
-    store.fold_activity(KEY, "login", date(2026, 9, 2))
-    assert store.subjects[KEY].wake == date(2026, 9, 4)
-    assert _due(store, compiled, date(2026, 9, 4)) == [KEY]
-
-
-def test_a_subject_is_added_once() -> None:
-    store, _ = _store_at_day_1()
-    with pytest.raises(ValueError, match="already in the store"):
-        store.add(_msc())
 
 
 def test_a_date_brought_forward_is_kept_by_the_reset() -> None:

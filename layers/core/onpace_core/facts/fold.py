@@ -1,8 +1,8 @@
 """The fold rules, once: how events move an enrollment's facts (pure: no storage, no clock).
 
-Both ingest adapters (DynamoDB and in memory, ``ingest.ports``) fold through ``fold_enrollment``;
-the replay's in-memory evaluation store folds one event at a time on local dates for speed and
-takes its tie-break (``percent_wins``) from here.
+Every ingest adapter (``ingest.ports``: DynamoDB, in memory, and replay's over its evaluation
+store, ``store.memory_ingest``) folds through ``fold_enrollment``, called by the one ingest
+service; nothing else moves an enrollment's facts.
 
 The rules:
 - Each activity kind keeps the instant of its latest event (``last``): an event only moves it
@@ -27,8 +27,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind
+
+if TYPE_CHECKING:
+    from onpace_rules.engine import CompiledProgram
 
 RECENT = 8  # entries kept per kind for voids to fall back on
 LIVE_STATUSES = ("active", "held")
@@ -72,6 +76,13 @@ class FoldRules:
 
     wake_days: Mapping[str, int] = field(default_factory=dict)
     history: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, program: CompiledProgram) -> FoldRules:
+        return cls(
+            wake_days={str(k): v for k, v in program.activity_wake_days.items()},
+            history=frozenset(program.activity_history),
+        )
 
 
 @dataclass(frozen=True)
@@ -139,47 +150,89 @@ def _with_recent(
     return tuple(sorted((*entries, (instant, event_id)), reverse=True)[:RECENT])
 
 
-def _apply_activity(facts: EnrollmentFacts, op: ActivityOp, rules: FoldRules) -> EnrollmentFacts:
+@dataclass(slots=True)
+class _Working:
+    """An enrollment's facts while one batch of ops is folded: copied once, frozen once."""
+
+    live: bool
+    last: dict[str, str]
+    recent: dict[str, tuple[tuple[str, str], ...]]
+    percent: float | None
+    percent_at: str | None
+    percent_event: str | None
+    percent_recent: tuple[PercentKey, ...]
+    activity_log: dict[str, str]
+    inputs: dict[str, str]
+    wake_on: str | None
+
+    @classmethod
+    def of(cls, facts: EnrollmentFacts) -> _Working:
+        return cls(
+            live=facts.live,
+            last=dict(facts.last),
+            recent=dict(facts.recent),
+            percent=facts.percent,
+            percent_at=facts.percent_at,
+            percent_event=facts.percent_event,
+            percent_recent=facts.percent_recent,
+            activity_log=dict(facts.activity_log),
+            inputs=dict(facts.inputs),
+            wake_on=facts.wake_on,
+        )
+
+    def percent_key(self) -> PercentKey | None:
+        if self.percent is None or self.percent_at is None:
+            return None
+        return (self.percent_at, self.percent, self.percent_event or "")
+
+    def frozen(self, facts: EnrollmentFacts) -> EnrollmentFacts:
+        return replace(
+            facts,
+            last=self.last,
+            recent=self.recent,
+            percent=self.percent,
+            percent_at=self.percent_at,
+            percent_event=self.percent_event,
+            percent_recent=self.percent_recent,
+            activity_log=self.activity_log,
+            inputs=self.inputs,
+            wake_on=self.wake_on,
+        )
+
+
+def _apply_activity(facts: _Working, op: ActivityOp, rules: FoldRules) -> None:
     instant = utc_instant(op.occurred_at)
-    last = dict(facts.last)
+    last = facts.last
     if op.kind not in last or last[op.kind] < instant:
         last[op.kind] = instant
-    recent = dict(facts.recent)
-    recent[op.kind] = _with_recent(recent.get(op.kind, ()), instant, op.event_id)
-    changes: dict[str, object] = {"last": last, "recent": recent}
+    facts.recent[op.kind] = _with_recent(facts.recent.get(op.kind, ()), instant, op.event_id)
     if op.kind in rules.history and op.event_id not in facts.activity_log:
-        changes["activity_log"] = {**facts.activity_log, op.event_id: f"{op.kind} {instant}"}
+        facts.activity_log[op.event_id] = f"{op.kind} {instant}"
     days = rules.wake_days.get(op.kind)
     if days is not None and facts.live:
-        changes["wake_on"] = _wake_earlier(facts.wake_on, activity_wake(op.occurred_at, days))
+        facts.wake_on = _wake_earlier(facts.wake_on, activity_wake(op.occurred_at, days))
     if op.fraction is not None:
         key: PercentKey = (instant, op.fraction, op.event_id)
         if all(k[2] != op.event_id for k in facts.percent_recent):
-            changes["percent_recent"] = tuple(sorted((*facts.percent_recent, key), reverse=True)[:RECENT])
+            facts.percent_recent = tuple(sorted((*facts.percent_recent, key), reverse=True)[:RECENT])
         if percent_wins(key, facts.percent_key()):
-            changes.update(percent=op.fraction, percent_at=instant, percent_event=op.event_id)
-    return replace(facts, **changes)  # type: ignore[arg-type]
+            facts.percent, facts.percent_at, facts.percent_event = op.fraction, instant, op.event_id
 
 
-def _apply_input(facts: EnrollmentFacts, op: InputOp) -> EnrollmentFacts:
-    changes: dict[str, object] = {}
-    if facts.inputs.get(op.event_id) != op.stored:
-        changes["inputs"] = {**facts.inputs, op.event_id: op.stored}
+def _apply_input(facts: _Working, op: InputOp) -> None:
+    facts.inputs[op.event_id] = op.stored
     if facts.live:
-        changes["wake_on"] = _wake_earlier(facts.wake_on, input_wake(op.occurred_at))
-    return replace(facts, **changes) if changes else facts  # type: ignore[arg-type]
+        facts.wake_on = _wake_earlier(facts.wake_on, input_wake(op.occurred_at))
 
 
-def _retract(facts: EnrollmentFacts, op: RetractOp) -> EnrollmentFacts:
+def _retract(facts: _Working, op: RetractOp) -> None:
     gone = op.event_id
-    changes: dict[str, object] = {}
-    recent = dict(facts.recent)
-    last = dict(facts.last)
-    for kind, entries in facts.recent.items():
+    last = facts.last
+    for kind, entries in list(facts.recent.items()):
         kept = tuple(e for e in entries if e[1] != gone)
         if kept == entries:
             continue
-        recent[kind] = kept
+        facts.recent[kind] = kept
         removed = next(e for e in entries if e[1] == gone)
         # Only the latest instant moves back; an older voided entry set nothing still shown.
         if last.get(kind) == removed[0] and not any(e[0] == removed[0] for e in kept):
@@ -187,34 +240,30 @@ def _retract(facts: EnrollmentFacts, op: RetractOp) -> EnrollmentFacts:
                 last[kind] = kept[0][0]
             else:
                 last.pop(kind, None)
-        changes.update(recent=recent, last=last)
-    if gone in facts.activity_log:
-        changes["activity_log"] = {k: v for k, v in facts.activity_log.items() if k != gone}
-    if gone in facts.inputs:
-        changes["inputs"] = {k: v for k, v in facts.inputs.items() if k != gone}
+    facts.activity_log.pop(gone, None)
+    facts.inputs.pop(gone, None)
     if any(k[2] == gone for k in facts.percent_recent):
         kept_percent = tuple(k for k in facts.percent_recent if k[2] != gone)
-        changes["percent_recent"] = kept_percent
+        facts.percent_recent = kept_percent
         if facts.percent_event == gone:
             if kept_percent:
-                at, fraction, event = kept_percent[0]
-                changes.update(percent=fraction, percent_at=at, percent_event=event)
+                facts.percent_at, facts.percent, facts.percent_event = kept_percent[0]
             else:
-                changes.update(percent=None, percent_at=None, percent_event=None)
-    return replace(facts, **changes) if changes else facts  # type: ignore[arg-type]
+                facts.percent, facts.percent_at, facts.percent_event = None, None, None
 
 
 def fold_enrollment(facts: EnrollmentFacts, ops: Iterable[FoldOp], rules: FoldRules) -> EnrollmentFacts:
     """The enrollment's facts after ``ops`` (in any order: the result does not depend on it,
     except that a retraction takes back only what was folded before it)."""
+    working = _Working.of(facts)
     for op in ops:
         if isinstance(op, ActivityOp):
-            facts = _apply_activity(facts, op, rules)
+            _apply_activity(working, op, rules)
         elif isinstance(op, InputOp):
-            facts = _apply_input(facts, op)
+            _apply_input(working, op)
         else:
-            facts = _retract(facts, op)
-    return facts
+            _retract(working, op)
+    return working.frozen(facts)
 
 
 FACT_FIELDS = (

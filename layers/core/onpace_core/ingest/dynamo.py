@@ -242,10 +242,7 @@ class DynamoIngestStore:
         program = program_rules(district_id, program_id)
         if program is None:
             return FoldRules()
-        return FoldRules(
-            wake_days={str(k): v for k, v in program.activity_wake_days.items()},
-            history=frozenset(program.activity_history),
-        )
+        return FoldRules.of(program)
 
     def write_facts(self, old: EnrollmentFacts, new: EnrollmentFacts) -> None:
         actions = _actions(old, new)

@@ -7,16 +7,16 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime
-from typing import cast
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import decision_from_dict
 from onpace_rules.engine import CompiledProgram, compile_program
-from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState, RosterFacts
-from onpace_rules.inputs import STUDENT_WIDE_KINDS, input_from_dict
+from onpace_rules.facts import ACTIVITY_KINDS, EnrollmentState, RosterFacts
+from onpace_rules.inputs import STUDENT_WIDE_KINDS
 from onpace_rules.program import ProgramConfig
 from pynamodb.exceptions import UpdateError
 
+from onpace_core.facts.local import local_history, local_inputs, local_last_on
 from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts, subject_facts
 from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, EnrollmentModel
 
@@ -274,34 +274,17 @@ def _end_date(item: EnrollmentModel) -> date | None:
 
 
 def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentState:
-    """The engine's view of a stored enrollment: instants become program-local dates."""
-    last_on: dict[ActivityKind, date] = {}
-    for kind in ACTIVITY_KINDS:
-        local = _local(calendar, getattr(item, f"last_{kind}_at"))
-        if local is not None:
-            last_on[kind] = local
+    """The engine's view of a stored enrollment: instants become program-local dates (``facts.local``)."""
+    last: dict[str, str | None] = {kind: getattr(item, f"last_{kind}_at") for kind in ACTIVITY_KINDS}
     fired = {k: date.fromisoformat(v) for k, v in (item.fired.as_dict() if item.fired else {}).items()}
-    stored_inputs = item.inputs.as_dict() if item.inputs else {}
-    # Ingest does not know the program's time zone; the local date comes from the instant here.
-    inputs = sorted(
-        (
-            replace(stored, on=calendar.local_date(stored.at))
-            for stored in (input_from_dict(json.loads(raw)) for raw in stored_inputs.values())
-        ),
-        key=lambda i: (i.on, i.event_id),
-    )
-    history: dict[ActivityKind, list[date]] = {}
-    for entry in (item.activity_log.as_dict() if item.activity_log else {}).values():
-        logged, _, instant = str(entry).partition(" ")
-        local = _local(calendar, instant)
-        if local is not None and logged in ACTIVITY_KINDS:
-            history.setdefault(cast(ActivityKind, logged), []).append(local)
+    inputs = local_inputs((item.inputs.as_dict() if item.inputs else {}).values(), calendar)
+    history = local_history((item.activity_log.as_dict() if item.activity_log else {}).values(), calendar)
     return EnrollmentState(
         key=item.enrollment_key,
         start_date=date.fromisoformat(item.start_date),
         status=item.status,  # type: ignore[arg-type]
         term_id=item.term_id,
-        last_on=last_on,
+        last_on=local_last_on(last, calendar),
         percent_complete=float(item.percent_complete) if item.percent_complete is not None else None,
         fired=fired,
         checked_through=date.fromisoformat(item.checked_through) if item.checked_through else None,
@@ -309,8 +292,8 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         student_id=item.student_id,
         class_id=None if item.scope == "student" else item.class_id,
         scope="student" if item.scope == "student" else "enrollment",
-        inputs=tuple(inputs),
+        inputs=inputs,
         roster=roster_facts_from_json(item.roster_facts) if item.roster_facts else RosterFacts(),
         held=decision_from_dict(json.loads(item.held)) if item.held else None,
-        history_on={kind: tuple(sorted(dates)) for kind, dates in history.items()},
+        history_on=history,
     )

@@ -2,20 +2,23 @@
 
 It keeps the engine's state of each subject (enrollment or student), the subjects queued by wake
 date (the deployed store's ``due`` index), and the decisions recorded, each once per
-(subject, rule id, episode) like the outbox's conditional put. Unlike the deployed store it also
-moves wake dates later when activity ends a lapse (``Evaluation.reset``): here that costs nothing.
+(subject, rule id, episode) like the outbox's conditional put. Events reach it as they reach the
+deployed store: through the ingest service (``ingest.service``) over the port
+``store.memory_ingest`` adapts to this store, which folds them (``facts.fold``); ``apply_facts``
+then reads the folded facts as the deployed evaluator reads an item (``facts.local``). Wake dates
+move as deployed: ingest brings them forward, an evaluation sets the next one.
 """
 
 from __future__ import annotations
 
-import bisect
 import heapq
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from onpace_rules.decisions import Decision, Evaluation, WakeReset
+from onpace_rules.calendar import ProgramCalendar
+from onpace_rules.decisions import Decision, Evaluation
 from onpace_rules.engine import CompiledProgram
 from onpace_rules.facts import (
     ENDED_STATUSES,
@@ -23,20 +26,20 @@ from onpace_rules.facts import (
     ActivityKind,
     EnrollmentState,
     EnrollmentStatus,
-    inputs_with,
     moved_end_date,
 )
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input
 
 from onpace_core.evaluation.day import DaySummary, Subject
-from onpace_core.facts.fold import PercentKey, percent_wins
+from onpace_core.facts.fold import EnrollmentFacts
+from onpace_core.facts.local import local_history, local_inputs, local_last_on
 
 
 @dataclass(slots=True, eq=False)
 class MemorySubject:
-    """One subject's facts, which this store owns and moves forward (a replay's hot path):
-    activity updates ``last_on`` and ``history_on``, evaluations ``fired`` (the very maps the
-    states it hands out hold), status, ``checked_through``, ``held`` and the end date.
+    """One subject's facts: ingest's (``apply_facts``: ``last_on``, ``history_on``, progress,
+    inputs), and the evaluations' (``fired``, the very map the states it hands out hold; status,
+    ``checked_through``, ``held`` and the end date).
 
     ``state`` is the subject as an ``EnrollmentState`` value, built from these facts when asked
     for after a change (once per evaluation at most: every evaluation changes ``checked_through``).
@@ -45,8 +48,8 @@ class MemorySubject:
 
     key: str
     wake: date | None
-    last_on: dict[ActivityKind, date]
-    history_on: dict[ActivityKind, list[date]]
+    last_on: Mapping[ActivityKind, date]
+    history_on: Mapping[ActivityKind, Sequence[date]]
     fired: dict[str, date]
     # What evaluations, progress and inputs change; the rest of the state stays as it was added.
     status: EnrollmentStatus
@@ -56,16 +59,11 @@ class MemorySubject:
     percent_complete: float | None
     inputs: tuple[Input, ...]
     added: EnrollmentState
-    # How activity moves ``wake``: the last evaluation's ``WakeReset``, keeping what inputs,
-    # calendar changes and other activity brought the wake date forward to since.
-    reset: WakeReset | None = None
     # The earliest date this subject is queued on in the store: a wake date moved later keeps
     # that place, and ``due`` queues the subject again when the date comes up.
     queued: date | None = None
     # ``state`` as last built; None after a change.
     built: EnrollmentState | None = None
-    # (instant, fraction, event id) of the progress value kept: ``facts.fold.percent_wins``.
-    percent_key: PercentKey | None = None
 
     @classmethod
     def of(cls, state: EnrollmentState) -> MemorySubject:
@@ -73,7 +71,7 @@ class MemorySubject:
             key=state.key,
             wake=None,
             last_on=dict(state.last_on),
-            history_on={kind: list(dates) for kind, dates in state.history_on.items()},
+            history_on=state.history_on,
             fired=dict(state.fired),
             status=state.status,
             checked_through=state.checked_through,
@@ -156,10 +154,6 @@ class MemoryStore:
     """Subjects of one program, keyed by their enrollment key (``district#class#student``)."""
 
     subjects: dict[str, MemorySubject] = field(default_factory=dict)
-    # The program's ``activity_wake_days``: activity of these kinds brings the wake date forward.
-    activity_wake_days: Mapping[ActivityKind, int] = field(default_factory=dict)
-    # The program's ``activity_history``: every date of these kinds is kept, not only the latest.
-    activity_history: frozenset[ActivityKind] = frozenset()
     recorded: list[RecordedDecision] = field(default_factory=list)
     # The deployed ``due`` index in memory: subjects queued by date, and those dates in a heap.
     _queued: dict[date, list[MemorySubject]] = field(default_factory=dict)
@@ -199,84 +193,39 @@ class MemoryStore:
     def enrollment_keys_of(self, student_id: str) -> list[str]:
         return list(self._by_student.get(student_id, ()))
 
-    # -- facts (what ingest does when deployed) ---------------------------------------------
+    def student_subject_of(self, student_id: str) -> str | None:
+        return self._student_subject.get(student_id)
 
-    def fold_activity(
-        self,
-        key: str,
-        kind: ActivityKind,
-        on: date,
-        percent_fraction: float | None = None,
-        percent_key: PercentKey | None = None,
-    ) -> bool:
-        """Move one enrollment's facts forward; False when the enrollment is unknown.
+    # -- facts (what ingest folded: ``store.memory_ingest``) ---------------------------------
 
-        The rules are ``facts.fold``'s, on local dates, one event at a time (this is the replay's
-        hot path): the latest date of each kind, the progress value ``percent_wins`` keeps (given
-        its ``percent_key``; without one the last folded wins), history dates, wake dates.
-        """
-        subject = self.subjects.get(key)
-        if subject is None or subject.added.scope != "enrollment":
-            return False
-        seen = subject.last_on.get(kind)
-        if seen is None or seen < on:
-            subject.last_on[kind] = on
-        if percent_fraction is not None and (
-            percent_key is None or percent_wins(percent_key, subject.percent_key)
-        ):
-            subject.percent_complete = percent_fraction
-            subject.percent_key = percent_key
-            subject.built = None
-        if kind in self.activity_history:
-            bisect.insort(subject.history_on.setdefault(kind, []), on)
-        if subject.status in ENDED_STATUSES:
-            return True
-        reset = subject.reset
-        if reset is None:
-            days = self.activity_wake_days.get(kind)
-            if days is not None:
-                self._wake_by(subject, on + timedelta(days=days))
-            return True
-        forward = reset.forward_days.get(kind)
-        if forward is not None:
-            self._wake_by(subject, on + timedelta(days=forward))  # kept by the reset too
-        if kind in reset.days:
-            assert subject.reset is not None  # _wake_by keeps the reset, with the date kept
-            self._move_wake(subject, subject.reset.wake_after(kind, on))
-        return True
-
-    def add_input(self, student_id: str, class_key: str | None, item: Input) -> bool:
-        """Give an input to its enrollment (student-wide kinds: to all of the student's subjects).
-
-        An input wakes its subjects the day after it (the first evaluation that sees it).
-        """
-        own = class_key is not None and class_key in self.subjects
-        if not own and (class_key is not None or student_id not in self._by_student):
-            return False  # unknown enrollment: the caller keeps and reports it
-        targets = [class_key] if own and class_key is not None else []
-        if item.kind in STUDENT_WIDE_KINDS or class_key is None:
-            targets.extend(k for k in self._by_student.get(student_id, ()) if k != class_key)
-            if student_id in self._student_subject:
-                targets.append(self._student_subject[student_id])
-        for key in targets:
-            subject = self.subjects[key]
-            subject.inputs = inputs_with(subject.inputs, item)
-            subject.built = None
-            if subject.status not in ENDED_STATUSES:
-                self._wake_by(subject, item.on + timedelta(days=1))
-        return True
+    def apply_facts(
+        self, key: str, facts: EnrollmentFacts, changed: Iterable[str], calendar: ProgramCalendar
+    ) -> None:
+        """Take one subject's facts as ingest folded them (``changed``: the fields a deployed write
+        would set), read on the program's calendar as the deployed evaluator reads an item."""
+        subject = self.subjects[key]
+        for name in changed:
+            if name == "last":
+                subject.last_on = local_last_on(facts.last, calendar)
+            elif name == "activity_log":
+                subject.history_on = local_history(facts.activity_log.values(), calendar)
+            elif name == "percent":
+                subject.percent_complete = facts.percent
+            elif name == "inputs":
+                subject.inputs = local_inputs(facts.inputs.values(), calendar)
+            elif name == "wake_on" and facts.wake_on is not None and subject.status not in ENDED_STATUSES:
+                self._wake_by(subject, date.fromisoformat(facts.wake_on))
+        subject.built = None
 
     def _wake_by(self, subject: MemorySubject, day: date) -> None:
-        """Bring the wake date forward to ``day``; activity may no longer move it past ``day``."""
-        if subject.reset is not None:
-            subject.reset = subject.reset.keeping(day)
+        """Bring the wake date forward to ``day`` (never later)."""
         if subject.wake is None or day < subject.wake:
             self._move_wake(subject, day)
 
     def _move_wake(self, subject: MemorySubject, day: date | None) -> None:
         """Set the wake date, earlier or later. Only a date before the one the subject is queued
-        on queues it again: activity moves wake dates later all the time, and ``due`` sorts that
-        out when the earlier date comes up."""
+        on queues it again: an evaluation may move a wake date later, and ``due`` sorts that out
+        when the earlier date comes up."""
         subject.wake = day
         if day is not None and (subject.queued is None or day < subject.queued):
             self._queue(subject, day)
@@ -350,7 +299,6 @@ class MemoryStore:
         stored.held = evaluation.held
         stored.built = None
         # ``due`` took the subject off its wake date; this evaluation gives the next one.
-        stored.reset = evaluation.reset
         wake = evaluation.wake_on
         if wake is not None:
             self._move_wake(stored, wake if wake > day else day + ONE_DAY)
