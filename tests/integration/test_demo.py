@@ -89,7 +89,8 @@ def test_demo_summary_covers_the_six_foundation_rules(demo_output: str) -> None:
     assert "kept for review (not on the roster): 1" in demo_output
     assert re.search(r"54 days replayed in (\d+\.\d) s", demo_output)
     replay_seconds = float(re.search(r"replayed in (\d+\.\d) s", demo_output).group(1))  # type: ignore[union-attr]
-    assert replay_seconds < 60
+    # About 28 s on an idle 2-core machine; four times that is a regression, not machine noise.
+    assert replay_seconds < 120
     assert "[ 54/54] 2026-10-16 Fri" in demo_output
 
 
