@@ -7,11 +7,10 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import decision_from_dict
-from onpace_rules.engine import CompiledProgram, compile_program
 from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind, EnrollmentState, RosterFacts
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, input_from_dict
 from onpace_rules.program import ProgramConfig
@@ -19,6 +18,9 @@ from pynamodb.exceptions import UpdateError
 
 from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts, subject_facts
 from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, EnrollmentModel
+
+if TYPE_CHECKING:
+    from onpace_rules.engine import CompiledProgram
 
 
 def due_key(district_id: str, program_id: str, shard: int) -> str:
@@ -111,6 +113,9 @@ def upsert_enrollments(
     count = 0
     records = list(records)
     facts = roster_facts(records)
+    # The engine (every rule) is imported by the first load, not at a cold start.
+    from onpace_rules.engine import compile_program
+
     compiled = compile_program(program)
     subjects: list[EnrollmentRecord] = []
     if _has_student_rules(compiled):
