@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     text = render(closure())
     if args.check:
         if LOCK.read_text(encoding="utf-8") != text:
-            print(f"{LOCK} is not what this virtualenv holds; run python scripts/lock_layers.py", file=sys.stderr)
+            print(
+                f"{LOCK} is not what this virtualenv holds; run python scripts/lock_layers.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     LOCK.write_text(text, encoding="utf-8")

@@ -14,8 +14,8 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from onpace_core.store.models import OutboxModel
@@ -112,16 +112,24 @@ def test_ingest_and_evaluation_log_no_student(
     local_stack: LocalStack, gateway: GatewayHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
     district = _district(local_stack)
-    low, busy = district.students
+    busy = district.students[1]
     unknown = f"stu-unknown-{uuid.uuid4().hex[:8]}"
     at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     events = [
         {"event_id": f"e-{busy}", "occurred_at": at, "student": busy, "class": "cls-1", "kind": "submission"},
-        {"event_id": f"e-{unknown}", "occurred_at": at, "student": unknown, "class": "cls-1", "kind": "login"},
+        {
+            "event_id": f"e-{unknown}",
+            "occurred_at": at,
+            "student": unknown,
+            "class": "cls-1",
+            "kind": "login",
+        },
     ]
     caplog.set_level(logging.INFO)  # the template's default LogLevel
     with captured(local_stack) as capture:
-        stored = post_webhook(gateway.url, district_id=district.district_id, secret=district.secret, events=events)
+        stored = post_webhook(
+            gateway.url, district_id=district.district_id, secret=district.secret, events=events
+        )
         refused = post_webhook(
             gateway.url, district_id=district.district_id, secret="whsec_" + "A" * 32, events=events
         )

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+
 from bench.coldstart import Target, _environment, targets
 
 # Imported on first use by the code that needs them (a day's evaluation, a rendered email, a
@@ -31,7 +32,10 @@ HEAVY = (
     "aws_lambda_powertools.utilities.parser",
 )
 
-_LIST_MODULES = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
+_LIST_MODULES = (
+    "import importlib, json, sys; importlib.import_module(sys.argv[1]); "
+    "print(json.dumps(sorted(sys.modules)))"
+)
 
 TARGETS = targets()
 
@@ -51,7 +55,13 @@ def _loaded(target: Target) -> set[str]:
 
 def test_every_handler_of_the_template_is_checked() -> None:
     modules = {t.module for t in TARGETS}
-    assert {"ingest_handler", "evaluate_handler", "notify_handler", "roster_handler", "console_handler"} <= modules
+    assert {
+        "ingest_handler",
+        "evaluate_handler",
+        "notify_handler",
+        "roster_handler",
+        "console_handler",
+    } <= modules
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=[t.module for t in TARGETS])

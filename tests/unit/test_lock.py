@@ -63,9 +63,13 @@ def test_no_other_layer_or_function_installs_a_package() -> None:
         if directory == ROOT / "layers/deps/" or not requirements.exists():
             continue
         lines = [
-            line for line in requirements.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+            line
+            for line in requirements.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
         ]
-        assert not lines, f"{requirements} installs {lines}: add them to the lock (scripts/lock_layers.py) instead"
+        assert not lines, (
+            f"{requirements} installs {lines}: add them to the lock (scripts/lock_layers.py) instead"
+        )
 
 
 def test_every_function_has_the_deps_layer() -> None:
