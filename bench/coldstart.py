@@ -79,8 +79,10 @@ def _placeholder(value: Any, parameters: dict[str, Any]) -> str:
     return str(value)
 
 
-def targets(template: Path = ROOT / "template.yaml") -> list[Target]:
-    """Every distinct handler module of the template (two functions may share one)."""
+def targets(template: Path = ROOT / "template.yaml", *, tracing: bool = True) -> list[Target]:
+    """Every distinct handler module of the template (two functions may share one).
+
+    ``tracing=False`` sets ``POWERTOOLS_TRACE_DISABLED``, to tell what Tracer itself costs."""
     from onpace_local.template import function_specs, layer_dirs, load_template
 
     parameters = load_template(template).get("Parameters", {})
@@ -101,6 +103,8 @@ def targets(template: Path = ROOT / "template.yaml") -> list[Target]:
                 "_HANDLER": spec.handler,
             }
         )
+        if not tracing:
+            env["POWERTOOLS_TRACE_DISABLED"] = "true"
         found[spec.module] = Target(spec.logical_id, spec.module, (spec.code_dir, *layers), env)
     return list(found.values())
 
@@ -160,14 +164,14 @@ def measure(target: Target, rounds: int) -> Figure:
     return Figure(target, statistics.median(base), statistics.median(handler), statistics.median(ratios))
 
 
-def run_coldstart(rounds: int = 11) -> bool:
+def run_coldstart(rounds: int = 11, tracing: bool = True) -> bool:
     """Print each handler's figure; True when every one is within the limit."""
     print(
         f"cold start: handler import vs import boto3 + its clients, fresh interpreter per run, "
-        f"median of {rounds} paired runs (limit x{LIMIT})"
+        f"median of {rounds} paired runs (limit x{LIMIT}), Tracer {'on' if tracing else 'off'}"
     )
     figures = []
-    for target in targets():
+    for target in targets(tracing=tracing):
         figure = measure(target, rounds)
         figures.append(figure)
         print(

@@ -16,7 +16,7 @@
               makes, paired fresh interpreters, median of N rounds (``bench/coldstart.py``).
 
     python -m bench.run [engine|storage|ingest|coldstart|all] [--enrollments N] [--days D]
-                        [--events N] [--rounds N]
+                        [--events N] [--rounds N] [--no-tracing]
 """
 
 from __future__ import annotations
@@ -363,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         "--events", type=int, default=2000, help="ingest: events posted, 500 per webhook (enrollments: 100)"
     )
     parser.add_argument("--rounds", type=int, default=11, help="coldstart: paired runs per handler")
+    parser.add_argument(
+        "--no-tracing", action="store_true", help="coldstart: with Tracer off, to tell what it costs"
+    )
     args = parser.parse_args(argv)
     if args.which in ("engine", "all"):
         run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))
@@ -375,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.which in ("coldstart", "all"):
         from bench.coldstart import run_coldstart
 
-        if not run_coldstart(max(1, args.rounds)):
+        if not run_coldstart(max(1, args.rounds), tracing=not args.no_tracing):
             return 1
     return 0
 
