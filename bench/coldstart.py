@@ -9,13 +9,16 @@ ratio of two timings, each a fresh interpreter started by this process and timed
 
 B does all of A's work (a client the handler already made at import is made again, which
 costs little), so B / A is what the handler's own imports add. The interpreter's start-up is
-outside both timings. Runs alternate A, B then B, A so that a slow stretch of the machine hits
-both; each handler's figure is the median of the paired ratios of N rounds. The process sees the
-function's environment from ``template.yaml`` (table names and the like as placeholders) and
-``LAMBDA_TASK_ROOT``, so Powertools Tracer is on and patches botocore as it does when deployed;
-``sys.path`` is the function's folder and the layers, as Lambda lays them out.
+outside both timings, and each is the CPU time of that process (``time.process_time``), so
+other processes on a shared machine count as little as they can (the files read are in the
+page cache after the first, uncounted, run of each). Runs alternate A, B then B, A so that a
+slow stretch of the machine hits both; each handler's figure is the median of the paired
+ratios of N rounds. The process sees the function's environment from ``template.yaml``
+(table names and the like as placeholders) and ``LAMBDA_TASK_ROOT``, so Powertools Tracer is
+on and patches botocore as it does when deployed (``--no-tracing``: off, to tell what it
+costs); ``sys.path`` is the function's folder and the layers, as Lambda lays them out.
 
-    python -m bench.run coldstart [--rounds N]
+    python -m bench.run coldstart [--rounds N] [--no-tracing]
 """
 
 from __future__ import annotations
@@ -41,13 +44,13 @@ CLIENTS: dict[str, tuple[str, ...]] = {
 
 _TIMED = """
 import importlib, sys, time
-started = time.perf_counter()
+started = time.process_time()
 if sys.argv[1]:
     importlib.import_module(sys.argv[1])
 import boto3
 for service in sys.argv[2].split(","):
     boto3.client(service)
-print(time.perf_counter() - started)
+print(time.process_time() - started)
 """
 
 
@@ -118,7 +121,7 @@ def _environment(target: Target) -> dict[str, str]:
 
 
 def time_import(target: Target, module: str | None) -> float:
-    """Seconds a fresh interpreter takes to import ``module`` (none: the baseline) and boto3
+    """CPU seconds a fresh interpreter takes to import ``module`` (none: the baseline) and boto3
     and to make the target's clients."""
     completed = subprocess.run(
         [sys.executable, "-c", _TIMED, module or "", ",".join(target.clients)],

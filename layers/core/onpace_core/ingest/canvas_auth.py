@@ -43,7 +43,7 @@ class CanvasTokenError(Exception):
 class CanvasReceiver(BaseModel):
     """The district's Canvas secret: where the signing keys come from, and its root accounts."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     jwks: dict[str, Any] | None = None
     # HTTPS, or plain HTTP to this machine only (the local stack and the tests).
