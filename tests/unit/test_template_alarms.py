@@ -123,6 +123,10 @@ def test_every_function_has_a_log_group_with_retention() -> None:
         assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
+def test_the_fallback_namespace_is_the_templates() -> None:
+    assert ENV["POWERTOOLS_METRICS_NAMESPACE"] == observability.NAMESPACE
+
+
 def test_traces_keep_no_responses_or_errors() -> None:
     assert ENV["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
     assert ENV["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"

@@ -23,6 +23,11 @@ import warnings
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+# template.yaml's POWERTOOLS_METRICS_NAMESPACE, used when a process imports this module without
+# the functions' environment (a test session that imports a handler before starting the stack):
+# Powertools reads it once, when ``metrics`` is made, and refuses to flush without one.
+NAMESPACE = "OnPace"
+
 # Metric names (the alarms in template.yaml and docs/operations.md use them).
 EVENTS_INGESTED = "EventsIngested"
 EVENTS_DUPLICATE = "EventsDuplicate"
@@ -40,6 +45,8 @@ DELIVERY_ERRORS = "DeliveryErrors"
 # Powertools shares one metric set between instances: the wrappers and the handlers' decorators
 # add to and flush the same set.
 metrics = Metrics()
+if metrics.namespace is None:
+    metrics.namespace = NAMESPACE
 # The console and roster functions count nothing of their own most invocations; Powertools warns
 # on every such flush.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -61,6 +68,7 @@ __all__ = [
     "EVENTS_DUPLICATE",
     "EVENTS_INGESTED",
     "EVENTS_UNMATCHED",
+    "NAMESPACE",
     "NOTICES_FAILED",
     "NOTICES_SENT",
     "PROGRAM_DAYS_EVALUATED",
