@@ -18,6 +18,7 @@ library the X-Ray SDK knows would import them all at cold start.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 from aws_lambda_powertools import Metrics, Tracer
@@ -54,8 +55,12 @@ tracer = Tracer(patch_modules=("botocore",))
 
 
 def count(name: str, value: float) -> None:
-    """Add ``value`` to the counter ``name`` of this invocation (a zero is not worth a record)."""
-    if value:
+    """Add ``value`` to the counter ``name`` of this invocation (a zero is not worth a record).
+
+    With ``POWERTOOLS_METRICS_DISABLED`` (the local demo) nothing is added: Powertools would keep
+    disabled metrics unflushed and print them anyway once one holds 100 values.
+    """
+    if value and os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true", "yes", "on"):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
