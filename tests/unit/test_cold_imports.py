@@ -68,7 +68,7 @@ def test_every_handler_of_the_template_is_checked() -> None:
 def test_handler_import_leaves_heavy_libraries_unloaded(target: Target) -> None:
     loaded = _loaded(target)
     assert target.module in loaded
-    heavy = sorted(m for m in loaded for name in HEAVY if m == name or m.startswith(name + "."))
+    heavy = sorted({name for m in loaded for name in HEAVY if m == name or m.startswith(name + ".")})
     assert not heavy, f"{target.module} imports {heavy} at cold start; import them where they are used"
 
 
