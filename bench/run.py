@@ -13,8 +13,11 @@
 3. ingest   — on moto server: plain webhooks through the real ingest handler; DynamoDB requests
               per 1,000 events and events per second, as ratios to BatchWriteItem of the same
               raw events alone (``bench/ingest.py``).
+4. coldstart — each handler's import time as a ratio to ``import boto3`` plus the clients it
+              makes, paired fresh interpreters, median of N rounds (``bench/coldstart.py``).
 
-    python -m bench.run [engine|storage|ingest|all] [--enrollments N] [--days D] [--events N]
+    python -m bench.run [engine|storage|ingest|coldstart|all] [--enrollments N] [--days D]
+                        [--events N] [--rounds N] [--no-tracing]
 """
 
 from __future__ import annotations
@@ -349,7 +352,9 @@ def run_storage(n: int, days: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", nargs="?", choices=("engine", "storage", "ingest", "all"), default="all")
+    parser.add_argument(
+        "which", nargs="?", choices=("engine", "storage", "ingest", "coldstart", "all"), default="all"
+    )
     parser.add_argument(
         "--enrollments", type=int, default=None, help="engine: 10000, storage: 150, ingest: 100"
     )
@@ -360,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--events", type=int, default=2000, help="ingest: events posted, 500 per webhook (enrollments: 100)"
     )
+    parser.add_argument("--rounds", type=int, default=11, help="coldstart: paired runs per handler")
+    parser.add_argument(
+        "--no-tracing", action="store_true", help="coldstart: with Tracer off, to tell what it costs"
+    )
     args = parser.parse_args(argv)
     if args.which in ("engine", "all"):
         run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))
@@ -369,6 +378,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench.ingest import run_ingest
 
         run_ingest(args.events, args.enrollments or 100)
+    if args.which in ("coldstart", "all"):
+        from bench.coldstart import run_coldstart
+
+        if not run_coldstart(max(1, args.rounds), tracing=not args.no_tracing):
+            return 1
     return 0
 
 

@@ -22,20 +22,24 @@ import json
 import secrets
 import traceback
 from dataclasses import asdict, dataclass
+from functools import cache
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from onpace_core.audit import log as audit_log
+from onpace_core.observability import metrics, tracer
 from onpace_core.settings import Settings
 from onpace_core.store.models import AuditModel, bind_tables
 from pynamodb.exceptions import PynamoDBException
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 HERE = Path(__file__).resolve().parent
 DISTRICT_CLAIM = "custom:district_id"
@@ -49,13 +53,21 @@ app = APIGatewayHttpResolver(debug=False)
 SETTINGS = Settings.from_env()
 bind_tables(SETTINGS)
 
-_templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+@cache
+def _templates() -> Environment:
+    # Built on the first page request, not at cold start: the API routes never render.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    return Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 # Our own static files, inlined verbatim into <style>/<script> (trusted content, not data).
 _CSS = Markup((HERE / "static" / "console.css").read_text(encoding="utf-8"))
 _JS = Markup((HERE / "static" / "console.js").read_text(encoding="utf-8"))
@@ -204,13 +216,17 @@ def _caller_district() -> str:
 def console_page() -> Response:
     district_id = _caller_district()
     nonce = secrets.token_urlsafe(18)
-    html = _templates.get_template("console.html.j2").render(
-        district_id=district_id,
-        nonce=nonce,
-        css=_CSS,
-        js=_JS,
-        default_limit=DEFAULT_LIMIT,
-        max_limit=MAX_LIMIT,
+    html = (
+        _templates()
+        .get_template("console.html.j2")
+        .render(
+            district_id=district_id,
+            nonce=nonce,
+            css=_CSS,
+            js=_JS,
+            default_limit=DEFAULT_LIMIT,
+            max_limit=MAX_LIMIT,
+        )
     )
     csp = (
         "default-src 'none'; "
@@ -289,6 +305,8 @@ def _store_unavailable(error: PynamoDBException) -> Response:
     return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"message": "The audit log is unavailable; try again."})
 
 
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

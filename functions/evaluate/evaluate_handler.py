@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.notices.evaluation import evaluate_program_day
+from onpace_core.event_input import parsed
+from onpace_core.observability import metrics, tracer
+from onpace_core.observability.evaluation import evaluate_program_day
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 from onpace_core.store.programs import get_program, programs_in_time_zone
@@ -48,8 +49,10 @@ def _programs(request: EvaluateRequest) -> list[ProgramConfig]:
     return programs_in_time_zone(request.time_zone)
 
 
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
-@event_parser(model=EvaluateRequest)
+@parsed(EvaluateRequest)
 def lambda_handler(event: EvaluateRequest, context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     results = []

@@ -28,7 +28,7 @@ from onpace_core.ingest.formats.caliper import (
     parse_caliper,
 )
 from onpace_core.ingest.limits import MAX_BODY_BYTES, LimitError
-from onpace_core.ingest.service import ingest_events, record_rejection
+from onpace_core.observability.ingest import ingest_events, record_rejection
 from onpace_core.settings import get_settings
 
 _ERRORS = {

@@ -25,7 +25,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from onpace_core.ingest.canvas_accounts import parse_account_map
 from onpace_core.ingest.formats.canvas import SOURCE, CanvasFormatError, parse_canvas_event, root_account_id
 from onpace_core.ingest.limits import LimitError, decode_body, load_json
-from onpace_core.ingest.service import ingest_events, record_rejection
+from onpace_core.observability import metrics, tracer
+from onpace_core.observability.ingest import ingest_events, record_rejection
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 
@@ -78,6 +79,8 @@ def record_handler(record: SQSRecord) -> None:
     )
 
 
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

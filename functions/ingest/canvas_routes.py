@@ -20,7 +20,7 @@ from onpace_core.ingest.canvas_auth import CanvasTokenError, parse_receiver, ver
 from onpace_core.ingest.credentials import secret_name
 from onpace_core.ingest.formats.canvas import SOURCE, CanvasFormatError, parse_canvas_event, root_account_id
 from onpace_core.ingest.limits import LimitError, decode_body
-from onpace_core.ingest.service import ingest_events, record_rejection
+from onpace_core.observability.ingest import ingest_events, record_rejection
 from onpace_core.settings import get_settings
 
 logger = Logger(child=True)

@@ -21,8 +21,9 @@ from caliper_routes import router as caliper_router
 from canvas_routes import router as canvas_router
 from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
 from onpace_core.ingest.limits import LimitError, decode_body
-from onpace_core.ingest.service import ConflictError, ingest_events, record_rejection
 from onpace_core.ingest.signature import SignatureError, verify_signature
+from onpace_core.observability import metrics, tracer
+from onpace_core.observability.ingest import ConflictError, ingest_events, record_rejection
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 from xapi_routes import router as xapi_router
@@ -183,6 +184,8 @@ def _unknown_district(exc: UnknownDistrictError) -> Response:
     )
 
 
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities import parameters
 from onpace_core.ingest.credentials import CredentialError, CredentialName, secret_name, verify
 from onpace_core.ingest.formats.xapi import SOURCE, parse_statements
 from onpace_core.ingest.limits import LimitError
-from onpace_core.ingest.service import ConflictError, ingest_events, record_rejection
+from onpace_core.observability.ingest import ConflictError, ingest_events, record_rejection
 from onpace_core.settings import get_settings
 
 XAPI_VERSION = "1.0.3"

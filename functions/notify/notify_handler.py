@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-from onpace_core.delivery.sender import deliver
+from onpace_core.observability import metrics, tracer
+from onpace_core.observability.delivery import deliver
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 
@@ -74,6 +75,8 @@ def record_handler(record: DynamoDBRecord) -> None:
         logger.remove_keys(["notice_id", "rule_id"])
 
 
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

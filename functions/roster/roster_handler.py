@@ -15,6 +15,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from onpace_core.observability import metrics, tracer
 from onpace_core.roster.s3_import import import_object
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
@@ -25,6 +26,8 @@ bind_tables(settings)
 s3 = boto3.client("s3", region_name=settings.aws_region)
 
 
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:

@@ -273,7 +273,12 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
     # The functions log JSON at the template's LogLevel; the demo's own progress lines are
     # enough unless --verbose asks for the functions' logs as well.
     log_level = "INFO" if options.verbose else "WARNING"
-    with LocalStack.start(options.template, parameter_overrides={"LogLevel": log_level}) as stack:
+    # Likewise the functions' metrics (EMF lines on stdout, as Lambda writes them for CloudWatch).
+    quiet: dict[str, str] = {} if options.verbose else {"POWERTOOLS_METRICS_DISABLED": "true"}
+    with (
+        LocalStack.start(options.template, parameter_overrides={"LogLevel": log_level}) as stack,
+        stack.environment(**quiet),
+    ):
         district = store_district(stack, files)
         directory = LmsDirectory.from_roster(files.records, files.identities)
         feeds = ", ".join(f"{school} {fmt}" for school, fmt in sorted(options.feeds.items()))

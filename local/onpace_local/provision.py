@@ -364,6 +364,33 @@ class _Provisioner:
             attrs["ClientSecret"] = client["ClientSecret"]
         self.set(logical_id, client["ClientId"], **attrs)
 
+    def sns_topic(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("TopicName") or self.name(logical_id, max_length=256)
+        attributes = {
+            key: str(props[key]) for key in ("DisplayName", "KmsMasterKeyId") if props.get(key) is not None
+        }
+        arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        self.set(logical_id, arn, TopicArn=arn, TopicName=name)
+
+    def cloudwatch_alarm(self, logical_id: str, props: dict[str, Any]) -> None:
+        # moto stores the alarm (and checks its shape) but never evaluates it: the alarms are
+        # checked as configuration (tests/unit/test_template_alarms.py), not fired locally.
+        request = {key: value for key, value in props.items() if key != "AlarmName"}
+        request["AlarmName"] = props.get("AlarmName") or self.name(logical_id, max_length=255)
+        if "Threshold" in request:
+            request["Threshold"] = float(request["Threshold"])
+        for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if key in request:
+                request[key] = int(request[key])
+        for query in request.get("Metrics", []):
+            stat = query.get("MetricStat")
+            if stat is not None:
+                stat["Period"] = int(stat["Period"])
+        self.client("cloudwatch").put_metric_alarm(**request)
+        self.set(
+            logical_id, request["AlarmName"], Arn=self.arn("cloudwatch", f"alarm:{request['AlarmName']}")
+        )
+
     # -- resources that only run code: named, not created ------------------------------------
 
     def placeholder(self, logical_id: str, resource_type: str) -> None:
@@ -484,6 +511,8 @@ _HANDLERS: dict[str, Callable[[_Provisioner, str, dict[str, Any]], None]] = {
     "AWS::Scheduler::Schedule": _Provisioner.schedule,
     "AWS::Cognito::UserPool": _Provisioner.cognito_user_pool,
     "AWS::Cognito::UserPoolClient": _Provisioner.cognito_user_pool_client,
+    "AWS::SNS::Topic": _Provisioner.sns_topic,
+    "AWS::CloudWatch::Alarm": _Provisioner.cloudwatch_alarm,
 }
 
 #: Resource types that run code or route to it: the local stack plays their part in-process.

@@ -132,6 +132,9 @@ class LocalStack:
                     **_CREDENTIALS,
                     "AWS_DEFAULT_REGION": region,
                     "AWS_REGION": region,
+                    # No X-Ray daemon listens here: Powertools Tracer stays off (the handlers
+                    # keep their decorators; what they would send is not sent anywhere).
+                    "POWERTOOLS_TRACE_DISABLED": "true",
                 },
             )
             for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):

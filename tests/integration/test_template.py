@@ -78,7 +78,11 @@ def test_all_env_var_names_of_settings_are_set_for_every_function(cfn: dict[str,
 
 def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) -> None:
     layers = _of_type(cfn, "AWS::Lambda::LayerVersion")
-    assert {p["Properties"]["Content"]["S3Key"] for p in layers.values()} == {"layers/rules", "layers/core"}
+    assert {p["Properties"]["Content"]["S3Key"] for p in layers.values()} == {
+        "layers/deps",
+        "layers/rules",
+        "layers/core",
+    }
     functions = _of_type(cfn, "AWS::Lambda::Function")
     assert set(functions) == {
         "IngestFunction",

@@ -21,23 +21,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
-from typing import NamedTuple
+from functools import cache, cached_property
+from types import ModuleType
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
-import holidays as public_holidays
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def public_holiday_dates(country: str, subdiv: str | None, years: Iterable[int]) -> frozenset[date]:
     """Public holidays of a country (and state) for the given years, from the ``holidays`` package."""
+    # Imported here: only a program file naming public holidays needs it (a cold-start cost).
+    import holidays as public_holidays
+
     try:
         found = public_holidays.country_holidays(country, subdiv=subdiv, years=list(years))
     except NotImplementedError as exc:
         raise ValueError(f"no public holiday data for {country}/{subdiv}: {exc}") from exc
     return frozenset(found.keys())
+
+
+@cache
+def _numpy() -> ModuleType:
+    """numpy, imported on the first day arithmetic rather than with this module: the ingest,
+    notify and roster functions import the calendar's types but never count days."""
+    import numpy
+
+    return numpy
 
 
 class CalendarChangeRecord(NamedTuple):
@@ -72,11 +85,13 @@ class ProgramCalendar:
 
     @cached_property
     def _school(self) -> np.busdaycalendar:
+        np = _numpy()
         closed = sorted(self.holidays | self.breaks)
         return np.busdaycalendar(weekmask=" ".join(self.school_weekdays), holidays=closed)
 
     @cached_property
     def _business(self) -> np.busdaycalendar:
+        np = _numpy()
         return np.busdaycalendar(
             weekmask="Mon Tue Wed Thu Fri", holidays=sorted(self.holidays | self.office_closed)
         )
@@ -126,12 +141,14 @@ class ProgramCalendar:
     # -- school days ------------------------------------------------------------------------
 
     def is_school_day(self, day: date) -> bool:
+        np = _numpy()
         if day in self.opened:
             return True
         return bool(np.is_busday(day, busdaycal=self._school))
 
     def school_days_after(self, day: date, n: int) -> date:
         """The ``n``-th school day strictly after ``day`` (n >= 1)."""
+        np = _numpy()
         if n < 1:
             raise ValueError("n must be at least 1")
         key = ("school_after", day, n)
@@ -149,6 +166,7 @@ class ProgramCalendar:
 
     def school_days_between(self, after: date, through: date) -> int:
         """How many school days d satisfy ``after < d <= through``."""
+        np = _numpy()
         if through <= after:
             return 0
         key = ("school_between", after, (through - after).days)
@@ -177,10 +195,12 @@ class ProgramCalendar:
     # -- business days ----------------------------------------------------------------------
 
     def is_business_day(self, day: date) -> bool:
+        np = _numpy()
         return bool(np.is_busday(day, busdaycal=self._business))
 
     def business_days_after(self, day: date, n: int) -> date:
         """The ``n``-th business day strictly after ``day`` (n >= 1)."""
+        np = _numpy()
         if n < 1:
             raise ValueError("n must be at least 1")
         key = ("business_after", day, n)
@@ -193,6 +213,7 @@ class ProgramCalendar:
 
     def business_days_between(self, after: date, through: date) -> int:
         """How many business days d satisfy ``after < d <= through``."""
+        np = _numpy()
         if through <= after:
             return 0
         return int(

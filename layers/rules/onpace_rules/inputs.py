@@ -55,7 +55,7 @@ PolicyInstant = Annotated[datetime, AfterValidator(_plausible_year)]
 
 
 class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class FinalGrade(_Data):

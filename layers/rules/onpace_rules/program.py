@@ -30,7 +30,7 @@ TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class DateRange(_Strict):

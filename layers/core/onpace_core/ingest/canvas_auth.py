@@ -17,10 +17,12 @@ whose events the district accepts.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    import jwt
 
 ALGORITHM = "RS256"
 # Canvas's and AWS's clocks may disagree a little; an expired token is still refused.
@@ -41,7 +43,7 @@ class CanvasTokenError(Exception):
 class CanvasReceiver(BaseModel):
     """The district's Canvas secret: where the signing keys come from, and its root accounts."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     jwks: dict[str, Any] | None = None
     # HTTPS, or plain HTTP to this machine only (the local stack and the tests).
@@ -79,6 +81,8 @@ _clients_lock = threading.Lock()
 
 
 def _url_key(url: str, kid: str) -> jwt.PyJWK:
+    import jwt  # PyJWT and cryptography: on the first Canvas event, not at cold start
+
     with _clients_lock:
         client = _clients.get(url)
         if client is None:
@@ -94,6 +98,8 @@ def _url_key(url: str, kid: str) -> jwt.PyJWK:
 
 
 def _inline_key(jwks: dict[str, Any], kid: str) -> jwt.PyJWK:
+    import jwt  # PyJWT and cryptography: on the first Canvas event, not at cold start
+
     try:
         key_set = jwt.PyJWKSet.from_dict(jwks)
     except jwt.PyJWTError as exc:
@@ -107,6 +113,8 @@ def _inline_key(jwks: dict[str, Any], kid: str) -> jwt.PyJWK:
 def verify_live_event_jwt(token: str, receiver: CanvasReceiver) -> dict[str, Any]:
     """The claims of ``token`` once its RS256 signature (by the key its ``kid`` names), and its
     ``exp``/``nbf`` if present, check out; ``CanvasTokenError`` otherwise."""
+    import jwt  # PyJWT and cryptography: on the first Canvas event, not at cold start
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.DecodeError as exc:

@@ -85,7 +85,9 @@ def _grade(value: str) -> str:
 
 
 class Row(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, populate_by_name=True, str_strip_whitespace=True, defer_build=True
+    )
 
     sourced_id: str = Field(alias="sourcedId", min_length=1)
     # Where the row is in its CSV file, for errors found after reading (1-based; None if not read).

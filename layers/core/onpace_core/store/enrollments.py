@@ -6,11 +6,11 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, replace
-from datetime import date, datetime
+from datetime import date
+from typing import TYPE_CHECKING
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.decisions import decision_from_dict
-from onpace_rules.engine import CompiledProgram, compile_program
 from onpace_rules.facts import ACTIVITY_KINDS, EnrollmentState, RosterFacts
 from onpace_rules.inputs import STUDENT_WIDE_KINDS
 from onpace_rules.program import ProgramConfig
@@ -19,6 +19,9 @@ from pynamodb.exceptions import UpdateError
 from onpace_core.facts.local import local_history, local_inputs, local_last_on
 from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts, subject_facts
 from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, EnrollmentModel
+
+if TYPE_CHECKING:
+    from onpace_rules.engine import CompiledProgram
 
 
 def due_key(district_id: str, program_id: str, shard: int) -> str:
@@ -111,6 +114,9 @@ def upsert_enrollments(
     count = 0
     records = list(records)
     facts = roster_facts(records)
+    # The engine (every rule) is imported by the first load, not at a cold start.
+    from onpace_rules.engine import compile_program
+
     compiled = compile_program(program)
     subjects: list[EnrollmentRecord] = []
     if _has_student_rules(compiled):
@@ -258,10 +264,6 @@ def due_enrollments(program: ProgramConfig, day: date) -> Iterator[EnrollmentMod
             due_key(program.district_id, program.program_id, shard),
             range_key_condition=EnrollmentModel.wake_on <= day.isoformat(),
         )
-
-
-def _local(calendar: ProgramCalendar, instant: str | None) -> date | None:
-    return calendar.local_date(datetime.fromisoformat(instant)) if instant else None
 
 
 def _end_date(item: EnrollmentModel) -> date | None:

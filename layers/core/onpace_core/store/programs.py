@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from onpace_rules.engine import compile_program
 from onpace_rules.program import CalendarChange, PolicyVersion, ProgramConfig
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
@@ -191,6 +190,8 @@ def wake_live_subjects(config: ProgramConfig, day: date) -> int:
 def _load_entry(
     load: ProgramLoad, source: str, source_sha256: str, previous: ProgramConfig | None, today: date
 ) -> AuditEntry:
+    from onpace_rules.engine import compile_program  # not at a cold start: every rule
+
     config = load.config
     in_force = compile_program(config).version_on(today).config.policy_version
     verb = "loaded" if previous is None else "reloaded"

@@ -204,7 +204,7 @@ EntityValue = Annotated[str | dict[str, Any], BeforeValidator(_entity_value)]
 class Envelope(BaseModel):
     """Caliper §5.2: four required properties, no custom ones."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sensor: str = Field(min_length=1, max_length=2000)
     sendTime: AwareDatetime
@@ -215,7 +215,7 @@ class Envelope(BaseModel):
 class EventCore(BaseModel):
     """The properties every Caliper Event requires (1.1 §2.1, 1.2 "Event")."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     id: str = Field(pattern=_URN_UUID)
     type: str

@@ -56,7 +56,7 @@ _CLASSLESS_KINDS = frozenset({"accommodation", "consent", "disenrollment"})
 
 
 class PlainActivityEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     event_id: str = Field(min_length=1, max_length=200, pattern=r"^[^#\s]+$")
     occurred_at: AwareDatetime

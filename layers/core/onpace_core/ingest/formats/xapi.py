@@ -167,7 +167,7 @@ Extensions = dict[Annotated[str, Field(pattern=_IRI)], Any]
 
 class _Model(BaseModel):
     # Field names are xAPI's own (camelCase), so a statement validates as sent.
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 class Account(_Model):

@@ -1,0 +1,186 @@
+"""Cold start: each handler's import against ``import boto3`` plus the clients it creates.
+
+What a Lambda cold start pays before the first line of the handler runs is the import of the
+handler module (and, on the first request, the AWS clients it uses). The figure here is the
+ratio of two timings, each a fresh interpreter started by this process and timed from inside:
+
+    A (baseline)  import boto3; boto3.client(s) for every service s the handler uses
+    B (handler)   import <handler module>; boto3.client(s) for the same services
+
+B does all of A's work (a client the handler already made at import is made again, which
+costs little), so B / A is what the handler's own imports add. The interpreter's start-up is
+outside both timings, and each is the CPU time of that process (``time.process_time``), so
+other processes on a shared machine count as little as they can (the files read are in the
+page cache after the first, uncounted, run of each). Runs alternate A, B then B, A so that a
+slow stretch of the machine hits both; each handler's figure is the median of the paired
+ratios of N rounds. The process sees the function's environment from ``template.yaml``
+(table names and the like as placeholders) and ``LAMBDA_TASK_ROOT``, so Powertools Tracer is
+on and patches botocore as it does when deployed (``--no-tracing``: off, to tell what it
+costs); ``sys.path`` is the function's folder and the layers, as Lambda lays them out.
+
+    python -m bench.run coldstart [--rounds N] [--no-tracing]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMIT = 1.25
+
+# The AWS clients each handler's cold start makes, directly or through pynamodb (DynamoDB) and
+# Powertools parameters (Secrets Manager). A handler not listed here uses DynamoDB only.
+CLIENTS: dict[str, tuple[str, ...]] = {
+    "ingest_handler": ("dynamodb", "secretsmanager"),
+    "notify_handler": ("dynamodb", "sesv2"),
+    "roster_handler": ("dynamodb", "s3"),
+}
+
+_TIMED = """
+import importlib, sys, time
+started = time.process_time()
+if sys.argv[1]:
+    importlib.import_module(sys.argv[1])
+import boto3
+for service in sys.argv[2].split(","):
+    boto3.client(service)
+print(time.process_time() - started)
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One handler module with the folders on its path and the environment Lambda gives it."""
+
+    function: str
+    module: str
+    path: tuple[Path, ...]
+    environment: dict[str, str]
+
+    @property
+    def clients(self) -> tuple[str, ...]:
+        return CLIENTS.get(self.module, ("dynamodb",))
+
+
+def _placeholder(value: Any, parameters: dict[str, Any]) -> str:
+    """An environment value of the template as a plain string: a parameter's default, or a
+    stand-in name for a resource (nothing is called at import time)."""
+    if isinstance(value, dict) and "Ref" in value:
+        name = value["Ref"]
+        spec = parameters.get(name)
+        if isinstance(spec, dict) and "Default" in spec:
+            return str(spec["Default"])
+        return f"bench-{name}".lower()
+    if isinstance(value, dict):
+        return "bench"
+    return str(value)
+
+
+def targets(template: Path = ROOT / "template.yaml", *, tracing: bool = True) -> list[Target]:
+    """Every distinct handler module of the template (two functions may share one).
+
+    ``tracing=False`` sets ``POWERTOOLS_TRACE_DISABLED``, to tell what Tracer itself costs."""
+    from onpace_local.template import function_specs, layer_dirs, load_template
+
+    parameters = load_template(template).get("Parameters", {})
+    layers = tuple(layer_dirs(template))
+    found: dict[str, Target] = {}
+    for spec in function_specs(template):
+        if spec.module in found:
+            continue
+        env = {name: _placeholder(value, parameters) for name, value in spec.environment.items()}
+        env.update(
+            {
+                "AWS_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+                "LAMBDA_TASK_ROOT": str(spec.code_dir),
+                "_HANDLER": spec.handler,
+            }
+        )
+        if not tracing:
+            env["POWERTOOLS_TRACE_DISABLED"] = "true"
+        found[spec.module] = Target(spec.logical_id, spec.module, (spec.code_dir, *layers), env)
+    return list(found.values())
+
+
+def _environment(target: Target) -> dict[str, str]:
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT"}
+    env = {name: value for name, value in os.environ.items() if name in keep}
+    env.update(target.environment)
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in target.path)
+    return env
+
+
+def time_import(target: Target, module: str | None) -> float:
+    """CPU seconds a fresh interpreter takes to import ``module`` (none: the baseline) and boto3
+    and to make the target's clients."""
+    completed = subprocess.run(
+        [sys.executable, "-c", _TIMED, module or "", ",".join(target.clients)],
+        env=_environment(target),
+        cwd=str(target.path[0]),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{module or 'baseline'} failed to import:\n{completed.stderr[-2000:]}")
+    return float(completed.stdout.strip().splitlines()[-1])
+
+
+@dataclass(frozen=True)
+class Figure:
+    target: Target
+    baseline: float  # median seconds
+    handler: float  # median seconds
+    ratio: float  # median of the paired ratios
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio <= LIMIT
+
+
+def measure(target: Target, rounds: int) -> Figure:
+    """Median of ``rounds`` paired runs, alternating which of the pair goes first."""
+    time_import(target, target.module)  # writes the bytecode caches; not counted
+    time_import(target, None)
+    base: list[float] = []
+    handler: list[float] = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            a = time_import(target, None)
+            b = time_import(target, target.module)
+        else:
+            b = time_import(target, target.module)
+            a = time_import(target, None)
+        base.append(a)
+        handler.append(b)
+    ratios = [b / a for a, b in zip(base, handler, strict=True)]
+    return Figure(target, statistics.median(base), statistics.median(handler), statistics.median(ratios))
+
+
+def run_coldstart(rounds: int = 11, tracing: bool = True) -> bool:
+    """Print each handler's figure; True when every one is within the limit."""
+    print(
+        f"cold start: handler import vs import boto3 + its clients, fresh interpreter per run, "
+        f"median of {rounds} paired runs (limit x{LIMIT}), Tracer {'on' if tracing else 'off'}"
+    )
+    figures = []
+    for target in targets(tracing=tracing):
+        figure = measure(target, rounds)
+        figures.append(figure)
+        print(
+            f"  {target.module:22} baseline {figure.baseline * 1000:6.0f} ms "
+            f"(boto3 + {', '.join(target.clients)})  handler {figure.handler * 1000:6.0f} ms  "
+            f"x{figure.ratio:.2f}  {'pass' if figure.passed else 'FAIL'}",
+            flush=True,
+        )
+    return all(f.passed for f in figures)

@@ -1,0 +1,42 @@
+"""``deliver`` with its counts, imported by the notify function.
+
+Rendering (Jinja2, Babel) and meeting invitations (icalendar) are imported on the first
+delivery, not at the function's cold start.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from onpace_core.observability import (
+    DELIVERY_ERRORS,
+    EMAILS_FAILED,
+    EMAILS_SENT,
+    NOTICES_FAILED,
+    NOTICES_SENT,
+    count,
+)
+
+if TYPE_CHECKING:
+    from onpace_core.delivery.sender import DeliveryResult
+
+
+def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
+    """``onpace_core.delivery.sender.deliver``, counted (same arguments).
+
+    ``NoticesSent``: notices of which SES accepted at least one email in this call;
+    ``NoticesFailed``: notices that ended ``failed`` (no recipient reached); ``EmailsSent`` and
+    ``EmailsFailed`` per recipient; ``DeliveryErrors``: calls that raised (to be retried).
+    """
+    from onpace_core.delivery import sender
+
+    try:
+        result = sender.deliver(*args, **kwargs)
+    except Exception:
+        count(DELIVERY_ERRORS, 1)
+        raise
+    count(NOTICES_SENT, 1 if result.sent_now else 0)
+    count(NOTICES_FAILED, 1 if result.status == "failed" else 0)
+    count(EMAILS_SENT, result.sent_now)
+    count(EMAILS_FAILED, sum(1 for o in result.outcomes if o.status == "failed"))
+    return result

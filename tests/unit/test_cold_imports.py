@@ -1,0 +1,81 @@
+"""Cold start guard: importing a handler must not import the heavy libraries.
+
+Each handler module is imported in a fresh interpreter with the function's folder and the
+layers on the path and its template environment, as Lambda does, and the modules loaded are
+listed (``sys.modules``): deterministic, unlike a timing. ``python -m bench.run coldstart``
+gives the times themselves (docs/scale.md, "Cold start").
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.coldstart import Target, _environment, targets
+
+# Imported on first use by the code that needs them (a day's evaluation, a rendered email, a
+# Canvas JWT, the console page), never at a cold start.
+HEAVY = (
+    "numpy",
+    "holidays",
+    "icalendar",
+    "jinja2",
+    "babel",
+    "jwt",
+    "cryptography",
+    "yaml",
+    "onpace_rules.engine",
+    "onpace_rules.registry",
+    "aws_lambda_powertools.utilities.parser",
+)
+
+_LIST_MODULES = (
+    "import importlib, json, sys; importlib.import_module(sys.argv[1]); "
+    "print(json.dumps(sorted(sys.modules)))"
+)
+
+TARGETS = targets()
+
+
+def _loaded(target: Target) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _LIST_MODULES, target.module],
+        env=_environment(target),
+        cwd=str(target.path[0]),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_every_handler_of_the_template_is_checked() -> None:
+    modules = {t.module for t in TARGETS}
+    assert {
+        "ingest_handler",
+        "evaluate_handler",
+        "notify_handler",
+        "roster_handler",
+        "console_handler",
+    } <= modules
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.module for t in TARGETS])
+def test_handler_import_leaves_heavy_libraries_unloaded(target: Target) -> None:
+    loaded = _loaded(target)
+    assert target.module in loaded
+    heavy = sorted({name for m in loaded for name in HEAVY if m == name or m.startswith(name + ".")})
+    assert not heavy, f"{target.module} imports {heavy} at cold start; import them where they are used"
+
+
+def test_tracer_and_metrics_are_set_up_at_import() -> None:
+    """The handlers' decorators need Powertools Tracer (with the X-Ray SDK, tracing on as in
+    Lambda) and Metrics at import; the guard above must not be passing because they are missing."""
+    target = next(t for t in TARGETS if t.module == "notify_handler")
+    loaded = _loaded(target)
+    assert "onpace_core.observability" in loaded
+    assert "aws_xray_sdk.core" in loaded
