@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+import ingest_contract as contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from caliper_routes import router as caliper_router
@@ -99,8 +101,17 @@ def _limit_refusal(district_id: str, source: str, now: datetime, exc: LimitError
     return _refuse(district_id, source, now, exc.status, error, str(exc), [] if exc.status == 400 else None)
 
 
-@app.post("/webhooks/<source>")
-def receive(source: str) -> Response:
+@app.post(
+    "/webhooks/<source>",
+    summary="Receive signed plain JSON activity",
+    description="OnPace's plain format signed with Standard Webhooks (docs/webhooks.md).",
+    tags=[contract.TAG_PLAIN],
+    operation_id="postPlainWebhook",
+    responses=contract.PLAIN_RESPONSES,
+    openapi_extensions={"parameters": contract.PLAIN_PARAMETERS, "requestBody": contract.PLAIN_REQUEST},
+)
+def receive(source: Annotated[str, Path(include_in_schema=False)]) -> Response[Any]:
+    # ``source`` is described with the query and header parameters in PLAIN_PARAMETERS.
     if source not in SOURCES:
         raise UnknownSourceError(source)
     district_id = app.current_event.get_query_string_value("district")
