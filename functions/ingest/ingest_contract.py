@@ -102,14 +102,26 @@ PLAIN_PARAMETERS: list[dict[str, Any]] = [
 PLAIN_REQUEST: dict[str, Any] = {
     "required": True,
     "description": "One event, or an array of at most 500 (docs/webhooks.md)",
-    "content": _json_body(
-        {
-            "oneOf": [
-                _ref("PlainActivityEvent"),
-                {"type": "array", "minItems": 1, "maxItems": 500, "items": _ref("PlainActivityEvent")},
-            ]
+    "content": {
+        JSON: {
+            "schema": {
+                "oneOf": [
+                    _ref("PlainActivityEvent"),
+                    {"type": "array", "minItems": 1, "maxItems": 500, "items": _ref("PlainActivityEvent")},
+                ]
+            },
+            "example": [
+                {
+                    "event_id": "lms-123",
+                    "occurred_at": "2026-09-01T10:00:00-05:00",
+                    "student": "stu-1",
+                    "class": "cls-1",
+                    "kind": "submission",
+                    "percent_complete": 42.5,
+                }
+            ],
         }
-    ),
+    },
 }
 
 PLAIN_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -339,7 +351,7 @@ _XAPI_STATEMENT: dict[str, Any] = {
 
 def component_schemas() -> dict[str, Any]:
     """The schemas the routes refer to; the request bodies from the parsers' own models."""
-    from onpace_core.ingest.formats.caliper import Envelope
+    from onpace_core.ingest.formats.caliper import DATA_VERSIONS, Envelope
     from onpace_core.ingest.formats.plain import PlainActivityEvent
     from onpace_rules.facts import ACTIVITY_KINDS
     from onpace_rules.inputs import INPUT_KINDS
@@ -347,6 +359,9 @@ def component_schemas() -> dict[str, Any]:
     plain = PlainActivityEvent.model_json_schema(by_alias=True, mode="validation")
     # The model checks ``kind`` in a validator (for its message); the document lists the values.
     plain["properties"]["kind"]["enum"] = [*ACTIVITY_KINDS, *INPUT_KINDS]
+    caliper = Envelope.model_json_schema(mode="validation")
+    # Another dataVersion is a 422 of its own (Caliper's "unsupported version"), not a 400.
+    caliper["properties"]["dataVersion"]["enum"] = list(DATA_VERSIONS)
     return {
         "IngestError": _ERROR_SCHEMA,
         "GatewayError": {
@@ -357,7 +372,7 @@ def component_schemas() -> dict[str, Any]:
         "IngestReport": _REPORT_SCHEMA,
         "PlainActivityEvent": plain,
         "XapiStatement": _XAPI_STATEMENT,
-        "CaliperEnvelope": Envelope.model_json_schema(mode="validation"),
+        "CaliperEnvelope": caliper,
     }
 
 
