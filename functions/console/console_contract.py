@@ -70,6 +70,9 @@ PAGE_RESPONSES: dict[int, OpenAPIResponse] = {
     **_COMMON,
 }
 
+# The page's form sends an empty field as ``name=``: the same as leaving the parameter out.
+_EMPTY = {"type": "string", "maxLength": 0}
+
 AUDIT_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "student",
@@ -89,15 +92,15 @@ AUDIT_PARAMETERS: list[dict[str, Any]] = [
         "name": "before",
         "in": "query",
         "required": False,
-        "description": "Entries older than this sequence number (next_before of the previous page)",
-        "schema": {"type": "integer", "minimum": 1},
+        "description": "Entries older than this sequence (next_before of the previous page); empty: none",
+        "schema": {"anyOf": [{"type": "integer", "minimum": 1}, _EMPTY]},
     },
     {
         "name": "limit",
         "in": "query",
         "required": False,
-        "description": "Entries per page, 1 to 200 (50 when absent)",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+        "description": "Entries per page, 1 to 200 (50 when absent or empty)",
+        "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200}, _EMPTY]},
     },
 ]
 
