@@ -12,8 +12,12 @@
 3. ingest   — on moto server: plain webhooks through the real ingest handler; DynamoDB requests
               per 1,000 events and events per second, as ratios to BatchWriteItem of the same
               raw events alone (``bench/ingest.py``).
+4. load     — signed webhook batches at rising rates through the local gateway, open loop: the
+              rate at which p99 passes 1 s, and every accepted event read back (``bench/load.py``;
+              not part of ``all``).
 
     python -m bench.run [engine|storage|ingest|all] [--enrollments N] [--days D] [--events N]
+    python -m bench.run load [--rates 0.5,1,2,4,8,16] [--seconds 10] [--batch 100]
 """
 
 from __future__ import annotations
@@ -348,7 +352,9 @@ def run_storage(n: int, days: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", nargs="?", choices=("engine", "storage", "ingest", "all"), default="all")
+    parser.add_argument(
+        "which", nargs="?", choices=("engine", "storage", "ingest", "load", "all"), default="all"
+    )
     parser.add_argument(
         "--enrollments", type=int, default=None, help="engine: 10000, storage: 150, ingest: 100"
     )
@@ -357,7 +363,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--events", type=int, default=2000, help="ingest: events posted, 500 per webhook (enrollments: 100)"
     )
+    parser.add_argument("--rates", default="0.5,1,2,4,8,16", help="load: requests per second, rising")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load: seconds per rate")
+    parser.add_argument("--batch", type=int, default=100, help="load: events per request")
     args = parser.parse_args(argv)
+    if args.which == "load":
+        from bench.load import run_load
+
+        rates = [float(r) for r in args.rates.split(",") if r.strip()]
+        report = run_load(rates, args.seconds, args.batch, args.enrollments or 100)
+        return 1 if report.missing or report.stored_refused else 0
     if args.which in ("engine", "all"):
         run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))
     if args.which in ("storage", "all"):
