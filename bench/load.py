@@ -77,15 +77,16 @@ class LoadReport:
     stored_refused: int
     accepted_events: int
     refused_events: int
+    limit: float = P99_LIMIT
 
     @property
     def knee(self) -> Step | None:
-        """The first step whose p99 passed ``P99_LIMIT``."""
-        return next((s for s in self.steps if s.p99 > P99_LIMIT), None)
+        """The first step whose p99 passed ``limit``."""
+        return next((s for s in self.steps if s.p99 > self.limit), None)
 
     @property
     def last_within(self) -> Step | None:
-        within = [s for s in self.steps if s.p99 <= P99_LIMIT]
+        within = [s for s in self.steps if s.p99 <= self.limit]
         return within[-1] if within else None
 
 
@@ -193,8 +194,9 @@ def measure(
     batch: int,
     students: int,
     progress: bool = False,
+    limit: float = P99_LIMIT,
 ) -> LoadReport:
-    """Rising rates until p99 passes ``P99_LIMIT``, then the read-back of every event sent."""
+    """Rising rates until p99 passes ``limit`` seconds, then the read-back of every event sent."""
     alone = run_sequential(url, district, secret, 3, batch, students)
     if progress:
         print(f"  one request at a time: p50 {alone.p50 * 1000:.0f} ms", flush=True)
@@ -204,7 +206,7 @@ def measure(
         steps.append(step)
         if progress:
             print(_line(step, batch), flush=True)
-        if step.p99 > P99_LIMIT:
+        if step.p99 > limit:
             break
     accepted = [e for s in [alone, *steps] for e in s.accepted_ids]
     refused = [e for s in [alone, *steps] for e in s.refused_ids]
@@ -218,6 +220,7 @@ def measure(
         stored_refused=len(stored(district, refused)) if refused else 0,
         accepted_events=len(accepted),
         refused_events=len(refused),
+        limit=limit,
     )
 
 
@@ -269,7 +272,9 @@ def setup_district(stack: Any, students: int) -> tuple[str, str]:
     return district, secret
 
 
-def run_load(rates: list[float], seconds: float, batch: int, students: int) -> LoadReport:
+def run_load(
+    rates: list[float], seconds: float, batch: int, students: int, limit: float = P99_LIMIT
+) -> LoadReport:
     """The benchmark: a fresh local stack, a district, the rising rates, the summary printed."""
     import logging
 
@@ -292,13 +297,15 @@ def run_load(rates: list[float], seconds: float, batch: int, students: int) -> L
         district, secret = setup_district(stack, students)
         # One request first: the handler's cold start is not part of any step.
         _post(gateway.url, district, secret, json.dumps(_events("warm", 1, students, datetime.now(UTC))))
-        report = measure(gateway.url, district, secret, rates, seconds, batch, students, progress=True)
+        report = measure(
+            gateway.url, district, secret, rates, seconds, batch, students, progress=True, limit=limit
+        )
     knee, within = report.knee, report.last_within
     if knee is None:
-        print(f"  p99 stayed under {P99_LIMIT:g} s up to {rates[-1]:g} requests/s")
+        print(f"  p99 stayed under {limit:g} s up to {rates[-1]:g} requests/s")
     else:
         print(
-            f"  p99 passes {P99_LIMIT:g} s at {knee.rate:g} requests/s ({knee.rate * batch:,.0f} events/s); "
+            f"  p99 passes {limit:g} s at {knee.rate:g} requests/s ({knee.rate * batch:,.0f} events/s); "
             + (
                 f"last rate within: {within.rate:g} requests/s ({within.rate * batch:,.0f} events/s)"
                 if within

@@ -366,12 +366,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default="0.5,1,2,4,8,16", help="load: requests per second, rising")
     parser.add_argument("--seconds", type=float, default=10.0, help="load: seconds per rate")
     parser.add_argument("--batch", type=int, default=100, help="load: events per request")
+    parser.add_argument("--p99-limit", type=float, default=1.0, help="load: seconds; stop past it")
     args = parser.parse_args(argv)
     if args.which == "load":
         from bench.load import run_load
 
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
-        report = run_load(rates, args.seconds, args.batch, args.enrollments or 100)
+        report = run_load(rates, args.seconds, args.batch, args.enrollments or 100, args.p99_limit)
         return 1 if report.missing or report.stored_refused else 0
     if args.which in ("engine", "all"):
         run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))
