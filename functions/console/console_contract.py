@@ -8,9 +8,14 @@ function runs; the function answers 403 for a token that names no district.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+if TYPE_CHECKING:  # the types only: importing Powertools' OpenAPI modules costs cold-start time
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+# The operation's whole parameter list (local/onpace_local/openapi.py puts it in place of the
+# path parameters Powertools infers from the handler's signature).
+PARAMETERS = "x-onpace-parameters"
 
 TAG = "Console"
 JSON = "application/json"

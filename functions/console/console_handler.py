@@ -246,7 +246,7 @@ def console_page() -> Response[Any]:
     operation_id="getAuditEntries",
     responses=contract.AUDIT_RESPONSES,
     security=contract.SECURITY,
-    openapi_extensions={"parameters": contract.AUDIT_PARAMETERS},
+    openapi_extensions={contract.PARAMETERS: contract.AUDIT_PARAMETERS},
 )
 def audit_entries() -> Response[Any]:
     district_id = _caller_district()

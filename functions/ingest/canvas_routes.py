@@ -55,7 +55,10 @@ def _refuse(district_id: str, status: int, error: str, message: str, now: dateti
     tags=[contract.TAG_CANVAS],
     operation_id="postCanvasLiveEvent",
     responses=contract.CANVAS_RESPONSES,
-    openapi_extensions={"parameters": [contract.DISTRICT_QUERY], "requestBody": contract.CANVAS_REQUEST},
+    openapi_extensions={
+        contract.PARAMETERS: [contract.DISTRICT_QUERY],
+        "requestBody": contract.CANVAS_REQUEST,
+    },
 )
 def receive_canvas_live_event() -> Response[Any]:
     district_id = router.current_event.get_query_string_value("district") or ""

@@ -2,7 +2,7 @@
 
 The routes read their requests raw (a signature covers the exact bytes), so Powertools cannot
 infer parameters or bodies from the handlers' signatures: each route passes what it reads and
-what it answers to its decorator (``parameters``/``requestBody`` through ``openapi_extensions``,
+what it answers to its decorator (``PARAMETERS``/``requestBody`` through ``openapi_extensions``,
 ``responses``) from here. Plain dicts, so that importing the handler builds nothing; the request
 body schemas made from the parsers' pydantic models are computed only when the document is
 generated (``component_schemas``). ``tests/integration/test_openapi_fuzz.py`` holds the handlers
@@ -11,9 +11,14 @@ to these shapes with schemathesis.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
+if TYPE_CHECKING:  # the types only: importing Powertools' OpenAPI modules costs cold-start time
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
+
+# The operation's whole parameter list (local/onpace_local/openapi.py puts it in place of the
+# path parameters Powertools infers from the handler's signature).
+PARAMETERS = "x-onpace-parameters"
 
 TAG_PLAIN = "Plain webhooks"
 TAG_XAPI = "xAPI"

@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import ingest_contract as contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from caliper_routes import router as caliper_router
@@ -108,10 +107,12 @@ def _limit_refusal(district_id: str, source: str, now: datetime, exc: LimitError
     tags=[contract.TAG_PLAIN],
     operation_id="postPlainWebhook",
     responses=contract.PLAIN_RESPONSES,
-    openapi_extensions={"parameters": contract.PLAIN_PARAMETERS, "requestBody": contract.PLAIN_REQUEST},
+    openapi_extensions={
+        contract.PARAMETERS: contract.PLAIN_PARAMETERS,
+        "requestBody": contract.PLAIN_REQUEST,
+    },
 )
-def receive(source: Annotated[str, Path(include_in_schema=False)]) -> Response[Any]:
-    # ``source`` is described with the query and header parameters in PLAIN_PARAMETERS.
+def receive(source: str) -> Response[Any]:
     if source not in SOURCES:
         raise UnknownSourceError(source)
     district_id = app.current_event.get_query_string_value("district")

@@ -81,7 +81,10 @@ def about() -> Response[Any]:
     operation_id="postXapiStatements",
     responses=contract.XAPI_POST_RESPONSES,
     security=contract.XAPI_SECURITY,
-    openapi_extensions={"parameters": [contract.XAPI_VERSION_HEADER], "requestBody": contract.XAPI_REQUEST},
+    openapi_extensions={
+        contract.PARAMETERS: [contract.XAPI_VERSION_HEADER],
+        "requestBody": contract.XAPI_REQUEST,
+    },
 )
 def post_statements() -> Response[Any]:
     ids = _store(put=False)
@@ -96,7 +99,7 @@ def post_statements() -> Response[Any]:
     responses=contract.XAPI_PUT_RESPONSES,
     security=contract.XAPI_SECURITY,
     openapi_extensions={
-        "parameters": [contract.XAPI_STATEMENT_ID, contract.XAPI_VERSION_HEADER],
+        contract.PARAMETERS: [contract.XAPI_STATEMENT_ID, contract.XAPI_VERSION_HEADER],
         "requestBody": contract.XAPI_PUT_REQUEST,
     },
 )

@@ -27,6 +27,7 @@ from typing import Any
 from onpace_local.template import FunctionSpec, function_specs, layer_dirs
 
 REGENERATE = ".venv/bin/onpace openapi --output docs/openapi.json"
+PARAMETERS = "x-onpace-parameters"  # ingest_contract.PARAMETERS, console_contract.PARAMETERS
 TITLE = "OnPace HTTP API"
 DESCRIPTION = (
     "LMS activity in (plain signed webhooks, xAPI, Caliper, Canvas Live Events) and the district "
@@ -118,6 +119,11 @@ def build_document(template_path: Path) -> dict[str, Any]:
             )
             for path, item in part.get("paths", {}).items():
                 for method, operation in item.items():
+                    # Declared parameters (the contract's PARAMETERS extension) are the whole list:
+                    # the handlers read the raw request, Powertools sees only the path's names.
+                    declared = operation.pop(PARAMETERS, None)
+                    if declared is not None:
+                        operation["parameters"] = declared
                     if method in paths.get(path, {}):
                         raise ValueError(f"{method.upper()} {path} is served by two functions")
                     paths.setdefault(path, {})[method] = operation
