@@ -145,12 +145,14 @@ PLAIN_RESPONSES: dict[int, OpenAPIResponse] = {
 # ---------------------------------------------------------------------------------------------
 # xAPI.
 
+XAPI_EXAMPLE_ID = "5211a89a-7c90-543f-9f71-553d1c077c37"
 XAPI_VERSION_HEADER = {
     "name": "X-Experience-API-Version",
     "in": "header",
     "required": True,
     "description": "xAPI version of the request: 1.0.x",
     "schema": {"type": "string"},
+    "example": "1.0.3",
 }
 XAPI_STATEMENT_ID = {
     "name": "statementId",
@@ -158,6 +160,7 @@ XAPI_STATEMENT_ID = {
     "required": True,
     "description": "The statement's id (a UUID)",
     "schema": {"type": "string"},
+    "example": XAPI_EXAMPLE_ID,
 }
 _XAPI_ANSWER_HEADERS: dict[str, OpenAPIResponseHeader] = {
     "X-Experience-API-Version": {"description": "Always 1.0.3", "schema": {"type": "string"}},
@@ -172,17 +175,51 @@ def _xapi_error(description: str) -> OpenAPIResponse:
     return {**_error(description), "headers": dict(_XAPI_ANSWER_HEADERS)}
 
 
+# Examples, as an LMS sends them (schemathesis sends them first: a request that is stored).
+_COURSE_TYPE = "http://id.tincanapi.com/activitytype/lms/course"
+_LMS_EXTERNAL_ID = "https://w3id.org/learning-analytics/learning-management-system/external-id"
+XAPI_EXAMPLE: dict[str, Any] = {
+    "id": XAPI_EXAMPLE_ID,
+    "actor": {"objectType": "Agent", "account": {"homePage": "https://moodle.example.edu", "name": "stu-1"}},
+    "verb": {"id": "http://activitystrea.ms/schema/1.0/submit", "display": {"en": "submission"}},
+    "timestamp": "2026-09-01T10:00:00-05:00",
+    "context": {
+        "contextActivities": {
+            "grouping": [
+                {
+                    "objectType": "Activity",
+                    "id": "https://moodle.example.edu/course/cls-1",
+                    "definition": {"type": _COURSE_TYPE, "extensions": {_LMS_EXTERNAL_ID: "cls-1"}},
+                }
+            ]
+        }
+    },
+    "object": {
+        "objectType": "Activity",
+        "id": "https://moodle.example.edu/activity/lms-123",
+        "definition": {"type": "http://adlnet.gov/expapi/activities/assessment"},
+    },
+}
+
 XAPI_REQUEST: dict[str, Any] = {
     "required": True,
     "description": "One xAPI 1.0.3 statement, or an array of at most 500 (docs/ingest.md, xAPI)",
-    "content": _json_body(
-        {"oneOf": [_ref("XapiStatement"), {"type": "array", "maxItems": 500, "items": _ref("XapiStatement")}]}
-    ),
+    "content": {
+        JSON: {
+            "schema": {
+                "oneOf": [
+                    _ref("XapiStatement"),
+                    {"type": "array", "maxItems": 500, "items": _ref("XapiStatement")},
+                ]
+            },
+            "example": [XAPI_EXAMPLE],
+        }
+    },
 }
 XAPI_PUT_REQUEST: dict[str, Any] = {
     "required": True,
     "description": "One xAPI 1.0.3 statement; its id, if any, is the statementId parameter",
-    "content": _json_body(_ref("XapiStatement")),
+    "content": {JSON: {"schema": _ref("XapiStatement"), "example": XAPI_EXAMPLE}},
 }
 
 _XAPI_ERRORS: dict[int, OpenAPIResponse] = {
@@ -204,7 +241,8 @@ XAPI_POST_RESPONSES: dict[int, OpenAPIResponse] = {
     **_XAPI_ERRORS,
 }
 XAPI_PUT_RESPONSES: dict[int, OpenAPIResponse] = {
-    204: {"description": "Stored", "headers": dict(_XAPI_ANSWER_HEADERS)},
+    # ``content`` empty, not left out: Powertools would describe a JSON body of the route's return.
+    204: {"description": "Stored", "headers": dict(_XAPI_ANSWER_HEADERS), "content": {}},
     **_XAPI_ERRORS,
 }
 XAPI_ABOUT_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -226,10 +264,46 @@ XAPI_SECURITY: list[dict[str, list[str]]] = [{"xapiBasic": []}]
 # ---------------------------------------------------------------------------------------------
 # Caliper.
 
+
+def _lis(value: str) -> list[dict[str, str]]:
+    return [{"type": "SystemIdentifier", "identifier": value, "identifierType": "LisSourcedId"}]
+
+
+_CALIPER_V1P2 = "http://purl.imsglobal.org/ctx/caliper/v1p2"
+CALIPER_EXAMPLE: dict[str, Any] = {
+    "sensor": "https://lms.example.edu/sensors/lms",
+    "sendTime": "2026-09-01T15:05:00.000Z",
+    "dataVersion": _CALIPER_V1P2,
+    "data": [
+        {
+            "@context": _CALIPER_V1P2,
+            "id": "urn:uuid:f093308a-c96d-5a47-8e2b-632407329adb",
+            "type": "AssignableEvent",
+            "action": "Submitted",
+            "actor": {
+                "id": "https://lms.example.edu/users/stu-1",
+                "type": "Person",
+                "otherIdentifiers": _lis("stu-1"),
+            },
+            "object": {
+                "id": "https://lms.example.edu/activities/lms-123",
+                "type": "AssignableDigitalResource",
+            },
+            "eventTime": "2026-09-01T15:00:00.000Z",
+            "edApp": {"id": "https://lms.example.edu", "type": "SoftwareApplication"},
+            "group": {
+                "id": "https://lms.example.edu/sections/cls-1",
+                "type": "CourseSection",
+                "otherIdentifiers": _lis("cls-1"),
+            },
+        }
+    ],
+}
+
 CALIPER_REQUEST: dict[str, Any] = {
     "required": True,
     "description": "A Caliper 1.1 or 1.2 envelope (docs/ingest.md, Caliper)",
-    "content": _json_body(_ref("CaliperEnvelope")),
+    "content": {JSON: {"schema": _ref("CaliperEnvelope"), "example": CALIPER_EXAMPLE}},
 }
 _CALIPER_401: OpenAPIResponse = {
     **_error("Bearer credential missing or not valid"),

@@ -7,15 +7,16 @@ credentials: the refusals must be documented 4xx too), and signed in — the pla
 with the district's Standard Webhooks secret over the very bytes sent, xAPI with the district's
 Basic credentials, Caliper with its Bearer token, Canvas with JWTs of generated claims signed by
 the district's key, the console as an admin of the district (the local gateway stands in for the
-Cognito authorizer). The budget is bounded (``EXAMPLES`` per operation and mode, no shrinking), so
-the module adds well under a minute to the suite.
+Cognito authorizer); the signed-in runs first send the document's own examples, which must be
+stored. The budget is bounded (``EXAMPLES`` generated requests per operation and mode, no
+shrinking), so the module adds well under a minute to the suite.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from onpace_local.district import store_canvas_receiver
 from onpace_local.gateway import GatewayHandle, serve_gateway
-from onpace_local.lms.canvas_client import CanvasSigner
+from onpace_local.lms.canvas_client import CanvasSigner, live_event_from_plain
 from onpace_local.lms.credentials import caliper_token, create_source_credentials
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import signed_headers
@@ -45,7 +46,7 @@ from tests.integration.districts import SampleDistrict, make_district
 pytestmark = pytest.mark.integration
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
-EXAMPLES = 8
+EXAMPLES = 6
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -79,26 +80,37 @@ def _operation(path: str, method: str) -> Any:
     return SCHEMA[path][method]
 
 
-def _fuzz(strategy: Any, send: Callable[[Case], requests.Response], checks: list[Any]) -> list[int]:
-    """Draw ``EXAMPLES`` cases, send each, validate each answer against the document; the statuses."""
+def _fuzz(
+    strategy: Any,
+    send: Callable[[Case], requests.Response],
+    checks: list[Any],
+    examples: Sequence[Any] = (),
+) -> list[int]:
+    """Send each of the document's ``examples`` once, then ``EXAMPLES`` generated cases; validate
+    every answer against the document. The statuses, in order."""
     statuses: list[int] = []
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
-    @given(case=strategy)
-    def run(case: Case) -> None:
-        response = send(case)
-        statuses.append(response.status_code)
-        case.validate_response(response, checks=checks)
+    def drive(cases: Any, count: int) -> None:
+        @settings(
+            max_examples=count,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+        )
+        @given(case=cases)
+        def run(case: Case) -> None:
+            response = send(case)
+            statuses.append(response.status_code)
+            case.validate_response(response, checks=checks)
 
-    run()
+        run()
+
+    for example in examples:
+        drive(example, 1)
+    drive(strategy, EXAMPLES)
     return statuses
 
 
@@ -170,13 +182,21 @@ def test_plain_webhook_signed(
     gateway: GatewayHandle, session: requests.Session, signed: Signed, mode: GenerationMode
 ) -> None:
     """Bodies signed over the exact bytes sent reach the parser: stored (202) or a documented 4xx."""
-    strategy = _operation("/webhooks/{source}", "POST").as_strategy(
-        mode, path_parameters={"source": "plain"}, query={"district": signed.district.district_id}
-    )
+    operation = _operation("/webhooks/{source}", "POST")
+    fixed: dict[str, Any] = {
+        "path_parameters": {"source": "plain"},
+        "query": {"district": signed.district.district_id},
+    }
+    examples = operation.get_strategies_from_examples(**fixed) if mode is GenerationMode.POSITIVE else []
     # The signature headers are set after generation: a mutation of them is not what is tested here.
-    statuses = _fuzz(strategy, _signed_webhook(gateway.url, session, signed.district.secret), CHECKS)
+    statuses = _fuzz(
+        operation.as_strategy(mode, **fixed),
+        _signed_webhook(gateway.url, session, signed.district.secret),
+        CHECKS,
+        examples,
+    )
     if mode is GenerationMode.POSITIVE:
-        assert 202 in statuses, "no signed request was stored: the run never got past the signature"
+        assert statuses[0] == 202, "the document's example, signed, was not stored"
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
@@ -190,8 +210,18 @@ def test_xapi_signed_in(
     mode: GenerationMode,
 ) -> None:
     headers = {"Authorization": signed.xapi.authorization, "X-Experience-API-Version": "1.0.3"}
-    strategy = _operation(path, method).as_strategy(mode, headers=headers)
-    _fuzz(strategy, lambda case: case.call(base_url=gateway.url, session=session), CHECKS)
+    operation = _operation(path, method)
+    examples = (
+        operation.get_strategies_from_examples(headers=headers) if mode is GenerationMode.POSITIVE else []
+    )
+    statuses = _fuzz(
+        operation.as_strategy(mode, headers=headers),
+        lambda case: case.call(base_url=gateway.url, session=session),
+        CHECKS,
+        examples,
+    )
+    if mode is GenerationMode.POSITIVE and method == "POST":
+        assert statuses[0] == 200, "the document's example statement was not stored"
 
 
 @pytest.mark.parametrize(
@@ -205,10 +235,19 @@ def test_xapi_signed_in(
 def test_caliper_signed_in(
     gateway: GatewayHandle, session: requests.Session, signed: Signed, method: str, mode: GenerationMode
 ) -> None:
-    strategy = _operation("/caliper/events", method).as_strategy(
-        mode, headers={"Authorization": f"Bearer {signed.caliper}"}
+    headers = {"Authorization": f"Bearer {signed.caliper}"}
+    operation = _operation("/caliper/events", method)
+    examples = (
+        operation.get_strategies_from_examples(headers=headers) if mode is GenerationMode.POSITIVE else []
     )
-    _fuzz(strategy, lambda case: case.call(base_url=gateway.url, session=session), CHECKS)
+    statuses = _fuzz(
+        operation.as_strategy(mode, headers=headers),
+        lambda case: case.call(base_url=gateway.url, session=session),
+        CHECKS,
+        examples,
+    )
+    if mode is GenerationMode.POSITIVE:
+        assert 200 in statuses, f"neither the ping nor the example envelope got through: {statuses}"
 
 
 _SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=30))
@@ -245,11 +284,20 @@ _CANVAS_CLAIMS = st.fixed_dictionaries(
 
 def test_canvas_signed(gateway: GatewayHandle, session: requests.Session, signed: Signed) -> None:
     """JWTs signed by the district's key over generated claims: stored or a documented 4xx."""
-    strategy = st.tuples(
-        _operation("/canvas/live-events", "POST").as_strategy(
-            GenerationMode.POSITIVE, query={"district": signed.district.district_id}
-        ),
-        _CANVAS_CLAIMS,
+    cases = _operation("/canvas/live-events", "POST").as_strategy(
+        GenerationMode.POSITIVE, query={"district": signed.district.district_id}
+    )
+    strategy = st.tuples(cases, _CANVAS_CLAIMS)
+    # First a submission as Canvas reports it, for a student on the roster: stored.
+    submission = live_event_from_plain(
+        {
+            "event_id": "canvas-fuzz-1",
+            "occurred_at": "2026-09-01T10:00:00-05:00",
+            "student": signed.district.students[0],
+            "class": signed.district.class_id,
+            "kind": "submission",
+        },
+        ACCOUNT,
     )
 
     def with_token(pair: tuple[Case, dict[str, Any]]) -> Case:
@@ -264,8 +312,10 @@ def test_canvas_signed(gateway: GatewayHandle, session: requests.Session, signed
         kwargs["data"] = str(case.body).encode()
         return session.send(requests.Request(**kwargs).prepare(), timeout=30)
 
-    statuses = _fuzz(strategy.map(with_token), send, CHECKS)
-    assert 200 in statuses and 403 in statuses, statuses
+    statuses = _fuzz(
+        strategy.map(with_token), send, CHECKS, [st.tuples(cases, st.just(submission)).map(with_token)]
+    )
+    assert statuses[0] == 200 and 403 in statuses, statuses
 
 
 @pytest.mark.parametrize(
