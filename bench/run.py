@@ -15,9 +15,13 @@
               raw events alone (``bench/ingest.py``).
 4. coldstart — each handler's import time as a ratio to ``import boto3`` plus the clients it
               makes, paired fresh interpreters, median of N rounds (``bench/coldstart.py``).
+5. load     — signed webhook batches at rising rates through the local gateway, open loop: the
+              rate at which p99 passes 1 s, and every accepted event read back (``bench/load.py``;
+              not part of ``all``).
 
     python -m bench.run [engine|storage|ingest|coldstart|all] [--enrollments N] [--days D]
                         [--events N] [--rounds N] [--no-tracing]
+    python -m bench.run load [--rates 0.5,1,2,4,8,16] [--seconds 10] [--batch 100]
 """
 
 from __future__ import annotations
@@ -353,7 +357,7 @@ def run_storage(n: int, days: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "which", nargs="?", choices=("engine", "storage", "ingest", "coldstart", "all"), default="all"
+        "which", nargs="?", choices=("engine", "storage", "ingest", "coldstart", "load", "all"), default="all"
     )
     parser.add_argument(
         "--enrollments", type=int, default=None, help="engine: 10000, storage: 150, ingest: 100"
@@ -369,7 +373,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-tracing", action="store_true", help="coldstart: with Tracer off, to tell what it costs"
     )
+    parser.add_argument("--rates", default="0.5,1,2,4,8,16", help="load: requests per second, rising")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load: seconds per rate")
+    parser.add_argument("--batch", type=int, default=100, help="load: events per request")
+    parser.add_argument("--p99-limit", type=float, default=1.0, help="load: seconds; stop past it")
     args = parser.parse_args(argv)
+    if args.which == "load":
+        from bench.load import run_load
+
+        rates = [float(r) for r in args.rates.split(",") if r.strip()]
+        report = run_load(rates, args.seconds, args.batch, args.enrollments or 100, args.p99_limit)
+        return 1 if report.missing or report.stored_refused else 0
     if args.which in ("engine", "all"):
         run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))
     if args.which in ("storage", "all"):

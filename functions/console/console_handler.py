@@ -27,6 +27,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import console_contract as contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -212,8 +213,15 @@ def _caller_district() -> str:
 # Routes.
 
 
-@app.get("/console")
-def console_page() -> Response:
+@app.get(
+    "/console",
+    summary="The console page",
+    tags=[contract.TAG],
+    operation_id="getConsole",
+    responses=contract.PAGE_RESPONSES,
+    security=contract.SECURITY,
+)
+def console_page() -> Response[Any]:
     district_id = _caller_district()
     nonce = secrets.token_urlsafe(18)
     html = (
@@ -247,8 +255,16 @@ def console_page() -> Response:
     )
 
 
-@app.get("/console/api/audit")
-def audit_entries() -> Response:
+@app.get(
+    "/console/api/audit",
+    summary="A page of the district's audit log",
+    tags=[contract.TAG],
+    operation_id="getAuditEntries",
+    responses=contract.AUDIT_RESPONSES,
+    security=contract.SECURITY,
+    openapi_extensions={contract.PARAMETERS: contract.AUDIT_PARAMETERS},
+)
+def audit_entries() -> Response[Any]:
     district_id = _caller_district()
     query = parse_audit_query(app.current_event.query_string_parameters)
     logger.info(
@@ -264,8 +280,15 @@ def audit_entries() -> Response:
     return _json(HTTPStatus.OK, audit_page(district_id, query))
 
 
-@app.get("/console/api/audit/verify")
-def audit_verify() -> Response:
+@app.get(
+    "/console/api/audit/verify",
+    summary="Check the district's audit hash chain",
+    tags=[contract.TAG],
+    operation_id="getAuditVerify",
+    responses=contract.VERIFY_RESPONSES,
+    security=contract.SECURITY,
+)
+def audit_verify() -> Response[Any]:
     district_id = _caller_district()
     report = audit_log.verify_chain(district_id)
     logger.info(

@@ -13,6 +13,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
+import ingest_contract as contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -89,8 +90,15 @@ def _authenticate(event: APIGatewayProxyEventV2, now: datetime) -> CredentialNam
     return name
 
 
-@router.get(PATH)
-def ping_caliper() -> Response:
+@router.get(
+    PATH,
+    summary="Caliper ping: the versions read here",
+    tags=[contract.TAG_CALIPER],
+    operation_id="getCaliperPing",
+    responses=contract.CALIPER_PING_RESPONSES,
+    security=contract.CALIPER_SECURITY,
+)
+def ping_caliper() -> Response[Any]:
     """Caliper's ping (1.1 §6.1.2): the versions this endpoint reads, for an authorized Sensor."""
     name = _authenticate(router.current_event, datetime.now(UTC))
     if isinstance(name, Response):
@@ -98,8 +106,16 @@ def ping_caliper() -> Response:
     return _json(200, {"versions": list(DATA_VERSIONS), "maxPayloadSize": MAX_BODY_BYTES})
 
 
-@router.post(PATH)
-def receive_caliper() -> Response:
+@router.post(
+    PATH,
+    summary="Receive a Caliper envelope from a Sensor",
+    tags=[contract.TAG_CALIPER],
+    operation_id="postCaliperEvents",
+    responses=contract.CALIPER_POST_RESPONSES,
+    security=contract.CALIPER_SECURITY,
+    openapi_extensions={"requestBody": contract.CALIPER_REQUEST},
+)
+def receive_caliper() -> Response[Any]:
     event = router.current_event
     now = datetime.now(UTC)
     name = _authenticate(event, now)

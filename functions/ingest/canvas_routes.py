@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import ingest_contract as contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -48,8 +49,18 @@ def _refuse(district_id: str, status: int, error: str, message: str, now: dateti
     return _json(status, {"error": error, "message": message})
 
 
-@router.post("/canvas/live-events")
-def receive_canvas_live_event() -> Response:
+@router.post(
+    "/canvas/live-events",
+    summary="Receive one Canvas live event (a signed JWT)",
+    tags=[contract.TAG_CANVAS],
+    operation_id="postCanvasLiveEvent",
+    responses=contract.CANVAS_RESPONSES,
+    openapi_extensions={
+        contract.PARAMETERS: [contract.DISTRICT_QUERY],
+        "requestBody": contract.CANVAS_REQUEST,
+    },
+)
+def receive_canvas_live_event() -> Response[Any]:
     district_id = router.current_event.get_query_string_value("district") or ""
     if not _DISTRICT.match(district_id):
         return _json(

@@ -13,6 +13,7 @@ import binascii
 from datetime import UTC, datetime
 from typing import Any
 
+import ingest_contract as contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities import parameters
@@ -100,8 +101,19 @@ def _limit_refusal(district_id: str, source: str, now: datetime, exc: LimitError
     return _refuse(district_id, source, now, exc.status, error, str(exc), [] if exc.status == 400 else None)
 
 
-@app.post("/webhooks/<source>")
-def receive(source: str) -> Response:
+@app.post(
+    "/webhooks/<source>",
+    summary="Receive signed plain JSON activity",
+    description="OnPace's plain format signed with Standard Webhooks (docs/webhooks.md).",
+    tags=[contract.TAG_PLAIN],
+    operation_id="postPlainWebhook",
+    responses=contract.PLAIN_RESPONSES,
+    openapi_extensions={
+        contract.PARAMETERS: contract.PLAIN_PARAMETERS,
+        "requestBody": contract.PLAIN_REQUEST,
+    },
+)
+def receive(source: str) -> Response[Any]:
     if source not in SOURCES:
         raise UnknownSourceError(source)
     district_id = app.current_event.get_query_string_value("district")

@@ -16,6 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import ingest_contract as contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -62,19 +63,47 @@ def _answer(status: int, body: Any = None, headers: dict[str, str] | None = None
     )
 
 
-@router.get("/xapi/about")
-def about() -> Response:
+@router.get(
+    "/xapi/about",
+    summary="The xAPI versions of this LRS",
+    tags=[contract.TAG_XAPI],
+    operation_id="getXapiAbout",
+    responses=contract.XAPI_ABOUT_RESPONSES,
+)
+def about() -> Response[Any]:
     return _answer(200, {"version": [XAPI_VERSION]})
 
 
-@router.post("/xapi/statements")
-def post_statements() -> Response:
+@router.post(
+    "/xapi/statements",
+    summary="Store xAPI statements (Learning Record Store)",
+    tags=[contract.TAG_XAPI],
+    operation_id="postXapiStatements",
+    responses=contract.XAPI_POST_RESPONSES,
+    security=contract.XAPI_SECURITY,
+    openapi_extensions={
+        contract.PARAMETERS: [contract.XAPI_VERSION_HEADER],
+        "requestBody": contract.XAPI_REQUEST,
+    },
+)
+def post_statements() -> Response[Any]:
     ids = _store(put=False)
     return _answer(200, ids)
 
 
-@router.put("/xapi/statements")
-def put_statement() -> Response:
+@router.put(
+    "/xapi/statements",
+    summary="Store one xAPI statement under its id",
+    tags=[contract.TAG_XAPI],
+    operation_id="putXapiStatement",
+    responses=contract.XAPI_PUT_RESPONSES,
+    security=contract.XAPI_SECURITY,
+    openapi_extensions={
+        contract.PARAMETERS: [contract.XAPI_STATEMENT_ID, contract.XAPI_VERSION_HEADER],
+        "requestBody": contract.XAPI_PUT_REQUEST,
+    },
+)
+def put_statement() -> Response[Any]:
     _store(put=True)
     return _answer(204)
 

@@ -95,6 +95,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
 
+    openapi = commands.add_parser(
+        "openapi",
+        help="print the HTTP API's OpenAPI document, generated from the handlers (docs/openapi.json)",
+        description=(
+            "Generate the OpenAPI 3.1 document of every HttpApi route of template.yaml from the "
+            "handlers' Powertools resolvers. The test suite fails when docs/openapi.json differs."
+        ),
+    )
+    openapi.add_argument("--template", type=Path, default=Path("template.yaml"), help="the SAM template")
+    openapi.add_argument("--output", type=Path, default=None, help="write here instead of standard output")
+
     invoke = commands.add_parser(
         "invoke",
         help="run one function's handler with an event file against a fresh local stack",
@@ -414,6 +425,17 @@ def _read_event(path: Path) -> dict[str, Any]:
     return event
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from onpace_local.openapi import build_document, render
+
+    text = render(build_document(args.template))
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -441,6 +463,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         run_demo(options)
         return 0
+    if args.command == "openapi":
+        return _openapi(args)
     if args.command == "invoke":
         return _invoke(args)
     if args.command == "replay":

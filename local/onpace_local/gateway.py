@@ -16,7 +16,12 @@ which is what a function would see if the authorizer were missing (the console a
 Routes with ``Auth: {Authorizer: NONE}`` (the webhooks) never get claims. Anyone who can reach
 the gateway's port acts as an admin of ``console_district``: bind it to 127.0.0.1 only.
 
-Other differences from API Gateway: no throttling, no payload or timeout limits, no CORS, one
+**Throttling as the template sets it.** The stage's ``DefaultRouteSettings``
+(``ThrottlingRateLimit``, ``ThrottlingBurstLimit``) become one token bucket per route, as API
+Gateway applies them to an HTTP API: a request finding its route's bucket empty gets API
+Gateway's own ``429 {"message": "Too Many Requests"}`` without reaching the function.
+
+Other differences from API Gateway: no payload or timeout limits, no CORS, one
 invocation of a function at a time (one warm "container" per function, as Lambda would run it:
 the handlers keep per-invocation state in module globals), and a ``GET /`` that redirects to
 ``/console`` when the template has no route for it.
@@ -79,6 +84,7 @@ class Route:
     literal_segments: int = field(repr=False, compare=False)
     greedy: bool = field(repr=False, compare=False)
     param_names: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)  # group, name
+    api: str = field(default=_DEFAULT_API, repr=False, compare=False)  # the HttpApi's logical id
 
     @property
     def route_key(self) -> str:
@@ -187,7 +193,10 @@ def build_routes(functions: Iterable[FunctionSpec], template: Mapping[str, Any] 
             if authorized is None:
                 authorized = _event_authorized(properties)
             pattern, literal, greedy, names = _compile_path(path)
-            routes.append(Route(method, path, spec.logical_id, authorized, pattern, literal, greedy, names))
+            api = _api_logical_id(properties)
+            routes.append(
+                Route(method, path, spec.logical_id, authorized, pattern, literal, greedy, names, api)
+            )
     # API Gateway prefers the most specific match: more literal segments, then non-greedy,
     # then an exact method over ANY.
     routes.sort(key=lambda r: (-r.literal_segments, r.greedy, r.method == _ANY, r.path))
@@ -200,6 +209,56 @@ def find_route(routes: Iterable[Route], method: str, path: str) -> tuple[Route, 
         if params is not None:
             return route, params
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Throttling.
+
+
+@dataclass
+class TokenBucket:
+    """API Gateway's throttle for one route: ``rate`` tokens a second, at most ``burst`` saved."""
+
+    rate: float
+    burst: int
+    tokens: float = field(init=False)
+    updated: float = field(init=False, default_factory=time.monotonic)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = float(self.burst)
+
+    def take(self, now: float | None = None) -> bool:
+        """Whether a request may pass now (and spend its token)."""
+        with self._lock:
+            at = time.monotonic() if now is None else now
+            self.tokens = min(float(self.burst), self.tokens + (at - self.updated) * self.rate)
+            self.updated = at
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
+def throttle_limits(template: Mapping[str, Any] | None, resolve: Any = None) -> dict[str, tuple[float, int]]:
+    """``{api logical id: (rate, burst)}`` from the transformed template's stages.
+
+    ``resolve`` evaluates ``Ref``s to parameters (``ProvisionedStack.resolve``); without it only
+    literal numbers are read.
+    """
+    limits: dict[str, tuple[float, int]] = {}
+    for resource in (template or {}).get("Resources", {}).values():
+        if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::ApiGatewayV2::Stage":
+            continue
+        properties = resource.get("Properties") or {}
+        settings = properties.get("DefaultRouteSettings") or {}
+        rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+        if resolve is not None:
+            rate, burst = resolve(rate), resolve(burst)
+        if rate is None or burst is None or isinstance(rate, Mapping) or isinstance(burst, Mapping):
+            continue
+        limits[_api_logical_id(properties)] = (float(rate), int(float(burst)))
+    return limits
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,9 +389,19 @@ def _json_result(status: HTTPStatus, message: str) -> HttpResult:
 
 
 class _Gateway:
-    def __init__(self, stack: GatewayStack, routes: list[Route], console_district: str | None) -> None:
+    def __init__(
+        self,
+        stack: GatewayStack,
+        routes: list[Route],
+        console_district: str | None,
+        limits: Mapping[str, tuple[float, int]] | None = None,
+    ) -> None:
         self.stack = stack
         self.routes = routes
+        limits = limits or {}
+        self.buckets: dict[str, TokenBucket] = {
+            route.route_key: TokenBucket(*limits[route.api]) for route in routes if route.api in limits
+        }
         self.claims: dict[str, str] | None = None
         if console_district is not None:
             self.claims = {DISTRICT_CLAIM: console_district, "sub": LOCAL_ADMIN_SUB}
@@ -355,6 +424,9 @@ class _Gateway:
                 return HttpResult(int(HTTPStatus.FOUND), [("Location", "/console")], b"")
             return _json_result(HTTPStatus.NOT_FOUND, "Not Found")
         route, params = found
+        bucket = self.buckets.get(route.route_key)
+        if bucket is not None and not bucket.take():
+            return _json_result(HTTPStatus.TOO_MANY_REQUESTS, "Too Many Requests")
         event = build_event(
             route,
             params,
@@ -455,17 +527,22 @@ def serve_gateway(
     host: str = "127.0.0.1",
     port: int = 0,
     console_district: str | None = None,
+    throttle: bool = True,
 ) -> GatewayHandle:
     """Serve the template's HTTP API on ``host:port`` (port 0: a free one) in a daemon thread.
 
     Requests to routes behind a JWT authorizer carry the claims of a local admin of
     ``console_district`` (none when it is ``None``): locally the gateway stands in for the
-    Cognito JWT authorizer and checks no token. Returns once the socket listens.
+    Cognito JWT authorizer and checks no token. ``throttle``: apply the stage's route throttling
+    (429 above it), as API Gateway does. Returns once the socket listens.
     """
     provisioned = getattr(stack, "stack", None)
     template = getattr(provisioned, "template", None)
     routes = build_routes(stack.functions, template if isinstance(template, Mapping) else None)
-    gateway = _Gateway(stack, routes, console_district)
+    limits = None
+    if throttle and isinstance(template, Mapping):
+        limits = throttle_limits(template, getattr(provisioned, "resolve", None))
+    gateway = _Gateway(stack, routes, console_district, limits)
     server = ThreadingHTTPServer((host, port), _request_handler(gateway))
     server.daemon_threads = True
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])

@@ -1,0 +1,155 @@
+"""The HTTP contract of the console routes, as the OpenAPI document (docs/openapi.json) states it.
+
+Plain dicts passed to the route decorators (``responses``, ``openapi_extensions``), so that
+importing the handler builds nothing. Every route is behind the ``DistrictAdmins`` JWT authorizer
+(template.yaml): API Gateway answers a request without a valid Cognito token with 401 before the
+function runs; the function answers 403 for a token that names no district.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the types only: importing Powertools' OpenAPI modules costs cold-start time
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+# The operation's whole parameter list (local/onpace_local/openapi.py puts it in place of the
+# path parameters Powertools infers from the handler's signature).
+PARAMETERS = "x-onpace-parameters"
+
+TAG = "Console"
+JSON = "application/json"
+SECURITY: list[dict[str, list[str]]] = [{"cognitoJwt": []}]
+SECURITY_SCHEMES: dict[str, Any] = {
+    "cognitoJwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A Cognito ID token of the stack's admin user pool, with custom:district_id",
+    }
+}
+
+_MESSAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
+
+
+def _message(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {JSON: {"schema": _MESSAGE}}}
+
+
+_COMMON: dict[int, OpenAPIResponse] = {
+    401: _message("No valid sign-in token (API Gateway's JWT authorizer)"),
+    403: _message("The sign-in token names no district"),
+    429: _message("Throttled by the HTTP API; retry later"),
+}
+_STORE = {503: _message("The audit log is unavailable; try again")}
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_ENTRY: dict[str, Any] = {
+    "type": "object",
+    "required": ["seq", "at", "type", "actor", "summary", "detail", "prev_hash", "hash"],
+    "properties": {
+        "seq": {"type": "integer"},
+        "at": {"type": "string"},
+        "on": _NULLABLE_STRING,
+        "type": {"type": "string"},
+        "actor": {"type": "string"},
+        "rule_id": _NULLABLE_STRING,
+        "policy_version": _NULLABLE_STRING,
+        "program_id": _NULLABLE_STRING,
+        "student_id": _NULLABLE_STRING,
+        "class_id": _NULLABLE_STRING,
+        "notice_id": _NULLABLE_STRING,
+        "summary": {"type": "string"},
+        "detail": {},
+        "prev_hash": {"type": "string"},
+        "hash": {"type": "string"},
+    },
+}
+
+PAGE_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "The console page", "content": {"text/html": {"schema": {"type": "string"}}}},
+    **_COMMON,
+}
+
+# The page's form sends an empty field as ``name=``: the same as leaving the parameter out.
+_EMPTY = {"type": "string", "maxLength": 0}
+
+AUDIT_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "student",
+        "in": "query",
+        "required": False,
+        "description": "Only entries about this student (sourcedId)",
+        "schema": {"type": "string", "maxLength": 256},
+    },
+    {
+        "name": "rule",
+        "in": "query",
+        "required": False,
+        "description": "Only entries of this rule id",
+        "schema": {"type": "string", "maxLength": 256},
+    },
+    {
+        "name": "before",
+        "in": "query",
+        "required": False,
+        "description": "Entries older than this sequence (next_before of the previous page); empty: none",
+        "schema": {"anyOf": [{"type": "integer", "minimum": 1}, _EMPTY]},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Entries per page, 1 to 200 (50 when absent or empty)",
+        "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200}, _EMPTY]},
+    },
+]
+
+AUDIT_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "One page of the district's audit log, newest first",
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": ["district_id", "entries", "next_before"],
+                    "properties": {
+                        "district_id": {"type": "string"},
+                        "entries": {"type": "array", "items": _ENTRY},
+                        "next_before": {"type": ["integer", "null"]},
+                    },
+                }
+            }
+        },
+    },
+    400: _message("A malformed query parameter (the message says which)"),
+    **_COMMON,
+    **_STORE,
+}
+
+VERIFY_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "Whether the district's hash chain is intact, and where it first breaks",
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": ["district_id", "entries", "intact", "first_broken_seq", "problem"],
+                    "properties": {
+                        "district_id": {"type": "string"},
+                        "entries": {"type": "integer", "minimum": 0},
+                        "intact": {"type": "boolean"},
+                        "first_broken_seq": {"type": ["integer", "null"]},
+                        "problem": _NULLABLE_STRING,
+                    },
+                }
+            }
+        },
+    },
+    **_COMMON,
+    **_STORE,
+}
