@@ -113,9 +113,13 @@ def test_every_alarm_notifies_the_operators() -> None:
 
 
 def test_every_function_has_a_log_group_with_retention() -> None:
+    all_groups = _of_type("AWS::Logs::LogGroup").values()
+    # Every log group keeps its entries as long as the stack says (the API's access logs too).
+    assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in all_groups)
     groups = {
         group["Properties"]["LogGroupName"]["Fn::Sub"]: group["Properties"]
-        for group in _of_type("AWS::Logs::LogGroup").values()
+        for group in all_groups
+        if "LogGroupName" in group["Properties"]
     }
     for function in _of_type("AWS::Serverless::Function"):
         props = groups.get(f"/aws/lambda/${{{function}}}")
