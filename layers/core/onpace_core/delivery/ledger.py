@@ -154,8 +154,8 @@ def confirm(
     together with an audit entry saying so. ``None`` when there was nothing left to confirm."""
     condition: Condition | None = None
     for key in settles:
-        entry = OutboxModel.deliveries[key]
-        marked = (entry["status"] == "sending") & (entry["by"] == token)
+        path = OutboxModel.deliveries[key]
+        marked = (path["status"] == "sending") & (path["by"] == token)
         condition = marked if condition is None else condition & marked
     if condition is None:
         return None

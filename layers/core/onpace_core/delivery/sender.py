@@ -151,7 +151,7 @@ class ClaimFailed(Exception):
         self.code = code
 
 
-class _DeadlineNear(Exception):
+class DeadlineNear(Exception):
     """Too little time is left to send another message and record SES's answer."""
 
 
@@ -182,19 +182,23 @@ def error_code(error: BaseException) -> str:
 
 def _prepare(
     notice: OutboxModel,
-    deliveries: Mapping[str, Any],
     settings: Settings,
     templates_dir: Path,
     at: str,
     now: datetime,
-    learned: dict[str, dict[str, Any]],
+    *,
+    deliveries: Mapping[str, Any] | None = None,
+    learned: dict[str, dict[str, Any]] | None = None,
 ) -> list[_Prepared]:
-    """Render and encode every message still to send before any is sent.
+    """Render and encode every message still to send (no entry in ``deliveries``, by default the
+    notice's) before any is sent.
 
     A template error (or a failed read of an invitation's sources) therefore stops the notice
     before any email goes out (the retry renders again, and it can be re-driven once fixed). A
     recipient without a usable address goes into ``learned`` as failed and never reaches SES.
     """
+    deliveries = plain(notice.deliveries) if deliveries is None else deliveries
+    learned = {} if learned is None else learned
     invitations = InvitationDrafts(notice, stamp=now)
     prepared: list[_Prepared] = []
     for index, contact in enumerate(notice.recipients or []):
@@ -260,10 +264,18 @@ class _Attempt:
         self.sent_now = 0
 
     def run(self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime) -> DeliveryResult:
-        prepared = _prepare(self.notice, self.deliveries, settings, templates_dir, self.at, now, self.learned)
+        prepared = _prepare(
+            self.notice,
+            settings,
+            templates_dir,
+            self.at,
+            now,
+            deliveries=self.deliveries,
+            learned=self.learned,
+        )
         for item in prepared:
             if time.monotonic() > self.deadline:
-                raise _DeadlineNear(item.key)
+                raise DeadlineNear(item.key)
             entry = {"status": "sending", "at": self.at, "by": self.token}
             ledger.mark(self.notice, self.token, item.key, entry, self.learned)
             self._written()
@@ -308,6 +320,16 @@ class _Attempt:
         )
         self._written()
         return DeliveryResult(self.notice.notice_id, status, self.notice.rule_id, self.sent_now, found)
+
+    def lost(self) -> DeliveryResult | None:
+        """After a write refused for want of the lease: when this attempt knows nothing the item
+        lacks, it simply steps aside for the attempt that holds the notice now."""
+        if self.learned or self.release:
+            return None
+        found = outcomes(self.notice, self.deliveries)
+        return DeliveryResult(
+            self.notice.notice_id, "sending", self.notice.rule_id, 0, found, retry_after=0.0
+        )
 
     def interrupt(self, error: Exception) -> None:
         """Write what this attempt knows and give the notice back; :class:`Interrupted` if it cannot."""
@@ -372,6 +394,12 @@ def deliver(
     attempt = _Attempt(notice, token, at, deadline=time.monotonic() + seconds - SEND_MARGIN)
     try:
         return attempt.run(ses_client, settings, templates_dir, now)
+    except ledger.LeaseLost as error:
+        stepped_aside = attempt.lost()
+        if stepped_aside is not None:
+            return stepped_aside
+        attempt.interrupt(error)
+        raise
     except Exception as error:
         attempt.interrupt(error)
         raise
