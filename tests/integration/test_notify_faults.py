@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 from onpace_core.audit.log import verify_chain
 from onpace_core.delivery.retry import MAX_ATTEMPTS, RetryMessage
 from onpace_core.delivery.sender import DeliveryResult, Interrupted, deliver
@@ -461,3 +462,31 @@ def test_logs_name_no_student(local_stack: LocalStack) -> None:
     text = stream.getvalue()
     for secret in (item.notice_id, item.student_id, item.student_name, *ADDRESSES):
         assert secret not in text
+
+
+class _SqsDown:
+    def send_message(self, **_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+
+
+def test_a_notice_that_cannot_even_be_queued_fails_its_record_alone(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Throttled claim and SQS down: only then is the stream record failed, for Lambda to retry."""
+    import notify_handler
+
+    stuck = _insert(_notice())
+    other = _insert(_notice())
+    records = [_event_for(local_stack, stuck)["Records"][0], _event_for(local_stack, other)["Records"][0]]
+    working = notify_handler.sqs
+    monkeypatch.setattr(notify_handler, "sqs", _SqsDown())
+
+    with throttled("UpdateItem", OutboxModel.Meta.table_name, times=1, notice_id=stuck.notice_id):
+        response = local_stack.invoke("NotifyFunction", {"Records": records})
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    assert _sent(local_stack, stuck.notice_id) == [] and len(_sent(local_stack, other.notice_id)) == 3
+    monkeypatch.setattr(notify_handler, "sqs", working)  # Lambda retries the failed record
+    assert local_stack.invoke("NotifyFunction", {"Records": records[:1]}) == {"batchItemFailures": []}
+    _assert_complete_and_true(local_stack, stuck)
+    _assert_complete_and_true(local_stack, other)
