@@ -147,11 +147,6 @@ def test_ingest_and_evaluation_log_no_student(
     assert metrics["Decisions"] == sum(r["count"] for r in summary["recorded"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="notify_handler logs notice_id, which holds the student id (issue 11, item 8); "
-    "notify_handler is being changed on another branch: remove this mark when that lands",
-)
 def test_notify_logs_no_student(local_stack: LocalStack, caplog: pytest.LogCaptureFixture) -> None:
     district = _district(local_stack)
     evaluate(local_stack, district.district_id, date(2026, 9, 25))

@@ -200,7 +200,11 @@ def test_daily_evaluation_schedule(cfn: dict[str, Any]) -> None:
 
 def test_outbox_stream_feeds_notify(cfn: dict[str, Any]) -> None:
     mappings = _of_type(cfn, "AWS::Lambda::EventSourceMapping")
-    assert set(mappings) == {"NotifyFunctionOutboxStream", "CanvasQueueFunctionLiveEvents"}
+    assert set(mappings) == {
+        "NotifyFunctionOutboxStream",
+        "NotifyFunctionRetryQueue",
+        "CanvasQueueFunctionLiveEvents",
+    }
     props = mappings["NotifyFunctionOutboxStream"]["Properties"]
     assert props["FunctionName"] == {"Ref": "NotifyFunction"}
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
@@ -214,11 +218,24 @@ def test_outbox_stream_feeds_notify(cfn: dict[str, Any]) -> None:
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["NotifyDLQ", "Arn"]}
     stream = cfn["Resources"]["OutboxTable"]["Properties"]["StreamSpecification"]
     assert stream == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    # A failed notice is retried alone from its own queue, which ends in the same DLQ.
+    retry = mappings["NotifyFunctionRetryQueue"]["Properties"]
+    assert retry["EventSourceArn"] == {"Fn::GetAtt": ["NotifyRetryQueue", "Arn"]}
+    assert retry["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = cfn["Resources"]["NotifyRetryQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["NotifyDLQ", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * 30
 
 
 def test_queues_and_ses(cfn: dict[str, Any]) -> None:
     queues = _of_type(cfn, "AWS::SQS::Queue")
-    assert set(queues) == {"NotifyDLQ", "EvaluateDLQ", "CanvasLiveEventsQueue", "CanvasLiveEventsDLQ"}
+    assert set(queues) == {
+        "NotifyRetryQueue",
+        "NotifyDLQ",
+        "EvaluateDLQ",
+        "CanvasLiveEventsQueue",
+        "CanvasLiveEventsDLQ",
+    }
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600

@@ -1,45 +1,76 @@
-"""Deliver one outbox notice: one SES message per recipient, each sent at most once, with evidence.
+"""Deliver one outbox notice: one SES message per recipient, none sent twice, audited exactly once.
 
-The outbox item is the ledger. For recipient ``i`` the map entry ``deliveries.r{i}`` is claimed
-with a conditional update (it must not exist yet) *before* SES is called, and then settled as
-``sent`` (with the SES message id) or ``failed`` (with the error code). A retry of the same
-stream record, a replay or a second invocation therefore finds the claim and sends nothing
-again. Only an error after which SES certainly did not accept the message (throttling, a 5xx,
-a network failure) releases the claim and re-raises, so that the stream retries the record.
+The outbox item is the ledger (``delivery/ledger.py``). An attempt first claims the notice's
+lease (one conditional update that returns the item), renders every message, and then for each
+recipient marks it ``sending`` before calling SES — the same write records SES's answer for
+the recipient before — and settles the notice and writes its audit entry in one transaction.
+A notice to ``n`` recipients so costs ``n + 3`` DynamoDB requests (the audit chain's head is one
+of them), where it cost ``2n + 8`` before.
 
-Lifecycle of the item: ``pending`` → ``sending`` → ``sent`` | ``partial`` | ``failed``.
-``skipped`` (superseded warnings) and ``suppressed`` (channel policy) items are never sent.
-Every outcome is written to the audit log (``notice.sent`` / ``notice.failed``) before the
-item's final status, so a crash in between leaves the item ``sending`` and the retry audits it.
+What happens on each fault (``docs/operations.md``, "Delivery faults"):
+
+- Another attempt holds the lease (a duplicate stream record, a concurrent retry): nothing is
+  written; the result is ``sending`` with ``retry_after``, the seconds until that lease ends.
+- An error before a message was accepted (a throttled claim or mark, a template error, SES
+  throttling or a 5xx): the attempt writes what it knows, gives back the recipient it was
+  sending to and the lease (one *flush* write), and re-raises; the retry sends the rest.
+- The flush itself fails (the item is throttled): :class:`Interrupted` carries what the attempt
+  knows (its token, SES's answers, the marks to give back) for the retry to write first.
+- The attempt dies after SES accepted a message and before recording it: that recipient stays
+  marked by it; once its lease is over, the next attempt sends the others and settles the notice
+  as ``unconfirmed`` for that recipient (never as failed or partial, and never sending again).
+- SES rejects a recipient for good (``DEFINITE_REJECTIONS``): recorded ``failed``, no retry.
+
+Lifecycle of the item: ``pending`` → ``sending`` → ``sent`` | ``partial`` | ``failed`` |
+``unconfirmed``. ``skipped``, ``suppressed`` and ``recorded`` items are never sent.
 
 A Chicago meeting plan's email to the instructor carries the meeting invitation as an ``.ics``
-attachment (``delivery/invitation.py``). It is built with every other message, before any claim,
-from the notice and ``now``; its UID depends on the notice only, so the message a retry rebuilds
-(after a released claim) is the same calendar entry. What was attached is settled with the
-delivery (``deliveries.r{i}.invitation``) and so reaches the audit entry.
+attachment (``delivery/invitation.py``), built with every other message after the claim from the
+notice and ``now``; its UID depends on the notice only, so the message a retry rebuilds is the
+same calendar entry. What was attached is settled with the delivery (``deliveries.r{i}.invitation``)
+and so reaches the audit entry.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import time
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from onpace_rules.titles import rule_title
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PynamoDBException
 
-from onpace_core.audit.log import AuditEntry, append, iso_instant, utc_now
+from onpace_core.audit.log import iso_instant, utc_now
+from onpace_core.delivery import ledger
+from onpace_core.delivery.evidence import (
+    INVALID_ADDRESS,
+    NO_RECIPIENT,
+    RecipientOutcome,
+    audit_entry,
+    outcomes,
+    overall,
+    plain,
+    reason,
+)
 from onpace_core.delivery.invitation import InvitationDrafts
 from onpace_core.delivery.mime import InvalidAddressError, build_message, parse_address, to_bytes
 from onpace_core.notices.render import render
 from onpace_core.settings import Settings
 from onpace_core.store.models import OutboxModel
 
-ACTOR = "notify"
+__all__ = [
+    "DEFINITE_REJECTIONS",
+    "ClaimFailed",
+    "DeliveryResult",
+    "Handover",
+    "Interrupted",
+    "RecipientOutcome",
+    "deliver",
+]
 
 #: SES error codes after which the message was certainly not accepted and a retry cannot help.
 #: (SES v2 names end in "Exception"; moto and SES v1 use the short names and
@@ -58,30 +89,25 @@ DEFINITE_REJECTIONS = frozenset(
 )
 
 NEVER_SEND = frozenset({"skipped", "suppressed", "recorded"})
+FINAL = frozenset({"sent", "partial", "failed", "unconfirmed"})
 # Roster roles of the student's family: their messages carry the contact person's Reply-To.
 FAMILY_CONTACT_ROLES = frozenset({"student", "guardian", "parent"})
-FINAL = frozenset({"sent", "partial", "failed"})
-NO_RECIPIENT = "no recipient address"
-INVALID_ADDRESS = "invalid address"
 
-
-@dataclass(frozen=True)
-class RecipientOutcome:
-    index: int
-    role: str
-    address: str
-    status: str  # sent | failed | sending (claimed by an attempt that never recorded a result)
-    message_id: str | None = None
-    error: str | None = None
-    invitation: Mapping[str, Any] | None = None  # what a meeting plan's email carried
+#: Time an attempt may take when the caller does not say (Lambda's longest timeout).
+DEFAULT_TIME_LEFT = 900.0
+#: A lease ends this long after its invocation must have ended (clocks of two hosts differ).
+LEASE_MARGIN = timedelta(seconds=30)
+#: No message is started with less time left than this: the answer must be recorded in time.
+SEND_MARGIN = 5.0
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
     """What ``deliver`` found and did.
 
-    ``status`` is the item's status afterwards (``missing`` when there is no such item);
-    ``sent_now`` counts the messages SES accepted during this call only.
+    ``status`` is the item's status afterwards (``missing`` when there is no such item;
+    ``sending`` with ``retry_after`` when another attempt holds the notice); ``sent_now`` counts
+    the messages SES accepted during this call only.
     """
 
     notice_id: str
@@ -89,10 +115,44 @@ class DeliveryResult:
     rule_id: str | None = None
     sent_now: int = 0
     outcomes: tuple[RecipientOutcome, ...] = ()
+    retry_after: float | None = None
 
     @property
     def message_ids(self) -> tuple[str, ...]:
         return tuple(o.message_id for o in self.outcomes if o.message_id)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What an interrupted attempt could not write, for the retry to write first."""
+
+    token: str
+    settles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    release: Sequence[str] = ()
+
+
+class Interrupted(Exception):
+    """Delivery stopped and the attempt could not record what it knew: the retry must carry it."""
+
+    def __init__(self, notice_id: str, code: str, handover: Handover) -> None:
+        super().__init__(f"delivery interrupted ({code}); the retry carries what was not written")
+        self.notice_id = notice_id
+        self.code = code
+        self.handover = handover
+
+
+class ClaimFailed(Exception):
+    """The claim could not be made (a throttle, an outage): nothing was written, nothing handed
+    over was applied — a retry must carry the handover again."""
+
+    def __init__(self, notice_id: str, code: str) -> None:
+        super().__init__(f"the notice could not be claimed ({code})")
+        self.notice_id = notice_id
+        self.code = code
+
+
+class DeadlineNear(Exception):
+    """Too little time is left to send another message and record SES's answer."""
 
 
 @dataclass(frozen=True)
@@ -107,239 +167,38 @@ class _Prepared:
         return {**entry, "invitation": dict(self.invitation)} if self.invitation else entry
 
 
-# ---------------------------------------------------------------------------------------------
-# Outbox updates (all conditional, all through the pynamodb model)
-
-
-def _is_condition_failure(error: UpdateError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return {k: _plain(v) if _is_map(v) else v for k, v in value.items()}
-    return _plain(value.as_dict())
-
-
-def _is_map(value: Any) -> bool:
-    return isinstance(value, Mapping) or callable(getattr(value, "as_dict", None))
-
-
-def _deliveries(notice: OutboxModel) -> dict[str, dict[str, Any]]:
-    return _plain(notice.deliveries)
-
-
-def _start(notice: OutboxModel) -> bool:
-    """``pending`` → ``sending``; False when another writer changed the status first."""
-    try:
-        notice.update(
-            actions=[
-                OutboxModel.status.set("sending"),
-                OutboxModel.deliveries.set(OutboxModel.deliveries | {}),
-            ],
-            condition=OutboxModel.status == "pending",
-        )
-    except UpdateError as error:
-        if _is_condition_failure(error):
-            return False
-        raise
-    return True
-
-
-def _put_delivery(notice: OutboxModel, key: str, entry: dict[str, Any]) -> bool:
-    """Create ``deliveries[key]``; False when it already exists (someone claimed it first)."""
-    try:
-        notice.update(
-            actions=[OutboxModel.deliveries[key].set(entry)],
-            condition=OutboxModel.deliveries[key].does_not_exist(),
-        )
-    except UpdateError as error:
-        if _is_condition_failure(error):
-            return False
-        raise
-    return True
-
-
-def _settle(notice: OutboxModel, key: str, entry: dict[str, Any]) -> None:
-    """Record the result of our claim (unconditionally: what SES said is the truth)."""
-    notice.update(actions=[OutboxModel.deliveries[key].set(entry)])
-
-
-def _release(notice: OutboxModel, key: str) -> None:
-    """Give back a claim whose message SES certainly did not accept, so a retry may send it."""
-    try:
-        notice.update(
-            actions=[OutboxModel.deliveries[key].remove()],
-            condition=OutboxModel.deliveries[key]["status"] == "sending",
-        )
-    except UpdateError as error:
-        if not _is_condition_failure(error):
-            raise
-
-
-def _finalize(notice: OutboxModel, status: str, reason: str | None, first_id: str | None, at: str) -> bool:
-    actions: list[Any] = [OutboxModel.status.set(status)]
-    actions.append(OutboxModel.status_reason.set(reason) if reason else OutboxModel.status_reason.remove())
-    if first_id:
-        actions += [OutboxModel.ses_message_id.set(first_id), OutboxModel.sent_at.set(at)]
-    try:
-        notice.update(actions=actions, condition=OutboxModel.status.is_in("pending", "sending"))
-    except UpdateError as error:
-        if _is_condition_failure(error):
-            return False
-        raise
-    return True
+def error_code(error: BaseException) -> str:
+    """The AWS error code of ``error`` (never its message: a message may quote an address)."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "Unknown"))
+    if isinstance(error, PynamoDBException) and error.cause_response_code:
+        return str(error.cause_response_code)
+    return type(error).__name__
 
 
 # ---------------------------------------------------------------------------------------------
-# Outcomes and evidence
-
-
-def _outcomes(notice: OutboxModel) -> tuple[RecipientOutcome, ...]:
-    deliveries = _deliveries(notice)
-    out = []
-    for index, contact in enumerate(notice.recipients or []):
-        entry = deliveries.get(f"r{index}", {})
-        out.append(
-            RecipientOutcome(
-                index=index,
-                role=contact.role,
-                address=contact.address or "",
-                status=str(entry.get("status", "sending")),
-                message_id=entry.get("message_id"),
-                error=entry.get("error"),
-                invitation=entry.get("invitation"),
-            )
-        )
-    return tuple(out)
-
-
-def _overall(outcomes: Sequence[RecipientOutcome]) -> str:
-    sent = sum(1 for o in outcomes if o.status == "sent")
-    if outcomes and sent == len(outcomes):
-        return "sent"
-    return "partial" if sent else "failed"
-
-
-def _roles(outcomes: Sequence[RecipientOutcome]) -> str:
-    counts = Counter(o.role for o in outcomes)
-    return ", ".join(role if n == 1 else f"{n} {role}s" for role, n in counts.items())
-
-
-def _reason(outcomes: Sequence[RecipientOutcome]) -> str | None:
-    problems = [o for o in outcomes if o.status != "sent"]
-    if not problems:
-        return None
-    parts = [
-        f"r{o.index} ({o.role}): {o.error or 'outcome unknown, claimed but no result recorded'}"
-        for o in problems
-    ]
-    return "; ".join(parts)
-
-
-def _summary(
-    notice: OutboxModel, status: str, outcomes: Sequence[RecipientOutcome], reason: str | None
-) -> str:
-    who = notice.student_name or notice.student_id
-    where = notice.class_title or notice.class_id
-    title = rule_title(notice.rule_id)
-    sent = [o for o in outcomes if o.status == "sent"]
-    missed = [o for o in outcomes if o.status != "sent"]
-    if not outcomes:
-        return f"{title} for {who} in {where} was not sent: {reason or NO_RECIPIENT}."
-    if status == "sent":
-        return f"{title} for {who} in {where} sent to {_roles(sent)}."
-    missed_text = ", ".join(f"{o.role} ({o.error or 'outcome unknown'})" for o in missed)
-    if status == "partial":
-        return f"{title} for {who} in {where} sent to {_roles(sent)}; not delivered to {missed_text}."
-    return f"{title} for {who} in {where} was not delivered to {missed_text}."
-
-
-def _audit(
-    notice: OutboxModel, status: str, outcomes: Sequence[RecipientOutcome], reason: str | None, now: datetime
-) -> None:
-    entry = AuditEntry(
-        type="notice.failed" if status == "failed" else "notice.sent",
-        actor=ACTOR,
-        summary=_summary(notice, status, outcomes, reason),
-        on=date.fromisoformat(notice.decided_on),
-        rule_id=notice.rule_id,
-        policy_version=notice.policy_version,
-        program_id=notice.program_id,
-        student_id=notice.student_id,
-        class_id=notice.class_id,
-        notice_id=notice.notice_id,
-        detail={
-            "status": status,
-            "reason": reason,
-            "kind": notice.kind,
-            "episode": notice.episode,
-            "decided_on": notice.decided_on,
-            "due_on": notice.due_on,
-            "deadlines": _plain(notice.deadlines),
-            "facts": _plain(notice.facts),
-            "recipients": [_recipient_detail(o) for o in outcomes],
-            "reply_to": _reply_to_detail(notice),
-            "signed": [n for n in (notice.program_name, notice.district_name) if n],
-            "ses_message_ids": [o.message_id for o in outcomes if o.message_id],
-        },
-    )
-    append(notice.district_id, [entry], now=now)
-
-
-def _reply_to_detail(notice: OutboxModel) -> dict[str, Any] | None:
-    """The person a family notice named, as evidence of whom the family was told to contact."""
-    person = notice.reply_to
-    if person is None:
-        return None
-    return {"role": person.role, "name": person.name, "title": person.title, "address": person.address}
-
-
-def _recipient_detail(outcome: RecipientOutcome) -> dict[str, Any]:
-    detail: dict[str, Any] = {
-        "index": outcome.index,
-        "role": outcome.role,
-        "address": outcome.address,
-        "status": outcome.status,
-        "message_id": outcome.message_id,
-        "error": outcome.error,
-    }
-    if outcome.invitation is not None:
-        detail["invitation"] = dict(outcome.invitation)
-    return detail
-
-
-def _finish(notice: OutboxModel, now: datetime, sent_now: int) -> DeliveryResult:
-    """Settle the item's status from its deliveries, audit it, and return what happened."""
-    notice.refresh(consistent_read=True)
-    outcomes = _outcomes(notice)
-    if notice.status not in ("pending", "sending"):
-        return DeliveryResult(notice.notice_id, notice.status, notice.rule_id, sent_now, outcomes)
-    status = _overall(outcomes)
-    reason = _reason(outcomes) if outcomes else NO_RECIPIENT
-    first_id = next((o.message_id for o in outcomes if o.message_id), None)
-    _audit(notice, status, outcomes, reason, now)
-    _finalize(notice, status, reason, first_id, iso_instant(now))
-    notice.refresh(consistent_read=True)
-    return DeliveryResult(notice.notice_id, notice.status, notice.rule_id, sent_now, outcomes)
-
-
-# ---------------------------------------------------------------------------------------------
-# Sending
+# Rendering and sending
 
 
 def _prepare(
-    notice: OutboxModel, settings: Settings, templates_dir: Path, at: str, now: datetime
+    notice: OutboxModel,
+    settings: Settings,
+    templates_dir: Path,
+    at: str,
+    now: datetime,
+    *,
+    deliveries: Mapping[str, Any] | None = None,
+    learned: dict[str, dict[str, Any]] | None = None,
 ) -> list[_Prepared]:
-    """Render and encode every recipient's message before anything is claimed or sent.
+    """Render and encode every message still to send (no entry in ``deliveries``, by default the
+    notice's) before any is sent.
 
-    A template error (or a failed read of an invitation's sources) therefore fails the whole
-    record before any email goes out (the stream retries it, and it can be replayed once fixed).
-    A recipient without a usable address is recorded as failed here and never reaches SES.
+    A template error (or a failed read of an invitation's sources) therefore stops the notice
+    before any email goes out (the retry renders again, and it can be re-driven once fixed). A
+    recipient without a usable address goes into ``learned`` as failed and never reaches SES.
     """
-    deliveries = _deliveries(notice)
+    deliveries = plain(notice.deliveries) if deliveries is None else deliveries
+    learned = {} if learned is None else learned
     invitations = InvitationDrafts(notice, stamp=now)
     prepared: list[_Prepared] = []
     for index, contact in enumerate(notice.recipients or []):
@@ -350,7 +209,7 @@ def _prepare(
             to = parse_address(contact.address or "", contact.name)
         except InvalidAddressError:
             error = INVALID_ADDRESS if (contact.address or "").strip() else NO_RECIPIENT
-            _put_delivery(notice, key, {"status": "failed", "error": error, "at": at})
+            learned[key] = {"status": "failed", "error": error, "at": at}
             continue
         invitation = invitations.for_recipient(contact)
         extra = {"invitation": invitation.context} if invitation else None
@@ -389,56 +248,201 @@ def _send(ses_client: Any, settings: Settings, item: _Prepared) -> str:
     return str(response["MessageId"])
 
 
+# ---------------------------------------------------------------------------------------------
+# One attempt that holds the lease
+
+
+class _Attempt:
+    def __init__(self, notice: OutboxModel, token: str, at: str, deadline: float) -> None:
+        self.notice = notice
+        self.token = token
+        self.at = at
+        self.deadline = deadline
+        self.deliveries: dict[str, dict[str, Any]] = plain(notice.deliveries)
+        self.learned: dict[str, dict[str, Any]] = {}  # outcomes not written yet
+        self.release: list[str] = []  # marks of messages SES certainly did not accept
+        self.sent_now = 0
+
+    def run(self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime) -> DeliveryResult:
+        prepared = _prepare(
+            self.notice,
+            settings,
+            templates_dir,
+            self.at,
+            now,
+            deliveries=self.deliveries,
+            learned=self.learned,
+        )
+        for item in prepared:
+            if time.monotonic() > self.deadline:
+                raise DeadlineNear(item.key)
+            entry = {"status": "sending", "at": self.at, "by": self.token}
+            ledger.mark(self.notice, self.token, item.key, entry, self.learned)
+            self._written()
+            self.deliveries[item.key] = entry
+            try:
+                message_id = _send(ses_client, settings, item)
+            except ClientError as error:
+                code = error_code(error)
+                if code in DEFINITE_REJECTIONS:
+                    self.learned[item.key] = item.settled({"status": "failed", "error": code, "at": self.at})
+                    continue
+                self.release.append(item.key)
+                raise
+            except Exception:
+                # The request failed in this process (network, timeout…): give the mark back so
+                # the retry sends it. A read timeout after SES accepted the message is the one
+                # case where this can mean a second copy; botocore itself retries those too.
+                self.release.append(item.key)
+                raise
+            self.learned[item.key] = item.settled({"status": "sent", "message_id": message_id, "at": self.at})
+            self.sent_now += 1
+        return self.settle()
+
+    def _written(self) -> None:
+        self.deliveries.update(self.learned)
+        self.learned = {}
+
+    def settle(self) -> DeliveryResult:
+        found = outcomes(self.notice, {**self.deliveries, **self.learned})
+        status = overall(found)
+        why = reason(found)
+        first_id = next((o.message_id for o in found if o.message_id), None)
+        ledger.settle(
+            self.notice,
+            self.token,
+            audit_entry(self.notice, status, found, why),
+            settles=self.learned,
+            status=status,
+            reason=why,
+            first_message_id=first_id,
+            at=self.at,
+        )
+        self._written()
+        return DeliveryResult(self.notice.notice_id, status, self.notice.rule_id, self.sent_now, found)
+
+    def lost(self) -> DeliveryResult | None:
+        """After a write refused for want of the lease: when this attempt knows nothing the item
+        lacks, it simply steps aside for the attempt that holds the notice now."""
+        if self.learned or self.release:
+            return None
+        found = outcomes(self.notice, self.deliveries)
+        return DeliveryResult(
+            self.notice.notice_id, "sending", self.notice.rule_id, 0, found, retry_after=0.0
+        )
+
+    def interrupt(self, error: Exception) -> None:
+        """Write what this attempt knows and give the notice back; :class:`Interrupted` if it cannot."""
+        code = error_code(error)
+        if not isinstance(error, ledger.LeaseLost):
+            try:
+                ledger.flush(
+                    self.notice,
+                    self.token,
+                    settles=self.learned,
+                    release=self.release,
+                    error={"code": code, "at": self.at},
+                )
+                return
+            except Exception:  # whatever stopped the flush, the retry must carry what it knows
+                pass
+        handover = Handover(self.token, dict(self.learned), tuple(self.release))
+        raise Interrupted(self.notice.notice_id, code, handover) from error
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
 def deliver(
     notice_id: str,
     ses_client: Any,
     settings: Settings,
     templates_dir: Path,
     now: datetime | None = None,
+    *,
+    time_left: float | None = None,
+    handover: Handover | None = None,
 ) -> DeliveryResult:
     """Send the outbox notice ``notice_id`` to each of its recipients, at most once each.
 
-    Raises the SES (or DynamoDB) error when a message could not be sent for a reason that a
-    retry may fix; messages already sent are not sent again by the retry.
+    ``time_left`` is how long this attempt may run (the invocation's remaining time); the lease
+    ends :data:`LEASE_MARGIN` after it. ``handover`` is what an interrupted attempt passed on.
+    Raises the error that stopped delivery after recording what it could (the retry sends the
+    rest), or :class:`Interrupted` when even that could not be recorded.
     """
     now = now or utc_now()
     at = iso_instant(now)
+    seconds = DEFAULT_TIME_LEFT if time_left is None else time_left
+    token = uuid.uuid4().hex
     try:
-        notice = OutboxModel.get(notice_id, consistent_read=True)
+        notice = ledger.claim(
+            notice_id,
+            token,
+            at=at,
+            until=iso_instant(now + timedelta(seconds=seconds) + LEASE_MARGIN),
+            handed_over=handover.token if handover else None,
+            settles=handover.settles if handover else None,
+            release=handover.release if handover else (),
+        )
+    except ledger.NotClaimed:
+        return _not_claimed(notice_id, now, handover)
+    except Exception as error:
+        code = error_code(error)
+        ledger.note_failure(notice_id, {"code": code, "at": at})
+        raise ClaimFailed(notice_id, code) from error
+    attempt = _Attempt(notice, token, at, deadline=time.monotonic() + seconds - SEND_MARGIN)
+    try:
+        return attempt.run(ses_client, settings, templates_dir, now)
+    except ledger.LeaseLost as error:
+        stepped_aside = attempt.lost()
+        if stepped_aside is not None:
+            return stepped_aside
+        attempt.interrupt(error)
+        raise
+    except Exception as error:
+        attempt.interrupt(error)
+        raise
+
+
+def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> DeliveryResult:
+    """Why the claim failed, from the item as it is (one read)."""
+    try:
+        current = OutboxModel.get(notice_id, consistent_read=True)
     except OutboxModel.DoesNotExist:
         return DeliveryResult(notice_id, "missing")
+    if current.kind == "skipped" or current.status in NEVER_SEND:
+        return DeliveryResult(notice_id, current.status, current.rule_id)
+    deliveries = plain(current.deliveries)
+    if current.status in FINAL:
+        if handover is not None and handover.settles:
+            deliveries = _confirm(current, deliveries, handover) or deliveries
+        found = outcomes(current, deliveries)
+        return DeliveryResult(notice_id, overall(found), current.rule_id, 0, found)
+    if current.status in ("pending", "sending"):
+        until = current.lease_until
+        left = (datetime.fromisoformat(until) - now).total_seconds() if until else 0.0
+        found = outcomes(current, deliveries)
+        return DeliveryResult(notice_id, "sending", current.rule_id, 0, found, retry_after=max(0.0, left))
+    raise ValueError(f"outbox item {notice_id} has an unknown status {current.status!r}")
 
-    if notice.kind == "skipped" or notice.status in NEVER_SEND:
-        return DeliveryResult(notice_id, notice.status, notice.rule_id)
-    if notice.status in FINAL:
-        return DeliveryResult(notice_id, notice.status, notice.rule_id, 0, _outcomes(notice))
-    if notice.status not in ("pending", "sending"):
-        raise ValueError(f"outbox item {notice_id} has an unknown status {notice.status!r}")
-    if not notice.recipients:
-        return _finish(notice, now, 0)
-    if notice.status == "pending" and not _start(notice):
-        return deliver(notice_id, ses_client, settings, templates_dir, now)  # look again
-    notice.refresh(consistent_read=True)
 
-    sent_now = 0
-    for item in _prepare(notice, settings, templates_dir, at, now):
-        if not _put_delivery(notice, item.key, {"status": "sending", "at": at}):
-            continue  # another attempt owns this recipient
-        try:
-            message_id = _send(ses_client, settings, item)
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", "Unknown"))
-            if code in DEFINITE_REJECTIONS:
-                _settle(notice, item.key, item.settled({"status": "failed", "error": code, "at": at}))
-                continue
-            _release(notice, item.key)
-            raise
-        except Exception:
-            # The request failed in this process (network, timeout…): give the claim back so
-            # the stream's retry sends it. A read timeout after SES accepted the message is the
-            # one case where this can mean a second copy; botocore itself retries those too.
-            _release(notice, item.key)
-            raise
-        _settle(notice, item.key, item.settled({"status": "sent", "message_id": message_id, "at": at}))
-        sent_now += 1
-    return _finish(notice, now, sent_now)
+def _confirm(
+    notice: OutboxModel, deliveries: dict[str, dict[str, Any]], handover: Handover
+) -> dict[str, dict[str, Any]] | None:
+    """SES's answers an interrupted attempt handed over, for a notice settled without them."""
+    settles = {
+        key: dict(entry)
+        for key, entry in handover.settles.items()
+        if deliveries.get(key, {}).get("status") == "sending" and deliveries[key].get("by") == handover.token
+    }
+    if not settles:
+        return None
+    merged = {**deliveries, **settles}
+    found = outcomes(notice, merged)
+    status = overall(found)
+    why = reason(found)
+    entry = audit_entry(notice, status, found, why, type_="notice.confirmed")
+    if ledger.confirm(notice, handover.token, entry, settles=settles, status=status, reason=why) is None:
+        return None
+    return merged

@@ -228,6 +228,11 @@ class OutboxModel(Model):
     deliveries = MapAttribute[str, Any](default=dict)
     created_at = UnicodeAttribute()
     sent_at = UnicodeAttribute(null=True)
+    # The attempt that may send now (delivery/ledger.py): its token and when its lease ends.
+    lease_token = UnicodeAttribute(null=True)
+    lease_until = UnicodeAttribute(null=True)  # ISO instant (iso_instant), string order = time order
+    attempts = NumberAttribute(null=True)  # delivery attempts that claimed the notice
+    last_error = MapAttribute[str, Any](null=True)  # {"code", "at"} of the last interrupted attempt
 
 
 # ---------------------------------------------------------------------------------------------
