@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -28,11 +28,13 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onpace_core.delivery.retry import QueueSettings, RetryMessage, enqueue, notice_ref
-from onpace_core.delivery.sender import ClaimFailed, DeliveryResult, Handover, Interrupted, error_code
 from onpace_core.observability import metrics, tracer
 from onpace_core.observability.delivery import deliver
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
+
+if TYPE_CHECKING:
+    from onpace_core.delivery.sender import DeliveryResult
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -65,6 +67,9 @@ def queue_record(record: SQSRecord, lambda_context: LambdaContext | None = None)
 
 def attempt(message: RetryMessage, context: LambdaContext | None) -> None:
     """One delivery attempt of the notice ``message`` names; a failure goes to the retry queue."""
+    # The sender (rendering, Jinja2, Babel, icalendar) loads on the first notice, not at cold start.
+    from onpace_core.delivery.sender import ClaimFailed, Handover, Interrupted, error_code
+
     logger.append_keys(notice_ref=notice_ref(message.notice_id), attempt=message.attempt)
     try:
         handover = Handover(message.token, message.settles, message.release) if message.token else None
