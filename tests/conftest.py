@@ -16,6 +16,7 @@ for _entry in (REPO_ROOT, REPO_ROOT / "local", REPO_ROOT / "layers" / "core", RE
     if str(_entry) not in sys.path:
         sys.path.insert(0, str(_entry))
 
+from onpace_local.moto_server import MotoHandle, start_moto  # noqa: E402
 from onpace_local.stack import DYNAMODB_BACKENDS, LocalStack  # noqa: E402
 
 # What each DynamoDB implementation lacks that some tests need (dynalite's own TODO list: it has
@@ -85,11 +86,21 @@ def template_path(repo_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_stack(request: pytest.FixtureRequest, repo_root: Path, template_path: Path) -> Iterator[LocalStack]:
+def moto_server() -> Iterator[MotoHandle]:
+    """One moto server for the session: the [moto] and the [dynalite] stacks both use it (reset in
+    between), so the handlers' module-level boto3 clients keep a live endpoint."""
+    with start_moto() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def local_stack(
+    request: pytest.FixtureRequest, repo_root: Path, template_path: Path, moto_server: MotoHandle
+) -> Iterator[LocalStack]:
     """The template provisioned on a fresh moto server, handlers ready to invoke in-process; the
     tables on dynalite instead for the ``[dynalite]`` run of a test marked ``dynamodb``."""
     backend = getattr(request, "param", "moto")
-    stack = LocalStack.start(template_path, root=repo_root, dynamodb=backend)
+    stack = LocalStack.start(template_path, root=repo_root, dynamodb=backend, moto=moto_server)
     try:
         yield stack
     finally:

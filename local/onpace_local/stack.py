@@ -101,9 +101,12 @@ class LocalStack:
         saved_environ: dict[str, str | None],
         added_paths: list[str],
         dynalite: DynaliteHandle | None = None,
+        *,
+        owns_moto: bool = True,
     ) -> None:
         self.moto = moto
         self.dynalite = dynalite
+        self._owns_moto = owns_moto
         self.stack = stack
         self.root = root
         self._specs = {spec.logical_id: spec for spec in specs}
@@ -124,6 +127,7 @@ class LocalStack:
         stack_name: str = DEFAULT_STACK_NAME,
         parameter_overrides: dict[str, str] | None = None,
         dynamodb: DynamoDbBackend = "moto",
+        moto: MotoHandle | None = None,
     ) -> LocalStack:
         """Start moto, provision the template on it, and prepare this process to run the handlers.
 
@@ -131,6 +135,10 @@ class LocalStack:
         environments) and ``sys.path`` (function folders and layers); ``stop`` puts both back.
         With ``dynamodb="dynalite"`` the tables are created on a dynalite process started for this
         stack, and ``AWS_ENDPOINT_URL_DYNAMODB`` points every DynamoDB client there.
+
+        ``moto``: a running moto server to use (reset first, and left running by ``stop``), so that
+        one process can run one stack after another at the same URL: the handlers' module-level
+        boto3 clients keep the endpoint they were created with.
         """
         if LocalStack._running is not None:
             raise RuntimeError(
@@ -143,7 +151,11 @@ class LocalStack:
             template_path = root / template_path
         if dynamodb not in DYNAMODB_BACKENDS:
             raise ValueError(f"dynamodb must be one of {DYNAMODB_BACKENDS}, not {dynamodb!r}")
-        moto = start_moto()
+        owns_moto = moto is None
+        if moto is None:
+            moto = start_moto()
+        else:
+            moto.reset()
         dynalite: DynaliteHandle | None = None
         saved: dict[str, str | None] = {}
         added_paths: list[str] = []
@@ -181,14 +193,15 @@ class LocalStack:
                 if entry not in sys.path:
                     sys.path.insert(0, entry)
                     added_paths.append(entry)
-            local = cls(moto, stack, specs, root, saved, added_paths, dynalite)
+            local = cls(moto, stack, specs, root, saved, added_paths, dynalite, owns_moto=owns_moto)
             local.bind_models()
             LocalStack._running = local
         except BaseException:
             _restore(saved, added_paths)
             if dynalite is not None:
                 dynalite.stop()
-            moto.stop()
+            if owns_moto:
+                moto.stop()
             raise
         return local
 
@@ -210,7 +223,8 @@ class LocalStack:
         _restore(self._saved_environ, self._added_paths)
         if self.dynalite is not None:
             self.dynalite.stop()
-        self.moto.stop()
+        if self._owns_moto:
+            self.moto.stop()
 
     def __enter__(self) -> LocalStack:
         return self
