@@ -194,6 +194,7 @@ class LocalStack:
                     sys.path.insert(0, entry)
                     added_paths.append(entry)
             local = cls(moto, stack, specs, root, saved, added_paths, dynalite, owns_moto=owns_moto)
+            _cold_start()
             local.bind_models()
             LocalStack._running = local
         except BaseException:
@@ -352,6 +353,20 @@ class LocalStack:
         finally:
             _restore(saved, [])
             self.bind_models()
+
+
+def _cold_start() -> None:
+    """Forget what warm containers keep between invocations: a new stack is a new deployment.
+
+    Matters when one process runs a stack after another (the [moto] then the [dynalite] tests):
+    a webhook secret or a program read from the last stack's servers must not be answered from
+    memory for a district of the same id.
+    """
+    from aws_lambda_powertools.utilities import parameters
+    from onpace_core.facts import program_rules
+
+    parameters.clear_caches()
+    program_rules._cache.clear()
 
 
 def _union_environment(stack: ProvisionedStack, specs: list[FunctionSpec]) -> dict[str, str]:
