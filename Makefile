@@ -20,8 +20,9 @@ $(STAMP): requirements/dev.txt pyproject.toml
 demo: $(STAMP) ## replay the demo district's term on moto server, then serve the console (ARGS=--no-serve to exit)
 	$(BIN)/onpace demo $(ARGS)
 
-test: $(STAMP) ## lint, type-check and run the whole suite (installs Chromium for the browser tests)
+test: $(STAMP) ## lint, type-check and run the whole suite (installs Chromium for the browser tests, dynalite for the DynamoDB ones)
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-dynalite.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
@@ -35,7 +36,8 @@ typecheck: $(STAMP) ## mypy only
 unit: $(STAMP) ## unit tests only
 	$(BIN)/python -m pytest tests/unit $(ARGS)
 
-integration: $(STAMP) ## integration tests against moto server
+integration: $(STAMP) ## integration tests against moto server (DynamoDB ones on dynalite too)
+	bash scripts/ensure-dynalite.sh
 	$(BIN)/python -m pytest tests/integration $(ARGS)
 
 browser: $(STAMP) ## console tests in headless Chromium
@@ -45,5 +47,5 @@ browser: $(STAMP) ## console tests in headless Chromium
 bench: $(STAMP) ## benchmarks (not part of the test suite)
 	$(BIN)/python -m bench.run $(ARGS)
 
-clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+clean: ## remove the virtualenv, the installed dynalite and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tools/dynalite/node_modules

@@ -16,7 +16,50 @@ for _entry in (REPO_ROOT, REPO_ROOT / "local", REPO_ROOT / "layers" / "core", RE
     if str(_entry) not in sys.path:
         sys.path.insert(0, str(_entry))
 
-from onpace_local.stack import LocalStack  # noqa: E402
+from onpace_local.moto_server import MotoHandle, start_moto  # noqa: E402
+from onpace_local.stack import DYNAMODB_BACKENDS, LocalStack  # noqa: E402
+
+# What each DynamoDB implementation lacks that some tests need (dynalite's own TODO list: it has
+# no transactions, no streams; time to live and backups are left out of its tables too).
+_LACKS: dict[str, frozenset[str]] = {
+    "moto": frozenset(),
+    "dynalite": frozenset({"transactions", "streams", "time_to_live", "backups"}),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--dynalite-everywhere",
+        action="store_true",
+        help="run every test of the local stack on dynalite too, not only those marked dynamodb",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "dynamodb(needs=()): exercises DynamoDB paths, so runs on moto and again on dynalite "
+        "(ids [moto]/[dynalite]); needs= names what dynalite lacks (transactions, streams): "
+        "such a test runs on moto alone",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of the local stack runs on moto; those marked ``dynamodb`` on dynalite as well."""
+    if "local_stack" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("dynamodb")
+    backends: tuple[str, ...] = ("moto",)
+    if marker is not None or metafunc.config.getoption("dynalite_everywhere"):
+        needs = marker.kwargs.get("needs", ()) if marker is not None else ()
+        needed = {needs} if isinstance(needs, str) else set(needs)
+        unknown = needed - _LACKS["dynalite"]
+        if unknown:
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: unknown dynamodb needs {sorted(unknown)}")
+        backends = tuple(b for b in DYNAMODB_BACKENDS if not needed & _LACKS[b])
+    # Always parametrized, [moto] included: one cache key per backend, so pytest starts each
+    # stack once per session instead of tearing moto down between marked and unmarked tests.
+    metafunc.parametrize("local_stack", backends, indirect=True, ids=backends, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +86,21 @@ def template_path(repo_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_stack(repo_root: Path, template_path: Path) -> Iterator[LocalStack]:
-    """The template provisioned on a fresh moto server, handlers ready to invoke in-process."""
-    stack = LocalStack.start(template_path, root=repo_root)
+def moto_server() -> Iterator[MotoHandle]:
+    """One moto server for the session: the [moto] and the [dynalite] stacks both use it (reset in
+    between), so the handlers' module-level boto3 clients keep a live endpoint."""
+    with start_moto() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def local_stack(
+    request: pytest.FixtureRequest, repo_root: Path, template_path: Path, moto_server: MotoHandle
+) -> Iterator[LocalStack]:
+    """The template provisioned on a fresh moto server, handlers ready to invoke in-process; the
+    tables on dynalite instead for the ``[dynalite]`` run of a test marked ``dynamodb``."""
+    backend = getattr(request, "param", "moto")
+    stack = LocalStack.start(template_path, root=repo_root, dynamodb=backend, moto=moto_server)
     try:
         yield stack
     finally:

@@ -94,7 +94,7 @@ class Target:
     """The deployment a load writes to."""
 
     settings: Settings
-    endpoint_url: str | None
+    endpoint_url: str | None  # the tables' endpoint
     origin: str  # how the table names were found, for the progress output
 
     def describe(self) -> str:
@@ -132,17 +132,20 @@ def resolve_target(
     """The deployment named by ``--stack``, else by the functions' environment variables."""
     region = _region(region, env)
     endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL") or None
+    # The tables' own endpoint, as botocore picks it: the flag, else DynamoDB's variable, else the
+    # general one (the local stack can serve DynamoDB from dynalite beside moto's other services).
+    tables_endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL_DYNAMODB") or endpoint
     settings = Settings.from_env(env).model_copy(update={"aws_region": region})
     if stack:
         tables = _stack_tables(stack, region, endpoint)
-        return Target(settings.model_copy(update=tables), endpoint, f"stack {stack}")
+        return Target(settings.model_copy(update=tables), tables_endpoint, f"stack {stack}")
     missing = [name for name in REQUIRED_ENV if not env.get(name)]
     if missing:
         raise LoadInputError(
             "which deployment? pass --stack NAME (the table names are read from the stack's outputs), "
             f"or set {', '.join(missing)} to the table names the functions use"
         )
-    return Target(settings, endpoint, "the environment")
+    return Target(settings, tables_endpoint, "the environment")
 
 
 @contextmanager

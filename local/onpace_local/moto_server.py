@@ -60,7 +60,9 @@ def _wait_until_answering(endpoint_url: str, timeout: float) -> None:
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=2):
+            # Not data.json: it serializes all of moto's state, which is per process and still holds
+            # the last stack's until the reset below (slower than this timeout after a long session).
+            with urllib.request.urlopen(f"{endpoint_url}/moto-api/config", timeout=2):
                 return
         except (urllib.error.URLError, ConnectionError, OSError) as error:
             last_error = error

@@ -35,6 +35,19 @@ _DEFAULT_SCHEDULE_GROUP = "default"
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+)$")
 
 
+@dataclass(frozen=True)
+class DynamoDbServer:
+    """The server that holds the tables, and what of DynamoDB it implements beyond items, queries,
+    batches and secondary indexes (moto: all of it; dynalite: none of these)."""
+
+    name: str
+    endpoint_url: str
+    transactions: bool = True
+    streams: bool = True
+    time_to_live: bool = True
+    backups: bool = True
+
+
 @dataclass
 class ProvisionedStack:
     """What ``provision`` created, and how to resolve the template against it.
@@ -53,6 +66,14 @@ class ProvisionedStack:
     params: dict[str, str] = field(default_factory=dict)
     created: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
     skipped: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
+    # Where the tables are: the same moto server, unless the stack serves DynamoDB from another.
+    dynamodb: DynamoDbServer | None = None
+    # Table properties the DynamoDB server cannot hold, per logical id (left out, not faked).
+    left_out: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def dynamodb_server(self) -> DynamoDbServer:
+        return self.dynamodb or DynamoDbServer("moto", self.endpoint_url)
 
     def resolve(self, value: Any) -> Any:
         return resolve(value, self.refs, self.attrs, self.params)
@@ -85,9 +106,10 @@ class _Provisioner:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
+            endpoint = self.stack.dynamodb_server.endpoint_url if service == "dynamodb" else None
             self._clients[service] = boto3.client(
                 service,
-                endpoint_url=self.stack.endpoint_url,
+                endpoint_url=endpoint or self.stack.endpoint_url,
                 region_name=self.stack.region,
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
@@ -112,6 +134,7 @@ class _Provisioner:
 
     def dynamodb_table(self, logical_id: str, props: dict[str, Any]) -> None:
         ddb = self.client("dynamodb")
+        server = self.stack.dynamodb_server
         name = props.get("TableName") or self.name(logical_id, max_length=255)
         request: dict[str, Any] = {
             "TableName": name,
@@ -131,7 +154,9 @@ class _Provisioner:
                     indexes.append(spec)
                 request[key] = indexes
         stream = props.get("StreamSpecification")
-        if stream:
+        if stream and not server.streams:
+            self._leave_out(logical_id, "StreamSpecification")
+        elif stream:
             request["StreamSpecification"] = {
                 "StreamEnabled": True,
                 "StreamViewType": stream["StreamViewType"],
@@ -150,21 +175,34 @@ class _Provisioner:
                 raise
             table = ddb.describe_table(TableName=name)["Table"]
         ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
+        if ttl and ttl.get("Enabled") and not server.time_to_live:
+            self._leave_out(logical_id, "TimeToLiveSpecification")
+        elif ttl and ttl.get("Enabled"):
             ddb.update_time_to_live(
                 TableName=name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
             )
         pitr = props.get("PointInTimeRecoverySpecification")
-        if pitr and pitr.get("PointInTimeRecoveryEnabled"):
+        if pitr and pitr.get("PointInTimeRecoveryEnabled") and not server.backups:
+            self._leave_out(logical_id, "PointInTimeRecoverySpecification")
+        elif pitr and pitr.get("PointInTimeRecoveryEnabled"):
             ddb.update_continuous_backups(
                 TableName=name,
                 PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
             )
-        attrs = {"Arn": table["TableArn"]}
+        # The ARN of this stack's account, whatever account the server puts in its own
+        # (dynalite's is 000000000000): the template's policies name tables by this one.
+        attrs = {"Arn": self.arn("dynamodb", f"table/{name}")}
         if table.get("LatestStreamArn"):
             attrs["StreamArn"] = table["LatestStreamArn"]
+        elif stream:
+            # No stream on this server: an ARN that resolves (policies, event sources) but names
+            # no stream anywhere, so a test that reads the stream fails instead of reading nothing.
+            attrs["StreamArn"] = f"{attrs['Arn']}/stream/not-on-{server.name}"
         self.set(logical_id, name, **attrs)
+
+    def _leave_out(self, logical_id: str, prop: str) -> None:
+        self.stack.left_out.setdefault(logical_id, []).append(prop)
 
     def sqs_queue(self, logical_id: str, props: dict[str, Any]) -> None:
         sqs = self.client("sqs")
@@ -573,8 +611,10 @@ def provision(
     region: str = DEFAULT_REGION,
     stack_name: str = DEFAULT_STACK_NAME,
     parameter_overrides: Mapping[str, str] | None = None,
+    dynamodb: DynamoDbServer | None = None,
 ) -> ProvisionedStack:
-    """Create every data resource of the transformed template on the server at ``endpoint_url``."""
+    """Create every data resource of the transformed template on the server at ``endpoint_url``
+    (the tables on ``dynamodb`` instead, when given)."""
     pseudo = {
         "AWS::Region": region,
         "AWS::StackName": stack_name,
@@ -584,7 +624,12 @@ def provision(
     template = transform(template_path, {**dict(parameter_overrides or {}), **pseudo})
     params = {**parameter_defaults(template), **dict(parameter_overrides or {}), **pseudo}
     stack = ProvisionedStack(
-        endpoint_url=endpoint_url, region=region, stack_name=stack_name, template=template, params=params
+        endpoint_url=endpoint_url,
+        region=region,
+        stack_name=stack_name,
+        template=template,
+        params=params,
+        dynamodb=dynamodb,
     )
     provisioner = _Provisioner(stack)
     resources: dict[str, Any] = template["Resources"]

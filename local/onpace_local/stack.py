@@ -1,6 +1,10 @@
 """The whole of OnPace on this machine: ``template.yaml`` provisioned on a moto server, and the
 real handlers called in-process with the environment the template gives them.
 
+The DynamoDB tables can be served by dynalite instead (``dynamodb="dynalite"``), a second
+implementation of the DynamoDB API, while every other service stays on moto: the handlers reach
+it through ``AWS_ENDPOINT_URL_DYNAMODB``, which botocore (and so pynamodb) prefers for DynamoDB.
+
 moto cannot run Lambda code without Docker, so this class plays the part of Lambda, API
 Gateway, the scheduler and the event-source mappings: callers build the event those would
 send and ``invoke`` the function, while moto holds all the state.
@@ -19,17 +23,28 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.client import BaseClient
 
+from onpace_local.dynalite import DynaliteHandle, start_dynalite
 from onpace_local.iam import AwsCall
 from onpace_local.moto_server import MotoHandle, start_moto
-from onpace_local.provision import DEFAULT_REGION, DEFAULT_STACK_NAME, ProvisionedStack, provision
+from onpace_local.provision import (
+    DEFAULT_REGION,
+    DEFAULT_STACK_NAME,
+    DynamoDbServer,
+    ProvisionedStack,
+    provision,
+)
 from onpace_local.template import FunctionSpec, function_specs, layer_dirs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: The implementations of the DynamoDB API the local stack can serve its tables from.
+DynamoDbBackend = Literal["moto", "dynalite"]
+DYNAMODB_BACKENDS: tuple[DynamoDbBackend, ...] = ("moto", "dynalite")
 
 _CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -85,8 +100,13 @@ class LocalStack:
         root: Path,
         saved_environ: dict[str, str | None],
         added_paths: list[str],
+        dynalite: DynaliteHandle | None = None,
+        *,
+        owns_moto: bool = True,
     ) -> None:
         self.moto = moto
+        self.dynalite = dynalite
+        self._owns_moto = owns_moto
         self.stack = stack
         self.root = root
         self._specs = {spec.logical_id: spec for spec in specs}
@@ -106,11 +126,19 @@ class LocalStack:
         region: str = DEFAULT_REGION,
         stack_name: str = DEFAULT_STACK_NAME,
         parameter_overrides: dict[str, str] | None = None,
+        dynamodb: DynamoDbBackend = "moto",
+        moto: MotoHandle | None = None,
     ) -> LocalStack:
         """Start moto, provision the template on it, and prepare this process to run the handlers.
 
         Sets ``os.environ`` (endpoint, test credentials, region, and the union of the functions'
         environments) and ``sys.path`` (function folders and layers); ``stop`` puts both back.
+        With ``dynamodb="dynalite"`` the tables are created on a dynalite process started for this
+        stack, and ``AWS_ENDPOINT_URL_DYNAMODB`` points every DynamoDB client there.
+
+        ``moto``: a running moto server to use (reset first, and left running by ``stop``), so that
+        one process can run one stack after another at the same URL: the handlers' module-level
+        boto3 clients keep the endpoint they were created with.
         """
         if LocalStack._running is not None:
             raise RuntimeError(
@@ -121,14 +149,27 @@ class LocalStack:
         template_path = Path(template_path)
         if not template_path.is_absolute():
             template_path = root / template_path
-        moto = start_moto()
+        if dynamodb not in DYNAMODB_BACKENDS:
+            raise ValueError(f"dynamodb must be one of {DYNAMODB_BACKENDS}, not {dynamodb!r}")
+        owns_moto = moto is None
+        if moto is None:
+            moto = start_moto()
+        else:
+            moto.reset()
+        dynalite: DynaliteHandle | None = None
         saved: dict[str, str | None] = {}
         added_paths: list[str] = []
         try:
+            server = DynamoDbServer("moto", moto.endpoint_url)
+            if dynamodb == "dynalite":
+                dynalite = start_dynalite()
+                server = dynalite.server()
             _set_env(
                 saved,
                 {
                     "AWS_ENDPOINT_URL": moto.endpoint_url,
+                    # Always set, so that a value from the caller's shell never splits the tables off.
+                    "AWS_ENDPOINT_URL_DYNAMODB": server.endpoint_url,
                     **_CREDENTIALS,
                     "AWS_DEFAULT_REGION": region,
                     "AWS_REGION": region,
@@ -146,6 +187,7 @@ class LocalStack:
                 region=region,
                 stack_name=stack_name,
                 parameter_overrides=parameter_overrides,
+                dynamodb=server,
             )
             specs = function_specs(template_path)
             _set_env(saved, _union_environment(stack, specs))
@@ -154,12 +196,16 @@ class LocalStack:
                 if entry not in sys.path:
                     sys.path.insert(0, entry)
                     added_paths.append(entry)
-            local = cls(moto, stack, specs, root, saved, added_paths)
+            local = cls(moto, stack, specs, root, saved, added_paths, dynalite, owns_moto=owns_moto)
+            _cold_start()
             local.bind_models()
             LocalStack._running = local
         except BaseException:
             _restore(saved, added_paths)
-            moto.stop()
+            if dynalite is not None:
+                dynalite.stop()
+            if owns_moto:
+                moto.stop()
             raise
         return local
 
@@ -179,7 +225,10 @@ class LocalStack:
             LocalStack._running = None
         self._clients.clear()
         _restore(self._saved_environ, self._added_paths)
-        self.moto.stop()
+        if self.dynalite is not None:
+            self.dynalite.stop()
+        if self._owns_moto:
+            self.moto.stop()
 
     def __enter__(self) -> LocalStack:
         return self
@@ -196,7 +245,17 @@ class LocalStack:
 
     @property
     def endpoint_url(self) -> str:
+        """moto server's URL: every service but DynamoDB, and DynamoDB too unless on dynalite."""
         return self.moto.endpoint_url
+
+    @property
+    def dynamodb(self) -> DynamoDbServer:
+        """The server holding the tables, and what of DynamoDB it implements."""
+        return self.stack.dynamodb_server
+
+    @property
+    def dynamodb_endpoint_url(self) -> str:
+        return self.dynamodb.endpoint_url
 
     @property
     def region(self) -> str:
@@ -226,11 +285,11 @@ class LocalStack:
         return self.stack.function_env(logical_id)
 
     def client(self, service: str) -> Any:
-        """A boto3 client bound to the moto server (cached per service)."""
+        """A boto3 client bound to the server of that service (cached per service)."""
         if service not in self._clients:
             self._clients[service] = boto3.client(
                 service,
-                endpoint_url=self.endpoint_url,
+                endpoint_url=self.dynamodb_endpoint_url if service == "dynamodb" else self.endpoint_url,
                 region_name=self.region,
                 aws_access_key_id=_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                 aws_secret_access_key=_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -297,6 +356,20 @@ class LocalStack:
         finally:
             _restore(saved, [])
             self.bind_models()
+
+
+def _cold_start() -> None:
+    """Forget what warm containers keep between invocations: a new stack is a new deployment.
+
+    Matters when one process runs a stack after another (the [moto] then the [dynalite] tests):
+    a webhook secret or a program read from the last stack's servers must not be answered from
+    memory for a district of the same id.
+    """
+    from aws_lambda_powertools.utilities import parameters
+    from onpace_core.facts import program_rules
+
+    parameters.clear_caches()
+    program_rules._cache.clear()
 
 
 def _union_environment(stack: ProvisionedStack, specs: list[FunctionSpec]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from onpace_local.webhook_client import post_webhook
 
 from tests.integration.districts import evaluate, make_district
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
 LADDER = {
     "msc.progress.step1_contact": {},

@@ -114,7 +114,8 @@ def district() -> str:
 
 @pytest.fixture
 def target(local_stack: LocalStack) -> Target:
-    return resolve_target(stack=None, endpoint_url=local_stack.endpoint_url, region=None, env=os.environ)
+    endpoint = local_stack.dynamodb_endpoint_url
+    return resolve_target(stack=None, endpoint_url=endpoint, region=None, env=os.environ)
 
 
 def test_snow_day_loaded_mid_term_is_applied_audited_once_and_moves_the_deadline(
@@ -126,7 +127,7 @@ def test_snow_day_loaded_mid_term_is_applied_audited_once_and_moves_the_deadline
 ) -> None:
     roster = repo_root / "demo" / "roster"
     first = _program_file(tmp_path, district)
-    endpoint = ["--endpoint-url", local_stack.endpoint_url]
+    endpoint = ["--endpoint-url", local_stack.dynamodb_endpoint_url]
 
     assert main(["load", "program", str(first), *endpoint]) == 0
     assert f"{district}#online: new, policy test-online-2026.1" in capsys.readouterr().out

@@ -21,7 +21,7 @@ from onpace_local.stack import LocalStack
 
 from tests.integration.districts import SampleDistrict, make_district
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
 
 @pytest.fixture

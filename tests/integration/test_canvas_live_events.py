@@ -25,7 +25,7 @@ from onpace_local.stack import LocalStack
 
 from tests.integration.districts import SampleDistrict, make_district
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
 WHEN = "2026-09-01T10:00:00-05:00"
 

@@ -15,7 +15,7 @@ from onpace_local.lms.canvas_client import DEFAULT_ROOT_ACCOUNT
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import resign_api_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
 
 def _event(repo_root: Path, name: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from onpace_local.webhook_client import post_webhook, signed_headers
 
 from tests.integration.districts import SampleDistrict, make_district
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
 
 @pytest.fixture

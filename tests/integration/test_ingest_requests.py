@@ -28,7 +28,7 @@ from onpace_local.webhook_client import post_webhook
 
 from tests.integration.districts import SampleDistrict, make_district
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
 KINDS = ("submission", "view", "discussion_post", "progress", "login")
 
@@ -189,10 +189,8 @@ def test_an_admin_mapping_loaded_with_the_cli_folds_the_quarantined_event(
     assert [u["reason"] for u in report.unmatched] == ["unknown student"]
     mappings = tmp_path / "mappings.csv"
     mappings.write_text("kind,namespace,value,sourcedId\nuser,canvas,4411,stu-1\nclass,canvas,c-9,cls-1\n")
-    assert (
-        main(["load", "mappings", str(mappings), "--district", d, "--endpoint-url", local_stack.endpoint_url])
-        == 0
-    )
+    endpoint = ["--endpoint-url", local_stack.dynamodb_endpoint_url]
+    assert main(["load", "mappings", str(mappings), "--district", d, *endpoint]) == 0
     assert "1 quarantined event(s) re-applied" in capsys.readouterr().out
     item = EnrollmentModel.get(f"{d}#cls-1#stu-1", consistent_read=True)
     assert item.last_submission_at == "2026-09-04T12:00:00.000000Z"

@@ -16,7 +16,7 @@ from onpace_local.webhook_client import post_webhook
 
 from tests.integration.districts import evaluate, make_district
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
 PACING = {"cps.pacing.ipr_warning_2w": {}, "cps.pacing.ipr_warning_1w": {}, "cps.pacing.ipr_drop": {}}
 

@@ -21,7 +21,7 @@ from onpace_local.stack import LocalStack
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
 FUNCTION = "RosterImportFunction"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "oneroster"
@@ -179,6 +179,7 @@ def test_an_upload_for_no_known_district_is_ignored(local_stack: LocalStack, rep
     assert read("nobody-here", limit=1) == []
 
 
+@pytest.mark.dynamodb(needs="transactions")  # `onpace load program` audits in a transaction
 def test_onpace_load_roster_imports_a_12_export_and_prints_the_summary(
     local_stack: LocalStack, repo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -188,7 +189,7 @@ def test_onpace_load_roster_imports_a_12_export_and_prints_the_summary(
     program_file.write_text(
         text.replace("district_id: riverbend", f"district_id: {district}"), encoding="utf-8"
     )
-    endpoint = ["--endpoint-url", local_stack.endpoint_url]
+    endpoint = ["--endpoint-url", local_stack.dynamodb_endpoint_url]
     assert main(["load", "program", str(program_file), *endpoint]) == 0
     capsys.readouterr()
 
@@ -280,6 +281,7 @@ def _export_with_students(tmp_path: Path, name: str, students: range) -> Path:
     return export
 
 
+@pytest.mark.dynamodb(needs="transactions")  # `onpace load program` audits in a transaction
 def test_a_bulk_export_that_would_end_most_enrollments_ends_none_unless_allowed(
     local_stack: LocalStack, repo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -289,7 +291,7 @@ def test_a_bulk_export_that_would_end_most_enrollments_ends_none_unless_allowed(
     program_file.write_text(
         text.replace("district_id: riverbend", f"district_id: {district}"), encoding="utf-8"
     )
-    endpoint = ["--endpoint-url", local_stack.endpoint_url]
+    endpoint = ["--endpoint-url", local_stack.dynamodb_endpoint_url]
     assert main(["load", "program", str(program_file), *endpoint]) == 0
     full = _export_with_students(tmp_path, "full", range(1, 13))
     assert main(["load", "roster", str(full), "--program", str(program_file), *endpoint]) == 0
