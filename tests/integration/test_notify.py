@@ -164,7 +164,7 @@ def _settings(stack: LocalStack) -> Settings:
 # Tests
 
 
-@pytest.mark.dynamodb  # reads no stream, so also runs on dynalite: the claim, outbox and audit writes
+@pytest.mark.dynamodb(needs="transactions")  # the audit entry and the settled status are one transaction
 def test_sample_event_file_delivers_the_at_risk_email(local_stack: LocalStack) -> None:
     """``events/notify_outbox_insert.json`` is what ``sam local invoke NotifyFunction -e`` uses."""
     event = json.loads(SAMPLE_EVENT.read_text())
@@ -382,7 +382,7 @@ class _ThrottledOnce:
         return self.client.send_email(**request)
 
 
-@pytest.mark.dynamodb  # reads no stream, so also runs on dynalite: the claim, outbox and audit writes
+@pytest.mark.dynamodb(needs="transactions")  # the audit entry and the settled status are one transaction
 def test_throttling_releases_the_claim_and_the_retry_sends_once(local_stack: LocalStack) -> None:
     item = _insert(_notice())
     flaky = _ThrottledOnce(local_stack.client("sesv2"))
