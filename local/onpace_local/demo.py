@@ -28,9 +28,9 @@ from onpace_core.store.models import OutboxModel, RawEventModel
 
 from onpace_local.demo_feeds import FEEDS, FORMATS, FeedTally, LmsDirectory, send_day
 from onpace_local.district import LoadedDistrict, read_district, store_district
+from onpace_local.evaluation import run_day
 from onpace_local.gateway import serve_gateway
 from onpace_local.replay import read_event_file
-from onpace_local.evaluation import run_day
 from onpace_local.stack import LocalStack
 from onpace_local.streams import StreamPump
 from onpace_local.webhook_client import post_webhook

@@ -184,9 +184,10 @@ def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStac
     district = make_district(local_stack, LADDER, students=("stu-1",))
     key = f"{district.district_id}#cls-1#stu-1"
     program = compile_program(district.program)
-    store = DynamoEvaluationStore()
+    store = DynamoEvaluationStore([key], datetime.now(UTC), district.district_id)
     day = date(2026, 9, 3)
-    (subject,) = store.due(program, day)
+    due = store.due(program, day)
+    subject = next(due)
     evaluation = evaluate_enrollment(program, subject.state, day)
     assert [d.rule_id for d in evaluation.decisions] == ["msc.progress.step1_contact"]
     assert evaluation.wake_on == date(2026, 9, 10)
@@ -197,6 +198,7 @@ def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStac
     )
     ingest_events(district_id=district.district_id, source="plain", events=[event], now=at, ttl_days=30)
     store.record(program, subject, evaluation, day, datetime.now(UTC), DaySummary(program.config.key, day))
+    assert next(due, None) is None  # the end of the page: the store writes what it recorded
     item = EnrollmentModel.get(key, consistent_read=True)
     assert item.wake_on is not None and item.wake_on <= "2026-09-04"  # still due, not 09-10
     assert item.checked_through == "2026-09-03"

@@ -76,13 +76,21 @@ def test_evaluate_and_console_events(
                 EnrollmentModel.percent_at.set("2026-09-01T15:00:00.000000Z"),
             ]
         )
+    # The planner sends the program day's due enrollments to the shard queue; the worker's sample
+    # event is that shard, as SQS hands it over.
     result = local_stack.invoke("EvaluateFunction", _event(repo_root, "evaluate_one_program.json"))
     (program,) = result["programs"]
     assert program["program"] == "riverbend#riverbend-online"
-    assert {"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 3} in program["recorded"]
+    assert program["due"] == 3 and program["shards"] == 1
+    local_stack.client("sqs").purge_queue(QueueUrl=local_stack.ref("EvaluateQueue"))
+    worker = local_stack.invoke("EvaluateWorkerFunction", _event(repo_root, "evaluateworker_shard.json"))
+    assert worker["batchItemFailures"] == []
+    (shard,) = worker["shards"]
+    assert {"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 3} in shard["recorded"]
 
     daily = local_stack.invoke("EvaluateFunction", _event(repo_root, "evaluate_daily_schedule.json"))
     assert "riverbend#riverbend-coop" in {p["program"] for p in daily["programs"]}
+    local_stack.client("sqs").purge_queue(QueueUrl=local_stack.ref("EvaluateQueue"))
 
     page = local_stack.invoke("ConsoleFunction", _event(repo_root, "console_audit_page.json"))
     assert page["statusCode"] == 200
