@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime
 from typing import cast
@@ -249,15 +249,6 @@ def bring_wake_forward(key: str, day: date) -> bool:
             return False
         raise
     return True
-
-
-def due_enrollments(program: ProgramConfig, day: date) -> Iterator[EnrollmentModel]:
-    """Enrollments of ``program`` with something possibly due on or before ``day`` (Query, no Scan)."""
-    for shard in range(program.evaluation_shards):
-        yield from EnrollmentModel.due_index.query(
-            due_key(program.district_id, program.program_id, shard),
-            range_key_condition=EnrollmentModel.wake_on <= day.isoformat(),
-        )
 
 
 def _local(calendar: ProgramCalendar, instant: str | None) -> date | None:
