@@ -73,6 +73,22 @@ def drain(stack: LocalStack, run: EvaluationRun) -> EvaluationRun:
     return run
 
 
+def discard_shards(stack: LocalStack) -> int:
+    """Delete every message now in the shard queue (PurgeQueue allows one call a minute)."""
+    pump = QueuePump.for_function(stack, WORKER)
+    sqs = stack.client("sqs")
+    deleted = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=pump.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return deleted
+        sqs.delete_message_batch(
+            QueueUrl=pump.queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+        deleted += len(messages)
+
+
 def run_day(stack: LocalStack, day: date, time_zone: str) -> EvaluationRun:
     """Live ``day`` in ``time_zone``: fire the planner's schedule for it, then drain the queue."""
     run = EvaluationRun()

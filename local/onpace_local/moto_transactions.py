@@ -11,6 +11,11 @@ it never changes one). A transaction with an update or a delete, which change it
 keeps moto's deep copy. Behaviour is moto's: the same writes, the same cancellation reasons, the
 same stream records, the same rollback.
 
+moto also keeps every model instance it ever made (each DynamoDB item version, stream record and
+table copy) in a class-level list, for its dashboard (``/moto-api/data.json``): a session that
+writes thousands of items makes that list, memory and every read of ``data.json`` grow without
+end. DynamoDB's models are not tracked here (the tests read only SES messages from it).
+
 moto also runs requests on threads without locking, and its rollback puts back whole tables: two
 transactions at once could undo each other's writes. Transactions are serialized here (DynamoDB
 isolates them), so that tests of concurrent writers test OnPace, not moto.
@@ -58,13 +63,25 @@ class _CopyModule:
         return getattr(self._real, name)
 
 
+class _Untracked(list[Any]):
+    """An ``instances_tracked`` list that keeps nothing."""
+
+    def append(self, value: Any) -> None:
+        return None
+
+
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (idempotent)."""
     global _installed
     if _installed:
         return
     import moto.dynamodb.models as models
+    from moto.core.model_instances import model_data
     from moto.dynamodb.models.table import Table
+
+    for service in ("dynamodb", "dynamodbstreams"):
+        for cls in model_data.get(service, {}).values():
+            cls.instances_tracked = _Untracked()  # type: ignore[attr-defined]
 
     original = models.DynamoDBBackend.transact_write_items
     models.copy = _CopyModule(copy, Table)  # type: ignore[assignment]

@@ -204,10 +204,12 @@ def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStac
     assert item.checked_through == "2026-09-03"
     assert "msc.progress.step1_contact#since-2026-08-23" in item.fired.as_dict()
 
-    (subject,) = store.due(program, date(2026, 9, 4))
+    due = store.due(program, date(2026, 9, 4))
+    subject = next(due)
     later = evaluate_enrollment(program, subject.state, date(2026, 9, 4))
     assert later.decisions == () and later.wake_on == date(2026, 9, 7)  # step 1 of the new lapse
     store.record(
         program, subject, later, date(2026, 9, 4), datetime.now(UTC), DaySummary(program.config.key, day)
     )
+    assert next(due, None) is None
     assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-07"

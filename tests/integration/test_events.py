@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from onpace_core.store.models import EnrollmentModel
 from onpace_local.district import LoadedDistrict, load_district
+from onpace_local.evaluation import discard_shards
 from onpace_local.lms.canvas_client import DEFAULT_ROOT_ACCOUNT
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import resign_api_event
@@ -82,7 +83,7 @@ def test_evaluate_and_console_events(
     (program,) = result["programs"]
     assert program["program"] == "riverbend#riverbend-online"
     assert program["due"] == 3 and program["shards"] == 1
-    local_stack.client("sqs").purge_queue(QueueUrl=local_stack.ref("EvaluateQueue"))
+    discard_shards(local_stack)  # the sample event below is that shard
     worker = local_stack.invoke("EvaluateWorkerFunction", _event(repo_root, "evaluateworker_shard.json"))
     assert worker["batchItemFailures"] == []
     (shard,) = worker["shards"]
@@ -90,7 +91,7 @@ def test_evaluate_and_console_events(
 
     daily = local_stack.invoke("EvaluateFunction", _event(repo_root, "evaluate_daily_schedule.json"))
     assert "riverbend#riverbend-coop" in {p["program"] for p in daily["programs"]}
-    local_stack.client("sqs").purge_queue(QueueUrl=local_stack.ref("EvaluateQueue"))
+    discard_shards(local_stack)
 
     page = local_stack.invoke("ConsoleFunction", _event(repo_root, "console_audit_page.json"))
     assert page["statusCode"] == 200

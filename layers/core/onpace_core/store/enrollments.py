@@ -67,9 +67,15 @@ def _has_student_rules(compiled: CompiledProgram) -> bool:
     return any(f.scope == "student" for v in compiled.versions for f in v.families)
 
 
+_ROSTER_DEFAULTS = asdict(RosterFacts())
+
+
 def roster_facts_json(facts: RosterFacts) -> str:
-    """``RosterFacts`` as stored on the enrollment item (dates as ISO strings)."""
-    return json.dumps(asdict(facts), default=lambda value: value.isoformat())
+    """``RosterFacts`` as stored on the enrollment item (dates as ISO strings), compact: fields at
+    their default are left out (``RosterFacts.from_dict`` gives them back), so that the item every
+    fact update rewrites stays near one write unit (docs/scale.md, "Item sizes")."""
+    data = {k: v for k, v in asdict(facts).items() if v != _ROSTER_DEFAULTS[k]}
+    return json.dumps(data, separators=(",", ":"), default=lambda value: value.isoformat())
 
 
 def roster_facts_from_json(text: str) -> RosterFacts:
