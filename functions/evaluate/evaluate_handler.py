@@ -1,9 +1,12 @@
-"""Daily evaluation, invoked by EventBridge Scheduler early each day in a time zone.
+"""Daily evaluation planner, invoked every hour by EventBridge Scheduler.
 
-Input (the schedule's, or a manual run's): ``{"time_zone": "America/Chicago"}`` evaluates every
-program of that zone for its local today; ``"day": "YYYY-MM-DD"`` evaluates that day instead
-(catch-up or a re-run, which records nothing twice); ``"program_id"`` + ``"district_id"``
-restricts the run to one program.
+Input (the schedule's, or a manual run's): ``{"scheduled_time": "<instant>"}`` plans every
+program whose local day began in the hour before that instant, whatever its time zone (the
+zones come from the Programs table); ``{"time_zone": "America/Chicago"}`` plans that zone's
+programs for their local today; ``"day": "YYYY-MM-DD"`` plans that day instead (catch-up or a
+re-run, which records nothing twice; alone, it plans every zone in use); ``"program_id"`` +
+``"district_id"`` restricts the run to one program. Each program day's due enrollments go to
+``EvaluateQueue`` in shards, which ``EvaluateWorkerFunction`` evaluates.
 """
 
 from __future__ import annotations
@@ -11,25 +14,29 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from onpace_core.evaluation.fanout import send_messages, shard_messages, zones_starting_a_day
 from onpace_core.event_input import parsed
 from onpace_core.observability import metrics, tracer
-from onpace_core.observability.evaluation import evaluate_program_day
+from onpace_core.observability.evaluation import plan_program_day
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
-from onpace_core.store.programs import get_program, programs_in_time_zone
+from onpace_core.store.programs import get_program, program_time_zones, programs_in_time_zone
 from onpace_rules.program import ProgramConfig
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 logger = Logger()
 settings = get_settings()
 bind_tables(settings)
+sqs = boto3.client("sqs", region_name=settings.aws_region)  # endpoint: AWS_ENDPOINT_URL if set
 
 
 class EvaluateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    scheduled_time: AwareDatetime | None = None
     time_zone: str | None = None
     district_id: str | None = None
     program_id: str | None = None
@@ -37,16 +44,29 @@ class EvaluateRequest(BaseModel):
 
     @model_validator(mode="after")
     def _target(self) -> EvaluateRequest:
-        if not self.time_zone and not (self.district_id and self.program_id):
-            raise ValueError("give time_zone, or district_id and program_id")
+        if bool(self.district_id) != bool(self.program_id):
+            raise ValueError("give district_id and program_id together")
+        if not (self.scheduled_time or self.time_zone or self.district_id or self.day):
+            raise ValueError("give scheduled_time, time_zone, district_id and program_id, or day")
         return self
 
 
-def _programs(request: EvaluateRequest) -> list[ProgramConfig]:
+def _targets(request: EvaluateRequest, now: datetime) -> list[tuple[ProgramConfig, date]]:
+    """The program days to plan: (program, its local day)."""
     if request.district_id and request.program_id:
-        return [get_program(request.district_id, request.program_id)]
-    assert request.time_zone is not None
-    return programs_in_time_zone(request.time_zone)
+        programs = [get_program(request.district_id, request.program_id)]
+    elif request.time_zone:
+        programs = programs_in_time_zone(request.time_zone)
+    elif request.day:
+        programs = [p for zone in program_time_zones() for p in programs_in_time_zone(zone)]
+    else:
+        assert request.scheduled_time is not None
+        return [
+            (program, day)
+            for zone, day in zones_starting_a_day(program_time_zones(), request.scheduled_time)
+            for program in programs_in_time_zone(zone)
+        ]
+    return [(p, request.day or p.build_calendar().local_date(now)) for p in programs]
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -56,9 +76,9 @@ def _programs(request: EvaluateRequest) -> list[ProgramConfig]:
 def lambda_handler(event: EvaluateRequest, context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     results = []
-    for program in _programs(event):
-        day = event.day or program.build_calendar().local_date(now)
-        summary = evaluate_program_day(program, day, now)
-        logger.info("program evaluated", extra=summary.as_dict())
-        results.append(summary.as_dict())
+    for program, day in _targets(event, now):
+        plan = plan_program_day(program, day, now, settings.evaluation_shard_size)
+        send_messages(sqs, settings.evaluate_queue_url, shard_messages(program, day, plan.shards))
+        logger.info("program planned", extra=plan.as_dict())
+        results.append(plan.as_dict())
     return {"programs": results}

@@ -1,6 +1,7 @@
 """``onpace demo``: a district's term replayed through the real handlers on moto server.
 
-Day by day on a simulated clock: the scheduler fires the evaluate function for the day, the
+Day by day on a simulated clock: the scheduler fires the hourly evaluation planner through the
+day (its shards drain into the evaluate worker through the queue), the
 outbox stream feeds the notify function (emails go through SES on moto), then the day's LMS
 activity arrives over HTTP through the local API gateway in three formats, as the district's
 schools' LMSs would send it (``demo_feeds``): xAPI statements to the LRS endpoint, Caliper
@@ -27,9 +28,9 @@ from onpace_core.store.models import OutboxModel, RawEventModel
 
 from onpace_local.demo_feeds import FEEDS, FORMATS, FeedTally, LmsDirectory, send_day
 from onpace_local.district import LoadedDistrict, read_district, store_district
+from onpace_local.evaluation import run_day
 from onpace_local.gateway import serve_gateway
 from onpace_local.replay import read_event_file
-from onpace_local.scheduler import fire_day, schedules
 from onpace_local.stack import LocalStack
 from onpace_local.streams import StreamPump
 from onpace_local.webhook_client import post_webhook
@@ -206,15 +207,13 @@ def replay_term(
 ) -> DemoReport:
     """Replay the term day by day; returns what was decided, sent and received."""
     report = DemoReport(district_id=district.district_id, console_url=f"{gateway_url}/console")
-    daily = schedules(stack)
+    time_zone = district.programs[0].time_zone
     pump = StreamPump.for_function(stack, "NotifyFunction")
     all_days = list(_days(options.first_day, options.last_day))
     started = time.monotonic()
     for index, day in enumerate(all_days, start=1):
-        decided = 0
-        for schedule in daily:
-            result = fire_day(stack, schedule, day)
-            decided += sum(r["count"] for p in result["programs"] for r in p["recorded"])
+        run = run_day(stack, day, time_zone)  # the hourly planner, then the shard workers
+        decided = sum(r["count"] for p in run.programs() for r in p["recorded"])
         records = pump.pump()
         todays = events.get(day, [])
         sent = send_day(

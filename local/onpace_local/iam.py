@@ -122,7 +122,9 @@ def _named_resource(call: AwsCall, stack: ProvisionedStack) -> list[tuple[str, s
         ]
     if call.service == "sqs" and "QueueUrl" in call.params:
         queue = str(call.params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1]
-        return [(f"sqs:{call.operation}", f"{prefix}{account}:{queue}")]
+        # IAM has no batch actions for SQS: SendMessageBatch needs sqs:SendMessage, and so on.
+        action = call.operation.removesuffix("Batch")
+        return [(f"sqs:{action}", f"{prefix}{account}:{queue}")]
     return []
 
 

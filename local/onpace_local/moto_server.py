@@ -79,6 +79,9 @@ def start_moto(
     """
     from moto.server import ThreadedMotoServer
 
+    from onpace_local.moto_transactions import install
+
+    install()  # transactions back up their items, not whole tables (moto_transactions.py)
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

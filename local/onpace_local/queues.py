@@ -13,7 +13,7 @@ that keeps failing ends in the dead-letter queue after ``maxReceiveCount`` recei
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from onpace_local.stack import LocalStack
@@ -47,6 +47,8 @@ class QueuePump:
     batch_size: int
     delivered: int = 0
     failed: int = 0
+    # What the handler returned for each batch (a worker adds its shards' summaries).
+    responses: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def for_function(cls, stack: LocalStack, function_id: str) -> QueuePump:
@@ -100,6 +102,7 @@ class QueuePump:
         self.delivered += len(records)
         try:
             response = self.stack.invoke(self.function_id, {"Records": records}) or {}
+            self.responses.append(response)
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         except Exception:
             # A function error returns the whole batch to the queue.

@@ -1,21 +1,27 @@
 """Plays EventBridge Scheduler for the local stack (moto stores schedules but never fires them).
 
-Each schedule created from the template is read back from moto; ``fire_day`` invokes the
-target function with the schedule's own Input plus the simulated ``day``, exactly as the real
-scheduler would at the schedule's time on that day in its time zone.
+Each schedule created from the template is read back from moto. ``fire_between`` invokes the
+target function for every time the schedule fires in a window of simulated time, with the
+schedule's own Input and its context attributes filled in (``<aws.scheduler.scheduled-time>``),
+exactly as the real scheduler would; ``fire_day`` fires a day's worth. Daily
+(``cron(M H * * ? *)``) and hourly (``cron(M * * * ? *)``) expressions are simulated.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from onpace_local.stack import LocalStack
 
 _DAILY = re.compile(r"^cron\((\d+) (\d+) \* \* \? \*\)$")
+_HOURLY = re.compile(r"^cron\((\d+) \* \* \* \? \*\)$")
+_SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 
 class UnsupportedScheduleError(ValueError):
@@ -28,15 +34,60 @@ class LocalSchedule:
     expression: str
     time_zone: str
     target_function: str
-    input: dict[str, Any]
+    raw_input: str
+
+    @property
+    def input(self) -> dict[str, Any]:
+        """The Input as written in the template (context attributes not filled in)."""
+        parsed: dict[str, Any] = json.loads(self.raw_input or "{}")
+        return parsed
+
+    @property
+    def hourly(self) -> bool:
+        return _HOURLY.match(self.expression) is not None
 
     @property
     def local_time(self) -> str:
+        """When a daily schedule fires (``HH:MM`` in its zone); ``**:MM`` for an hourly one."""
+        hourly = _HOURLY.match(self.expression)
+        if hourly:
+            return f"**:{int(hourly.group(1)):02d}"
         match = _DAILY.match(self.expression)
         if not match:
-            raise UnsupportedScheduleError(f"schedule {self.name}: only daily cron(M H * * ? *) is simulated")
+            raise UnsupportedScheduleError(
+                f"schedule {self.name}: only cron(M H * * ? *) and cron(M * * * ? *) are simulated"
+            )
         minute, hour = match.groups()
         return f"{int(hour):02d}:{int(minute):02d}"
+
+    def times(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """Every instant in [start, end) at which the schedule fires (aware, UTC)."""
+        _ = self.local_time  # refuses what is not simulated
+        zone = ZoneInfo(self.time_zone)
+        if self.hourly:
+            minute = int(self.local_time[-2:])
+            tick = start.astimezone(UTC).replace(minute=minute, second=0, microsecond=0)
+            if tick < start:
+                tick += timedelta(hours=1)
+            while tick < end:
+                yield tick
+                tick += timedelta(hours=1)
+            return
+        hour, minute = (int(p) for p in self.local_time.split(":"))
+        day = start.astimezone(zone).date()
+        while True:
+            at = datetime.combine(day, time(hour, minute), zone).astimezone(UTC)
+            if at >= end:
+                return
+            if at >= start:
+                yield at
+            day += timedelta(days=1)
+
+    def event(self, at: datetime) -> dict[str, Any]:
+        """The target's input at ``at``: the Input with the scheduled time filled in."""
+        text = self.raw_input.replace(_SCHEDULED_TIME, at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        event: dict[str, Any] = json.loads(text or "{}")
+        return event
 
 
 def _function_for_arn(stack: LocalStack, arn: str) -> str:
@@ -63,7 +114,7 @@ def schedules(stack: LocalStack) -> list[LocalSchedule]:
                 expression=detail["ScheduleExpression"],
                 time_zone=detail.get("ScheduleExpressionTimezone", "UTC"),
                 target_function=_function_for_arn(stack, target["Arn"]),
-                input=json.loads(target.get("Input") or "{}"),
+                raw_input=target.get("Input") or "{}",
             )
         )
     for schedule in found:
@@ -71,5 +122,23 @@ def schedules(stack: LocalStack) -> list[LocalSchedule]:
     return found
 
 
-def fire_day(stack: LocalStack, schedule: LocalSchedule, day: date) -> Any:
-    return stack.invoke(schedule.target_function, {**schedule.input, "day": day.isoformat()})
+def fire_between(stack: LocalStack, schedule: LocalSchedule, start: datetime, end: datetime) -> list[Any]:
+    """Invoke the target for each time the schedule fires in [start, end); the results in order."""
+    return [stack.invoke(schedule.target_function, schedule.event(at)) for at in schedule.times(start, end)]
+
+
+def local_day(day: date, time_zone: str) -> tuple[datetime, datetime]:
+    """The instants [start, end) of ``day`` in ``time_zone``."""
+    zone = ZoneInfo(time_zone)
+    return (
+        datetime.combine(day, time(), zone).astimezone(UTC),
+        datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC),
+    )
+
+
+def fire_day(
+    stack: LocalStack, schedule: LocalSchedule, day: date, time_zone: str | None = None
+) -> list[Any]:
+    """Fire the schedule for ``day`` as lived in ``time_zone`` (default: the schedule's own)."""
+    start, end = local_day(day, time_zone or schedule.time_zone)
+    return fire_between(stack, schedule, start, end)

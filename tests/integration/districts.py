@@ -12,6 +12,7 @@ from onpace_core.settings import Settings
 from onpace_core.store.enrollments import upsert_enrollments
 from onpace_core.store.models import EnrollmentModel
 from onpace_core.store.programs import save_program
+from onpace_local.evaluation import run_program_day
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import new_secret
 from onpace_rules.program import ProgramConfig
@@ -107,9 +108,8 @@ def make_district(
 
 
 def evaluate(stack: LocalStack, district_id: str, day: date, program_id: str = "prog") -> dict[str, Any]:
-    """Run the evaluate handler for one program day, as a re-run invocation does; its summary."""
-    result = stack.invoke(
-        "EvaluateFunction", {"district_id": district_id, "program_id": program_id, "day": day.isoformat()}
-    )
-    (program,) = result["programs"]
+    """Plan one program day as a re-run invocation does, drain the shard queue into the worker,
+    and return the program day's summary (the shards' counts added up)."""
+    run = run_program_day(stack, district_id, program_id, day)
+    (program,) = [p for p in run.programs() if p["program"] == f"{district_id}#{program_id}"]
     return dict(program)

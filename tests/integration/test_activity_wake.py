@@ -184,9 +184,10 @@ def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStac
     district = make_district(local_stack, LADDER, students=("stu-1",))
     key = f"{district.district_id}#cls-1#stu-1"
     program = compile_program(district.program)
-    store = DynamoEvaluationStore()
+    store = DynamoEvaluationStore([key], datetime.now(UTC), district.district_id)
     day = date(2026, 9, 3)
-    (subject,) = store.due(program, day)
+    due = store.due(program, day)
+    subject = next(due)
     evaluation = evaluate_enrollment(program, subject.state, day)
     assert [d.rule_id for d in evaluation.decisions] == ["msc.progress.step1_contact"]
     assert evaluation.wake_on == date(2026, 9, 10)
@@ -197,15 +198,18 @@ def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStac
     )
     ingest_events(district_id=district.district_id, source="plain", events=[event], now=at, ttl_days=30)
     store.record(program, subject, evaluation, day, datetime.now(UTC), DaySummary(program.config.key, day))
+    assert next(due, None) is None  # the end of the page: the store writes what it recorded
     item = EnrollmentModel.get(key, consistent_read=True)
     assert item.wake_on is not None and item.wake_on <= "2026-09-04"  # still due, not 09-10
     assert item.checked_through == "2026-09-03"
     assert "msc.progress.step1_contact#since-2026-08-23" in item.fired.as_dict()
 
-    (subject,) = store.due(program, date(2026, 9, 4))
+    due = store.due(program, date(2026, 9, 4))
+    subject = next(due)
     later = evaluate_enrollment(program, subject.state, date(2026, 9, 4))
     assert later.decisions == () and later.wake_on == date(2026, 9, 7)  # step 1 of the new lapse
     store.record(
         program, subject, later, date(2026, 9, 4), datetime.now(UTC), DaySummary(program.config.key, day)
     )
+    assert next(due, None) is None
     assert EnrollmentModel.get(key, consistent_read=True).wake_on == "2026-09-07"

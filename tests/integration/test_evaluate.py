@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 from onpace_core.audit.log import read, verify_chain
 from onpace_core.store.models import EnrollmentModel, OutboxModel
-from onpace_local.scheduler import fire_day, schedules
+from onpace_local.evaluation import run_day
+from onpace_local.scheduler import schedules
 from onpace_local.stack import LocalStack
 
 from tests.integration.districts import evaluate, make_district
@@ -99,19 +100,20 @@ def test_catch_up_after_outage_sends_only_the_latest_warning(local_stack: LocalS
     assert statuses == {"cps.pacing.ipr_warning_1w": "pending", "cps.pacing.ipr_warning_2w": "skipped"}
 
 
-def test_scheduled_input_evaluates_programs_of_the_time_zone(local_stack: LocalStack) -> None:
+def test_hourly_planner_evaluates_the_programs_of_the_time_zone(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-a",), time_zone="America/Chicago")
-    (daily,) = schedules(local_stack)
-    assert daily.time_zone == "America/Chicago" and daily.target_function == "EvaluateFunction"
-    result = fire_day(local_stack, daily, date(2026, 9, 25))
-    mine = [p for p in result["programs"] if p["program"] == f"{district.district_id}#prog"]
-    assert mine and mine[0]["recorded"] == [
-        {"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 1}
-    ]
+    (planner,) = schedules(local_stack)
+    assert planner.time_zone == "UTC" and planner.target_function == "EvaluateFunction" and planner.hourly
+    run = run_day(local_stack, date(2026, 9, 25), "America/Chicago")
+    mine = [p for p in run.programs() if p["program"] == f"{district.district_id}#prog"]
+    assert mine and mine[0]["day"] == "2026-09-25"
+    assert mine[0]["recorded"] == [{"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 1}]
 
 
 def test_unknown_event_shape_is_refused(local_stack: LocalStack) -> None:
     from aws_lambda_powertools.utilities.parser import ValidationError
 
     with pytest.raises(ValidationError):
-        local_stack.invoke("EvaluateFunction", {"day": "2026-09-25"})
+        local_stack.invoke("EvaluateFunction", {"district_id": "d-1"})
+    with pytest.raises(ValidationError):
+        local_stack.invoke("EvaluateFunction", {})

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from onpace_core.store.models import EnrollmentModel
 from onpace_local.district import LoadedDistrict, load_district
+from onpace_local.evaluation import discard_shards
 from onpace_local.lms.canvas_client import DEFAULT_ROOT_ACCOUNT
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import resign_api_event
@@ -76,13 +77,21 @@ def test_evaluate_and_console_events(
                 EnrollmentModel.percent_at.set("2026-09-01T15:00:00.000000Z"),
             ]
         )
+    # The planner sends the program day's due enrollments to the shard queue; the worker's sample
+    # event is that shard, as SQS hands it over.
     result = local_stack.invoke("EvaluateFunction", _event(repo_root, "evaluate_one_program.json"))
     (program,) = result["programs"]
     assert program["program"] == "riverbend#riverbend-online"
-    assert {"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 3} in program["recorded"]
+    assert program["due"] == 3 and program["shards"] == 1
+    discard_shards(local_stack)  # the sample event below is that shard
+    worker = local_stack.invoke("EvaluateWorkerFunction", _event(repo_root, "evaluateworker_shard.json"))
+    assert worker["batchItemFailures"] == []
+    (shard,) = worker["shards"]
+    assert {"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 3} in shard["recorded"]
 
     daily = local_stack.invoke("EvaluateFunction", _event(repo_root, "evaluate_daily_schedule.json"))
     assert "riverbend#riverbend-coop" in {p["program"] for p in daily["programs"]}
+    discard_shards(local_stack)
 
     page = local_stack.invoke("ConsoleFunction", _event(repo_root, "console_audit_page.json"))
     assert page["statusCode"] == 200

@@ -39,7 +39,8 @@ def test_tables_have_their_indexes_stream_and_backups(
     assert {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])} == indexes
     for index in table.get("GlobalSecondaryIndexes", []):
         # by_student only finds keys: the inputs it routes are written to each item by key.
-        keys_only = logical_id == "EnrollmentsTable" and index["IndexName"] == "by_student"
+        # due lists keys for the planner; the workers read the items by key (BatchGetItem).
+        keys_only = logical_id == "EnrollmentsTable" and index["IndexName"] in ("by_student", "due")
         expected = "KEYS_ONLY" if keys_only else "ALL"
         assert index["Projection"]["ProjectionType"] == expected
     assert local_stack.attr(logical_id, "Arn") == table["TableArn"]
@@ -57,16 +58,16 @@ def test_events_table_expires_raw_events(local_stack: LocalStack) -> None:
     assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
 
 
-def test_daily_schedule_targets_evaluate_in_program_time(local_stack: LocalStack) -> None:
+def test_hourly_schedule_targets_the_evaluation_planner(local_stack: LocalStack) -> None:
     scheduler = local_stack.client("scheduler")
     names = [schedule["Name"] for schedule in scheduler.list_schedules()["Schedules"]]
-    assert names == ["onpace-local-daily-evaluation"]
+    assert names == ["onpace-local-evaluation-planner"]
     schedule = scheduler.get_schedule(Name=names[0])
-    assert schedule["ScheduleExpression"] == "cron(5 0 * * ? *)"
-    assert schedule["ScheduleExpressionTimezone"] == "America/Chicago"
+    assert schedule["ScheduleExpression"] == "cron(5 * * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC"
     target = schedule["Target"]
     assert target["Arn"] == local_stack.attr("EvaluateFunction", "Arn")
-    assert json.loads(target["Input"]) == {"time_zone": "America/Chicago"}
+    assert json.loads(target["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
     assert target["DeadLetterConfig"]["Arn"] == local_stack.attr("EvaluateDLQ", "Arn")
 
 
@@ -127,6 +128,7 @@ def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) 
         "IngestFunction",
         "CanvasQueueFunction",
         "EvaluateFunction",
+        "EvaluateWorkerFunction",
         "NotifyFunction",
         "ConsoleFunction",
         "RosterImportFunction",
@@ -170,7 +172,7 @@ def test_lambda_context(local_stack: LocalStack) -> None:
     assert context.function_name == "onpace-local-EvaluateFunction"
     assert context.memory_limit_in_mb == 512
     assert context.invoked_function_arn == local_stack.attr("EvaluateFunction", "Arn")
-    assert 899_000 < context.get_remaining_time_in_millis() <= 900_000
+    assert 299_000 < context.get_remaining_time_in_millis() <= 300_000
     assert context.aws_request_id != local_stack.context("EvaluateFunction").aws_request_id
 
 

@@ -88,6 +88,7 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         "IngestFunction",
         "CanvasQueueFunction",
         "EvaluateFunction",
+        "EvaluateWorkerFunction",
         "NotifyFunction",
         "ConsoleFunction",
         "RosterImportFunction",
@@ -97,11 +98,12 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         assert props["Runtime"] == "python3.12", logical_id
         assert props["Architectures"] == ["arm64"], logical_id
         # The roster import holds a whole district's export in memory, and may take minutes.
-        batch = logical_id in ("EvaluateFunction", "RosterImportFunction")
+        batch = logical_id == "RosterImportFunction"
+        evaluation = logical_id in ("EvaluateFunction", "EvaluateWorkerFunction")
         assert props["MemorySize"] == (2048 if logical_id == "RosterImportFunction" else 512), logical_id
         assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
         assert {ref["Ref"] for ref in props["Layers"]} == set(layers), logical_id
-        assert props["Timeout"] == (900 if batch else 30), logical_id
+        assert props["Timeout"] == (900 if batch else 300 if evaluation else 30), logical_id
 
 
 def test_function_specs_point_at_existing_folders_with_unique_modules(template_path: Path) -> None:
@@ -110,12 +112,17 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "IngestFunction": "ingest_handler.lambda_handler",
         "CanvasQueueFunction": "canvas_queue_handler.lambda_handler",
         "EvaluateFunction": "evaluate_handler.lambda_handler",
+        "EvaluateWorkerFunction": "evaluate_worker.lambda_handler",
         "NotifyFunction": "notify_handler.lambda_handler",
         "ConsoleFunction": "console_handler.lambda_handler",
         "RosterImportFunction": "roster_handler.lambda_handler",
     }
     # The Canvas queue's function is an ingest function: the same code, another handler.
-    folders = {"CanvasQueueFunction": "ingest", "RosterImportFunction": "roster"}
+    folders = {
+        "CanvasQueueFunction": "ingest",
+        "RosterImportFunction": "roster",
+        "EvaluateWorkerFunction": "evaluate",
+    }
     for spec in specs.values():
         assert spec.code_dir.is_dir(), spec
         expected = folders.get(spec.logical_id, spec.logical_id.removesuffix("Function").lower())
@@ -184,18 +191,34 @@ def test_user_pool_has_immutable_district_attribute(cfn: dict[str, Any]) -> None
     assert district["Mutable"] is False
 
 
-def test_daily_evaluation_schedule(cfn: dict[str, Any]) -> None:
+def test_hourly_evaluation_planner_schedule(cfn: dict[str, Any]) -> None:
+    """One UTC schedule for every zone: the planner picks the programs whose day began."""
     schedules = _of_type(cfn, "AWS::Scheduler::Schedule")
-    assert list(schedules) == ["EvaluateFunctionDailyEvaluation"]
-    props = schedules["EvaluateFunctionDailyEvaluation"]["Properties"]
-    assert props["ScheduleExpression"] == "cron(5 0 * * ? *)"
-    assert props["ScheduleExpressionTimezone"] == {"Ref": "ProgramTimeZone"}
+    assert list(schedules) == ["EvaluateFunctionHourlyPlan"]
+    props = schedules["EvaluateFunctionHourlyPlan"]["Properties"]
+    assert props["ScheduleExpression"] == "cron(5 * * * ? *)"
+    assert props["ScheduleExpressionTimezone"] == "UTC"
     target = props["Target"]
     assert target["Arn"] == {"Fn::GetAtt": ["EvaluateFunction", "Arn"]}
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EvaluateDLQ", "Arn"]}
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
-    params = {"ProgramTimeZone": "America/Chicago"}
-    assert json.loads(resolve(target["Input"], {}, {}, params)) == {"time_zone": "America/Chicago"}
+    assert json.loads(target["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    assert "ProgramTimeZone" not in cfn.get("Parameters", {})
+
+
+def test_shard_queue_feeds_the_evaluate_worker(cfn: dict[str, Any]) -> None:
+    mapping = cfn["Resources"]["EvaluateWorkerFunctionShards"]["Properties"]
+    assert mapping["FunctionName"] == {"Ref": "EvaluateWorkerFunction"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["EvaluateQueue", "Arn"]}
+    assert mapping["BatchSize"] == 1 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = cfn["Resources"]["EvaluateQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["EvaluateDLQ", "Arn"]}
+    assert (
+        queue["VisibilityTimeout"] >= 6 * cfn["Resources"]["EvaluateWorkerFunction"]["Properties"]["Timeout"]
+    )
+    variables = cfn["Resources"]["EvaluateWorkerFunction"]["Properties"]["Environment"]["Variables"]
+    # The worker parks a failing enrollment (with why) one receive before SQS's own redrive would.
+    assert variables["EVALUATION_MAX_RECEIVES"] == str(queue["RedrivePolicy"]["maxReceiveCount"] - 1)
 
 
 def test_outbox_stream_feeds_notify(cfn: dict[str, Any]) -> None:
@@ -204,6 +227,7 @@ def test_outbox_stream_feeds_notify(cfn: dict[str, Any]) -> None:
         "NotifyFunctionOutboxStream",
         "NotifyFunctionRetryQueue",
         "CanvasQueueFunctionLiveEvents",
+        "EvaluateWorkerFunctionShards",
     }
     props = mappings["NotifyFunctionOutboxStream"]["Properties"]
     assert props["FunctionName"] == {"Ref": "NotifyFunction"}
@@ -233,12 +257,15 @@ def test_queues_and_ses(cfn: dict[str, Any]) -> None:
         "NotifyRetryQueue",
         "NotifyDLQ",
         "EvaluateDLQ",
+        "EvaluateQueue",
         "CanvasLiveEventsQueue",
         "CanvasLiveEventsDLQ",
     }
-    for queue in queues.values():
+    for logical_id, queue in queues.items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
-        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+        # Shards are for the day they were planned: four days is plenty to retry and re-drive.
+        days = 4 if logical_id == "EvaluateQueue" else 14
+        assert queue["Properties"]["MessageRetentionPeriod"] == days * 24 * 3600
     identity = cfn["Resources"]["SenderIdentity"]["Properties"]
     assert identity["EmailIdentity"] == {"Ref": "SenderDomain"}
     assert identity["ConfigurationSetAttributes"]["ConfigurationSetName"] == {

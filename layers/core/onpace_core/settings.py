@@ -31,6 +31,13 @@ class Settings(BaseModel):
     sender_address: str = "notices@onpace.example.org"
     raw_event_ttl_days: int = Field(default=400, ge=1)
     aws_region: str = "us-east-1"
+    # The evaluation fan-out (evaluation/fanout.py): the shard queue, its dead-letter queue, due
+    # enrollments per shard, and the receives of a one-enrollment retry before it is parked
+    # (one less than the queue's RedrivePolicy maxReceiveCount, which is the backstop).
+    evaluate_queue_url: str = ""
+    evaluate_dlq_url: str = ""
+    evaluation_shard_size: int = Field(default=500, ge=1, le=2000)
+    evaluation_max_receives: int = Field(default=4, ge=1)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -9,7 +9,7 @@ this code.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Generic, NamedTuple, Protocol, TypeVar
@@ -55,6 +55,8 @@ class DaySummary:
     enrollments_evaluated: int = 0
     recorded: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule id, kind) -> count
     already_recorded: int = 0
+    # Subjects whose evaluation or its writes failed (retried alone by the deployed evaluator).
+    failed: int = 0
     # Set by a store that records calendar changes (the deployed one audits them, once).
     calendar_changes: tuple[CalendarChangeApplied, ...] = ()
 
@@ -67,6 +69,8 @@ class DaySummary:
             "already_recorded": self.already_recorded,
         }
         # Only when there is one, so that every other day's summary keeps its shape.
+        if self.failed:
+            summary["failed"] = self.failed
         if self.calendar_changes:
             summary["calendar_changes"] = [c.as_dict() for c in self.calendar_changes]
         return summary
@@ -91,12 +95,30 @@ class EvaluationStore(Protocol[RefT]):
 
 
 def evaluate_day(
-    store: EvaluationStore[RefT], program: CompiledProgram, day: date, now: datetime
+    store: EvaluationStore[RefT],
+    program: CompiledProgram,
+    day: date,
+    now: datetime,
+    on_error: Callable[[Subject[RefT], Exception], None] | None = None,
 ) -> DaySummary:
-    """Evaluate every subject of ``program`` that may have something due on ``day``."""
+    """Evaluate every subject of ``program`` that may have something due on ``day``.
+
+    Without ``on_error`` an exception ends the day (replay: a bug is a bug). The deployed
+    evaluator passes one: a subject whose evaluation raises is handed to it (to be retried
+    alone) and the loop goes on with the others.
+    """
     summary = DaySummary(program_key=program.config.key, day=day)
+    if on_error is None:
+        for subject in store.due(program, day):
+            summary.enrollments_evaluated += 1
+            evaluation = evaluate_enrollment(program, subject.state, day)
+            store.record(program, subject, evaluation, day, now, summary)
+        return summary
     for subject in store.due(program, day):
         summary.enrollments_evaluated += 1
-        evaluation = evaluate_enrollment(program, subject.state, day)
-        store.record(program, subject, evaluation, day, now, summary)
+        try:
+            evaluation = evaluate_enrollment(program, subject.state, day)
+            store.record(program, subject, evaluation, day, now, summary)
+        except Exception as exc:  # isolation: one subject's failure is its own
+            on_error(subject, exc)
     return summary

@@ -114,16 +114,13 @@ def _initial_status(decision: Decision) -> str:
     return "pending"
 
 
-def record_decision(
+def outbox_item(
     enrollment: EnrollmentModel, decision: Decision, program: ProgramConfig, now: datetime
-) -> tuple[bool, date]:
-    """Insert the outbox item; returns (created, the day it was first recorded).
-
-    The conditional put is what makes re-running a day, retries and overlapping runs safe:
-    only the first writer creates the item (and so only one email is ever queued).
-    """
+) -> OutboxModel:
+    """The outbox item of ``decision`` (not written): what ``record_decision`` and the evaluator's
+    batched transactions (``audit.chain``) put, on condition that it does not exist yet."""
     recipients = recipients_for(enrollment, decision.recipients, program)
-    item = OutboxModel(
+    return OutboxModel(
         notice_id=notice_id(enrollment.enrollment_key, decision),
         district_id=enrollment.district_id,
         program_id=enrollment.program_id,
@@ -149,6 +146,17 @@ def record_decision(
         status_reason=decision.reason,
         created_at=iso_instant(now),
     )
+
+
+def record_decision(
+    enrollment: EnrollmentModel, decision: Decision, program: ProgramConfig, now: datetime
+) -> tuple[bool, date]:
+    """Insert the outbox item; returns (created, the day it was first recorded).
+
+    The conditional put is what makes re-running a day, retries and overlapping runs safe:
+    only the first writer creates the item (and so only one email is ever queued).
+    """
+    item = outbox_item(enrollment, decision, program, now)
     try:
         item.save(condition=OutboxModel.notice_id.does_not_exist())
     except PutError as exc:

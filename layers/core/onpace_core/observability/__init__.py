@@ -36,6 +36,7 @@ EVENTS_UNMATCHED = "EventsUnmatched"
 REQUESTS_REFUSED = "RequestsRefused"
 PROGRAM_DAYS_EVALUATED = "ProgramDaysEvaluated"
 ENROLLMENTS_EVALUATED = "EnrollmentsEvaluated"
+ENROLLMENTS_FAILED = "EnrollmentsFailed"
 DECISIONS = "Decisions"
 NOTICES_SENT = "NoticesSent"
 NOTICES_FAILED = "NoticesFailed"
@@ -70,6 +71,7 @@ __all__ = [
     "EMAILS_FAILED",
     "EMAILS_SENT",
     "ENROLLMENTS_EVALUATED",
+    "ENROLLMENTS_FAILED",
     "EVENTS_DUPLICATE",
     "EVENTS_INGESTED",
     "EVENTS_UNMATCHED",

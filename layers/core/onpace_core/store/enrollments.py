@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import date
 from typing import TYPE_CHECKING
@@ -70,9 +70,15 @@ def _has_student_rules(compiled: CompiledProgram) -> bool:
     return any(f.scope == "student" for v in compiled.versions for f in v.families)
 
 
+_ROSTER_DEFAULTS = asdict(RosterFacts())
+
+
 def roster_facts_json(facts: RosterFacts) -> str:
-    """``RosterFacts`` as stored on the enrollment item (dates as ISO strings)."""
-    return json.dumps(asdict(facts), default=lambda value: value.isoformat())
+    """``RosterFacts`` as stored on the enrollment item (dates as ISO strings), compact: fields at
+    their default are left out (``RosterFacts.from_dict`` gives them back), so that the item every
+    fact update rewrites stays near one write unit (docs/scale.md, "Item sizes")."""
+    data = {k: v for k, v in asdict(facts).items() if v != _ROSTER_DEFAULTS[k]}
+    return json.dumps(data, separators=(",", ":"), default=lambda value: value.isoformat())
 
 
 def roster_facts_from_json(text: str) -> RosterFacts:
@@ -257,13 +263,6 @@ def bring_wake_forward(key: str, day: date) -> bool:
     return True
 
 
-def due_enrollments(program: ProgramConfig, day: date) -> Iterator[EnrollmentModel]:
-    """Enrollments of ``program`` with something possibly due on or before ``day`` (Query, no Scan)."""
-    for shard in range(program.evaluation_shards):
-        yield from EnrollmentModel.due_index.query(
-            due_key(program.district_id, program.program_id, shard),
-            range_key_condition=EnrollmentModel.wake_on <= day.isoformat(),
-        )
 
 
 def _end_date(item: EnrollmentModel) -> date | None:

@@ -93,14 +93,16 @@ class IdentityModel(Model):
 
 
 class DueIndex(GlobalSecondaryIndex["EnrollmentModel"]):
-    """Enrollments by the next date something may be due: evaluate queries ``wake_on <= day``.
+    """Enrollments by the next date something may be due: the planner queries ``wake_on <= day``.
 
-    Sparse: an enrollment that ended has no ``wake_on`` and drops out of the index.
+    Sparse: an enrollment that ended has no ``wake_on`` and drops out of the index. Keys only:
+    the planner needs the keys, the workers read the items by key (BatchGetItem), and a fact
+    update does not write the item a second time into the index.
     """
 
     class Meta:
         index_name = "due"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     due_key = UnicodeAttribute(hash_key=True)  # "{district}#{program}#{shard:02d}"
     wake_on = UnicodeAttribute(range_key=True)
@@ -314,6 +316,22 @@ class ProgramModel(Model):
     by_time_zone: ClassVar[ProgramsByTimeZoneIndex] = ProgramsByTimeZoneIndex()
 
 
+# The time zones programs use, kept in the Programs table under one reserved partition so that
+# the hourly evaluation planner lists them with one Query (the ``by_time_zone`` index cannot list
+# its own partition keys without a Scan).
+TIME_ZONES_PARTITION = "#time-zones"
+
+
+class TimeZoneModel(Model):
+    """One time zone some program's days begin in (written with each program)."""
+
+    class Meta:
+        table_name = "onpace-programs"
+
+    district_id = UnicodeAttribute(hash_key=True)  # always ``TIME_ZONES_PARTITION``
+    program_id = UnicodeAttribute(range_key=True)  # the IANA time zone name
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RawEventModel,
     IdentityModel,
@@ -321,6 +339,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     OutboxModel,
     AuditModel,
     ProgramModel,
+    TimeZoneModel,
 )
 
 
@@ -337,6 +356,7 @@ def bind_tables(settings: Settings) -> None:
         OutboxModel: settings.outbox_table,
         AuditModel: settings.audit_table,
         ProgramModel: settings.programs_table,
+        TimeZoneModel: settings.programs_table,
     }
     for model, name in names.items():
         model.Meta.table_name = name

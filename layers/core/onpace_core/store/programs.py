@@ -22,7 +22,7 @@ from pynamodb.expressions.update import Action
 
 from onpace_core.audit.log import AuditEntry, Claim, append_claimed
 from onpace_core.store.enrollments import due_key
-from onpace_core.store.models import EnrollmentModel, ProgramModel
+from onpace_core.store.models import TIME_ZONES_PARTITION, EnrollmentModel, ProgramModel, TimeZoneModel
 
 AUDITED_CHANGES = ProgramModel.calendar_changes_audited.attr_name
 LOAD_ACTOR = "load"
@@ -44,13 +44,24 @@ def _fields(config: ProgramConfig) -> list[Action]:
     ]
 
 
+def register_time_zone(time_zone: str) -> None:
+    """Note that some program's days begin in ``time_zone`` (idempotent: a put of the same item)."""
+    TimeZoneModel(TIME_ZONES_PARTITION, time_zone).save()
+
+
+def program_time_zones() -> list[str]:
+    """Every time zone a stored program uses (one Query): what the hourly planner looks at."""
+    return [z.program_id for z in TimeZoneModel.query(TIME_ZONES_PARTITION)]
+
+
 def save_program(config: ProgramConfig) -> None:
     """Store ``config`` as is, without an audit entry (the demo's and the tests' set-up)."""
+    register_time_zone(config.time_zone)
     ProgramModel(config.district_id, config.program_id).update(actions=_fields(config))
 
 
 def programs_in_time_zone(time_zone: str) -> list[ProgramConfig]:
-    """Every program whose days begin in ``time_zone`` (what one daily schedule evaluates)."""
+    """Every program whose days begin in ``time_zone`` (what one evaluation of that zone plans)."""
     return [ProgramConfig.model_validate_json(p.config) for p in ProgramModel.by_time_zone.query(time_zone)]
 
 
@@ -169,6 +180,7 @@ def wake_live_subjects(config: ProgramConfig, day: date) -> int:
     moved = 0
     live = EnrollmentModel.status.is_in("active", "held") | EnrollmentModel.status.does_not_exist()
     for shard in range(config.evaluation_shards):
+        # Keys only (the index projects nothing else): the update below is by key and conditional.
         for item in EnrollmentModel.due_index.query(
             due_key(config.district_id, config.program_id, shard),
             range_key_condition=EnrollmentModel.wake_on > day.isoformat(),
@@ -232,6 +244,9 @@ def load_program(config: ProgramConfig, *, source: str, source_sha256: str, now:
     audits the calendar change). The program write and its audit entry are one transaction,
     conditional on the stored program being the one read here: two loads never lose each other.
     """
+    # Before the "unchanged" answer: loading the files again is how a deployment from before the
+    # time-zone list fills it.
+    register_time_zone(config.time_zone)
     stored = stored_config_json(config.district_id, config.program_id)
     if stored == config.model_dump_json():
         return ProgramLoad(config, "unchanged")
