@@ -10,11 +10,15 @@
 2. storage  — on moto server: DynamoDB requests per enrollment-day of the real evaluation code
               (due-index Query + writes) vs. the same code made to look at every enrollment
               every day. Request counts do not depend on the machine; moto's own speed does.
+4. cost     — the AWS bill of 100,000 enrollments a month from measured request units, CPU
+              and sizes on moto server, at list prices written down with their date
+              (``bench/cost.py``, ``bench/cost_model.py``); also DynamoDB requests per due
+              enrollment of one evaluation day at rising sizes up to ``--enrollments``.
 3. ingest   — on moto server: plain webhooks through the real ingest handler; DynamoDB requests
               per 1,000 events and events per second, as ratios to BatchWriteItem of the same
               raw events alone (``bench/ingest.py``).
 
-    python -m bench.run [engine|storage|ingest|all] [--enrollments N] [--days D] [--events N]
+    python -m bench.run [engine|storage|ingest|cost|all] [--enrollments N] [--days D] [--events N]
 """
 
 from __future__ import annotations
@@ -349,9 +353,14 @@ def run_storage(n: int, days: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", nargs="?", choices=("engine", "storage", "ingest", "all"), default="all")
     parser.add_argument(
-        "--enrollments", type=int, default=None, help="engine: 10000, storage: 150, ingest: 100"
+        "which", nargs="?", choices=("engine", "storage", "ingest", "cost", "all"), default="all"
+    )
+    parser.add_argument(
+        "--enrollments",
+        type=int,
+        default=None,
+        help="engine: 10000, storage: 150, ingest: 100, cost: 10000 (largest size of the due-request run)",
     )
     parser.add_argument("--days", type=int, default=None, help="engine: 90, storage: 45")
     parser.add_argument(
@@ -369,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.ingest import run_ingest
 
         run_ingest(args.events, args.enrollments or 100)
+    if args.which == "cost":  # not in "all": it takes minutes of moto server
+        from bench.cost import run_cost
+
+        run_cost(enrollments=args.enrollments or 10_000, days=args.days or 40)
     return 0
 
 
