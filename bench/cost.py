@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -551,7 +552,7 @@ def _day_events(prefix: str, students: list[str], day: date, order: str) -> list
 @dataclass
 class IngestResult:
     phases: dict[str, list[Phase]]  # arrival model -> one phase per school day
-    events_per_day: int
+    events_per_day: dict[str, int]  # arrival model -> events a school day
     body_bytes: float
     enrollment_bytes: float
     raw_event_bytes: float
@@ -560,7 +561,13 @@ class IngestResult:
 
 
 def measure_ingest(
-    stack: Any, gateway: Any, meter: Meter, specs: dict[str, TableSpec], students: int, days: int
+    stack: Any,
+    gateway: Any,
+    meter: Meter,
+    specs: dict[str, TableSpec],
+    students: int,
+    days: int,
+    clustered: int = 20,
 ) -> IngestResult:
     from onpace_core.facts.fold import FoldRules
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
@@ -579,7 +586,9 @@ def measure_ingest(
     term = config.calendar.terms[0]
     save_program(config)
     history = tuple(sorted(FoldRules.of(compile_program(config)).history))
-    groups = {"spread": [f"w{i}" for i in range(students)], "clustered": [f"c{i}" for i in range(students)]}
+    # Worst case: every webhook holds 100 distinct enrollments (one event each); clustered: an LMS
+    # that sends each student's day in one go, 10 enrollments x 10 events a webhook.
+    groups = {"spread": [f"w{i}" for i in range(students)], "clustered": [f"c{i}" for i in range(clustered)]}
     records = [
         EnrollmentRecord(
             district_id=district,
@@ -614,6 +623,7 @@ def measure_ingest(
                     answer = post_webhook(gateway.url, district_id=district, secret=secret, events=chunk)
                     assert answer.status == 202, answer.body
             phases[model].append(phase)
+            print(f"  ingest {model} {day}: {len(events)} events", file=sys.stderr, flush=True)
     events_table = stack.ref("EventsTable")
     raw = [
         i
@@ -627,7 +637,7 @@ def measure_ingest(
     ]
     return IngestResult(
         phases=phases,
-        events_per_day=students * len(KINDS),
+        events_per_day={model: len(group) * len(KINDS) for model, group in groups.items()},
         body_bytes=sum(bodies) / len(bodies),
         enrollment_bytes=sum(storage_bytes(specs["EnrollmentsTable"], i) for i in enrollments)
         / len(enrollments),
@@ -690,6 +700,7 @@ def measure_evaluate(stack: Any, meter: Meter, per_family: int, days: int) -> Ev
             with meter.measuring(f"evaluate {family} {day}") as one:
                 answer = stack.invoke("EvaluateFunction", request)
             phase = phase.merged(one)
+            print(f"  evaluate {family} {day}", end="\r", file=sys.stderr, flush=True)
             for summary in answer["programs"]:
                 due += summary["enrollments_evaluated"]
                 decisions += sum(r["count"] for r in summary["recorded"])
@@ -827,18 +838,21 @@ def measure_scale(stack: Any, meter: Meter, sizes: list[int]) -> list[tuple[int,
 
 
 def run_cost(
-    enrollments: int = 10_000, days: int = 40, students: int = 100, ingest_days: int = 5, notices: int = 60
+    enrollments: int = 1_000,
+    days: int = 35,
+    students: int = 100,
+    ingest_days: int = 2,
+    per_family: int = 20,
+    notices: int = 40,
 ) -> float:
     """Measure, print the month's bill for 100,000 enrollments, return its total (USD)."""
-    import yaml
     from onpace_local.gateway import serve_gateway
     from onpace_local.stack import LocalStack
-    from onpace_local.template import function_specs  # noqa: F401  (import check: the stack's own)
 
     from bench.run import ROOT
 
     template_path = ROOT / "template.yaml"
-    template = _load_template(template_path, yaml)
+    template = _load_template(template_path)
     specs = table_specs(template)
     memory = _memory(template)
     notify_batch = int(
@@ -855,7 +869,7 @@ def run_cost(
             stack.handler(function)  # imported (cold start) before anything is measured
         with meter.installed(), counting_logs(meter):
             ingest = measure_ingest(stack, gateway, meter, specs, students, ingest_days)
-            evaluation = measure_evaluate(stack, meter, per_family=max(1, students // 3), days=days)
+            evaluation = measure_evaluate(stack, meter, per_family=per_family, days=days)
             sent = evaluation.pending[:notices]
             notify, delivered, emails = measure_notify(stack, meter, sent, notify_batch)
             config, records = evaluation.records["cps"]
@@ -871,7 +885,9 @@ def run_cost(
                 if i["district_id"]["S"] in evaluation.districts
             ]
             meter.units = False  # the scale run counts requests only (moto's speed)
-            sizes = [s for s in (1_000, 10_000, 100_000, 1_000_000) if s <= enrollments] or [enrollments]
+            sizes = [s for s in (100, 300, 1_000, 3_000, 10_000, 100_000) if s <= enrollments] or [
+                enrollments
+            ]
             print("scale: DynamoDB requests of one evaluation day, every enrollment due (bench program)")
             scale = measure_scale(stack, meter, sizes)
     measured_seconds = time.perf_counter() - started
@@ -899,11 +915,11 @@ def run_cost(
     _print_bill(lines, workload, assumptions, bill)
     last = ingest.phases["spread"][-1]
     options = proposals(
-        last, ingest.events_per_day, evaluation.phase, max(1, evaluation.due), measured, workload
+        last, ingest.events_per_day["spread"], evaluation.phase, max(1, evaluation.due), measured, workload
     )
     _print_drivers(lines, options, assumptions, bill)
     realistic = replace(
-        measured, ingest_per_event=rate(ingest.phases["clustered"][-1], ingest.events_per_day)
+        measured, ingest_per_event=rate(ingest.phases["clustered"][-1], ingest.events_per_day["clustered"])
     )
     print(
         "  with the clustered arrival (10 enrollments x 10 events a batch) instead: "
@@ -915,22 +931,10 @@ def run_cost(
     return bill
 
 
-def _load_template(path: Path, yaml: Any) -> dict[str, Any]:
-    class Loader(yaml.SafeLoader):
-        pass
+def _load_template(path: Path) -> dict[str, Any]:
+    from onpace_local.template import load_template
 
-    def tag(loader: Any, suffix: str, node: Any) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return loader.construct_scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            return loader.construct_sequence(node)
-        return loader.construct_mapping(node)
-
-    Loader.add_multi_constructor("!", tag)
-    loaded: dict[str, Any] = yaml.load(
-        path.read_text(), Loader=Loader
-    )  # a SafeLoader with CloudFormation's tags
-    return loaded
+    return load_template(path)
 
 
 def _memory(template: dict[str, Any]) -> dict[str, int]:
@@ -981,7 +985,7 @@ def _measured(
         "NotifyFunction": notify.log_bytes["NotifyFunction"] / max(1, notify.invocations["NotifyFunction"]),
     }
     return Measured(
-        ingest_per_event=rate(last, ingest.events_per_day),
+        ingest_per_event=rate(last, ingest.events_per_day["spread"]),
         ingest_cpu_per_webhook=last.cpu["IngestFunction"] / max(1, webhooks),
         ingest_calls_per_webhook=last.aws_calls() / max(1, webhooks),
         webhook_body_bytes=ingest.body_bytes,
@@ -1020,34 +1024,27 @@ def _print_measured(
     scale: list[tuple[int, int, int, Counter[str]]],
     m: Measured,
 ) -> None:
+    counts = ", ".join(f"{model} {n:,}" for model, n in ingest.events_per_day.items())
     print(
-        f"ingest: {ingest.events_per_day:,} events a school day per arrival model, webhooks of 100, "
-        f"program cps-online (counted kinds {', '.join(ingest.history_kinds)})"
+        f"ingest: events a school day ({counts}), webhooks of 100, program cps-online "
+        f"(kinds its rules keep a history of: {', '.join(ingest.history_kinds) or 'none'})"
     )
     for model, phases in ingest.phases.items():
         label = (
             "100 distinct enrollments a batch" if model == "spread" else "10 enrollments x 10 events a batch"
         )
+        per = ingest.events_per_day[model] / 1000
         figures = []
         for phase in phases:
             w = phase.total()
-            figures.append(
-                f"{w.wru * 1000 / ingest.events_per_day:.0f}+{w.index_wru * 1000 / ingest.events_per_day:.0f}"
-                f"/{w.rru * 1000 / ingest.events_per_day:.0f}"
-            )
+            figures.append(f"{w.wru / per:.0f}+{w.index_wru / per:.0f}/{w.rru / per:.0f}")
         print(
             f"  {label:36} WRU table+index / RRU per 1,000 events, school day 1..{len(phases)}: "
             + "  ".join(figures)
         )
         last = phases[-1]
-        print(
-            "    last day, requests per 1,000 events: "
-            + _fmt_ops(last.operations, ingest.events_per_day / 1000)
-        )
-        print(
-            "    last day, index writes per 1,000 events: "
-            + _fmt_ops(last.index_writes, ingest.events_per_day / 1000)
-        )
+        print("    last day, requests per 1,000 events: " + _fmt_ops(last.operations, per))
+        print("    last day, index writes per 1,000 events: " + _fmt_ops(last.index_writes, per))
     print(
         f"  stored raw event: {ingest.raw_event_size:,.0f} bytes (with index entries and overhead "
         f"{ingest.raw_event_bytes:,.0f}); enrollment item after {len(ingest.phases['spread'])} school days: "

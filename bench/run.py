@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "--enrollments",
         type=int,
         default=None,
-        help="engine: 10000, storage: 150, ingest: 100, cost: 10000 (largest size of the due-request run)",
+        help="engine: 10000, storage: 150, ingest: 100, cost: 1000 (largest size of the due-request run)",
     )
     parser.add_argument("--days", type=int, default=None, help="engine: 90, storage: 45")
     parser.add_argument(
@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.which == "cost":  # not in "all": it takes minutes of moto server
         from bench.cost import run_cost
 
-        run_cost(enrollments=args.enrollments or 10_000, days=args.days or 40)
+        run_cost(enrollments=args.enrollments or 1_000, days=args.days or 35)
     return 0
 
 
