@@ -1089,7 +1089,8 @@ def _print_measured(
         print("    last day, index writes per 1,000 events: " + _fmt_ops(last.index_writes, per))
     print(
         f"  stored raw event: {ingest.raw_event_size:,.0f} bytes (with index entries and overhead "
-        f"{ingest.raw_event_bytes:,.0f}); enrollment item after {len(ingest.phases['clustered'])} school days: "
+        f"{ingest.raw_event_bytes:,.0f}); enrollment item after "
+        f"{len(ingest.phases['clustered'])} school days: "
         f"{ingest.enrollment_bytes:,.0f} bytes stored; webhook body {ingest.body_bytes:,.0f} bytes"
     )
     print(
