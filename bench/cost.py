@@ -1237,10 +1237,39 @@ def proposals(
                     ),
                 ),
                 ttl,
-            )
+            ),
+            (
+                "all that, and the raw events of a webhook kept as one item (its body, gzip about 4:1; "
+                "duplicates found by webhook-id and by the event ids inside)",
+                _one_item_per_webhook(
+                    replace(
+                        everything,
+                        ingest_per_event=small_facts(
+                            m.ingest_per_event, clustered[0], clustered[1], clustered[0].keys_only_index_wru
+                        ),
+                    ),
+                    clustered[0],
+                    clustered[1],
+                ),
+                ttl,
+            ),
         ]
         if clustered
         else []
+    )
+
+
+def _one_item_per_webhook(m: Measured, phase: Phase, n: int) -> Measured:
+    """Raw events as one compressed item per webhook instead of one item per event (read units of
+    the lookup left as measured: conservative)."""
+    raw = phase.tables.get("EventsTable", TableWork())
+    compressed = m.webhook_body_bytes / 4
+    per_event = write_units(int(compressed)) / 100
+    r = m.ingest_per_event
+    return replace(
+        m,
+        ingest_per_event=replace(r, wru=r.wru - raw.wru / n + per_event),
+        raw_event_bytes=(compressed + 100) / 100,
     )
 
 
