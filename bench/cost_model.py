@@ -9,7 +9,8 @@ Rules, from the AWS documentation (read 2026-12-03):
   two significant digits plus 1 (leading and trailing zeroes trimmed); binary its raw bytes;
   null and Boolean 1 byte; a List or Map 3 bytes plus its elements, each element 1 byte more
   (a map element's name counts like an attribute name). Storage adds 100 bytes per item.
-- Request units (https://aws.amazon.com/dynamodb/pricing/on-demand/): a write is 1 WRU per KB
+- Request units (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html,
+  https://aws.amazon.com/dynamodb/pricing/on-demand/): a write is 1 WRU per KB
   of the item, rounded up (an UpdateItem or a PutItem that replaces an item is charged on the
   larger of the item before and after; a failed conditional write still costs, on the stored
   item); a transactional write 2x. A strongly consistent read is 1 RRU per 4 KB, eventually

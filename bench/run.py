@@ -10,13 +10,13 @@
 2. storage  — on moto server: DynamoDB requests per enrollment-day of the real evaluation code
               (due-index Query + writes) vs. the same code made to look at every enrollment
               every day. Request counts do not depend on the machine; moto's own speed does.
+3. ingest   — on moto server: plain webhooks through the real ingest handler; DynamoDB requests
+              per 1,000 events and events per second, as ratios to BatchWriteItem of the same
+              raw events alone (``bench/ingest.py``).
 4. cost     — the AWS bill of 100,000 enrollments a month from measured request units, CPU
               and sizes on moto server, at list prices written down with their date
               (``bench/cost.py``, ``bench/cost_model.py``); also DynamoDB requests per due
               enrollment of one evaluation day at rising sizes up to ``--enrollments``.
-3. ingest   — on moto server: plain webhooks through the real ingest handler; DynamoDB requests
-              per 1,000 events and events per second, as ratios to BatchWriteItem of the same
-              raw events alone (``bench/ingest.py``).
 
     python -m bench.run [engine|storage|ingest|cost|all] [--enrollments N] [--days D] [--events N]
 """
