@@ -18,9 +18,14 @@
 5. load     — signed webhook batches at rising rates through the local gateway, open loop: the
               rate at which p99 passes 1 s, and every accepted event read back (``bench/load.py``;
               not part of ``all``).
+6. cost     — the AWS bill of 100,000 enrollments a month from measured request units, CPU
+              and sizes on moto server, at list prices written down with their date
+              (``bench/cost.py``, ``bench/cost_model.py``; not part of ``all``); also DynamoDB
+              requests per due enrollment of one evaluation day at rising sizes.
 
     python -m bench.run [engine|storage|ingest|coldstart|all] [--enrollments N] [--days D]
                         [--events N] [--rounds N] [--no-tracing]
+    python -m bench.run cost [--enrollments N] [--days D]
     python -m bench.run load [--rates 0.5,1,2,4,8,16] [--seconds 10] [--batch 100]
 """
 
@@ -357,10 +362,16 @@ def run_storage(n: int, days: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "which", nargs="?", choices=("engine", "storage", "ingest", "coldstart", "load", "all"), default="all"
+        "which",
+        nargs="?",
+        choices=("engine", "storage", "ingest", "coldstart", "load", "cost", "all"),
+        default="all",
     )
     parser.add_argument(
-        "--enrollments", type=int, default=None, help="engine: 10000, storage: 150, ingest: 100"
+        "--enrollments",
+        type=int,
+        default=None,
+        help="engine: 10000, storage: 150, ingest: 100, cost: 1000 (largest size of the due-request run)",
     )
     parser.add_argument("--days", type=int, default=None, help="engine: 90, storage: 45")
     parser.add_argument(
@@ -397,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if not run_coldstart(max(1, args.rounds), tracing=not args.no_tracing):
             return 1
+    if args.which == "cost":  # not in "all": it takes minutes of moto server
+        from bench.cost import run_cost
+
+        run_cost(enrollments=args.enrollments or 1_000, days=args.days or 35)
     return 0
 
 
