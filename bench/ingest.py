@@ -94,7 +94,7 @@ def run_ingest(n: int, enrollments: int) -> None:
         lms = [
             e.to_lms_event()
             for i in range(0, n, PER_REQUEST)
-            for e in parse_plain_events(json.dumps(events[i : i + PER_REQUEST]))
+            for e in parse_plain_events(json.dumps(events[i : i + PER_REQUEST]), now=None)
         ]
         floor_items = [
             RawEventModel(
@@ -119,7 +119,7 @@ def run_ingest(n: int, enrollments: int) -> None:
         floor_seconds = time.perf_counter() - started
 
         # The same events through the service directly, for the per-request figure without HTTP.
-        direct = [e.to_lms_event() for e in parse_plain_events(json.dumps(_events(100, 10, "d")))]
+        direct = [e.to_lms_event() for e in parse_plain_events(json.dumps(_events(100, 10, "d")), now=None)]
         with counting_requests() as hundred:
             ingest_events(
                 district_id=district, source="plain", events=direct, now=datetime.now(UTC), ttl_days=30
