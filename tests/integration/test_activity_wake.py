@@ -39,6 +39,7 @@ def _submission(event_id: str, at: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_a_submission_brings_the_ladder_wake_date_forward(
     local_stack: LocalStack, gateway: GatewayHandle
 ) -> None:
@@ -116,6 +117,7 @@ def test_activity_that_only_delays_does_not_touch_the_wake_date(
     assert after.wake_on == "2026-08-24" and after.last_submission_at is not None
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_expected_work_above_one_is_counted_from_the_logged_submissions(
     local_stack: LocalStack, gateway: GatewayHandle
 ) -> None:
@@ -169,6 +171,7 @@ def test_expected_work_above_one_is_counted_from_the_logged_submissions(
     ]
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_activity_folded_during_an_evaluation_is_not_lost(local_stack: LocalStack) -> None:
     """The evaluator read the enrollment (due 09-03); before it records, a submission dated 09-03
     is folded. The evaluation's next date (step 2 on 09-10) comes from facts without it, so it is

@@ -22,6 +22,7 @@ def _outbox(district_id: str) -> list[OutboxModel]:
     return sorted(OutboxModel.scan(OutboxModel.district_id == district_id), key=lambda o: o.notice_id)
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_same_day_twice_records_nothing_new(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-low", "stu-ok"))
     EnrollmentModel(enrollment_key=f"{district.district_id}#cls-1#stu-ok").update(
@@ -48,6 +49,7 @@ def test_same_day_twice_records_nothing_new(local_stack: LocalStack) -> None:
     assert len(read(district.district_id)) == len(audit_before)
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_forced_reevaluation_is_still_exactly_once(local_stack: LocalStack) -> None:
     """Even if an enrollment is looked at again (wake date reset), the outbox refuses a second copy."""
     district = make_district(local_stack, PACING, students=("stu-a",))
@@ -71,6 +73,7 @@ def test_forced_reevaluation_is_still_exactly_once(local_stack: LocalStack) -> N
     }
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_drop_action_ends_the_enrollment_and_is_audited(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-a",))
     for day in (date(2026, 9, 25), date(2026, 10, 2), date(2026, 10, 10)):
@@ -88,6 +91,7 @@ def test_drop_action_ends_the_enrollment_and_is_audited(local_stack: LocalStack)
     assert verify_chain(district.district_id).intact
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_catch_up_after_outage_sends_only_the_latest_warning(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-a",))
     evaluate(local_stack, district.district_id, date(2026, 9, 20))  # before the first warning
@@ -100,6 +104,7 @@ def test_catch_up_after_outage_sends_only_the_latest_warning(local_stack: LocalS
     assert statuses == {"cps.pacing.ipr_warning_1w": "pending", "cps.pacing.ipr_warning_2w": "skipped"}
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_hourly_planner_evaluates_the_programs_of_the_time_zone(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-a",), time_zone="America/Chicago")
     (planner,) = schedules(local_stack)

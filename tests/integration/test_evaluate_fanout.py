@@ -251,7 +251,8 @@ def _stream_records(stack: LocalStack, district_id: str) -> list[dict[str, Any]]
 
 
 def _sent_per_notice(stack: LocalStack) -> Counter[str]:
-    with urllib.request.urlopen(f"{stack.endpoint_url}/moto-api/data.json", timeout=10) as response:
+    # data.json serializes all of the session's moto state: late in a full run it takes a while.
+    with urllib.request.urlopen(f"{stack.endpoint_url}/moto-api/data.json", timeout=120) as response:
         data = json.load(response)
     counts: Counter[str] = Counter()
     for message in data.get("ses", {}).get("RawMessage", []):

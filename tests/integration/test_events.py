@@ -65,6 +65,7 @@ def test_canvas_queue_event(local_stack: LocalStack, repo_root: Path, demo_distr
     assert enrollment.last_discussion_post_at == "2026-09-02T14:40:00.000000Z"
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_evaluate_and_console_events(
     local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict
 ) -> None:

@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 PACING = {"cps.pacing.ipr_warning_2w": {}, "cps.pacing.ipr_warning_1w": {}, "cps.pacing.ipr_drop": {}}
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_a_held_drop_is_taken_after_an_approval_arrives_by_webhook(
     local_stack: LocalStack, gateway: GatewayHandle
 ) -> None:
@@ -105,6 +106,7 @@ def test_a_student_wide_input_without_class_reaches_the_enrollment_and_bad_data_
     assert kept.status == 202 and [u["event_id"] for u in kept.body["unmatched"]] == ["iep-3"]
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_student_wide_rule_runs_on_the_deployed_evaluator(
     local_stack: LocalStack, gateway: GatewayHandle
 ) -> None:
@@ -161,6 +163,7 @@ def test_student_wide_rule_runs_on_the_deployed_evaluator(
     assert again["recorded"] == []
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_a_later_enrollment_in_the_virtual_school_a_student_was_disenrolled_from_is_refused(
     local_stack: LocalStack, gateway: GatewayHandle
 ) -> None:
@@ -228,6 +231,7 @@ LADDER = {
 }
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_correspondence_by_webhook_stops_the_msc_removal_notice(
     local_stack: LocalStack, gateway: GatewayHandle
 ) -> None:
@@ -289,6 +293,7 @@ def test_correspondence_by_webhook_stops_the_msc_removal_notice(
     assert any(p["field"] == "data.method" and p["event"] is None for p in refused.body["problems"])
 
 
+@pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_an_msc_extension_waits_for_the_program_directors_approval_by_webhook(
     local_stack: LocalStack, gateway: GatewayHandle
 ) -> None:

@@ -120,7 +120,8 @@ def _event_for(stack: LocalStack, item: OutboxModel) -> dict[str, Any]:
 
 
 def _raw_messages(stack: LocalStack) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{stack.endpoint_url}/moto-api/data.json", timeout=10) as response:
+    # data.json serializes all of the session's moto state: late in a full run it takes a while.
+    with urllib.request.urlopen(f"{stack.endpoint_url}/moto-api/data.json", timeout=120) as response:
         data = json.load(response)
     messages: list[dict[str, Any]] = data.get("ses", {}).get("RawMessage", [])
     return messages

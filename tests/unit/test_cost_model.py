@@ -158,7 +158,10 @@ def test_the_templates_tables_and_projections_are_read() -> None:
     specs = table_specs(_load_template(REPO / "template.yaml"))
     enrollments = specs["EnrollmentsTable"]
     assert enrollments.keys == ("enrollment_key",)
-    assert {i.name: i.projection for i in enrollments.indexes} == {"due": "ALL", "by_student": "KEYS_ONLY"}
+    assert {i.name: i.projection for i in enrollments.indexes} == {
+        "due": "KEYS_ONLY",
+        "by_student": "KEYS_ONLY",
+    }
     assert specs["EventsTable"].ttl_attribute == "expires_at"
     assert all(spec.pitr for spec in specs.values())
 
