@@ -284,6 +284,23 @@ class LocalStack:
     def function_env(self, logical_id: str) -> dict[str, str]:
         return self.stack.function_env(logical_id)
 
+    def sent_emails(self) -> list[dict[str, Any]]:
+        """Every raw message moto's SES took (``id``, ``source``, ``destinations``, ``raw_data``).
+
+        Read from the moto server's own state, which lives in this process (a
+        ``ThreadedMotoServer``): ``/moto-api/data.json`` serializes all of a session's state on
+        every read, which late in a full test run takes minutes.
+        """
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import RawMessage, ses_backends
+
+        backend = ses_backends[DEFAULT_ACCOUNT_ID][self.region]
+        return [
+            {"id": m.id, "source": m.source, "destinations": list(m.destinations), "raw_data": m.raw_data}
+            for m in backend.sent_messages
+            if isinstance(m, RawMessage)
+        ]
+
     def client(self, service: str) -> Any:
         """A boto3 client bound to the server of that service (cached per service)."""
         if service not in self._clients:

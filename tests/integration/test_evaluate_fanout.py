@@ -15,7 +15,6 @@ import json
 import math
 import sys
 import threading
-import urllib.request
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
@@ -251,11 +250,8 @@ def _stream_records(stack: LocalStack, district_id: str) -> list[dict[str, Any]]
 
 
 def _sent_per_notice(stack: LocalStack) -> Counter[str]:
-    # data.json serializes all of the session's moto state: late in a full run it takes a while.
-    with urllib.request.urlopen(f"{stack.endpoint_url}/moto-api/data.json", timeout=120) as response:
-        data = json.load(response)
     counts: Counter[str] = Counter()
-    for message in data.get("ses", {}).get("RawMessage", []):
+    for message in stack.sent_emails():
         parsed = email.message_from_string(message["raw_data"], policy=email.policy.default)
         counts[str(parsed[NOTICE_HEADER])] += 1
     return counts

@@ -3,7 +3,7 @@ email carries the meeting invitation as a ``text/calendar; method=REQUEST`` atta
 
 The attendees come from where the deployed function finds them: the student and the guardians
 from the enrollment's roster contacts, the principal from the program's staff contacts (both
-tables on moto server). Sent mail is read back from moto server (``/moto-api/data.json``), as in
+tables on moto server). Sent mail is read back from moto server's SES (``LocalStack.sent_emails``), as in
 ``test_notify.py``.
 """
 

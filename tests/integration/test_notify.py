@@ -1,7 +1,7 @@
 """The notify function against moto server: outbox INSERT record → one SES message per recipient.
 
-Sent mail is read back from moto server over HTTP: ``GET /moto-api/data.json`` lists every
-``ses.RawMessage`` (id, source, destinations, raw MIME). ``get_send_quota()["SentLast24Hours"]``
+Sent mail is read back from moto server's SES (``LocalStack.sent_emails``: every raw message,
+with its id, source, destinations and raw MIME). ``get_send_quota()["SentLast24Hours"]``
 is no use for counting: moto adds the addresses of the ``To`` header to the destinations, so
 one message to one recipient counts twice.
 """
@@ -12,7 +12,6 @@ import copy
 import email
 import email.policy
 import json
-import urllib.request
 import uuid
 from email.message import EmailMessage
 from pathlib import Path
@@ -120,11 +119,7 @@ def _event_for(stack: LocalStack, item: OutboxModel) -> dict[str, Any]:
 
 
 def _raw_messages(stack: LocalStack) -> list[dict[str, Any]]:
-    # data.json serializes all of the session's moto state: late in a full run it takes a while.
-    with urllib.request.urlopen(f"{stack.endpoint_url}/moto-api/data.json", timeout=120) as response:
-        data = json.load(response)
-    messages: list[dict[str, Any]] = data.get("ses", {}).get("RawMessage", [])
-    return messages
+    return stack.sent_emails()
 
 
 def _parse(raw: str) -> EmailMessage:
