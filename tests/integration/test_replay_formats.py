@@ -223,9 +223,9 @@ def test_a_canvas_log_in_counts_for_every_live_enrollment() -> None:
     """A Canvas log-in names no course: the service folds it into every live enrollment."""
     from onpace_core.roster.enrollments import build_enrollments
     from onpace_core.roster.oneroster import read_roster
-    from onpace_core.store.memory import MemoryStore
-    from onpace_local import replay as replay_module
     from onpace_rules.program_files import load_program_file
+
+    from tests.unit.rules_helpers import replay_keeping_store
 
     config = load_program_file(DEMO / "programs" / "riverbend-online.yaml")
     roster = read_roster(DEMO / "roster")
@@ -238,17 +238,8 @@ def test_a_canvas_log_in_counts_for_every_live_enrollment() -> None:
     login = live_event_from_plain({**PLAIN, "kind": "login", "event_id": "l1"})
     (event,) = parse_document(login, now=None)
     assert event.course == ()
-    stores: list[MemoryStore] = []
-    real_load = replay_module.load_store
-
-    def load_store(*args: Any, **kwargs: Any) -> MemoryStore:
-        stores.append(real_load(*args, **kwargs))
-        return stores[-1]
-
-    with patch.object(replay_module, "load_store", load_store):
-        result = replay_module.replay(config, records, [event], FIRST, date(2026, 9, 2))
+    result, store = replay_keeping_store(config, records, [event], FIRST, date(2026, 9, 2))
     assert result.unmatched == []
-    (store,) = stores
     assert all(store.subjects[k].state.last_on["login"] == date(2026, 9, 1) for k in mine)
     others = [
         k for k in store.subjects if "stu-ava" not in k and store.subjects[k].added.scope == "enrollment"

@@ -149,3 +149,23 @@ def roster_record(
             ContactRecord("guardian", f"parent.{student}@home.example", None, "en"),
         ),
     )
+
+
+def replay_keeping_store(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """``onpace_local.replay.replay(*args, **kwargs)`` and the in-memory store it evaluated, to
+    look at the facts the replay ended with."""
+    from unittest.mock import patch
+
+    from onpace_local import replay as replay_module
+
+    stores: list[Any] = []
+    real_load = replay_module.load_store
+
+    def load_store(*a: Any, **k: Any) -> Any:
+        stores.append(real_load(*a, **k))
+        return stores[-1]
+
+    with patch.object(replay_module, "load_store", load_store):
+        result = replay_module.replay(*args, **kwargs)
+    (store,) = stores
+    return result, store

@@ -13,19 +13,17 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from unittest.mock import patch
 
 from onpace_core.facts.fold import FoldRules
 from onpace_core.ingest.formats.plain import PlainActivityEvent
 from onpace_core.ingest.ports import MemoryIngestStore
 from onpace_core.ingest.service import ingest_events
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
-from onpace_core.store.memory import MemoryStore
-from onpace_local import replay as replay_module
 from onpace_rules.engine import compile_program
 from onpace_rules.program_files import load_program_file
 from onpace_rules.rules import ladder
+
+from tests.unit.rules_helpers import replay_keeping_store
 
 KINDS = ("submission", "view", "login", "discussion_post", "progress")
 STUDENTS = ("s1", "s2", "s3")
@@ -86,17 +84,8 @@ def test_replay_and_ingest_fold_to_the_same_facts(repo_root: Path) -> None:
     events = _events(5)
 
     # Replay, day by day, keeping its evaluation store to look at.
-    stores: list[MemoryStore] = []
-    real_load = replay_module.load_store
-
-    def load_store(*args: Any, **kwargs: Any) -> MemoryStore:
-        stores.append(real_load(*args, **kwargs))
-        return stores[-1]
-
-    with patch.object(replay_module, "load_store", load_store):
-        result = replay_module.replay(config, records, events, date(2026, 8, 24), date(2026, 9, 30))
+    result, memory = replay_keeping_store(config, records, events, date(2026, 8, 24), date(2026, 9, 30))
     assert result.unmatched == []
-    (memory,) = stores
 
     # Ingest: shuffled, in batches of 25, through the service over the in-memory port.
     port = MemoryIngestStore()

@@ -190,12 +190,6 @@ class MemoryStore:
                         found.setdefault(item.event_id, item)
         return list(found.values())
 
-    def enrollment_keys_of(self, student_id: str) -> list[str]:
-        return list(self._by_student.get(student_id, ()))
-
-    def student_subject_of(self, student_id: str) -> str | None:
-        return self._student_subject.get(student_id)
-
     # -- facts (what ingest folded: ``store.memory_ingest``) ---------------------------------
 
     def apply_facts(
