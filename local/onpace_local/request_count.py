@@ -45,7 +45,7 @@ def counting_requests() -> Iterator[RequestCounts]:
         body = params.get("body") or b"{}"
         counts[(model.name, _table(json.loads(body)))] += 1
 
-    clients = {id(c): c for c in (m._get_connection().connection.client for m in ALL_MODELS)}
+    clients = _model_clients()
     for client in clients.values():
         client.meta.events.register("before-call.dynamodb", before_call, unique_id="onpace-count")
     try:
@@ -53,3 +53,11 @@ def counting_requests() -> Iterator[RequestCounts]:
     finally:
         for client in clients.values():
             client.meta.events.unregister("before-call.dynamodb", unique_id="onpace-count")
+    if _model_clients().keys() != clients.keys():
+        # A handler imported (and so bound the models) inside the block: its calls went through
+        # clients made after the hooks were registered, and the counts would silently miss them.
+        raise RuntimeError("the models got new clients while counting: import the handlers first")
+
+
+def _model_clients() -> dict[int, Any]:
+    return {id(c): c for c in (m._get_connection().connection.client for m in ALL_MODELS)}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
 from onpace_core.settings import Settings
-from onpace_core.store.enrollments import upsert_enrollments
+from onpace_core.store.enrollments import due_key, shard_of, upsert_enrollments
 from onpace_core.store.models import EnrollmentModel
 from onpace_core.store.programs import save_program
 from onpace_local.evaluation import run_program_day
@@ -105,6 +105,34 @@ def make_district(
         Name=f"{Settings.from_env().webhook_secret_prefix}{district_id}", SecretString=secret
     )
     return SampleDistrict(district_id, program, secret, students)
+
+
+def with_cloned_students(district: SampleDistrict, students: tuple[str, ...]) -> SampleDistrict:
+    """``district`` with more students, each enrolled by a copy of its first student's item (as
+    the roster load and the LMS's report wrote it) under the student's own keys.
+
+    For the tests that need a thousand enrollments: the copies go 25 to a BatchWriteItem, where
+    the roster load spends three requests per student, each UpdateItem some 20 ms of moto's time.
+    """
+    first = district.students[0]
+    d, class_id = district.district_id, district.class_id
+    template = EnrollmentModel.get(f"{d}#{class_id}#{first}", consistent_read=True).serialize()
+    shards = district.program.evaluation_shards
+    with EnrollmentModel.batch_write() as batch:
+        for s in students:
+            key = f"{d}#{class_id}#{s}"
+            clone = EnrollmentModel.from_raw_data(dict(template))
+            clone.enrollment_key = key
+            clone.student_id = s
+            clone.student_key = f"{d}#{s}"
+            clone.student_name = f"Student {s}"
+            clone.due_key = due_key(d, district.program.program_id, shard_of(key, shards))
+            for contact in clone.contacts:  # the student's and the family's own
+                contact.address = contact.address.replace(first, s)
+                contact.name = contact.name.replace(first, s) if contact.name else None
+                contact.source_id = s if contact.source_id == first else contact.source_id
+            batch.save(clone)
+    return replace(district, students=(*district.students, *students))
 
 
 def evaluate(stack: LocalStack, district_id: str, day: date, program_id: str = "prog") -> dict[str, Any]:

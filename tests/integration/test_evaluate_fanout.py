@@ -30,10 +30,10 @@ from onpace_local.queues import QueuePump
 from onpace_local.request_count import counting_requests
 from onpace_local.scheduler import fire_between, schedules
 from onpace_local.stack import LocalStack
-from onpace_local.streams import StreamPump
+from onpace_local.streams import StreamLog, StreamPump
 from pynamodb.exceptions import UpdateError
 
-from tests.integration.districts import make_district
+from tests.integration.districts import make_district, with_cloned_students
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +74,7 @@ def _queue_url(stack: LocalStack, logical_id: str) -> str:
 
 def _shard_size(monkeypatch: pytest.MonkeyPatch, stack: LocalStack, size: int) -> None:
     stack.handler("EvaluateFunction")  # imported
+    stack.handler("EvaluateWorkerFunction")
     planner = _planner_module()
     monkeypatch.setattr(
         planner, "settings", planner.settings.model_copy(update={"evaluation_shard_size": size})
@@ -230,23 +231,12 @@ def test_worker_killed_half_way_and_run_again(
 
 
 def _stream_records(stack: LocalStack, district_id: str) -> list[dict[str, Any]]:
-    streams = stack.client("dynamodbstreams")
-    arn = stack.attr("OutboxTable", "StreamArn")
-    found = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            response = streams.get_records(ShardIterator=iterator, Limit=1000)
-            for record in response["Records"]:
-                image = record["dynamodb"].get("NewImage", {})
-                if record["eventName"] == "INSERT" and image.get("district_id", {}).get("S") == district_id:
-                    found.append(record)
-            if not response["Records"]:
-                break
-            iterator = response.get("NextShardIterator")
-    return found
+    return [
+        record
+        for record in StreamLog.of(stack, "OutboxTable").records()
+        if record["eventName"] == "INSERT"
+        and record["dynamodb"].get("NewImage", {}).get("district_id", {}).get("S") == district_id
+    ]
 
 
 def _sent_per_notice(stack: LocalStack) -> Counter[str]:
@@ -374,7 +364,8 @@ def test_request_budget_of_a_program_day(
 ) -> None:
     """At most 1 read per 100 due enrollments plus one per shard (and two to plan the program);
     one UpdateItem per enrollment whose state changed, one transaction per 12 decisions; no Scan."""
-    district = make_district(local_stack, PACING, students=_students(n, "b"))
+    first, *others = _students(n, "b")
+    district = with_cloned_students(make_district(local_stack, PACING, students=(first,)), tuple(others))
     d = district.district_id
     shard_size = 500
     _shard_size(monkeypatch, local_stack, shard_size)

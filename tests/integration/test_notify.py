@@ -8,7 +8,6 @@ one message to one recipient counts twice.
 
 from __future__ import annotations
 
-import copy
 import email
 import email.policy
 import json
@@ -26,6 +25,7 @@ from onpace_core.settings import Settings
 from onpace_core.store.models import AuditModel, Contact, OutboxModel
 from onpace_local.queues import QueuePump
 from onpace_local.stack import LocalStack
+from onpace_local.streams import StreamLog
 
 pytestmark = pytest.mark.integration
 
@@ -87,30 +87,9 @@ def _insert(item: OutboxModel) -> OutboxModel:
 
 def _stream_record(stack: LocalStack, notice_id: str) -> dict[str, Any]:
     """The INSERT record of ``notice_id`` from moto's outbox stream, shaped as Lambda delivers it."""
-    streams = stack.client("dynamodbstreams")
-    arn = stack.attr("OutboxTable", "StreamArn")
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            response = streams.get_records(ShardIterator=iterator, Limit=1000)
-            for record in response["Records"]:
-                if (
-                    record["eventName"] == "INSERT"
-                    and record["dynamodb"]["Keys"]["notice_id"]["S"] == notice_id
-                ):
-                    record = copy.deepcopy(record)
-                    created = record["dynamodb"].get("ApproximateCreationDateTime")
-                    if created is not None and hasattr(created, "timestamp"):
-                        record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
-                    record.setdefault("eventSourceARN", arn)
-                    record.setdefault("awsRegion", stack.region)
-                    record.setdefault("eventSource", "aws:dynamodb")
-                    return record
-            if not response["Records"]:
-                break
-            iterator = response.get("NextShardIterator")
+    for record in StreamLog.of(stack, "OutboxTable").records():
+        if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["notice_id"]["S"] == notice_id:
+            return record
     raise AssertionError(f"no INSERT record for {notice_id} in the outbox stream")
 
 
