@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 PER_REQUEST = 500
@@ -39,45 +38,20 @@ def _events(n: int, students: int, prefix: str) -> list[dict[str, Any]]:
 def run_ingest(n: int, enrollments: int) -> None:
     from onpace_core.ingest.formats.plain import parse_plain_events
     from onpace_core.ingest.service import ingest_events
-    from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
-    from onpace_core.settings import Settings
-    from onpace_core.store.enrollments import upsert_enrollments
     from onpace_core.store.models import RawEventModel
-    from onpace_core.store.programs import save_program
     from onpace_local.gateway import serve_gateway
     from onpace_local.request_count import counting_requests
     from onpace_local.stack import LocalStack
-    from onpace_local.webhook_client import new_secret, post_webhook
+    from onpace_local.webhook_client import post_webhook
 
-    from bench.run import ROOT, bench_program
+    from bench.district import setup_district
+    from bench.run import ROOT
 
-    district = f"bench-{uuid.uuid4().hex[:6]}"
-    program = bench_program(district)
     print(
         f"ingest: {n:,} plain events for {enrollments:,} enrollments, {PER_REQUEST} per webhook, moto server"
     )
     with LocalStack.start(ROOT / "template.yaml", root=ROOT) as stack, serve_gateway(stack) as gateway:
-        save_program(program)
-        records = [
-            EnrollmentRecord(
-                district_id=district,
-                program_id="p",
-                class_id="c",
-                class_title="Bench",
-                student_id=f"s{i}",
-                student_name=f"S {i}",
-                term_id="fall",
-                start_date=date(2026, 8, 24),
-                end_date=None,
-                contacts=(ContactRecord("student", f"s{i}@example.org", None, "en"),),
-            )
-            for i in range(enrollments)
-        ]
-        upsert_enrollments(records, program)
-        secret = new_secret()
-        stack.client("secretsmanager").create_secret(
-            Name=f"{Settings.from_env().webhook_secret_prefix}{district}", SecretString=secret
-        )
+        district, secret = setup_district(stack, enrollments)
         post_webhook(gateway.url, district_id=district, secret=secret, events=_events(1, 1, "warm"))
 
         events = _events(n, enrollments, "e")

@@ -27,7 +27,7 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 P99_LIMIT = 1.0  # seconds
@@ -234,44 +234,6 @@ def _line(step: Step, batch: int) -> str:
     )
 
 
-def setup_district(stack: Any, students: int) -> tuple[str, str]:
-    """A district with one program, ``students`` enrollments and a webhook secret."""
-    from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
-    from onpace_core.settings import Settings
-    from onpace_core.store.enrollments import upsert_enrollments
-    from onpace_core.store.programs import save_program
-    from onpace_local.webhook_client import new_secret
-
-    from bench.run import bench_program
-
-    district = f"load-{uuid.uuid4().hex[:6]}"
-    program = bench_program(district)
-    save_program(program)
-    upsert_enrollments(
-        [
-            EnrollmentRecord(
-                district_id=district,
-                program_id="p",
-                class_id="c",
-                class_title="Bench",
-                student_id=f"s{i}",
-                student_name=f"S {i}",
-                term_id="fall",
-                start_date=date(2026, 8, 24),
-                end_date=None,
-                contacts=(ContactRecord("student", f"s{i}@example.org", None, "en"),),
-            )
-            for i in range(students)
-        ],
-        program,
-    )
-    secret = new_secret()
-    stack.client("secretsmanager").create_secret(
-        Name=f"{Settings.from_env().webhook_secret_prefix}{district}", SecretString=secret
-    )
-    return district, secret
-
-
 def run_load(
     rates: list[float], seconds: float, batch: int, students: int, limit: float = P99_LIMIT
 ) -> LoadReport:
@@ -281,6 +243,7 @@ def run_load(
     from onpace_local.gateway import serve_gateway
     from onpace_local.stack import LocalStack
 
+    from bench.district import setup_district
     from bench.run import ROOT
 
     print(
@@ -294,7 +257,7 @@ def run_load(
         ) as stack,
         serve_gateway(stack) as gateway,
     ):
-        district, secret = setup_district(stack, students)
+        district, secret = setup_district(stack, students, prefix="load")
         # One request first: the handler's cold start is not part of any step.
         _post(gateway.url, district, secret, json.dumps(_events("warm", 1, students, datetime.now(UTC))))
         report = measure(

@@ -12,7 +12,8 @@ import pytest
 from onpace_local.gateway import GatewayHandle, throttle_limits
 from onpace_local.stack import LocalStack
 
-from bench.load import measure, setup_district
+from bench.district import setup_district
+from bench.load import measure
 
 pytestmark = pytest.mark.integration
 
