@@ -62,7 +62,13 @@ from bench.cost_model import (
 )
 
 TARGET_USD = 30.0
-FUNCTIONS = ("IngestFunction", "EvaluateFunction", "NotifyFunction", "RosterImportFunction")
+FUNCTIONS = (
+    "IngestFunction",
+    "EvaluateFunction",
+    "EvaluateWorkerFunction",
+    "NotifyFunction",
+    "RosterImportFunction",
+)
 KINDS = (
     "login",
     "view",
@@ -678,10 +684,19 @@ class EvaluateResult:
     records: dict[str, tuple[Any, list[Any]]]  # family -> (config, records)
 
 
+def _fold_worker(phase: Phase) -> None:
+    """Book the evaluate worker's CPU and log lines with the planner's (both 512 MB; the model
+    prices evaluation per due enrollment, whichever of the two runs it)."""
+    worker = "EvaluateWorkerFunction"
+    phase.cpu["EvaluateFunction"] += phase.cpu.pop(worker, 0.0)
+    phase.log_bytes["EvaluateFunction"] += phase.log_bytes.pop(worker, 0)
+
+
 def measure_evaluate(stack: Any, meter: Meter, per_family: int, days: int) -> EvaluateResult:
     from onpace_core.ingest.service import ingest_events
     from onpace_core.store.enrollments import upsert_enrollments
     from onpace_core.store.programs import save_program
+    from onpace_local.evaluation import run_program_day
 
     from bench.run import REPLAY_PROGRAMS, replay_inputs
 
@@ -707,10 +722,12 @@ def measure_evaluate(stack: Any, meter: Meter, per_family: int, days: int) -> Ev
                 "day": day.isoformat(),
             }
             with meter.measuring(f"evaluate {family} {day}") as one:
-                answer = stack.invoke("EvaluateFunction", request)
+                # The planner, then its shard messages through the worker (SQS, as deployed).
+                run = run_program_day(stack, request["district_id"], request["program_id"], day)
+            _fold_worker(one)
             phase = phase.merged(one)
             print(f"  evaluate {family} {day}", end="\r", file=sys.stderr, flush=True)
-            for summary in answer["programs"]:
+            for summary in run.programs():
                 due += summary["enrollments_evaluated"]
                 decisions += sum(r["count"] for r in summary["recorded"])
             todays = by_day.get(day, [])
@@ -789,6 +806,7 @@ def measure_scale(stack: Any, meter: Meter, sizes: list[int]) -> list[tuple[int,
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
     from onpace_core.store.enrollments import due_key, shard_of, upsert_enrollments
     from onpace_core.store.programs import save_program
+    from onpace_local.evaluation import run_program_day
 
     from bench.run import START, bench_program
 
@@ -840,10 +858,9 @@ def measure_scale(stack: Any, meter: Meter, sizes: list[int]) -> list[tuple[int,
             client.batch_write_item(
                 RequestItems={table: [{"PutRequest": {"Item": c}} for c in clones[i : i + 25]]}
             )
-        request = {"district_id": program.district_id, "program_id": "p", "day": START.isoformat()}
         with meter.measuring(f"scale {n}") as phase:
-            answer = stack.invoke("EvaluateFunction", request)
-        evaluated = sum(s["enrollments_evaluated"] for s in answer["programs"])
+            run = run_program_day(stack, program.district_id, "p", START)
+        evaluated = sum(s["enrollments_evaluated"] for s in run.programs())
         out.append((n, evaluated, phase.total().requests, phase.operations))
         print(f"  scale {n:>7,}: {evaluated:,} due, {phase.total().requests:,} DynamoDB requests", flush=True)
     return out

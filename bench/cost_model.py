@@ -441,9 +441,13 @@ def monthly_lines(
     )
 
     # Lambda.
+    # The planner runs every hour (whatever zones are loaded); each program day's due keys go to
+    # the worker in shards of 500, one SQS message and one worker invocation each.
+    ticks = 24 * w.days_per_month
+    shards = w.days_per_month * w.time_zones * max(1, math.ceil(due / w.days_per_month / 500))
     invocations = {
         "IngestFunction": w.webhooks,
-        "EvaluateFunction": w.days_per_month * w.time_zones,
+        "EvaluateFunction": ticks + shards,
         "NotifyFunction": math.ceil(decisions / max(1, m.notify_batch)) if decisions else 0,
         "RosterImportFunction": a.roster_loads_per_month * w.districts,
     }
@@ -497,12 +501,16 @@ def monthly_lines(
         )
     )
     lines.append(Line("SES", "emails", emails, "emails", emails * p["ses_email"]))
-    lines.append(Line("SQS", "no queue on these paths (DLQs on failure only)", 0, "requests", 0.0))
-    scheduler = w.days_per_month * w.time_zones
+    # Shard messages: sent in batches of 10, received and deleted by the event source mapping.
+    sqs = shards * 2 + math.ceil(shards / 10)
+    lines.append(
+        Line("SQS", "evaluation shards (send, receive, delete)", sqs, "requests", sqs * p["sqs_request"])
+    )
+    scheduler = ticks
     lines.append(
         Line(
             "EventBridge Scheduler",
-            "daily evaluation",
+            "hourly evaluation planner",
             scheduler,
             "invocations",
             scheduler * p["scheduler_invocation"],
