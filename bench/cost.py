@@ -632,7 +632,10 @@ def measure_ingest(
                 for i in range(0, len(events), 100):
                     chunk = events[i : i + 100]
                     bodies.append(len(json.dumps(chunk, separators=(",", ":")).encode()))
-                    answer = post_webhook(gateway.url, district_id=district, secret=secret, events=chunk)
+                    # The meter reads each written item before and after: slow on a busy machine.
+                    answer = post_webhook(
+                        gateway.url, district_id=district, secret=secret, events=chunk, timeout=600
+                    )
                     assert answer.status == 202, answer.body
             phases[model].append(phase)
             print(f"  ingest {model} {day}: {len(events)} events", file=sys.stderr, flush=True)
