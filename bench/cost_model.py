@@ -98,6 +98,9 @@ PRICES: dict[str, Price] = {
         0.05e-4, "API call", "https://aws.amazon.com/secrets-manager/pricing/", "list price"
     ),
     "s3_storage": Price(0.023, "GB-month", "https://aws.amazon.com/s3/pricing/", "list price"),
+    # Proposal only (raw webhook bodies archived per webhook): S3 Standard-IA after 30 days.
+    "s3_ia_storage": Price(0.0125, "GB-month", "https://aws.amazon.com/s3/pricing/", "list price"),
+    "s3_put": Price(0.005e-3, "PUT request", "https://aws.amazon.com/s3/pricing/", "list price"),
 }
 
 # Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU
@@ -362,6 +365,9 @@ class Measured:
     log_bytes: Mapping[str, float]  # function -> handler log bytes per invocation
     memory_mb: Mapping[str, int]  # function -> MemorySize
     decisions_source: str = ""
+    # Proposal only: each webhook's body archived to S3 (one PUT, gzip) while the raw event
+    # items keep no payload; 0 = not archived (as deployed today).
+    archive_bytes_per_webhook: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -544,7 +550,15 @@ def monthly_lines(
             secrets * p["secret_month"],
         )
     )
-    lines.append(Line("S3", "roster exports only (not on these paths)", 0, "GB-month", 0.0))
+    if m.archive_bytes_per_webhook:
+        lines.append(Line("S3", "webhook archive PUTs", w.webhooks, "requests", w.webhooks * p["s3_put"]))
+        # A year of school days kept (the retention), 30 days in Standard, the rest in Standard-IA.
+        kept = w.webhooks / w.school_days_per_month * w.school_days_per_year * m.archive_bytes_per_webhook
+        hot = kept * 30 / 365
+        usd = (hot * p["s3_storage"] + (kept - hot) * p["s3_ia_storage"]) / GB
+        lines.append(Line("S3", "webhook archive storage (gzip)", kept / GB, "GB-month", usd))
+    else:
+        lines.append(Line("S3", "roster exports only (not on these paths)", 0, "GB-month", 0.0))
     return lines
 
 
