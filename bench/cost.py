@@ -1227,8 +1227,8 @@ def proposals(
     )
     options: list[tuple[str, Measured, Workload]] = [
         (
-            "enrollment items under 1 KB (roster contacts in an item of their own, read when a "
-            "decision needs recipients): every facts write 1 WRU",
+            "enrollment items under 1 KB (void fallbacks out of the per-event write, roster contacts "
+            "in an item of their own; docs/scale.md, Item sizes): every facts write 1 WRU",
             facts,
             w,
         ),
