@@ -28,6 +28,7 @@ school day, in webhooks of 100).
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import sys
@@ -62,7 +63,13 @@ from bench.cost_model import (
 )
 
 TARGET_USD = 30.0
-FUNCTIONS = ("IngestFunction", "EvaluateFunction", "NotifyFunction", "RosterImportFunction")
+FUNCTIONS = (
+    "IngestFunction",
+    "EvaluateFunction",
+    "EvaluateWorkerFunction",
+    "NotifyFunction",
+    "RosterImportFunction",
+)
 KINDS = (
     "login",
     "view",
@@ -559,6 +566,8 @@ class IngestResult:
     raw_event_bytes: float
     raw_event_size: float
     history_kinds: tuple[str, ...]
+    raw_event_slim_bytes: float  # the same items without ``payload`` and ``event`` (proposal)
+    archive_bytes: float  # a webhook body, gzip (proposal)
 
 
 def measure_ingest(
@@ -615,6 +624,7 @@ def measure_ingest(
     post_webhook(gateway.url, district_id=district, secret=secret, events=[])  # warm: secret cached
     phases: dict[str, list[Phase]] = {model: [] for model in groups}
     bodies: list[int] = []
+    archives: list[int] = []
     # The clustered group runs more school days (it is cheap: 2 webhooks a day) to show where the
     # item sizes level off (``fold.RECENT`` entries per kind); the spread group runs ``days``.
     for index, day in enumerate(_school_days(term.start + timedelta(days=7), clustered_days)):
@@ -625,8 +635,13 @@ def measure_ingest(
             with meter.measuring(f"ingest {model} {day}") as phase:
                 for i in range(0, len(events), 100):
                     chunk = events[i : i + 100]
-                    bodies.append(len(json.dumps(chunk, separators=(",", ":")).encode()))
-                    answer = post_webhook(gateway.url, district_id=district, secret=secret, events=chunk)
+                    body = json.dumps(chunk, separators=(",", ":")).encode()
+                    bodies.append(len(body))
+                    archives.append(len(gzip.compress(body)))
+                    # The meter reads each written item before and after: slow on a busy machine.
+                    answer = post_webhook(
+                        gateway.url, district_id=district, secret=secret, events=chunk, timeout=600
+                    )
                     assert answer.status == 202, answer.body
             phases[model].append(phase)
             print(f"  ingest {model} {day}: {len(events)} events", file=sys.stderr, flush=True)
@@ -653,6 +668,12 @@ def measure_ingest(
         raw_event_bytes=sum(storage_bytes(specs["EventsTable"], i) for i in raw) / len(raw),
         raw_event_size=sum(item_size(i) for i in raw) / len(raw),
         history_kinds=history,
+        raw_event_slim_bytes=sum(
+            storage_bytes(specs["EventsTable"], {k: v for k, v in i.items() if k not in ("payload", "event")})
+            for i in raw
+        )
+        / len(raw),
+        archive_bytes=sum(archives) / len(archives),
     )
 
 
@@ -678,10 +699,19 @@ class EvaluateResult:
     records: dict[str, tuple[Any, list[Any]]]  # family -> (config, records)
 
 
+def _fold_worker(phase: Phase) -> None:
+    """Book the evaluate worker's CPU and log lines with the planner's (both 512 MB; the model
+    prices evaluation per due enrollment, whichever of the two runs it)."""
+    worker = "EvaluateWorkerFunction"
+    phase.cpu["EvaluateFunction"] += phase.cpu.pop(worker, 0.0)
+    phase.log_bytes["EvaluateFunction"] += phase.log_bytes.pop(worker, 0)
+
+
 def measure_evaluate(stack: Any, meter: Meter, per_family: int, days: int) -> EvaluateResult:
     from onpace_core.ingest.service import ingest_events
     from onpace_core.store.enrollments import upsert_enrollments
     from onpace_core.store.programs import save_program
+    from onpace_local.evaluation import run_program_day
 
     from bench.run import REPLAY_PROGRAMS, replay_inputs
 
@@ -707,10 +737,12 @@ def measure_evaluate(stack: Any, meter: Meter, per_family: int, days: int) -> Ev
                 "day": day.isoformat(),
             }
             with meter.measuring(f"evaluate {family} {day}") as one:
-                answer = stack.invoke("EvaluateFunction", request)
+                # The planner, then its shard messages through the worker (SQS, as deployed).
+                run = run_program_day(stack, request["district_id"], request["program_id"], day)
+            _fold_worker(one)
             phase = phase.merged(one)
             print(f"  evaluate {family} {day}", end="\r", file=sys.stderr, flush=True)
-            for summary in answer["programs"]:
+            for summary in run.programs():
                 due += summary["enrollments_evaluated"]
                 decisions += sum(r["count"] for r in summary["recorded"])
             todays = by_day.get(day, [])
@@ -789,6 +821,7 @@ def measure_scale(stack: Any, meter: Meter, sizes: list[int]) -> list[tuple[int,
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
     from onpace_core.store.enrollments import due_key, shard_of, upsert_enrollments
     from onpace_core.store.programs import save_program
+    from onpace_local.evaluation import run_program_day
 
     from bench.run import START, bench_program
 
@@ -840,10 +873,9 @@ def measure_scale(stack: Any, meter: Meter, sizes: list[int]) -> list[tuple[int,
             client.batch_write_item(
                 RequestItems={table: [{"PutRequest": {"Item": c}} for c in clones[i : i + 25]]}
             )
-        request = {"district_id": program.district_id, "program_id": "p", "day": START.isoformat()}
         with meter.measuring(f"scale {n}") as phase:
-            answer = stack.invoke("EvaluateFunction", request)
-        evaluated = sum(s["enrollments_evaluated"] for s in answer["programs"])
+            run = run_program_day(stack, program.district_id, "p", START)
+        evaluated = sum(s["enrollments_evaluated"] for s in run.programs())
         out.append((n, evaluated, phase.total().requests, phase.operations))
         print(f"  scale {n:>7,}: {evaluated:,} due, {phase.total().requests:,} DynamoDB requests", flush=True)
     return out
@@ -938,6 +970,13 @@ def run_cost(
         measured,
         workload,
         (ingest.phases["clustered"][-1], ingest.events_per_day["clustered"]),
+        slim_raw_bytes=ingest.raw_event_slim_bytes,
+        archive_bytes=ingest.archive_bytes,
+    )
+    print(
+        f"  raw event item without payload and parsed copy: {ingest.raw_event_slim_bytes:,.0f} bytes stored "
+        f"(now {ingest.raw_event_bytes:,.0f}); webhook body gzip {ingest.archive_bytes:,.0f} bytes "
+        f"(of {ingest.body_bytes:,.0f})"
     )
     _print_drivers(lines, options, assumptions, bill)
     unsaturated = replace(measured, ingest_per_event=rate(last, ingest.events_per_day["spread"]))
@@ -1166,110 +1205,85 @@ def proposals(
     m: Measured,
     w: Workload,
     clustered: tuple[Phase, int] | None = None,
+    slim_raw_bytes: float | None = None,
+    archive_bytes: float | None = None,
 ) -> list[tuple[str, Measured, Workload]]:
-    """Concrete changes, each as the measured figures it changes: index writes recomputed by the
-    meter with the due index KEYS_ONLY, enrollment writes counted at 1 WRU each, and so on."""
+    """What is still between the bill and the target, each as the measured figures it changes
+    (the due index KEYS_ONLY, the packed void fallbacks and the roster reload that writes only
+    what changed are in the measured figures already)."""
 
-    def keys_only(r: Rate, phase: Phase, n: float) -> Rate:
-        index = phase.keys_only_index_wru / n
-        return replace(r, wru=r.wru - r.index_wru + index, index_wru=index)
-
-    def small_facts(r: Rate, phase: Phase, n: float, index_wru: float | None = None) -> Rate:
+    def small_facts(r: Rate, phase: Phase, n: float) -> Rate:
         t = phase.total()
         enrollments = phase.tables.get("EnrollmentsTable", TableWork())
         wru = t.wru - enrollments.wru + enrollments.writes  # each facts write 1 WRU
-        # Each index entry under 1 KB too: one WRU per index write.
-        return _with_writes(r, n, wru, sum(phase.index_writes.values()) if index_wru is None else index_wru)
+        return _with_writes(r, n, wru, t.index_wru)  # index writes as measured (keys only)
 
     ttl = replace(w, raw_event_ttl_days=30)
-    due_keys_only = replace(
-        m,
-        ingest_per_event=keys_only(m.ingest_per_event, ingest, events),
-        evaluate_per_due=keys_only(m.evaluate_per_due, evaluate, due),
-    )
     facts = replace(
         m,
         ingest_per_event=small_facts(m.ingest_per_event, ingest, events),
         evaluate_per_due=small_facts(m.evaluate_per_due, evaluate, due),
         enrollment_bytes=min(m.enrollment_bytes, 1024.0 + 100),
     )
-    both = replace(
-        facts,
-        ingest_per_event=small_facts(m.ingest_per_event, ingest, events, ingest.keys_only_index_wru),
-        evaluate_per_due=small_facts(m.evaluate_per_due, evaluate, due, evaluate.keys_only_index_wru),
-    )
-    roster = m.roster_per_enrollment
-    changed_only = replace(
-        m,
-        roster_per_enrollment=replace(
-            roster,
-            wru=0.0,
-            index_wru=0.0,
-            requests=max(0.0, roster.requests - 1),
-            aws_calls=max(0.0, roster.aws_calls - 1),
-        ),
-    )
-    everything = replace(both, roster_per_enrollment=changed_only.roster_per_enrollment)
-    return [
-        ("raw events kept 30 days (RawEventTtlDays 30; an S3 archive if they must be kept longer)", m, ttl),
-        ("the due index KEYS_ONLY (or a small wake item), due items read by BatchGetItem", due_keys_only, w),
+    options: list[tuple[str, Measured, Workload]] = [
         (
-            "enrollment facts items under 1 KB (the void fallbacks `recent`/`percent_recent` in an item "
-            "of their own, read only by a void)",
+            "enrollment items under 1 KB (void fallbacks out of the per-event write, roster contacts "
+            "in an item of their own; docs/scale.md, Item sizes): every facts write 1 WRU",
             facts,
             w,
         ),
-        (
-            "a roster reload writes only the enrollments that changed (as the identity map does)",
-            changed_only,
-            w,
-        ),
-        ("all four together", everything, ttl),
-    ] + (
-        [
+        ("raw events kept 30 days (RawEventTtlDays 30)", m, ttl),
+    ]
+    archived = m
+    if slim_raw_bytes is not None and archive_bytes is not None:
+        archived = replace(m, raw_event_bytes=slim_raw_bytes, archive_bytes_per_webhook=archive_bytes)
+        options.append(
             (
-                "all four, and each webhook's events from 10 enrollments (the clustered arrival, or "
-                "ingest folding each enrollment's events of several webhooks in one write)",
-                replace(
-                    everything,
-                    ingest_per_event=small_facts(
-                        m.ingest_per_event, clustered[0], clustered[1], clustered[0].keys_only_index_wru
-                    ),
-                ),
-                ttl,
-            ),
-            (
-                "all that, and the raw events of a webhook kept as one item (its body, gzip about 4:1; "
-                "duplicates found by webhook-id and by the event ids inside)",
-                _one_item_per_webhook(
-                    replace(
-                        everything,
-                        ingest_per_event=small_facts(
-                            m.ingest_per_event, clustered[0], clustered[1], clustered[0].keys_only_index_wru
-                        ),
-                    ),
-                    clustered[0],
-                    clustered[1],
-                ),
-                ttl,
-            ),
-        ]
-        if clustered
-        else []
+                "raw event items without the payload and parsed copy (kept for unmatched events "
+                "only), each webhook's body archived to S3 (gzip, one PUT; Standard-IA after 30 days)",
+                archived,
+                w,
+            )
+        )
+    both = replace(
+        facts,
+        raw_event_bytes=archived.raw_event_bytes,
+        archive_bytes_per_webhook=archived.archive_bytes_per_webhook,
     )
+    options.append(("items under 1 KB and the S3 archive together", both, w))
+    if clustered:
+        grouped = replace(both, ingest_per_event=small_facts(m.ingest_per_event, clustered[0], clustered[1]))
+        options.append(
+            (
+                "all that, and each webhook's events from 10 enrollments (the clustered arrival, or "
+                "ingest folding each enrollment's events of several webhooks in one write)",
+                grouped,
+                w,
+            )
+        )
+        options.append(
+            (
+                "all that, and a webhook's raw events as one item (its gzip body, measured; "
+                "duplicates found by webhook-id and by the event ids inside)",
+                _one_item_per_webhook(grouped, clustered[0], clustered[1], archive_bytes),
+                w,
+            )
+        )
+    return options
 
 
-def _one_item_per_webhook(m: Measured, phase: Phase, n: int) -> Measured:
+def _one_item_per_webhook(m: Measured, phase: Phase, n: int, compressed: float | None) -> Measured:
     """Raw events as one compressed item per webhook instead of one item per event (read units of
     the lookup left as measured: conservative)."""
     raw = phase.tables.get("EventsTable", TableWork())
-    compressed = m.webhook_body_bytes / 4
-    per_event = write_units(int(compressed)) / 100
+    size = compressed if compressed is not None else m.webhook_body_bytes / 4
+    per_event = write_units(int(size)) / 100
     r = m.ingest_per_event
     return replace(
         m,
         ingest_per_event=replace(r, wru=r.wru - raw.wru / n + per_event),
-        raw_event_bytes=(compressed + 100) / 100,
+        raw_event_bytes=(size + 100) / 100,
+        archive_bytes_per_webhook=0.0,
     )
 
 

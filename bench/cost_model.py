@@ -98,6 +98,9 @@ PRICES: dict[str, Price] = {
         0.05e-4, "API call", "https://aws.amazon.com/secrets-manager/pricing/", "list price"
     ),
     "s3_storage": Price(0.023, "GB-month", "https://aws.amazon.com/s3/pricing/", "list price"),
+    # Proposal only (raw webhook bodies archived per webhook): S3 Standard-IA after 30 days.
+    "s3_ia_storage": Price(0.0125, "GB-month", "https://aws.amazon.com/s3/pricing/", "list price"),
+    "s3_put": Price(0.005e-3, "PUT request", "https://aws.amazon.com/s3/pricing/", "list price"),
 }
 
 # Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU
@@ -362,6 +365,9 @@ class Measured:
     log_bytes: Mapping[str, float]  # function -> handler log bytes per invocation
     memory_mb: Mapping[str, int]  # function -> MemorySize
     decisions_source: str = ""
+    # Proposal only: each webhook's body archived to S3 (one PUT, gzip) while the raw event
+    # items keep no payload; 0 = not archived (as deployed today).
+    archive_bytes_per_webhook: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -441,9 +447,13 @@ def monthly_lines(
     )
 
     # Lambda.
+    # The planner runs every hour (whatever zones are loaded); each program day's due keys go to
+    # the worker in shards of 500, one SQS message and one worker invocation each.
+    ticks = 24 * w.days_per_month
+    shards = w.days_per_month * w.time_zones * max(1, math.ceil(due / w.days_per_month / 500))
     invocations = {
         "IngestFunction": w.webhooks,
-        "EvaluateFunction": w.days_per_month * w.time_zones,
+        "EvaluateFunction": ticks + shards,
         "NotifyFunction": math.ceil(decisions / max(1, m.notify_batch)) if decisions else 0,
         "RosterImportFunction": a.roster_loads_per_month * w.districts,
     }
@@ -497,12 +507,16 @@ def monthly_lines(
         )
     )
     lines.append(Line("SES", "emails", emails, "emails", emails * p["ses_email"]))
-    lines.append(Line("SQS", "no queue on these paths (DLQs on failure only)", 0, "requests", 0.0))
-    scheduler = w.days_per_month * w.time_zones
+    # Shard messages: sent in batches of 10, received and deleted by the event source mapping.
+    sqs = shards * 2 + math.ceil(shards / 10)
+    lines.append(
+        Line("SQS", "evaluation shards (send, receive, delete)", sqs, "requests", sqs * p["sqs_request"])
+    )
+    scheduler = ticks
     lines.append(
         Line(
             "EventBridge Scheduler",
-            "daily evaluation",
+            "hourly evaluation planner",
             scheduler,
             "invocations",
             scheduler * p["scheduler_invocation"],
@@ -536,7 +550,15 @@ def monthly_lines(
             secrets * p["secret_month"],
         )
     )
-    lines.append(Line("S3", "roster exports only (not on these paths)", 0, "GB-month", 0.0))
+    if m.archive_bytes_per_webhook:
+        lines.append(Line("S3", "webhook archive PUTs", w.webhooks, "requests", w.webhooks * p["s3_put"]))
+        # A year of school days kept (the retention), 30 days in Standard, the rest in Standard-IA.
+        kept = w.webhooks / w.school_days_per_month * w.school_days_per_year * m.archive_bytes_per_webhook
+        hot = kept * 30 / 365
+        usd = (hot * p["s3_storage"] + (kept - hot) * p["s3_ia_storage"]) / GB
+        lines.append(Line("S3", "webhook archive storage (gzip)", kept / GB, "GB-month", usd))
+    else:
+        lines.append(Line("S3", "roster exports only (not on these paths)", 0, "GB-month", 0.0))
     return lines
 
 

@@ -45,6 +45,7 @@ def post_webhook(
     msg_id: str | None = None,
     body: str | None = None,
     headers: dict[str, str] | None = None,
+    timeout: float = 30,
 ) -> WebhookResponse:
     """POST ``events`` to ``{base_url}/webhooks/{source}?district=...``, signed with ``secret``."""
     payload = body if body is not None else json.dumps(events, separators=(",", ":"))
@@ -60,7 +61,7 @@ def post_webhook(
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return WebhookResponse(response.status, json.loads(response.read() or b"{}"))
     except urllib.error.HTTPError as error:
         return WebhookResponse(error.code, json.loads(error.read() or b"{}"))

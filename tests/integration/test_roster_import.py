@@ -17,6 +17,7 @@ from onpace_core.audit.log import read
 from onpace_core.store.models import EnrollmentModel
 from onpace_core.store.programs import save_program
 from onpace_local.cli import main
+from onpace_local.request_count import counting_requests
 from onpace_local.stack import LocalStack
 from onpace_rules.program import ProgramConfig
 from onpace_rules.program_files import load_program_file
@@ -139,6 +140,35 @@ def test_an_uploaded_export_is_imported_and_a_bulk_reload_ends_what_it_no_longer
     assert third["ended"] == 0
     ben = _item(program, "cls-eng10", "stu-ben")
     assert ben.status == "active" and ben.wake_on == "2026-08-24"
+
+
+def test_a_reload_writes_only_the_enrollments_that_changed(
+    local_stack: LocalStack, repo_root: Path, program: ProgramConfig
+) -> None:
+    """A daily bulk export read again: the stored items are read (one BatchGetItem per 100, roster
+    attributes only) and only what changed is written — none for an unchanged export, one for
+    one changed enrollment (docs/scale.md, "Cost")."""
+    folder = FIXTURES / "riverbend-v1p2-bulk"
+    district = program.district_id
+    assert _import(local_stack, repo_root, f"{district}/day-1.zip", _zip(folder))["outcome"] == "imported"
+    local_stack.handler(FUNCTION)  # imported (its models bound) before counting
+    with counting_requests() as unchanged:
+        again = _import(local_stack, repo_root, f"{district}/day-2.zip", _zip(folder))
+    assert again["outcome"] == "imported" and again["ended"] == 0
+    # Nothing written but the load's own audit entry (identity rows unchanged too).
+    assert unchanged.of("UpdateItem") == 0 and unchanged.of("BatchWriteItem") == 0
+    assert unchanged.of("PutItem") == unchanged.of("PutItem", local_stack.ref("AuditTable")) == 1
+    assert unchanged.of("BatchGetItem", local_stack.ref("EnrollmentsTable")) == 1
+
+    enrollments = (folder / "enrollments.csv").read_text(encoding="utf-8")
+    moved = enrollments.replace("stu-dan,student,false,,", "stu-dan,student,false,2026-08-31,")
+    assert moved != enrollments
+    with counting_requests() as one:
+        _import(local_stack, repo_root, f"{district}/day-3.zip", _zip(folder, **{"enrollments.csv": moved}))
+    assert one.of("UpdateItem") == 1
+    dan = _item(program, "cls-alg1", "stu-dan")
+    assert dan.start_date == "2026-08-31" and dan.status == "active"
+    assert _item(program, "cls-eng10", "stu-ava").start_date == "2026-08-24"  # left as it was
 
 
 def test_a_delta_ends_what_it_deletes_and_nothing_else(

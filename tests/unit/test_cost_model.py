@@ -258,3 +258,24 @@ def test_every_price_names_its_source() -> None:
     assert PRICES["dynamodb_wru"].usd == pytest.approx(0.625e-6)
     assert PRICES["dynamodb_rru"].usd == pytest.approx(0.125e-6)
     assert all(p.source.startswith("https://aws.amazon.com/") for p in PRICES.values())
+
+
+def test_the_planner_runs_hourly_and_each_shard_is_one_sqs_message_and_one_worker_run() -> None:
+    lines = monthly_lines(_measured(), Workload(), Assumptions())
+    # 0.1 due per enrollment-day: 10,000 due keys a day, 20 shards of 500.
+    shards = 30.4 * 20
+    assert _line(lines, "Lambda requests", "EvaluateFunction").quantity == pytest.approx(24 * 30.4 + shards)
+    assert _line(lines, "EventBridge Scheduler", "").quantity == pytest.approx(24 * 30.4)
+    assert _line(lines, "SQS", "").quantity == pytest.approx(shards * 2 + math.ceil(shards / 10))
+
+
+def test_an_s3_archive_is_one_put_per_webhook_and_a_year_of_gzip_bodies() -> None:
+    plain = monthly_lines(_measured(), Workload(), Assumptions())
+    assert _line(plain, "S3", "").usd == 0.0
+    lines = monthly_lines(_measured(archive_bytes_per_webhook=4000.0), Workload(), Assumptions())
+    assert _line(lines, "S3", "webhook archive PUTs").usd == pytest.approx(210_000 * 0.005e-3)
+    kept = 210_000 / 21 * 180 * 4000.0
+    stored = _line(lines, "S3", "webhook archive storage")
+    assert stored.quantity == pytest.approx(kept / GB)
+    hot = kept * 30 / 365
+    assert stored.usd == pytest.approx((hot * 0.023 + (kept - hot) * 0.0125) / GB)

@@ -20,10 +20,16 @@ The rules:
   instant or value falls back on the next one in ``recent`` (the last ``RECENT`` per kind).
   Limits: past ``RECENT`` voids in a row of one kind the fallback is unknown and the instant is
   cleared; a wake date brought forward is not taken back (an early look decides nothing).
+- ``recent`` and ``percent_recent`` name their events by ``short_id`` (36 bits of a hash of the
+  event id), not by the id: they are rewritten with every activity and were most of the item's
+  size (docs/scale.md, "Item sizes"); a void finds its entries by the same hash. A void taking
+  back another of the enrollment's few dozen kept entries by a shared hash is a 1-in-10^9 chance.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +42,12 @@ if TYPE_CHECKING:
 
 RECENT = 8  # entries kept per kind for voids to fall back on
 LIVE_STATUSES = ("active", "held")
+
+
+def short_id(event_id: str) -> str:
+    """What ``recent`` and ``percent_recent`` name an event by: 6 characters (36 bits of BLAKE2b)."""
+    digest = hashlib.blake2b(event_id.encode(), digest_size=6).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:6]
 
 
 def enrollment_key(district_id: str, class_id: str, student_id: str) -> str:
@@ -117,11 +129,12 @@ class EnrollmentFacts:
     status: str = "active"
     scope: str = "enrollment"
     last: Mapping[str, str] = field(default_factory=dict)  # kind -> instant
-    recent: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # kind -> (instant, id)
+    # kind -> (instant, short_id), newest first
+    recent: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     percent: float | None = None
     percent_at: str | None = None
     percent_event: str | None = None
-    percent_recent: tuple[PercentKey, ...] = ()
+    percent_recent: tuple[PercentKey, ...] = ()  # (instant, fraction, short_id), newest first
     activity_log: Mapping[str, str] = field(default_factory=dict)  # event id -> "kind instant"
     inputs: Mapping[str, str] = field(default_factory=dict)  # event id -> JSON
     wake_on: str | None = None
@@ -205,7 +218,8 @@ def _apply_activity(facts: _Working, op: ActivityOp, rules: FoldRules) -> None:
     last = facts.last
     if op.kind not in last or last[op.kind] < instant:
         last[op.kind] = instant
-    facts.recent[op.kind] = _with_recent(facts.recent.get(op.kind, ()), instant, op.event_id)
+    sid = short_id(op.event_id)
+    facts.recent[op.kind] = _with_recent(facts.recent.get(op.kind, ()), instant, sid)
     if op.kind in rules.history and op.event_id not in facts.activity_log:
         facts.activity_log[op.event_id] = f"{op.kind} {instant}"
     days = rules.wake_days.get(op.kind)
@@ -213,8 +227,9 @@ def _apply_activity(facts: _Working, op: ActivityOp, rules: FoldRules) -> None:
         facts.wake_on = _wake_earlier(facts.wake_on, activity_wake(op.occurred_at, days))
     if op.fraction is not None:
         key: PercentKey = (instant, op.fraction, op.event_id)
-        if all(k[2] != op.event_id for k in facts.percent_recent):
-            facts.percent_recent = tuple(sorted((*facts.percent_recent, key), reverse=True)[:RECENT])
+        if all(k[2] != sid for k in facts.percent_recent):
+            entry = (instant, op.fraction, sid)
+            facts.percent_recent = tuple(sorted((*facts.percent_recent, entry), reverse=True)[:RECENT])
         if percent_wins(key, facts.percent_key()):
             facts.percent, facts.percent_at, facts.percent_event = op.fraction, instant, op.event_id
 
@@ -226,7 +241,7 @@ def _apply_input(facts: _Working, op: InputOp) -> None:
 
 
 def _retract(facts: _Working, op: RetractOp) -> None:
-    gone = op.event_id
+    gone = short_id(op.event_id)
     last = facts.last
     for kind, entries in list(facts.recent.items()):
         kept = tuple(e for e in entries if e[1] != gone)
@@ -240,12 +255,13 @@ def _retract(facts: _Working, op: RetractOp) -> None:
                 last[kind] = kept[0][0]
             else:
                 last.pop(kind, None)
-    facts.activity_log.pop(gone, None)
-    facts.inputs.pop(gone, None)
+    facts.activity_log.pop(op.event_id, None)
+    facts.inputs.pop(op.event_id, None)
     if any(k[2] == gone for k in facts.percent_recent):
         kept_percent = tuple(k for k in facts.percent_recent if k[2] != gone)
         facts.percent_recent = kept_percent
-        if facts.percent_event == gone:
+        # The value kept names its event by id, or by short id once it came from a fallback.
+        if facts.percent_event in (op.event_id, gone):
             if kept_percent:
                 facts.percent_at, facts.percent, facts.percent_event = kept_percent[0]
             else:

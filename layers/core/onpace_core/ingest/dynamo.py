@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from onpace_rules.facts import ACTIVITY_KINDS
@@ -21,7 +21,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from onpace_core.audit.log import AuditEntry, append
-from onpace_core.facts.fold import EnrollmentFacts, FoldRules
+from onpace_core.facts.fold import EnrollmentFacts, FoldRules, short_id, utc_instant
 from onpace_core.facts.program_rules import program_rules
 from onpace_core.ingest.identity import IdentityKey, as_map, identity_key
 from onpace_core.ingest.ports import ConditionFailed, RawRecord
@@ -102,16 +102,66 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+# ``recent`` and ``percent_recent`` as stored: each entry a compact instant (``_INSTANT``
+# base-64 characters of microseconds since 1970) then the event's ``short_id`` (6 characters);
+# ``recent`` one string of such entries per kind, ``percent_recent`` one string per entry with
+# the fraction after them. A third of the size of "instant event_id" strings (docs/scale.md).
+_INSTANT = 9
+_SID = 6
+_ENTRY = _INSTANT + _SID
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+_VALUE = {c: i for i, c in enumerate(_DIGITS)}
+
+
+def _packed_instant(instant: str) -> str:
+    moment = datetime.strptime(instant, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    micros = (moment - _EPOCH) // timedelta(microseconds=1)
+    out = ""
+    while micros:
+        micros, digit = divmod(micros, 64)
+        out = _DIGITS[digit] + out
+    return out.rjust(_INSTANT, "0")
+
+
+def _unpacked_instant(text: str) -> str:
+    micros = 0
+    for c in text:
+        micros = micros * 64 + _VALUE[c]
+    return utc_instant(_EPOCH + timedelta(microseconds=micros))
+
+
+def pack_recent(entries: Sequence[tuple[str, str]]) -> str:
+    """One kind's ``recent`` entries (instant, short id) as stored."""
+    return "".join(_packed_instant(at) + sid for at, sid in entries)
+
+
+def unpack_recent(stored: Any) -> tuple[tuple[str, str], ...]:
+    """A kind's stored ``recent``; items written before the packing hold "instant event_id" strings."""
+    if isinstance(stored, str):
+        chunks = [stored[i : i + _ENTRY] for i in range(0, len(stored), _ENTRY)]
+        return tuple((_unpacked_instant(c[:_INSTANT]), c[_INSTANT:]) for c in chunks)
+    return tuple((str(e).split(" ", 1)[0], short_id(str(e).split(" ", 1)[1])) for e in stored)
+
+
+def pack_percent(entry: tuple[str, float, str]) -> str:
+    """One ``percent_recent`` entry (instant, fraction, short id) as stored."""
+    at, fraction, sid = entry
+    return f"{_packed_instant(at)}{sid}{fraction!r}"
+
+
+def unpack_percent(stored: str) -> tuple[str, float, str]:
+    if " " in stored:  # written before the packing: "instant fraction event_id"
+        at, fraction, event_id = stored.split(" ", 2)
+        return at, float(fraction), short_id(event_id)
+    return _unpacked_instant(stored[:_INSTANT]), float(stored[_ENTRY:]), stored[_INSTANT:_ENTRY]
+
+
 def facts_of(item: EnrollmentModel) -> EnrollmentFacts:
     last: dict[str, str] = {k: v for k in ACTIVITY_KINDS if (v := getattr(item, f"last_{k}_at", None))}
     recent_raw = item.recent.as_dict() if item.recent else {}
-    recent = {
-        str(kind): tuple((e.split(" ")[0], e.split(" ", 1)[1]) for e in entries)
-        for kind, entries in recent_raw.items()
-    }
-    percent_recent = tuple(
-        (p[0], float(p[1]), p[2]) for p in (str(e).split(" ", 2) for e in (item.percent_recent or ()))
-    )
+    recent = {str(kind): unpack_recent(entries) for kind, entries in recent_raw.items()}
+    percent_recent = tuple(unpack_percent(str(e)) for e in (item.percent_recent or ()))
     return EnrollmentFacts(
         key=item.enrollment_key,
         program_id=item.program_id or "",
@@ -148,9 +198,7 @@ def _actions(old: EnrollmentFacts, new: EnrollmentFacts) -> list[Action]:
             actions.append(attribute.set(after) if after is not None else attribute.remove())
     if old.recent != new.recent:
         actions.append(
-            EnrollmentModel.recent.set(
-                {k: [f"{at} {eid}" for at, eid in entries] for k, entries in new.recent.items()}
-            )
+            EnrollmentModel.recent.set({k: pack_recent(entries) for k, entries in new.recent.items()})
         )
     if (old.percent, old.percent_at, old.percent_event) != (new.percent, new.percent_at, new.percent_event):
         if new.percent is None:
@@ -166,9 +214,7 @@ def _actions(old: EnrollmentFacts, new: EnrollmentFacts) -> list[Action]:
                 EnrollmentModel.percent_event.set(new.percent_event or ""),
             ]
     if old.percent_recent != new.percent_recent:
-        actions.append(
-            EnrollmentModel.percent_recent.set([f"{at} {p!r} {eid}" for at, p, eid in new.percent_recent])
-        )
+        actions.append(EnrollmentModel.percent_recent.set([pack_percent(e) for e in new.percent_recent]))
     if old.activity_log != new.activity_log:
         if not old.activity_log:
             actions.append(EnrollmentModel.activity_log.set(dict(new.activity_log)))

@@ -104,6 +104,96 @@ def _student_wide_inputs(district_id: str, student_id: str) -> dict[str, str]:
     return found
 
 
+# What a roster load sets on an enrollment item, and what it reads back to tell whether a reload
+# changes anything (``status`` and ``due_key`` too: an item without them, or an ended one, is
+# written again). Engine state and facts are not read: a roster load leaves them alone.
+_ROSTER_ATTRIBUTES = [
+    "enrollment_key",
+    "district_id",
+    "program_id",
+    "class_id",
+    "class_title",
+    "student_id",
+    "student_name",
+    "student_key",
+    "term_id",
+    "start_date",
+    "end_date",
+    "contacts",
+    "roster_facts",
+    "scope",
+    "status",
+    "due_key",
+]
+
+_Contacts = tuple[tuple[str | None, ...], ...]
+
+
+def _contacts(r: EnrollmentRecord) -> list[Contact]:
+    return [
+        Contact(role=c.role, address=c.address, name=c.name, language=c.language, source_id=c.source_id)
+        for c in r.contacts
+    ]
+
+
+def _contact_rows(contacts: Iterable[Contact]) -> _Contacts:
+    return tuple((c.role, c.address, c.name, c.language, c.source_id, c.title) for c in contacts)
+
+
+def _roster_view(r: EnrollmentRecord, facts_json: str) -> dict[str, object]:
+    """The roster attributes of ``r`` as a stored item holds them."""
+    return {
+        "district_id": r.district_id,
+        "program_id": r.program_id,
+        "class_id": r.class_id,
+        "class_title": r.class_title,
+        "student_id": r.student_id,
+        "student_name": r.student_name,
+        "student_key": f"{r.district_id}#{r.student_id}",
+        "term_id": r.term_id or None,
+        "start_date": r.start_date.isoformat(),
+        "end_date": r.end_date.isoformat() if r.end_date else None,
+        "contacts": _contact_rows(_contacts(r)),
+        "roster_facts": facts_json,
+        "scope": "student" if r.class_id == STUDENT_SUBJECT_CLASS else "enrollment",
+    }
+
+
+def _stored_view(item: EnrollmentModel) -> dict[str, object]:
+    return {
+        "district_id": item.district_id,
+        "program_id": item.program_id,
+        "class_id": item.class_id,
+        "class_title": item.class_title,
+        "student_id": item.student_id,
+        "student_name": item.student_name,
+        "student_key": item.student_key,
+        "term_id": item.term_id,
+        "start_date": item.start_date,
+        "end_date": item.end_date,
+        "contacts": _contact_rows(item.contacts or ()),
+        "roster_facts": item.roster_facts,
+        "scope": item.scope,
+    }
+
+
+def _stored_roster(keys: list[str]) -> dict[str, EnrollmentModel]:
+    """The stored items of ``keys`` (those there are), roster attributes only: one consistent
+    BatchGetItem per 100 keys."""
+    if not keys:
+        return {}
+    items = EnrollmentModel.batch_get(keys, consistent_read=True, attributes_to_get=_ROSTER_ATTRIBUTES)
+    return {item.enrollment_key: item for item in items}
+
+
+def _unchanged(stored: EnrollmentModel | None, wanted: dict[str, object]) -> bool:
+    """True when a reload would write nothing: the item is there, live or held, set up by a
+    roster load, and every roster attribute is as the roster says."""
+    if stored is None or stored.status == UNENROLLED or stored.due_key is None:
+        return False
+    return _stored_view(stored) == wanted
+
+
 def upsert_enrollments(
     records: Iterable[EnrollmentRecord],
     program: ProgramConfig,
@@ -116,8 +206,12 @@ def upsert_enrollments(
     each student gets a subject item of its own as well: each student of the program, or — for a
     program with a rule addressed to every family of the district — each student of
     ``district_records`` (``roster.enrollments.district_enrollments``).
+
+    What is stored is read first (one BatchGetItem per 100 items, roster attributes only), and
+    only the items that are new or whose roster attributes changed are written: a daily reload
+    of an unchanged roster writes nothing (docs/scale.md, "Cost"). Returns the roster records
+    given.
     """
-    count = 0
     records = list(records)
     facts = roster_facts(records)
     # The engine (every rule) is imported by the first load, not at a cold start.
@@ -129,16 +223,18 @@ def upsert_enrollments(
         pool = list(district_records) if compiled.addresses_district and district_records else records
         subjects = student_subjects(pool)
         facts.update(subject_facts(subjects, records, facts))
+    everything = [*records, *subjects]
+    keys = [f"{r.district_id}#{r.class_id}#{r.student_id}" for r in everything]
+    stored = _stored_roster(list(dict.fromkeys(keys)))
     inherited: dict[str, dict[str, str]] = {}
-    for r in [*records, *subjects]:
-        if r.student_id not in inherited:
+    for r, key in zip(everything, keys, strict=True):
+        facts_json = roster_facts_json(facts[key])
+        if _unchanged(stored.get(key), _roster_view(r, facts_json)):
+            continue
+        # Only a new item takes the student's student-wide inputs (``if_not_exists`` below).
+        if key not in stored and r.student_id not in inherited:
             inherited[r.student_id] = _student_wide_inputs(r.district_id, r.student_id)
-        key = f"{r.district_id}#{r.class_id}#{r.student_id}"
         item = EnrollmentModel(enrollment_key=key)
-        contacts = [
-            Contact(role=c.role, address=c.address, name=c.name, language=c.language, source_id=c.source_id)
-            for c in r.contacts
-        ]
         item.update(
             actions=[
                 EnrollmentModel.district_id.set(r.district_id),
@@ -153,10 +249,10 @@ def upsert_enrollments(
                 EnrollmentModel.end_date.set(r.end_date.isoformat())
                 if r.end_date
                 else EnrollmentModel.end_date.remove(),
-                EnrollmentModel.contacts.set(contacts),
-                EnrollmentModel.roster_facts.set(roster_facts_json(facts[key])),
+                EnrollmentModel.contacts.set(_contacts(r)),
+                EnrollmentModel.roster_facts.set(facts_json),
                 EnrollmentModel.scope.set("student" if r.class_id == STUDENT_SUBJECT_CLASS else "enrollment"),
-                EnrollmentModel.inputs.set(EnrollmentModel.inputs | inherited[r.student_id]),
+                EnrollmentModel.inputs.set(EnrollmentModel.inputs | inherited.get(r.student_id, {})),
                 EnrollmentModel.status.set(EnrollmentModel.status | "active"),
                 EnrollmentModel.fired.set(EnrollmentModel.fired | {}),
                 EnrollmentModel.due_key.set(
@@ -169,8 +265,7 @@ def upsert_enrollments(
         )
         if item.status == UNENROLLED:
             _reenroll(key, r.start_date)
-        count += 1
-    return count - len(subjects)
+    return len(records)
 
 
 # The status of an enrollment the roster no longer has (onpace_rules.kinds.EnrollmentStatus).
@@ -261,8 +356,6 @@ def bring_wake_forward(key: str, day: date) -> bool:
             return False
         raise
     return True
-
-
 
 
 def _end_date(item: EnrollmentModel) -> date | None:

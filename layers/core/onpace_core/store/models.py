@@ -170,8 +170,8 @@ class EnrollmentModel(Model):
     percent_complete = NumberAttribute(null=True)
     percent_at = UnicodeAttribute(null=True)
     percent_event = UnicodeAttribute(null=True)  # the event id that set percent_complete
-    # What a void falls back on (``facts.fold``): per kind the latest few "instant event_id",
-    # and the latest few progress values "instant fraction event_id", newest first.
+    # What a void falls back on (``facts.fold``): per kind the latest few (instant, short id),
+    # and the latest few progress values, newest first, packed (``ingest.dynamo.pack_recent``).
     recent = MapAttribute[str, Any](null=True)
     percent_recent = ListAttribute[str](null=True)
     # Inputs that are not activity (grades, appeals, approvals…), by event id so a retry is a no-op:
