@@ -22,10 +22,13 @@
               and sizes on moto server, at list prices written down with their date
               (``bench/cost.py``, ``bench/cost_model.py``; not part of ``all``); also DynamoDB
               requests per due enrollment of one evaluation day at rising sizes.
+7. scale    — that last figure alone, at 1,000, 10,000 and 100,000 enrollments (up to N), moto
+              server in a process of its own (``bench/scale.py``; not part of ``all``).
 
     python -m bench.run [engine|storage|ingest|coldstart|all] [--enrollments N] [--days D]
                         [--events N] [--rounds N] [--no-tracing]
     python -m bench.run cost [--enrollments N] [--days D]
+    python -m bench.run scale [--enrollments 100000]
     python -m bench.run load [--rates 0.5,1,2,4,8,16] [--seconds 10] [--batch 100]
 """
 
@@ -364,14 +367,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("engine", "storage", "ingest", "coldstart", "load", "cost", "all"),
+        choices=("engine", "storage", "ingest", "coldstart", "load", "cost", "scale", "all"),
         default="all",
     )
     parser.add_argument(
         "--enrollments",
         type=int,
         default=None,
-        help="engine: 10000, storage: 150, ingest: 100, cost: 1000 (largest size of the due-request run)",
+        help=(
+            "engine: 10000, storage: 150, ingest: 100, cost: 1000 (largest size of the due-request "
+            "run), scale: 100000 (largest size)"
+        ),
     )
     parser.add_argument("--days", type=int, default=None, help="engine: 90, storage: 45")
     parser.add_argument(
@@ -395,6 +401,11 @@ def main(argv: list[str] | None = None) -> int:
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
         report = run_load(rates, args.seconds, args.batch, args.enrollments or 100, args.p99_limit)
         return 1 if report.missing or report.stored_refused else 0
+    if args.which == "scale":  # not in "all": 100,000 enrollments take most of an hour
+        from bench.scale import run_scale, sizes_up_to
+
+        run_scale(sizes_up_to(args.enrollments or 100_000))
+        return 0
     if args.which in ("engine", "all"):
         run_engine(args.enrollments or 10_000, args.days or 90, max(1, args.repeat))
     if args.which in ("storage", "all"):

@@ -153,3 +153,90 @@ VERIFY_RESPONSES: dict[int, OpenAPIResponse] = {
     **_COMMON,
     **_STORE,
 }
+
+FAILURES_PAGE_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "before",
+        "in": "query",
+        "required": False,
+        "description": "Failures older than this sequence (the previous page's last); empty: none",
+        "schema": {"anyOf": [{"type": "integer", "minimum": 1}, _EMPTY]},
+    },
+]
+
+FAILURES_PARAMETERS: list[dict[str, Any]] = [
+    *FAILURES_PAGE_PARAMETERS,
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Failures per page, 1 to 200 (50 when absent or empty)",
+        "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200}, _EMPTY]},
+    },
+]
+
+FAILURES_PAGE_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The page of the district's work parked in a dead-letter queue",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    400: _message("A malformed query parameter (the message says which)"),
+    **_COMMON,
+    **_STORE,
+}
+
+_OUTCOME: dict[str, Any] = {
+    "type": "object",
+    "required": ["state"],
+    "description": "The first later audit entry about the same work, if any",
+    "properties": {
+        "state": {"enum": ["open", "recovered", "parked again", "settled as failed"]},
+        "seq": {"type": "integer"},
+        "at": {"type": "string"},
+        "type": {"type": "string"},
+        "summary": {"type": "string"},
+    },
+}
+
+_FAILURE: dict[str, Any] = {
+    "type": "object",
+    "required": ["seq", "at", "type", "what", "error", "attempts", "summary", "outcome"],
+    "properties": {
+        "seq": {"type": "integer"},
+        "at": {"type": "string"},
+        "on": _NULLABLE_STRING,
+        "type": {"enum": ["evaluation.failed", "delivery.failed"]},
+        "what": {"enum": ["enrollment", "notice"]},
+        "program_id": _NULLABLE_STRING,
+        "class_id": _NULLABLE_STRING,
+        "student_id": _NULLABLE_STRING,
+        "rule_id": _NULLABLE_STRING,
+        "notice_id": _NULLABLE_STRING,
+        "error": {"type": "string"},
+        "attempts": {"type": ["integer", "null"]},
+        "summary": {"type": "string"},
+        "outcome": _OUTCOME,
+    },
+}
+
+FAILURES_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "One page of the district's parked failures, newest first",
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": ["district_id", "failures", "next_before"],
+                    "properties": {
+                        "district_id": {"type": "string"},
+                        "failures": {"type": "array", "items": _FAILURE},
+                        "next_before": {"type": ["integer", "null"]},
+                    },
+                }
+            }
+        },
+    },
+    400: _message("A malformed query parameter (the message says which)"),
+    **_COMMON,
+    **_STORE,
+}

@@ -8,6 +8,14 @@ Routes (HTTP API, payload v2, every one behind the ``DistrictAdmins`` JWT author
     ``{"district_id", "entries": [...], "next_before": seq | null}``, newest first.
 ``GET /console/api/audit/verify``
     ``{"district_id", "entries", "intact", "first_broken_seq", "problem"}``.
+``GET /console/failures?before=`` and ``GET /console/api/failures?before=&limit=``
+    The district's work parked in a dead-letter queue (enrollments whose evaluation failed its
+    last attempt, notices whose delivery did), newest first, each with the later audit entry
+    that settled it, if any: the HTML page (no script) and its JSON.
+
+The dead-letter queues hold every district's messages, so the console never reads them: a
+district's failures are its own audit entries (``evaluation.failed``, ``delivery.failed``),
+listed through the audit table's sparse ``failures`` index.
 
 The district is taken from the verified JWT claim ``custom:district_id`` and from nothing else:
 a ``district`` query parameter (or any other unknown one) is ignored. Domain errors become HTTP
@@ -196,6 +204,99 @@ def audit_page(district_id: str, query: AuditQuery) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class FailuresQuery:
+    before_seq: int | None
+    limit: int
+
+
+def parse_failures_query(params: dict[str, str] | None) -> FailuresQuery:
+    """``before`` and ``limit``; every other parameter is ignored."""
+    params = params or {}
+    before = params.get("before") or None
+    limit = params.get("limit") or None
+    return FailuresQuery(
+        before_seq=_whole_number("before", before, 1, None) if before is not None else None,
+        limit=_whole_number("limit", limit, 1, MAX_LIMIT) if limit is not None else DEFAULT_LIMIT,
+    )
+
+
+# What a later entry about the same parked work means for it (by the failure's type).
+_SETTLES: dict[str, dict[str, str]] = {
+    "evaluation.failed": {"evaluation.recovered": "recovered", "evaluation.failed": "parked again"},
+    "delivery.failed": {
+        "notice.sent": "recovered",
+        "notice.confirmed": "recovered",
+        "notice.unconfirmed": "recovered",
+        "notice.failed": "settled as failed",
+        "delivery.failed": "parked again",
+    },
+}
+
+
+def _same_work(failure: AuditModel, later: AuditModel) -> bool:
+    if failure.type == "delivery.failed":
+        return later.notice_id == failure.notice_id
+    return (later.program_id, later.class_id, later.on) == (failure.program_id, failure.class_id, failure.on)
+
+
+def outcome_of(district_id: str, failure: AuditModel) -> dict[str, Any]:
+    """What became of parked work, from the audit log: the first later entry of the same student
+    about the same enrollment day (``evaluation.recovered`` when a re-drive went through) or the
+    same notice (``notice.sent`` …). One Query of the student's later entries (``by_student``).
+
+    ``{"state": "open"}`` when there is none. An enrollment evaluated again by a later day's
+    run, with no decision, leaves no entry: only a re-drive is recorded as recovering it.
+    """
+    settles = _SETTLES.get(failure.type, {})
+    if failure.student_id:
+        for later in audit_log.later_for_student(district_id, failure.student_id, int(failure.seq)):
+            state = settles.get(later.type)
+            if state and _same_work(failure, later):
+                return {
+                    "state": state,
+                    "seq": int(later.seq),
+                    "at": later.at,
+                    "type": later.type,
+                    "summary": later.summary,
+                }
+    return {"state": "open"}
+
+
+def failure_json(item: AuditModel, outcome: dict[str, Any]) -> dict[str, Any]:
+    detail = _detail(item.detail)
+    detail = detail if isinstance(detail, dict) else {}
+    attempts = detail.get("attempts")
+    return {
+        "seq": int(item.seq),
+        "at": item.at,
+        "on": item.on,
+        "type": item.type,
+        "what": "notice" if item.type == "delivery.failed" else "enrollment",
+        "program_id": item.program_id,
+        "class_id": item.class_id,
+        "student_id": item.student_id,
+        "rule_id": item.rule_id,
+        "notice_id": item.notice_id,
+        "error": str(detail.get("error") or "unknown"),
+        "attempts": attempts if isinstance(attempts, int) else None,
+        "summary": item.summary,
+        "outcome": outcome,
+    }
+
+
+def failures_page(district_id: str, query: FailuresQuery) -> dict[str, Any]:
+    """One page of the district's parked work, newest first, and where the next page starts."""
+    items = audit_log.read_failures(district_id, before_seq=query.before_seq, limit=query.limit + 1)
+    page = items[: query.limit]
+    more = len(items) > query.limit
+    return {
+        "district_id": district_id,
+        "failures": [failure_json(item, outcome_of(district_id, item)) for item in page],
+        "next_before": int(page[-1].seq) if more and page else None,
+    }
+
+
 def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
     return Response(
         status_code=status,
@@ -207,6 +308,33 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
 
 def _caller_district() -> str:
     return district_of(app.current_event.request_context.authorizer.jwt_claim)
+
+
+def _console_base(suffix: str = "") -> str:
+    """The console page's own path (``/console``, or behind a stage prefix), from this request's."""
+    path = app.current_event.raw_path or "/console"
+    return path[: -len(suffix)] if suffix and path.endswith(suffix) else path.rstrip("/")
+
+
+def _html(html: str, nonce: str, script: bool) -> Response[Any]:
+    csp = (
+        "default-src 'none'; "
+        + (f"script-src 'nonce-{nonce}'; " if script else "script-src 'none'; ")
+        + f"style-src 'nonce-{nonce}'; "
+        "connect-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    return Response(
+        status_code=HTTPStatus.OK,
+        content_type="text/html; charset=utf-8",
+        body=html,
+        headers={
+            **_NO_STORE,
+            "Content-Security-Policy": csp,
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,23 +362,71 @@ def console_page() -> Response[Any]:
             js=_JS,
             default_limit=DEFAULT_LIMIT,
             max_limit=MAX_LIMIT,
+            base=_console_base(),
+            current="audit",
         )
     )
-    csp = (
-        "default-src 'none'; "
-        f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-        "connect-src 'self'; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    return _html(html, nonce, script=True)
+
+
+@app.get(
+    "/console/failures",
+    summary="The page of the district's parked failures",
+    tags=[contract.TAG],
+    operation_id="getFailuresPage",
+    responses=contract.FAILURES_PAGE_RESPONSES,
+    security=contract.SECURITY,
+    openapi_extensions={contract.PARAMETERS: contract.FAILURES_PAGE_PARAMETERS},
+)
+def failures_html() -> Response[Any]:
+    district_id = _caller_district()
+    query = parse_failures_query(app.current_event.query_string_parameters)
+    page = failures_page(district_id, query)
+    _log_failures_read(district_id, query, page)
+    nonce = secrets.token_urlsafe(18)
+    html = (
+        _templates()
+        .get_template("failures.html.j2")
+        .render(
+            district_id=district_id,
+            nonce=nonce,
+            css=_CSS,
+            base=_console_base("/failures"),
+            current="failures",
+            failures=page["failures"],
+            next_before=page["next_before"],
+            first_page=query.before_seq is None,
+        )
     )
-    return Response(
-        status_code=HTTPStatus.OK,
-        content_type="text/html; charset=utf-8",
-        body=html,
-        headers={
-            **_NO_STORE,
-            "Content-Security-Policy": csp,
-            "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY",
+    return _html(html, nonce, script=False)
+
+
+@app.get(
+    "/console/api/failures",
+    summary="A page of the district's parked failures",
+    tags=[contract.TAG],
+    operation_id="getFailures",
+    responses=contract.FAILURES_RESPONSES,
+    security=contract.SECURITY,
+    openapi_extensions={contract.PARAMETERS: contract.FAILURES_PARAMETERS},
+)
+def failures_entries() -> Response[Any]:
+    district_id = _caller_district()
+    query = parse_failures_query(app.current_event.query_string_parameters)
+    page = failures_page(district_id, query)
+    _log_failures_read(district_id, query, page)
+    return _json(HTTPStatus.OK, page)
+
+
+def _log_failures_read(district_id: str, query: FailuresQuery, page: dict[str, Any]) -> None:
+    logger.info(
+        "failures read",
+        extra={
+            "district_id": district_id,
+            "before": query.before_seq,
+            "limit": query.limit,
+            "failures": len(page["failures"]),
+            "open": sum(1 for f in page["failures"] if f["outcome"]["state"] == "open"),
         },
     )
 

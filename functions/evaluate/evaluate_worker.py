@@ -3,8 +3,9 @@
 Thin: parse the shard message, evaluate its enrollments (``notices.evaluation.evaluate_shard``),
 and deal with the enrollments that failed (``evaluation.fanout``): each is sent back as a shard
 of its own; a one-enrollment shard that fails is left to SQS to retry and, on its last receive,
-audited and parked in ``EvaluateDLQ``. Logs carry program, day, shard and counts, never an
-enrollment key (it holds a student id).
+audited and parked in ``EvaluateDLQ``; one re-driven from there that goes through is audited
+too (``evaluation.recovered``), for the console's Failures page. Logs carry program, day, shard
+and counts, never an enrollment key (it holds a student id).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.evaluation.fanout import ShardMessage, dead_letter, retry_alone
+from onpace_core.evaluation.fanout import ShardMessage, dead_letter, recovered, retry_alone
 from onpace_core.observability import metrics, tracer
 from onpace_core.observability.evaluation import evaluate_shard
 from onpace_core.settings import get_settings
@@ -48,6 +49,9 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("shard evaluated", extra={**result.as_dict(), **where})
     _evaluated.append({**result.as_dict(), "shard": message.shard})
     if not result.failures:
+        if message.failure is not None and len(message.keys) == 1:  # re-driven from EvaluateDLQ
+            recovered(message, result.summary.enrollments_evaluated > 0, now)
+            logger.info("parked enrollment re-driven and evaluated", extra=where)
         return
     errors = sorted({f.error for f in result.failures})
     if len(message.keys) > 1:

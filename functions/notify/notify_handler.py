@@ -4,7 +4,8 @@ Thin: a DynamoDB stream record (INSERT events only, filtered in ``template.yaml`
 of ``NotifyRetryQueue`` names a notice, which ``onpace_core.delivery.sender.deliver`` claims,
 sends and audits. A notice whose delivery fails is handed to the retry queue with its attempt
 count (``delivery/retry.py``) and its record counts as processed, so one failing notice never
-holds up the others of the batch or the shard; after its last attempt it goes to ``NotifyDLQ``.
+holds up the others of the batch or the shard; after its last attempt it is audited
+(``delivery.failed``, which the console's Failures page lists) and goes to ``NotifyDLQ``.
 Only a record that cannot even be handed over is reported as a batch item failure.
 
 Logs carry a hash of the notice id (``notice_ref``: the id names the student), rule ids, counts
@@ -27,7 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.delivery.retry import QueueSettings, RetryMessage, enqueue, notice_ref
+from onpace_core.delivery.retry import MAX_ATTEMPTS, QueueSettings, RetryMessage, enqueue, notice_ref
 from onpace_core.observability import metrics, tracer
 from onpace_core.observability.delivery import deliver
 from onpace_core.settings import get_settings
@@ -104,6 +105,13 @@ def _again(message: RetryMessage, error: str) -> RetryMessage:
 
 
 def _retry(message: RetryMessage, delay: int | None = None) -> None:
+    if message.attempt > MAX_ATTEMPTS:
+        # Audited first (the district's record, which the console lists), then parked: a failed
+        # audit write fails the record, and SQS hands it back to try both again.
+        from onpace_core.delivery.parked import audit_parked
+
+        if not audit_parked(message):
+            logger.warning("parked notice not in the outbox", extra={"error_code": message.error})
     where = enqueue(sqs, queues, message, delay=delay)
     level = logger.error if where == "dead-letter" else logger.warning
     level(

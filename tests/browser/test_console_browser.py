@@ -307,3 +307,85 @@ def test_console_without_a_district_is_forbidden(
         handle.stop()
     # Chromium reports the 403 as a console error; nothing else may be there.
     page_errors[:] = [e for e in page_errors if "status of 403" not in e]
+
+
+def test_failures_page_lists_a_parked_enrollment_until_it_is_re_driven(
+    page: Page, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    """An enrollment the engine cannot read is retried alone, parked in EvaluateDLQ and audited;
+    the Failures page of its district lists it (not the other district's), and after the item is
+    fixed and the DLQ message re-driven, shows it recovered."""
+    import json
+
+    from onpace_core.store.models import EnrollmentModel
+    from onpace_local.evaluation import EvaluationRun, drain, run_program_day
+
+    from tests.integration.districts import make_district
+
+    rules = {"cps.pacing.ipr_warning_2w": {}}
+    poisoned = make_district(local_stack, rules, students=("p0", "p1", "p2"))
+    other = make_district(local_stack, rules, students=("p0",))
+    d = poisoned.district_id
+    corrupt = f"{d}#cls-1#p1"
+    EnrollmentModel(enrollment_key=corrupt).update(actions=[EnrollmentModel.held.set("{not json")])
+    day = date(2026, 9, 25)
+    run_program_day(local_stack, d, "prog", day)
+    other_parked = f"{other.district_id}#cls-1#p0"
+    EnrollmentModel(enrollment_key=other_parked).update(actions=[EnrollmentModel.held.set("{not json")])
+    run_program_day(local_stack, other.district_id, "prog", day)
+
+    sqs = local_stack.client("sqs")
+    dlq = local_stack.ref("EvaluateDLQ")
+    mine: list[dict[str, str]] = []
+    found = 0
+    for _ in range(50):  # the DLQ may hold other tests' messages: take ours, leave theirs
+        got = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+            "Messages", []
+        )
+        for message in got:
+            body = json.loads(message["Body"])
+            if body.get("district_id") in (d, other.district_id):
+                sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+                found += 1
+                if body["district_id"] == d:
+                    mine.append(body)
+        if found == 2 or not got:
+            break
+    assert [b["keys"] for b in mine] == [[corrupt]]
+
+    handle = serve_gateway(local_stack, console_district=d)
+    try:
+        page.goto(f"{handle.url}/console")
+        page.get_by_test_id("nav-failures").click()
+        expect(page).to_have_url(f"{handle.url}/console/failures")
+        rows = page.get_by_test_id("failure-row")
+        expect(rows).to_have_count(1)  # only this district's
+        row = rows.first
+        expect(row.get_by_test_id("cell-student")).to_have_text("p1")
+        expect(row.get_by_test_id("cell-class")).to_have_text("cls-1")
+        expect(row.get_by_test_id("cell-program")).to_have_text("prog")
+        expect(row.get_by_test_id("cell-error")).to_have_text("JSONDecodeError")
+        expect(row.get_by_test_id("cell-attempts")).to_have_text("4")
+        expect(row).to_have_attribute("data-state", "open")
+        expect(row.get_by_test_id("cell-outcome")).to_contain_text("Not recovered yet")
+        expect(page.locator("#redrive-heading")).to_have_text("Re-driving")
+        expect(page.get_by_text("docs/operations.md")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "console-failures-open.png"), full_page=True)
+
+        # Fixed, then re-driven as an operator would (SQS's DLQ redrive moves the body unchanged).
+        EnrollmentModel(enrollment_key=corrupt).update(actions=[EnrollmentModel.held.remove()])
+        sqs.send_message(QueueUrl=local_stack.ref("EvaluateQueue"), MessageBody=json.dumps(mine[0]))
+        drain(local_stack, EvaluationRun())
+        page.reload()
+        expect(row).to_have_attribute("data-state", "recovered")
+        expect(row.get_by_test_id("cell-outcome")).to_contain_text("evaluation.recovered")
+        page.get_by_test_id("nav-audit").click()
+        expect(page).to_have_url(f"{handle.url}/console")
+        page.screenshot(path=str(tmp_path / "console-failures-audit.png"), full_page=True)
+        if os.environ.get("ONPACE_SCREENSHOTS"):
+            target = Path(os.environ["ONPACE_SCREENSHOTS"])
+            target.mkdir(parents=True, exist_ok=True)
+            for shot in tmp_path.glob("console-failures-*.png"):
+                (target / shot.name).write_bytes(shot.read_bytes())
+    finally:
+        handle.stop()

@@ -149,7 +149,7 @@ def _assert_complete_and_true(
     assert sorted(to for to, _, _ in sent) == sorted({to for to, _, _ in sent}), "a recipient got two"
     stored = _refreshed(item)
     assert stored.status == status and stored.lease_token is None
-    settling = [e for e in _audit(item) if e.type != "notice.confirmed"]
+    settling = [e for e in _audit(item) if e.type not in ("notice.confirmed", "delivery.failed")]
     assert len(settling) == 1, [e.type for e in settling]
     detail = json.loads(settling[0].detail)
     by_address = {to: message_id for to, _, message_id in sent}
@@ -214,7 +214,10 @@ def test_a_notice_that_keeps_failing_lands_in_the_dlq_and_the_others_go_on(local
 
     (dead,) = [m for m in _dlq_messages(local_stack) if m["notice_id"] == stuck.notice_id]
     assert dead["attempt"] == MAX_ATTEMPTS + 1 and dead["error"] == THROTTLED
-    assert _sent(local_stack, stuck.notice_id) == [] and _audit(stuck) == []
+    assert _sent(local_stack, stuck.notice_id) == []
+    (parked,) = _audit(stuck)  # the district's own record of it, which the console lists
+    assert parked.type == "delivery.failed" and parked.district_failure == stuck.district_id
+    assert json.loads(parked.detail) == {"error": THROTTLED, "attempts": MAX_ATTEMPTS, "status": "pending"}
     assert _refreshed(stuck).status == "pending"  # not lost: still to send
     _assert_complete_and_true(local_stack, other)
 

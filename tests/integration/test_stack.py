@@ -15,7 +15,7 @@ TABLE_INDEXES = {
     "EventsTable": {"unmatched"},
     "EnrollmentsTable": {"due", "by_student"},
     "OutboxTable": set(),
-    "AuditTable": {"by_student", "by_rule"},
+    "AuditTable": {"by_student", "by_rule", "failures"},
     "ProgramsTable": {"by_time_zone"},
 }
 

@@ -153,6 +153,8 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/console", "GET"),
         ("/console/api/audit", "GET"),
         ("/console/api/audit/verify", "GET"),
+        ("/console/failures", "GET"),
+        ("/console/api/failures", "GET"),
     }
 
     def target(operation: dict[str, Any]) -> str:

@@ -835,11 +835,10 @@ def _wake_dates_change_nothing(case: Case) -> None:
 @given(case=cases())
 @example(case=MSC_RESUBMISSION)
 def test_wake_dates_give_what_evaluating_every_enrollment_every_day_gives(case: Case) -> None:
-    """The evaluator looks at an enrollment only on its wake date, which activity moves: a
-    submission brings an MSC wake date forward, and activity that ends a lapse moves it to the
-    first day the next lapse can be due (``WakeReset``), later than the one it replaces. None of
-    that may change a single decision: the replay gives exactly the lines of the same replay
-    with every live enrollment evaluated every day, outages included."""
+    """The evaluator looks at an enrollment only on its wake date, which activity only brings
+    forward (a submission brings an MSC wake date forward; as in the deployed store, nothing
+    moves it later). None of that may change a single decision: the replay gives exactly the
+    lines of the same replay with every live enrollment evaluated every day, outages included."""
     _wake_dates_change_nothing(case)
 
 
@@ -847,9 +846,10 @@ def _thresholds(first: int, second: int) -> tuple[tuple[str, int], ...]:
     return (("warning_day", first), ("action_day", second))
 
 
-# A ladder expecting several submissions (it brings the wake date forward on a submission but is
-# not reset by one) beside CSU engagement (reset by a submission): the reset must not skip the
-# ladder's step 1 due 3 days after the submission that met the expectation again.
+# A ladder expecting several submissions (it brings the wake date forward on a submission)
+# beside CSU engagement (whose lapse a submission ends): the ladder's step 1, due 3 days after
+# the submission that met the expectation again, must not be skipped. (Kept from the time when
+# activity could also move wake dates later.)
 LADDER_EXPECTING_SEVERAL_BESIDE_CSU = Case(
     Scenario(
         "msc",

@@ -10,7 +10,6 @@ from typing import Any
 
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
 from onpace_rules import Decision, EnrollmentState, ProgramConfig, compile_program, evaluate_enrollment
-from onpace_rules.decisions import WakeReset
 from onpace_rules.engine import CompiledProgram, apply_evaluation
 from onpace_rules.inputs import Input
 
@@ -51,7 +50,6 @@ def run(
     """
     decisions: list[Decision] = []
     wake: date | None = first
-    reset: WakeReset | None = None
     day = first
     while day <= last:
         if (
@@ -62,30 +60,23 @@ def run(
             evaluation = evaluate_enrollment(compiled, state, day)
             decisions.extend(evaluation.decisions)
             state = apply_evaluation(state, evaluation, day)
-            wake, reset = evaluation.wake_on, evaluation.reset
+            wake = evaluation.wake_on
         if activity is not None:
             before, seen = state.inputs, state.last_on
             state = activity(state, day)
             if state.inputs != before:
-                # A new input wakes the enrollment the day after, as the stores do, and activity
-                # may no longer move the wake date past it.
+                # A new input wakes the enrollment the day after, as the stores do.
                 woken = day + timedelta(days=1)
                 wake = woken if wake is None else min(wake, woken)
-                reset = reset.keeping(woken) if reset is not None else None
             for kind, on in state.last_on.items():
                 if seen.get(kind) == on:
                     continue
-                # Activity of a kind a rule wakes on brings the wake date forward...
-                days = (
-                    compiled.activity_wake_days.get(kind) if reset is None else reset.forward_days.get(kind)
-                )
+                # Activity of a kind a rule wakes on brings the wake date forward, as the stores
+                # do; nothing moves it later.
+                days = compiled.activity_wake_days.get(kind)
                 if days is not None:
                     woken = on + timedelta(days=days)
                     wake = woken if wake is None else min(wake, woken)
-                    reset = reset.keeping(woken) if reset is not None else None
-                # ... and activity that ends a lapse moves it to the next lapse's first day.
-                if reset is not None and kind in reset.days:
-                    wake = reset.wake_after(kind, on)
         day += timedelta(days=1)
     return decisions
 

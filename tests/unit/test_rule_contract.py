@@ -131,7 +131,6 @@ def test_the_defaults_of_a_family_that_overrides_nothing() -> None:
     ctx = compiled.context_on(DAY)
     assert (family.scope, family.runs_after_end, family.district_wide) == ("enrollment", False, False)
     assert family.activity_wake_days == {}
-    assert family.activity_reset_days == {}
     assert family.activity_history == frozenset()
     # next_wake: tomorrow, a lower bound for any family.
     assert family.next_wake(_state(), DAY, ctx) == DAY + timedelta(days=1)
@@ -161,7 +160,6 @@ def test_the_engine_runs_a_family_on_its_defaults_alone() -> None:
     evaluation = evaluate_enrollment(compiled, _state(), DAY)
     assert [d.rule_id for d in evaluation.decisions] == [RULE]
     assert evaluation.wake_on == DAY + timedelta(days=1)
-    assert evaluation.reset is None
     assert compiled.activity_wake_days == {}
     assert compiled.activity_history == frozenset()
     assert compiled.addresses_district is False
@@ -187,9 +185,7 @@ def test_the_engine_reads_the_hooks_a_family_overrides() -> None:
     assert compiled.addresses_district is True
 
 
-@pytest.mark.parametrize(
-    "hook", ["next_wake", "plan", "redate", "activity_wake_days", "activity_reset_days", "activity_history"]
-)
+@pytest.mark.parametrize("hook", ["next_wake", "plan", "redate", "activity_wake_days", "activity_history"])
 def test_each_hook_with_a_default_documents_its_contract_and_the_default(hook: str) -> None:
     doc = inspect.getdoc(getattr(RuleFamily, hook)) or ""
     assert "Default:" in doc, f"RuleFamily.{hook} does not say what its default is"

@@ -15,7 +15,7 @@ from onpace_core.ingest.event import LmsEvent, Ref
 from onpace_core.ingest.service import ingest_events
 from onpace_core.store.memory import MemoryStore
 from onpace_core.store.memory_ingest import EvaluationIngestStore
-from onpace_rules.decisions import Decision, Evaluation, WakeReset
+from onpace_rules.decisions import Decision, Evaluation
 from onpace_rules.facts import EnrollmentState, RosterFacts, inputs_with
 from onpace_rules.rules import ladder
 from onpace_rules.rules.clock import Clock
@@ -69,7 +69,6 @@ def test_the_check_sees_what_it_looks_for(tmp_path: Path) -> None:
     [
         Decision("r", "notice", "e", D, D, "v"),
         Evaluation((), "active", None),
-        WakeReset({"submission": 4}, None, None),
         EnrollmentState(key=KEY, start_date=D),
     ],
     ids=lambda v: type(v).__name__,

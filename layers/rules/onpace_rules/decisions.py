@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
-from onpace_rules.kinds import ActivityKind, DecisionKind, EnrollmentStatus, FactValue
+from onpace_rules.kinds import DecisionKind, EnrollmentStatus, FactValue
 from onpace_rules.perf import direct_init
 
 
@@ -39,44 +39,6 @@ class Decision:
         return f"{self.rule_id}#{self.episode}"
 
 
-@dataclass(frozen=True, slots=True)
-class WakeReset:
-    """How activity that arrives after an evaluation moves the wake date it gave.
-
-    Part of the wake date came from families whose pending dates all belong to the current
-    lapse (an MSC lapse without submissions, a CSU lapse without engagement), which activity of
-    a kind in ``days`` ends: after activity of such a kind dated D, nothing of theirs can be due
-    before D + ``days[kind]``. So that activity replaces the wake date by the earlier of ``kept``
-    (what the other families, stored inputs and coming policy or calendar changes need) and
-    D + ``days[kind]`` — that one only up to ``until`` (the end date, after which those families
-    stop). Without it, every such lapse is looked at once more on the day it would have come due.
-    """
-
-    days: Mapping[ActivityKind, int]
-    kept: date | None
-    until: date | None
-    # The other families' ``activity_wake_days``: activity of these kinds dated D brings a date
-    # of theirs forward to D + n, which the store adds to ``kept`` (``keeping``) before anything
-    # else, so that later activity cannot move the wake date past it.
-    forward_days: Mapping[ActivityKind, int] = field(default_factory=dict)
-
-    def keeping(self, day: date) -> WakeReset:
-        """This reset once something brought the wake date forward to ``day`` (an input, a
-        calendar change, activity another family wakes on): activity can no longer move it past."""
-        if self.kept is not None and self.kept <= day:
-            return self
-        return WakeReset(self.days, day, self.until, self.forward_days)
-
-    def wake_after(self, kind: ActivityKind, on: date) -> date | None:
-        """The wake date once activity of ``kind`` (one of ``days``) dated ``on`` has arrived."""
-        lapse: date | None = on + timedelta(days=self.days[kind])
-        if self.until is not None and lapse is not None and lapse > self.until:
-            lapse = None
-        if lapse is None or (self.kept is not None and self.kept <= lapse):
-            return self.kept
-        return lapse
-
-
 @direct_init  # one per evaluation (perf.py)
 @dataclass(frozen=True, slots=True)
 class Evaluation:
@@ -86,9 +48,6 @@ class Evaluation:
     status: EnrollmentStatus
     wake_on: date | None
     held: Decision | None = None  # the action awaiting approval, when status is "held"
-    # How later activity moves ``wake_on`` (None: activity only brings it forward, by the
-    # program's ``activity_wake_days``).
-    reset: WakeReset | None = None
 
 
 def decision_to_dict(decision: Decision) -> dict[str, object]:

@@ -10,14 +10,14 @@ the approval. Which policy version applies is the one in force on the day evalua
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
 
 from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.context import RuleContext
-from onpace_rules.decisions import Decision, Evaluation, FactValue, WakeReset
+from onpace_rules.decisions import Decision, Evaluation, FactValue
 from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState
 from onpace_rules.family import NO_GUARDIAN, address_family, guardian_unreachable
 from onpace_rules.inputs import Approval
@@ -45,9 +45,6 @@ class CompiledVersion:
     families: tuple[RuleFamily, ...]
     filters: tuple[DecisionFilter, ...]
     adjusters: tuple[StateAdjuster, ...] = ()
-    _wake_resets: dict[tuple[tuple[str, bool], date | None, date | None], WakeReset] = field(
-        default_factory=dict, repr=False, compare=False
-    )
 
     @property
     def label(self) -> str:
@@ -65,18 +62,14 @@ class CompiledVersion:
         }
 
     @cached_property
-    def plans(self) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner, bool], ...]]:
-        """Each family of ``by_scope`` with its ``plan`` method (looked up once) and whether
-        activity resets its wake date (``reset_days``)."""
-        return {
-            key: tuple((f, f.plan, bool(self.reset_days[key]) and _resets(f)) for f in families)
-            for key, families in self.by_scope.items()
-        }
+    def plans(self) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner], ...]]:
+        """Each family of ``by_scope`` with its ``plan`` method (looked up once)."""
+        return {key: tuple((f, f.plan) for f in families) for key, families in self.by_scope.items()}
 
     @cached_property
     def plans_without_inputs(
         self,
-    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner, bool], ...]]:
+    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner], ...]]:
         """``plans`` without the families that only answer inputs: what a subject with no input
         stored needs asked."""
         return {
@@ -87,59 +80,13 @@ class CompiledVersion:
     @cached_property
     def plans_routine(
         self,
-    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner, bool], ...]]:
+    ) -> dict[tuple[str, bool], tuple[tuple[RuleFamily, Planner], ...]]:
         """``plans_without_inputs`` without the checks made on a first look, for a subject looked
         at since its start (most of them, on most days): those checks have nothing left to do."""
         return {
             key: tuple(entry for entry in plans if not isinstance(entry[0], ChecksOnFirstLook))
             for key, plans in self.plans_without_inputs.items()
         }
-
-    def wake_reset(self, scope: tuple[str, bool], kept: date | None, until: date | None) -> WakeReset:
-        """The ``WakeReset`` of ``reset_days[scope]`` with these dates (memoised: enrollments
-        share their end dates, and most keep nothing)."""
-        key = (scope, kept, until)
-        found = self._wake_resets.get(key)
-        if found is None:
-            found = self._wake_resets[key] = WakeReset(
-                self.reset_days[scope], kept, until, self.forward_days[scope]
-            )
-        return found
-
-    @cached_property
-    def reset_days(self) -> dict[tuple[str, bool], dict[ActivityKind, int]]:
-        """Per (scope, ended): the activity kinds that end every resetting family's lapse, with
-        the fewest days after it that anything can be due again (``WakeReset.days``).
-
-        Only kinds that all of them name: activity that ends one family's lapse but not
-        another's cannot replace the wake date they share.
-        """
-        found: dict[tuple[str, bool], dict[ActivityKind, int]] = {}
-        for key, families in self.by_scope.items():
-            resetting = [f for f in families if _resets(f)]
-            days: dict[ActivityKind, int] = {}
-            if resetting:
-                resets: list[Mapping[ActivityKind, int]] = [f.activity_reset_days for f in resetting]
-                kinds = set.intersection(*(set(r) for r in resets))
-                days = {k: min(r[k] for r in resets) for k in sorted(kinds)}
-            found[key] = days
-        return found
-
-    @cached_property
-    def forward_days(self) -> dict[tuple[str, bool], dict[ActivityKind, int]]:
-        """Per (scope, ended): the ``activity_wake_days`` a reset does not cover (``WakeReset.
-        forward_days``): those of families that are not reset (an MSC ladder expecting several
-        submissions), and a resetting family's for a kind that does not reset the others."""
-        found: dict[tuple[str, bool], dict[ActivityKind, int]] = {}
-        for key, families in self.by_scope.items():
-            days: dict[ActivityKind, int] = {}
-            for family in families:
-                for kind, n in family.activity_wake_days.items():
-                    if _resets(family) and kind in self.reset_days[key]:
-                        continue  # the reset itself: the family's next lapse, from the same day
-                    days[kind] = min(n, days.get(kind, n))
-            found[key] = days
-        return found
 
 
 @dataclass(frozen=True)
@@ -238,12 +185,6 @@ class CompiledProgram:
         return found
 
 
-def _resets(family: RuleFamily) -> bool:
-    """Whether activity ends everything ``family`` has pending (``activity_reset_days``); only
-    a family that stops at the end date fits ``WakeReset.until``."""
-    return bool(family.activity_reset_days) and not family.runs_after_end
-
-
 def compile_program(config: ProgramConfig) -> CompiledProgram:
     """Build the calendar and every version's rule families; raises on unknown rule ids or bad values."""
     versions = tuple(
@@ -325,48 +266,32 @@ def _looked_ahead(
     version, ctx = program.in_force(day)
     end = after.end_date
     scope = (after.scope, end is not None and day > end)
-    asked = ((family, resets) for family, _, resets in version.plans[scope])
-    kept, lapse = _next_wakes(asked, after, day, ctx, None, None)
-    return _evaluated(program, version, scope, after, day, decisions, kept, lapse)
+    wake = _next_wake((family for family, _ in version.plans[scope]), after, day, ctx)
+    return _evaluated(program, after, day, decisions, wake)
 
 
-def _next_wakes(
-    families: Iterable[tuple[RuleFamily, bool]],
-    after: EnrollmentState,
-    day: date,
-    ctx: RuleContext,
-    kept: date | None,
-    lapse: date | None,
-) -> tuple[date | None, date | None]:
-    """``kept`` and ``lapse`` brought forward by each family's ``next_wake`` of ``after`` (the
-    state with the day recorded), resetting families' into ``lapse``."""
-    for family, resets in families:
-        when = family.next_wake(after, day, ctx)
-        if resets:
-            lapse = _sooner(lapse, when, after.end_date, family.runs_after_end)
-        else:
-            kept = _sooner(kept, when, after.end_date, family.runs_after_end)
-    return kept, lapse
+def _next_wake(
+    families: Iterable[RuleFamily], after: EnrollmentState, day: date, ctx: RuleContext
+) -> date | None:
+    """The first of each family's ``next_wake`` of ``after`` (the state with the day recorded)."""
+    wake: date | None = None
+    for family in families:
+        wake = _sooner(wake, family.next_wake(after, day, ctx), after.end_date, family.runs_after_end)
+    return wake
 
 
 def _evaluated(
     program: CompiledProgram,
-    version: CompiledVersion,
-    scope: tuple[str, bool],
     state: EnrollmentState,
     day: date,
     decisions: tuple[Decision, ...],
-    kept: date | None,
-    lapse: date | None,
+    wake: date | None,
 ) -> Evaluation:
-    """The evaluation with its wake date: the first of the resetting families' (``lapse``), the
-    other families' (``kept``), and the days an input, a version or a calendar change can bring
-    a due date forward; and how activity moves it (``WakeReset``)."""
+    """The evaluation with its wake date: the first of the families' (``wake``) and the days an
+    input, a version or a calendar change can bring a due date forward."""
     if state.inputs or program.change_days:
-        kept = _sooner_than_inputs_and_changes(program, state, day, kept)
-    wake = lapse if kept is None or (lapse is not None and lapse < kept) else kept
-    reset = version.wake_reset(scope, kept, state.end_date) if version.reset_days[scope] else None
-    return Evaluation(decisions, state.status, wake, None, reset)
+        wake = _sooner_than_inputs_and_changes(program, state, day, wake)
+    return Evaluation(decisions, state.status, wake)
 
 
 def _sooner(wake: date | None, when: date | None, end: date | None, runs_after_end: bool) -> date | None:
@@ -416,27 +341,23 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     acting: tuple[date, int, Sequence[Decision]] | None = None
     # Each family's ``plan`` gives its wake date with its decisions (one look, not two).
     # ``planned`` stays True unless a filter or a moved end date makes every family look again.
-    # ``lapse`` is the wake date of the families whose pending dates activity ends
-    # (``WakeReset``), ``kept`` the others'. (``_sooner`` written out: this loop runs for every
-    # enrollment looked at.)
+    # ``wake`` is the first of the families' wake dates. (``_sooner`` written out: this loop
+    # runs for every enrollment looked at.)
     planned = True
-    kept: date | None = None
-    lapse: date | None = None
+    wake: date | None = None
     if state.inputs:
         plans = version.plans[scope]
     elif state.checked_through is not None and state.checked_through >= state.start_date:
         plans = version.plans_routine[scope]
     else:
         plans = version.plans_without_inputs[scope]
-    for order, (family, plan, resets) in enumerate(plans):
+    for order, (family, plan) in enumerate(plans):
         found, when = plan(state, day, ctx)
         # Past the end date only families that answer inputs remain, and inputs wake by themselves.
-        if when is not None and (end is None or when <= end or family.runs_after_end):
-            if resets:
-                if lapse is None or when < lapse:
-                    lapse = when
-            elif kept is None or when < kept:
-                kept = when
+        if when is not None and (end is None or when <= end or family.runs_after_end) and (
+            wake is None or when < wake
+        ):
+            wake = when
         if not found:
             continue
         first = _first_action_due(found)
@@ -470,7 +391,7 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
         return _looked_ahead(program, state, day, tuple(decisions))
     # A family's plan looks at its own rules' records only, so the others' decisions of the day
     # leave its wake date as it is.
-    return _evaluated(program, version, scope, state, day, tuple(decisions), kept, lapse)
+    return _evaluated(program, state, day, tuple(decisions), wake)
 
 
 def _first_action_due(decisions: Sequence[Decision]) -> date | None:

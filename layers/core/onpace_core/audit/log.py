@@ -27,6 +27,8 @@ from onpace_core.store.models import AuditModel
 
 GENESIS = "0" * 64
 _MAX_ATTEMPTS = 12
+# Entries of work parked in a dead-letter queue: only these go into the sparse ``failures`` index.
+FAILURE_TYPES = frozenset({"evaluation.failed", "delivery.failed"})
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ def _item(district_id: str, seq: int, prev_hash: str, entry: AuditEntry, at: str
         detail=json.dumps(entry.detail, sort_keys=True, default=str, ensure_ascii=False),
         district_student=f"{district_id}#{entry.student_id}" if entry.student_id else None,
         district_rule=f"{district_id}#{entry.rule_id}" if entry.rule_id else None,
+        district_failure=district_id if entry.type in FAILURE_TYPES else None,
         prev_hash=prev_hash,
         hash="",
     )
@@ -229,6 +232,25 @@ def read(
         if len(out) >= limit:
             break
     return out
+
+
+def read_failures(district_id: str, *, before_seq: int | None = None, limit: int = 100) -> list[AuditModel]:
+    """The district's failure entries (``FAILURE_TYPES``) newest first: one Query of the sparse
+    ``failures`` index, which holds nothing else."""
+    range_condition = AuditModel.seq < before_seq if before_seq is not None else None
+    results = AuditModel.failures.query(
+        district_id, range_key_condition=range_condition, scan_index_forward=False, limit=limit
+    )
+    return list(results)
+
+
+def later_for_student(district_id: str, student_id: str, after_seq: int) -> Iterator[AuditModel]:
+    """The student's entries written after ``after_seq``, oldest first (the ``by_student`` index)."""
+    return iter(
+        AuditModel.by_student.query(
+            f"{district_id}#{student_id}", range_key_condition=AuditModel.seq > after_seq
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,31 @@ def dead_letter(
     why = {"error": error, "attempts": attempts}
     parked = message.model_copy(update={"keys": [key], "shard": "retry", "config": None, "failure": why})
     sqs.send_message(QueueUrl=dlq_url, MessageBody=parked.model_dump_json())
+
+
+def recovered(message: ShardMessage, evaluated: bool, now: datetime) -> None:
+    """A message re-driven from ``EvaluateDLQ`` (it carries ``failure``) went through: audit that
+    the parked enrollment is dealt with (``evaluation.recovered``), so that the console can tell a
+    parked enrollment that was re-driven from one still waiting.
+
+    ``evaluated``: evaluated now; else it was no longer due (a later run, or an earlier try of this
+    message, evaluated it).
+    """
+    (key,) = message.keys
+    class_id, student_id = _key_parts(key)
+    where = "the program" if class_id == "*" else class_id
+    what = "evaluated" if evaluated else "already evaluated (no longer due)"
+    entry = AuditEntry(
+        type="evaluation.recovered",
+        actor=ACTOR,
+        summary=(
+            f"Evaluation of {message.day.isoformat()} for student {student_id} in {where}, parked "
+            f"in EvaluateDLQ, was re-driven: {what}"
+        ),
+        on=message.day,
+        program_id=message.program_id,
+        student_id=student_id,
+        class_id=class_id,
+        detail={"evaluated": evaluated, "failure": message.failure or {}},
+    )
+    append(message.district_id, [entry], now=now)

@@ -262,9 +262,9 @@ def _write_state(
         EnrollmentModel.status.set(evaluation.status),
         EnrollmentModel.held.set(held) if held is not None else EnrollmentModel.held.remove(),
     ]
-    # ``evaluation.reset`` is not stored: moving the wake date later as activity arrives
+    # Activity only brings the wake date forward (fold): moving it later as activity arrives
     # would cost a write per counted activity to save one evaluation per lapse threshold
-    # (docs/architecture.md, "Wake dates"). Here activity only brings it forward (fold).
+    # (docs/architecture.md, "Wake dates").
     wake_action = EnrollmentModel.wake_on.set(wake) if wake is not None else EnrollmentModel.wake_on.remove()
     # Activity, an input or a program load may have changed the enrollment since it was read
     # (``facts_seq``); then this evaluation's wake date, worked out from older facts, must not

@@ -259,6 +259,18 @@ class AuditByRuleIndex(GlobalSecondaryIndex["AuditModel"]):
     seq = NumberAttribute(range_key=True)
 
 
+class AuditFailuresIndex(GlobalSecondaryIndex["AuditModel"]):
+    """Sparse: only the entries of work parked in a dead-letter queue carry ``district_failure``,
+    so the console lists a district's failures without reading the rest of its log."""
+
+    class Meta:
+        index_name = "failures"
+        projection = AllProjection()
+
+    district_failure = UnicodeAttribute(hash_key=True)  # the district id, on failure entries only
+    seq = NumberAttribute(range_key=True)
+
+
 class AuditModel(Model):
     class Meta:
         table_name = "onpace-audit"
@@ -279,11 +291,13 @@ class AuditModel(Model):
     detail = UnicodeAttribute(default="{}")  # JSON: facts, deadlines, recipients, reasons (hashed as is)
     district_student = UnicodeAttribute(null=True)
     district_rule = UnicodeAttribute(null=True)
+    district_failure = UnicodeAttribute(null=True)
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
 
     by_student: ClassVar[AuditByStudentIndex] = AuditByStudentIndex()
     by_rule: ClassVar[AuditByRuleIndex] = AuditByRuleIndex()
+    failures: ClassVar[AuditFailuresIndex] = AuditFailuresIndex()
 
 
 # ---------------------------------------------------------------------------------------------

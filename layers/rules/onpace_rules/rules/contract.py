@@ -105,19 +105,6 @@ class RuleFamily(ABC):
         return {}
 
     @property
-    def activity_reset_days(self) -> Mapping[ActivityKind, int]:
-        """Activity of kind K dated D ends everything this family has pending (its lapse), and
-        nothing of it can be due before D + n. Such a family (one that stops at the end date)
-        gives its wake date apart from the others', and the evaluation says how activity moves
-        the shared one (``Evaluation.reset``, a ``WakeReset``): the in-memory store moves the
-        wake date later when such activity arrives, so a lapse that activity ended is not
-        looked at again on the day it would have come due.
-
-        Default: none; activity ends nothing pending, and the wake date stands.
-        """
-        return {}
-
-    @property
     def activity_history(self) -> frozenset[ActivityKind]:
         """Activity kinds of which this family reads every date (``EnrollmentState.history_on``,
         ``history_of``): whoever folds activity keeps them (``CompiledProgram.activity_history``).

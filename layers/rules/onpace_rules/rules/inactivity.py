@@ -208,14 +208,6 @@ class InactivitySeries(RuleFamily):
         return self.params.warning_day if self.warning_id is not None else self.params.action_day
 
     @property
-    def activity_reset_days(self) -> dict[ActivityKind, int]:
-        """Qualifying activity ends the lapse, and with it the warning and action pending; the
-        next lapse's first date is the day after its ``_first_day``-th whole day, so at least
-        ``_first_day + 1`` calendar days after the activity: school days, paused days and
-        extensions only come later than calendar days."""
-        return dict.fromkeys(self.kinds, self._first_day + 1)
-
-    @property
     def activity_wake_days(self) -> dict[ActivityKind, int]:
         """Once the warning went out, the wake date is the action's, ``action_day - warning_day``
         days later. When that grace is longer than ``warning_day``, activity right after the

@@ -344,15 +344,6 @@ class ProgressLadder(RuleFamily):
         return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission + 1)
 
     @property
-    def activity_reset_days(self) -> dict[ActivityKind, int]:
-        """With one submission expected, a submission ends the lapse: every step still pending
-        belongs to it, and the next lapse's step 1 comes 4 days after the submission at the
-        earliest. With more expected, one submission may leave the lapse running: no reset."""
-        if self._expected > 1:
-            return {}
-        return dict.fromkeys(SUBMISSIONS, self.params.step1_days_without_submission + 1)
-
-    @property
     def activity_history(self) -> frozenset[ActivityKind]:
         """With more than one submission expected per window, the lapse needs every date."""
         return SUBMISSIONS if self._expected > 1 else frozenset()
