@@ -8,6 +8,7 @@ one message to one recipient counts twice.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import json
@@ -296,7 +297,7 @@ def unverified_sender(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     import notify_handler
 
-    unverified = notify_handler.settings.model_copy(update={"sender_address": "notices@unverified.example"})
+    unverified = dataclasses.replace(notify_handler.settings, sender_address="notices@unverified.example")
     monkeypatch.setattr(notify_handler, "settings", unverified)
 
 
