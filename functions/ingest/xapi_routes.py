@@ -22,8 +22,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.utilities import parameters
 from onpace_core.ingest.credentials import CredentialError, CredentialName, secret_name, verify
-from onpace_core.ingest.formats.xapi import SOURCE, parse_statements
 from onpace_core.ingest.limits import LimitError
+from onpace_core.ingest.sources import XAPI as SOURCE
 from onpace_core.observability.ingest import ConflictError, ingest_events, record_rejection
 from onpace_core.settings import get_settings
 
@@ -110,6 +110,9 @@ def put_statement() -> Response[Any]:
 
 def _store(*, put: bool) -> list[str]:
     """Authenticate, check the request, parse and ingest; the stored events' ids, in order."""
+    # The xAPI parser (pydantic models) loads on the first statements request, not at cold start.
+    from onpace_core.ingest.formats.xapi import parse_statements
+
     event = router.current_event
     settings = get_settings()
     name = _authenticate(event.headers, settings.webhook_secret_prefix)
