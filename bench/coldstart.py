@@ -34,11 +34,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 1.25
 
-# The AWS clients each handler's cold start makes, directly or through pynamodb (DynamoDB) and
-# Powertools parameters (Secrets Manager). A handler not listed here uses DynamoDB only.
+# The AWS clients each handler's cold start makes, directly (at import: SQS, SES, S3) or through
+# pynamodb (DynamoDB) and Powertools parameters (Secrets Manager) on the first request. A handler
+# not listed here uses DynamoDB only. tests/unit/test_cold_imports.py checks that every client a
+# handler makes at import is listed.
 CLIENTS: dict[str, tuple[str, ...]] = {
     "ingest_handler": ("dynamodb", "secretsmanager"),
-    "notify_handler": ("dynamodb", "sesv2"),
+    "evaluate_handler": ("dynamodb", "sqs"),
+    "evaluate_worker": ("dynamodb", "sqs"),
+    "notify_handler": ("dynamodb", "sesv2", "sqs"),
     "roster_handler": ("dynamodb", "s3"),
 }
 
