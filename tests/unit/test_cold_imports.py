@@ -121,3 +121,21 @@ def test_the_baseline_makes_every_client_the_handler_makes_at_import(target: Tar
     assert set(made) <= set(target.clients), (
         f"{target.module} makes {made}; bench.coldstart.CLIENTS lists {target.clients}"
     )
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.module for t in TARGETS])
+def test_first_use_modules_are_lazy_and_importable(target: Target) -> None:
+    """``bench.run coldstart --first-use`` adds these to the handler's import: each must be one
+    the handler does not load at import (else the figure counts nothing) and must exist."""
+    loaded = _loaded(target)
+    assert not set(target.first_use) & loaded
+    code = "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1].split(',')]; print('ok')"
+    assert (
+        _run(
+            Target(
+                target.function, ",".join((target.module, *target.first_use)), target.path, target.environment
+            ),
+            code,
+        )
+        == "ok"
+    )
