@@ -113,14 +113,14 @@ def ping_caliper() -> Response[Any]:
     openapi_extensions={"requestBody": contract.CALIPER_REQUEST},
 )
 def receive_caliper() -> Response[Any]:
-    # The Caliper parser (pydantic models) loads on the first Caliper request, not at cold start.
-    from onpace_core.ingest.formats.caliper import check_media_type, parse_caliper
-
     event = router.current_event
     now = datetime.now(UTC)
     name = _authenticate(event, now)
     if isinstance(name, Response):
         return name
+    # The Caliper parser (pydantic models) loads with the first authenticated envelope.
+    from onpace_core.ingest.formats.caliper import check_media_type, parse_caliper
+
     try:
         check_media_type(event.headers.get("content-type"))
         batch = parse_caliper(_body(event), now=now)

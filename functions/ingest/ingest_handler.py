@@ -114,9 +114,6 @@ def _limit_refusal(district_id: str, source: str, now: datetime, exc: LimitError
     },
 )
 def receive(source: str) -> Response[Any]:
-    # The plain format's models (pydantic) load on the first webhook, not at cold start.
-    from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
-
     if source not in SOURCES:
         raise UnknownSourceError(source)
     district_id = app.current_event.get_query_string_value("district")
@@ -141,6 +138,9 @@ def receive(source: str) -> Response[Any]:
             "invalid_signature",
             f"webhook signature not valid: {exc}",
         )
+    # The plain format's models (pydantic) load with the first signed webhook, not at cold start.
+    from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
+
     try:
         events = parse_plain_events(body, now=now)
     except LimitError as exc:

@@ -110,9 +110,6 @@ def put_statement() -> Response[Any]:
 
 def _store(*, put: bool) -> list[str]:
     """Authenticate, check the request, parse and ingest; the stored events' ids, in order."""
-    # The xAPI parser (pydantic models) loads on the first statements request, not at cold start.
-    from onpace_core.ingest.formats.xapi import parse_statements
-
     event = router.current_event
     settings = get_settings()
     name = _authenticate(event.headers, settings.webhook_secret_prefix)
@@ -156,6 +153,9 @@ def _store(*, put: bool) -> list[str]:
     if event.is_base64_encoded:
         body = base64.b64decode(body)
     now = datetime.now(UTC)
+    # The xAPI parser (pydantic models) loads with the first authenticated, well-formed request.
+    from onpace_core.ingest.formats.xapi import parse_statements
+
     try:
         events = parse_statements(body, now=now, statement_id=statement_id)
     except LimitError as exc:
