@@ -18,7 +18,12 @@ ratios of N rounds. The process sees the function's environment from ``template.
 on and patches botocore as it does when deployed (``--no-tracing``: off, to tell what it
 costs); ``sys.path`` is the function's folder and the layers, as Lambda lays them out.
 
-    python -m bench.run coldstart [--rounds N] [--no-tracing]
+``--first-use`` adds to B the modules the handler's first request of its main kind imports
+(``FIRST_USE``: what the handler loads lazily, on purpose, because not every container or not
+every request needs it): the figure of a container's import plus its first request's imports,
+which the lazy imports do not make smaller, only later.
+
+    python -m bench.run coldstart [--rounds N] [--no-tracing] [--first-use]
 """
 
 from __future__ import annotations
@@ -34,19 +39,47 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 1.25
 
-# The AWS clients each handler's cold start makes, directly or through pynamodb (DynamoDB) and
-# Powertools parameters (Secrets Manager). A handler not listed here uses DynamoDB only.
+# The AWS clients each handler's cold start makes, directly (at import: SQS, SES, S3) or through
+# pynamodb (DynamoDB) and Powertools parameters (Secrets Manager) on the first request. A handler
+# not listed here uses DynamoDB only. tests/unit/test_cold_imports.py checks that every client a
+# handler makes at import is listed.
 CLIENTS: dict[str, tuple[str, ...]] = {
     "ingest_handler": ("dynamodb", "secretsmanager"),
-    "notify_handler": ("dynamodb", "sesv2"),
+    "evaluate_handler": ("dynamodb", "sqs"),
+    "evaluate_worker": ("dynamodb", "sqs"),
+    "notify_handler": ("dynamodb", "sesv2", "sqs"),
     "roster_handler": ("dynamodb", "s3"),
+}
+
+# What each handler's first request of its main kind imports beyond the handler module (a
+# plain webhook, a Canvas queue message, an hourly plan, a shard, a notice, a roster export, an
+# audit page of the console's API). tests/unit/test_cold_imports.py checks that none is loaded
+# at import and that each exists.
+FIRST_USE: dict[str, tuple[str, ...]] = {
+    "ingest_handler": ("onpace_core.ingest.formats.plain", "onpace_core.ingest.service"),
+    "canvas_queue_handler": ("pydantic", "onpace_core.ingest.service"),
+    "evaluate_handler": (
+        "onpace_core.evaluation.request",
+        "onpace_core.evaluation.fanout",
+        "onpace_core.store.programs",
+        "onpace_core.notices.evaluation",
+    ),
+    "evaluate_worker": (
+        "onpace_core.evaluation.fanout",
+        "onpace_core.store.programs",
+        "onpace_core.notices.evaluation",
+    ),
+    "notify_handler": ("onpace_core.delivery.retry", "onpace_core.delivery.sender"),
+    "roster_handler": ("onpace_core.roster.s3_import",),
+    "console_handler": (),
 }
 
 _TIMED = """
 import importlib, sys, time
 started = time.process_time()
 if sys.argv[1]:
-    importlib.import_module(sys.argv[1])
+    for name in sys.argv[1].split(","):
+        importlib.import_module(name)
 import boto3
 for service in sys.argv[2].split(","):
     boto3.client(service)
@@ -66,6 +99,10 @@ class Target:
     @property
     def clients(self) -> tuple[str, ...]:
         return CLIENTS.get(self.module, ("dynamodb",))
+
+    @property
+    def first_use(self) -> tuple[str, ...]:
+        return FIRST_USE.get(self.module, ())
 
 
 def _placeholder(value: Any, parameters: dict[str, Any]) -> str:
@@ -120,11 +157,12 @@ def _environment(target: Target) -> dict[str, str]:
     return env
 
 
-def time_import(target: Target, module: str | None) -> float:
+def time_import(target: Target, module: str | None, *, first_use: bool = False) -> float:
     """CPU seconds a fresh interpreter takes to import ``module`` (none: the baseline) and boto3
-    and to make the target's clients."""
+    and to make the target's clients; ``first_use``: also the modules of its first request."""
+    modules = [module, *(target.first_use if first_use else ())] if module else []
     completed = subprocess.run(
-        [sys.executable, "-c", _TIMED, module or "", ",".join(target.clients)],
+        [sys.executable, "-c", _TIMED, ",".join(modules), ",".join(target.clients)],
         env=_environment(target),
         cwd=str(target.path[0]),
         capture_output=True,
@@ -148,18 +186,18 @@ class Figure:
         return self.ratio <= LIMIT
 
 
-def measure(target: Target, rounds: int) -> Figure:
+def measure(target: Target, rounds: int, *, first_use: bool = False) -> Figure:
     """Median of ``rounds`` paired runs, alternating which of the pair goes first."""
-    time_import(target, target.module)  # writes the bytecode caches; not counted
+    time_import(target, target.module, first_use=first_use)  # writes the bytecode caches; not counted
     time_import(target, None)
     base: list[float] = []
     handler: list[float] = []
     for index in range(rounds):
         if index % 2 == 0:
             a = time_import(target, None)
-            b = time_import(target, target.module)
+            b = time_import(target, target.module, first_use=first_use)
         else:
-            b = time_import(target, target.module)
+            b = time_import(target, target.module, first_use=first_use)
             a = time_import(target, None)
         base.append(a)
         handler.append(b)
@@ -167,15 +205,16 @@ def measure(target: Target, rounds: int) -> Figure:
     return Figure(target, statistics.median(base), statistics.median(handler), statistics.median(ratios))
 
 
-def run_coldstart(rounds: int = 11, tracing: bool = True) -> bool:
+def run_coldstart(rounds: int = 11, tracing: bool = True, first_use: bool = False) -> bool:
     """Print each handler's figure; True when every one is within the limit."""
+    what = "handler import + its first request's imports" if first_use else "handler import"
     print(
-        f"cold start: handler import vs import boto3 + its clients, fresh interpreter per run, "
+        f"cold start: {what} vs import boto3 + its clients, fresh interpreter per run, "
         f"median of {rounds} paired runs (limit x{LIMIT}), Tracer {'on' if tracing else 'off'}"
     )
     figures = []
     for target in targets(tracing=tracing):
-        figure = measure(target, rounds)
+        figure = measure(target, rounds, first_use=first_use)
         figures.append(figure)
         print(
             f"  {target.module:22} baseline {figure.baseline * 1000:6.0f} ms "

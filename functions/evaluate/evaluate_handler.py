@@ -12,20 +12,20 @@ re-run, which records nothing twice; alone, it plans every zone in use); ``"prog
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.evaluation.fanout import send_messages, shard_messages, zones_starting_a_day
 from onpace_core.event_input import parsed
 from onpace_core.observability import metrics, tracer
 from onpace_core.observability.evaluation import plan_program_day
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
-from onpace_core.store.programs import get_program, program_time_zones, programs_in_time_zone
-from onpace_rules.program import ProgramConfig
-from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
+
+if TYPE_CHECKING:
+    from onpace_core.evaluation.request import EvaluateRequest
+    from onpace_rules.program import ProgramConfig
 
 logger = Logger()
 settings = get_settings()
@@ -33,26 +33,19 @@ bind_tables(settings)
 sqs = boto3.client("sqs", region_name=settings.aws_region)  # endpoint: AWS_ENDPOINT_URL if set
 
 
-class EvaluateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _request_model() -> type[EvaluateRequest]:
+    # The request model, the program store and the fan-out (pydantic, the program configuration,
+    # the audit log) load with the first run, not at import (docs/scale.md, "Cold start").
+    from onpace_core.evaluation.request import EvaluateRequest
 
-    scheduled_time: AwareDatetime | None = None
-    time_zone: str | None = None
-    district_id: str | None = None
-    program_id: str | None = None
-    day: date | None = None
-
-    @model_validator(mode="after")
-    def _target(self) -> EvaluateRequest:
-        if bool(self.district_id) != bool(self.program_id):
-            raise ValueError("give district_id and program_id together")
-        if not (self.scheduled_time or self.time_zone or self.district_id or self.day):
-            raise ValueError("give scheduled_time, time_zone, district_id and program_id, or day")
-        return self
+    return EvaluateRequest
 
 
 def _targets(request: EvaluateRequest, now: datetime) -> list[tuple[ProgramConfig, date]]:
     """The program days to plan: (program, its local day)."""
+    from onpace_core.evaluation.fanout import zones_starting_a_day
+    from onpace_core.store.programs import get_program, program_time_zones, programs_in_time_zone
+
     if request.district_id and request.program_id:
         programs = [get_program(request.district_id, request.program_id)]
     elif request.time_zone:
@@ -72,8 +65,10 @@ def _targets(request: EvaluateRequest, now: datetime) -> list[tuple[ProgramConfi
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
-@parsed(EvaluateRequest)
+@parsed(_request_model)
 def lambda_handler(event: EvaluateRequest, context: LambdaContext) -> dict[str, Any]:
+    from onpace_core.evaluation.fanout import send_messages, shard_messages
+
     now = datetime.now(UTC)
     results = []
     for program, day in _targets(event, now):

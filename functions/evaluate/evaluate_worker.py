@@ -19,12 +19,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.evaluation.fanout import ShardMessage, dead_letter, recovered, retry_alone
 from onpace_core.observability import metrics, tracer
 from onpace_core.observability.evaluation import evaluate_shard
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
-from onpace_core.store.programs import get_program
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -41,6 +39,11 @@ class EnrollmentRetryError(RuntimeError):
 
 
 def record_handler(record: SQSRecord) -> None:
+    # The shard message (pydantic), the program store and the fan-out's retry and dead-letter
+    # paths load with the first shard, not at import (docs/scale.md, "Cold start").
+    from onpace_core.evaluation.fanout import ShardMessage, dead_letter, recovered, retry_alone
+    from onpace_core.store.programs import get_program
+
     message = ShardMessage.model_validate_json(record.body)
     program = message.program() or get_program(message.district_id, message.program_id)
     now = datetime.now(UTC)

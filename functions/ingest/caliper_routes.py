@@ -21,14 +21,9 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from onpace_core.ingest.bearer import parse_bearer
 from onpace_core.ingest.credentials import CredentialError, CredentialName, secret_name, verify
-from onpace_core.ingest.formats.caliper import (
-    DATA_VERSIONS,
-    PATH,
-    SOURCE,
-    check_media_type,
-    parse_caliper,
-)
 from onpace_core.ingest.limits import MAX_BODY_BYTES, LimitError
+from onpace_core.ingest.sources import CALIPER as SOURCE
+from onpace_core.ingest.sources import CALIPER_PATH as PATH
 from onpace_core.observability.ingest import ingest_events, record_rejection
 from onpace_core.settings import get_settings
 
@@ -100,6 +95,8 @@ def _authenticate(event: APIGatewayProxyEventV2, now: datetime) -> CredentialNam
 )
 def ping_caliper() -> Response[Any]:
     """Caliper's ping (1.1 §6.1.2): the versions this endpoint reads, for an authorized Sensor."""
+    from onpace_core.ingest.formats.caliper import DATA_VERSIONS
+
     name = _authenticate(router.current_event, datetime.now(UTC))
     if isinstance(name, Response):
         return name
@@ -121,6 +118,9 @@ def receive_caliper() -> Response[Any]:
     name = _authenticate(event, now)
     if isinstance(name, Response):
         return name
+    # The Caliper parser (pydantic models) loads with the first authenticated envelope.
+    from onpace_core.ingest.formats.caliper import check_media_type, parse_caliper
+
     try:
         check_media_type(event.headers.get("content-type"))
         batch = parse_caliper(_body(event), now=now)

@@ -17,10 +17,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.utilities import parameters
-from onpace_core.ingest.canvas_auth import CanvasTokenError, parse_receiver, verify_live_event_jwt
 from onpace_core.ingest.credentials import secret_name
-from onpace_core.ingest.formats.canvas import SOURCE, CanvasFormatError, parse_canvas_event, root_account_id
 from onpace_core.ingest.limits import LimitError, decode_body
+from onpace_core.ingest.sources import CANVAS as SOURCE
 from onpace_core.observability.ingest import ingest_events, record_rejection
 from onpace_core.settings import get_settings
 
@@ -61,6 +60,10 @@ def _refuse(district_id: str, status: int, error: str, message: str, now: dateti
     },
 )
 def receive_canvas_live_event() -> Response[Any]:
+    # The receiver's settings (pydantic) and the event parser load on the first Canvas request.
+    from onpace_core.ingest.canvas_auth import CanvasTokenError, parse_receiver, verify_live_event_jwt
+    from onpace_core.ingest.formats.canvas import CanvasFormatError, parse_canvas_event, root_account_id
+
     district_id = router.current_event.get_query_string_value("district") or ""
     if not _DISTRICT.match(district_id):
         return _json(

@@ -20,9 +20,9 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from caliper_routes import router as caliper_router
 from canvas_routes import router as canvas_router
-from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
 from onpace_core.ingest.limits import LimitError, decode_body
 from onpace_core.ingest.signature import SignatureError, verify_signature
+from onpace_core.ingest.sources import PLAIN
 from onpace_core.observability import metrics, tracer
 from onpace_core.observability.ingest import ConflictError, ingest_events, record_rejection
 from onpace_core.settings import get_settings
@@ -30,7 +30,7 @@ from onpace_core.store.models import bind_tables
 from xapi_routes import router as xapi_router
 
 # Signed plain JSON only: xAPI, Caliper and Canvas have routes of their own (*_routes.py).
-SOURCES = ("plain",)
+SOURCES = (PLAIN,)
 # The audit entry of a refusal keeps the reason, not a sender-sized copy of it.
 _MAX_REASON = 500
 
@@ -138,6 +138,9 @@ def receive(source: str) -> Response[Any]:
             "invalid_signature",
             f"webhook signature not valid: {exc}",
         )
+    # The plain format's models (pydantic) load with the first signed webhook, not at cold start.
+    from onpace_core.ingest.formats.plain import InvalidPayloadError, parse_plain_events
+
     try:
         events = parse_plain_events(body, now=now)
     except LimitError as exc:

@@ -22,8 +22,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.utilities import parameters
 from onpace_core.ingest.credentials import CredentialError, CredentialName, secret_name, verify
-from onpace_core.ingest.formats.xapi import SOURCE, parse_statements
 from onpace_core.ingest.limits import LimitError
+from onpace_core.ingest.sources import XAPI as SOURCE
 from onpace_core.observability.ingest import ConflictError, ingest_events, record_rejection
 from onpace_core.settings import get_settings
 
@@ -153,6 +153,9 @@ def _store(*, put: bool) -> list[str]:
     if event.is_base64_encoded:
         body = base64.b64decode(body)
     now = datetime.now(UTC)
+    # The xAPI parser (pydantic models) loads with the first authenticated, well-formed request.
+    from onpace_core.ingest.formats.xapi import parse_statements
+
     try:
         events = parse_statements(body, now=now, statement_id=statement_id)
     except LimitError as exc:

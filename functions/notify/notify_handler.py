@@ -14,7 +14,6 @@ and error codes — never names, addresses or student ids.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +27,14 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.delivery.retry import MAX_ATTEMPTS, QueueSettings, RetryMessage, enqueue, notice_ref
+from onpace_core.delivery.retry_queue import MAX_ATTEMPTS, QueueSettings, enqueue, notice_ref
 from onpace_core.observability import metrics, tracer
 from onpace_core.observability.delivery import deliver
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 
 if TYPE_CHECKING:
+    from onpace_core.delivery.retry import RetryMessage
     from onpace_core.delivery.sender import DeliveryResult
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -43,7 +43,7 @@ logger = Logger()
 stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 queue_processor = BatchProcessor(event_type=EventType.SQS)
 settings = get_settings()
-queues = QueueSettings.model_validate(dict(os.environ))
+queues = QueueSettings.from_env()
 bind_tables(settings)
 ses = boto3.client("sesv2", region_name=settings.aws_region)  # endpoint: AWS_ENDPOINT_URL if set
 sqs = boto3.client("sqs", region_name=settings.aws_region)
@@ -59,10 +59,14 @@ def stream_record(record: DynamoDBRecord, lambda_context: LambdaContext | None =
         # Skipped, suppressed and recorded notices are inserted so and never sent: no request.
         logger.info("notice not for sending", extra={"status": image.get("status")})
         return
+    from onpace_core.delivery.retry import RetryMessage  # pydantic: on the first record, not at import
+
     attempt(RetryMessage(notice_id=str(image["notice_id"])), lambda_context)
 
 
 def queue_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    from onpace_core.delivery.retry import RetryMessage
+
     attempt(RetryMessage.model_validate_json(record.body), lambda_context)
 
 

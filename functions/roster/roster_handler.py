@@ -16,7 +16,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onpace_core.observability import metrics, tracer
-from onpace_core.roster.s3_import import import_object
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 
@@ -31,6 +30,10 @@ s3 = boto3.client("s3", region_name=settings.aws_region)
 @logger.inject_lambda_context(clear_state=True)
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+    # The import (OneRoster reader, program configuration, pydantic rows) loads with the first
+    # export, not at import (docs/scale.md, "Cold start").
+    from onpace_core.roster.s3_import import import_object
+
     imports = []
     for record in event.records:
         found = import_object(

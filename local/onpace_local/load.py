@@ -19,6 +19,7 @@ longer lists ended, every bad row listed and the good ones imported; each load i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -135,10 +136,10 @@ def resolve_target(
     # The tables' own endpoint, as botocore picks it: the flag, else DynamoDB's variable, else the
     # general one (the local stack can serve DynamoDB from dynalite beside moto's other services).
     tables_endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL_DYNAMODB") or endpoint
-    settings = Settings.from_env(env).model_copy(update={"aws_region": region})
+    settings = dataclasses.replace(Settings.from_env(env), aws_region=region)
     if stack:
-        tables = _stack_tables(stack, region, endpoint)
-        return Target(settings.model_copy(update=tables), tables_endpoint, f"stack {stack}")
+        tables: dict[str, Any] = dict(_stack_tables(stack, region, endpoint))
+        return Target(dataclasses.replace(settings, **tables), tables_endpoint, f"stack {stack}")
     missing = [name for name in REQUIRED_ENV if not env.get(name)]
     if missing:
         raise LoadInputError(

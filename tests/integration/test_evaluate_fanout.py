@@ -9,6 +9,7 @@ locally) and the outbox stream by ``StreamPump``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import email
 import email.policy
 import json
@@ -82,7 +83,7 @@ def _shard_size(monkeypatch: pytest.MonkeyPatch, stack: LocalStack, size: int) -
     stack.handler("EvaluateWorkerFunction")
     planner = _planner_module()
     monkeypatch.setattr(
-        planner, "settings", planner.settings.model_copy(update={"evaluation_shard_size": size})
+        planner, "settings", dataclasses.replace(planner.settings, evaluation_shard_size=size)
     )
 
 

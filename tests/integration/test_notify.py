@@ -8,6 +8,7 @@ one message to one recipient counts twice.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import json
@@ -296,7 +297,7 @@ def unverified_sender(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     import notify_handler
 
-    unverified = notify_handler.settings.model_copy(update={"sender_address": "notices@unverified.example"})
+    unverified = dataclasses.replace(notify_handler.settings, sender_address="notices@unverified.example")
     monkeypatch.setattr(notify_handler, "settings", unverified)
 
 
@@ -379,9 +380,9 @@ def test_throttling_releases_the_claim_and_the_retry_sends_once(local_stack: Loc
 @pytest.fixture
 def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retry messages visible at once (the deployed delays are seconds to minutes)."""
-    from onpace_core.delivery import retry
+    from onpace_core.delivery import retry_queue
 
-    monkeypatch.setattr(retry, "DELAYS", (0,) * len(retry.DELAYS))
+    monkeypatch.setattr(retry_queue, "DELAYS", (0,) * len(retry_queue.DELAYS))
 
 
 def _pump_retries(stack: LocalStack) -> int:

@@ -17,7 +17,8 @@ import pytest
 from bench.coldstart import Target, _environment, targets
 
 # Imported on first use by the code that needs them (a day's evaluation, a rendered email, a
-# Canvas JWT, the console page), never at a cold start.
+# Canvas JWT, the console page, a request's validation, a route's parser, the ingest service),
+# never at a cold start.
 HEAVY = (
     "numpy",
     "holidays",
@@ -27,9 +28,22 @@ HEAVY = (
     "jwt",
     "cryptography",
     "yaml",
-    "onpace_rules.engine",
-    "onpace_rules.registry",
+    "pydantic",
+    "pydantic_core",
+    "onpace_rules",
     "aws_lambda_powertools.utilities.parser",
+    "onpace_core.delivery.retry",
+    "onpace_core.delivery.sender",
+    "onpace_core.evaluation.fanout",
+    "onpace_core.ingest.canvas_auth",
+    "onpace_core.ingest.formats.caliper",
+    "onpace_core.ingest.formats.plain",
+    "onpace_core.ingest.formats.xapi",
+    "onpace_core.ingest.service",
+    "onpace_core.notices",
+    "onpace_core.roster",
+    "onpace_core.store.enrollments",
+    "onpace_core.store.programs",
 )
 
 _LIST_MODULES = (
@@ -37,12 +51,26 @@ _LIST_MODULES = (
     "print(json.dumps(sorted(sys.modules)))"
 )
 
+# The services of the botocore clients made while the handler is imported.
+_LIST_CLIENTS = """
+import importlib, json, sys
+import botocore.session
+made = []
+create = botocore.session.Session.create_client
+def record(self, service_name, *args, **kwargs):
+    made.append(service_name)
+    return create(self, service_name, *args, **kwargs)
+botocore.session.Session.create_client = record
+importlib.import_module(sys.argv[1])
+print(json.dumps(made))
+"""
+
 TARGETS = targets()
 
 
-def _loaded(target: Target) -> set[str]:
+def _run(target: Target, code: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", _LIST_MODULES, target.module],
+        [sys.executable, "-c", code, target.module],
         env=_environment(target),
         cwd=str(target.path[0]),
         capture_output=True,
@@ -50,7 +78,11 @@ def _loaded(target: Target) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    return done.stdout.splitlines()[-1]
+
+
+def _loaded(target: Target) -> set[str]:
+    return set(json.loads(_run(target, _LIST_MODULES)))
 
 
 def test_every_handler_of_the_template_is_checked() -> None:
@@ -79,3 +111,31 @@ def test_tracer_and_metrics_are_set_up_at_import() -> None:
     loaded = _loaded(target)
     assert "onpace_core.observability" in loaded
     assert "aws_xray_sdk.core" in loaded
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.module for t in TARGETS])
+def test_the_baseline_makes_every_client_the_handler_makes_at_import(target: Target) -> None:
+    """The bench's baseline is boto3 plus the handler's clients: a client the handler makes at
+    import and the baseline does not would be counted against the handler's own imports."""
+    made = json.loads(_run(target, _LIST_CLIENTS))
+    assert set(made) <= set(target.clients), (
+        f"{target.module} makes {made}; bench.coldstart.CLIENTS lists {target.clients}"
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.module for t in TARGETS])
+def test_first_use_modules_are_lazy_and_importable(target: Target) -> None:
+    """``bench.run coldstart --first-use`` adds these to the handler's import: each must be one
+    the handler does not load at import (else the figure counts nothing) and must exist."""
+    loaded = _loaded(target)
+    assert not set(target.first_use) & loaded
+    code = "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1].split(',')]; print('ok')"
+    assert (
+        _run(
+            Target(
+                target.function, ",".join((target.module, *target.first_use)), target.path, target.environment
+            ),
+            code,
+        )
+        == "ok"
+    )

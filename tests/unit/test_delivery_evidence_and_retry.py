@@ -92,7 +92,7 @@ class _Queues:
 
 
 def test_retries_are_delayed_more_and_more_then_dead_lettered() -> None:
-    queues = QueueSettings.model_validate({"NOTIFY_RETRY_QUEUE_URL": "retry", "NOTIFY_DLQ_URL": "dlq"})
+    queues = QueueSettings.from_env({"NOTIFY_RETRY_QUEUE_URL": "retry", "NOTIFY_DLQ_URL": "dlq"})
     sqs = _Queues()
     message = RetryMessage(notice_id="n-1")
     for _ in range(MAX_ATTEMPTS):

@@ -3,24 +3,36 @@
 Logic never reads ``os.environ``: handlers build a ``Settings`` and pass what is needed down.
 The field names are the lower-case forms of the environment variables that ``template.yaml``
 sets (``EVENTS_TABLE`` → ``events_table``).
+
+A frozen dataclass, not a pydantic model: every function reads its settings at import, and
+pydantic costs about a third of ``import boto3`` there (docs/scale.md, "Cold start"), for a
+handful of strings and bounded integers. ``dataclasses.replace(settings, field=...)`` makes a
+changed copy, checked like the original.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the functions cannot run with; says which."""
 
 
-def _upper(name: str) -> str:
-    return name.upper()
+# Integer fields: (least, greatest or None).
+_BOUNDS: dict[str, tuple[int, int | None]] = {
+    "raw_event_ttl_days": (1, None),
+    "evaluation_shard_size": (1, 2000),
+    "evaluation_max_receives": (1, None),
+}
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, alias_generator=_upper, populate_by_name=True)
-
+@dataclass(frozen=True, slots=True)
+class Settings:
     events_table: str = "onpace-events"
     enrollments_table: str = "onpace-enrollments"
     outbox_table: str = "onpace-outbox"
@@ -29,19 +41,60 @@ class Settings(BaseModel):
     webhook_secret_prefix: str = "onpace/webhooks/"
     ses_configuration_set: str = "onpace"
     sender_address: str = "notices@onpace.example.org"
-    raw_event_ttl_days: int = Field(default=400, ge=1)
+    raw_event_ttl_days: int = 400
     aws_region: str = "us-east-1"
     # The evaluation fan-out (evaluation/fanout.py): the shard queue, its dead-letter queue, due
     # enrollments per shard, and the receives of a one-enrollment retry before it is parked
     # (one less than the queue's RedrivePolicy maxReceiveCount, which is the backstop).
     evaluate_queue_url: str = ""
     evaluate_dlq_url: str = ""
-    evaluation_shard_size: int = Field(default=500, ge=1, le=2000)
-    evaluation_max_receives: int = Field(default=4, ge=1)
+    evaluation_shard_size: int = 500
+    evaluation_max_receives: int = 4
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in _BOUNDS:
+                least, greatest = _BOUNDS[field.name]
+                # bool is an int; a True shard size is a mistake, not 1.
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise SettingsError(f"{env_name(field.name)} must be an integer, got {value!r}")
+                if value < least or (greatest is not None and value > greatest):
+                    upper = f" and at most {greatest}" if greatest is not None else ""
+                    raise SettingsError(
+                        f"{env_name(field.name)} must be at least {least}{upper}, got {value}"
+                    )
+            elif not isinstance(value, str):
+                raise SettingsError(f"{env_name(field.name)} must be a string, got {value!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        return cls.model_validate(dict(os.environ if env is None else env))
+        """The settings from ``env`` (default: ``os.environ``): each field from the upper-case
+        variable of its name, the default where it is unset; other variables are ignored."""
+        source = os.environ if env is None else env
+        values: dict[str, str | int] = {}
+        for field in dataclasses.fields(cls):
+            raw = source.get(env_name(field.name))
+            if raw is None:
+                continue
+            if field.name in _BOUNDS:
+                try:
+                    values[field.name] = int(raw.strip())
+                except ValueError:
+                    raise SettingsError(f"{env_name(field.name)} must be an integer, got {raw!r}") from None
+            else:
+                values[field.name] = raw
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a ``Settings`` field."""
+    return field.upper()
+
+
+def env_names() -> frozenset[str]:
+    """Every environment variable ``Settings`` reads."""
+    return frozenset(env_name(f.name) for f in dataclasses.fields(Settings))
 
 
 @lru_cache(maxsize=1)

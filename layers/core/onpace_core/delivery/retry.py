@@ -14,28 +14,20 @@ writes them first, so nothing SES accepted is forgotten or sent again.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_ATTEMPTS = 6
-# Seconds before retry n (1-based): SQS allows a message delay of at most 900 seconds.
-DELAYS = (15, 60, 180, 600, 900)
-MAX_DELAY = 900
-
-
-def notice_ref(notice_id: str) -> str:
-    """The notice's id for logs: a notice id names the student, so logs carry a hash of it (the
-    same hash for the same notice, so log lines can be followed; ``notice_ref`` of an outbox
-    item's id finds them)."""
-    return hashlib.sha256(notice_id.encode()).hexdigest()[:16]
-
-
-def delay_for(attempt: int) -> int:
-    """The delay before retry ``attempt`` (1 for the first retry)."""
-    return DELAYS[min(max(attempt, 1), len(DELAYS)) - 1]
+from onpace_core.delivery.retry_queue import (
+    DELAYS,
+    MAX_ATTEMPTS,
+    MAX_DELAY,
+    QueueSettings,
+    delay_for,
+    enqueue,
+    notice_ref,
+)
 
 
 class RetryMessage(BaseModel):
@@ -73,26 +65,13 @@ class RetryMessage(BaseModel):
         )
 
 
-class QueueSettings(BaseModel):
-    """The queues the notify function writes to (``template.yaml`` sets both URLs)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    notify_retry_queue_url: str = Field(default="", alias="NOTIFY_RETRY_QUEUE_URL")
-    notify_dlq_url: str = Field(default="", alias="NOTIFY_DLQ_URL")
-
-
-def enqueue(
-    sqs_client: Any, queues: QueueSettings, message: RetryMessage, *, delay: int | None = None
-) -> str:
-    """Send ``message`` to the retry queue, or to the dead-letter queue once the attempts are spent;
-    returns which (``"retry"`` / ``"dead-letter"``)."""
-    body = message.model_dump_json()
-    if message.attempt > MAX_ATTEMPTS:
-        sqs_client.send_message(QueueUrl=queues.notify_dlq_url, MessageBody=body)
-        return "dead-letter"
-    seconds = min(MAX_DELAY, delay if delay is not None else delay_for(message.attempt - 1))
-    sqs_client.send_message(
-        QueueUrl=queues.notify_retry_queue_url, MessageBody=body, DelaySeconds=max(0, seconds)
-    )
-    return "retry"
+__all__ = [
+    "DELAYS",
+    "MAX_ATTEMPTS",
+    "MAX_DELAY",
+    "QueueSettings",
+    "RetryMessage",
+    "delay_for",
+    "enqueue",
+    "notice_ref",
+]

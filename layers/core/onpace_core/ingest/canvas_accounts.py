@@ -9,9 +9,19 @@ with the stack (template parameter ``CanvasAccounts`` → ``CANVAS_ACCOUNTS``), 
 
 from __future__ import annotations
 
-from pydantic import TypeAdapter, ValidationError
+from functools import cache
+from typing import TYPE_CHECKING
 
-_MAP = TypeAdapter(dict[str, str])
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+
+@cache
+def _map() -> TypeAdapter[dict[str, str]]:
+    # pydantic and the validator load on the first message, not at the queue function's import.
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(dict[str, str])
 
 
 class AccountMapError(ValueError):
@@ -22,8 +32,10 @@ def parse_account_map(text: str) -> dict[str, str]:
     """The mapping ``{root_account_id: district_id}``; an empty text is an empty mapping."""
     if not text.strip():
         return {}
+    from pydantic import ValidationError
+
     try:
-        return _MAP.validate_json(text)
+        return _map().validate_json(text)
     except ValidationError as exc:
         raise AccountMapError(
             "CANVAS_ACCOUNTS must be a JSON object {root_account_id: district_id}: "

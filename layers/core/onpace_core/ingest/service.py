@@ -40,6 +40,7 @@ from onpace_core.facts.fold import (
     enrollment_key,
     fold_enrollment,
 )
+from onpace_core.ingest.errors import ConflictError
 from onpace_core.ingest.event import LmsEvent, Ref
 from onpace_core.ingest.identity import IdentityMap, event_keys, resolve
 from onpace_core.ingest.ports import ConditionFailed, IngestStore, RawRecord
@@ -49,14 +50,6 @@ from onpace_core.roster.identities import IdentityRow
 ACTOR = "ingest"
 WRITE_ATTEMPTS = 5
 FOLDED_STATUSES = ("folded", "received")
-
-
-class ConflictError(Exception):
-    """Event ids already stored (or repeated in the request) with other content: nothing was stored."""
-
-    def __init__(self, event_ids: Sequence[str]) -> None:
-        self.event_ids: list[str] = list(event_ids)
-        super().__init__(f"event id(s) already received with other content: {', '.join(self.event_ids)}")
 
 
 @dataclass

@@ -28,9 +28,10 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from onpace_core.ingest.event import LmsEvent, Ref, canonical_json, content_digest
 from onpace_core.ingest.limits import LimitError, check_instant, check_text, decode_body, load_json
+from onpace_core.ingest.sources import CALIPER, CALIPER_PATH
 
-SOURCE = "caliper"
-PATH = "/caliper/events"  # the route a Sensor posts to (template.yaml, IngestFunction)
+SOURCE = CALIPER
+PATH = CALIPER_PATH  # the route a Sensor posts to (template.yaml, IngestFunction)
 CALIPER_V1P1 = "http://purl.imsglobal.org/ctx/caliper/v1p1"
 CALIPER_V1P2 = "http://purl.imsglobal.org/ctx/caliper/v1p2"
 DATA_VERSIONS = (CALIPER_V1P1, CALIPER_V1P2)

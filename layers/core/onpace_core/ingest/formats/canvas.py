@@ -16,8 +16,9 @@ from typing import Any
 
 from onpace_core.ingest.event import LmsEvent, Ref, canonical_json, content_digest
 from onpace_core.ingest.limits import MAX_EVENT_BYTES, LimitError, check_instant, check_text
+from onpace_core.ingest.sources import CANVAS
 
-SOURCE = "canvas"
+SOURCE = CANVAS
 
 # Canvas truncates every free-text field of a live event to this many characters
 # (``LiveEvents.truncate``; "NOTE: This field will be truncated" in the event docs), so a longer

@@ -26,6 +26,7 @@ inputs' free text ``onpace_rules.inputs.NOTE_LENGTH``).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from onpace_rules.facts import ACTIVITY_KINDS
@@ -136,7 +137,10 @@ class PlainActivityEvent(BaseModel):
         )
 
 
-_BATCH = TypeAdapter(list[PlainActivityEvent])
+@cache
+def _batch() -> TypeAdapter[list[PlainActivityEvent]]:
+    # Built on the first batch: a TypeAdapter builds its validator when made, at import otherwise.
+    return TypeAdapter(list[PlainActivityEvent])
 
 
 class InputDataError(ValueError):
@@ -204,7 +208,7 @@ def parse_plain_events(body: str | bytes, *, now: datetime | None) -> list[Plain
     if len(data) > MAX_EVENTS_PER_REQUEST:
         raise InvalidPayloadError(f"at most {MAX_EVENTS_PER_REQUEST} events per request, got {len(data)}")
     try:
-        events = _BATCH.validate_python(data, context={"now": now})
+        events = _batch().validate_python(data, context={"now": now})
     except ValidationError as exc:
         problems = _problems(exc, single)
         raise InvalidPayloadError(

@@ -33,8 +33,9 @@ from pydantic import (
 
 from onpace_core.ingest.event import LmsEvent, Ref, canonical_json, content_digest
 from onpace_core.ingest.limits import LimitError, check_instant, check_text, decode_body, load_json
+from onpace_core.ingest.sources import XAPI
 
-SOURCE = "xapi"
+SOURCE = XAPI
 MAX_STATEMENTS_PER_REQUEST = 500
 # A statement is stored whole, as one DynamoDB item (at most 400 KB with its other attributes).
 MAX_STATEMENT_BYTES = 256_000
