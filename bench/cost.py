@@ -817,64 +817,18 @@ def measure_roster(meter: Meter, config: Any, records: list[Any]) -> tuple[Phase
 
 
 def measure_scale(stack: Any, meter: Meter, sizes: list[int]) -> list[tuple[int, int, int, Counter[str]]]:
-    """(enrollments, due, DynamoDB requests, by operation) of one evaluation day at each size."""
-    from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
-    from onpace_core.store.enrollments import due_key, shard_of, upsert_enrollments
-    from onpace_core.store.programs import save_program
+    """(enrollments, due, DynamoDB requests, by operation) of one evaluation day at each size,
+    seeded as ``bench scale`` seeds it (``bench.scale.seed_enrollments``)."""
     from onpace_local.evaluation import run_program_day
 
-    from bench.run import START, bench_program
+    from bench.run import START
+    from bench.scale import seed_enrollments
 
-    client = stack.client("dynamodb")
-    table = stack.ref("EnrollmentsTable")
     out = []
     for n in sizes:
-        program = bench_program(district=f"scale-{n}-{uuid.uuid4().hex[:4]}")
-        save_program(program)
-        record = EnrollmentRecord(
-            district_id=program.district_id,
-            program_id="p",
-            class_id="c",
-            class_title="Bench",
-            student_id="s0",
-            student_name="S 0",
-            term_id="fall",
-            start_date=START,
-            end_date=None,
-            contacts=(ContactRecord("student", "s0@example.org", None, "en"),),
-        )
-        upsert_enrollments([record], program)
-        key0 = f"{program.district_id}#c#s0"
-        template = client.get_item(TableName=table, Key={"enrollment_key": {"S": key0}})["Item"]
-        clones = []
-        for i in range(1, n):
-            key = f"{program.district_id}#c#s{i}"
-            item = dict(template)
-            item.update(
-                enrollment_key={"S": key},
-                student_id={"S": f"s{i}"},
-                student_name={"S": f"S {i}"},
-                student_key={"S": f"{program.district_id}#s{i}"},
-                due_key={"S": due_key(program.district_id, "p", shard_of(key, program.evaluation_shards))},
-                contacts={
-                    "L": [
-                        {
-                            "M": {
-                                "role": {"S": "student"},
-                                "address": {"S": f"s{i}@example.org"},
-                                "language": {"S": "en"},
-                            }
-                        }
-                    ]
-                },
-            )
-            clones.append(item)
-        for i in range(0, len(clones), 25):
-            client.batch_write_item(
-                RequestItems={table: [{"PutRequest": {"Item": c}} for c in clones[i : i + 25]]}
-            )
+        district, program = seed_enrollments(stack, n)
         with meter.measuring(f"scale {n}") as phase:
-            run = run_program_day(stack, program.district_id, "p", START)
+            run = run_program_day(stack, district, program, START)
         evaluated = sum(s["enrollments_evaluated"] for s in run.programs())
         out.append((n, evaluated, phase.total().requests, phase.operations))
         print(f"  scale {n:>7,}: {evaluated:,} due, {phase.total().requests:,} DynamoDB requests", flush=True)

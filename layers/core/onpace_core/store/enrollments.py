@@ -104,11 +104,8 @@ def _student_wide_inputs(district_id: str, student_id: str) -> dict[str, str]:
     return found
 
 
-# What a roster load sets on an enrollment item, and what it reads back to tell whether a reload
-# changes anything (``status`` and ``due_key`` too: an item without them, or an ended one, is
-# written again). Engine state and facts are not read: a roster load leaves them alone.
-_ROSTER_ATTRIBUTES = [
-    "enrollment_key",
+# What a roster load sets on an enrollment item and compares on a reload (``_roster_view``).
+_ROSTER_VIEW = (
     "district_id",
     "program_id",
     "class_id",
@@ -122,9 +119,10 @@ _ROSTER_ATTRIBUTES = [
     "contacts",
     "roster_facts",
     "scope",
-    "status",
-    "due_key",
-]
+)
+# What a reload reads back: those, and ``status`` and ``due_key`` (an item without them, or an
+# ended one, is written again). Engine state and facts are not read: a load leaves them alone.
+_ROSTER_ATTRIBUTES = ["enrollment_key", *_ROSTER_VIEW, "status", "due_key"]
 
 _Contacts = tuple[tuple[str | None, ...], ...]
 
@@ -160,21 +158,10 @@ def _roster_view(r: EnrollmentRecord, facts_json: str) -> dict[str, object]:
 
 
 def _stored_view(item: EnrollmentModel) -> dict[str, object]:
-    return {
-        "district_id": item.district_id,
-        "program_id": item.program_id,
-        "class_id": item.class_id,
-        "class_title": item.class_title,
-        "student_id": item.student_id,
-        "student_name": item.student_name,
-        "student_key": item.student_key,
-        "term_id": item.term_id,
-        "start_date": item.start_date,
-        "end_date": item.end_date,
-        "contacts": _contact_rows(item.contacts or ()),
-        "roster_facts": item.roster_facts,
-        "scope": item.scope,
-    }
+    """The same attributes of a stored item (those ``_roster_view`` names)."""
+    view: dict[str, object] = {name: getattr(item, name) for name in _ROSTER_VIEW}
+    view["contacts"] = _contact_rows(item.contacts or ())
+    return view
 
 
 def _stored_roster(keys: list[str]) -> dict[str, EnrollmentModel]:
