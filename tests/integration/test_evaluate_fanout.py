@@ -406,9 +406,9 @@ def test_enrollment_items_stay_small(local_stack: LocalStack) -> None:
     size = _item_size(raw)
     largest = sorted(((len(k) + _value_size(v), k) for k, v in raw.items()), reverse=True)[:6]
     print(f"\nenrollment item: {size} bytes; largest attributes: {largest}")
-    # Under one write unit with three contacts: every fact update and evaluation costs 1 WCU
-    # (roster_facts keeps only what differs from the defaults; the due index copies nothing).
-    assert size < 1024
+    # 470 bytes measured with three contacts (843 before the short names and packed contacts):
+    # the activity test below shows what activity adds and that it stays under one write unit.
+    assert size < 600
 
 
 def test_enrollment_items_stay_under_one_write_unit_whatever_the_activity(local_stack: LocalStack) -> None:
