@@ -9,6 +9,7 @@ from onpace_core.store.models import Contact, EnrollmentModel
 from onpace_core.store.packed import (
     KIND_CODES,
     ContactsAttribute,
+    InstantAttribute,
     pack_contact,
     pack_instant,
     unpack_contact,
@@ -43,6 +44,8 @@ def test_instants_pack_to_nine_characters_and_back() -> None:
         packed = pack_instant(instant)
         assert len(packed) == 9 and unpack_instant(packed) == instant
     assert unpack_instant("2026-09-08T14:45:00.000000Z") == "2026-09-08T14:45:00.000000Z"  # unpacked form
+    attribute = InstantAttribute()
+    assert attribute.deserialize(attribute.serialize("2026-09-08T14:45:00Z")) == "2026-09-08T14:45:00Z"
 
 
 def test_contacts_pack_to_one_short_string_each_and_back() -> None:

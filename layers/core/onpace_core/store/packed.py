@@ -71,7 +71,10 @@ class InstantAttribute(Attribute[str]):
     attr_type = STRING
 
     def serialize(self, value: str) -> str:
-        return pack_instant(value)
+        try:
+            return pack_instant(value)
+        except ValueError:  # not the fixed-width form: kept as given (read back as it is)
+            return value
 
     def deserialize(self, value: str) -> str:
         return unpack_instant(value)
