@@ -584,6 +584,7 @@ def measure_ingest(
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
     from onpace_core.settings import Settings
     from onpace_core.store.enrollments import upsert_enrollments
+    from onpace_core.store.models import EnrollmentModel
     from onpace_core.store.programs import save_program
     from onpace_local.webhook_client import new_secret, post_webhook
     from onpace_rules.engine import compile_program
@@ -652,12 +653,15 @@ def measure_ingest(
         if i.get("district_id", {}).get("S") == district and "payload" in i
     ]
     # The clustered group's enrollments (not the students' own items), grown the most.
+    by_district, by_class, by_student = (
+        getattr(EnrollmentModel, name).attr_name for name in ("district_id", "class_id", "student_id")
+    )
     enrollments = [
         i
         for i in _scan(stack, stack.ref("EnrollmentsTable"))
-        if i.get("district_id", {}).get("S") == district
-        and i.get("class_id", {}).get("S") == "c"
-        and i.get("student_id", {}).get("S", "").startswith("c")
+        if i.get(by_district, {}).get("S") == district
+        and i.get(by_class, {}).get("S") == "c"
+        and i.get(by_student, {}).get("S", "").startswith("c")
     ]
     return IngestResult(
         phases=phases,
@@ -917,10 +921,6 @@ def run_cost(
     _print_bill(lines, workload, assumptions, bill)
     last = ingest.phases["spread"][-1]
     options = proposals(
-        last,
-        ingest.events_per_day["spread"],
-        evaluation.phase,
-        max(1, evaluation.due),
         measured,
         workload,
         (ingest.phases["clustered"][-1], ingest.events_per_day["clustered"]),
@@ -1152,10 +1152,6 @@ def _with_writes(r: Rate, n: float, wru: float, index_wru: float) -> Rate:
 
 
 def proposals(
-    ingest: Phase,
-    events: int,
-    evaluate: Phase,
-    due: int,
     m: Measured,
     w: Workload,
     clustered: tuple[Phase, int] | None = None,
@@ -1163,8 +1159,8 @@ def proposals(
     archive_bytes: float | None = None,
 ) -> list[tuple[str, Measured, Workload]]:
     """What is still between the bill and the target, each as the measured figures it changes
-    (the due index KEYS_ONLY, the packed void fallbacks and the roster reload that writes only
-    what changed are in the measured figures already)."""
+    (the due index KEYS_ONLY, the enrollment item under 1 KB and the roster reload that writes
+    only what changed are in the measured figures already)."""
 
     def small_facts(r: Rate, phase: Phase, n: float) -> Rate:
         t = phase.total()
@@ -1173,21 +1169,7 @@ def proposals(
         return _with_writes(r, n, wru, t.index_wru)  # index writes as measured (keys only)
 
     ttl = replace(w, raw_event_ttl_days=30)
-    facts = replace(
-        m,
-        ingest_per_event=small_facts(m.ingest_per_event, ingest, events),
-        evaluate_per_due=small_facts(m.evaluate_per_due, evaluate, due),
-        enrollment_bytes=min(m.enrollment_bytes, 1024.0 + 100),
-    )
-    options: list[tuple[str, Measured, Workload]] = [
-        (
-            "enrollment items under 1 KB (void fallbacks out of the per-event write, roster contacts "
-            "in an item of their own; docs/scale.md, Item sizes): every facts write 1 WRU",
-            facts,
-            w,
-        ),
-        ("raw events kept 30 days (RawEventTtlDays 30)", m, ttl),
-    ]
+    options: list[tuple[str, Measured, Workload]] = [("raw events kept 30 days (RawEventTtlDays 30)", m, ttl)]
     archived = m
     if slim_raw_bytes is not None and archive_bytes is not None:
         archived = replace(m, raw_event_bytes=slim_raw_bytes, archive_bytes_per_webhook=archive_bytes)
@@ -1199,17 +1181,13 @@ def proposals(
                 w,
             )
         )
-    both = replace(
-        facts,
-        raw_event_bytes=archived.raw_event_bytes,
-        archive_bytes_per_webhook=archived.archive_bytes_per_webhook,
-    )
-    options.append(("items under 1 KB and the S3 archive together", both, w))
     if clustered:
-        grouped = replace(both, ingest_per_event=small_facts(m.ingest_per_event, clustered[0], clustered[1]))
+        grouped = replace(
+            archived, ingest_per_event=small_facts(m.ingest_per_event, clustered[0], clustered[1])
+        )
         options.append(
             (
-                "all that, and each webhook's events from 10 enrollments (the clustered arrival, or "
+                "the S3 archive, and each webhook's events from 10 enrollments (the clustered arrival, or "
                 "ingest folding each enrollment's events of several webhooks in one write)",
                 grouped,
                 w,

@@ -77,6 +77,7 @@ def seed_enrollments(stack: Any, n: int) -> tuple[str, str]:
     """A fresh bench program with ``n`` enrollments, all due on ``START``; (district, program)."""
     from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
     from onpace_core.store.enrollments import due_key, shard_of, upsert_enrollments
+    from onpace_core.store.models import Contact, EnrollmentModel
     from onpace_core.store.programs import save_program
 
     from bench.run import START, bench_program
@@ -103,25 +104,15 @@ def seed_enrollments(stack: Any, n: int) -> tuple[str, str]:
     batch: list[dict[str, Any]] = []
     for i in range(1, n):
         key = f"{d}#c#s{i}"
-        item = dict(template)
-        item.update(
-            enrollment_key={"S": key},
-            student_id={"S": f"s{i}"},
-            student_name={"S": f"S {i}"},
-            student_key={"S": f"{d}#s{i}"},
-            due_key={"S": due_key(d, program.program_id, shard_of(key, program.evaluation_shards))},
-            contacts={
-                "L": [
-                    {
-                        "M": {
-                            "role": {"S": "student"},
-                            "address": {"S": f"s{i}@example.org"},
-                            "language": {"S": "en"},
-                        }
-                    }
-                ]
-            },
-        )
+        # Through the model: the item's stored names and packed forms are the model's business.
+        clone = EnrollmentModel.from_raw_data(dict(template))
+        clone.enrollment_key = key
+        clone.student_id = f"s{i}"
+        clone.student_name = f"S {i}"
+        clone.student_key = f"{d}#s{i}"
+        clone.due_key = due_key(d, program.program_id, shard_of(key, program.evaluation_shards))
+        clone.contacts = [Contact(role="student", address=f"s{i}@example.org", language="en")]
+        item = clone.serialize()
         batch.append({"PutRequest": {"Item": item}})
         if len(batch) == 25 or i == n - 1:
             request: dict[str, Any] = {table: batch}

@@ -14,7 +14,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from onpace_core.facts.fold import FoldRules
+from onpace_core.facts.fold import FoldRules, short_id
 from onpace_core.ingest.formats.plain import PlainActivityEvent
 from onpace_core.ingest.ports import MemoryIngestStore
 from onpace_core.ingest.service import ingest_events
@@ -125,4 +125,4 @@ def test_replay_and_ingest_fold_to_the_same_facts(repo_root: Path) -> None:
         assert {k: sorted(v) for k, v in deployed_history.items()} == {
             k: list(v) for k, v in state.history_on.items()
         }
-    assert port.enrollments[f"{district}#c1#s1"].percent_event == "tie-b"
+    assert port.enrollments[f"{district}#c1#s1"].percent_event == short_id("tie-b")

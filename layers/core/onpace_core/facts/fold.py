@@ -8,8 +8,8 @@ The rules:
 - Each activity kind keeps the instant of its latest event (``last``): an event only moves it
   forward, so events that arrive out of order, or twice, never move a date backwards.
 - Progress (``percent_complete``) keeps the value of the latest instant; two values with the
-  same instant are resolved by the higher percent, then the larger event id — the same answer
-  whatever the arrival order.
+  same instant are resolved by the higher percent, then the larger ``short_id`` of the event —
+  the same answer whatever the arrival order.
 - The kinds a program's rules count (``activity_history``) are logged by event id
   (``activity_log``: a retried event counts once).
 - The kinds a program's rules wake on (``activity_wake_days``) bring the wake date of a live
@@ -40,7 +40,9 @@ from onpace_rules.facts import ACTIVITY_KINDS, ActivityKind
 if TYPE_CHECKING:
     from onpace_rules.engine import CompiledProgram
 
-RECENT = 8  # entries kept per kind for voids to fall back on
+# Entries kept per kind for voids to fall back on: three voids in a row of a kind's latest
+# events fall back right, a fourth clears the instant (docs/scale.md, "Item sizes").
+RECENT = 4
 LIVE_STATUSES = ("active", "held")
 
 
@@ -73,12 +75,12 @@ def input_wake(occurred_at: datetime) -> date:
     return occurred_at.astimezone(UTC).date()
 
 
-PercentKey = tuple[str, float, str]  # (instant, fraction, event id)
+PercentKey = tuple[str, float, str]  # (instant, fraction, short id)
 
 
 def percent_wins(new: PercentKey, old: PercentKey | None) -> bool:
     """True when a progress value replaces the one kept: a later instant, or at the same instant
-    a higher percent, then a larger event id (arrival order never matters)."""
+    a higher percent, then a larger short id (arrival order never matters)."""
     return old is None or new > old
 
 
@@ -226,12 +228,11 @@ def _apply_activity(facts: _Working, op: ActivityOp, rules: FoldRules) -> None:
     if days is not None and facts.live:
         facts.wake_on = _wake_earlier(facts.wake_on, activity_wake(op.occurred_at, days))
     if op.fraction is not None:
-        key: PercentKey = (instant, op.fraction, op.event_id)
+        key: PercentKey = (instant, op.fraction, sid)
         if all(k[2] != sid for k in facts.percent_recent):
-            entry = (instant, op.fraction, sid)
-            facts.percent_recent = tuple(sorted((*facts.percent_recent, entry), reverse=True)[:RECENT])
+            facts.percent_recent = tuple(sorted((*facts.percent_recent, key), reverse=True)[:RECENT])
         if percent_wins(key, facts.percent_key()):
-            facts.percent, facts.percent_at, facts.percent_event = op.fraction, instant, op.event_id
+            facts.percent, facts.percent_at, facts.percent_event = op.fraction, instant, sid
 
 
 def _apply_input(facts: _Working, op: InputOp) -> None:
@@ -260,7 +261,7 @@ def _retract(facts: _Working, op: RetractOp) -> None:
     if any(k[2] == gone for k in facts.percent_recent):
         kept_percent = tuple(k for k in facts.percent_recent if k[2] != gone)
         facts.percent_recent = kept_percent
-        # The value kept names its event by id, or by short id once it came from a fallback.
+        # The value kept names its event by short id (by id on items written before).
         if facts.percent_event in (op.event_id, gone):
             if kept_percent:
                 facts.percent_at, facts.percent, facts.percent_event = kept_percent[0]

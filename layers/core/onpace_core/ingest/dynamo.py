@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from onpace_rules.facts import ACTIVITY_KINDS
@@ -21,34 +21,45 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from onpace_core.audit.log import AuditEntry, append
-from onpace_core.facts.fold import EnrollmentFacts, FoldRules, short_id, utc_instant
+from onpace_core.facts.fold import EnrollmentFacts, FoldRules, short_id
 from onpace_core.facts.program_rules import program_rules
 from onpace_core.ingest.identity import IdentityKey, as_map, identity_key
 from onpace_core.ingest.ports import ConditionFailed, RawRecord
 from onpace_core.ingest.raw_store import from_item, raw_key, to_item
 from onpace_core.roster.identities import IdentityRow
 from onpace_core.store.models import EnrollmentModel, IdentityModel, RawEventModel
+from onpace_core.store.packed import (
+    INSTANT_CHARS,
+    KIND_CODES,
+    KINDS_BY_CODE,
+    pack_instant,
+    stored_names,
+    unpack_instant,
+)
 
 GET_BATCH = 100
 WRITE_BATCH = 25
 MAX_ATTEMPTS = 8
 
-_FACT_ATTRIBUTES = [
-    "enrollment_key",
-    "program_id",
-    "status",
-    "scope",
-    *(f"last_{kind}_at" for kind in ACTIVITY_KINDS),
-    "recent",
-    "percent_complete",
-    "percent_at",
-    "percent_event",
-    "percent_recent",
-    "activity_log",
-    "inputs",
-    "wake_on",
-    "facts_seq",
-]
+_FACT_ATTRIBUTES = stored_names(
+    EnrollmentModel.get_attributes(),
+    [
+        "enrollment_key",
+        "program_id",
+        "status",
+        "scope",
+        *(f"last_{kind}_at" for kind in ACTIVITY_KINDS),
+        "recent",
+        "percent_complete",
+        "percent_at",
+        "percent_event",
+        "percent_recent",
+        "activity_log",
+        "inputs",
+        "wake_on",
+        "facts_seq",
+    ],
+)
 
 
 def _client() -> Any:
@@ -102,65 +113,45 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-# ``recent`` and ``percent_recent`` as stored: each entry a compact instant (``_INSTANT``
-# base-64 characters of microseconds since 1970) then the event's ``short_id`` (6 characters);
-# ``recent`` one string of such entries per kind, ``percent_recent`` one string per entry with
-# the fraction after them. A third of the size of "instant event_id" strings (docs/scale.md).
-_INSTANT = 9
+# ``recent`` and ``percent_recent`` as stored: each entry a packed instant
+# (``store.packed.pack_instant``) then the event's ``short_id`` (6 characters); ``recent`` one
+# string of such entries per kind code (``store.packed.KIND_CODES``), ``percent_recent`` one
+# string per entry with the fraction after them (docs/scale.md, "Item sizes").
 _SID = 6
-_ENTRY = _INSTANT + _SID
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
-_VALUE = {c: i for i, c in enumerate(_DIGITS)}
-
-
-def _packed_instant(instant: str) -> str:
-    moment = datetime.strptime(instant, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    micros = (moment - _EPOCH) // timedelta(microseconds=1)
-    out = ""
-    while micros:
-        micros, digit = divmod(micros, 64)
-        out = _DIGITS[digit] + out
-    return out.rjust(_INSTANT, "0")
-
-
-def _unpacked_instant(text: str) -> str:
-    micros = 0
-    for c in text:
-        micros = micros * 64 + _VALUE[c]
-    return utc_instant(_EPOCH + timedelta(microseconds=micros))
+_ENTRY = INSTANT_CHARS + _SID
 
 
 def pack_recent(entries: Sequence[tuple[str, str]]) -> str:
     """One kind's ``recent`` entries (instant, short id) as stored."""
-    return "".join(_packed_instant(at) + sid for at, sid in entries)
+    return "".join(pack_instant(at) + sid for at, sid in entries)
 
 
 def unpack_recent(stored: Any) -> tuple[tuple[str, str], ...]:
     """A kind's stored ``recent``; items written before the packing hold "instant event_id" strings."""
     if isinstance(stored, str):
         chunks = [stored[i : i + _ENTRY] for i in range(0, len(stored), _ENTRY)]
-        return tuple((_unpacked_instant(c[:_INSTANT]), c[_INSTANT:]) for c in chunks)
+        return tuple((unpack_instant(c[:INSTANT_CHARS]), c[INSTANT_CHARS:]) for c in chunks)
     return tuple((str(e).split(" ", 1)[0], short_id(str(e).split(" ", 1)[1])) for e in stored)
 
 
 def pack_percent(entry: tuple[str, float, str]) -> str:
     """One ``percent_recent`` entry (instant, fraction, short id) as stored."""
     at, fraction, sid = entry
-    return f"{_packed_instant(at)}{sid}{fraction!r}"
+    return f"{pack_instant(at)}{sid}{fraction!r}"
 
 
 def unpack_percent(stored: str) -> tuple[str, float, str]:
     if " " in stored:  # written before the packing: "instant fraction event_id"
         at, fraction, event_id = stored.split(" ", 2)
         return at, float(fraction), short_id(event_id)
-    return _unpacked_instant(stored[:_INSTANT]), float(stored[_ENTRY:]), stored[_INSTANT:_ENTRY]
+    return unpack_instant(stored[:INSTANT_CHARS]), float(stored[_ENTRY:]), stored[INSTANT_CHARS:_ENTRY]
 
 
 def facts_of(item: EnrollmentModel) -> EnrollmentFacts:
     last: dict[str, str] = {k: v for k in ACTIVITY_KINDS if (v := getattr(item, f"last_{k}_at", None))}
     recent_raw = item.recent.as_dict() if item.recent else {}
-    recent = {str(kind): unpack_recent(entries) for kind, entries in recent_raw.items()}
+    # Kinds by their stored code (by name on items written before the codes).
+    recent = {KINDS_BY_CODE.get(str(k), str(k)): unpack_recent(entries) for k, entries in recent_raw.items()}
     percent_recent = tuple(unpack_percent(str(e)) for e in (item.percent_recent or ()))
     return EnrollmentFacts(
         key=item.enrollment_key,
@@ -198,7 +189,9 @@ def _actions(old: EnrollmentFacts, new: EnrollmentFacts) -> list[Action]:
             actions.append(attribute.set(after) if after is not None else attribute.remove())
     if old.recent != new.recent:
         actions.append(
-            EnrollmentModel.recent.set({k: pack_recent(entries) for k, entries in new.recent.items()})
+            EnrollmentModel.recent.set(
+                {KIND_CODES[k]: pack_recent(entries) for k, entries in new.recent.items()}
+            )
         )
     if (old.percent, old.percent_at, old.percent_event) != (new.percent, new.percent_at, new.percent_event):
         if new.percent is None:

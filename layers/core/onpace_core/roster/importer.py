@@ -34,6 +34,7 @@ from onpace_core.store.enrollments import (
     upsert_enrollments,
 )
 from onpace_core.store.models import STUDENT_SUBJECT_CLASS, EnrollmentModel
+from onpace_core.store.packed import stored_names
 from onpace_core.store.programs import config_sha256
 
 Progress = Callable[[str], None]
@@ -211,7 +212,8 @@ def _end_orphaned_student_items(
         if subject not in keys or subject in ended:
             continue
         others = [k for k in keys if k != subject]
-        items = EnrollmentModel.batch_get(others, attributes_to_get=["enrollment_key", "status"])
+        projection = stored_names(EnrollmentModel.get_attributes(), ["enrollment_key", "status"])
+        items = EnrollmentModel.batch_get(others, attributes_to_get=projection)
         statuses = {item.enrollment_key: item.status for item in items}
         if all(statuses.get(k) not in LIVE_STATUSES for k in others):
             orphaned.append(subject)

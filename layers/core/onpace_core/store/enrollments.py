@@ -19,6 +19,7 @@ from pynamodb.exceptions import UpdateError
 from onpace_core.facts.local import local_history, local_inputs, local_last_on
 from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts, subject_facts
 from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, EnrollmentModel
+from onpace_core.store.packed import stored_names
 
 if TYPE_CHECKING:
     from onpace_rules.engine import CompiledProgram
@@ -73,17 +74,52 @@ def _has_student_rules(compiled: CompiledProgram) -> bool:
 _ROSTER_DEFAULTS = asdict(RosterFacts())
 
 
-def roster_facts_json(facts: RosterFacts) -> str:
-    """``RosterFacts`` as stored on the enrollment item (dates as ISO strings), compact: fields at
-    their default are left out (``RosterFacts.from_dict`` gives them back), so that the item every
-    fact update rewrites stays near one write unit (docs/scale.md, "Item sizes")."""
-    data = {k: v for k, v in asdict(facts).items() if v != _ROSTER_DEFAULTS[k]}
+def _implied(student_address: str | None, class_title: str | None) -> dict[str, object]:
+    """What a reader takes for a field the stored ``roster_facts`` leaves out: its default, or
+    for the student's address and the class title what the item holds anyway (its contacts,
+    its ``class_title``)."""
+    # An empty title may be read back missing: both are "none" here.
+    return {
+        **_ROSTER_DEFAULTS,
+        "student_address": student_address or None,
+        "class_title": class_title or None,
+    }
+
+
+def roster_facts_json(
+    facts: RosterFacts, student_address: str | None = None, class_title: str | None = None
+) -> str:
+    """``RosterFacts`` as stored on the enrollment item (dates as ISO strings), compact: fields
+    a reader can tell without them are left out (``_implied``: those at their default, the
+    student's address and the class title that the item holds anyway), so that the item every
+    fact update rewrites stays under one write unit (docs/scale.md, "Item sizes")."""
+    implied = _implied(student_address, class_title)
+    data = {k: v for k, v in asdict(facts).items() if v != implied[k]}
     return json.dumps(data, separators=(",", ":"), default=lambda value: value.isoformat())
 
 
-def roster_facts_from_json(text: str) -> RosterFacts:
-    """The stored ``RosterFacts``; fields added since the item was written take their defaults."""
-    return RosterFacts.from_dict(json.loads(text))
+def roster_facts_from_json(
+    text: str, student_address: str | None = None, class_title: str | None = None
+) -> RosterFacts:
+    """The stored ``RosterFacts`` (given the item's student address and class title, as
+    ``roster_facts_json`` was); fields added since the item was written take their defaults."""
+    implied = _implied(student_address, class_title)
+    stored = json.loads(text)
+    return RosterFacts.from_dict(
+        {**{k: implied[k] for k in ("student_address", "class_title") if k not in stored}, **stored}
+    )
+
+
+def _student_address(contacts: Iterable[Contact]) -> str | None:
+    """The first student contact's address: ``EnrollmentRecord.student_address`` as stored."""
+    return next((c.address for c in contacts if c.role == "student"), None)
+
+
+def roster_facts_of(item: EnrollmentModel) -> RosterFacts:
+    """The roster facts of a stored enrollment item."""
+    if not item.roster_facts:
+        return RosterFacts()
+    return roster_facts_from_json(item.roster_facts, _student_address(item.contacts or ()), item.class_title)
 
 
 def _student_wide_inputs(district_id: str, student_id: str) -> dict[str, str]:
@@ -97,7 +133,8 @@ def _student_wide_inputs(district_id: str, student_id: str) -> dict[str, str]:
     found: dict[str, str] = {}
     if not keys:
         return found
-    for item in EnrollmentModel.batch_get(keys, attributes_to_get=["enrollment_key", "inputs"]):
+    projection = stored_names(EnrollmentModel.get_attributes(), ["enrollment_key", "inputs"])
+    for item in EnrollmentModel.batch_get(keys, attributes_to_get=projection):
         for event_id, raw in (item.inputs.as_dict() if item.inputs else {}).items():
             if json.loads(str(raw)).get("kind") in STUDENT_WIDE_KINDS:
                 found[str(event_id)] = str(raw)
@@ -122,7 +159,9 @@ _ROSTER_VIEW = (
 )
 # What a reload reads back: those, and ``status`` and ``due_key`` (an item without them, or an
 # ended one, is written again). Engine state and facts are not read: a load leaves them alone.
-_ROSTER_ATTRIBUTES = ["enrollment_key", *_ROSTER_VIEW, "status", "due_key"]
+_ROSTER_ATTRIBUTES = stored_names(
+    EnrollmentModel.get_attributes(), ["enrollment_key", *_ROSTER_VIEW, "status", "due_key"]
+)
 
 _Contacts = tuple[tuple[str | None, ...], ...]
 
@@ -135,7 +174,16 @@ def _contacts(r: EnrollmentRecord) -> list[Contact]:
 
 
 def _contact_rows(contacts: Iterable[Contact]) -> _Contacts:
-    return tuple((c.role, c.address, c.name, c.language, c.source_id, c.title) for c in contacts)
+    # Empty and missing fields alike: the stored form keeps no empty field (``store.packed``).
+    return tuple(
+        (c.role, c.address, c.name or None, c.language or None, c.source_id or None, c.title or None)
+        for c in contacts
+    )
+
+
+def _scope(r: EnrollmentRecord) -> str | None:
+    """``scope`` as stored: "student" on a student item, nothing (read as "enrollment") else."""
+    return "student" if r.class_id == STUDENT_SUBJECT_CLASS else None
 
 
 def _roster_view(r: EnrollmentRecord, facts_json: str) -> dict[str, object]:
@@ -153,7 +201,7 @@ def _roster_view(r: EnrollmentRecord, facts_json: str) -> dict[str, object]:
         "end_date": r.end_date.isoformat() if r.end_date else None,
         "contacts": _contact_rows(_contacts(r)),
         "roster_facts": facts_json,
-        "scope": "student" if r.class_id == STUDENT_SUBJECT_CLASS else "enrollment",
+        "scope": _scope(r),
     }
 
 
@@ -215,7 +263,7 @@ def upsert_enrollments(
     stored = _stored_roster(list(dict.fromkeys(keys)))
     inherited: dict[str, dict[str, str]] = {}
     for r, key in zip(everything, keys, strict=True):
-        facts_json = roster_facts_json(facts[key])
+        facts_json = roster_facts_json(facts[key], r.student_address, r.class_title)
         if _unchanged(stored.get(key), _roster_view(r, facts_json)):
             continue
         # Only a new item takes the student's student-wide inputs (``if_not_exists`` below).
@@ -238,7 +286,7 @@ def upsert_enrollments(
                 else EnrollmentModel.end_date.remove(),
                 EnrollmentModel.contacts.set(_contacts(r)),
                 EnrollmentModel.roster_facts.set(facts_json),
-                EnrollmentModel.scope.set("student" if r.class_id == STUDENT_SUBJECT_CLASS else "enrollment"),
+                EnrollmentModel.scope.set("student") if _scope(r) else EnrollmentModel.scope.remove(),
                 EnrollmentModel.inputs.set(EnrollmentModel.inputs | inherited.get(r.student_id, {})),
                 EnrollmentModel.status.set(EnrollmentModel.status | "active"),
                 EnrollmentModel.fired.set(EnrollmentModel.fired | {}),
@@ -324,7 +372,9 @@ def live_program_keys(district_id: str, program_ids: Iterable[str]) -> dict[str,
         item.enrollment_key: (item.class_id, item.student_id, item.program_id)
         for item in EnrollmentModel.scan(
             filter_condition=condition,
-            attributes_to_get=["enrollment_key", "class_id", "student_id", "program_id"],
+            attributes_to_get=stored_names(
+                EnrollmentModel.get_attributes(), ["enrollment_key", "class_id", "student_id", "program_id"]
+            ),
         )
     }
 
@@ -374,7 +424,7 @@ def to_state(item: EnrollmentModel, calendar: ProgramCalendar) -> EnrollmentStat
         class_id=None if item.scope == "student" else item.class_id,
         scope="student" if item.scope == "student" else "enrollment",
         inputs=inputs,
-        roster=roster_facts_from_json(item.roster_facts) if item.roster_facts else RosterFacts(),
+        roster=roster_facts_of(item),
         held=decision_from_dict(json.loads(item.held)) if item.held else None,
         history_on=history,
     )

@@ -24,6 +24,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from onpace_core.settings import Settings
+from onpace_core.store.packed import ContactsAttribute, InstantAttribute
 
 # ---------------------------------------------------------------------------------------------
 # Raw webhook events (ingest writes, nobody else). Kept until ``expires_at`` (TTL).
@@ -131,57 +132,66 @@ STUDENT_SUBJECT_CLASS = "*"
 
 
 class EnrollmentModel(Model):
+    """Ingest rewrites this item with every activity event and DynamoDB bills a write by the whole
+    item, names included: its attributes are stored under short names (``attr_name``), instants
+    and contacts packed (``store.packed``), so that it stays under 1 KB, one write unit
+    (docs/scale.md, "Item sizes"). The table key and the index keys keep their names
+    (template.yaml defines them). Code uses the Python names; a projection takes stored names
+    (``store.packed.stored_names``)."""
+
     class Meta:
         table_name = "onpace-enrollments"
 
     enrollment_key = UnicodeAttribute(hash_key=True)  # "{district}#{class}#{student}"
-    district_id = UnicodeAttribute()
-    program_id = UnicodeAttribute()
-    class_id = UnicodeAttribute()
-    class_title = UnicodeAttribute(null=True)
-    student_id = UnicodeAttribute()
-    student_name = UnicodeAttribute(null=True)
-    term_id = UnicodeAttribute(null=True)
-    start_date = UnicodeAttribute()
-    end_date = UnicodeAttribute(null=True)
+    district_id = UnicodeAttribute(attr_name="d")
+    program_id = UnicodeAttribute(attr_name="p")
+    class_id = UnicodeAttribute(attr_name="c")
+    class_title = UnicodeAttribute(null=True, attr_name="ct")
+    student_id = UnicodeAttribute(attr_name="s")
+    student_name = UnicodeAttribute(null=True, attr_name="sn")
+    term_id = UnicodeAttribute(null=True, attr_name="t")
+    start_date = UnicodeAttribute(attr_name="sd")
+    end_date = UnicodeAttribute(null=True, attr_name="ed")
     # A granted course extension's end date; the roster's ``end_date`` stays as the roster says.
-    extended_end_date = UnicodeAttribute(null=True)
+    extended_end_date = UnicodeAttribute(null=True, attr_name="xd")
     # Activity of the kinds a program's rules count (``CompiledProgram.activity_history``), by
     # event id: "kind instant" (a retried event overwrites nothing).
-    activity_log = MapAttribute[str, Any](null=True)
+    activity_log = MapAttribute[str, Any](null=True, attr_name="al")
     # Bumped by every write that changes what the engine sees (activity, inputs) or brings the
     # wake date forward; the evaluator writes its wake date only if it is unchanged since its read.
-    facts_seq = NumberAttribute(null=True)
-    status = UnicodeAttribute(default="active")  # see onpace_rules.facts.EnrollmentStatus
-    contacts = ListAttribute(of=Contact, default=list)
-    roster_facts = UnicodeAttribute(null=True)  # JSON of onpace_rules.facts.RosterFacts
-    scope = UnicodeAttribute(null=True)  # "enrollment" (default) | "student" (class_id "*")
+    facts_seq = NumberAttribute(null=True, attr_name="q")
+    status = UnicodeAttribute(default="active", attr_name="st")  # see onpace_rules.facts.EnrollmentStatus
+    contacts = ContactsAttribute(default=list, attr_name="co")
+    # JSON of onpace_rules.facts.RosterFacts, without what the item says already
+    # (``store.enrollments.roster_facts_json``).
+    roster_facts = UnicodeAttribute(null=True, attr_name="rf")
+    scope = UnicodeAttribute(null=True, attr_name="sc")  # "student" (class_id "*") | none: "enrollment"
 
     # Facts: latest instant of each activity kind, folded by ingest with conditional updates.
-    last_login_at = UnicodeAttribute(null=True)
-    last_view_at = UnicodeAttribute(null=True)
-    last_submission_at = UnicodeAttribute(null=True)
-    last_discussion_post_at = UnicodeAttribute(null=True)
-    last_discussion_reply_at = UnicodeAttribute(null=True)
-    last_mastery_exercise_at = UnicodeAttribute(null=True)
-    last_forum_question_at = UnicodeAttribute(null=True)
-    last_instructor_message_at = UnicodeAttribute(null=True)
-    last_progress_at = UnicodeAttribute(null=True)
-    percent_complete = NumberAttribute(null=True)
-    percent_at = UnicodeAttribute(null=True)
-    percent_event = UnicodeAttribute(null=True)  # the event id that set percent_complete
-    # What a void falls back on (``facts.fold``): per kind the latest few (instant, short id),
-    # and the latest few progress values, newest first, packed (``ingest.dynamo.pack_recent``).
-    recent = MapAttribute[str, Any](null=True)
-    percent_recent = ListAttribute[str](null=True)
+    last_login_at = InstantAttribute(null=True, attr_name="ll")
+    last_view_at = InstantAttribute(null=True, attr_name="lv")
+    last_submission_at = InstantAttribute(null=True, attr_name="ls")
+    last_discussion_post_at = InstantAttribute(null=True, attr_name="lp")
+    last_discussion_reply_at = InstantAttribute(null=True, attr_name="lr")
+    last_mastery_exercise_at = InstantAttribute(null=True, attr_name="lm")
+    last_forum_question_at = InstantAttribute(null=True, attr_name="lq")
+    last_instructor_message_at = InstantAttribute(null=True, attr_name="li")
+    last_progress_at = InstantAttribute(null=True, attr_name="lg")
+    percent_complete = NumberAttribute(null=True, attr_name="pc")
+    percent_at = InstantAttribute(null=True, attr_name="pa")
+    percent_event = UnicodeAttribute(null=True, attr_name="pe")  # short id of the event that set it
+    # What a void falls back on (``facts.fold``): per kind code the latest few (instant, short
+    # id), and the latest few progress values, newest first, packed (``ingest.dynamo.pack_recent``).
+    recent = MapAttribute[str, Any](null=True, attr_name="r")
+    percent_recent = ListAttribute[str](null=True, attr_name="pr")
     # Inputs that are not activity (grades, appeals, approvals…), by event id so a retry is a no-op:
     # event id -> JSON of onpace_rules.inputs.input_to_dict.
-    inputs = MapAttribute[str, Any](default=dict)
+    inputs = MapAttribute[str, Any](default=dict, attr_name="in")
 
     # Engine state: what fired ("{rule}#{episode}" -> "YYYY-MM-DD") and when to look again.
-    fired = MapAttribute[str, Any](default=dict)
-    checked_through = UnicodeAttribute(null=True)  # last day the evaluator looked at it
-    held = UnicodeAttribute(null=True)  # JSON of the action awaiting approval (status "held")
+    fired = MapAttribute[str, Any](default=dict, attr_name="f")
+    checked_through = UnicodeAttribute(null=True, attr_name="ck")  # last day the evaluator looked at it
+    held = UnicodeAttribute(null=True, attr_name="h")  # JSON of the action awaiting approval (status "held")
     due_key = UnicodeAttribute(null=True)
     wake_on = UnicodeAttribute(null=True)
 
