@@ -84,7 +84,8 @@ def archive_records(
 
 
 @lru_cache(maxsize=1)
-def _s3_client() -> Any:
+def s3_client() -> Any:
+    """The archive's S3 client, made once per container (``s3_client.cache_clear()`` forgets it)."""
     # Made on the first archived request, not at import: the ingest functions' cold start
     # (docs/scale.md) stays what it was; the first request pays for the client.
     import boto3
@@ -103,7 +104,7 @@ class S3RawArchive:
     def put(self, key: str, body: bytes) -> None:
         if not self.bucket:
             raise RuntimeError("RAW_ARCHIVE_BUCKET is not set: raw events cannot be archived")
-        _s3_client().put_object(
+        s3_client().put_object(
             Bucket=self.bucket,
             Key=key,
             Body=body,
@@ -122,3 +123,16 @@ class MemoryRawArchive:
 
     def lines(self) -> list[dict[str, Any]]:
         return [row for key in sorted(self.objects) for row in decode(self.objects[key])]
+
+
+def read_district(client: Any, bucket: str, district_id: str) -> list[dict[str, Any]]:
+    """Every archived line of a district, oldest object first (an operator's look-up, a replay
+    from the archive, tests); a district's objects are listed by its prefix, never the bucket."""
+    prefix = f"{quote(district_id, safe='')}/"
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    rows: list[dict[str, Any]] = []
+    for key in sorted(keys):
+        rows += decode(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return rows
