@@ -28,6 +28,10 @@ class RequestCounts(Counter[tuple[str, str]]):
             if op == operation and (table is None or name.startswith(table))
         )
 
+    def dynamodb(self) -> int:
+        """DynamoDB requests only (``total()`` counts the raw archive's S3 calls too)."""
+        return sum(n for (_, name), n in self.items() if name != "s3")
+
 
 def _table(params: dict[str, Any]) -> str:
     if "TableName" in params:

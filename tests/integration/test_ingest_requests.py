@@ -85,7 +85,7 @@ def test_request_budget_of_webhooks(
         _budget_check(counts, len(body), refs=students + 1, enrollments=students, events_table=events_table)
         assert counts.of("UpdateItem") == students  # every enrollment's facts moved
         assert counts.of("Query") == 0  # every event names its class; nothing to audit
-        total += counts.total()
+        total += counts.dynamodb()
     print(f"\n{n} events, {students} enrollments: {total} DynamoDB requests in {len(requests)} webhook(s)")
     item = EnrollmentModel.get(f"{district.district_id}#cls-1#s0", consistent_read=True)
     assert item.last_submission_at is not None and item.facts_seq == 1 + len(requests)
