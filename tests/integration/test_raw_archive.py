@@ -12,13 +12,18 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 from onpace_core.audit.log import read
 from onpace_core.ingest.archive import s3_client
+from onpace_core.ingest.errors import ConflictError
+from onpace_core.ingest.event import LmsEvent, Ref
+from onpace_core.ingest.raw_store import event_to_json
+from onpace_core.ingest.service import ingest_events
 from onpace_core.store.models import EnrollmentModel, RawEventModel
 from onpace_local.gateway import GatewayHandle
 from onpace_local.stack import LocalStack
@@ -158,3 +163,65 @@ def test_a_failed_archive_put_is_5xx_and_stores_nothing(
     assert set(archived(local_stack, d)) == {"a-1", "a-2", "a-3", "a-4"}
     item = EnrollmentModel.get(f"{d}#cls-1#stu-1", consistent_read=True)
     assert item.last_submission_at == "2026-09-01T15:00:00.000000Z"
+
+
+def test_items_written_before_the_slimming_are_read_as_before(local_stack: LocalStack) -> None:
+    """A full item (payload and parsed copy, as ingest wrote them before the archive) is still a
+    duplicate on a re-send and still the target a void retracts; a void-before-arrival marker
+    of then (no digest, no parsed copy) still keeps its event from counting."""
+    district = make_district(local_stack, {"csu.engagement.at_risk_14d": {}}, students=("stu-1",))
+    d = district.district_id
+    t0 = datetime(2026, 9, 1, 15, tzinfo=UTC)
+    me, cls = (Ref("sourcedId", "stu-1"),), (Ref("sourcedId", "cls-1"),)
+
+    def event(eid: str, at: datetime, kind: str | None = "submission", **kw: Any) -> LmsEvent:
+        return LmsEvent(eid, "test", at, me, cls, kind, digest=f"d-{eid}", payload='{"old": true}', **kw)
+
+    def ingest(*events: LmsEvent) -> Any:
+        return ingest_events(
+            district_id=d, source="test", events=list(events), now=t0, ttl_days=30, long_ttl_days=400
+        )
+
+    old = event("s1", t0)
+    ingest(event("s0", t0 - timedelta(days=1)), old)  # folded; its item is then made an old one
+    key = f"{d}#cls-1#stu-1"
+    common = {"district_id": d, "source": "test", "received_at": "2026-09-01T15:00:00.000000Z"}
+    RawEventModel(
+        pk=f"{d}#s1",
+        event_id="s1",
+        occurred_at="2026-09-01T15:00:00.000000Z",
+        student_id="stu-1",
+        class_id="cls-1",
+        kind="submission",
+        payload=old.payload,
+        status="folded",
+        event=event_to_json(old),
+        digest=old.digest,
+        enrollments=[key],
+        **common,
+    ).save()
+    RawEventModel(
+        pk=f"{d}#s9",
+        event_id="s9",
+        occurred_at="2026-09-01T15:00:00.000000Z",
+        student_id="",
+        class_id="",
+        kind="",
+        payload="",
+        status="voided",
+        reason="voided by v9 before it arrived",
+        **common,
+    ).save()
+
+    assert ingest(old).duplicates == 1  # the full item is found, its digest compared
+    with pytest.raises(ConflictError):
+        ingest(replace(old, digest="d-other"))  # same id, other content: 409
+    assert ingest(event("s9", t0 + timedelta(days=1))).voided == 1  # the old marker holds
+    report = ingest(event("v1", t0 + timedelta(days=2), None, voids="s1"))
+    assert report.voided == 1
+    voided = RawEventModel.get(f"{d}#s1", consistent_read=True)
+    assert voided.status == "voided" and voided.payload is None  # written back slim
+    assert voided.digest == old.digest  # so it is not mistaken for a marker
+    assert ingest(old).duplicates == 1 and ingest(old).voided == 0
+    item = EnrollmentModel.get(key, consistent_read=True)
+    assert item.last_submission_at == "2026-08-31T15:00:00.000000Z"  # s1 taken back: s0 again
