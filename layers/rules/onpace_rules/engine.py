@@ -354,10 +354,8 @@ def evaluate_enrollment(program: CompiledProgram, state: EnrollmentState, day: d
     for order, (family, plan) in enumerate(plans):
         found, when = plan(state, day, ctx)
         # Past the end date only families that answer inputs remain, and inputs wake by themselves.
-        if (
-            when is not None
-            and (end is None or when <= end or family.runs_after_end)
-            and (wake is None or when < wake)
+        if when is not None and (end is None or when <= end or family.runs_after_end) and (
+            wake is None or when < wake
         ):
             wake = when
         if not found:
