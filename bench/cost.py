@@ -566,8 +566,8 @@ class IngestResult:
     raw_event_bytes: float
     raw_event_size: float
     history_kinds: tuple[str, ...]
-    raw_event_slim_bytes: float  # the same items without ``payload`` and ``event`` (proposal)
-    archive_bytes: float  # a webhook body, gzip (proposal)
+    archive_bytes: float  # a webhook's raw archive object in S3 (gzip JSON lines), measured
+    body_gzip_bytes: float  # a webhook body, gzip (the one-item-per-webhook proposal)
 
 
 def measure_ingest(
@@ -647,10 +647,17 @@ def measure_ingest(
             phases[model].append(phase)
             print(f"  ingest {model} {day}: {len(events)} events", file=sys.stderr, flush=True)
     events_table = stack.ref("EventsTable")
+    # The district's raw event items (identity rows have no event id).
     raw = [
         i
         for i in _scan(stack, events_table)
-        if i.get("district_id", {}).get("S") == district and "payload" in i
+        if i.get("district_id", {}).get("S") == district and "event_id" in i
+    ]
+    s3, bucket = stack.client("s3"), stack.ref("RawArchiveBucket")
+    objects = [
+        o["Size"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{district}/")
+        for o in page.get("Contents", [])
     ]
     # The clustered group's enrollments (not the students' own items), grown the most.
     by_district, by_class, by_student = (
@@ -672,12 +679,8 @@ def measure_ingest(
         raw_event_bytes=sum(storage_bytes(specs["EventsTable"], i) for i in raw) / len(raw),
         raw_event_size=sum(item_size(i) for i in raw) / len(raw),
         history_kinds=history,
-        raw_event_slim_bytes=sum(
-            storage_bytes(specs["EventsTable"], {k: v for k, v in i.items() if k not in ("payload", "event")})
-            for i in raw
-        )
-        / len(raw),
-        archive_bytes=sum(archives) / len(archives),
+        archive_bytes=sum(objects) / len(objects),
+        body_gzip_bytes=sum(archives) / len(archives),
     )
 
 
@@ -753,7 +756,12 @@ def measure_evaluate(stack: Any, meter: Meter, per_family: int, days: int) -> Ev
             if todays:
                 at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=23)
                 ingest_events(
-                    district_id=config.district_id, source="bench", events=todays, now=at, ttl_days=400
+                    district_id=config.district_id,
+                    source="bench",
+                    events=todays,
+                    now=at,
+                    ttl_days=30,
+                    long_ttl_days=400,
                 )
     pending = [
         i["notice_id"]["S"]
@@ -867,6 +875,7 @@ def run_cost(
         ]
     )
     ttl_days = int(template["Parameters"]["RawEventTtlDays"]["Default"])
+    archive_days = int(template["Parameters"]["RawArchiveDays"]["Default"])
     print(f"cost: AWS cost per 100,000 enrollments a month, us-east-1, list prices read {PRICES_READ}")
     started = time.perf_counter()
     with LocalStack.start(template_path, root=ROOT) as stack, serve_gateway(stack) as gateway:
@@ -898,7 +907,7 @@ def run_cost(
             scale = measure_scale(stack, meter, sizes)
     measured_seconds = time.perf_counter() - started
 
-    workload = Workload(raw_event_ttl_days=ttl_days)
+    workload = Workload(raw_event_ttl_days=ttl_days, raw_archive_days=archive_days)
     assumptions = Assumptions()
     measured = _measured(
         ingest,
@@ -924,13 +933,7 @@ def run_cost(
         measured,
         workload,
         (ingest.phases["clustered"][-1], ingest.events_per_day["clustered"]),
-        slim_raw_bytes=ingest.raw_event_slim_bytes,
-        archive_bytes=ingest.archive_bytes,
-    )
-    print(
-        f"  raw event item without payload and parsed copy: {ingest.raw_event_slim_bytes:,.0f} bytes stored "
-        f"(now {ingest.raw_event_bytes:,.0f}); webhook body gzip {ingest.archive_bytes:,.0f} bytes "
-        f"(of {ingest.body_bytes:,.0f})"
+        body_gzip_bytes=ingest.body_gzip_bytes,
     )
     _print_drivers(lines, options, assumptions, bill)
     unsaturated = replace(measured, ingest_per_event=rate(last, ingest.events_per_day["spread"]))
@@ -1008,6 +1011,8 @@ def _measured(
         ingest_per_event=saturated(last, ingest.phases["clustered"][-1], ingest.events_per_day["spread"]),
         ingest_cpu_per_webhook=last.cpu["IngestFunction"] / max(1, webhooks),
         ingest_calls_per_webhook=last.aws_calls() / max(1, webhooks),
+        archive_bytes_per_webhook=ingest.archive_bytes,
+        archive_puts_per_webhook=last.calls["s3.PutObject"] / max(1, webhooks),
         webhook_body_bytes=ingest.body_bytes,
         evaluate_per_due=rate(
             evaluate, max(1, evaluation.due), per_due_tables, cpu=evaluate.cpu["EvaluateFunction"]
@@ -1084,11 +1089,13 @@ def _print_measured(
         f"  stored raw event: {ingest.raw_event_size:,.0f} bytes (with index entries and overhead "
         f"{ingest.raw_event_bytes:,.0f}); enrollment item after "
         f"{len(ingest.phases['clustered'])} school days: "
-        f"{ingest.enrollment_bytes:,.0f} bytes stored; webhook body {ingest.body_bytes:,.0f} bytes"
+        f"{ingest.enrollment_bytes:,.0f} bytes stored; webhook body {ingest.body_bytes:,.0f} bytes "
+        f"(gzip {ingest.body_gzip_bytes:,.0f}); its raw archive object {ingest.archive_bytes:,.0f} bytes"
     )
     print(
         f"  handler CPU {m.ingest_cpu_per_webhook * 1000:.1f} ms per webhook, "
-        f"{m.ingest_calls_per_webhook:.1f} AWS calls per webhook"
+        f"{m.ingest_calls_per_webhook:.1f} AWS calls per webhook "
+        f"({m.archive_puts_per_webhook:.2f} of them S3 PutObject)"
     )
     e = evaluation
     print(
@@ -1133,9 +1140,10 @@ def _print_measured(
 def _print_bill(lines: list[Line], w: Workload, a: Assumptions, bill: float) -> None:
     print(
         f"month: {w.enrollments:,} enrollments, {w.events_per_school_day} events each a school day, "
-        f"{w.school_days_per_month:.0f} school days, webhooks of {w.batch}; raw events kept "
-        f"{w.raw_event_ttl_days} days; {a.dynamodb_call_seconds * 1000:.0f} ms per DynamoDB call, "
-        f"{a.other_call_seconds * 1000:.0f} ms per SES call"
+        f"{w.school_days_per_month:.0f} school days, webhooks of {w.batch}; raw event items kept "
+        f"{w.raw_event_ttl_days} days, the archive {w.raw_archive_days}; "
+        f"{a.dynamodb_call_seconds * 1000:.0f} ms per DynamoDB call, "
+        f"{a.other_call_seconds * 1000:.0f} ms per SES or S3 call"
     )
     for line in lines:
         print(f"  {line.service:22} {line.what:52} {line.quantity:>16,.1f} {line.unit:14} ${line.usd:>9,.2f}")
@@ -1155,12 +1163,11 @@ def proposals(
     m: Measured,
     w: Workload,
     clustered: tuple[Phase, int] | None = None,
-    slim_raw_bytes: float | None = None,
-    archive_bytes: float | None = None,
+    body_gzip_bytes: float | None = None,
 ) -> list[tuple[str, Measured, Workload]]:
     """What is still between the bill and the target, each as the measured figures it changes
-    (the due index KEYS_ONLY, the enrollment item under 1 KB and the roster reload that writes
-    only what changed are in the measured figures already)."""
+    (the due index KEYS_ONLY, the enrollment item under 1 KB, the roster reload that writes only
+    what changed, and the raw archive with slim items in a 30-day window are measured already)."""
 
     def small_facts(r: Rate, phase: Phase, n: float) -> Rate:
         t = phase.total()
@@ -1168,36 +1175,29 @@ def proposals(
         wru = t.wru - enrollments.wru + enrollments.writes  # each facts write 1 WRU
         return _with_writes(r, n, wru, t.index_wru)  # index writes as measured (keys only)
 
-    ttl = replace(w, raw_event_ttl_days=30)
-    options: list[tuple[str, Measured, Workload]] = [("raw events kept 30 days (RawEventTtlDays 30)", m, ttl)]
-    archived = m
-    if slim_raw_bytes is not None and archive_bytes is not None:
-        archived = replace(m, raw_event_bytes=slim_raw_bytes, archive_bytes_per_webhook=archive_bytes)
-        options.append(
-            (
-                "raw event items without the payload and parsed copy (kept for unmatched events "
-                "only), each webhook's body archived to S3 (gzip, one PUT; Standard-IA after 30 days)",
-                archived,
-                w,
-            )
-        )
+    options: list[tuple[str, Measured, Workload]] = [
+        (
+            "raw event items kept as long as the archive (RawEventTtlDays 400: voids and conflicts "
+            "of any age found, as before the archive)",
+            m,
+            replace(w, raw_event_ttl_days=w.raw_archive_days),
+        ),
+    ]
     if clustered:
-        grouped = replace(
-            archived, ingest_per_event=small_facts(m.ingest_per_event, clustered[0], clustered[1])
-        )
+        grouped = replace(m, ingest_per_event=small_facts(m.ingest_per_event, clustered[0], clustered[1]))
         options.append(
             (
-                "the S3 archive, and each webhook's events from 10 enrollments (the clustered arrival, or "
-                "ingest folding each enrollment's events of several webhooks in one write)",
+                "each webhook's events from 10 enrollments (the clustered arrival, or ingest folding "
+                "each enrollment's events of several webhooks in one write)",
                 grouped,
                 w,
             )
         )
         options.append(
             (
-                "all that, and a webhook's raw events as one item (its gzip body, measured; "
-                "duplicates found by webhook-id and by the event ids inside)",
-                _one_item_per_webhook(grouped, clustered[0], clustered[1], archive_bytes),
+                "all that, and a webhook's raw events as one item (event ids and digests; duplicates "
+                "found by webhook-id and by the event ids inside)",
+                _one_item_per_webhook(grouped, clustered[0], clustered[1], body_gzip_bytes),
                 w,
             )
         )
@@ -1205,17 +1205,18 @@ def proposals(
 
 
 def _one_item_per_webhook(m: Measured, phase: Phase, n: int, compressed: float | None) -> Measured:
-    """Raw events as one compressed item per webhook instead of one item per event (read units of
-    the lookup left as measured: conservative)."""
+    """Raw event items as one item per webhook instead of one per event: the slim items'
+    attributes of its 100 events, compressed 3 to 1 (an assumption: ids and digests compress
+    poorly), the archive in S3 as now (read units of the lookup left as measured: conservative).
+    ``compressed`` (the gzip body) is a floor."""
     raw = phase.tables.get("EventsTable", TableWork())
-    size = compressed if compressed is not None else m.webhook_body_bytes / 4
+    size = max(compressed or 0.0, 100 * (m.raw_event_bytes - 100) / 3)
     per_event = write_units(int(size)) / 100
     r = m.ingest_per_event
     return replace(
         m,
         ingest_per_event=replace(r, wru=r.wru - raw.wru / n + per_event),
         raw_event_bytes=(size + 100) / 100,
-        archive_bytes_per_webhook=0.0,
     )
 
 

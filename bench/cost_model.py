@@ -98,10 +98,19 @@ PRICES: dict[str, Price] = {
         0.05e-4, "API call", "https://aws.amazon.com/secrets-manager/pricing/", "list price"
     ),
     "s3_storage": Price(0.023, "GB-month", "https://aws.amazon.com/s3/pricing/", "list price"),
-    # Proposal only (raw webhook bodies archived per webhook): S3 Standard-IA after 30 days.
+    # The raw archive (RawArchiveBucket): Standard-IA after 30 days for objects of 128 KB or more
+    # (S3 lifecycle transitions nothing smaller by default since 2024-09, and IA bills any object
+    # as at least 128 KB); a transition is a request of its own.
     "s3_ia_storage": Price(0.0125, "GB-month", "https://aws.amazon.com/s3/pricing/", "list price"),
+    "s3_ia_transition": Price(
+        0.01e-3, "lifecycle transition request", "https://aws.amazon.com/s3/pricing/", "list price"
+    ),
     "s3_put": Price(0.005e-3, "PUT request", "https://aws.amazon.com/s3/pricing/", "list price"),
 }
+
+# S3's default lifecycle minimum for a transition (``TransitionDefaultMinimumObjectSize``
+# all_storage_classes_128K): a smaller archive object stays in Standard until it expires.
+S3_TRANSITION_MIN_BYTES = 128 * KB
 
 # Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU
 # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
@@ -321,7 +330,8 @@ class Workload:
     school_days_per_month: float = 21.0  # a month in term: the month the bill is highest
     days_per_month: float = 30.4
     batch: int = 100
-    raw_event_ttl_days: int = 400  # template.yaml RawEventTtlDays default
+    raw_event_ttl_days: int = 30  # template.yaml RawEventTtlDays default: the dedupe window
+    raw_archive_days: int = 400  # template.yaml RawArchiveDays default: the S3 archive
     school_days_per_year: int = 180
     time_zones: int = 1
     districts: int = 1
@@ -335,11 +345,19 @@ class Workload:
     def webhooks(self) -> float:
         return self.events / self.batch
 
+    def _school_days(self, days: int) -> float:
+        return self.school_days_per_year * min(days, 365) / 365
+
     @property
     def events_kept(self) -> float:
-        """Raw events held at once: those of the school days inside the TTL window."""
-        school_days = self.school_days_per_year * min(self.raw_event_ttl_days, 365) / 365
-        return self.enrollments * self.events_per_school_day * school_days
+        """Raw event items held at once: those of the school days inside the TTL window (the
+        bench's events are all activity; quarantined events and inputs, kept longer, are few)."""
+        return self.enrollments * self.events_per_school_day * self._school_days(self.raw_event_ttl_days)
+
+    @property
+    def webhooks_archived(self) -> float:
+        """Archive objects held at once: a webhook's, for the school days inside ``raw_archive_days``."""
+        return self.webhooks / self.school_days_per_month * self._school_days(self.raw_archive_days)
 
 
 @dataclass(frozen=True)
@@ -365,9 +383,10 @@ class Measured:
     log_bytes: Mapping[str, float]  # function -> handler log bytes per invocation
     memory_mb: Mapping[str, int]  # function -> MemorySize
     decisions_source: str = ""
-    # Proposal only: each webhook's body archived to S3 (one PUT, gzip) while the raw event
-    # items keep no payload; 0 = not archived (as deployed today).
+    # The raw archive: the size of a webhook's object in S3 (gzip JSON lines, measured) and the
+    # PutObject calls per webhook (one; none when a webhook holds only duplicates). 0: no archive.
     archive_bytes_per_webhook: float = 0.0
+    archive_puts_per_webhook: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -375,7 +394,7 @@ class Assumptions:
     """What is not measured here, stated: latency per AWS call, platform log lines, traces."""
 
     dynamodb_call_seconds: float = 0.008
-    other_call_seconds: float = 0.030  # SES SendEmail, Secrets Manager
+    other_call_seconds: float = 0.030  # SES SendEmail, Secrets Manager, S3 PutObject
     platform_log_bytes: float = 350.0  # START, END and REPORT lines of one invocation
     traced_fraction: float = 1.0  # X-Ray: below 1 request a second the default rule samples all
     roster_loads_per_month: float = 30.4  # a district that uploads its export daily
@@ -460,7 +479,8 @@ def monthly_lines(
     seconds = {
         "IngestFunction": w.webhooks
         * lambda_seconds(m.ingest_cpu_per_webhook, 0, m.memory_mb["IngestFunction"], 0)
-        + w.webhooks * m.ingest_calls_per_webhook * a.dynamodb_call_seconds,
+        + w.webhooks * (m.ingest_calls_per_webhook - m.archive_puts_per_webhook) * a.dynamodb_call_seconds
+        + w.webhooks * m.archive_puts_per_webhook * a.other_call_seconds,
         "EvaluateFunction": due
         * lambda_seconds(
             m.evaluate_per_due.cpu_seconds,
@@ -551,12 +571,22 @@ def monthly_lines(
         )
     )
     if m.archive_bytes_per_webhook:
-        lines.append(Line("S3", "webhook archive PUTs", w.webhooks, "requests", w.webhooks * p["s3_put"]))
-        # A year of school days kept (the retention), 30 days in Standard, the rest in Standard-IA.
-        kept = w.webhooks / w.school_days_per_month * w.school_days_per_year * m.archive_bytes_per_webhook
-        hot = kept * 30 / 365
-        usd = (hot * p["s3_storage"] + (kept - hot) * p["s3_ia_storage"]) / GB
-        lines.append(Line("S3", "webhook archive storage (gzip)", kept / GB, "GB-month", usd))
+        puts = w.webhooks * (m.archive_puts_per_webhook or 1.0)
+        lines.append(Line("S3", "raw archive PUTs (one per webhook)", puts, "requests", puts * p["s3_put"]))
+        kept = w.webhooks_archived * m.archive_bytes_per_webhook
+        if m.archive_bytes_per_webhook < S3_TRANSITION_MIN_BYTES:
+            # Too small for the lifecycle's Standard-IA transition: Standard until expiry.
+            what, usd = (
+                "raw archive storage (gzip; Standard: objects under 128 KB)",
+                kept * p["s3_storage"] / GB,
+            )
+        else:
+            # Standard for 30 days, then Standard-IA; each object transitions once.
+            hot = kept * 30 / min(w.raw_archive_days, 365)
+            usd = (hot * p["s3_storage"] + (kept - hot) * p["s3_ia_storage"]) / GB
+            usd += w.webhooks * p["s3_ia_transition"]
+            what = "raw archive storage (gzip; Standard-IA after 30 days)"
+        lines.append(Line("S3", what, kept / GB, "GB-month", usd))
     else:
         lines.append(Line("S3", "roster exports only (not on these paths)", 0, "GB-month", 0.0))
     return lines

@@ -140,6 +140,7 @@ def receive_caliper() -> Response[Any]:
         events=batch.events,
         now=now,
         ttl_days=settings.raw_event_ttl_days,
+        long_ttl_days=settings.raw_archive_days,
     )
     summary = {
         "accepted": report.accepted,

@@ -72,6 +72,7 @@ def record_handler(record: SQSRecord) -> None:
         events=[event],
         now=now,
         ttl_days=settings.raw_event_ttl_days,
+        long_ttl_days=settings.raw_archive_days,
     )
     logger.info(
         "canvas live event stored",

@@ -115,6 +115,7 @@ def receive_canvas_live_event() -> Response[Any]:
         events=[event],
         now=now,
         ttl_days=settings.raw_event_ttl_days,
+        long_ttl_days=settings.raw_archive_days,
     )
     logger.info(
         "canvas live event stored",

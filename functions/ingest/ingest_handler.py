@@ -153,6 +153,7 @@ def receive(source: str) -> Response[Any]:
         events=[e.to_lms_event() for e in events],
         now=now,
         ttl_days=settings.raw_event_ttl_days,
+        long_ttl_days=settings.raw_archive_days,
     )
     logger.info(
         "webhook stored",

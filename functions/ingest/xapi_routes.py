@@ -167,6 +167,7 @@ def _store(*, put: bool) -> list[str]:
             events=events,
             now=now,
             ttl_days=settings.raw_event_ttl_days,
+            long_ttl_days=settings.raw_archive_days,
         )
     except ConflictError as exc:
         raise XapiRefusal(

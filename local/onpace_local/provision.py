@@ -471,6 +471,11 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
         }
     if "ExpirationInDays" in rule:
         found["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "Transitions" in rule:
+        found["Transitions"] = [
+            {"Days": int(t["TransitionInDays"]), "StorageClass": t["StorageClass"]}
+            for t in rule["Transitions"]
+        ]
     return found
 
 

@@ -1,7 +1,8 @@
 """Count the DynamoDB requests code makes, by operation and table, with botocore's event hooks.
 
 Every pynamodb model talks through a botocore client; a ``before-call`` handler on each of
-them sees each API call once (botocore's own retries happen below it). The tests of the ingest
+them sees each API call once (botocore's own retries happen below it). The raw archive's S3
+client is hooked too (its calls counted as ``(operation, "s3")``). The tests of the ingest
 request budget and the ingest benchmark count with this.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from onpace_core.ingest.archive import s3_client
 from onpace_core.store.models import ALL_MODELS
 
 
@@ -25,6 +27,10 @@ class RequestCounts(Counter[tuple[str, str]]):
             for (op, name), n in self.items()
             if op == operation and (table is None or name.startswith(table))
         )
+
+    def dynamodb(self) -> int:
+        """DynamoDB requests only (``total()`` counts the raw archive's S3 calls too)."""
+        return sum(n for (_, name), n in self.items() if name != "s3")
 
 
 def _table(params: dict[str, Any]) -> str:
@@ -45,14 +51,20 @@ def counting_requests() -> Iterator[RequestCounts]:
         body = params.get("body") or b"{}"
         counts[(model.name, _table(json.loads(body)))] += 1
 
+    def before_s3_call(model: Any, **_: Any) -> None:
+        counts[(model.name, "s3")] += 1
+
     clients = _model_clients()
     for client in clients.values():
         client.meta.events.register("before-call.dynamodb", before_call, unique_id="onpace-count")
+    archive = s3_client()
+    archive.meta.events.register("before-call.s3", before_s3_call, unique_id="onpace-count")
     try:
         yield counts
     finally:
         for client in clients.values():
             client.meta.events.unregister("before-call.dynamodb", unique_id="onpace-count")
+        archive.meta.events.unregister("before-call.s3", unique_id="onpace-count")
     if _model_clients().keys() != clients.keys():
         # A handler imported (and so bound the models) inside the block: its calls went through
         # clients made after the hooks were registered, and the counts would silently miss them.

@@ -141,3 +141,14 @@ def evaluate(stack: LocalStack, district_id: str, day: date, program_id: str = "
     run = run_program_day(stack, district_id, program_id, day)
     (program,) = [p for p in run.programs() if p["program"] == f"{district_id}#{program_id}"]
     return dict(program)
+
+
+def archived(stack: LocalStack, district_id: str) -> dict[str, dict[str, Any]]:
+    """The district's raw archive (the S3 bucket), line by event id (the first one of each)."""
+    from onpace_core.ingest.archive import read_district
+
+    rows = read_district(stack.client("s3"), stack.ref("RawArchiveBucket"), district_id)
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        out.setdefault(row["event_id"], row)
+    return out

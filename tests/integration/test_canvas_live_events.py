@@ -23,7 +23,7 @@ from onpace_local.lms.canvas_client import (
 from onpace_local.queues import QueuePump
 from onpace_local.stack import LocalStack
 
-from tests.integration.districts import SampleDistrict, make_district
+from tests.integration.districts import SampleDistrict, archived, make_district
 
 pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
@@ -59,7 +59,7 @@ def _raw_events(district: SampleDistrict) -> list[RawEventModel]:
 
 
 def test_signed_submission_changes_facts_once(
-    gateway: GatewayHandle, district: SampleDistrict, signer: CanvasSigner
+    gateway: GatewayHandle, district: SampleDistrict, signer: CanvasSigner, local_stack: LocalStack
 ) -> None:
     event = _submission("s-1")
     response = post_live_event(gateway.url, district_id=district.district_id, token=signer.sign(event))
@@ -72,7 +72,9 @@ def test_signed_submission_changes_facts_once(
     assert _enrollment(district).last_submission_at == "2026-09-01T15:00:00.000000Z"
     raw = RawEventModel.get(f"{district.district_id}#{response.body['event_id']}", consistent_read=True)
     assert raw.source == "canvas" and raw.status == "folded" and raw.student_id == "stu-1"
-    assert json.loads(raw.payload) == event  # the event itself, without the JWT's claims
+    assert raw.payload is None  # slim: the event as received is in the archive
+    line = archived(local_stack, district.district_id)[response.body["event_id"]]
+    assert json.loads(line["payload"]) == event  # the event itself, without the JWT's claims
     # Canvas retries (a new JWT, the same event): counted once.
     again = post_live_event(gateway.url, district_id=district.district_id, token=signer.sign(event))
     assert again.status == 200
@@ -185,6 +187,8 @@ def test_queue_messages_are_consumed_and_a_bad_one_blocks_nothing(
     stored = _raw_events(district)
     assert sorted(e.student_id for e in stored) == ["stu-1", "stu-2"]  # the duplicate counted once
     assert {e.source for e in stored} == {"canvas"}
+    # Archived by the queue function too: each accepted event once, whatever SQS redelivered.
+    assert sorted(r["status"] for r in archived(local_stack, district.district_id).values()) == ["folded"] * 2
     # The impossible event is refused and audited in its district; the queue is empty.
     rejected = [a for a in read(district.district_id) if a.type == "ingest.rejected"]
     assert len(rejected) == 1 and "future" in rejected[0].summary

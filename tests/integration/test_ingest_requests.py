@@ -3,8 +3,9 @@
 A request of N events for K enrollments costs at most ⌈N/100⌉ + ⌈refs/100⌉ BatchGetItem on the
 raw events table (duplicates and identity rows share them), ⌈K/100⌉ BatchGetItem of facts, one
 conditional UpdateItem per enrollment whose facts change, ⌈N/25⌉ BatchWriteItem, one audit
-append when something is reported — and never a Scan. Before issue 10 a batch of 100 events for
-10 enrollments cost 330 requests.
+append when something is reported — and never a Scan; plus one S3 PutObject of the accepted
+events (the raw archive), none for a request of duplicates. Before issue 10 a batch of 100
+events for 10 enrollments cost 330 requests.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from onpace_local.request_count import RequestCounts, counting_requests
 from onpace_local.stack import LocalStack
 from onpace_local.webhook_client import post_webhook
 
-from tests.integration.districts import SampleDistrict, make_district
+from tests.integration.districts import SampleDistrict, archived, make_district
 
 pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
@@ -60,6 +61,7 @@ def _budget_check(counts: RequestCounts, n: int, refs: int, enrollments: int, ev
     assert counts.of("UpdateItem") <= enrollments
     assert counts.of("BatchWriteItem") == math.ceil(n / 25)
     assert counts.of("PutItem") == 0 and counts.of("GetItem") <= 1  # GetItem: the program, once per container
+    assert counts.of("PutObject") == 1  # the raw archive: one object per request
 
 
 @pytest.mark.parametrize(("n", "students"), [(1, 1), (100, 10), (1000, 100)])
@@ -83,7 +85,7 @@ def test_request_budget_of_webhooks(
         _budget_check(counts, len(body), refs=students + 1, enrollments=students, events_table=events_table)
         assert counts.of("UpdateItem") == students  # every enrollment's facts moved
         assert counts.of("Query") == 0  # every event names its class; nothing to audit
-        total += counts.total()
+        total += counts.dynamodb()
     print(f"\n{n} events, {students} enrollments: {total} DynamoDB requests in {len(requests)} webhook(s)")
     item = EnrollmentModel.get(f"{district.district_id}#cls-1#s0", consistent_read=True)
     assert item.last_submission_at is not None and item.facts_seq == 1 + len(requests)
@@ -93,6 +95,7 @@ def test_request_budget_of_webhooks(
         retry = _post(gateway, district, requests[0])
     assert retry.body["duplicates"] == len(requests[0])
     assert retry_counts.of("UpdateItem") == 0 and retry_counts.of("BatchWriteItem") == 0
+    assert retry_counts.of("PutObject") == 0  # archived with the request that first sent them
 
 
 def test_log_ins_cost_one_query_per_student(gateway: GatewayHandle, local_stack: LocalStack) -> None:
@@ -153,7 +156,8 @@ def test_quarantined_events_are_folded_after_a_roster_load(
     assert list(RawEventModel.unmatched_index.query(d)) == []
     item = EnrollmentModel.get(f"{d}#cls-1#stu-new", consistent_read=True)
     assert item.last_view_at == "2026-09-03T12:00:00.000000Z" and item.last_submission_at is not None
-    assert RawEventModel.get(f"{d}#mail-1").status == "folded"
+    reapplied_item = RawEventModel.get(f"{d}#mail-1")
+    assert reapplied_item.status == "folded" and reapplied_item.event is None  # slim once folded
     assert sorted(a.type for a in read(d)) == ["ingest.reapplied", "ingest.unmatched", "ingest.unmatched"]
     # The same roster loaded again writes no identity row: each is stored as it is.
     with counting_requests() as again:
@@ -173,6 +177,7 @@ def test_a_conflicting_event_is_409_and_nothing_is_stored(
     assert response.body["event_ids"] == ["c-0"]
     with pytest.raises(RawEventModel.DoesNotExist):
         RawEventModel.get(f"{district.district_id}#fresh-1")
+    assert list(archived(local_stack, district.district_id)) == ["c-0"]  # nor archived
 
 
 def test_an_admin_mapping_loaded_with_the_cli_folds_the_quarantined_event(

@@ -149,7 +149,7 @@ def test_function_env_names_tables_that_exist(local_stack: LocalStack) -> None:
         assert env[variable] in existing, variable
     assert env["SES_CONFIGURATION_SET"] == local_stack.ref("NoticesConfigurationSet")
     assert env["SENDER_ADDRESS"] == "notices@onpace.example.org"
-    assert env["RAW_EVENT_TTL_DAYS"] == "400"
+    assert env["RAW_EVENT_TTL_DAYS"] == "30" and env["RAW_ARCHIVE_DAYS"] == "400"
     assert env["WEBHOOK_SECRET_PREFIX"] == "onpace/webhooks/"
 
 

@@ -14,7 +14,7 @@ from onpace_local.lms.credentials import BasicCredentials, create_source_credent
 from onpace_local.lms.xapi_client import default_headers, post_statements, put_statement, statement_from_plain
 from onpace_local.stack import LocalStack
 
-from tests.integration.districts import SampleDistrict, make_district
+from tests.integration.districts import SampleDistrict, archived, make_district
 
 pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]  # also on dynalite
 
@@ -67,7 +67,9 @@ def test_about_needs_no_credentials(gateway: GatewayHandle) -> None:
         assert json.loads(response.read()) == {"version": ["1.0.3"]}
 
 
-def test_post_one_statement_is_stored_and_folded(gateway: GatewayHandle, lms: Lms) -> None:
+def test_post_one_statement_is_stored_and_folded(
+    gateway: GatewayHandle, lms: Lms, local_stack: LocalStack
+) -> None:
     statement = _statement("s1", percent_complete=42.5)
     response = post_statements(gateway.url, lms.current, statement)
     assert response.status == 200, response.body
@@ -75,7 +77,10 @@ def test_post_one_statement_is_stored_and_folded(gateway: GatewayHandle, lms: Lm
     assert response.headers["X-Experience-API-Version"] == "1.0.3"
     raw = _raw(lms, statement["id"])
     assert (raw.source, raw.kind, raw.status) == ("xapi", "submission", "folded")
-    assert json.loads(raw.payload)["actor"]["account"]["name"] == "stu-1"
+    assert raw.payload is None and raw.event is None  # slim: the statement is in the archive
+    line = archived(local_stack, lms.district.district_id)[statement["id"]]
+    assert json.loads(line["payload"])["actor"]["account"]["name"] == "stu-1"
+    assert line["status"] == "folded" and line["event"]["kind"] == "submission"
     enrollment = _enrollment(lms)
     # The account name is the roster sourcedId; the course's ID number the class sourcedId.
     assert enrollment.last_submission_at == "2026-09-01T15:00:00.000000Z"

@@ -318,7 +318,9 @@ def test_a_void_that_arrives_first_keeps_the_voided_event_from_counting(store: M
     report = _ingest(store, _event("s9"))
     assert report.voided == 1 and report.accepted == 1
     assert "submission" not in _facts(store).last
-    assert store.raw[(D, "s9")].event  # the content is kept, as voided
+    assert store.raw[(D, "s9")].digest  # a voided event, no longer a marker...
+    archived = [r for _, records in store.archived for r in records if r.event_id == "s9"]
+    assert [(r.status, r.payload) for r in archived] == [("voided", "{}")]  # ...its content archived
     # In one request, in either order: the voided event is stored, never folded.
     _ingest(store, _event("s10", at=T0 + timedelta(days=1)), _event("v10", kind=None, voids="s10"))
     assert "submission" not in _facts(store).last
@@ -352,3 +354,69 @@ def test_a_void_beside_a_retry_of_its_event_still_takes_it_back(store: MemoryIng
     assert (both.duplicates, both.voided) == (1, 1)
     assert _facts(store).last["submission"] == "2026-09-01T15:00:00.000000Z"
     assert store.raw[(D, "s2")].status == "voided"
+
+
+# -- raw archive, slim items, the dedupe window ----------------------------------------------------
+
+
+def _long(store: MemoryIngestStore, *events: LmsEvent) -> IngestReport:
+    return ingest_events(
+        district_id=D,
+        source="test",
+        events=list(events),
+        now=NOW,
+        ttl_days=30,
+        long_ttl_days=400,
+        store=store,
+    )
+
+
+def test_accepted_events_are_archived_whole_and_their_items_are_slim(store: MemoryIngestStore) -> None:
+    unknown = _event("u1", student=(Ref("sourcedId", "nobody"),))
+    _long(store, _event("e1"), _event("bye", kind=None), unknown, _event("v1", kind=None, voids="zz"))
+    ((district, records),) = store.archived  # one archive write for the request
+    assert district == D
+    assert sorted(r.event_id for r in records) == ["bye", "e1", "u1", "v1"]  # not the marker of "zz"
+    assert all(r.payload == "{}" and r.event for r in records)
+    folded, unmatched = store.raw[(D, "e1")], store.raw[(D, "u1")]
+    assert folded.payload == "" and folded.event == "" and folded.digest  # slim
+    assert unmatched.payload == "" and unmatched.event  # kept for the re-apply
+    assert store.raw[(D, "zz")].status == "voided" and not store.raw[(D, "zz")].digest  # a marker
+
+
+def test_a_request_of_duplicates_archives_nothing(store: MemoryIngestStore) -> None:
+    _long(store, _event("e1"))
+    report = _long(store, _event("e1"))
+    assert report.duplicates == 1 and len(store.archived) == 1
+
+
+def test_only_quarantined_events_and_inputs_outlive_the_dedupe_window(store: MemoryIngestStore) -> None:
+    grade = _event(
+        "x1", kind="final_grade", data=parse_input_data("final_grade", {"grade": "B", "credits": 1})
+    )
+    unknown = _event("u1", student=(Ref("sourcedId", "nobody"),))
+    _long(store, _event("e1"), grade, unknown, _event("v1", kind=None, voids="zz"))
+    expires = {eid: store.raw[(D, eid)].expires_at for _, eid in store.raw}
+    long = NOW + timedelta(days=400)
+    assert expires == {"e1": None, "x1": long, "u1": long, "v1": None, "zz": None}  # None: ``ttl_days``
+
+
+def test_the_archive_failing_stores_nothing(store: MemoryIngestStore) -> None:
+    class Failing(MemoryIngestStore):
+        def archive(self, district_id: str, received_at: datetime, records: Any) -> None:
+            raise RuntimeError("S3 unavailable")
+
+    failing = Failing(enrollments=store.enrollments, by_student=store.by_student, programs=store.programs)
+    before = dict(failing.enrollments)
+    with pytest.raises(RuntimeError):
+        _long(failing, _event("e1"), _event("u1", student=(Ref("sourcedId", "nobody"),)))
+    assert failing.raw == {} and failing.enrollments == before and failing.audited == []
+
+
+def test_old_full_items_are_read_as_before(store: MemoryIngestStore) -> None:
+    """Items written before the slimming keep ``payload`` and ``event``: a voided one is no marker."""
+    _ingest(store, _event("s1"))
+    full = replace(store.raw[(D, "s1")], status="voided", payload="{}", event='{"x":1}', digest="")
+    store.raw[(D, "s1")] = full
+    report = _ingest(store, _event("s1"))
+    assert report.duplicates == 1 and report.accepted == 0

@@ -11,7 +11,7 @@ from onpace_core.settings import Settings, SettingsError, env_names
 def test_defaults_when_the_environment_sets_nothing() -> None:
     settings = Settings.from_env({})
     assert settings.events_table == "onpace-events"
-    assert settings.raw_event_ttl_days == 400
+    assert settings.raw_event_ttl_days == 30 and settings.raw_archive_days == 400
     assert settings.evaluation_shard_size == 500
     assert settings.evaluation_max_receives == 4
     assert settings.evaluate_queue_url == ""

@@ -26,6 +26,7 @@ class SettingsError(ValueError):
 # Integer fields: (least, greatest or None).
 _BOUNDS: dict[str, tuple[int, int | None]] = {
     "raw_event_ttl_days": (1, None),
+    "raw_archive_days": (1, None),
     "evaluation_shard_size": (1, 2000),
     "evaluation_max_receives": (1, None),
 }
@@ -41,7 +42,12 @@ class Settings:
     webhook_secret_prefix: str = "onpace/webhooks/"
     ses_configuration_set: str = "onpace"
     sender_address: str = "notices@onpace.example.org"
-    raw_event_ttl_days: int = 400
+    # Raw events (docs/ingest.md, "Raw events: archive and dedupe window"): the per-event items
+    # are a dedupe window of RAW_EVENT_TTL_DAYS; the archive bucket holds the bodies, and the
+    # quarantined events' and inputs' items are kept as long (RAW_ARCHIVE_DAYS).
+    raw_event_ttl_days: int = 30
+    raw_archive_days: int = 400
+    raw_archive_bucket: str = ""
     aws_region: str = "us-east-1"
     # The evaluation fan-out (evaluation/fanout.py): the shard queue, its dead-letter queue, due
     # enrollments per shard, and the receives of a one-enrollment retry before it is parked

@@ -1,10 +1,12 @@
-"""The ingest port on DynamoDB: batched reads and writes, conditional facts updates.
+"""The ingest port on DynamoDB (and the raw archive on S3): batched reads and writes,
+conditional facts updates.
 
 Per request of N events (docs/architecture.md, "One ingest path"): ⌈(N + refs)/100⌉
 BatchGetItem on the raw events table (duplicates and identity rows share it), one by_student
 Query per student of a course-less event, ⌈enrollments/100⌉ BatchGetItem of the touched
-enrollments' facts, one conditional UpdateItem per enrollment whose facts change, ⌈N/25⌉
-BatchWriteItem of raw events, and one audit append when there is something to report.
+enrollments' facts, one S3 PutObject of the accepted events (none when all are duplicates),
+⌈N/25⌉ BatchWriteItem of raw events, one conditional UpdateItem per enrollment whose facts
+change, and one audit append when there is something to report.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pynamodb.expressions.update import Action
 from onpace_core.audit.log import AuditEntry, append
 from onpace_core.facts.fold import EnrollmentFacts, FoldRules, short_id
 from onpace_core.facts.program_rules import program_rules
+from onpace_core.ingest.archive import RawArchive, archive_records
 from onpace_core.ingest.identity import IdentityKey, as_map, identity_key
 from onpace_core.ingest.ports import ConditionFailed, RawRecord
 from onpace_core.ingest.raw_store import from_item, raw_key, to_item
@@ -243,10 +246,15 @@ def _condition(old: EnrollmentFacts, new: EnrollmentFacts) -> Condition:
 
 
 class DynamoIngestStore:
-    """``ingest.ports.IngestStore`` on the deployed tables (pynamodb models, bound at cold start)."""
+    """``ingest.ports.IngestStore`` on the deployed tables (pynamodb models, bound at cold start)
+    and the raw archive (``archive``; None: a store that only reads and re-applies, e.g. the
+    roster's, and refuses to ingest)."""
 
-    def __init__(self, rules: Callable[[str, str], FoldRules] | None = None) -> None:
+    def __init__(
+        self, rules: Callable[[str, str], FoldRules] | None = None, archive: RawArchive | None = None
+    ) -> None:
         self._rules = rules
+        self._archive = archive
 
     def lookup(
         self, district_id: str, event_ids: Sequence[str], identities: Sequence[IdentityKey]
@@ -294,6 +302,13 @@ class DynamoIngestStore:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise ConditionFailed(old.key) from exc
             raise
+
+    def archive(self, district_id: str, received_at: datetime, records: Sequence[RawRecord]) -> None:
+        if not records:
+            return
+        if self._archive is None:
+            raise RuntimeError("this store has no raw archive: events cannot be accepted through it")
+        archive_records(self._archive, district_id, received_at, records)
 
     def put_raw(self, records: Sequence[RawRecord], ttl_days: int) -> None:
         _batch_put(RawEventModel.Meta.table_name, [to_item(r, ttl_days).serialize() for r in records])

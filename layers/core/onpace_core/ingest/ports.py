@@ -3,7 +3,8 @@
 
 The port is shaped by request cost: ``lookup`` reads the raw events and the identity rows of a
 whole request together (one BatchGetItem per 100 keys), ``facts`` the touched enrollments
-together, and ``put_raw`` writes the request's raw events together (one BatchWriteItem per 25).
+together, ``archive`` writes the request's accepted events to the raw archive (one S3 object,
+``ingest.archive``) and ``put_raw`` their slim items (one BatchWriteItem per 25).
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ class RawRecord:
     expires_at: datetime | None = None
 
 
+def slim(record: RawRecord) -> RawRecord:
+    """The record as its item keeps it: no ``payload`` (the archive has it), and the parsed
+    ``event`` only while it is quarantined (a re-apply resolves it again)."""
+    return replace(record, payload="", event=record.event if record.status == "unmatched" else "")
+
+
+def is_void_marker(record: RawRecord) -> bool:
+    """A void that arrived before its event: ``voided`` with no digest. Told by the digest, not by
+    a missing ``event`` — slim items of voided events have no ``event`` either, but keep their
+    digest; items written before the slimming have both or (a marker) neither."""
+    return record.status == "voided" and not record.digest and not record.event
+
+
 class ConditionFailed(Exception):
     """A conditional facts write lost to a concurrent writer: re-read and fold again."""
 
@@ -65,7 +79,15 @@ class IngestStore(Protocol):
         """Write what changed, only if ``old`` is still what is stored; else ``ConditionFailed``."""
         ...
 
-    def put_raw(self, records: Sequence[RawRecord], ttl_days: int) -> None: ...
+    def archive(self, district_id: str, received_at: datetime, records: Sequence[RawRecord]) -> None:
+        """Keep the request's accepted events whole (payload and parsed copy) before anything
+        else is written; raise if they were not kept (the request then fails, 5xx)."""
+        ...
+
+    def put_raw(self, records: Sequence[RawRecord], ttl_days: int) -> None:
+        """Write the records' items (``slim``); a record without ``expires_at`` expires
+        ``ttl_days`` after it was received."""
+        ...
 
     def unmatched(self, district_id: str) -> list[RawRecord]:
         """The district's quarantined events (an index query, never a scan)."""
@@ -89,6 +111,7 @@ class MemoryIngestStore:
     by_student: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     programs: dict[tuple[str, str], FoldRules] = field(default_factory=dict)
     audited: list[AuditEntry] = field(default_factory=list)
+    archived: list[tuple[str, tuple[RawRecord, ...]]] = field(default_factory=list)  # district, records
     writes: int = 0
 
     def add_enrollment(self, district_id: str, class_id: str, student_id: str, **facts: object) -> str:
@@ -122,9 +145,13 @@ class MemoryIngestStore:
         self.enrollments[old.key] = replace(new, seq=(old.seq or 0) + 1)
         self.writes += 1
 
+    def archive(self, district_id: str, received_at: datetime, records: Sequence[RawRecord]) -> None:
+        if records:
+            self.archived.append((district_id, tuple(records)))
+
     def put_raw(self, records: Sequence[RawRecord], ttl_days: int) -> None:
         for record in records:
-            self.raw[(record.district_id, record.event_id)] = record
+            self.raw[(record.district_id, record.event_id)] = slim(record)
 
     def unmatched(self, district_id: str) -> list[RawRecord]:
         found = [r for (d, _), r in self.raw.items() if d == district_id and r.status == "unmatched"]

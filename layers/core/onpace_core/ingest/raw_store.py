@@ -4,6 +4,10 @@ A raw event is written once per request with its outcome already known (``folded
 ``unmatched``, ``ignored``, ``voided``): the fold runs in memory before any write, so no
 "mark as folded" write follows. ``received`` is what ingest wrote before issue 10, first
 thing, and marked afterwards; such an item is still read as a duplicate that is folded again.
+
+Items are slim (``ports.slim``): the payload and the parsed copy are in the raw archive
+(``ingest.archive``, S3); an item keeps the parsed ``event`` only while it is ``unmatched``.
+Items written before keep both and are read as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from onpace_rules.inputs import INPUT_KINDS, parse_input_data
 
 from onpace_core.audit.log import iso_instant
 from onpace_core.ingest.event import LmsEvent, Ref
-from onpace_core.ingest.ports import RawRecord
+from onpace_core.ingest.ports import RawRecord, slim
 from onpace_core.store.models import RawEventModel
 
 
@@ -69,7 +73,9 @@ def event_from_json(text: str, payload: str = "") -> LmsEvent:
 
 
 def to_item(record: RawRecord, ttl_days: int) -> RawEventModel:
+    """The record's slim item; it expires at ``expires_at``, else ``ttl_days`` after receipt."""
     expires = record.expires_at or (record.received_at + timedelta(days=ttl_days))
+    record = slim(record)
     return RawEventModel(
         pk=raw_key(record.district_id, record.event_id),
         district_id=record.district_id,
@@ -80,7 +86,7 @@ def to_item(record: RawRecord, ttl_days: int) -> RawEventModel:
         student_id=record.student_id,
         class_id=record.class_id,
         kind=record.kind,
-        payload=record.payload,
+        payload=record.payload or None,
         status=record.status,
         unmatched_district=record.district_id if record.status == "unmatched" else None,
         expires_at=expires,
@@ -106,7 +112,7 @@ def from_item(item: RawEventModel) -> RawRecord:
         student_id=item.student_id,
         class_id=item.class_id,
         kind=item.kind,
-        payload=item.payload,
+        payload=item.payload or "",
         event=item.event or "",
         digest=item.digest or "",
         reason=item.reason,

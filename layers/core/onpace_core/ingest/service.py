@@ -7,8 +7,12 @@ A request is handled whole (docs/architecture.md, "One ingest path"):
    stored (``ConflictError``: 409);
 3. each event is resolved to a student and enrollments (``ingest.identity``); one read of the
    touched enrollments' facts; the fold runs in memory (``facts.fold``);
-4. the raw events are written, each with its outcome (folded, unmatched, ignored, voided);
-5. one conditional write per enrollment whose facts changed; one audit entry when some event
+4. the accepted events are archived whole (payload as received and parsed copy) in one S3
+   object (``ingest.archive``): a failure here fails the request before anything is written;
+5. the raw events' slim items are written, each with its outcome (folded, unmatched, ignored,
+   voided): a dedupe window of ``ttl_days``, except quarantined events and inputs, kept
+   ``long_ttl_days`` (docs/ingest.md, "Raw events: archive and dedupe window");
+6. one conditional write per enrollment whose facts changed; one audit entry when some event
    was quarantined or voided.
 
 Raw events are written before the facts. If a facts write fails after them, the request fails
@@ -23,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from onpace_rules.facts import ACTIVITY_KINDS
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input, input_to_dict
@@ -43,7 +47,7 @@ from onpace_core.facts.fold import (
 from onpace_core.ingest.errors import ConflictError
 from onpace_core.ingest.event import LmsEvent, Ref
 from onpace_core.ingest.identity import IdentityMap, event_keys, resolve
-from onpace_core.ingest.ports import ConditionFailed, IngestStore, RawRecord
+from onpace_core.ingest.ports import ConditionFailed, IngestStore, RawRecord, is_void_marker
 from onpace_core.ingest.raw_store import event_from_json, event_to_json
 from onpace_core.roster.identities import IdentityRow
 
@@ -79,9 +83,11 @@ class IngestReport:
 
 
 def _default_store() -> IngestStore:
+    from onpace_core.ingest.archive import S3RawArchive
     from onpace_core.ingest.dynamo import DynamoIngestStore
+    from onpace_core.settings import get_settings
 
-    return DynamoIngestStore()
+    return DynamoIngestStore(archive=S3RawArchive(get_settings().raw_archive_bucket))
 
 
 # -- resolution to enrollments ----------------------------------------------------------------
@@ -290,6 +296,26 @@ class _Batch:
         self.ops.setdefault(key, []).append(op)
 
 
+def _kept_long(record: RawRecord) -> bool:
+    """Items a later request needs beyond the dedupe window: a quarantined event (a roster load
+    re-applies it from its item) and an input (rare, and a void of it weeks later must find
+    which enrollments to take it back from). Activity and voids live for the window only."""
+    return record.status == "unmatched" or (
+        record.status == "folded" and bool(record.kind) and record.kind not in ACTIVITY_KINDS
+    )
+
+
+def _with_expiry(records: list[RawRecord], long_ttl_days: int | None) -> list[RawRecord]:
+    if long_ttl_days is None:
+        return records
+    return [
+        replace(r, expires_at=r.received_at + timedelta(days=long_ttl_days))
+        if r.expires_at is None and _kept_long(r)
+        else r
+        for r in records
+    ]
+
+
 def ingest_events(
     *,
     district_id: str,
@@ -297,9 +323,14 @@ def ingest_events(
     events: Sequence[LmsEvent],
     now: datetime,
     ttl_days: int,
+    long_ttl_days: int | None = None,
     store: IngestStore | None = None,
 ) -> IngestReport:
-    """Store the request's events, fold them into facts, report (see the module docstring)."""
+    """Store the request's events, fold them into facts, report (see the module docstring).
+
+    ``ttl_days``: how long a raw event's item is kept (the dedupe window, ``RawEventTtlDays``);
+    ``long_ttl_days``: the same for quarantined events and inputs (``RawArchiveDays``; None:
+    ``ttl_days`` for every item)."""
     store = store or _default_store()
     report = IngestReport()
     unique, conflicts = _unique(events, report)
@@ -328,12 +359,19 @@ def ingest_events(
             for key in p.targets:
                 batch.fold(key, p.op)
             batch.records.append(_record(district_id, p.event, "folded", now, p))
+    # What this request accepted: every record so far is a new event's; what ``_apply_voids``
+    # adds (markers, voided targets' new status) carries no event of this request.
+    accepted = list(batch.records)
     _apply_voids(district_id, unique, raws, batch, report, now)
 
     missing = [k for k in dict.fromkeys(batch.retracted) if k not in planner.facts]
     facts = {**planner.facts, **(store.facts(missing) if missing else {})}
+    # Archived before any write: if S3 fails the request fails with nothing stored, and the
+    # sender's retry starts again (a raw item without its archived body would be acknowledged
+    # as a duplicate on that retry and its body lost).
+    store.archive(district_id, now, accepted)
     if batch.records:
-        store.put_raw(batch.records, ttl_days)
+        store.put_raw(_with_expiry(batch.records, long_ttl_days), ttl_days)
     _fold_all(store, district_id, facts, batch.ops)
     _audit_request(store, district_id, source, report, now)
     return report
@@ -354,7 +392,7 @@ def _sort_out(
     redo: set[str] = set()
     for event in unique.values():
         stored = raws.get(event.event_id)
-        tombstone = stored is not None and stored.status == "voided" and not stored.event
+        tombstone = stored is not None and is_void_marker(stored)
         if stored is not None and not tombstone:
             report.duplicates += 1
             again = event.kind is not None and not event.voids and event.event_id not in voided_here
@@ -394,7 +432,7 @@ def _apply_voids(
             continue  # two voids of one event in one request: once is enough
         handled.add(target_id)
         target = raws.get(target_id)
-        if target is None or (target.status == "voided" and not target.event):
+        if target is None or is_void_marker(target):
             if target_id in unique or target is not None:
                 continue  # arrives in this request (stored voided), or already marked
             batch.records.append(

@@ -54,12 +54,15 @@ class RawEventModel(Model):
     student_id = UnicodeAttribute()
     class_id = UnicodeAttribute()
     kind = UnicodeAttribute()
-    payload = UnicodeAttribute()  # the event as received (JSON), for replays and evidence
+    # The event as received: in the raw archive (S3, ``ingest.archive``) since the items are slim;
+    # items written before keep it here.
+    payload = UnicodeAttribute(null=True)
     # folded | unmatched | ignored | voided (``received``: written by ingest before issue 10)
     status = UnicodeAttribute()
     unmatched_district = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
-    # The event as parsed (``ingest.stored.event_to_json``): what a re-apply resolves again.
+    # The event as parsed (``ingest.raw_store.event_to_json``): what a re-apply resolves again;
+    # kept on ``unmatched`` items only (and on items written before the slimming).
     event = UnicodeAttribute(null=True)
     digest = UnicodeAttribute(null=True)  # ``LmsEvent.digest``: same id, other content is a conflict
     reason = UnicodeAttribute(null=True)  # why it is unmatched or ignored
