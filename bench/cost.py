@@ -28,7 +28,9 @@ school day, in webhooks of 100).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import re
 import sys
@@ -41,7 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from bench.cost_model import (
     PRICES_READ,
@@ -504,7 +506,7 @@ def counting_logs(meter: Meter) -> Iterator[None]:
 
     handler = Counting(level=logging.NOTSET)
     target.addHandler(handler)
-    with open(os.devnull, "w") as sink:
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(_CountingMetrics(meter, sys.stdout)):
         saved = [h.setStream(sink) for h in streams]
         try:
             yield
@@ -513,6 +515,38 @@ def counting_logs(meter: Meter) -> Iterator[None]:
             for h, stream in zip(streams, saved, strict=True):
                 if stream is not None:
                     h.setStream(stream)
+
+
+class _CountingMetrics(io.TextIOBase):
+    """Standard output during the run: Powertools Metrics prints its EMF lines there, which
+    CloudWatch Logs ingests (and bills) like any log line; they are counted as the invoked
+    function's log bytes and kept off the benchmark's output. Everything else passes through."""
+
+    def __init__(self, meter: Meter, out: TextIO) -> None:
+        self._meter, self._out, self._line = meter, out, ""
+
+    def write(self, text: str) -> int:
+        # Progress lines are written in pieces and flushed; only a line that may be an EMF
+        # record ("{...}") waits for its end.
+        self._line += text
+        *lines, self._line = self._line.split("\n")
+        for line in lines:
+            self._emit(line + "\n")
+        if self._line and not self._line.startswith("{"):
+            self._out.write(self._line)
+            self._line = ""
+        return len(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def _emit(self, line: str) -> None:
+        function = _function_of(None)
+        if line.startswith('{"_aws"') and function != "other":
+            if self._meter.phase is not None:
+                self._meter.phase.log_bytes[function] += len(line.encode())
+            return
+        self._out.write(line)
 
 
 def _function_of(record: Any) -> str:

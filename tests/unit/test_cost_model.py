@@ -296,3 +296,34 @@ def test_the_archive_put_waits_as_long_as_an_ses_call() -> None:
     archived = _line(monthly_lines(measured, Workload(), Assumptions()), "Lambda compute", "IngestFunction")
     # One of the 11 calls is the PUT: 30 ms instead of a DynamoDB call's 8 ms.
     assert archived.quantity - without.quantity == pytest.approx(210_000 * 0.030 * 0.5)
+
+
+def test_metrics_lines_of_an_invocation_count_as_its_log_bytes_and_stay_off_the_output() -> None:
+    """Powertools Metrics prints EMF records on stdout, which CloudWatch Logs bills as log
+    ingestion: the cost run counts them for the invoked function and keeps them off its own
+    output, and lets its progress lines (written in pieces) through at once."""
+    import io
+    from types import SimpleNamespace
+
+    from onpace_local.stack import _INVOKED
+
+    from bench.cost import Phase, _CountingMetrics
+
+    phase = Phase("ingest")
+    meter = SimpleNamespace(phase=phase)
+    out = io.StringIO()
+    stream = _CountingMetrics(meter, out)  # type: ignore[arg-type]
+    stream.write("  evaluate cps 2026-08-24")
+    assert out.getvalue() == "  evaluate cps 2026-08-24"
+    record = '{"_aws":{"CloudWatchMetrics":[]},"EventsIngested":[100.0]}'
+    token = _INVOKED.set("IngestFunction")
+    try:
+        stream.write(record[:10])
+        stream.write(record[10:] + "\n")
+    finally:
+        _INVOKED.reset(token)
+    stream.write(" done\n")
+    assert out.getvalue() == "  evaluate cps 2026-08-24 done\n"
+    assert phase.log_bytes["IngestFunction"] == len(record) + 1
+    stream.write('{"not": "an invocation"}\n')  # outside any handler: the bench's own output
+    assert out.getvalue().endswith('{"not": "an invocation"}\n')
