@@ -12,8 +12,8 @@ boto3`` at every cold start, for three fields (docs/scale.md, "Cold start").
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
