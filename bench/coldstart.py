@@ -26,8 +26,9 @@ which the lazy imports do not make smaller, only later.
 ``--instructions`` counts instructions instead of timing (valgrind's cachegrind, ``Ir``, one run
 each, ``PYTHONHASHSEED=0``; the interpreter's start-up, ``python -c pass``, subtracted from both):
 a count does not depend on what else the machine runs, so on a shared machine it tells two
-versions apart where the times' noise (±0.1–0.3 between runs) does not. It is a proxy: an import
-spends part of its time waiting on memory, which the count does not see.
+versions apart where the times' noise (±0.1–0.3 between runs) does not. It is a proxy: it counts
+the process's own instructions, not the kernel's file look-ups and reads (a tenth to a fifth of
+an import's CPU time) nor the time spent waiting on memory.
 
     python -m bench.run coldstart [--rounds N] [--no-tracing] [--first-use] [--instructions]
 """
