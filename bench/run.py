@@ -26,7 +26,7 @@
               server in a process of its own (``bench/scale.py``; not part of ``all``).
 
     python -m bench.run [engine|storage|ingest|coldstart|all] [--enrollments N] [--days D]
-                        [--events N] [--rounds N] [--no-tracing] [--first-use]
+                        [--events N] [--rounds N] [--no-tracing] [--first-use] [--instructions]
     python -m bench.run cost [--enrollments N] [--days D]
     python -m bench.run scale [--enrollments 100000]
     python -m bench.run load [--rates 0.5,1,2,4,8,16] [--seconds 10] [--batch 100]
@@ -395,6 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="coldstart: also import what each handler's first request imports (bench/coldstart.py)",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="coldstart: count instructions with valgrind instead of timing (steady on a shared machine)",
+    )
     parser.add_argument("--rates", default="0.5,1,2,4,8,16", help="load: requests per second, rising")
     parser.add_argument("--seconds", type=float, default=10.0, help="load: seconds per rate")
     parser.add_argument("--batch", type=int, default=100, help="load: events per request")
@@ -422,7 +427,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.which in ("coldstart", "all"):
         from bench.coldstart import run_coldstart
 
-        if not run_coldstart(max(1, args.rounds), tracing=not args.no_tracing, first_use=args.first_use):
+        if not run_coldstart(
+            max(1, args.rounds),
+            tracing=not args.no_tracing,
+            first_use=args.first_use,
+            instructions=args.instructions,
+        ):
             return 1
     if args.which == "cost":  # not in "all": it takes minutes of moto server
         from bench.cost import run_cost

@@ -46,6 +46,18 @@ HEAVY = (
     "onpace_core.store.programs",
 )
 
+# Powertools packages a handler that does not use them must not import: any data class (S3Event,
+# SQSRecord, ...) imports all of ``utilities.data_classes`` (about 40 event classes, a twentieth
+# of ``import boto3``); the event handler imports every resolver and ``asyncio``; the batch
+# utility imports the data classes and ``asyncio``. The HTTP functions need the event handler and
+# the SQS functions the batch utility; the planner and the roster import need neither.
+EVENT_PACKAGES = (
+    "aws_lambda_powertools.utilities.data_classes",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.batch",
+)
+WITHOUT_EVENT_PACKAGES = ("evaluate_handler", "roster_handler")
+
 _LIST_MODULES = (
     "import importlib, json, sys; importlib.import_module(sys.argv[1]); "
     "print(json.dumps(sorted(sys.modules)))"
@@ -102,6 +114,15 @@ def test_handler_import_leaves_heavy_libraries_unloaded(target: Target) -> None:
     assert target.module in loaded
     heavy = sorted({name for m in loaded for name in HEAVY if m == name or m.startswith(name + ".")})
     assert not heavy, f"{target.module} imports {heavy} at cold start; import them where they are used"
+
+
+@pytest.mark.parametrize("module", WITHOUT_EVENT_PACKAGES)
+def test_handler_import_leaves_the_powertools_event_packages_it_does_not_use_unloaded(module: str) -> None:
+    target = next(t for t in TARGETS if t.module == module)
+    loaded = _loaded(target)
+    assert target.module in loaded and "aws_lambda_powertools" in loaded
+    found = sorted({p for m in loaded for p in EVENT_PACKAGES if m == p or m.startswith(p + ".")})
+    assert not found, f"{module} imports {found} at cold start"
 
 
 def test_tracer_and_metrics_are_set_up_at_import() -> None:
