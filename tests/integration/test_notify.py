@@ -181,7 +181,12 @@ def test_insert_sends_one_message_per_recipient_and_audits(local_stack: LocalSta
     ]
     by_address = {to: (message, message_id) for to, message, message_id in sent}
     student_message, student_id = by_address["jamie@students.school.example"]
-    assert student_message.get_content_type() == "multipart/alternative"  # both parts reached SES
+    # Both bodies reached SES, followed by the notice's deadlines (ipr, drop) as deadline.ics.
+    assert student_message.get_content_type() == "multipart/mixed"
+    assert [p.get_content_type() for p in student_message.iter_parts()] == [
+        "multipart/alternative",
+        "text/calendar",
+    ]
     sender = local_stack.function_env("NotifyFunction")["SENDER_ADDRESS"]
     assert student_message["From"] == f"Test Online <{sender}>"  # signed with the program's name
     assert student_message["To"] == "Jamie Rivera <jamie@students.school.example>"

@@ -29,6 +29,11 @@ attachment (``delivery/invitation.py``), built with every other message after th
 notice and ``now``; its UID depends on the notice only, so the message a retry rebuilds is the
 same calendar entry. What was attached is settled with the delivery (``deliveries.r{i}.invitation``)
 and so reaches the audit entry.
+
+Every email of a notice that states a deadline (appeal, IPR, last day to act, drop, withdrawal,
+removal, re-enrollment…) carries ``deadline.ics``, one ``METHOD:PUBLISH`` VEVENT per deadline
+(``delivery/deadlines.py``): built from the item alone, so it costs no request, and its UIDs and
+DTSTAMP depend on the notice only, so a retry sends the same entries.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
 from onpace_core.delivery import ledger
+from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
     NO_RECIPIENT,
@@ -200,6 +206,8 @@ def _prepare(
     deliveries = plain(notice.deliveries) if deliveries is None else deliveries
     learned = {} if learned is None else learned
     invitations = InvitationDrafts(notice, stamp=now)
+    # The notice's deadlines as one calendar (``deadline.ics``), the same for every recipient.
+    calendar = deadline_attachment(notice)
     prepared: list[_Prepared] = []
     for index, contact in enumerate(notice.recipients or []):
         key = f"r{index}"
@@ -227,7 +235,10 @@ def _prepare(
             html=email.html,
             notice_id=notice.notice_id,
             sent_at=now,
-            attachments=invitation.attachments if invitation else (),
+            attachments=(
+                *(invitation.attachments if invitation else ()),
+                *((calendar,) if calendar is not None else ()),
+            ),
             reply_to=person.address if person is not None else None,
             reply_to_name=person.name if person is not None else None,
         )
