@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
-from contextvars import ContextVar
 from functools import lru_cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
@@ -200,7 +200,9 @@ def _search_path(templates_dir: Path, program_id: str | None) -> list[str]:
 
 
 @lru_cache(maxsize=32)
-def _environment(templates_dir: Path, locales_dir: Path, language: str, program_id: str | None) -> Environment:
+def _environment(
+    templates_dir: Path, locales_dir: Path, language: str, program_id: str | None
+) -> Environment:
     """One Jinja2 environment per templates folder, program and language: it caches the compiled
     templates, and its gettext is that language's catalogue."""
     env = Environment(
