@@ -16,7 +16,7 @@ fails loudly instead of printing an empty string to a family.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -260,12 +260,18 @@ def _person(contact: Contact | None) -> dict[str, Any] | None:
     }
 
 
-def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> dict[str, Any]:
+def notice_context(
+    notice: OutboxModel,
+    recipient: Contact,
+    language: str,
+    gettext: Callable[[str], str] = str,
+) -> dict[str, Any]:
     """Everything a template may use. Deadlines are ``date`` objects; facts are as recorded.
 
     ``contact`` is the person a family notice names (None when the notice has none: a template
     that names it then fails loudly rather than sending a family a notice without one);
-    ``signature`` the program's and district's names it is signed with.
+    ``signature`` the program's and district's names it is signed with. ``gettext`` translates
+    the words that stand for an unnamed student.
     A notice of a student-wide rule (SAP, failure to thrive, the MOCAP guidance and disenrollment
     letters) belongs to no class: its ``class_title`` is empty and ``student_wide`` is true, so a
     template states something true instead of printing the student record's class ``*``.
@@ -276,9 +282,9 @@ def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> di
     if notice.student_name:
         student = notice.student_name
     elif audience == "family":
-        student = "your student"
+        student = gettext("your student")
     else:
-        student = "the student"
+        student = gettext("the student")
     return {
         "locale": _locale(language),
         "language": language,
@@ -359,7 +365,7 @@ def _render_in(
     # waits, how to answer; the action's own email goes out once it is taken.
     name = APPROVAL_TEMPLATE if notice.episode.endswith(APPROVAL_SUFFIX) else notice.rule_id
     env = _environment(templates_dir, locales_dir, language, notice.program_id)
-    context = notice_context(notice, recipient, language)
+    context = notice_context(notice, recipient, language, _translations(locales_dir, language).gettext)
     clash = sorted(set(context) & set(extra or {}))
     if clash:
         raise ValueError(f"extra template values would replace the notice's own: {', '.join(clash)}")
