@@ -42,7 +42,8 @@ def rendered_files(language: str) -> dict[Path, str]:
             language=language,
         )
         notice: dict[str, Any] = dict(case["notice"])
-        email = render(outbox_notice(case["rule_id"], **notice), recipient, TEMPLATES, **case.get("render", {}))
+        extra = case.get("render", {})
+        email = render(outbox_notice(case["rule_id"], **notice), recipient, TEMPLATES, **extra)
         base = GOLDEN_DIR / language / name
         files[base.with_name(f"{name}.subject.txt")] = email.subject + "\n"
         files[base.with_name(f"{name}.txt")] = email.text
@@ -76,7 +77,9 @@ def update(language: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--update", action="store_true", help="write the golden files")
     args = parser.parse_args(argv)
     if args.update:
