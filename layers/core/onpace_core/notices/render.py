@@ -1,9 +1,13 @@
 """Render one outbox notice for one recipient: subject, plain text and HTML, in their language.
 
-Templates live with the notify function (``functions/notify/templates/{language}/``), one set per
-rule id: ``{rule_id}.subject.j2``, ``{rule_id}.txt.j2`` and ``{rule_id}.html.j2``. A language
-without its own folder (or without this rule's templates) falls back to English, and dates and
-percentages are then written in English too, so one email never mixes two languages.
+Templates live with the notify function (``functions/notify/templates/``), one set per rule id:
+``{rule_id}.subject.j2``, ``{rule_id}.txt.j2`` and ``{rule_id}.html.j2``, written in English and
+translated through gettext catalogues (``functions/notify/locales/{lang}/LC_MESSAGES/messages.mo``)
+with Jinja2's i18n extension. The language is the recipient's, else the notice's (the program's
+default), else English; a language without a catalogue, or a catalogue that lacks one of the
+email's messages, gives the whole email in English, dates included: never two languages in one
+email. ``templates/programs/{program_id}/`` overrides shipped templates for one program.
+See docs/i18n.md.
 
 What a notice carries besides its facts for one recipient (the meeting invitation attached to
 the instructor's email, say) comes in as ``extra`` template values from the caller.
