@@ -4,8 +4,10 @@
     python scripts/golden_emails.py --update   # write them (review the diff like code)
 
 Files: ``tests/golden/emails/{language}/{case}.{subject.txt,txt,html}``. The cases are those of
-``tests/unit/golden_cases`` with the recipient's language replaced; rendering has no clock, so
-the files are deterministic. ``tests/unit/test_i18n.py`` runs the comparison.
+``tests/unit/golden_cases`` with the recipient's language replaced, and, so that every template
+has its files, every rule of ``tests/unit/test_render.py`` (``rule.{rule_id}.{role}``) for each
+role it is rendered for there. Rendering has no clock, so the files are deterministic.
+``tests/unit/test_i18n.py`` runs the comparison.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ for sub in ("layers/rules", "layers/core", "."):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
 
-from onpace_core.notices.render import render  # noqa: E402
+from onpace_core.notices.render import RenderedEmail, render  # noqa: E402
 from onpace_core.store.models import Contact  # noqa: E402
 
 from tests.unit.golden_cases import golden_cases  # noqa: E402
 from tests.unit.notices import outbox_notice  # noqa: E402
+from tests.unit.test_render import CASES as RULE_CASES  # noqa: E402
+from tests.unit.test_render import make_notice  # noqa: E402
 
 TEMPLATES = ROOT / "functions" / "notify" / "templates"
 GOLDEN_DIR = ROOT / "tests" / "golden" / "emails"
@@ -44,11 +48,25 @@ def rendered_files(language: str) -> dict[Path, str]:
         notice: dict[str, Any] = dict(case["notice"])
         extra = case.get("render", {})
         email = render(outbox_notice(case["rule_id"], **notice), recipient, TEMPLATES, **extra)
-        base = GOLDEN_DIR / language / name
-        files[base.with_name(f"{name}.subject.txt")] = email.subject + "\n"
-        files[base.with_name(f"{name}.txt")] = email.text
-        files[base.with_name(f"{name}.html")] = email.html
+        _add(files, language, name, email)
+    for rule_id, rule_case in sorted(RULE_CASES.items()):
+        student_wide = {"class_id": "*", "class_title": ""} if rule_case.get("student_wide") else {}
+        for role in rule_case.get("roles", ("student", "guardian")):
+            recipient = Contact(role=role, address=f"{role}@school.example.org", language=language)
+            _add(
+                files,
+                language,
+                f"rule.{rule_id}.{role}",
+                render(make_notice(rule_id, **student_wide), recipient, TEMPLATES),
+            )
     return files
+
+
+def _add(files: dict[Path, str], language: str, name: str, email: RenderedEmail) -> None:
+    folder = GOLDEN_DIR / language
+    files[folder / f"{name}.subject.txt"] = email.subject + "\n"
+    files[folder / f"{name}.txt"] = email.text
+    files[folder / f"{name}.html"] = email.html
 
 
 def differences(language: str) -> list[str]:
