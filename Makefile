@@ -50,3 +50,10 @@ bench: $(STAMP) ## benchmarks (not part of the test suite)
 
 clean: ## remove the virtualenv, the installed dynalite and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tools/dynalite/node_modules
+
+messages: $(STAMP) ## extract the notice templates' messages and merge them into every catalogue (docs/i18n.md)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o functions/notify/locales/messages.pot functions/notify/templates
+	$(BIN)/pybabel update -D messages -i functions/notify/locales/messages.pot -d functions/notify/locales --no-fuzzy-matching --ignore-obsolete
+
+catalogues: $(STAMP) ## compile the .po catalogues into the .mo files the notify function reads (committed)
+	$(BIN)/pybabel compile -D messages -d functions/notify/locales --statistics

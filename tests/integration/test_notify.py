@@ -205,7 +205,10 @@ def test_insert_sends_one_message_per_recipient_and_audits(local_stack: LocalSta
     assert "You have completed 10% of Biology Online" in text.get_content()
     assert "Friday, October 9, 2026" in html.get_content()
     guardian_message, _ = by_address["ana@family.example"]
-    assert _subject(guardian_message).startswith("Action needed: Jamie Rivera has two weeks")  # es → en
+    # The guardian's roster language is Spanish: the whole email is, from the es catalogue.
+    assert _subject(guardian_message).startswith("Acción necesaria: a Jamie Rivera le quedan dos semanas")
+    guardian_text = guardian_message.get_body(("plain",))
+    assert guardian_text is not None and "viernes, 9 de octubre de 2026" in guardian_text.get_content()
 
     stored = _refreshed(item)
     assert stored.status == "sent"

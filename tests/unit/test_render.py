@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jinja2 import UndefinedError
-from onpace_core.notices.render import RenderedEmail, render, template_language
+from onpace_core.notices.render import RenderedEmail, render
 from onpace_core.store.models import Contact, OutboxModel
 from onpace_rules.registry import EMAILED_RULE_IDS
 
@@ -239,7 +238,7 @@ def _all_parts(email: RenderedEmail) -> tuple[str, str, str]:
 def test_every_implemented_rule_has_english_templates() -> None:
     for rule_id in EMAILED_RULE_IDS:
         for part in ("subject", "txt", "html"):
-            assert (TEMPLATES / "en" / f"{rule_id}.{part}.j2").is_file(), f"{rule_id}.{part}.j2 missing"
+            assert (TEMPLATES / f"{rule_id}.{part}.j2").is_file(), f"{rule_id}.{part}.j2 missing"
     assert set(CASES) == set(EMAILED_RULE_IDS)
 
 
@@ -328,32 +327,6 @@ def test_html_escapes_a_hostile_student_name_and_class_title() -> None:
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in advisor.html
 
 
-def test_language_without_a_folder_falls_back_to_english() -> None:
-    email = render(make_notice("cps.pacing.ipr_warning_2w"), contact("guardian", language="es"), TEMPLATES)
-    assert email.language == "en"
-    assert "Friday, October 9, 2026" in email.text  # English dates with English text
-    assert template_language(TEMPLATES, "cps.pacing.ipr_warning_2w", "es-MX", "../../etc", None) == "en"
-
-
-def test_a_language_folder_is_used_with_dates_in_that_language(tmp_path: Path) -> None:
-    shutil.copytree(TEMPLATES / "en", tmp_path / "en")
-    spanish = tmp_path / "es"
-    spanish.mkdir()
-    rule = "cps.pacing.ipr_warning_2w"
-    (spanish / f"{rule}.subject.j2").write_text("Aviso: {{ student }}\n")
-    (spanish / f"{rule}.txt.j2").write_text(
-        "Fecha IPR: {{ deadlines.ipr|human_date }} ({{ facts.percent_complete|percent }})\n"
-    )
-    (spanish / f"{rule}.html.j2").write_text("<p>{{ deadlines.ipr|human_date }}</p>\n")
-    email = render(make_notice(rule), contact("guardian", language="es-MX"), tmp_path)
-    assert email.language == "es"
-    assert email.text == "Fecha IPR: viernes, 9 de octubre de 2026 (10\xa0%)\n"
-    # The notice's own language is used when the contact has none; other rules fall back to en.
-    assert render(make_notice(rule, language="es"), contact("guardian"), tmp_path).language == "es"
-    other = render(make_notice("cps.pacing.ipr_drop"), contact("guardian", language="es"), tmp_path)
-    assert other.language == "en"
-
-
 def test_a_missing_fact_fails_loudly() -> None:
     facts = {k: v for k, v in PACING_FACTS.items() if k != "percent_complete"}
     with pytest.raises(UndefinedError, match="percent_complete"):
@@ -414,7 +387,7 @@ def test_student_without_a_name_is_described_by_role() -> None:
 def test_msc_emails_claim_no_silence_they_do_not_record() -> None:
     """Issue 9: no email may assert "we have not heard from you" (or similar). Steps 3 and 4 say
     what is recorded since the reminder (``_msc_correspondence.j2``); nothing else speaks of it."""
-    for path in sorted((TEMPLATES / "en").glob("*msc*.j2")):
+    for path in sorted(TEMPLATES.glob("*msc*.j2")):
         text = path.read_text(encoding="utf-8").lower()
         for phrase in ("heard from", "not replied", "not reply", "no reply", "did not respond"):
             assert phrase not in text, (path.name, phrase)

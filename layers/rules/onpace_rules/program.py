@@ -188,7 +188,12 @@ class ProgramConfig(_Strict):
     policy_version: str
     source: str = Field(description="Seed document the rules come from (shared/seeds/...)")
     org_ids: tuple[str, ...] = Field(default=(), description="OneRoster orgs whose classes belong here")
-    default_language: str = "en"
+    default_language: str = Field(
+        default="en",
+        pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$",
+        description="Language of notices to a contact whose roster gives none (a BCP 47 tag: en, es, "
+        "es-MX); a language without a catalogue in functions/notify/locales is sent in English",
+    )
     guardian_roles: tuple[Literal["parent", "guardian", "relative"], ...] = Field(
         default=("parent", "guardian"),
         min_length=1,

@@ -1,9 +1,13 @@
 """Render one outbox notice for one recipient: subject, plain text and HTML, in their language.
 
-Templates live with the notify function (``functions/notify/templates/{language}/``), one set per
-rule id: ``{rule_id}.subject.j2``, ``{rule_id}.txt.j2`` and ``{rule_id}.html.j2``. A language
-without its own folder (or without this rule's templates) falls back to English, and dates and
-percentages are then written in English too, so one email never mixes two languages.
+Templates live with the notify function (``functions/notify/templates/``), one set per rule id:
+``{rule_id}.subject.j2``, ``{rule_id}.txt.j2`` and ``{rule_id}.html.j2``, written in English and
+translated through gettext catalogues (``functions/notify/locales/{lang}/LC_MESSAGES/messages.mo``)
+with Jinja2's i18n extension. The language is the recipient's, else the notice's (the program's
+default), else English; a language without a catalogue, or a catalogue that lacks one of the
+email's messages, gives the whole email in English, dates included: never two languages in one
+email. ``templates/programs/{program_id}/`` overrides shipped templates for one program.
+See docs/i18n.md.
 
 What a notice carries besides its facts for one recipient (the meeting invitation attached to
 the instructor's email, say) comes in as ``extra`` template values from the caller.
@@ -16,17 +20,27 @@ fails loudly instead of printing an empty string to a family.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_name
 from babel.numbers import format_currency, format_percent
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Undefined,
+    pass_context,
+    select_autoescape,
+)
 from jinja2.runtime import Context
 from onpace_rules.engine import APPROVAL_SUFFIX
 from onpace_rules.titles import rule_title
@@ -34,6 +48,8 @@ from onpace_rules.titles import rule_title
 from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, OutboxModel
 
 DEFAULT_LANGUAGE = "en"
+DOMAIN = "messages"
+OVERRIDES = "programs"  # templates_dir/programs/{program_id}/ is looked up before templates_dir
 APPROVAL_TEMPLATE = "approval_request"
 PARTS = ("subject", "txt", "html")
 
@@ -58,13 +74,13 @@ class RenderedEmail:
 
 
 def _candidates(*tags: str | None) -> list[str]:
-    """Template folders to try, most specific first: "es-MX" → "es-MX", "es"; always "en" last."""
+    """Catalogues to try, most specific first: "es-MX" → "es_MX", "es"; always "en" last."""
     out: list[str] = []
     for tag in tags:
         if not tag or not _LANGUAGE_TAG.match(tag):
             continue
-        tag = tag.replace("_", "-")
-        for option in (tag, tag.split("-")[0].lower()):
+        parts = tag.replace("-", "_").split("_")
+        for option in ("_".join([parts[0].lower(), *parts[1:]]), parts[0].lower()):
             if option not in out:
                 out.append(option)
     if DEFAULT_LANGUAGE not in out:
@@ -72,20 +88,58 @@ def _candidates(*tags: str | None) -> list[str]:
     return out
 
 
-def template_language(templates_dir: Path, rule_id: str, *tags: str | None) -> str:
-    """The first of ``tags`` (then English) whose folder has all of this rule's templates."""
+def _catalogue(locales_dir: Path, language: str) -> Path:
+    return locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
+def choose_language(locales_dir: Path, *tags: str | None) -> str:
+    """The first of ``tags`` (then English) that has a compiled catalogue in ``locales_dir``.
+
+    Templates are written in English, so English needs no catalogue.
+    """
     for language in _candidates(*tags):
-        folder = templates_dir / language
-        if all((folder / f"{rule_id}.{part}.j2").is_file() for part in PARTS):
+        if language == DEFAULT_LANGUAGE or _catalogue(locales_dir, language).is_file():
             return language
-    return DEFAULT_LANGUAGE  # rendering then raises TemplateNotFound, naming the missing file
+    return DEFAULT_LANGUAGE
 
 
 def _locale(language: str) -> Locale:
     try:
-        return Locale.parse(language, sep="-")
+        return Locale.parse(language)
     except (UnknownLocaleError, ValueError):
         return Locale.parse(DEFAULT_LANGUAGE)
+
+
+# A message the catalogue lacks is noted here while one email renders; the email is then
+# rendered again in English so that no family reads half a translation.
+_MISSED: ContextVar[list[str] | None] = ContextVar("onpace_missed_messages", default=None)
+
+
+class _NoteMissing(NullTranslations):
+    """The fallback of a catalogue: returns the English text and notes that it had to."""
+
+    def _note(self, message: str) -> None:
+        missed = _MISSED.get()
+        if missed is not None:
+            missed.append(message)
+
+    def gettext(self, message: str) -> str:
+        self._note(message)
+        return message
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        self._note(msgid1)
+        return msgid1 if n == 1 else msgid2
+
+
+@lru_cache(maxsize=8)
+def _translations(locales_dir: Path, language: str) -> NullTranslations:
+    if language == DEFAULT_LANGUAGE:
+        return NullTranslations()
+    with _catalogue(locales_dir, language).open("rb") as fp:
+        translations = GNUTranslations(fp)
+    translations.add_fallback(_NoteMissing())
+    return translations
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,11 +189,29 @@ def _usd(context: Context, value: Any) -> str:
     return format_currency(float(_required(value)), "USD", locale=context["locale"])
 
 
-@lru_cache(maxsize=16)
-def _environment(templates_dir: Path) -> Environment:
-    """One Jinja2 environment per templates folder: it caches the compiled templates."""
+# A program id names a folder: nothing that could step outside the templates folder.
+_PROGRAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _search_path(templates_dir: Path, program_id: str | None) -> list[str]:
+    """The program's override folder (when it has one) before the shipped templates."""
+    folders = [str(templates_dir)]
+    if program_id and _PROGRAM_ID.match(program_id) and ".." not in program_id:
+        override = templates_dir / OVERRIDES / program_id
+        if override.is_dir():
+            folders.insert(0, str(override))
+    return folders
+
+
+@lru_cache(maxsize=32)
+def _environment(
+    templates_dir: Path, locales_dir: Path, language: str, program_id: str | None
+) -> Environment:
+    """One Jinja2 environment per templates folder, program and language: it caches the compiled
+    templates, and its gettext is that language's catalogue."""
     env = Environment(
-        loader=FileSystemLoader(str(templates_dir)),
+        loader=ChoiceLoader([FileSystemLoader(folder) for folder in _search_path(templates_dir, program_id)]),
+        extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
         autoescape=select_autoescape(
             enabled_extensions=("html.j2",), default_for_string=False, default=False
@@ -153,6 +225,7 @@ def _environment(templates_dir: Path) -> Environment:
     env.filters["human_time"] = _human_time
     env.filters["usd"] = _usd
     env.filters["rule_title"] = rule_title
+    env.install_gettext_translations(_translations(locales_dir, language), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
@@ -191,12 +264,18 @@ def _person(contact: Contact | None) -> dict[str, Any] | None:
     }
 
 
-def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> dict[str, Any]:
+def notice_context(
+    notice: OutboxModel,
+    recipient: Contact,
+    language: str,
+    gettext: Callable[[str], str] = str,
+) -> dict[str, Any]:
     """Everything a template may use. Deadlines are ``date`` objects; facts are as recorded.
 
     ``contact`` is the person a family notice names (None when the notice has none: a template
     that names it then fails loudly rather than sending a family a notice without one);
-    ``signature`` the program's and district's names it is signed with.
+    ``signature`` the program's and district's names it is signed with. ``gettext`` translates
+    the words that stand for an unnamed student.
     A notice of a student-wide rule (SAP, failure to thrive, the MOCAP guidance and disenrollment
     letters) belongs to no class: its ``class_title`` is empty and ``student_wide`` is true, so a
     template states something true instead of printing the student record's class ``*``.
@@ -207,9 +286,9 @@ def notice_context(notice: OutboxModel, recipient: Contact, language: str) -> di
     if notice.student_name:
         student = notice.student_name
     elif audience == "family":
-        student = "your student"
+        student = gettext("your student")
     else:
-        student = "the student"
+        student = gettext("the student")
     return {
         "locale": _locale(language),
         "language": language,
@@ -250,27 +329,54 @@ def render(
     recipient: Contact,
     templates_dir: Path,
     extra: Mapping[str, Any] | None = None,
+    locales_dir: Path | None = None,
 ) -> RenderedEmail:
-    """The email for ``recipient`` about ``notice``, from ``templates_dir/{language}/{rule_id}.*.j2``.
+    """The email for ``recipient`` about ``notice``, from ``{rule_id}.{subject,txt,html}.j2``.
+
+    The language is the recipient's (from the roster), else the notice's (the program's
+    ``default_language``), else English; a language without a catalogue in ``locales_dir``
+    (default: ``locales`` beside ``templates_dir``) is English, and so is an email that would
+    need a message its catalogue lacks: never half translated. Templates in
+    ``templates_dir/programs/{program_id}/`` replace the shipped ones of the same name.
 
     ``extra`` adds template values; it may not replace the notice's own (a fact must read the same
     in every email of the notice).
     """
     templates_dir = Path(templates_dir).resolve()
+    locales_dir = (Path(locales_dir) if locales_dir else templates_dir.parent / "locales").resolve()
+    language = choose_language(locales_dir, recipient.language, notice.language)
+    if language != DEFAULT_LANGUAGE:
+        missed: list[str] = []
+        token = _MISSED.set(missed)
+        try:
+            email = _render_in(notice, recipient, templates_dir, locales_dir, language, extra)
+        finally:
+            _MISSED.reset(token)
+        if not missed:
+            return email
+    return _render_in(notice, recipient, templates_dir, locales_dir, DEFAULT_LANGUAGE, extra)
+
+
+def _render_in(
+    notice: OutboxModel,
+    recipient: Contact,
+    templates_dir: Path,
+    locales_dir: Path,
+    language: str,
+    extra: Mapping[str, Any] | None,
+) -> RenderedEmail:
     # A request to approve a held action is one email for every rule: what was decided, why it
     # waits, how to answer; the action's own email goes out once it is taken.
     name = APPROVAL_TEMPLATE if notice.episode.endswith(APPROVAL_SUFFIX) else notice.rule_id
-    language = template_language(templates_dir, name, recipient.language, notice.language)
-    env = _environment(templates_dir)
-    context = notice_context(notice, recipient, language)
+    env = _environment(templates_dir, locales_dir, language, notice.program_id)
+    context = notice_context(notice, recipient, language, _translations(locales_dir, language).gettext)
     clash = sorted(set(context) & set(extra or {}))
     if clash:
         raise ValueError(f"extra template values would replace the notice's own: {', '.join(clash)}")
     context.update(extra or {})
-    base = f"{language}/{name}"
     return RenderedEmail(
-        subject=_one_line(env.get_template(f"{base}.subject.j2").render(context)),
-        text=env.get_template(f"{base}.txt.j2").render(context),
-        html=env.get_template(f"{base}.html.j2").render(context),
+        subject=_one_line(env.get_template(f"{name}.subject.j2").render(context)),
+        text=env.get_template(f"{name}.txt.j2").render(context),
+        html=env.get_template(f"{name}.html.j2").render(context),
         language=language,
     )

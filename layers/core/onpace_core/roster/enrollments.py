@@ -171,22 +171,29 @@ def _records(
             continue
         student = roster.users[e.user_sourced_id]
         school = roster.orgs.get(klass.school_sourced_id)
-        language = program.default_language
+        # Each person's own roster language, else the program's default (docs/i18n.md).
+        default = program.default_language
         contacts: list[ContactRecord] = []
         if student.email:
             contacts.append(
-                ContactRecord("student", student.email, student.name, language, student.sourced_id)
+                ContactRecord(
+                    "student", student.email, student.name, student.language or default, student.sourced_id
+                )
             )
         for agent in family_of(roster, student, program.guardian_roles):
             if agent.email:
                 contacts.append(
-                    ContactRecord("guardian", agent.email, agent.name, language, agent.sourced_id)
+                    ContactRecord(
+                        "guardian", agent.email, agent.name, agent.language or default, agent.sourced_id
+                    )
                 )
         for teacher_id in teachers.get(klass.sourced_id, []):
             teacher = roster.users[teacher_id]
             if teacher.email:
                 contacts.append(
-                    ContactRecord("instructor", teacher.email, teacher.name, language, teacher_id)
+                    ContactRecord(
+                        "instructor", teacher.email, teacher.name, teacher.language or default, teacher_id
+                    )
                 )
         records.append(
             EnrollmentRecord(

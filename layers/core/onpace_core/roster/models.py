@@ -160,6 +160,26 @@ def parse_user_ids(value: str | None) -> tuple[tuple[str, str], ...]:
     return tuple((kind, ident) for kind, ident in found if ident)
 
 
+# A BCP 47 language tag as rosters write it ("es", "es-MX", "es_mx", "zh-Hant-TW").
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+def language_tag(value: object) -> object:
+    """The first usable language tag of a roster cell, in canonical case ("es_mx" → "es-MX").
+
+    1.2's ``preferredLanguages`` may list several ("es-MX,en"): the first is the family's choice.
+    A value that is no tag ("Spanish", "??") is dropped, so the program's default applies rather
+    than an import error for a field OnPace only uses to pick a catalogue.
+    """
+    if not isinstance(value, str):
+        return value
+    for item in split_list(value):
+        if _LANGUAGE_TAG.match(item):
+            first, *rest = item.replace("_", "-").split("-")
+            return "-".join([first.lower(), *(p.upper() if len(p) == 2 else p.title() for p in rest)])
+    return None
+
+
 def _user_ids(value: object) -> object:
     return parse_user_ids(value) if isinstance(value, str) else value
 
@@ -186,6 +206,18 @@ class User(Row):
     primary_org_sourced_id: Text = Field(default=None, alias="primaryOrgSourcedId")
     agent_sourced_ids: Text = Field(default=None, alias="agentSourcedIds")
     grades: Text = None
+    # The language notices are written in: OneRoster 1.2's ``preferredLanguages`` (or a vendor's
+    # singular ``preferredLanguage``), else a ``metadata.*`` extension column.
+    language: Annotated[str | None, BeforeValidator(_blank_is_none), BeforeValidator(language_tag)] = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "preferredLanguages",
+            "preferredLanguage",
+            "metadata.preferredLanguage",
+            "metadata.preferredLanguages",
+            "metadata.language",
+        ),
+    )
 
     @property
     def grade_level(self) -> str | None:
