@@ -22,6 +22,7 @@ MODEL_TABLE_VARIABLE: dict[type[Model], str] = {
     models.OutboxModel: "OUTBOX_TABLE",
     models.AuditModel: "AUDIT_TABLE",
     models.ProgramModel: "PROGRAMS_TABLE",
+    models.SuppressionModel: "SUPPRESSIONS_TABLE",
 }
 
 
