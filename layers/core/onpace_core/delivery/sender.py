@@ -327,8 +327,9 @@ class _Attempt:
                 code = error_code(error)
                 if code in SENDING_BLOCKED:
                     # Nobody can be sent to: the rest are failed with the same code, unsent.
+                    failed = {"status": "failed", "error": code, "at": self.at}
                     for rest in prepared[position:]:
-                        self.learned[rest.key] = rest.settled({"status": "failed", "error": code, "at": self.at})
+                        self.learned[rest.key] = rest.settled(dict(failed))
                     self.blocked = code
                     break
                 if code in DEFINITE_REJECTIONS:

@@ -88,8 +88,8 @@ class SesEvent:
 
     def target(self) -> tuple[str, str] | None:
         """The notice id and recipient key its tags name, or ``None`` (not one of notify's)."""
-        notice = (self.tags.get(NOTICE_TAG) or [None])[0]
-        key = (self.tags.get(RECIPIENT_TAG) or [None])[0]
+        notice = next(iter(self.tags.get(NOTICE_TAG) or ()), None)
+        key = next(iter(self.tags.get(RECIPIENT_TAG) or ()), None)
         if not notice or not key or not key.startswith("r") or not key[1:].isdigit():
             return None
         try:
