@@ -67,5 +67,5 @@ def handle(ses_event: SesEventModel) -> str:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     envelope = parse(event=event, model=SnsModel)
-    outcomes = [handle(SesEventModel.model_validate_json(r.Sns.Message)) for r in envelope.Records]
+    outcomes = [handle(SesEventModel.model_validate_json(str(r.Sns.Message))) for r in envelope.Records]
     return {"outcomes": outcomes}

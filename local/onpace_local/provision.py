@@ -413,7 +413,9 @@ class _Provisioner:
     def sns_topic_policy(self, logical_id: str, props: dict[str, Any]) -> None:
         policy = json.dumps(props["PolicyDocument"])
         for topic in props.get("Topics", []):
-            self.client("sns").set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=policy)
+            self.client("sns").set_topic_attributes(
+                TopicArn=topic, AttributeName="Policy", AttributeValue=policy
+            )
         self.set(logical_id, logical_id)
 
     def sns_subscription(self, logical_id: str, props: dict[str, Any]) -> None:
@@ -430,7 +432,9 @@ class _Provisioner:
             ]
             protocol = "sqs"
             attrs = {"TapQueueUrl": url, "FunctionArn": str(props.get("Endpoint", ""))}
-        arn = sns.subscribe(TopicArn=props["TopicArn"], Protocol=protocol, Endpoint=endpoint)["SubscriptionArn"]
+        arn = sns.subscribe(TopicArn=props["TopicArn"], Protocol=protocol, Endpoint=endpoint)[
+            "SubscriptionArn"
+        ]
         self.set(logical_id, arn, **attrs)
 
     def ses_event_destination(self, logical_id: str, props: dict[str, Any]) -> None:
@@ -450,7 +454,10 @@ class _Provisioner:
         try:
             ses.create_configuration_set(ConfigurationSet={"Name": name})
         except ClientError as error:
-            if error.response["Error"]["Code"] not in ("ConfigurationSetAlreadyExists", "AlreadyExistsException"):
+            if error.response["Error"]["Code"] not in (
+                "ConfigurationSetAlreadyExists",
+                "AlreadyExistsException",
+            ):
                 raise
         ses.create_configuration_set_event_destination(ConfigurationSetName=name, EventDestination=request)
         self.set(logical_id, request["Name"])

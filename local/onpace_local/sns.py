@@ -76,7 +76,9 @@ class SnsPump:
         sqs = self.stack.client("sqs")
         count = 0
         while True:
-            messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not messages:
                 return count
             for message in messages:
@@ -96,4 +98,6 @@ class SnsPump:
                     continue
         self.failed += 1
         if self.dead_letter_url is not None:
-            self.stack.client("sqs").send_message(QueueUrl=self.dead_letter_url, MessageBody=json.dumps(event))
+            self.stack.client("sqs").send_message(
+                QueueUrl=self.dead_letter_url, MessageBody=json.dumps(event)
+            )
