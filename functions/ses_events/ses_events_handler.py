@@ -11,13 +11,10 @@ a notice id or a student id (the tags name the notice: they are not logged).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import SnsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.delivery.tracking import record
 from onpace_core.observability import (
     ADDRESSES_SUPPRESSED,
     SES_EVENTS_IGNORED,
@@ -29,7 +26,9 @@ from onpace_core.observability import (
 )
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
-from ses_events_contract import SesEventModel
+
+if TYPE_CHECKING:
+    from ses_events_contract import SesEventModel
 
 logger = Logger()
 settings = get_settings()
@@ -40,6 +39,8 @@ _COUNTERS = {"recorded": SES_EVENTS_RECORDED, "ignored": SES_EVENTS_IGNORED, "un
 
 def handle(ses_event: SesEventModel) -> str:
     """Record one SES event; returns the outcome (``recorded``, ``ignored``, ``unknown``, ``untracked``)."""
+    from onpace_core.delivery.tracking import record  # the audit's rule titles: on first use
+
     event = ses_event.to_event()
     if event is None:
         logger.info("SES event type not tracked", extra={"event_type": ses_event.eventType})
@@ -66,6 +67,11 @@ def handle(ses_event: SesEventModel) -> str:
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # pydantic and the parser load on the first event, not at cold start (docs/scale.md).
+    from aws_lambda_powertools.utilities.parser import parse
+    from aws_lambda_powertools.utilities.parser.models import SnsModel
+    from ses_events_contract import SesEventModel
+
     envelope = parse(event=event, model=SnsModel)
     outcomes = [handle(SesEventModel.model_validate_json(str(r.Sns.Message))) for r in envelope.Records]
     return {"outcomes": outcomes}
