@@ -409,3 +409,23 @@ def test_console_lists_and_clears_only_the_admins_district(local_stack: LocalSta
     assert _console(local_stack, "GET", district_a)[1]["suppressions"] == []
     assert read(district_a, limit=1)[0].type == "suppression.cleared"
     assert _console(local_stack, "DELETE", district_a, {"id": entry["id"]})[0] == 404
+
+
+def test_requests_per_event(local_stack: LocalStack) -> None:
+    """An event costs a GetItem, the audit head and one transaction; a suppression one PutItem
+    more; a redelivered one the same three, writing nothing (docs/scale.md, "SES events")."""
+    from onpace_local.request_count import RequestCounts, counting_requests
+
+    sent = _send(local_stack, _notice())
+    local_stack.handler(FUNCTION)  # bound before counting
+    counts: RequestCounts
+    with counting_requests() as counts:
+        assert _publish(local_stack, sent, "r0", "Delivery") == ["recorded"]
+    assert (counts.of("GetItem"), counts.of("Query"), counts.of("TransactWriteItems")) == (1, 1, 1)
+    assert counts.total() == 3 and counts.of("Scan") == 0
+    with counting_requests() as counts:
+        assert _publish(local_stack, sent, "r1", "Bounce") == ["recorded"]
+    assert counts.total() == 4 and counts.of("PutItem") == 1
+    with counting_requests() as counts:
+        assert _publish(local_stack, sent, "r1", "Bounce") == ["ignored"]
+    assert counts.total() == 4  # the suppression put (conditional, refused) and the refused transaction
