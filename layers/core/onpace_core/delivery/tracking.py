@@ -57,7 +57,12 @@ def _encode(value: str) -> str:
 
 
 def _decode(value: str) -> str:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    # validate=True: a value with characters outside the alphabet is not ours (urlsafe_b64decode
+    # would drop them silently).
+    decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True).decode()
+    if not decoded:
+        raise ValueError("empty notice tag")
+    return decoded
 
 
 def message_tags(notice_id: str, key: str) -> list[dict[str, str]]:
