@@ -87,3 +87,8 @@ def test_untracked_types_and_foreign_tags() -> None:
         < RANKS["bounced-hard"]
         < RANKS["complained"]
     )
+
+
+def test_a_notice_id_too_long_for_a_tag_sends_without_tags() -> None:
+    assert message_tags("x" * 191, "r0") != []
+    assert message_tags("x" * 200, "r0") == []

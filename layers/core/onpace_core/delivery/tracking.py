@@ -65,10 +65,20 @@ def _decode(value: str) -> str:
     return decoded
 
 
+#: SES's limit on a tag value; a longer one would make SES refuse the message itself.
+MAX_TAG_VALUE = 256
+
+
 def message_tags(notice_id: str, key: str) -> list[dict[str, str]]:
     """The ``EmailTags`` of the message to recipient ``key`` of ``notice_id`` (the notice id
-    base64url-encoded: its ``#`` and any character of a roster id are not allowed in a tag)."""
-    return [{"Name": NOTICE_TAG, "Value": _encode(notice_id)}, {"Name": RECIPIENT_TAG, "Value": key}]
+    base64url-encoded: its ``#`` and any character of a roster id are not allowed in a tag).
+
+    None for a notice id too long for a tag (over 191 characters): the message is still sent,
+    and its events are counted as unknown rather than the email refused."""
+    notice = _encode(notice_id)
+    if len(notice) > MAX_TAG_VALUE:
+        return []
+    return [{"Name": NOTICE_TAG, "Value": notice}, {"Name": RECIPIENT_TAG, "Value": key}]
 
 
 @dataclass(frozen=True)
