@@ -280,8 +280,10 @@ def _send(ses_client: Any, settings: Settings, notice_id: str, item: _Prepared) 
         "FromEmailAddress": settings.sender_address,
         "Destination": {"ToAddresses": [item.address]},
         "Content": {"Raw": {"Data": item.raw}},
-        "EmailTags": message_tags(notice_id, item.key),
     }
+    tags = message_tags(notice_id, item.key)
+    if tags:
+        request["EmailTags"] = tags
     if settings.ses_configuration_set:
         request["ConfigurationSetName"] = settings.ses_configuration_set
     response = ses_client.send_email(**request)
