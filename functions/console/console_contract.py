@@ -240,3 +240,70 @@ FAILURES_RESPONSES: dict[int, OpenAPIResponse] = {
     **_COMMON,
     **_STORE,
 }
+
+_SUPPRESSION: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "masked", "reason", "at"],
+    "properties": {
+        "id": {"type": "string", "description": "SHA-256 of the address: what DELETE takes"},
+        "masked": {"type": "string", "description": "The address masked (j***@example.org)"},
+        "reason": {"enum": ["bounce", "complaint"]},
+        "detail": _NULLABLE_STRING,
+        "role": _NULLABLE_STRING,
+        "rule_id": _NULLABLE_STRING,
+        "at": {"type": "string"},
+    },
+}
+
+SUPPRESSIONS_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The district's suppressed addresses (hard bounces and complaints)",
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": ["district_id", "suppressions"],
+                    "properties": {
+                        "district_id": {"type": "string"},
+                        "suppressions": {"type": "array", "items": _SUPPRESSION},
+                    },
+                }
+            }
+        },
+    },
+    **_COMMON,
+    **_STORE,
+}
+
+SUPPRESSION_CLEAR_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "id",
+        "in": "query",
+        "required": True,
+        "description": "The entry's id (from GET /console/api/suppressions)",
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    }
+]
+
+SUPPRESSION_CLEAR_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The entry was cleared: later notices are sent to the address again",
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": ["district_id", "id", "cleared"],
+                    "properties": {
+                        "district_id": {"type": "string"},
+                        "id": {"type": "string"},
+                        "cleared": {"type": "boolean"},
+                    },
+                }
+            }
+        },
+    },
+    400: _message("No id, or not an entry id"),
+    404: _message("The district has no such entry"),
+    **_COMMON,
+    **_STORE,
+}

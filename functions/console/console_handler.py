@@ -13,6 +13,11 @@ Routes (HTTP API, payload v2, every one behind the ``DistrictAdmins`` JWT author
     last attempt, notices whose delivery did), newest first, each with the later audit entry
     that settled it, if any: the HTML page (no script) and its JSON.
 
+``GET /console/api/suppressions`` and ``DELETE /console/api/suppressions?id=``
+    The district's suppressed addresses (SES hard bounces and complaints: notify does not
+    write to them), masked; clearing one (audited ``suppression.cleared``) lets later notices
+    reach the address again.
+
 The dead-letter queues hold every district's messages, so the console never reads them: a
 district's failures are its own audit entries (``evaluation.failed``, ``delivery.failed``),
 listed through the audit table's sparse ``failures`` index.
@@ -27,6 +32,7 @@ Logs never carry a student id: the filters are logged as present/absent only.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import traceback
 from dataclasses import asdict, dataclass
@@ -42,6 +48,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 from onpace_core.audit import log as audit_log
+from onpace_core.delivery import suppression
 from onpace_core.observability import metrics, tracer
 from onpace_core.settings import Settings
 from onpace_core.store.models import AuditModel, bind_tables
@@ -55,6 +62,7 @@ DISTRICT_CLAIM = "custom:district_id"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_FILTER_LENGTH = 256
+_ENTRY_ID = re.compile("[0-9a-f]{64}")
 
 logger = Logger()
 app = APIGatewayHttpResolver(debug=False)
@@ -477,6 +485,55 @@ def audit_verify() -> Response[Any]:
         },
     )
     return _json(HTTPStatus.OK, asdict(report))
+
+
+@app.get(
+    "/console/api/suppressions",
+    summary="The district's suppressed addresses",
+    tags=[contract.TAG],
+    operation_id="getSuppressions",
+    responses=contract.SUPPRESSIONS_RESPONSES,
+    security=contract.SECURITY,
+)
+def suppressions_list() -> Response[Any]:
+    district_id = _caller_district()
+    entries = suppression.list_suppressions(district_id)
+    logger.info("suppressions read", extra={"district_id": district_id, "entries": len(entries)})
+    return _json(HTTPStatus.OK, {"district_id": district_id, "suppressions": [asdict(e) for e in entries]})
+
+
+@app.delete(
+    "/console/api/suppressions",
+    summary="Clear one of the district's suppressed addresses",
+    tags=[contract.TAG],
+    operation_id="deleteSuppression",
+    responses=contract.SUPPRESSION_CLEAR_RESPONSES,
+    security=contract.SECURITY,
+    openapi_extensions={contract.PARAMETERS: contract.SUPPRESSION_CLEAR_PARAMETERS},
+)
+def suppressions_clear() -> Response[Any]:
+    district_id = _caller_district()
+    entry_id = (app.current_event.query_string_parameters or {}).get("id", "")
+    if not _ENTRY_ID.fullmatch(entry_id):
+        raise BadQueryError("id must be an entry id (64 hexadecimal digits)")
+    # The key includes the caller's district: another district's id is simply not found.
+    if not suppression.clear(district_id, entry_id):
+        return _json(HTTPStatus.NOT_FOUND, {"message": "No such entry in your district."})
+    claims = app.current_event.request_context.authorizer.jwt_claim
+    actor = f"admin:{claims.get('sub', 'unknown')}"
+    audit_log.append(
+        district_id,
+        [
+            audit_log.AuditEntry(
+                type="suppression.cleared",
+                actor=actor,
+                summary="An administrator cleared a suppressed address; later notices are sent to it again.",
+                detail={"id": entry_id},
+            )
+        ],
+    )
+    logger.info("suppression cleared", extra={"district_id": district_id})
+    return _json(HTTPStatus.OK, {"district_id": district_id, "id": entry_id, "cleared": True})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,6 +130,9 @@ def _retry(message: RetryMessage, delay: int | None = None) -> None:
 
 
 def _log_result(result: DeliveryResult) -> None:
+    if result.blocked:
+        # Not retried (it would fail the same way): the notice is settled failed and audited.
+        logger.error("SES refuses to send: notice failed, not retried", extra={"error_code": result.blocked})
     logger.info(
         "notice processed",
         extra={

@@ -410,6 +410,58 @@ class _Provisioner:
         arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
         self.set(logical_id, arn, TopicArn=arn, TopicName=name)
 
+    def sns_topic_policy(self, logical_id: str, props: dict[str, Any]) -> None:
+        policy = json.dumps(props["PolicyDocument"])
+        for topic in props.get("Topics", []):
+            self.client("sns").set_topic_attributes(
+                TopicArn=topic, AttributeName="Policy", AttributeValue=policy
+            )
+        self.set(logical_id, logical_id)
+
+    def sns_subscription(self, logical_id: str, props: dict[str, Any]) -> None:
+        """A subscription; one to a function (``lambda``, which moto cannot run) becomes one of a
+        *tap* queue created here, which ``onpace_local.sns.SnsPump`` reads to invoke the
+        function with the event Lambda would get (``TapQueueUrl``)."""
+        sns, sqs = self.client("sns"), self.client("sqs")
+        attrs: dict[str, str] = {}
+        protocol, endpoint = props["Protocol"], props.get("Endpoint", "")
+        if protocol == "lambda":
+            url = sqs.create_queue(QueueName=self.name(f"{logical_id}-tap", max_length=80))["QueueUrl"]
+            endpoint = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            protocol = "sqs"
+            attrs = {"TapQueueUrl": url, "FunctionArn": str(props.get("Endpoint", ""))}
+        arn = sns.subscribe(TopicArn=props["TopicArn"], Protocol=protocol, Endpoint=endpoint)[
+            "SubscriptionArn"
+        ]
+        self.set(logical_id, arn, **attrs)
+
+    def ses_event_destination(self, logical_id: str, props: dict[str, Any]) -> None:
+        # moto keeps the destination (SES v1's API) but never publishes events: a test publishes
+        # the event JSON to the topic itself (onpace_local.ses_events).
+        destination = dict(props["EventDestination"])
+        sns = destination.pop("SnsDestination", None)
+        request: dict[str, Any] = {
+            "Name": destination.get("Name") or self.name(logical_id, max_length=64),
+            "Enabled": bool(destination.get("Enabled", False)),
+            "MatchingEventTypes": destination.get("MatchingEventTypes", []),
+        }
+        if sns:
+            request["SNSDestination"] = {"TopicARN": sns["TopicARN"]}
+        ses = self.client("ses")
+        name = props["ConfigurationSetName"]
+        try:
+            ses.create_configuration_set(ConfigurationSet={"Name": name})
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in (
+                "ConfigurationSetAlreadyExists",
+                "AlreadyExistsException",
+            ):
+                raise
+        ses.create_configuration_set_event_destination(ConfigurationSetName=name, EventDestination=request)
+        self.set(logical_id, request["Name"])
+
     def cloudwatch_alarm(self, logical_id: str, props: dict[str, Any]) -> None:
         # moto stores the alarm (and checks its shape) but never evaluates it: the alarms are
         # checked as configuration (tests/unit/test_template_alarms.py), not fired locally.
@@ -555,6 +607,9 @@ _HANDLERS: dict[str, Callable[[_Provisioner, str, dict[str, Any]], None]] = {
     "AWS::Cognito::UserPool": _Provisioner.cognito_user_pool,
     "AWS::Cognito::UserPoolClient": _Provisioner.cognito_user_pool_client,
     "AWS::SNS::Topic": _Provisioner.sns_topic,
+    "AWS::SNS::TopicPolicy": _Provisioner.sns_topic_policy,
+    "AWS::SNS::Subscription": _Provisioner.sns_subscription,
+    "AWS::SES::ConfigurationSetEventDestination": _Provisioner.ses_event_destination,
     "AWS::CloudWatch::Alarm": _Provisioner.cloudwatch_alarm,
 }
 

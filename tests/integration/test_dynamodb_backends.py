@@ -20,6 +20,7 @@ TABLE_INDEXES = {
     "OutboxTable": set(),
     "AuditTable": {"by_student", "by_rule", "failures"},
     "ProgramsTable": {"by_time_zone"},
+    "SuppressionsTable": set(),
 }
 
 # What dynalite cannot hold (no time to live, streams or backups), per table of template.yaml.
@@ -29,6 +30,7 @@ LEFT_OUT_ON_DYNALITE = {
     "OutboxTable": ["StreamSpecification", "PointInTimeRecoverySpecification"],
     "AuditTable": ["PointInTimeRecoverySpecification"],
     "ProgramsTable": ["PointInTimeRecoverySpecification"],
+    "SuppressionsTable": ["PointInTimeRecoverySpecification"],
 }
 
 

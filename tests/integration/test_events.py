@@ -34,6 +34,14 @@ def test_every_function_has_a_sample_event(local_stack: LocalStack, repo_root: P
     assert functions <= names, f"functions without a sample event: {functions - names}"
 
 
+@pytest.mark.dynamodb(needs="transactions")
+def test_ses_events_event(local_stack: LocalStack, repo_root: Path) -> None:
+    """A hard bounce as SNS hands it to the function; its tags name a notice this stack does not
+    hold, so it is parsed and counted unknown, changing nothing."""
+    result = local_stack.invoke("SesEventsFunction", _event(repo_root, "sesevents_bounce.json"))
+    assert result == {"outcomes": ["unknown"]}
+
+
 def test_ingest_events(local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict) -> None:
     single = resign_api_event(_event(repo_root, "ingest_plain_single.json"), demo_district.webhook_secret)
     response = local_stack.invoke("IngestFunction", single)

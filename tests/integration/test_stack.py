@@ -110,6 +110,28 @@ def test_sender_can_send_raw_mail_through_the_configuration_set(local_stack: Loc
     assert sent["MessageId"]
 
 
+def test_ses_events_reach_the_topic_the_function_is_subscribed_to(local_stack: LocalStack) -> None:
+    """The configuration set publishes the five tracked event types to SesEventsTopic, and the
+    function's subscription (a tap queue locally) is on that topic."""
+    described = local_stack.client("ses").describe_configuration_set(
+        ConfigurationSetName=local_stack.ref("NoticesConfigurationSet"),
+        ConfigurationSetAttributeNames=["eventDestinations"],
+    )
+    (destination,) = described["EventDestinations"]
+    assert destination["SNSDestination"]["TopicARN"] == local_stack.ref("SesEventsTopic")
+    assert set(destination["MatchingEventTypes"]) == {
+        "delivery",
+        "bounce",
+        "complaint",
+        "reject",
+        "deliveryDelay",
+    }
+    subscriptions = local_stack.client("sns").list_subscriptions_by_topic(
+        TopicArn=local_stack.ref("SesEventsTopic")
+    )
+    assert [s["Protocol"] for s in subscriptions["Subscriptions"]] == ["sqs"]
+
+
 def test_admin_user_pool(local_stack: LocalStack) -> None:
     idp = local_stack.client("cognito-idp")
     pool = idp.describe_user_pool(UserPoolId=local_stack.ref("AdminUserPool"))["UserPool"]
@@ -132,6 +154,7 @@ def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) 
         "NotifyFunction",
         "ConsoleFunction",
         "RosterImportFunction",
+        "SesEventsFunction",
     }
     assert {k for k, v in skipped.items() if v == "AWS::Lambda::Function"} == functions
     assert "AWS::IAM::Role" in skipped.values()
@@ -145,7 +168,14 @@ def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) 
 def test_function_env_names_tables_that_exist(local_stack: LocalStack) -> None:
     env = local_stack.function_env("IngestFunction")
     existing = set(local_stack.client("dynamodb").list_tables()["TableNames"])
-    for variable in ("EVENTS_TABLE", "ENROLLMENTS_TABLE", "OUTBOX_TABLE", "AUDIT_TABLE", "PROGRAMS_TABLE"):
+    for variable in (
+        "EVENTS_TABLE",
+        "ENROLLMENTS_TABLE",
+        "OUTBOX_TABLE",
+        "AUDIT_TABLE",
+        "PROGRAMS_TABLE",
+        "SUPPRESSIONS_TABLE",
+    ):
         assert env[variable] in existing, variable
     assert env["SES_CONFIGURATION_SET"] == local_stack.ref("NoticesConfigurationSet")
     assert env["SENDER_ADDRESS"] == "notices@onpace.example.org"

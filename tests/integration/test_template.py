@@ -22,6 +22,7 @@ MODEL_TABLE_VARIABLE: dict[type[Model], str] = {
     models.OutboxModel: "OUTBOX_TABLE",
     models.AuditModel: "AUDIT_TABLE",
     models.ProgramModel: "PROGRAMS_TABLE",
+    models.SuppressionModel: "SUPPRESSIONS_TABLE",
 }
 
 
@@ -92,6 +93,7 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         "NotifyFunction",
         "ConsoleFunction",
         "RosterImportFunction",
+        "SesEventsFunction",
     }
     for logical_id, function in functions.items():
         props = function["Properties"]
@@ -116,12 +118,14 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "NotifyFunction": "notify_handler.lambda_handler",
         "ConsoleFunction": "console_handler.lambda_handler",
         "RosterImportFunction": "roster_handler.lambda_handler",
+        "SesEventsFunction": "ses_events_handler.lambda_handler",
     }
     # The Canvas queue's function is an ingest function: the same code, another handler.
     folders = {
         "CanvasQueueFunction": "ingest",
         "RosterImportFunction": "roster",
         "EvaluateWorkerFunction": "evaluate",
+        "SesEventsFunction": "ses_events",
     }
     for spec in specs.values():
         assert spec.code_dir.is_dir(), spec
@@ -155,6 +159,8 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/console/api/audit/verify", "GET"),
         ("/console/failures", "GET"),
         ("/console/api/failures", "GET"),
+        ("/console/api/suppressions", "GET"),
+        ("/console/api/suppressions", "DELETE"),
     }
 
     def target(operation: dict[str, Any]) -> str:
@@ -262,6 +268,7 @@ def test_queues_and_ses(cfn: dict[str, Any]) -> None:
         "EvaluateQueue",
         "CanvasLiveEventsQueue",
         "CanvasLiveEventsDLQ",
+        "SesEventsDLQ",
     }
     for logical_id, queue in queues.items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
@@ -273,6 +280,32 @@ def test_queues_and_ses(cfn: dict[str, Any]) -> None:
     assert identity["ConfigurationSetAttributes"]["ConfigurationSetName"] == {
         "Ref": "NoticesConfigurationSet"
     }
+
+
+def test_ses_events_reach_their_function(cfn: dict[str, Any]) -> None:
+    """The configuration set publishes the five tracked event types to SesEventsTopic; the
+    function is subscribed to it, with its dead-letter queue for events it cannot record."""
+    destination = cfn["Resources"]["NoticesEventDestination"]["Properties"]
+    assert destination["ConfigurationSetName"] == {"Ref": "NoticesConfigurationSet"}
+    event_destination = destination["EventDestination"]
+    assert event_destination["Enabled"] is True
+    assert set(event_destination["MatchingEventTypes"]) == {
+        "delivery",
+        "bounce",
+        "complaint",
+        "reject",
+        "deliveryDelay",
+    }
+    assert event_destination["SnsDestination"]["TopicARN"] == {"Ref": "SesEventsTopic"}
+    subscriptions = _of_type(cfn, "AWS::SNS::Subscription")
+    (subscription,) = subscriptions.values()
+    assert subscription["Properties"]["Protocol"] == "lambda"
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "SesEventsTopic"}
+    assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": ["SesEventsFunction", "Arn"]}
+    function = cfn["Resources"]["SesEventsFunction"]["Properties"]
+    assert function["DeadLetterConfig"]["TargetArn"] == {"Fn::GetAtt": ["SesEventsDLQ", "Arn"]}
+    (statement,) = cfn["Resources"]["SesEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"} and statement["Action"] == "sns:Publish"
 
 
 def test_canvas_queue_feeds_its_function(cfn: dict[str, Any]) -> None:

@@ -56,7 +56,7 @@ EVENT_PACKAGES = (
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.batch",
 )
-WITHOUT_EVENT_PACKAGES = ("evaluate_handler", "roster_handler")
+WITHOUT_EVENT_PACKAGES = ("evaluate_handler", "roster_handler", "ses_events_handler")
 
 _LIST_MODULES = (
     "import importlib, json, sys; importlib.import_module(sys.argv[1]); "

@@ -87,7 +87,12 @@ def test_custom_metric_alarms_name_what_the_handlers_emit() -> None:
         for metric in _alarm_metrics(alarm)
         if metric["Namespace"] != "AWS/SQS"
     ]
-    assert {m["MetricName"] for m in custom} == {"ProgramDaysEvaluated", "Decisions", "NoticesSent"}
+    assert {m["MetricName"] for m in custom} == {
+        "ProgramDaysEvaluated",
+        "Decisions",
+        "NoticesSent",
+        "SesSendingBlocked",
+    }
     for metric in custom:
         assert metric["Namespace"] == ENV["POWERTOOLS_METRICS_NAMESPACE"]
         assert metric["Dimensions"] == [{"Name": "service", "Value": ENV["POWERTOOLS_SERVICE_NAME"]}]

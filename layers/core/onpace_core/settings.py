@@ -39,6 +39,7 @@ class Settings:
     outbox_table: str = "onpace-outbox"
     audit_table: str = "onpace-audit"
     programs_table: str = "onpace-programs"
+    suppressions_table: str = "onpace-suppressions"
     webhook_secret_prefix: str = "onpace/webhooks/"
     ses_configuration_set: str = "onpace"
     sender_address: str = "notices@onpace.example.org"

@@ -26,6 +26,9 @@ ACTOR = "notify"
 NO_RECIPIENT = "no recipient address"
 INVALID_ADDRESS = "invalid address"
 UNCONFIRMED = "unconfirmed"
+SUPPRESSED = "address suppressed (hard bounce or complaint)"
+#: A recipient's settled outcomes; ``suppressed``: on the district's list, not sent (never sent).
+SETTLED = ("sent", "failed", "suppressed")
 UNCONFIRMED_REASON = (
     "outcome unknown: the attempt stopped after claiming it, SES may have accepted it; not sent again"
 )
@@ -36,7 +39,7 @@ class RecipientOutcome:
     index: int
     role: str
     address: str
-    status: str  # sent | failed | unconfirmed
+    status: str  # sent | failed | suppressed | unconfirmed
     message_id: str | None = None
     error: str | None = None
     invitation: Mapping[str, Any] | None = None  # what a meeting plan's email carried
@@ -69,7 +72,7 @@ def outcomes(
                 index=index,
                 role=contact.role,
                 address=contact.address or "",
-                status=status if status in ("sent", "failed") else UNCONFIRMED,
+                status=status if status in SETTLED else UNCONFIRMED,
                 message_id=entry.get("message_id"),
                 error=entry.get("error"),
                 invitation=entry.get("invitation"),
@@ -114,7 +117,7 @@ def summary(notice: OutboxModel, status: str, found: Sequence[RecipientOutcome],
         return f"{title} for {who} in {where} was not sent: {why or NO_RECIPIENT}."
     sent = [o for o in found if o.status == "sent"]
     unknown = [o for o in found if o.status == UNCONFIRMED]
-    missed = [o for o in found if o.status == "failed"]
+    missed = [o for o in found if o.status in ("failed", "suppressed")]
     parts = []
     if sent:
         parts.append(f"sent to {_roles(sent)}")

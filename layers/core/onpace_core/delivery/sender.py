@@ -20,6 +20,16 @@ What happens on each fault (``docs/operations.md``, "Delivery faults"):
   marked by it; once its lease is over, the next attempt sends the others and settles the notice
   as ``unconfirmed`` for that recipient (never as failed or partial, and never sending again).
 - SES rejects a recipient for good (``DEFINITE_REJECTIONS``): recorded ``failed``, no retry.
+- SES refuses every send (``SENDING_BLOCKED``: the account's or the configuration set's sending
+  paused, the MAIL FROM domain not verified, the account suspended): the recipients not yet sent
+  are recorded ``failed`` with that code and the notice is settled and audited at once, without
+  a retry (it would fail the same way until an operator acts); the result's ``blocked`` says so
+  and the ``SesSendingBlocked`` metric raises an alarm. Throttling and 5xx keep the retry path.
+- A recipient on the district's suppression list (``delivery/suppression.py``: one BatchGetItem
+  per 100 recipients, before rendering) is recorded ``suppressed`` and not sent.
+
+Every message carries the configuration set (its events reach ``delivery/tracking.py``) and
+tags naming the notice and the recipient (``tracking.message_tags``).
 
 Lifecycle of the item: ``pending`` → ``sending`` → ``sent`` | ``partial`` | ``failed`` |
 ``unconfirmed``. ``skipped``, ``suppressed`` and ``recorded`` items are never sent.
@@ -50,11 +60,12 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import ledger
+from onpace_core.delivery import ledger, suppression
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
     NO_RECIPIENT,
+    SUPPRESSED,
     RecipientOutcome,
     audit_entry,
     outcomes,
@@ -64,6 +75,7 @@ from onpace_core.delivery.evidence import (
 )
 from onpace_core.delivery.invitation import InvitationDrafts
 from onpace_core.delivery.mime import InvalidAddressError, build_message, parse_address, to_bytes
+from onpace_core.delivery.tracking import message_tags
 from onpace_core.notices.render import render
 from onpace_core.settings import Settings
 from onpace_core.store.models import OutboxModel
@@ -91,6 +103,22 @@ DEFINITE_REJECTIONS = frozenset(
         "BadRequest",
         "BadRequestException",
         "InvalidParameterValue",
+    }
+)
+
+#: SES error codes that refuse every message whatever its recipient: retrying cannot help until an
+#: operator acts, and sending to the notice's other recipients would fail the same way.
+SENDING_BLOCKED = frozenset(
+    {
+        "AccountSendingPausedException",
+        "AccountSendingPaused",
+        "SendingPausedException",
+        "ConfigurationSetSendingPausedException",
+        "ConfigurationSetSendingPaused",
+        "MailFromDomainNotVerifiedException",
+        "MailFromDomainNotVerified",
+        "AccountSuspendedException",
+        "AccountSuspended",
     }
 )
 
@@ -122,6 +150,7 @@ class DeliveryResult:
     sent_now: int = 0
     outcomes: tuple[RecipientOutcome, ...] = ()
     retry_after: float | None = None
+    blocked: str | None = None  # the SENDING_BLOCKED code that stopped the notice, if any
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -209,16 +238,26 @@ def _prepare(
     # The notice's deadlines as one calendar (``deadline.ics``), the same for every recipient.
     calendar = deadline_attachment(notice)
     prepared: list[_Prepared] = []
+    addresses: dict[str, str] = {}
     for index, contact in enumerate(notice.recipients or []):
         key = f"r{index}"
         if key in deliveries:
             continue
         try:
-            to = parse_address(contact.address or "", contact.name)
+            addresses[key] = parse_address(contact.address or "", contact.name).addr_spec
         except InvalidAddressError:
             error = INVALID_ADDRESS if (contact.address or "").strip() else NO_RECIPIENT
             learned[key] = {"status": "failed", "error": error, "at": at}
+    # One BatchGetItem for every recipient still to send (per 100), before anything is rendered.
+    listed = suppression.suppressed(notice.district_id, addresses.values()) if addresses else set()
+    for index, contact in enumerate(notice.recipients or []):
+        key = f"r{index}"
+        if key not in addresses:
             continue
+        if suppression.address_hash(addresses[key]) in listed:
+            learned[key] = {"status": "suppressed", "error": SUPPRESSED, "at": at}
+            continue
+        to = parse_address(contact.address or "", contact.name)
         invitation = invitations.for_recipient(contact)
         extra = {"invitation": invitation.context} if invitation else None
         email = render(notice, contact, templates_dir, extra)
@@ -247,12 +286,15 @@ def _prepare(
     return prepared
 
 
-def _send(ses_client: Any, settings: Settings, item: _Prepared) -> str:
+def _send(ses_client: Any, settings: Settings, notice_id: str, item: _Prepared) -> str:
     request: dict[str, Any] = {
         "FromEmailAddress": settings.sender_address,
         "Destination": {"ToAddresses": [item.address]},
         "Content": {"Raw": {"Data": item.raw}},
     }
+    tags = message_tags(notice_id, item.key)
+    if tags:
+        request["EmailTags"] = tags
     if settings.ses_configuration_set:
         request["ConfigurationSetName"] = settings.ses_configuration_set
     response = ses_client.send_email(**request)
@@ -273,6 +315,7 @@ class _Attempt:
         self.learned: dict[str, dict[str, Any]] = {}  # outcomes not written yet
         self.release: list[str] = []  # marks of messages SES certainly did not accept
         self.sent_now = 0
+        self.blocked: str | None = None
 
     def run(self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime) -> DeliveryResult:
         prepared = _prepare(
@@ -284,7 +327,7 @@ class _Attempt:
             deliveries=self.deliveries,
             learned=self.learned,
         )
-        for item in prepared:
+        for position, item in enumerate(prepared):
             if time.monotonic() > self.deadline:
                 raise DeadlineNear(item.key)
             entry = {"status": "sending", "at": self.at, "by": self.token}
@@ -292,9 +335,16 @@ class _Attempt:
             self._written()
             self.deliveries[item.key] = entry
             try:
-                message_id = _send(ses_client, settings, item)
+                message_id = _send(ses_client, settings, self.notice.notice_id, item)
             except ClientError as error:
                 code = error_code(error)
+                if code in SENDING_BLOCKED:
+                    # Nobody can be sent to: the rest are failed with the same code, unsent.
+                    failed = {"status": "failed", "error": code, "at": self.at}
+                    for rest in prepared[position:]:
+                        self.learned[rest.key] = rest.settled(dict(failed))
+                    self.blocked = code
+                    break
                 if code in DEFINITE_REJECTIONS:
                     self.learned[item.key] = item.settled({"status": "failed", "error": code, "at": self.at})
                     continue
@@ -330,7 +380,9 @@ class _Attempt:
             at=self.at,
         )
         self._written()
-        return DeliveryResult(self.notice.notice_id, status, self.notice.rule_id, self.sent_now, found)
+        return DeliveryResult(
+            self.notice.notice_id, status, self.notice.rule_id, self.sent_now, found, blocked=self.blocked
+        )
 
     def lost(self) -> DeliveryResult | None:
         """After a write refused for want of the lease: when this attempt knows nothing the item

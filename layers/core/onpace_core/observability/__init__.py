@@ -43,6 +43,12 @@ NOTICES_FAILED = "NoticesFailed"
 EMAILS_SENT = "EmailsSent"
 EMAILS_FAILED = "EmailsFailed"
 DELIVERY_ERRORS = "DeliveryErrors"
+SES_SENDING_BLOCKED = "SesSendingBlocked"
+EMAILS_SUPPRESSED = "EmailsSuppressed"
+SES_EVENTS_RECORDED = "SesEventsRecorded"
+SES_EVENTS_IGNORED = "SesEventsIgnored"
+SES_EVENTS_UNKNOWN = "SesEventsUnknown"
+ADDRESSES_SUPPRESSED = "AddressesSuppressed"
 
 # Powertools shares one metric set between instances: the wrappers and the handlers' decorators
 # add to and flush the same set.
@@ -66,10 +72,12 @@ def count(name: str, value: float) -> None:
 
 
 __all__ = [
+    "ADDRESSES_SUPPRESSED",
     "DECISIONS",
     "DELIVERY_ERRORS",
     "EMAILS_FAILED",
     "EMAILS_SENT",
+    "EMAILS_SUPPRESSED",
     "ENROLLMENTS_EVALUATED",
     "ENROLLMENTS_FAILED",
     "EVENTS_DUPLICATE",
@@ -80,6 +88,10 @@ __all__ = [
     "NOTICES_SENT",
     "PROGRAM_DAYS_EVALUATED",
     "REQUESTS_REFUSED",
+    "SES_EVENTS_IGNORED",
+    "SES_EVENTS_RECORDED",
+    "SES_EVENTS_UNKNOWN",
+    "SES_SENDING_BLOCKED",
     "count",
     "metrics",
     "tracer",

@@ -12,8 +12,10 @@ from onpace_core.observability import (
     DELIVERY_ERRORS,
     EMAILS_FAILED,
     EMAILS_SENT,
+    EMAILS_SUPPRESSED,
     NOTICES_FAILED,
     NOTICES_SENT,
+    SES_SENDING_BLOCKED,
     count,
 )
 
@@ -26,7 +28,9 @@ def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
 
     ``NoticesSent``: notices of which SES accepted at least one email in this call;
     ``NoticesFailed``: notices that ended ``failed`` (no recipient reached); ``EmailsSent`` and
-    ``EmailsFailed`` per recipient; ``DeliveryErrors``: calls that raised (to be retried).
+    ``EmailsFailed`` per recipient, ``EmailsSuppressed`` (on the district's suppression list);
+    ``DeliveryErrors``: calls that raised (to be retried); ``SesSendingBlocked``: notices SES
+    refused for the whole account or configuration set (an alarm in template.yaml).
     """
     from onpace_core.delivery import sender
 
@@ -39,4 +43,6 @@ def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
     count(NOTICES_FAILED, 1 if result.status == "failed" else 0)
     count(EMAILS_SENT, result.sent_now)
     count(EMAILS_FAILED, sum(1 for o in result.outcomes if o.status == "failed"))
+    count(EMAILS_SUPPRESSED, sum(1 for o in result.outcomes if o.status == "suppressed"))
+    count(SES_SENDING_BLOCKED, 1 if result.blocked else 0)
     return result

@@ -359,6 +359,31 @@ class TimeZoneModel(Model):
     program_id = UnicodeAttribute(range_key=True)  # the IANA time zone name
 
 
+# ---------------------------------------------------------------------------------------------
+# Suppressed addresses: per district, the addresses SES reported hard-bounced or complained about.
+
+
+class SuppressionModel(Model):
+    """One suppressed address of a district (``delivery/suppression.py``).
+
+    Keyed by the district, so every read and write stays inside one district, and by the SHA-256
+    of the normalised address: the list is read by key (BatchGetItem) when notify prepares a
+    notice, and the address itself is not kept, only a masked form for the console.
+    """
+
+    class Meta:
+        table_name = "onpace-suppressions"
+
+    district_id = UnicodeAttribute(hash_key=True)
+    address_hash = UnicodeAttribute(range_key=True)  # sha256 hex of the lower-cased address
+    masked = UnicodeAttribute()  # "j***@example.org": enough for an admin to recognise it
+    reason = UnicodeAttribute()  # bounce | complaint
+    detail = UnicodeAttribute(null=True)  # SES's bounce subtype or complaint feedback type
+    role = UnicodeAttribute(null=True)  # the recipient's roster role when it was suppressed
+    rule_id = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()  # when SES reported it (UTC instant)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RawEventModel,
     IdentityModel,
@@ -367,6 +392,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AuditModel,
     ProgramModel,
     TimeZoneModel,
+    SuppressionModel,
 )
 
 
@@ -384,6 +410,7 @@ def bind_tables(settings: Settings) -> None:
         AuditModel: settings.audit_table,
         ProgramModel: settings.programs_table,
         TimeZoneModel: settings.programs_table,
+        SuppressionModel: settings.suppressions_table,
     }
     for model, name in names.items():
         model.Meta.table_name = name
