@@ -137,6 +137,27 @@ def entry_type(status: str, found: Sequence[RecipientOutcome]) -> str:
     return "notice.sent"
 
 
+def notice_entry(
+    notice: OutboxModel, type_: str, summary: str, detail: dict[str, Any], *, actor: str = ACTOR
+) -> AuditEntry:
+    """An audit entry about ``notice`` (by notify unless ``actor`` says otherwise): its rule,
+    policy version, program, student, class and notice id, so that every delivery entry can be
+    traced like the decision."""
+    return AuditEntry(
+        type=type_,
+        actor=actor,
+        summary=summary,
+        on=date.fromisoformat(notice.decided_on),
+        rule_id=notice.rule_id,
+        policy_version=notice.policy_version,
+        program_id=notice.program_id,
+        student_id=notice.student_id,
+        class_id=notice.class_id,
+        notice_id=notice.notice_id,
+        detail=detail,
+    )
+
+
 def audit_entry(
     notice: OutboxModel,
     status: str,
@@ -146,18 +167,11 @@ def audit_entry(
     type_: str | None = None,
 ) -> AuditEntry:
     """The evidence of one settled notice: who was written to, what SES said, under which rule."""
-    return AuditEntry(
-        type=type_ or entry_type(status, found),
-        actor=ACTOR,
-        summary=summary(notice, status, found, why),
-        on=date.fromisoformat(notice.decided_on),
-        rule_id=notice.rule_id,
-        policy_version=notice.policy_version,
-        program_id=notice.program_id,
-        student_id=notice.student_id,
-        class_id=notice.class_id,
-        notice_id=notice.notice_id,
-        detail={
+    return notice_entry(
+        notice,
+        type_ or entry_type(status, found),
+        summary(notice, status, found, why),
+        {
             "status": status,
             "reason": why,
             "kind": notice.kind,

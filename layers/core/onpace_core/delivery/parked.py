@@ -8,12 +8,12 @@ audited as usual (``notice.sent`` with the same ``notice_id``), which the page l
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from onpace_rules.titles import rule_title
 
 from onpace_core.audit.log import AuditEntry, append
-from onpace_core.delivery.evidence import ACTOR
+from onpace_core.delivery.evidence import notice_entry
 from onpace_core.delivery.retry import RetryMessage
 from onpace_core.store.models import OutboxModel
 
@@ -22,21 +22,12 @@ def parked_entry(notice: OutboxModel, error: str, attempts: int) -> AuditEntry:
     """``delivery.failed`` for ``notice``: which rule, student and class, the error, the attempts."""
     who = notice.student_name or notice.student_id
     where = notice.class_title or notice.class_id
-    return AuditEntry(
-        type="delivery.failed",
-        actor=ACTOR,
-        summary=(
-            f"{rule_title(notice.rule_id)} for {who} in {where}: delivery failed {attempts} times "
-            f"({error}); parked in NotifyDLQ"
-        ),
-        on=date.fromisoformat(notice.decided_on),
-        rule_id=notice.rule_id,
-        policy_version=notice.policy_version,
-        program_id=notice.program_id,
-        student_id=notice.student_id,
-        class_id=notice.class_id,
-        notice_id=notice.notice_id,
-        detail={"error": error, "attempts": attempts, "status": notice.status},
+    return notice_entry(
+        notice,
+        "delivery.failed",
+        f"{rule_title(notice.rule_id)} for {who} in {where}: delivery failed {attempts} times "
+        f"({error}); parked in NotifyDLQ",
+        {"error": error, "attempts": attempts, "status": notice.status},
     )
 
 

@@ -29,12 +29,11 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from onpace_core.audit.log import AuditEntry, Claim, append_claimed
 from onpace_core.delivery import suppression
-from onpace_core.delivery.evidence import plain
+from onpace_core.delivery.evidence import notice_entry, plain
 from onpace_core.store.models import OutboxModel
 
 ACTOR = "ses-events"
@@ -187,18 +186,11 @@ def _audit_entry(notice: OutboxModel, key: str, role: str, event: SesEvent, supp
         summary += f", {event.bounce} bounce"
     if suppressed:
         summary += "; the address is suppressed for later notices"
-    return AuditEntry(
-        type=f"delivery.{event.status}",
-        actor=ACTOR,
-        summary=summary + ".",
-        on=date.fromisoformat(notice.decided_on),
-        rule_id=notice.rule_id,
-        policy_version=notice.policy_version,
-        program_id=notice.program_id,
-        student_id=notice.student_id,
-        class_id=notice.class_id,
-        notice_id=notice.notice_id,
-        detail={
+    return notice_entry(
+        notice,
+        f"delivery.{event.status}",
+        summary + ".",
+        {
             "recipient": key,
             "role": role,
             "status": status,
@@ -208,4 +200,5 @@ def _audit_entry(notice: OutboxModel, key: str, role: str, event: SesEvent, supp
             "smtp": event.smtp,
             "suppressed": suppressed,
         },
+        actor=ACTOR,
     )
