@@ -80,6 +80,30 @@ def test_display_names_with_specials_are_encoded_not_injected() -> None:
     assert len(to.addresses) == 1
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        'Principal of the district online program office " <principal@evil.example>, "x',
+        '<img src="x" onerror="alert(1)">' * 3,
+        "Ω" + "x" * 3000,
+        "Jamie\r\nBcc: thief@evil.example",
+    ],
+)
+def test_long_display_names_with_specials_stay_one_address_on_short_lines(name: str) -> None:
+    """The email package's folding can drop a long display name's quotes; ours cannot."""
+    message = _message(to_name=name, sender_name=name, reply_to="dana@school.example", reply_to_name=name)
+    raw = to_bytes(message)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    parsed = _parse(raw)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["ana.rivera@example.com"]
+    assert [a.addr_spec for a in parsed["From"].addresses] == ["notices@onpace.example.org"]
+    assert [a.addr_spec for a in parsed["Reply-To"].addresses] == ["dana@school.example"]
+    assert parsed["Bcc"] is None and parsed.defects == []
+    shown = parsed["To"].addresses[0].display_name.replace(" ", "")
+    assert shown.startswith(" ".join(name.split())[:40].replace(" ", ""))
+
+
 def test_subject_newlines_cannot_add_headers() -> None:
     parsed = _parse(to_bytes(_message(subject="Hello\r\nBcc: someone@evil.example")))
     assert parsed["Bcc"] is None

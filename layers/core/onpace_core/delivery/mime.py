@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import email.errors
 import email.policy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -27,6 +29,11 @@ NOTICE_HEADER = "X-OnPace-Notice"
 # raw (the notice id, a long token without spaces) are written as given rather than re-encoded.
 POLICY = email.policy.SMTP.clone(cte_type="7bit", refold_source="none")
 _RAW_HEADER_MAX = 900  # well inside SMTP's 998-character line limit
+# Display names come from rosters and program settings. One longer than this is cut (no mail
+# client shows more), and one with anything but letters, digits, spaces, hyphens and apostrophes
+# is written as RFC 2047 encoded words, which cannot carry structure.
+DISPLAY_NAME_MAX = 100
+_PLAIN_PHRASE = re.compile(r"[A-Za-z0-9' -]*")
 
 
 class InvalidAddressError(ValueError):
@@ -101,10 +108,10 @@ def build_message(
     from_address = parse_address(sender, sender_name)
     to = parse_address(to_address, to_name)
     message = EmailMessage(policy=POLICY)
-    message["From"] = from_address
-    message["To"] = to
+    message.set_raw("From", address_field("From", from_address))
+    message.set_raw("To", address_field("To", to))
     if reply_to:
-        message["Reply-To"] = parse_address(reply_to, reply_to_name)
+        message.set_raw("Reply-To", address_field("Reply-To", parse_address(reply_to, reply_to_name)))
     message["Subject"] = " ".join(subject.split())
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id or make_msgid(domain=_domain(from_address.addr_spec))
@@ -121,6 +128,26 @@ def build_message(
             params=dict(attachment.params),
         )
     return message
+
+
+def address_field(header: str, address: Address) -> str:
+    """The value of an address header, folded and safe whatever the display name holds.
+
+    Not ``message[header] = address``: when the email package folds a long header it can drop the
+    quotes of a display name with specials (``<``, ``>``, ``"``, ``,``), and the name then reads as
+    more addresses — moto's SES refuses such a message, other readers may deliver it elsewhere. So
+    a name that is not a plain phrase goes out as encoded words, and the address on its own line.
+    """
+    name = " ".join(address.display_name.split())
+    if len(name) > DISPLAY_NAME_MAX:
+        name = name[: DISPLAY_NAME_MAX - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    spec = f"<{address.addr_spec}>"
+    if not name:
+        return address.addr_spec
+    if _PLAIN_PHRASE.fullmatch(name) and len(header) + len(name) + len(spec) < 76:
+        return f"{name} {spec}"
+    words = Header(name, "utf-8", header_name=header).encode(linesep="\r\n")
+    return f"{words}\r\n {spec}"
 
 
 def _set_token_header(message: EmailMessage, name: str, value: str) -> None:
