@@ -12,23 +12,10 @@ import pytest
 from onpace_core.audit.log import AuditEntry, append
 from onpace_local.gateway import GatewayHandle, serve_gateway
 from onpace_local.stack import LocalStack
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-Page = playwright_sync.Page
-expect = playwright_sync.expect
-
-CHROMIUM = os.environ.get("ONPACE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 T0 = datetime(2026, 3, 2, 13, 30, tzinfo=UTC)
 MARKUP = '<img src="x" data-testid="injected" onerror="document.body.dataset.pwned=1">'
 
@@ -51,18 +38,6 @@ def expected(student: str | None = None, rule: str | None = None) -> list[str]:
         for i, (s, r, _, _) in reversed(list(enumerate(SEEDS)))
         if (student is None or s == student) and (rule is None or r == rule)
     ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_sync.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
