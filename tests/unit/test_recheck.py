@@ -52,7 +52,7 @@ def _recheck(compiled: CompiledProgram, state: EnrollmentState, decision: Decisi
 
 
 def test_only_warnings_are_rechecked() -> None:
-    assert WARNING_RULE_IDS == {
+    assert {
         "cps.pacing.ipr_warning_2w",
         "cps.pacing.ipr_warning_1w",
         "cps.participation.warning",
@@ -60,7 +60,7 @@ def test_only_warnings_are_rechecked() -> None:
         STEP1,
         STEP2,
         STEP3,
-    }
+    } == WARNING_RULE_IDS
     assert is_warning("cps.participation.warning", "notice", "since-2026-09-01")
     assert not is_warning("cps.participation.drop_20d", "action", "since-2026-09-01")
     assert not is_warning("cps.participation.warning", "skipped", "since-2026-09-01")
@@ -125,7 +125,9 @@ def test_pacing_warning_is_resolved_when_the_percent_meets_the_threshold(rule_id
 
 def test_pacing_drop_and_data_alert_are_never_cancelled() -> None:
     compiled = program(PACING, **TERM)
-    state = EnrollmentState(key="d1#c1#s1", start_date=date(2026, 8, 24), term_id="fall", percent_complete=0.1)
+    state = EnrollmentState(
+        key="d1#c1#s1", start_date=date(2026, 8, 24), term_id="fall", percent_complete=0.1
+    )
     drop, after = _until(compiled, state, date(2026, 10, 10), "cps.pacing.ipr_drop", "action")
     assert _recheck(compiled, replace(after, percent_complete=0.9), drop, drop.on) is None
     unknown = replace(state, percent_complete=None)
@@ -136,10 +138,16 @@ def test_pacing_drop_and_data_alert_are_never_cancelled() -> None:
 # -- CSU at-risk (calendar days) ---------------------------------------------------------------
 
 
+def _csu_state() -> EnrollmentState:
+    return EnrollmentState(
+        key="d1#c1#s1", start_date=date(2026, 3, 1), last_on={"submission": date(2026, 3, 2)}
+    )
+
+
 @pytest.mark.parametrize("kind", ["submission", "discussion_post", "mastery_exercise", "forum_question"])
 def test_at_risk_email_is_resolved_by_engagement(kind: str) -> None:
     compiled = program(CSU)
-    state = EnrollmentState(key="d1#c1#s1", start_date=date(2026, 3, 1), last_on={"submission": date(2026, 3, 2)})
+    state = _csu_state()
     warning, state = _until(compiled, state, date(2026, 3, 3), "csu.engagement.at_risk_14d")
     assert warning.on == date(2026, 3, 17)
     # Logging in is not engagement (catalogue section 3).
@@ -152,7 +160,7 @@ def test_at_risk_email_is_resolved_by_engagement(kind: str) -> None:
 def test_at_risk_email_stands_when_activity_is_after_the_day_of_sending() -> None:
     """The check sees what the evaluation after the day of sending would see: nothing later."""
     compiled = program(CSU)
-    state = EnrollmentState(key="d1#c1#s1", start_date=date(2026, 3, 1), last_on={"submission": date(2026, 3, 2)})
+    state = _csu_state()
     warning, state = _until(compiled, state, date(2026, 3, 3), "csu.engagement.at_risk_14d")
     # Engagement dated before the lapse's anchor changes nothing (activity only moves it later).
     earlier = with_activity(state, "discussion_post", date(2026, 3, 1))
@@ -161,7 +169,7 @@ def test_at_risk_email_stands_when_activity_is_after_the_day_of_sending() -> Non
 
 def test_withdrawal_is_never_cancelled() -> None:
     compiled = program(CSU)
-    state = EnrollmentState(key="d1#c1#s1", start_date=date(2026, 3, 1), last_on={"submission": date(2026, 3, 2)})
+    state = _csu_state()
     action, after = _until(compiled, state, date(2026, 3, 3), "csu.engagement.withdraw_21d", "action")
     assert _recheck(compiled, with_activity(after, "submission", action.on), action, action.on) is None
 
@@ -203,7 +211,8 @@ def test_removal_notice_is_resolved_by_correspondence_since_step_2() -> None:
     assert found is not None and found.fact == "instructor_contact"
     # Correspondence does not resolve step 2 (its condition is about submissions only).
     reminder, after = _until(compiled, _msc_state(), date(2026, 1, 5), STEP2)
-    assert _recheck(compiled, with_activity(after, "instructor_message", reminder.on), reminder, reminder.on) is None
+    wrote = with_activity(after, "instructor_message", reminder.on)
+    assert _recheck(compiled, wrote, reminder, reminder.on) is None
 
 
 def test_removal_is_never_cancelled() -> None:
