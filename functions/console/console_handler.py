@@ -237,6 +237,8 @@ _SETTLES: dict[str, dict[str, str]] = {
         "notice.confirmed": "recovered",
         "notice.unconfirmed": "recovered",
         "notice.failed": "settled as failed",
+        # A warning the re-check at send found resolved (the student re-engaged): nothing to send.
+        "notice.cancelled": "cancelled (resolved)",
         "delivery.failed": "parked again",
     },
 }
