@@ -67,7 +67,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import ledger, recheck, suppression
+from onpace_core.delivery import ledger, recheck, sent_mail, suppression
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -342,10 +342,12 @@ class _Attempt:
         for position, item in enumerate(prepared):
             if time.monotonic() > self.deadline:
                 raise DeadlineNear(item.key)
-            entry = {"status": "sending", "at": self.at, "by": self.token}
+            kept = self._kept(settings, item)
+            entry = {"status": "sending", "at": self.at, "by": self.token, **kept}
             ledger.mark(self.notice, self.token, item.key, entry, self.learned)
             self._written()
             self.deliveries[item.key] = entry
+            self._keep(settings, item)
             try:
                 message_id = _send(ses_client, settings, self.notice.notice_id, item)
             except ClientError as error:
@@ -368,9 +370,25 @@ class _Attempt:
                 # case where this can mean a second copy; botocore itself retries those too.
                 self.release.append(item.key)
                 raise
-            self.learned[item.key] = item.settled({"status": "sent", "message_id": message_id, "at": self.at})
+            sent = {"status": "sent", "message_id": message_id, "at": self.at, **kept}
+            self.learned[item.key] = item.settled(sent)
             self.sent_now += 1
         return self.settle()
+
+    def _kept(self, settings: Settings, item: _Prepared) -> dict[str, str]:
+        """Where the message will be kept (``deliveries.r{i}.mail``, ``delivery/sent_mail.py``)."""
+        if not settings.sent_mail_bucket:
+            return {}
+        return {sent_mail.FIELD: sent_mail.mail_key(self.notice.district_id, self.notice.notice_id, item.key)}
+
+    def _keep(self, settings: Settings, item: _Prepared) -> None:
+        """The message as handed to SES, kept before the call, so a sent message is always kept;
+        one that cannot be kept is given back unsent (the retry keeps and sends it)."""
+        try:
+            sent_mail.keep(sent_mail.store_for(settings), self.notice, item.key, item.raw)
+        except Exception:
+            self.release.append(item.key)
+            raise
 
     def _written(self) -> None:
         self.deliveries.update(self.learned)
