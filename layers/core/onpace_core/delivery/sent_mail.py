@@ -24,7 +24,6 @@ from functools import cache
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from onpace_core.delivery.evidence import plain
 from onpace_core.settings import Settings
 from onpace_core.store.models import OutboxModel
 
@@ -158,6 +157,14 @@ def _header(message: EmailMessage, name: str) -> str | None:
     return str(value).strip() if value is not None else None
 
 
+def _entry(deliveries: Any, recipient_key: str) -> Mapping[str, Any]:
+    # Not ``evidence.plain``: evidence imports the rules' titles, which the console's cold start
+    # must not load (tests/unit/test_cold_imports.py).
+    found = deliveries.as_dict() if hasattr(deliveries, "as_dict") else dict(deliveries or {})
+    entry = found.get(recipient_key)
+    return entry if isinstance(entry, Mapping) else {}
+
+
 def kept_email(
     store: MailStore, district_id: str, notice_id: str, recipient_key: str
 ) -> dict[str, Any] | None:
@@ -171,7 +178,7 @@ def kept_email(
         return None
     if notice.district_id != district_id:
         return None
-    entry: Mapping[str, Any] = plain(notice.deliveries).get(recipient_key) or {}
+    entry = _entry(notice.deliveries, recipient_key)
     key = entry.get(FIELD)
     if not isinstance(key, str):
         return None
