@@ -30,7 +30,10 @@ What happens on each fault (``docs/operations.md``, "Delivery faults"):
   per 100 recipients, before rendering) is recorded ``suppressed`` and not sent.
 
 Every message carries the configuration set (its events reach ``delivery/tracking.py``) and
-tags naming the notice and the recipient (``tracking.message_tags``).
+tags naming the notice and the recipient (``tracking.message_tags``), and is kept exactly as
+handed to SES (``delivery/sent_mail.py``) after its recipient is marked and before the SES call;
+the mark and the recorded answer name the object (``deliveries.r{i}.mail``). A message that
+cannot be kept is given back unsent, like one SES throttled.
 
 Lifecycle of the item: ``pending`` → ``sending`` → ``sent`` | ``partial`` | ``failed`` |
 ``unconfirmed`` | ``cancelled``. ``skipped``, ``suppressed`` and ``recorded`` items are never sent.
