@@ -307,3 +307,74 @@ SUPPRESSION_CLEAR_RESPONSES: dict[int, OpenAPIResponse] = {
     **_COMMON,
     **_STORE,
 }
+
+NOTICE_EMAIL_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "notice_id",
+        "in": "path",
+        "required": True,
+        "description": "The notice id, percent-encoded (it holds #), as audit entries name it",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 3072},
+    },
+    {
+        "name": "r",
+        "in": "path",
+        "required": True,
+        "description": "The recipient's index in the notice (0, 1, …; r0, r1, … too)",
+        "schema": {"type": "string", "pattern": "^r?[0-9]{1,3}$"},
+    },
+]
+
+_ATTACHMENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["filename", "content_type"],
+    "properties": {"filename": _NULLABLE_STRING, "content_type": {"type": "string"}},
+}
+
+NOTICE_EMAIL_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": (
+            "The email exactly as it was handed to SES. `html` is the HTML part as sent, not "
+            "sanitised: show it only in a sandboxed iframe (no scripts, no same origin)"
+        ),
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": [
+                        "district_id",
+                        "notice_id",
+                        "recipient",
+                        "subject",
+                        "from",
+                        "to",
+                        "date",
+                        "text",
+                        "html",
+                        "attachments",
+                    ],
+                    "properties": {
+                        "district_id": {"type": "string"},
+                        "notice_id": {"type": "string"},
+                        "recipient": {"type": "string", "description": "r0, r1, …"},
+                        "status": _NULLABLE_STRING,
+                        "ses_message_id": _NULLABLE_STRING,
+                        "subject": _NULLABLE_STRING,
+                        "from": _NULLABLE_STRING,
+                        "to": _NULLABLE_STRING,
+                        "reply_to": _NULLABLE_STRING,
+                        "date": _NULLABLE_STRING,
+                        "message_id": _NULLABLE_STRING,
+                        "text": _NULLABLE_STRING,
+                        "html": _NULLABLE_STRING,
+                        "attachments": {"type": "array", "items": _ATTACHMENT},
+                    },
+                }
+            }
+        },
+    },
+    400: _message("A malformed notice id or recipient index"),
+    404: _message("No such notice in the district, or no email kept for that recipient"),
+    **_COMMON,
+    **_STORE,
+}

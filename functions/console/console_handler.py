@@ -13,6 +13,13 @@ Routes (HTTP API, payload v2, every one behind the ``DistrictAdmins`` JWT author
     last attempt, notices whose delivery did), newest first, each with the later audit entry
     that settled it, if any: the HTML page (no script) and its JSON.
 
+``GET /console/api/notices/{notice_id}/emails/{r}``
+    One email of a notice exactly as it was handed to SES (``delivery/sent_mail.py``): subject,
+    from, to, date, the text and HTML parts and the attachments' names. ``notice_id`` is
+    percent-encoded (it holds ``#``), ``r`` the recipient's index (``0`` or ``r0``). A notice of
+    another district, or a recipient with no kept message, is 404. The HTML is data, not
+    sanitised: a page must show it only in a sandboxed iframe.
+
 ``GET /console/api/suppressions`` and ``DELETE /console/api/suppressions?id=``
     The district's suppressed addresses (SES hard bounces and complaints: notify does not
     write to them), masked; clearing one (audited ``suppression.cleared``) lets later notices
@@ -40,6 +47,7 @@ from functools import cache
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import console_contract as contract
 from aws_lambda_powertools import Logger
@@ -48,7 +56,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 from onpace_core.audit import log as audit_log
-from onpace_core.delivery import suppression
+from onpace_core.delivery import sent_mail, suppression
+from onpace_core.delivery.retry_queue import notice_ref
 from onpace_core.observability import metrics, tracer
 from onpace_core.settings import Settings
 from onpace_core.store.models import AuditModel, bind_tables
@@ -63,6 +72,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_FILTER_LENGTH = 256
 _ENTRY_ID = re.compile("[0-9a-f]{64}")
+_RECIPIENT = re.compile("r?([0-9]{1,3})")
+MAX_NOTICE_ID_LENGTH = 1024
 
 logger = Logger()
 app = APIGatewayHttpResolver(debug=False)
@@ -237,6 +248,8 @@ _SETTLES: dict[str, dict[str, str]] = {
         "notice.confirmed": "recovered",
         "notice.unconfirmed": "recovered",
         "notice.failed": "settled as failed",
+        # A warning the re-check at send found resolved (the student re-engaged): nothing to send.
+        "notice.cancelled": "cancelled (resolved)",
         "delivery.failed": "parked again",
     },
 }
@@ -534,6 +547,41 @@ def suppressions_clear() -> Response[Any]:
     )
     logger.info("suppression cleared", extra={"district_id": district_id})
     return _json(HTTPStatus.OK, {"district_id": district_id, "id": entry_id, "cleared": True})
+
+
+def parse_notice_email(notice_id: str, r: str) -> tuple[str, str]:
+    """The notice id (percent-decoded) and the recipient's delivery key (``r{i}``) of the path."""
+    decoded = unquote(notice_id)
+    if not decoded or len(decoded) > MAX_NOTICE_ID_LENGTH:
+        raise BadQueryError(f"notice_id must be 1 to {MAX_NOTICE_ID_LENGTH} characters")
+    found = _RECIPIENT.fullmatch(r)
+    if found is None:
+        raise BadQueryError("r must be a recipient index (0, 1, … or r0, r1, …)")
+    return decoded, f"r{int(found.group(1))}"
+
+
+@app.get(
+    "/console/api/notices/<notice_id>/emails/<r>",
+    summary="One email of a notice, exactly as it was sent",
+    tags=[contract.TAG],
+    operation_id="getNoticeEmail",
+    responses=contract.NOTICE_EMAIL_RESPONSES,
+    security=contract.SECURITY,
+    openapi_extensions={contract.PARAMETERS: contract.NOTICE_EMAIL_PARAMETERS},
+)
+def notice_email(notice_id: str, r: str) -> Response[Any]:
+    district_id = _caller_district()
+    decoded, recipient = parse_notice_email(notice_id, r)
+    store = sent_mail.store_for(SETTINGS)
+    found = sent_mail.kept_email(store, district_id, decoded, recipient) if store is not None else None
+    # The notice id names the student: logs carry its hash.
+    logger.info(
+        "notice email read",
+        extra={"district_id": district_id, "notice_ref": notice_ref(decoded), "found": found is not None},
+    )
+    if found is None:
+        return _json(HTTPStatus.NOT_FOUND, {"message": "No such email of a notice in your district."})
+    return _json(HTTPStatus.OK, {"district_id": district_id, **found})
 
 
 # ---------------------------------------------------------------------------------------------

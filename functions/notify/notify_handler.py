@@ -139,6 +139,8 @@ def _log_result(result: DeliveryResult) -> None:
             "status": result.status,
             "rule_id": result.rule_id,
             "sent_now": result.sent_now,
+            # A warning cancelled at send: the activity kind that resolved it (no date, no name).
+            "resolved_by": result.resolved_by.get("fact") if result.resolved_by else None,
             "recipients": [
                 {
                     "index": o.index,

@@ -325,6 +325,8 @@ def test_canvas_signed(gateway: GatewayHandle, session: requests.Session, signed
         ("/console/api/audit", GenerationMode.POSITIVE),
         ("/console/api/audit", GenerationMode.NEGATIVE),
         ("/console/api/audit/verify", GenerationMode.POSITIVE),
+        ("/console/api/notices/{notice_id}/emails/{r}", GenerationMode.POSITIVE),
+        ("/console/api/notices/{notice_id}/emails/{r}", GenerationMode.NEGATIVE),
     ],
 )
 def test_console_signed_in(

@@ -161,6 +161,7 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/console/api/failures", "GET"),
         ("/console/api/suppressions", "GET"),
         ("/console/api/suppressions", "DELETE"),
+        ("/console/api/notices/{notice_id}/emails/{r}", "GET"),
     }
 
     def target(operation: dict[str, Any]) -> str:

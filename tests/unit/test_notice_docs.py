@@ -69,3 +69,11 @@ def test_every_deadline_name_in_the_rules_is_classified(repo_root: Path) -> None
     stated = _stated_in_code(repo_root / "layers" / "rules" / "onpace_rules" / "rules")
     assert {"appeal", "block_end", "meeting_earliest", "withdrawal", "extension_end"} <= stated
     assert stated == set(DEADLINE_MEANINGS) | NOT_DEADLINES
+
+
+def test_recheck_table_lists_exactly_the_warnings_the_engine_rechecks(repo_root: Path) -> None:
+    from onpace_rules.registry import WARNING_RULE_IDS
+
+    text = (repo_root / "docs" / "notices.md").read_text(encoding="utf-8")
+    listed = {n for row in _table(text, "rule id") for n in NAME.findall(row[0])}
+    assert listed == WARNING_RULE_IDS

@@ -49,6 +49,8 @@ class Settings:
     raw_event_ttl_days: int = 30
     raw_archive_days: int = 400
     raw_archive_bucket: str = ""
+    # Every email exactly as handed to SES (delivery/sent_mail.py): notify writes, the console reads.
+    sent_mail_bucket: str = ""
     aws_region: str = "us-east-1"
     # The evaluation fan-out (evaluation/fanout.py): the shard queue, its dead-letter queue, due
     # enrollments per shard, and the receives of a one-enrollment retry before it is parked

@@ -61,6 +61,9 @@ EMAILED_RULE_IDS: frozenset[str] = IMPLEMENTED_RULE_IDS - SILENT_RULE_IDS
 # emailed rule can write to a student or a family, and so needs the program's ``notices``.
 STAFF_ONLY_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in m.staff_only)
 FAMILY_NOTICE_RULE_IDS: frozenset[str] = EMAILED_RULE_IDS - STAFF_ONLY_RULE_IDS
+# Warnings re-checked just before they are sent (``onpace_rules.recheck``); every other notice
+# (actions, approval requests, data alerts) is sent as decided.
+WARNING_RULE_IDS: frozenset[str] = frozenset(r for m in RULE_MODULES for r in m.warnings)
 
 
 def family_rules(config: ProgramConfig) -> list[str]:

@@ -4,8 +4,9 @@ The outbox item is the ledger (``delivery/ledger.py``). An attempt first claims 
 lease (one conditional update that returns the item), renders every message, and then for each
 recipient marks it ``sending`` before calling SES — the same write records SES's answer for
 the recipient before — and settles the notice and writes its audit entry in one transaction.
-A notice to ``n`` recipients so costs ``n + 3`` DynamoDB requests (the audit chain's head is one
-of them), where it cost ``2n + 8`` before.
+A notice to ``n`` recipients so costs ``n + 4`` DynamoDB requests (the audit chain's head and the
+suppression list are two of them; a warning adds its re-check's GetItem), where it cost ``2n + 8``
+before.
 
 What happens on each fault (``docs/operations.md``, "Delivery faults"):
 
@@ -29,10 +30,19 @@ What happens on each fault (``docs/operations.md``, "Delivery faults"):
   per 100 recipients, before rendering) is recorded ``suppressed`` and not sent.
 
 Every message carries the configuration set (its events reach ``delivery/tracking.py``) and
-tags naming the notice and the recipient (``tracking.message_tags``).
+tags naming the notice and the recipient (``tracking.message_tags``), and is kept exactly as
+handed to SES (``delivery/sent_mail.py``) after its recipient is marked and before the SES call;
+the mark and the recorded answer name the object (``deliveries.r{i}.mail``). A message that
+cannot be kept is given back unsent, like one SES throttled.
 
 Lifecycle of the item: ``pending`` → ``sending`` → ``sent`` | ``partial`` | ``failed`` |
-``unconfirmed``. ``skipped``, ``suppressed`` and ``recorded`` items are never sent.
+``unconfirmed`` | ``cancelled``. ``skipped``, ``suppressed`` and ``recorded`` items are never sent.
+
+A warning is re-checked after the claim and before anything is rendered (``delivery/recheck.py``,
+the engine's ``onpace_rules.recheck``): when the student re-engaged since the evaluation, the notice
+is settled ``cancelled`` (reason ``resolved``) with a ``notice.cancelled`` audit entry, in the
+same transaction as ever, and nothing is sent. That costs one GetItem of the enrollment per
+warning; other notices are not re-checked.
 
 A Chicago meeting plan's email to the instructor carries the meeting invitation as an ``.ics``
 attachment (``delivery/invitation.py``), built with every other message after the claim from the
@@ -60,7 +70,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import ledger, suppression
+from onpace_core.delivery import ledger, recheck, sent_mail, suppression
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -122,7 +132,7 @@ SENDING_BLOCKED = frozenset(
     }
 )
 
-NEVER_SEND = frozenset({"skipped", "suppressed", "recorded"})
+NEVER_SEND = frozenset({"skipped", "suppressed", "recorded", recheck.CANCELLED})
 FINAL = frozenset({"sent", "partial", "failed", "unconfirmed"})
 # Roster roles of the student's family: their messages carry the contact person's Reply-To.
 FAMILY_CONTACT_ROLES = frozenset({"student", "guardian", "parent"})
@@ -151,6 +161,7 @@ class DeliveryResult:
     outcomes: tuple[RecipientOutcome, ...] = ()
     retry_after: float | None = None
     blocked: str | None = None  # the SENDING_BLOCKED code that stopped the notice, if any
+    resolved_by: Mapping[str, Any] | None = None  # a warning cancelled by this call: what resolved it
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -318,6 +329,10 @@ class _Attempt:
         self.blocked: str | None = None
 
     def run(self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime) -> DeliveryResult:
+        # Re-check at send: only before the first message (a notice partly sent is finished).
+        cancellation = None if self.deliveries else recheck.resolved_at_send(self.notice, now)
+        if cancellation is not None:
+            return self.cancel(cancellation)
         prepared = _prepare(
             self.notice,
             settings,
@@ -330,10 +345,12 @@ class _Attempt:
         for position, item in enumerate(prepared):
             if time.monotonic() > self.deadline:
                 raise DeadlineNear(item.key)
-            entry = {"status": "sending", "at": self.at, "by": self.token}
+            kept = self._kept(settings, item)
+            entry = {"status": "sending", "at": self.at, "by": self.token, **kept}
             ledger.mark(self.notice, self.token, item.key, entry, self.learned)
             self._written()
             self.deliveries[item.key] = entry
+            self._keep(settings, item)
             try:
                 message_id = _send(ses_client, settings, self.notice.notice_id, item)
             except ClientError as error:
@@ -356,9 +373,25 @@ class _Attempt:
                 # case where this can mean a second copy; botocore itself retries those too.
                 self.release.append(item.key)
                 raise
-            self.learned[item.key] = item.settled({"status": "sent", "message_id": message_id, "at": self.at})
+            sent = {"status": "sent", "message_id": message_id, "at": self.at, **kept}
+            self.learned[item.key] = item.settled(sent)
             self.sent_now += 1
         return self.settle()
+
+    def _kept(self, settings: Settings, item: _Prepared) -> dict[str, str]:
+        """Where the message will be kept (``deliveries.r{i}.mail``, ``delivery/sent_mail.py``)."""
+        if not settings.sent_mail_bucket:
+            return {}
+        return {sent_mail.FIELD: sent_mail.mail_key(self.notice.district_id, self.notice.notice_id, item.key)}
+
+    def _keep(self, settings: Settings, item: _Prepared) -> None:
+        """The message as handed to SES, kept before the call, so a sent message is always kept;
+        one that cannot be kept is given back unsent (the retry keeps and sends it)."""
+        try:
+            sent_mail.keep(sent_mail.store_for(settings), self.notice, item.key, item.raw)
+        except Exception:
+            self.release.append(item.key)
+            raise
 
     def _written(self) -> None:
         self.deliveries.update(self.learned)
@@ -382,6 +415,25 @@ class _Attempt:
         self._written()
         return DeliveryResult(
             self.notice.notice_id, status, self.notice.rule_id, self.sent_now, found, blocked=self.blocked
+        )
+
+    def cancel(self, cancellation: recheck.Cancellation) -> DeliveryResult:
+        """Settle a warning the re-check found resolved: ``cancelled``, nothing sent, audited."""
+        ledger.settle(
+            self.notice,
+            self.token,
+            recheck.cancelled_entry(self.notice, cancellation),
+            settles=self.learned,
+            status=recheck.CANCELLED,
+            reason=recheck.RESOLVED,
+            first_message_id=None,
+            at=self.at,
+        )
+        return DeliveryResult(
+            self.notice.notice_id,
+            recheck.CANCELLED,
+            self.notice.rule_id,
+            resolved_by=cancellation.evidence(),
         )
 
     def lost(self) -> DeliveryResult | None:

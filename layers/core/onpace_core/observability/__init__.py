@@ -40,6 +40,7 @@ ENROLLMENTS_FAILED = "EnrollmentsFailed"
 DECISIONS = "Decisions"
 NOTICES_SENT = "NoticesSent"
 NOTICES_FAILED = "NoticesFailed"
+NOTICES_CANCELLED = "NoticesCancelled"  # warnings resolved before sending (delivery/recheck.py)
 EMAILS_SENT = "EmailsSent"
 EMAILS_FAILED = "EmailsFailed"
 DELIVERY_ERRORS = "DeliveryErrors"
@@ -84,6 +85,7 @@ __all__ = [
     "EVENTS_INGESTED",
     "EVENTS_UNMATCHED",
     "NAMESPACE",
+    "NOTICES_CANCELLED",
     "NOTICES_FAILED",
     "NOTICES_SENT",
     "PROGRAM_DAYS_EVALUATED",

@@ -13,6 +13,7 @@ from onpace_core.observability import (
     EMAILS_FAILED,
     EMAILS_SENT,
     EMAILS_SUPPRESSED,
+    NOTICES_CANCELLED,
     NOTICES_FAILED,
     NOTICES_SENT,
     SES_SENDING_BLOCKED,
@@ -27,7 +28,8 @@ def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
     """``onpace_core.delivery.sender.deliver``, counted (same arguments).
 
     ``NoticesSent``: notices of which SES accepted at least one email in this call;
-    ``NoticesFailed``: notices that ended ``failed`` (no recipient reached); ``EmailsSent`` and
+    ``NoticesFailed``: notices that ended ``failed`` (no recipient reached); ``NoticesCancelled``:
+    warnings the re-check at send found resolved (``delivery/recheck.py``); ``EmailsSent`` and
     ``EmailsFailed`` per recipient, ``EmailsSuppressed`` (on the district's suppression list);
     ``DeliveryErrors``: calls that raised (to be retried); ``SesSendingBlocked``: notices SES
     refused for the whole account or configuration set (an alarm in template.yaml).
@@ -41,6 +43,7 @@ def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
         raise
     count(NOTICES_SENT, 1 if result.sent_now else 0)
     count(NOTICES_FAILED, 1 if result.status == "failed" else 0)
+    count(NOTICES_CANCELLED, 1 if result.resolved_by is not None else 0)
     count(EMAILS_SENT, result.sent_now)
     count(EMAILS_FAILED, sum(1 for o in result.outcomes if o.status == "failed"))
     count(EMAILS_SUPPRESSED, sum(1 for o in result.outcomes if o.status == "suppressed"))

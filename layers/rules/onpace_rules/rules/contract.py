@@ -19,12 +19,28 @@ from datetime import date
 from typing import ClassVar, Protocol
 
 from onpace_rules.context import RuleContext
-from onpace_rules.decisions import Decision
+from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import ONE_DAY, EnrollmentState
 from onpace_rules.kinds import ActivityKind, Scope
 from onpace_rules.program import ProgramConfig
 
 Planner = Callable[[EnrollmentState, date, RuleContext], tuple[Sequence[Decision], date | None]]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Why a warning no longer stands when it is about to be sent (``onpace_rules.recheck``).
+
+    ``fact`` is what resolved it: an activity kind (``submission``…), ``percent_complete`` or an
+    input kind (``instructor_contact``); ``on`` its program-local date; ``detail`` a few values
+    for the audit (never a name or an address).
+    """
+
+    rule_id: str
+    episode: str
+    fact: str
+    on: date | None
+    detail: Mapping[str, FactValue]
 
 
 class RuleFamily(ABC):
@@ -92,6 +108,20 @@ class RuleFamily(ABC):
         (an appeal window, a re-enrollment window) counts them again.
         """
         return replace(decision, on=day)
+
+    def resolved(
+        self, state: EnrollmentState, rule_id: str, episode: str, seen_on: date, ctx: RuleContext
+    ) -> Resolution | None:
+        """Whether the warning ``rule_id`` of ``episode`` (a notice of this family, about to be
+        sent) is resolved by what the evaluation of ``seen_on`` would see: the lapse it warned
+        about is over, or the value it warned about meets the threshold. ``ctx`` is the context
+        of the day the warning was decided.
+
+        Default: never (only warnings are re-checked at send, and a family says which of its
+        rule ids are warnings by overriding this; an action, an approval request or a data alert
+        always stands).
+        """
+        return None
 
     @property
     def activity_wake_days(self) -> Mapping[ActivityKind, int]:
@@ -208,9 +238,13 @@ class RuleModule:
     build_adjusters: Callable[[ProgramConfig], Sequence[StateAdjuster]] = _no_adjusters
     silent: frozenset[str] = frozenset()
     staff_only: frozenset[str] = frozenset()
+    #: Warnings a family of the module may find resolved at send (``RuleFamily.resolved``): the
+    #: notify function reads the enrollment again only for these.
+    warnings: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         untitled = sorted(set(self.rule_ids) - set(self.titles))
-        unknown = sorted((set(self.titles) | self.silent | self.staff_only) - set(self.rule_ids))
+        mine = set(self.titles) | self.silent | self.staff_only | self.warnings
+        unknown = sorted(mine - set(self.rule_ids))
         if untitled or unknown:
             raise ValueError(f"rule module: ids without a title {untitled}, ids not its own {unknown}")

@@ -37,6 +37,17 @@ def since_episode(anchor: date) -> str:
     return found
 
 
+def episode_anchor(episode: str) -> date | None:
+    """The anchor of a ``since-YYYY-MM-DD`` episode (``since_episode``), or None for another kind."""
+    prefix, _, rest = episode.partition("-")
+    if prefix != "since" or not rest:
+        return None
+    try:
+        return date.fromisoformat(rest)
+    except ValueError:
+        return None
+
+
 def fired_on(state: EnrollmentState, rule_id: str, episode: str) -> date | None:
     return state.fired.get(f"{rule_id}#{episode}")
 

@@ -34,8 +34,8 @@ from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import ONE_DAY, ActivityKind, EnrollmentState, EnrollmentStatus, Scope
 from onpace_rules.rules.clock import Clock, DayUnit, accommodations_seen
-from onpace_rules.rules.contract import RuleFamily
-from onpace_rules.rules.helpers import SUPERSEDED, fired_on, iso, since_episode
+from onpace_rules.rules.contract import Resolution, RuleFamily
+from onpace_rules.rules.helpers import SUPERSEDED, episode_anchor, fired_on, iso, since_episode
 
 
 class InactivityParams(BaseModel):
@@ -196,6 +196,27 @@ class InactivitySeries(RuleFamily):
         )
         # Sent today, the warning leaves the action, counted from today at the earliest.
         return decisions, announced if announced is not None else self._new_lapse(day, clock)
+
+    def resolved(
+        self, state: EnrollmentState, rule_id: str, episode: str, seen_on: date, ctx: RuleContext
+    ) -> Resolution | None:
+        """The warning's lapse is over when qualifying activity the evaluation of ``seen_on``
+        sees moved the anchor past the episode's (catalogue conventions: "a new qualifying
+        activity ends the episode"): the same anchor ``plan`` counts from."""
+        started = episode_anchor(episode)
+        if rule_id != self.warning_id or started is None:
+            return None
+        anchor = state.inactivity_anchor(self.kinds, seen_on)
+        if anchor <= started:
+            return None  # no qualifying activity since (a voided one moves it earlier: still lapsed)
+        kind = min(k for k in self.kinds if state.last_before(k, seen_on) == anchor)
+        return Resolution(
+            rule_id=rule_id,
+            episode=episode,
+            fact=kind,
+            on=anchor,
+            detail={"activity": kind, "activity_on": iso(anchor), "lapse_since": iso(started)},
+        )
 
     def _new_lapse(self, day: date, clock: Clock) -> date:
         """The first date of a lapse that activity dated ``day`` (not seen yet) would start."""

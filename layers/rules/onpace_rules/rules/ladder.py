@@ -40,8 +40,8 @@ from onpace_rules.facts import ONE_DAY, ActivityKind, EnrollmentState, Enrollmen
 from onpace_rules.inputs import Reenrollment
 from onpace_rules.program import ProgramConfig
 from onpace_rules.rules.clock import Clock, accommodations_seen
-from onpace_rules.rules.contract import RuleFamily, RuleModule
-from onpace_rules.rules.helpers import enabled, iso, merged_params, since_episode, validated
+from onpace_rules.rules.contract import Resolution, RuleFamily, RuleModule
+from onpace_rules.rules.helpers import enabled, episode_anchor, iso, merged_params, since_episode, validated
 from onpace_rules.rules.msc_course import course_fee_on, for_this_class
 
 STEP1 = "msc.progress.step1_contact"
@@ -212,15 +212,7 @@ class ProgressLadder(RuleFamily):
                 assert previous is not None
                 if index >= 2:
                     assert reminded is not None  # the chain has step 2 before step 3
-                    # "Since step 2": from the day it was sent, or the day it was due when it went
-                    # out late (step 1's due date + 7), so that an evaluator that was down never
-                    # counts a student's answer as coming before the reminder.
-                    since = self._first_due(state, day, anchor, calendar) + self._after_step[1]
-                    if reminded < since:
-                        since = reminded
-                    if self._submitted_since(state, day, since) or (
-                        last_correspondence(state, day, since) is not None
-                    ):
+                    if self._answered_since_reminder(state, day, anchor, calendar, reminded) is not None:
                         # Steps 3 and 4 need "no submissions and no correspondence with the
                         # instructor since step 2": a student who answers, or is still short
                         # but submits, is not removed; the ladder of this lapse ends (with one
@@ -229,6 +221,62 @@ class ProgressLadder(RuleFamily):
                 due = previous + self._after_step[index]
             return index, due, episode, anchor
         return None
+
+    def _answered_since_reminder(
+        self, state: EnrollmentState, day: date, anchor: date, calendar: ProgramCalendar, reminded: date
+    ) -> tuple[date, str] | None:
+        """A submission or correspondence with the instructor since step 2 that the evaluation of
+        ``day`` sees, as (its date, its kind): what ends the ladder of the lapse before step 3."""
+        # "Since step 2": from the day it was sent, or the day it was due when it went out late
+        # (step 1's due date + 7), so that an evaluator that was down never counts a student's
+        # answer as coming before the reminder.
+        since = self._first_due(state, day, anchor, calendar) + self._after_step[1]
+        if reminded < since:
+            since = reminded
+        if self._submitted_since(state, day, since):
+            last = state.last_before("submission", day)
+            assert last is not None
+            return last, "submission"
+        return last_correspondence(state, day, since)
+
+    def resolved(
+        self, state: EnrollmentState, rule_id: str, episode: str, seen_on: date, ctx: RuleContext
+    ) -> Resolution | None:
+        """Steps 1-3 (notices before the removal) are resolved when the lapse is over — the
+        expected submissions came, so ``_anchor`` moved past the episode's (step 2's condition
+        "still below the expected submissions") — and step 3 also by a submission or
+        correspondence since step 2, the condition ``_next`` stops the ladder on."""
+        started = episode_anchor(episode)
+        steps = [s.rule_id for s in self._chain if s.kind == "notice"]
+        if rule_id not in steps or started is None:
+            return None
+        if self._anchor(state, seen_on) > started:
+            last = state.last_before("submission", seen_on)
+            return Resolution(
+                rule_id=rule_id,
+                episode=episode,
+                fact="submission",
+                on=last,
+                detail={
+                    "activity": "submission",
+                    "activity_on": iso(last) if last is not None else None,
+                    "lapse_since": iso(started),
+                },
+            )
+        reminded = state.fired.get(self._fired_keys(episode)[1]) if len(self._chain) > 1 else None
+        if steps.index(rule_id) < 2 or reminded is None:
+            return None
+        found = self._answered_since_reminder(state, seen_on, started, ctx.calendar, reminded)
+        if found is None:
+            return None
+        on, kind = found
+        return Resolution(
+            rule_id=rule_id,
+            episode=episode,
+            fact=kind,
+            on=on,
+            detail={"activity": kind, "activity_on": iso(on), "reminder_date": iso(reminded)},
+        )
 
     def _decision(
         self, state: EnrollmentState, day: date, ctx: RuleContext, found: tuple[int, date, str, date]
@@ -427,4 +475,5 @@ MODULE = RuleModule(
     build=build,
     # Step 1 prompts the instructor only.
     staff_only=frozenset({STEP1}),
+    warnings=frozenset({STEP1, STEP2, STEP3}),
 )

@@ -26,7 +26,7 @@ from onpace_rules.decisions import Decision, FactValue
 from onpace_rules.facts import ONE_DAY, EnrollmentState, Scope
 from onpace_rules.inputs import Appeal
 from onpace_rules.program import ProgramConfig
-from onpace_rules.rules.contract import RuleFamily, RuleModule
+from onpace_rules.rules.contract import Resolution, RuleFamily, RuleModule
 from onpace_rules.rules.data_alerts import missing_value_alert
 from onpace_rules.rules.helpers import SUPERSEDED, enabled, fired_on, merged_params, validated
 
@@ -221,6 +221,26 @@ class PacingCheckpoint(RuleFamily):
         )
         return decisions, wake
 
+    def resolved(
+        self, state: EnrollmentState, rule_id: str, episode: str, seen_on: date, ctx: RuleContext
+    ) -> Resolution | None:
+        """A pacing warning is resolved when the latest reported percent complete meets the
+        threshold ``plan`` compares it with (catalogue: "a reported percent complete < 15 %");
+        an unreported value resolves nothing ("No data is not zero")."""
+        percent = state.percent_complete
+        if rule_id not in _WARNING_OFFSET_INDEX or percent is None:
+            return None
+        if percent < self.params.pacing_threshold:
+            return None
+        reported = state.last_before("progress", seen_on)
+        return Resolution(
+            rule_id=rule_id,
+            episode=episode,
+            fact="percent_complete",
+            on=reported,
+            detail={"percent_complete": round(percent, 4), "required_percent": self.params.pacing_threshold},
+        )
+
     @staticmethod
     def _appeals_used(state: EnrollmentState, day: date, ctx: RuleContext) -> int:
         """Pacing appeals made in the school year of ``day``, in any class (appeals are student-wide).
@@ -274,4 +294,5 @@ MODULE = RuleModule(
     rule_ids=RULE_IDS,
     titles=TITLES,
     build=build,
+    warnings=frozenset({WARNING_2W, WARNING_1W}),
 )

@@ -52,4 +52,5 @@ MODULE = RuleModule(
     rule_ids=RULE_IDS,
     titles=TITLES,
     build=build,
+    warnings=frozenset({WARNING}),
 )
