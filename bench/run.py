@@ -22,6 +22,10 @@
               and sizes on moto server, at list prices written down with their date
               (``bench/cost.py``, ``bench/cost_model.py``; not part of ``all``); also DynamoDB
               requests per due enrollment of one evaluation day at rising sizes.
+8. notify   — on moto server: outbox notices (3 recipients, 2 languages, deadline.ics each)
+              through the real notify handler, emails per second as a ratio to bare SES
+              ``send_email`` calls in the same run, and DynamoDB requests per email
+              (``bench/notify.py``).
 7. scale    — that last figure alone, at 1,000, 10,000 and 100,000 enrollments (up to N), moto
               server in a process of its own (``bench/scale.py``; not part of ``all``).
 
@@ -29,6 +33,7 @@
                         [--events N] [--rounds N] [--no-tracing] [--first-use] [--instructions]
     python -m bench.run cost [--enrollments N] [--days D]
     python -m bench.run scale [--enrollments 100000]
+    python -m bench.run notify [--notices N]
     python -m bench.run load [--rates 0.5,1,2,4,8,16] [--seconds 10] [--batch 100]
 """
 
@@ -367,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("engine", "storage", "ingest", "coldstart", "load", "cost", "scale", "all"),
+        choices=("engine", "storage", "ingest", "coldstart", "notify", "load", "cost", "scale", "all"),
         default="all",
     )
     parser.add_argument(
@@ -385,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--events", type=int, default=2000, help="ingest: events posted, 500 per webhook (enrollments: 100)"
+    )
+    parser.add_argument(
+        "--notices", type=int, default=200, help="notify: outbox notices sent, 3 emails each"
     )
     parser.add_argument("--rounds", type=int, default=11, help="coldstart: paired runs per handler")
     parser.add_argument(
@@ -424,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.ingest import run_ingest
 
         run_ingest(args.events, args.enrollments or 100)
+    if args.which in ("notify", "all"):
+        from bench.notify import run_notify
+
+        run_notify(args.notices)
     if args.which in ("coldstart", "all"):
         from bench.coldstart import run_coldstart
 
