@@ -36,6 +36,7 @@ ROOTS = (
     "icalendar",
     "jinja2",
     "numpy",
+    "phonenumberslite",
     "pydantic",
     "pyjwt[crypto]",
     "pynamodb",
