@@ -26,7 +26,9 @@ What happens on each fault (``docs/operations.md``, "Delivery faults"):
   a retry (it would fail the same way until an operator acts); the result's ``blocked`` says so
   and the ``SesSendingBlocked`` metric raises an alarm. Throttling and 5xx keep the retry path.
 - A recipient on the district's suppression list (``delivery/suppression.py``: one BatchGetItem
-  per 100 recipients, before rendering) is recorded ``suppressed`` and not sent.
+  per 100 recipients, before rendering) is recorded ``suppressed`` and not sent; once the notice
+  is settled, a suppressed family recipient is escalated to the next contact
+  (``delivery/escalation.py``; again, harmlessly, by a retry that finds the notice settled).
 
 Every message carries the configuration set (its events reach ``delivery/tracking.py``) and
 tags naming the notice and the recipient (``tracking.message_tags``).
@@ -60,7 +62,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import ledger, suppression
+from onpace_core.delivery import escalation, ledger, suppression
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -456,7 +458,7 @@ def deliver(
         raise ClaimFailed(notice_id, code) from error
     attempt = _Attempt(notice, token, at, deadline=time.monotonic() + seconds - SEND_MARGIN)
     try:
-        return attempt.run(ses_client, settings, templates_dir, now)
+        result = attempt.run(ses_client, settings, templates_dir, now)
     except ledger.LeaseLost as error:
         stepped_aside = attempt.lost()
         if stepped_aside is not None:
@@ -466,6 +468,9 @@ def deliver(
     except Exception as error:
         attempt.interrupt(error)
         raise
+    # After the settle: an error here is retried, and the retry escalates from _not_claimed.
+    escalation.after_delivery(notice, result.outcomes, now)
+    return result
 
 
 def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> DeliveryResult:
@@ -481,6 +486,8 @@ def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> De
         if handover is not None and handover.settles:
             deliveries = _confirm(current, deliveries, handover) or deliveries
         found = outcomes(current, deliveries)
+        # A retry of an attempt that settled the notice but did not finish its escalations.
+        escalation.after_delivery(current, found, now)
         return DeliveryResult(notice_id, overall(found), current.rule_id, 0, found)
     if current.status in ("pending", "sending"):
         until = current.lease_until

@@ -20,7 +20,9 @@ change is audited exactly once (the status and its ``delivery.*`` entry are one 
 
 **Suppression**: a hard (``Permanent``) bounce or a complaint puts the address on the district's
 list (``delivery/suppression.py``) before the status is written, so a redelivered event
-finishes a suppression an earlier attempt could not write.
+finishes a suppression an earlier attempt could not write. For a family recipient it then
+escalates the notice to the next contact (``delivery/escalation.py``), also before the status,
+for the same reason; the escalation's conditional put makes a redelivered event write nothing.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from onpace_core.audit.log import AuditEntry, Claim, append_claimed
-from onpace_core.delivery import suppression
+from onpace_core.audit.log import AuditEntry, Claim, append_claimed, utc_now
+from onpace_core.delivery import escalation, suppression
 from onpace_core.delivery.evidence import notice_entry, plain
 from onpace_core.store.models import OutboxModel
 
@@ -150,6 +152,14 @@ def record(event: SesEvent) -> Tracked:
             at=event.at,
         )
         suppressed = True
+        # Before the status: a redelivered event finishes an escalation an earlier attempt
+        # could not write (the escalation's put is conditional, so it is written once).
+        escalation.escalate(
+            notice,
+            key,
+            escalation.COMPLAINED if event.status == "complained" else escalation.BOUNCED,
+            utc_now(),
+        )
     # A one-digit string: compared as a string in the condition, whatever type DynamoDB infers.
     rank = str(RANKS[event.rank_key])
     tracking: dict[str, Any] = {"status": event.status, "rank": rank, "at": event.at}
