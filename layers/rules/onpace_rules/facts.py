@@ -138,6 +138,7 @@ class EnrollmentState:
             roster=self.roster,
             held=held,
             history_on=self.history_on,
+            family_unwarned=self.family_unwarned,
         )
 
     def with_input(self, item: Input) -> EnrollmentState:
