@@ -53,6 +53,7 @@ from onpace_rules.program import ProgramConfig, StaffContact, is_mail_address
 
 from onpace_core.audit.chain import Accounted, ChainWriter
 from onpace_core.audit.log import AuditEntry, Claim, append_claimed, iso_instant
+from onpace_core.delivery.evidence import SUPPRESSED as SUPPRESSED_ERROR
 from onpace_core.delivery.evidence import RecipientOutcome, notice_entry, plain
 from onpace_core.delivery.suppression import address_hash
 from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel, ProgramModel
@@ -135,7 +136,12 @@ def _fresh(address: str | None, seen: set[str]) -> bool:
 def after_delivery(notice: OutboxModel, found: Sequence[RecipientOutcome], now: datetime) -> list[Escalated]:
     """Escalate the family recipients notify found suppressed (called once the notice is settled;
     again after a retry, which then writes nothing)."""
-    failed = [o for o in found if o.status == "suppressed" and o.role in FAMILY_ROLES]
+    # On the suppression list only: a one-click opt-out (``unsubscribed``) was the family's choice.
+    failed = [
+        o
+        for o in found
+        if o.status == "suppressed" and o.error == SUPPRESSED_ERROR and o.role in FAMILY_ROLES
+    ]
     return [escalate(notice, f"r{o.index}", SUPPRESSED, now) for o in failed]
 
 

@@ -29,6 +29,9 @@ What happens on each fault (``docs/operations.md``, "Delivery faults"):
   per 100 recipients, before rendering) is recorded ``suppressed`` and not sent; once the notice
   is settled, a suppressed family recipient is escalated to the next contact
   (``delivery/escalation.py``; again, harmlessly, by a retry that finds the notice settled).
+- A courtesy notice (``delivery/unsubscribe.py``) carries RFC 8058 one-click unsubscribe headers
+  to the family, and a recipient who unsubscribed from its rule (looked up in the same
+  BatchGetItem) is recorded ``suppressed`` with the error ``unsubscribed``, not escalated.
 
 Every message carries the configuration set (its events reach ``delivery/tracking.py``) and
 tags naming the notice and the recipient (``tracking.message_tags``).
@@ -62,7 +65,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import escalation, ledger, suppression
+from onpace_core.delivery import escalation, ledger, suppression, unsubscribe
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -250,14 +253,23 @@ def _prepare(
         except InvalidAddressError:
             error = INVALID_ADDRESS if (contact.address or "").strip() else NO_RECIPIENT
             learned[key] = {"status": "failed", "error": error, "at": at}
-    # One BatchGetItem for every recipient still to send (per 100), before anything is rendered.
-    listed = suppression.suppressed(notice.district_id, addresses.values()) if addresses else set()
+    # One BatchGetItem for every recipient still to send (per 100), before anything is rendered;
+    # a courtesy notice looks up its recipients' one-click opt-outs in the same request.
+    courtesy = unsubscribe.is_courtesy(notice.rule_id)
+    hashes = {key: suppression.address_hash(address) for key, address in addresses.items()}
+    opt_outs = {k: unsubscribe.entry_key(notice.rule_id, h) for k, h in hashes.items()} if courtesy else {}
+    keys = [*hashes.values(), *opt_outs.values()]
+    listed = suppression.listed(notice.district_id, keys) if keys else set()
+    key_for = unsubscribe.key_lookup(settings)
     for index, contact in enumerate(notice.recipients or []):
         key = f"r{index}"
         if key not in addresses:
             continue
-        if suppression.address_hash(addresses[key]) in listed:
+        if hashes[key] in listed:
             learned[key] = {"status": "suppressed", "error": SUPPRESSED, "at": at}
+            continue
+        if opt_outs.get(key) in listed:
+            learned[key] = {"status": "suppressed", "error": unsubscribe.UNSUBSCRIBED, "at": at}
             continue
         to = parse_address(contact.address or "", contact.name)
         invitation = invitations.for_recipient(contact)
@@ -282,6 +294,9 @@ def _prepare(
             ),
             reply_to=person.address if person is not None else None,
             reply_to_name=person.name if person is not None else None,
+            headers=unsubscribe.headers(
+                settings, key_for, notice.district_id, notice.rule_id, contact.role, to.addr_spec
+            ),
         )
         evidence = invitation.evidence if invitation else None
         prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message), invitation=evidence))
