@@ -56,6 +56,7 @@ def _token() -> str:
     tags=[contract.TAG_UNSUBSCRIBE],
     operation_id="getUnsubscribe",
     responses=contract.UNSUBSCRIBE_GET_RESPONSES,
+    openapi_extensions={contract.PARAMETERS: [contract.UNSUBSCRIBE_TOKEN], "security": []},
 )
 def confirm() -> Response[Any]:
     token = _token()
@@ -80,6 +81,11 @@ def confirm() -> Response[Any]:
     tags=[contract.TAG_UNSUBSCRIBE],
     operation_id="postUnsubscribe",
     responses=contract.UNSUBSCRIBE_POST_RESPONSES,
+    openapi_extensions={
+        contract.PARAMETERS: [contract.UNSUBSCRIBE_TOKEN],
+        "requestBody": contract.UNSUBSCRIBE_REQUEST,
+        "security": [],  # public by design (RFC 8058): the signed token is the credential
+    },
 )
 def one_click() -> Response[Any]:
     body = router.current_event.decoded_body or ""
