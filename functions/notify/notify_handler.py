@@ -139,6 +139,7 @@ def _log_result(result: DeliveryResult) -> None:
             "status": result.status,
             "rule_id": result.rule_id,
             "sent_now": result.sent_now,
+            "escalations": list(result.escalations),
             "recipients": [
                 {
                     "index": o.index,

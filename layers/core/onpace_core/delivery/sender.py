@@ -53,6 +53,7 @@ DTSTAMP depend on the notice only, so a retry sends the same entries.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -156,6 +157,8 @@ class DeliveryResult:
     outcomes: tuple[RecipientOutcome, ...] = ()
     retry_after: float | None = None
     blocked: str | None = None  # the SENDING_BLOCKED code that stopped the notice, if any
+    # What escalating each suppressed family recipient did (escalated, already, none).
+    escalations: tuple[str, ...] = ()
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -484,8 +487,8 @@ def deliver(
         attempt.interrupt(error)
         raise
     # After the settle: an error here is retried, and the retry escalates from _not_claimed.
-    escalation.after_delivery(notice, result.outcomes, now)
-    return result
+    escalated = escalation.after_delivery(notice, result.outcomes, now)
+    return dataclasses.replace(result, escalations=tuple(e.outcome for e in escalated))
 
 
 def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> DeliveryResult:

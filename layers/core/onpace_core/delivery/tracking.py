@@ -122,6 +122,9 @@ class Tracked:
     status: str
     rule_id: str | None = None
     suppressed: bool = False
+    # What escalating the recipient did (delivery/escalation.py): escalated | already | none |
+    # not_family; None when the event escalates nothing.
+    escalation: str | None = None
 
 
 def record(event: SesEvent) -> Tracked:
@@ -141,6 +144,7 @@ def record(event: SesEvent) -> Tracked:
         return Tracked("unknown", event.status, notice.rule_id)
     contact = recipients[index]
     suppressed = False
+    escalated: str | None = None
     if event.suppresses and contact.address:
         suppression.suppress(
             notice.district_id,
@@ -154,12 +158,12 @@ def record(event: SesEvent) -> Tracked:
         suppressed = True
         # Before the status: a redelivered event finishes an escalation an earlier attempt
         # could not write (the escalation's put is conditional, so it is written once).
-        escalation.escalate(
+        escalated = escalation.escalate(
             notice,
             key,
             escalation.COMPLAINED if event.status == "complained" else escalation.BOUNCED,
             utc_now(),
-        )
+        ).outcome
     # A one-digit string: compared as a string in the condition, whatever type DynamoDB infers.
     rank = str(RANKS[event.rank_key])
     tracking: dict[str, Any] = {"status": event.status, "rank": rank, "at": event.at}
@@ -175,8 +179,8 @@ def record(event: SesEvent) -> Tracked:
     claim = Claim(OutboxModel(notice_id=notice_id), [path["tracking"].set(tracking)], condition)
     stored = append_claimed(notice.district_id, audit, claim)
     if stored is None:
-        return Tracked("ignored", event.status, notice.rule_id, suppressed)
-    return Tracked("recorded", event.status, notice.rule_id, suppressed)
+        return Tracked("ignored", event.status, notice.rule_id, suppressed, escalated)
+    return Tracked("recorded", event.status, notice.rule_id, suppressed, escalated)
 
 
 _WORDS = {
