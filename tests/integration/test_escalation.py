@@ -141,7 +141,9 @@ def test_a_bounced_guardian_escalates_once_to_the_other_guardian_even_when_ses_r
     sent_esc = _sent(local_stack, esc.notice_id)
     assert [to for to, _, _ in sent_esc] == [LUIS.address]
     (_, message, _) = sent_esc[0]
-    assert "Jamie Rivera" in message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Jamie Rivera" in text
+    assert "could not be delivered to a parent or guardian, so it is sent to you" in text  # why it came
     assert _refreshed(esc).status == "sent"
 
 
@@ -186,7 +188,10 @@ def test_an_escalation_whose_guardian_is_suppressed_too_goes_on_to_the_counselor
     assert [c.address for c in second.recipients] == [COUNSELOR]
     assert second.escalated_from == first.notice_id
     assert local_stack.invoke("NotifyFunction", _event_for(local_stack, second)) == {"batchItemFailures": []}
-    assert [to for to, _, _ in _sent(local_stack, second.notice_id)] == [COUNSELOR]
+    ((to, message, _),) = _sent(local_stack, second.notice_id)
+    assert to == COUNSELOR
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "could not be delivered to a parent or guardian" in text  # Luis, the step before
     assert _sent(local_stack, item.notice_id) == [] and _sent(local_stack, first.notice_id) == []
     assert len(_entries(item.district_id, "notice.escalated")) == 2
 

@@ -313,6 +313,9 @@ def notice_context(
         # An optional courtesy notice (one-click unsubscribe) or one the policy requires: the
         # footer says which (issue 12, scope 6).
         "courtesy": notice.rule_id in COURTESY_RULES,
+        # An escalation (delivery/escalation.py): the role it could not reach, which the email
+        # says first so that its reader knows why it came to them.
+        "escalated_from": _plain(notice.escalation).get("from_role") if notice.escalation else None,
         "recipient": {"role": role, "name": recipient.name, "language": recipient.language},
         "contact": _person(notice.reply_to),
         # An item recorded before programs named themselves is signed with the program's id.
