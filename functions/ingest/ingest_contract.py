@@ -24,6 +24,7 @@ TAG_PLAIN = "Plain webhooks"
 TAG_XAPI = "xAPI"
 TAG_CALIPER = "Caliper"
 TAG_CANVAS = "Canvas Live Events"
+TAG_UNSUBSCRIBE = "Unsubscribe"
 
 JSON = "application/json"
 _REF = "#/components/schemas/"
@@ -263,6 +264,40 @@ XAPI_SECURITY: list[dict[str, list[str]]] = [{"xapiBasic": []}]
 
 # ---------------------------------------------------------------------------------------------
 # Caliper.
+
+
+_HTML_PAGE: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+UNSUBSCRIBE_TOKEN: dict[str, Any] = {
+    "name": "t",
+    "in": "query",
+    "required": True,
+    "description": "The signed token of the List-Unsubscribe link (district, rule id, address hash)",
+    "schema": {"type": "string"},
+}
+UNSUBSCRIBE_REQUEST: dict[str, Any] = {
+    "required": True,
+    "description": "RFC 8058 one-click: the form field List-Unsubscribe=One-Click",
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "required": ["List-Unsubscribe"],
+                "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
+            }
+        }
+    },
+}
+UNSUBSCRIBE_GET_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "A page with a button that posts the one-click form", "content": _HTML_PAGE},
+    400: {"description": "The link's token is malformed, forged or altered", "content": _HTML_PAGE},
+    **GATEWAY_RESPONSES,
+}
+UNSUBSCRIBE_POST_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "Unsubscribed (again: nothing changes)", "content": _HTML_PAGE},
+    400: {"description": "The body is not List-Unsubscribe=One-Click", "content": _HTML_PAGE},
+    403: {"description": "The link's token is malformed, forged or altered", "content": _HTML_PAGE},
+    **GATEWAY_RESPONSES,
+}
 
 
 def _lis(value: str) -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ from onpace_core.observability import metrics, tracer
 from onpace_core.observability.ingest import ConflictError, ingest_events, record_rejection
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
+from unsubscribe_routes import router as unsubscribe_router
 from xapi_routes import router as xapi_router
 
 # Signed plain JSON only: xAPI, Caliper and Canvas have routes of their own (*_routes.py).
@@ -39,6 +40,7 @@ app = APIGatewayHttpResolver()
 app.include_router(xapi_router)  # POST/PUT /xapi/statements, GET /xapi/about
 app.include_router(caliper_router)  # POST/GET /caliper/events
 app.include_router(canvas_router)  # POST /canvas/live-events
+app.include_router(unsubscribe_router)  # GET/POST /unsubscribe (RFC 8058 one-click)
 settings = get_settings()
 bind_tables(settings)
 

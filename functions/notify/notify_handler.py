@@ -141,6 +141,7 @@ def _log_result(result: DeliveryResult) -> None:
             "sent_now": result.sent_now,
             # A warning cancelled at send: the activity kind that resolved it (no date, no name).
             "resolved_by": result.resolved_by.get("fact") if result.resolved_by else None,
+            "escalations": list(result.escalations),
             "recipients": [
                 {
                     "index": o.index,

@@ -58,6 +58,7 @@ def handle(ses_event: SesEventModel) -> str:
             "rule_id": tracked.rule_id,
             "ses_message_id": event.message_id,
             "suppressed": tracked.suppressed,
+            "escalation": tracked.escalation,
         },
     )
     return tracked.outcome

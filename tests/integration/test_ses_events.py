@@ -155,7 +155,11 @@ def test_hard_bounce_records_audits_and_suppresses_and_the_next_notice_skips_the
     fresh = _refreshed(later)
     assert fresh.deliveries.as_dict()["r1"]["status"] == "suppressed"
     assert fresh.status == "partial"
-    (settled,) = [e for e in read(item.district_id, limit=1000) if e.notice_id == later.notice_id]
+    entries = [e for e in read(item.district_id, limit=1000) if e.notice_id == later.notice_id]
+    (settled,) = [e for e in entries if e.type.startswith("notice.") and e.type != "notice.not_escalated"]
+    # Neither the roster nor a program of this test has anyone else to write to: said once.
+    (none_left,) = [e for e in entries if e.type == "notice.not_escalated"]
+    assert json.loads(none_left.detail)["reason"] == "suppressed"
     recipients = json.loads(settled.detail)["recipients"]
     assert recipients[1]["status"] == "suppressed"
     assert "suppressed" in settled.summary
@@ -423,9 +427,12 @@ def test_requests_per_event(local_stack: LocalStack) -> None:
         assert _publish(local_stack, sent, "r0", "Delivery") == ["recorded"]
     assert (counts.of("GetItem"), counts.of("Query"), counts.of("TransactWriteItems")) == (1, 1, 1)
     assert counts.total() == 3 and counts.of("Scan") == 0
+    # A hard bounce of a family recipient: the suppression put, then the escalation (the
+    # enrollment and program read for the next contact, the audit head, one transaction).
     with counting_requests() as counts:
         assert _publish(local_stack, sent, "r1", "Bounce") == ["recorded"]
-    assert counts.total() == 4 and counts.of("PutItem") == 1
+    assert counts.total() == 8 and counts.of("PutItem") == 1 and counts.of("GetItem") == 3
+    assert counts.of("Query") == 2 and counts.of("TransactWriteItems") == 2 and counts.of("Scan") == 0
     with counting_requests() as counts:
         assert _publish(local_stack, sent, "r1", "Bounce") == ["ignored"]
-    assert counts.total() == 4  # the suppression put (conditional, refused) and the refused transaction
+    assert counts.total() == 8  # the same requests, every write conditional and refused

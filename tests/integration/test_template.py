@@ -162,6 +162,8 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/console/api/suppressions", "GET"),
         ("/console/api/suppressions", "DELETE"),
         ("/console/api/notices/{notice_id}/emails/{r}", "GET"),
+        ("/unsubscribe", "POST"),
+        ("/unsubscribe", "GET"),
     }
 
     def target(operation: dict[str, Any]) -> str:
@@ -179,6 +181,10 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         if key[0].startswith("/xapi/"):
             assert target(operation) == "IngestFunction"
             assert operation["security"] == [{"NONE": []}], "xAPI uses HTTP Basic per district"
+    for method in ("POST", "GET"):  # RFC 8058: the signed token is the credential, no cookie or JWT
+        page = routes[("/unsubscribe", method)]
+        assert target(page) == "IngestFunction"
+        assert page["security"] == [{"NONE": []}], "one-click unsubscribe is public by design"
     canvas = routes[("/canvas/live-events", "POST")]
     assert target(canvas) == "IngestFunction"
     assert canvas["security"] == [{"NONE": []}], "Canvas signs its own JWT: no authorizer"

@@ -137,6 +137,7 @@ def _full_state() -> EnrollmentState:
         roster=RosterFacts(grade_level="10"),
         held=held,
         history_on={"submission": [D]},
+        family_unwarned=True,
     )
     assert all(getattr(state, f.name) != f.default for f in fields(EnrollmentState))
     return state

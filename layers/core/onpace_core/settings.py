@@ -41,6 +41,12 @@ class Settings:
     programs_table: str = "onpace-programs"
     suppressions_table: str = "onpace-suppressions"
     webhook_secret_prefix: str = "onpace/webhooks/"
+    # One-click unsubscribe from courtesy notices (delivery/unsubscribe.py): the public URL of
+    # POST /unsubscribe (empty: no List-Unsubscribe header), each district's signing key in
+    # Secrets Manager under the prefix, or one key for every district locally.
+    unsubscribe_url: str = ""
+    unsubscribe_secret_prefix: str = "onpace/unsubscribe/"
+    unsubscribe_key: str = ""
     ses_configuration_set: str = "onpace"
     sender_address: str = "notices@onpace.example.org"
     # Raw events (docs/ingest.md, "Raw events: archive and dedupe window"): the per-event items

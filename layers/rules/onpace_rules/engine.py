@@ -19,7 +19,13 @@ from onpace_rules.calendar import ProgramCalendar
 from onpace_rules.context import RuleContext
 from onpace_rules.decisions import Decision, Evaluation, FactValue
 from onpace_rules.facts import ENDED_STATUSES, ActivityKind, EnrollmentState
-from onpace_rules.family import NO_GUARDIAN, address_family, guardian_unreachable
+from onpace_rules.family import (
+    NO_GUARDIAN,
+    NO_WARNING_REACHED,
+    address_family,
+    family_unwarned,
+    guardian_unreachable,
+)
 from onpace_rules.inputs import Approval
 from onpace_rules.program import ProgramConfig
 from onpace_rules.registry import build_adjusters, build_families, build_filters
@@ -408,10 +414,11 @@ def _taken(
 ) -> Evaluation | None:
     """The evaluation when one of ``decisions`` ends the enrollment (or asks approval to).
 
-    An action is held for a person's approval when the program wants it approved, or when it
+    An action is held for a person's approval when the program wants it approved, when it
     is a minor's action notice that no guardian can receive (catalogue: "A minor's action notice
     (drop, withdrawal, removal) always reaches a guardian, or is held for a person when none can
-    be reached").
+    be reached"), or when none of the warnings that announced it reached the family (issue 12,
+    scope 5: ``state.family_unwarned``, whatever the program's approval setting).
     """
     for action in decisions:
         if action.kind == "action" and action.status_after is not None:
@@ -423,6 +430,8 @@ def _taken(
         held_for.append("the program requires approval")
     if guardian_unreachable(action, state, day, ctx.config):
         held_for.append(NO_GUARDIAN)
+    if family_unwarned(action, state):
+        held_for.append(NO_WARNING_REACHED)
     if held_for:
         request = replace(
             action,

@@ -95,6 +95,10 @@ class EnrollmentState:
     roster: RosterFacts = field(default_factory=RosterFacts)
     held: Decision | None = None
     history_on: Mapping[ActivityKind, Sequence[date]] = field(default_factory=dict)
+    # Set by the deployed evaluator (onpace_core.notices.family_reach), never stored: every
+    # warning of the episode that announced the action due today failed to reach the student
+    # and the guardians (failed, suppressed, bounced). The engine then holds that action.
+    family_unwarned: bool = False
 
     def seen_inputs(self, day: date, *kinds: str) -> list[Input]:
         """Inputs of the given kinds (all kinds when none given) the evaluation of ``day`` sees."""
@@ -134,6 +138,7 @@ class EnrollmentState:
             roster=self.roster,
             held=held,
             history_on=self.history_on,
+            family_unwarned=self.family_unwarned,
         )
 
     def with_input(self, item: Input) -> EnrollmentState:

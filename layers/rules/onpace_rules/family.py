@@ -43,6 +43,10 @@ STUDENT = "student"
 # Actions that end a student's enrollment and that a family must hear about.
 FAMILY_ACTION_STATUSES = frozenset({"dropped", "withdrawn", "removed"})
 NO_GUARDIAN = "no guardian can be reached"
+NO_WARNING_REACHED = (
+    "no warning before this action reached the student or a guardian "
+    "(each one failed, bounced or was suppressed)"
+)
 
 
 def age_on(birth: date, day: date) -> int:
@@ -55,6 +59,11 @@ def is_minor(roster: RosterFacts, day: date, config: ProgramConfig) -> bool:
     if roster.birth_date is not None:
         return age_on(roster.birth_date, day) < ELIGIBLE_AGE
     return config.notices is None or config.notices.unknown_age == "minor"
+
+
+def is_family_action(decision: Decision) -> bool:
+    """An action that ends the enrollment and writes to the student or the guardians."""
+    return _is_family_action(decision)
 
 
 def _is_family_action(decision: Decision) -> bool:
@@ -88,6 +97,12 @@ def address_family(
             changed = list(decisions)
         changed[index] = replace(decision, recipients=recipients)
     return decisions if changed is None else changed
+
+
+def family_unwarned(action: Decision, state: EnrollmentState) -> bool:
+    """Whether ``action`` ends the enrollment for a family that none of its warnings reached
+    (``state.family_unwarned``, which the deployed evaluator computes from the outbox)."""
+    return state.family_unwarned and _is_family_action(action)
 
 
 def guardian_unreachable(action: Decision, state: EnrollmentState, day: date, config: ProgramConfig) -> bool:

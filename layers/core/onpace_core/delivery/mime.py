@@ -97,9 +97,11 @@ def build_message(
     message_id: str | None = None,
     reply_to: str | None = None,
     reply_to_name: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """A complete message: From/To/Subject/Date/Message-ID, the notice id header, both bodies,
-    and ``Reply-To`` when a person other than the sender should get the answers.
+    ``Reply-To`` when a person other than the sender should get the answers, and ``headers``
+    (RFC 8058's ``List-Unsubscribe`` pair on a courtesy notice).
 
     ``sent_at`` must be timezone-aware (it becomes the ``Date`` header). Raises
     :class:`InvalidAddressError` when ``to_address``, ``sender`` or ``reply_to`` is not a usable
@@ -116,6 +118,8 @@ def build_message(
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id or make_msgid(domain=_domain(from_address.addr_spec))
     _set_token_header(message, NOTICE_HEADER, notice_id)
+    for name, value in (headers or {}).items():
+        _set_token_header(message, name, value)  # List-Unsubscribe: a long URL, kept unfolded
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
     for attachment in attachments:

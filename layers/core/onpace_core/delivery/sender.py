@@ -27,7 +27,12 @@ What happens on each fault (``docs/operations.md``, "Delivery faults"):
   a retry (it would fail the same way until an operator acts); the result's ``blocked`` says so
   and the ``SesSendingBlocked`` metric raises an alarm. Throttling and 5xx keep the retry path.
 - A recipient on the district's suppression list (``delivery/suppression.py``: one BatchGetItem
-  per 100 recipients, before rendering) is recorded ``suppressed`` and not sent.
+  per 100 recipients, before rendering) is recorded ``suppressed`` and not sent; once the notice
+  is settled, a suppressed family recipient is escalated to the next contact
+  (``delivery/escalation.py``; again, harmlessly, by a retry that finds the notice settled).
+- A courtesy notice (``delivery/unsubscribe.py``) carries RFC 8058 one-click unsubscribe headers
+  to the family, and a recipient who unsubscribed from its rule (looked up in the same
+  BatchGetItem) is recorded ``suppressed`` with the error ``unsubscribed``, not escalated.
 
 Every message carries the configuration set (its events reach ``delivery/tracking.py``) and
 tags naming the notice and the recipient (``tracking.message_tags``), and is kept exactly as
@@ -58,6 +63,7 @@ DTSTAMP depend on the notice only, so a retry sends the same entries.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -70,7 +76,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import ledger, recheck, sent_mail, suppression
+from onpace_core.delivery import escalation, ledger, recheck, sent_mail, suppression, unsubscribe
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -162,6 +168,8 @@ class DeliveryResult:
     retry_after: float | None = None
     blocked: str | None = None  # the SENDING_BLOCKED code that stopped the notice, if any
     resolved_by: Mapping[str, Any] | None = None  # a warning cancelled by this call: what resolved it
+    # What escalating each suppressed family recipient did (escalated, already, none).
+    escalations: tuple[str, ...] = ()
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -259,14 +267,23 @@ def _prepare(
         except InvalidAddressError:
             error = INVALID_ADDRESS if (contact.address or "").strip() else NO_RECIPIENT
             learned[key] = {"status": "failed", "error": error, "at": at}
-    # One BatchGetItem for every recipient still to send (per 100), before anything is rendered.
-    listed = suppression.suppressed(notice.district_id, addresses.values()) if addresses else set()
+    # One BatchGetItem for every recipient still to send (per 100), before anything is rendered;
+    # a courtesy notice looks up its recipients' one-click opt-outs in the same request.
+    courtesy = unsubscribe.is_courtesy(notice.rule_id)
+    hashes = {key: suppression.address_hash(address) for key, address in addresses.items()}
+    opt_outs = {k: unsubscribe.entry_key(notice.rule_id, h) for k, h in hashes.items()} if courtesy else {}
+    keys = [*hashes.values(), *opt_outs.values()]
+    listed = suppression.listed(notice.district_id, keys) if keys else set()
+    key_for = unsubscribe.key_lookup(settings)
     for index, contact in enumerate(notice.recipients or []):
         key = f"r{index}"
         if key not in addresses:
             continue
-        if suppression.address_hash(addresses[key]) in listed:
+        if hashes[key] in listed:
             learned[key] = {"status": "suppressed", "error": SUPPRESSED, "at": at}
+            continue
+        if opt_outs.get(key) in listed:
+            learned[key] = {"status": "suppressed", "error": unsubscribe.UNSUBSCRIBED, "at": at}
             continue
         to = parse_address(contact.address or "", contact.name)
         invitation = invitations.for_recipient(contact)
@@ -291,6 +308,9 @@ def _prepare(
             ),
             reply_to=person.address if person is not None else None,
             reply_to_name=person.name if person is not None else None,
+            headers=unsubscribe.headers(
+                settings, key_for, notice.district_id, notice.rule_id, contact.role, to.addr_spec
+            ),
         )
         evidence = invitation.evidence if invitation else None
         prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message), invitation=evidence))
@@ -508,7 +528,7 @@ def deliver(
         raise ClaimFailed(notice_id, code) from error
     attempt = _Attempt(notice, token, at, deadline=time.monotonic() + seconds - SEND_MARGIN)
     try:
-        return attempt.run(ses_client, settings, templates_dir, now)
+        result = attempt.run(ses_client, settings, templates_dir, now)
     except ledger.LeaseLost as error:
         stepped_aside = attempt.lost()
         if stepped_aside is not None:
@@ -518,6 +538,9 @@ def deliver(
     except Exception as error:
         attempt.interrupt(error)
         raise
+    # After the settle: an error here is retried, and the retry escalates from _not_claimed.
+    escalated = escalation.after_delivery(notice, result.outcomes, now)
+    return dataclasses.replace(result, escalations=tuple(e.outcome for e in escalated))
 
 
 def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> DeliveryResult:
@@ -533,6 +556,8 @@ def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> De
         if handover is not None and handover.settles:
             deliveries = _confirm(current, deliveries, handover) or deliveries
         found = outcomes(current, deliveries)
+        # A retry of an attempt that settled the notice but did not finish its escalations.
+        escalation.after_delivery(current, found, now)
         return DeliveryResult(notice_id, overall(found), current.rule_id, 0, found)
     if current.status in ("pending", "sending"):
         until = current.lease_until

@@ -53,11 +53,17 @@ class Suppression:
 def suppressed(district_id: str, addresses: Iterable[str]) -> set[str]:
     """The hashes of those of ``addresses`` the district suppresses: one BatchGetItem per
     :data:`BATCH` distinct addresses (none for none)."""
-    hashes = sorted({address_hash(a) for a in addresses if a.strip()})
+    return listed(district_id, (address_hash(a) for a in addresses if a.strip()))
+
+
+def listed(district_id: str, keys: Iterable[str]) -> set[str]:
+    """Those of the sort ``keys`` the district's partition holds (address hashes, and the
+    one-click opt-outs of ``delivery/unsubscribe.py``): one BatchGetItem per :data:`BATCH`."""
+    wanted = sorted(set(keys))
     found: set[str] = set()
-    for start in range(0, len(hashes), BATCH):
-        keys = [(district_id, h) for h in hashes[start : start + BATCH]]
-        found.update(item.address_hash for item in SuppressionModel.batch_get(keys))
+    for start in range(0, len(wanted), BATCH):
+        batch = [(district_id, k) for k in wanted[start : start + BATCH]]
+        found.update(item.address_hash for item in SuppressionModel.batch_get(batch))
     return found
 
 

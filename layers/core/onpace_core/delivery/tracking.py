@@ -20,7 +20,9 @@ change is audited exactly once (the status and its ``delivery.*`` entry are one 
 
 **Suppression**: a hard (``Permanent``) bounce or a complaint puts the address on the district's
 list (``delivery/suppression.py``) before the status is written, so a redelivered event
-finishes a suppression an earlier attempt could not write.
+finishes a suppression an earlier attempt could not write. For a family recipient it then
+escalates the notice to the next contact (``delivery/escalation.py``), also before the status,
+for the same reason; the escalation's conditional put makes a redelivered event write nothing.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from onpace_core.audit.log import AuditEntry, Claim, append_claimed
-from onpace_core.delivery import suppression
+from onpace_core.audit.log import AuditEntry, Claim, append_claimed, utc_now
+from onpace_core.delivery import escalation, suppression
 from onpace_core.delivery.evidence import notice_entry, plain
 from onpace_core.store.models import OutboxModel
 
@@ -120,6 +122,9 @@ class Tracked:
     status: str
     rule_id: str | None = None
     suppressed: bool = False
+    # What escalating the recipient did (delivery/escalation.py): escalated | already | none |
+    # not_family; None when the event escalates nothing.
+    escalation: str | None = None
 
 
 def record(event: SesEvent) -> Tracked:
@@ -139,6 +144,7 @@ def record(event: SesEvent) -> Tracked:
         return Tracked("unknown", event.status, notice.rule_id)
     contact = recipients[index]
     suppressed = False
+    escalated: str | None = None
     if event.suppresses and contact.address:
         suppression.suppress(
             notice.district_id,
@@ -150,6 +156,14 @@ def record(event: SesEvent) -> Tracked:
             at=event.at,
         )
         suppressed = True
+        # Before the status: a redelivered event finishes an escalation an earlier attempt
+        # could not write (the escalation's put is conditional, so it is written once).
+        escalated = escalation.escalate(
+            notice,
+            key,
+            escalation.COMPLAINED if event.status == "complained" else escalation.BOUNCED,
+            utc_now(),
+        ).outcome
     # A one-digit string: compared as a string in the condition, whatever type DynamoDB infers.
     rank = str(RANKS[event.rank_key])
     tracking: dict[str, Any] = {"status": event.status, "rank": rank, "at": event.at}
@@ -165,8 +179,8 @@ def record(event: SesEvent) -> Tracked:
     claim = Claim(OutboxModel(notice_id=notice_id), [path["tracking"].set(tracking)], condition)
     stored = append_claimed(notice.district_id, audit, claim)
     if stored is None:
-        return Tracked("ignored", event.status, notice.rule_id, suppressed)
-    return Tracked("recorded", event.status, notice.rule_id, suppressed)
+        return Tracked("ignored", event.status, notice.rule_id, suppressed, escalated)
+    return Tracked("recorded", event.status, notice.rule_id, suppressed, escalated)
 
 
 _WORDS = {

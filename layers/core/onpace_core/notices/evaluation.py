@@ -7,19 +7,22 @@ index, cut into shards, and the day's ``calendar.changed`` audit entry) and each
 evaluated on its own (``evaluate_shard``), by the SQS worker when deployed. Requests of a shard
 of n due enrollments: ⌈n/100⌉ BatchGetItem, one head Query when it decides something, one
 TransactWriteItems per 12 decisions (entry and outbox item together), one UpdateItem per
-enrollment whose state changed. A failure on one enrollment is collected, not raised.
+enrollment whose state changed, and one BatchGetItem per enrollment whose evaluation takes a
+family action that warnings announced (did any warning reach the family?
+``notices/family_reach.py``). A failure on one enrollment is collected, not raised.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from onpace_rules.decisions import Decision, Evaluation, decision_to_dict
-from onpace_rules.engine import CompiledProgram, compile_program
+from onpace_rules.engine import CompiledProgram, compile_program, evaluate_enrollment
 from onpace_rules.facts import moved_end_date
+from onpace_rules.family import is_family_action
 from onpace_rules.program import CalendarChange, ProgramConfig
 from onpace_rules.titles import rule_title
 from pynamodb.exceptions import UpdateError
@@ -28,6 +31,7 @@ from pynamodb.expressions.update import Action
 from onpace_core.audit.chain import Accounted, ChainWriter
 from onpace_core.audit.log import AuditEntry, append_claimed
 from onpace_core.evaluation.day import CalendarChangeApplied, DaySummary, Subject, evaluate_day
+from onpace_core.notices.family_reach import ACTION_WARNINGS, family_unwarned
 from onpace_core.notices.outbox import outbox_item
 from onpace_core.store.enrollments import due_key, to_state
 from onpace_core.store.models import EnrollmentModel, OutboxModel
@@ -117,6 +121,10 @@ class DynamoEvaluationStore:
         self._pending: list[_Pending] = []
         self._summary: DaySummary | None = None
         self._now = now
+        # Family actions about to be taken whose warnings were read (one BatchGetItem each),
+        # and those held because none of them reached the family (notices/family_reach.py).
+        self.warning_reads = 0
+        self.unwarned = 0
 
     def fail(self, subject: Subject[EnrollmentModel], exc: Exception) -> None:
         """``evaluate_day``'s ``on_error``: the engine raised on this subject."""
@@ -150,6 +158,14 @@ class DynamoEvaluationStore:
         summary: DaySummary,
     ) -> None:
         self._summary = summary
+        action = _family_action(subject, evaluation)
+        if action is not None and family_unwarned(subject.ref.enrollment_key, action):
+            # No warning reached the family: the engine, told so, holds the action instead.
+            self.warning_reads += 1
+            self.unwarned += 1
+            evaluation = evaluate_enrollment(program, replace(subject.state, family_unwarned=True), day)
+        elif action is not None:
+            self.warning_reads += 1
         self._pending.append(_Pending(subject, evaluation))
 
     # -- writes, a page at a time --------------------------------------------------------------
@@ -225,6 +241,17 @@ class DynamoEvaluationStore:
             for item in OutboxModel.batch_get(earlier, attributes_to_get=["notice_id", "decided_on"]):
                 found[item.notice_id] = date.fromisoformat(item.decided_on)
         return found
+
+
+def _family_action(subject: Subject[EnrollmentModel], evaluation: Evaluation) -> Decision | None:
+    """The family action ``evaluation`` takes today that warnings announced, if any (not when
+    it is already held, nor when it is a held action's approval being carried out)."""
+    if subject.state.status == "held" or evaluation.held is not None:
+        return None
+    for decision in evaluation.decisions:
+        if is_family_action(decision) and decision.rule_id in ACTION_WARNINGS:
+            return decision
+    return None
 
 
 def _write_state(

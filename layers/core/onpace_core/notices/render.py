@@ -45,6 +45,7 @@ from jinja2.runtime import Context
 from onpace_rules.engine import APPROVAL_SUFFIX
 from onpace_rules.titles import rule_title
 
+from onpace_core.delivery.unsubscribe import COURTESY_RULES
 from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, OutboxModel
 
 DEFAULT_LANGUAGE = "en"
@@ -309,6 +310,12 @@ def notice_context(
         "class_title": "" if student_wide else notice.class_title or notice.class_id,
         "student_wide": student_wide,
         "rule_title": rule_title(notice.rule_id),
+        # An optional courtesy notice (one-click unsubscribe) or one the policy requires: the
+        # footer says which (issue 12, scope 6).
+        "courtesy": notice.rule_id in COURTESY_RULES,
+        # An escalation (delivery/escalation.py): the role it could not reach, which the email
+        # says first so that its reader knows why it came to them.
+        "escalated_from": _plain(notice.escalation).get("from_role") if notice.escalation else None,
         "recipient": {"role": role, "name": recipient.name, "language": recipient.language},
         "contact": _person(notice.reply_to),
         # An item recorded before programs named themselves is signed with the program's id.

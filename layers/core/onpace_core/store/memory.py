@@ -105,12 +105,13 @@ class MemorySubject:
             _set_roster(built, added.roster)
             _set_held(built, self.held)
             _set_history_on(built, self.history_on)
+            _set_family_unwarned(built, added.family_unwarned)  # False unless a test says so
         return built
 
 
 # -- Building states -------------------------------------------------------------------------
 # A state per evaluation is this store's hottest allocation. EnrollmentState's own ``__init__``
-# (a frozen dataclass's) sets each of its 16 fields through ``object.__setattr__``, which costs
+# (a frozen dataclass's) sets each of its 17 fields through ``object.__setattr__``, which costs
 # about twice what setting the new instance's slots through their descriptors does; on the
 # benchmark, building with ``EnrollmentState(...)`` made the evaluation about a fifth slower
 # (README, "Speed tricks, and what removing them costs"). Only an
@@ -137,6 +138,7 @@ _set_inputs = _SETTERS["inputs"]
 _set_roster = _SETTERS["roster"]
 _set_held = _SETTERS["held"]
 _set_history_on = _SETTERS["history_on"]
+_set_family_unwarned = _SETTERS["family_unwarned"]
 
 
 def _by_key(subject: MemorySubject) -> str:

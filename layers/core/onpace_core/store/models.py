@@ -248,6 +248,12 @@ class OutboxModel(Model):
     lease_until = UnicodeAttribute(null=True)  # ISO instant (iso_instant), string order = time order
     attempts = NumberAttribute(null=True)  # delivery attempts that claimed the notice
     last_error = MapAttribute[str, Any](null=True)  # {"code", "at"} of the last interrupted attempt
+    # Escalation (delivery/escalation.py): on an escalation item, the notice it continues and
+    # {"root", "step", "reason", "from_recipient", "from_role", "to_role", "tried",
+    # "guardians_allowed"}; on a notice for which no next contact was left, why (set once).
+    escalated_from = UnicodeAttribute(null=True)
+    escalation = MapAttribute[str, Any](null=True)
+    escalation_end = UnicodeAttribute(null=True)
 
 
 # ---------------------------------------------------------------------------------------------
