@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from onpace_core.delivery import suppression
 from onpace_core.delivery.sender import _prepare
 from onpace_core.notices.outbox import contact_person, record_decision
 from onpace_core.notices.render import render
@@ -175,6 +176,12 @@ def test_a_family_notice_without_a_contact_fails_loudly_instead_of_naming_no_one
             Contact(role="guardian", address="a@b.org"),
             TEMPLATES,
         )
+
+
+@pytest.fixture(autouse=True)
+def _nobody_suppressed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AWS in unit tests: the suppression list (a BatchGetItem when deployed) is empty."""
+    monkeypatch.setattr(suppression, "listed", lambda district_id, keys: set())
 
 
 def _built(notice: OutboxModel) -> dict[str, EmailMessage]:
