@@ -61,7 +61,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import ledger, recheck, sent_mail, suppression
+from onpace_core.delivery import ledger, recheck, sent_mail, sms, suppression
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -162,6 +162,8 @@ class DeliveryResult:
     retry_after: float | None = None
     blocked: str | None = None  # the SENDING_BLOCKED code that stopped the notice, if any
     resolved_by: Mapping[str, Any] | None = None  # a warning cancelled by this call: what resolved it
+    texts_sent: int = 0  # text messages SNS accepted during this call (delivery/sms.py)
+    texts_after: str | None = None  # a deferred text's first allowed instant, still to come
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -328,7 +330,9 @@ class _Attempt:
         self.sent_now = 0
         self.blocked: str | None = None
 
-    def run(self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime) -> DeliveryResult:
+    def run(
+        self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime, sns_client: Any = None
+    ) -> DeliveryResult:
         # Re-check at send: only before the first message (a notice partly sent is finished).
         cancellation = None if self.deliveries else recheck.resolved_at_send(self.notice, now)
         if cancellation is not None:
@@ -376,7 +380,11 @@ class _Attempt:
             sent = {"status": "sent", "message_id": message_id, "at": self.at, **kept}
             self.learned[item.key] = item.settled(sent)
             self.sent_now += 1
-        return self.settle()
+        # Text messages to those who chose them, after the emails, under the same lease.
+        texts = sms.send_texts(self, sns_client, settings, templates_dir, now)
+        result = self.settle()
+        sms.after_settled(self.notice, sns_client, settings, templates_dir, now, self.deliveries)
+        return replace(result, texts_sent=texts.sent_now, texts_after=texts.after)
 
     def _kept(self, settings: Settings, item: _Prepared) -> dict[str, str]:
         """Where the message will be kept (``deliveries.r{i}.mail``, ``delivery/sent_mail.py``)."""
@@ -397,6 +405,8 @@ class _Attempt:
         self.deliveries.update(self.learned)
         self.learned = {}
 
+    written = _written  # for the texts (``sms.Holder``)
+
     def settle(self) -> DeliveryResult:
         found = outcomes(self.notice, {**self.deliveries, **self.learned})
         status = overall(found)
@@ -405,7 +415,9 @@ class _Attempt:
         ledger.settle(
             self.notice,
             self.token,
-            audit_entry(self.notice, status, found, why),
+            sms.with_texts(
+                audit_entry(self.notice, status, found, why), self.notice, {**self.deliveries, **self.learned}
+            ),
             settles=self.learned,
             status=status,
             reason=why,
@@ -478,11 +490,13 @@ def deliver(
     *,
     time_left: float | None = None,
     handover: Handover | None = None,
+    sns_client: Any = None,
 ) -> DeliveryResult:
     """Send the outbox notice ``notice_id`` to each of its recipients, at most once each.
 
     ``time_left`` is how long this attempt may run (the invocation's remaining time); the lease
     ends :data:`LEASE_MARGIN` after it. ``handover`` is what an interrupted attempt passed on.
+    ``sns_client``: text messages go out only with one (``delivery/sms.py``).
     Raises the error that stopped delivery after recording what it could (the retry sends the
     rest), or :class:`Interrupted` when even that could not be recorded.
     """
@@ -501,14 +515,14 @@ def deliver(
             release=handover.release if handover else (),
         )
     except ledger.NotClaimed:
-        return _not_claimed(notice_id, now, handover)
+        return _not_claimed(notice_id, now, handover, sms.Later(sns_client, settings, templates_dir))
     except Exception as error:
         code = error_code(error)
         ledger.note_failure(notice_id, {"code": code, "at": at})
         raise ClaimFailed(notice_id, code) from error
     attempt = _Attempt(notice, token, at, deadline=time.monotonic() + seconds - SEND_MARGIN)
     try:
-        return attempt.run(ses_client, settings, templates_dir, now)
+        return attempt.run(ses_client, settings, templates_dir, now, sns_client)
     except ledger.LeaseLost as error:
         stepped_aside = attempt.lost()
         if stepped_aside is not None:
@@ -520,7 +534,9 @@ def deliver(
         raise
 
 
-def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> DeliveryResult:
+def _not_claimed(
+    notice_id: str, now: datetime, handover: Handover | None, texts: sms.Later | None = None
+) -> DeliveryResult:
     """Why the claim failed, from the item as it is (one read)."""
     try:
         current = OutboxModel.get(notice_id, consistent_read=True)
@@ -533,7 +549,16 @@ def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> De
         if handover is not None and handover.settles:
             deliveries = _confirm(current, deliveries, handover) or deliveries
         found = outcomes(current, deliveries)
-        return DeliveryResult(notice_id, overall(found), current.rule_id, 0, found)
+        done = texts.finish(current, now) if texts is not None else sms.Texts()
+        return DeliveryResult(
+            notice_id,
+            overall(found),
+            current.rule_id,
+            0,
+            found,
+            texts_sent=done.sent_now,
+            texts_after=done.after,
+        )
     if current.status in ("pending", "sending"):
         until = current.lease_until
         left = (datetime.fromisoformat(until) - now).total_seconds() if until else 0.0
