@@ -30,8 +30,8 @@ from onpace_core.notices.render import render_text
 from onpace_core.store.models import Contact, OutboxModel
 
 TEMPLATE = "sms.txt.j2"
-#: Longest a message may be after rendering: two GSM-7 segments. A longer one (a UCS-2 name, a
-#: long link) is shortened at a word, never cut inside a link.
+#: Segments a message should take at most: a longer one loses the student's given name, then
+#: the program's name is shortened at a word, and last the link goes (never cut inside).
 MAX_SEGMENTS = 2
 
 # GSM 03.38 default alphabet (basic table) and the extension table (each costs two septets).
@@ -85,7 +85,8 @@ def clean(value: str | None, limit: int) -> str:
     cut = text[: limit - 1]
     if " " in cut[limit // 2 :]:
         cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:-") + "…"
+    # Three dots, not "…": that one character would make the whole message UCS-2.
+    return cut.rstrip(" ,;:-.") + "..."
 
 
 def given_name(student_name: str | None) -> str | None:
@@ -126,11 +127,14 @@ def compose(
         "deadline": first_deadline(notice),
         "link": _link(link),
     }
-    body, language = _render(notice, recipient, templates_dir, values, locales_dir)
-    if segments(body).count > MAX_SEGMENTS:
-        # The data made it long (a long program name in UCS-2, say): the shortest form instead.
-        values = {**values, "program": clean(values["program"], 16), "student": None}
-        body, language = _render(notice, recipient, templates_dir, values, locales_dir)
+    # Longest first; when the data make it long (a long program name, a language whose letters
+    # are not all GSM-7 and so count 67 to a segment), shorter forms until one fits.
+    short = {**values, "program": clean(values["program"], 16), "student": None}
+    variants = (values, {**values, "student": None}, short, {**short, "link": None})
+    for variant in variants:
+        body, language = _render(notice, recipient, templates_dir, variant, locales_dir)
+        if segments(body).count <= MAX_SEGMENTS:
+            break
     return TextMessage(body, language, segments(body))
 
 
