@@ -317,3 +317,46 @@ def test_dates_in_texts_are_formatted_for_the_locale() -> None:
     deadline = {"last_day": date(2026, 12, 1).isoformat()}
     assert "Deadline: Dec 1, 2026." in _text(deadlines=deadline).body
     assert "Plazo: 1 dic 2026." in _text("es", deadlines=deadline).body
+
+
+# ---------------------------------------------------------------------------------------------
+# The roster import: users.csv → the guardian's contact
+
+
+def test_the_roster_import_reads_numbers_and_choices_of_users_csv(tmp_path: Path) -> None:
+    from onpace_core.roster.enrollments import build_enrollments
+    from onpace_core.roster.oneroster import read_roster
+    from onpace_rules.program_files import load_program_file
+
+    root = Path(__file__).resolve().parents[2]
+    demo = root / "demo" / "roster"
+    for name in ("orgs.csv", "academicSessions.csv", "classes.csv", "enrollments.csv"):
+        (tmp_path / name).write_text((demo / name).read_text(encoding="utf-8"), encoding="utf-8")
+    users = (demo / "users.csv").read_text(encoding="utf-8").splitlines()
+    header = users[0].split(",")
+    sms, phone = header.index("sms"), header.index("phone")
+    edited = [users[0] + ",metadata.onpace.sms"]
+    for line in users[1:]:
+        cells = line.split(",")
+        extra = ""
+        if cells[0] == "par-lee":  # a number to text in the sms column
+            cells[sms] = "(573) 555-0142"
+        elif cells[0] == "par-ortiz":  # a phone, and yes in the extension column
+            cells[phone], extra = "573.555.0143", "yes"
+        elif cells[0] == "stu-ava":  # a student's number, but no word about texts
+            cells[phone] = "5735550144"
+        edited.append(",".join(cells) + "," + extra)
+    (tmp_path / "users.csv").write_text("\n".join(edited) + "\n", encoding="utf-8")
+    program = load_program_file(root / "demo" / "programs" / "riverbend-online.yaml")
+
+    records = build_enrollments(read_roster(tmp_path), [program])
+
+    contacts = {(c.role, c.address.split("@")[0]): c for r in records for c in r.contacts}
+    lee = contacts[("guardian", "grace.lee")]
+    assert (lee.phone, lee.sms) == ("+15735550142", True)
+    ortiz = contacts[("guardian", "maria.ortiz")]
+    assert (ortiz.phone, ortiz.sms) == ("+15735550143", True)
+    ava = contacts[("student", "ava.lee")]
+    assert (ava.phone, ava.sms) == ("+15735550144", None)
+    nguyen = contacts[("guardian", "thanh.nguyen")]
+    assert (nguyen.phone, nguyen.sms) == (None, None)
