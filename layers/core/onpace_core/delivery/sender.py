@@ -54,6 +54,12 @@ Every email of a notice that states a deadline (appeal, IPR, last day to act, dr
 removal, re-enrollment…) carries ``deadline.ics``, one ``METHOD:PUBLISH`` VEVENT per deadline
 (``delivery/deadlines.py``): built from the item alone, so it costs no request, and its UIDs and
 DTSTAMP depend on the notice only, so a retry sends the same entries.
+
+Text messages (``delivery/sms.py``): after the emails and under the same lease, each recipient
+who chose texts gets one (``deliveries.s{i}``, marked before the SNS call like an email); one due
+in the program's quiet hours is recorded ``deferred``, and an attempt that finds the notice
+settled sends the deferred texts whose time has come (``_not_claimed``). Texts never change the
+notice's status; its audit entry lists them (``detail.texts``).
 """
 
 from __future__ import annotations
@@ -383,8 +389,10 @@ class _Attempt:
         # Text messages to those who chose them, after the emails, under the same lease.
         texts = sms.send_texts(self, sns_client, settings, templates_dir, now)
         result = self.settle()
-        sms.after_settled(self.notice, sns_client, settings, templates_dir, now, self.deliveries)
-        return replace(result, texts_sent=texts.sent_now, texts_after=texts.after)
+        # Opted-out texts are audited once settled; texts deferred by an earlier attempt may be due.
+        later = sms.after_settled(self.notice, sns_client, settings, templates_dir, now, self.deliveries)
+        after = min((a for a in (texts.after, later.after) if a), default=None)
+        return replace(result, texts_sent=texts.sent_now + later.sent_now, texts_after=after)
 
     def _kept(self, settings: Settings, item: _Prepared) -> dict[str, str]:
         """Where the message will be kept (``deliveries.r{i}.mail``, ``delivery/sent_mail.py``)."""
