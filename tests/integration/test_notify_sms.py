@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from onpace_core.audit.log import verify_chain
 from onpace_core.delivery.evidence import plain
 from onpace_core.delivery.sender import deliver
@@ -213,3 +214,80 @@ def test_a_program_that_does_not_send_texts_sends_none(local_stack: LocalStack) 
     assert len(local_stack.sent_texts()) == before
     assert not [k for k in _deliveries(item) if k.startswith("s")]
     assert "texts" not in json.loads(_audit(item, "notice.sent")[0].detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults around the SNS call (the email fault suite's cases, for texts)
+
+
+class Killed(BaseException):
+    """The function stopped (timeout, out of memory): no handler catches it."""
+
+
+class _Sns:
+    """A real SNS client whose ``publish`` is throttled once, or dies right after SNS took it."""
+
+    def __init__(self, client: Any, fault: str) -> None:
+        self.client = client
+        self.fault = fault
+        self.calls = 0
+
+    def check_if_phone_number_is_opted_out(self, **request: Any) -> Any:
+        return self.client.check_if_phone_number_is_opted_out(**request)
+
+    def publish(self, **request: Any) -> Any:
+        self.calls += 1
+        if self.fault == "throttled" and self.calls == 1:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "Publish")
+        response = self.client.publish(**request)
+        if self.fault == "killed" and self.calls == 1:
+            raise Killed
+        return response
+
+
+T0 = datetime(2026, 10, 1, 15, 0, tzinfo=UTC)  # 10:00 in Chicago
+
+
+def test_a_throttled_text_is_given_back_and_the_retry_texts_once(local_stack: LocalStack) -> None:
+    item = _texting_notice()
+    _program(item.district_id, (time(20, 0), time(8, 0)), time_zone="America/Chicago")
+    _insert(item)
+    settings = notify_settings(local_stack)
+    ses, sns = local_stack.client("sesv2"), local_stack.client("sns")
+    before = len(_texts(local_stack, ANA))
+
+    with pytest.raises(ClientError):
+        deliver(item.notice_id, ses, settings, TEMPLATES, T0, sns_client=_Sns(sns, "throttled"))
+
+    stored = _refreshed(item)
+    assert stored.status == "sending" and stored.lease_token is None  # given back at once
+    assert "s1" not in plain(stored.deliveries)  # the mark is removed: SNS did not take it
+    assert len(_sent(local_stack, item.notice_id)) == 4  # the emails went and are recorded
+    retried = deliver(item.notice_id, ses, settings, TEMPLATES, T0 + timedelta(seconds=15), sns_client=sns)
+    assert (retried.sent_now, retried.texts_sent, retried.status) == (0, 1, "sent")
+    assert len(_texts(local_stack, ANA)) == before + 1
+    assert len(_sent(local_stack, item.notice_id)) == 4
+    assert len(_audit(item, "notice.sent")) == 1 and len(_audit(item, "sms.opted_out")) == 1
+
+
+def test_killed_after_sns_took_the_text_it_is_never_sent_again(local_stack: LocalStack) -> None:
+    item = _texting_notice()
+    _program(item.district_id, (time(20, 0), time(8, 0)), time_zone="America/Chicago")
+    _insert(item)
+    settings = notify_settings(local_stack)
+    ses, sns = local_stack.client("sesv2"), local_stack.client("sns")
+    before = len(_texts(local_stack, ANA))
+
+    with pytest.raises(Killed):
+        deliver(item.notice_id, ses, settings, TEMPLATES, T0, sns_client=_Sns(sns, "killed"), time_left=30)
+    assert len(_texts(local_stack, ANA)) == before + 1
+
+    # After the dead invocation's lease: the notice is settled, the text stays as it was marked.
+    late = deliver(item.notice_id, ses, settings, TEMPLATES, T0 + timedelta(minutes=2), sns_client=sns)
+    assert late.status == "sent" and late.texts_sent == 0
+    assert len(_texts(local_stack, ANA)) == before + 1
+    assert _deliveries(item)["s1"]["status"] == "sending"  # outcome unknown: never texted again
+    (entry,) = _audit(item, "notice.sent")
+    assert [t["status"] for t in json.loads(entry.detail)["texts"]] == ["unconfirmed", "opted_out"]
+    deliver(item.notice_id, ses, settings, TEMPLATES, T0 + timedelta(minutes=5), sns_client=sns)
+    assert len(_texts(local_stack, ANA)) == before + 1

@@ -269,7 +269,9 @@ def text_details(notice: OutboxModel, deliveries: Mapping[str, Mapping[str, Any]
                 "index": index,
                 "role": contact.role,
                 "phone": masked(contact.phone),
-                "status": entry.get("status"),
+                # Still marked when the notice settles: the attempt died after it, SNS may have
+                # taken the text (never sent again), as an email's ``unconfirmed``.
+                "status": "unconfirmed" if entry.get("status") == "sending" else entry.get("status"),
                 "message_id": entry.get("message_id"),
                 "after": entry.get("after"),
                 "error": entry.get("error"),
