@@ -291,3 +291,38 @@ def test_killed_after_sns_took_the_text_it_is_never_sent_again(local_stack: Loca
     assert [t["status"] for t in json.loads(entry.detail)["texts"]] == ["unconfirmed", "opted_out"]
     deliver(item.notice_id, ses, settings, TEMPLATES, T0 + timedelta(minutes=5), sns_client=sns)
     assert len(_texts(local_stack, ANA)) == before + 1
+
+
+def test_a_broken_text_template_fails_the_text_not_the_notice(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onpace_core.delivery import sms
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("a template used a value that is not defined")
+
+    monkeypatch.setattr(sms, "compose", broken)
+    item = _texting_notice()
+    _program(item.district_id, (time(20, 0), time(8, 0)), time_zone="America/Chicago")
+    _insert(item)
+    settings = notify_settings(local_stack)
+    before = len(_texts(local_stack, ANA))
+
+    result = deliver(
+        item.notice_id,
+        local_stack.client("sesv2"),
+        settings,
+        TEMPLATES,
+        T0,
+        sns_client=local_stack.client("sns"),
+    )
+
+    assert result.status == "sent" and result.sent_now == 4
+    assert len(_texts(local_stack, ANA)) == before
+    assert _deliveries(item)["s1"] == {
+        "status": "failed",
+        "error": "ValueError",
+        "at": "2026-10-01T15:00:00.000000Z",
+    }
+    (entry,) = _audit(item, "notice.sent")
+    assert [t["status"] for t in json.loads(entry.detail)["texts"]] == ["failed", "opted_out"]

@@ -228,7 +228,13 @@ def send_texts(
         if is_opted_out(sns_client, phone):
             holder.learned[key] = {"status": OPTED_OUT, "at": holder.at}
             continue
-        message = compose(notice, contact, templates_dir, link=_link(program))
+        try:
+            message = compose(notice, contact, templates_dir, link=_link(program))
+        except Exception as error:
+            # A text must not hold up the notice whose emails went: a broken text template
+            # fails the text (the log and the audit entry say which error), not the notice.
+            holder.learned[key] = {"status": "failed", "error": type(error).__name__, "at": holder.at}
+            continue
         mark = {"status": "sending", "at": holder.at, "by": holder.token}
         ledger.mark(notice, holder.token, key, mark, holder.learned)
         holder.written()
