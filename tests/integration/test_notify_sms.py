@@ -5,6 +5,7 @@ audit chain in moto's DynamoDB. On moto a number ending in 99 has opted out (rep
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -326,3 +327,51 @@ def test_a_broken_text_template_fails_the_text_not_the_notice(
     }
     (entry,) = _audit(item, "notice.sent")
     assert [t["status"] for t in json.loads(entry.detail)["texts"]] == ["failed", "opted_out"]
+
+
+def test_the_roster_load_keeps_numbers_and_choices_and_notices_carry_them(local_stack: LocalStack) -> None:
+    from datetime import date
+
+    from onpace_core.notices.outbox import recipients_for
+    from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
+    from onpace_core.store.enrollments import upsert_enrollments
+    from onpace_core.store.models import EnrollmentModel
+
+    district_id = _notice().district_id
+    program = _program(district_id, _awake())
+    record = EnrollmentRecord(
+        district_id=district_id,
+        program_id="prog",
+        class_id="cls-1",
+        class_title="Biology Online",
+        student_id="stu-1",
+        student_name="Jamie Rivera",
+        term_id=None,
+        start_date=date(2026, 8, 24),
+        end_date=date(2026, 12, 18),
+        contacts=(
+            ContactRecord(
+                "student", "jamie@students.school.example", "Jamie Rivera", "en", "stu-1", JAMIE, None
+            ),
+            ContactRecord("guardian", "ana@family.example", "Ana Rivera", "es", "g-1", ANA, True),
+            ContactRecord("guardian", "omar@family.example", "Omar Rivera", "en", "g-2", OMAR, False),
+        ),
+    )
+    upsert_enrollments([record], program)
+
+    stored = EnrollmentModel.get(record.enrollment_key, consistent_read=True)
+    assert [(c.role, c.phone, c.sms) for c in stored.contacts] == [
+        ("student", JAMIE, None),
+        ("guardian", ANA, "y"),
+        ("guardian", OMAR, "n"),
+    ]
+    guardians = recipients_for(stored, ("guardians",), program)
+    assert [(c.address, c.phone, c.sms) for c in guardians] == [
+        ("ana@family.example", ANA, "y"),
+        ("omar@family.example", OMAR, "n"),
+    ]
+    # A reload that changes only a choice writes the item again (the roster view compares it).
+    changed = replace(record, contacts=(*record.contacts[:2], replace(record.contacts[2], sms=True)))
+    upsert_enrollments([changed], program)
+    again = EnrollmentModel.get(record.enrollment_key, consistent_read=True)
+    assert [c.sms for c in again.contacts] == [None, "y", "y"]
