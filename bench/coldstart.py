@@ -56,7 +56,7 @@ CLIENTS: dict[str, tuple[str, ...]] = {
     "ingest_handler": ("dynamodb", "secretsmanager"),
     "evaluate_handler": ("dynamodb", "sqs"),
     "evaluate_worker": ("dynamodb", "sqs"),
-    "notify_handler": ("dynamodb", "sesv2", "sqs"),
+    "notify_handler": ("dynamodb", "sesv2", "sqs", "sns"),
     "roster_handler": ("dynamodb", "s3"),
 }
 

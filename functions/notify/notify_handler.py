@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.delivery.retry_queue import MAX_ATTEMPTS, QueueSettings, enqueue, notice_ref
+from onpace_core.delivery.retry_queue import MAX_ATTEMPTS, MAX_DELAY, QueueSettings, enqueue, notice_ref
 from onpace_core.observability import metrics, tracer
 from onpace_core.observability.delivery import deliver
 from onpace_core.settings import get_settings
@@ -47,6 +47,7 @@ queues = QueueSettings.from_env()
 bind_tables(settings)
 ses = boto3.client("sesv2", region_name=settings.aws_region)  # endpoint: AWS_ENDPOINT_URL if set
 sqs = boto3.client("sqs", region_name=settings.aws_region)
+sns = boto3.client("sns", region_name=settings.aws_region)  # text messages (delivery/sms.py)
 
 
 def stream_record(record: DynamoDBRecord, lambda_context: LambdaContext | None = None) -> None:
@@ -81,7 +82,13 @@ def attempt(message: RetryMessage, context: LambdaContext | None) -> None:
         time_left = context.get_remaining_time_in_millis() / 1000 if context is not None else None
         try:
             result = deliver(
-                message.notice_id, ses, settings, TEMPLATES_DIR, time_left=time_left, handover=handover
+                message.notice_id,
+                ses,
+                settings,
+                TEMPLATES_DIR,
+                time_left=time_left,
+                handover=handover,
+                sns_client=sns,
             )
         except Interrupted as error:
             handed = error.handover
@@ -99,8 +106,22 @@ def attempt(message: RetryMessage, context: LambdaContext | None) -> None:
             _retry(_again(message, "in progress"), delay=int(result.retry_after) + 1)
             return
         _log_result(result)
+        if result.texts_after is not None:
+            _wake_for_texts(message.notice_id, result.texts_after)
     finally:
         logger.remove_keys(["notice_ref", "attempt"])
+
+
+def _wake_for_texts(notice_id: str, after: str) -> None:
+    """A text waits for the end of quiet hours: the notice comes back then (in steps of at most
+    the 15 minutes SQS can delay a message), as a fresh message: waiting is no failed attempt."""
+    from onpace_core.audit.log import utc_now
+    from onpace_core.delivery.retry import RetryMessage
+    from onpace_core.delivery.sms import seconds_until
+
+    delay = int(seconds_until(after, utc_now())) + 1
+    enqueue(sqs, queues, RetryMessage(notice_id=notice_id, error="text deferred"), delay=delay)
+    logger.info("text deferred to the end of quiet hours", extra={"delay_seconds": min(delay, MAX_DELAY)})
 
 
 def _again(message: RetryMessage, error: str) -> RetryMessage:
@@ -139,6 +160,7 @@ def _log_result(result: DeliveryResult) -> None:
             "status": result.status,
             "rule_id": result.rule_id,
             "sent_now": result.sent_now,
+            "texts_sent": result.texts_sent,
             # A warning cancelled at send: the activity kind that resolved it (no date, no name).
             "resolved_by": result.resolved_by.get("fact") if result.resolved_by else None,
             "escalations": list(result.escalations),

@@ -164,7 +164,8 @@ def _tally(report: DemoReport, district_id: str) -> None:
         else:
             tally.notices += 1
         deliveries = item.deliveries.as_dict() if item.deliveries else {}
-        emails = sum(1 for d in deliveries.values() if d.get("status") == "sent")
+        # Emails are the ``r{i}`` entries; ``s{i}`` are text messages (delivery/sms.py).
+        emails = sum(1 for k, d in deliveries.items() if k.startswith("r") and d.get("status") == "sent")
         tally.emails += emails
         deadlines = item.deadlines.as_dict() if item.deadlines else {}
         report.decisions.append(

@@ -3,7 +3,7 @@
 moto does not enforce IAM, so a permission missing from ``template.yaml`` shows up only after a
 deployment, as AccessDenied in a dead-letter queue. The local stack records every AWS call a
 handler makes (``LocalStack.recording_calls``); ``unpermitted`` checks each DynamoDB, Secrets
-Manager and SQS call against the ``Allow`` statements of the role SAM gives that function: the
+Manager, SQS, S3 and SNS call against the ``Allow`` statements of the role SAM gives that function: the
 action (a transaction's items count one by one) and the table, index, secret or queue ARN. SES
 is not checked here (its resources are not in the request; ``test_template.py`` pins them).
 """
@@ -89,6 +89,8 @@ def required(
         return _named_resource(call, stack)
     if call.service == "s3":
         return _s3_object(call, stack)
+    if call.service == "sns":
+        return _sns(call)
     if call.service != "dynamodb":
         return []
     if call.operation in ("TransactWriteItems", "TransactGetItems"):
@@ -126,6 +128,13 @@ def _named_resource(call: AwsCall, stack: ProvisionedStack) -> list[tuple[str, s
         action = call.operation.removesuffix("Batch")
         return [(f"sqs:{action}", f"{prefix}{account}:{queue}")]
     return []
+
+
+def _sns(call: AwsCall) -> list[tuple[str, str]]:
+    """A text message (``Publish`` to a phone number) and the opt-out check have no resource ARN:
+    IAM evaluates them against ``*``; a publish to a topic is checked against the topic."""
+    target = call.params.get("TopicArn") or call.params.get("TargetArn") or "*"
+    return [(f"sns:{call.operation}", str(target))]
 
 
 def _s3_object(call: AwsCall, stack: ProvisionedStack | None) -> list[tuple[str, str]]:

@@ -301,6 +301,19 @@ class LocalStack:
             if isinstance(m, RawMessage)
         ]
 
+    def sent_texts(self) -> list[dict[str, str]]:
+        """Every text message moto's SNS took (``id``, ``phone``, ``message``), in order: SNS
+        ``Publish(PhoneNumber=…)`` keeps them in the backend's ``sms_messages`` (read in this
+        process, like ``sent_emails``). Numbers ending in 99 are opted out on moto."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.sns.models import sns_backends
+
+        backend = sns_backends[DEFAULT_ACCOUNT_ID][self.region]
+        return [
+            {"id": message_id, "phone": phone, "message": message}
+            for message_id, (phone, message) in backend.sms_messages.items()
+        ]
+
     def client(self, service: str) -> Any:
         """A boto3 client bound to the server of that service (cached per service)."""
         if service not in self._clients:

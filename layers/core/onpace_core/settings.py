@@ -49,6 +49,10 @@ class Settings:
     unsubscribe_key: str = ""
     ses_configuration_set: str = "onpace"
     sender_address: str = "notices@onpace.example.org"
+    # Text messages (delivery/sms.py): the sender id and/or origination number SNS sends from
+    # (empty: the account's default); which one a country needs is the account's registration.
+    sms_sender_id: str = ""
+    sms_origination_number: str = ""
     # Raw events (docs/ingest.md, "Raw events: archive and dedupe window"): the per-event items
     # are a dedupe window of RAW_EVENT_TTL_DAYS; the archive bucket holds the bodies, and the
     # quarantined events' and inputs' items are kept as long (RAW_ARCHIVE_DAYS).

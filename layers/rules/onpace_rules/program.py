@@ -6,7 +6,7 @@ the field that is wrong, never discovered by a family on the day a notice should
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from typing import Annotated, Any, Literal
@@ -136,6 +136,53 @@ class ContactPerson(StaffContact):
     address: Annotated[str, AfterValidator(_mail_address)]
 
 
+def _notices_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    # A link in a text message is read on a phone: https only, and nothing that could break the
+    # message (spaces, control characters).
+    if not text.startswith("https://") or any(c.isspace() or ord(c) < 32 for c in text) or len(text) > 200:
+        raise ValueError(f"{value!r} is not an https URL of at most 200 characters")
+    return text
+
+
+class QuietHours(_Strict):
+    """When no text message is sent, in the program's time zone: from ``start`` to ``end`` (the
+    default, 20:00 to 08:00, wraps midnight)."""
+
+    start: time = Field(default=time(20, 0), description="Local time quiet hours begin (HH:MM)")
+    end: time = Field(default=time(8, 0), description="Local time quiet hours end (HH:MM)")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError("quiet hours must start and end at different times")
+        return self
+
+
+class SmsSettings(_Strict):
+    """Text messages to families who chose them (docs/notices.md, "Text messages")."""
+
+    enabled: bool = Field(default=False, description="Whether the program sends text messages at all")
+    guardians: bool = Field(
+        default=False,
+        description="Whether a guardian whose roster record says nothing about texts gets them "
+        "(a roster yes/no always wins)",
+    )
+    students: bool = Field(
+        default=False,
+        description="Whether students who chose texts get them (never where a channel policy "
+        "forbids it, e.g. Chicago's district_email_only)",
+    )
+    region: str = Field(
+        default="US",
+        pattern=r"^[A-Z]{2}$",
+        description="Region (ISO 3166 alpha-2) of roster phone numbers written without a country code",
+    )
+    quiet_hours: QuietHours = QuietHours()
+
+
 class NoticeSettings(_Strict):
     """Who signs a family notice, whom the family can answer, and which guardians are told.
 
@@ -158,6 +205,10 @@ class NoticeSettings(_Strict):
     unknown_age: Literal["minor", "adult"] = Field(
         default="minor",
         description="How to treat a student without a birthDate: minor (K-12) or adult (a university)",
+    )
+    url: Annotated[str | None, AfterValidator(_notices_url)] = Field(
+        default=None,
+        description="The program's notices page (https): the link in text messages",
     )
 
 
@@ -207,6 +258,10 @@ class ProgramConfig(_Strict):
         default=None,
         description="Signature, contact person and guardians of family notices; required (at load) "
         "when a rule the program switches on writes to a student or a family",
+    )
+    sms: SmsSettings = Field(
+        default_factory=SmsSettings,
+        description="Text messages to guardians (and students, where allowed) who chose them",
     )
     evaluation_shards: int = Field(default=1, ge=1, le=64)
     calendar: CalendarConfig = CalendarConfig()

@@ -59,6 +59,12 @@ Every email of a notice that states a deadline (appeal, IPR, last day to act, dr
 removal, re-enrollment…) carries ``deadline.ics``, one ``METHOD:PUBLISH`` VEVENT per deadline
 (``delivery/deadlines.py``): built from the item alone, so it costs no request, and its UIDs and
 DTSTAMP depend on the notice only, so a retry sends the same entries.
+
+Text messages (``delivery/sms.py``): after the emails and under the same lease, each recipient
+who chose texts gets one (``deliveries.s{i}``, marked before the SNS call like an email); one due
+in the program's quiet hours is recorded ``deferred``, and an attempt that finds the notice
+settled sends the deferred texts whose time has come (``_not_claimed``). Texts never change the
+notice's status; its audit entry lists them (``detail.texts``).
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,7 +82,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import escalation, ledger, recheck, sent_mail, suppression, unsubscribe
+from onpace_core.delivery import escalation, ledger, recheck, sent_mail, sms, suppression, unsubscribe
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -170,6 +176,8 @@ class DeliveryResult:
     resolved_by: Mapping[str, Any] | None = None  # a warning cancelled by this call: what resolved it
     # What escalating each suppressed family recipient did (escalated, already, none).
     escalations: tuple[str, ...] = ()
+    texts_sent: int = 0  # text messages SNS accepted during this call (delivery/sms.py)
+    texts_after: str | None = None  # a deferred text's first allowed instant, still to come
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -348,7 +356,9 @@ class _Attempt:
         self.sent_now = 0
         self.blocked: str | None = None
 
-    def run(self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime) -> DeliveryResult:
+    def run(
+        self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime, sns_client: Any = None
+    ) -> DeliveryResult:
         # Re-check at send: only before the first message (a notice partly sent is finished).
         cancellation = None if self.deliveries else recheck.resolved_at_send(self.notice, now)
         if cancellation is not None:
@@ -396,7 +406,13 @@ class _Attempt:
             sent = {"status": "sent", "message_id": message_id, "at": self.at, **kept}
             self.learned[item.key] = item.settled(sent)
             self.sent_now += 1
-        return self.settle()
+        # Text messages to those who chose them, after the emails, under the same lease.
+        texts = sms.send_texts(self, sns_client, settings, templates_dir, now)
+        result = self.settle()
+        # Opted-out texts are audited once settled; texts deferred by an earlier attempt may be due.
+        later = sms.after_settled(self.notice, sns_client, settings, templates_dir, now, self.deliveries)
+        after = min((a for a in (texts.after, later.after) if a), default=None)
+        return replace(result, texts_sent=texts.sent_now + later.sent_now, texts_after=after)
 
     def _kept(self, settings: Settings, item: _Prepared) -> dict[str, str]:
         """Where the message will be kept (``deliveries.r{i}.mail``, ``delivery/sent_mail.py``)."""
@@ -417,6 +433,8 @@ class _Attempt:
         self.deliveries.update(self.learned)
         self.learned = {}
 
+    written = _written  # for the texts (``sms.Holder``)
+
     def settle(self) -> DeliveryResult:
         found = outcomes(self.notice, {**self.deliveries, **self.learned})
         status = overall(found)
@@ -425,7 +443,9 @@ class _Attempt:
         ledger.settle(
             self.notice,
             self.token,
-            audit_entry(self.notice, status, found, why),
+            sms.with_texts(
+                audit_entry(self.notice, status, found, why), self.notice, {**self.deliveries, **self.learned}
+            ),
             settles=self.learned,
             status=status,
             reason=why,
@@ -498,11 +518,13 @@ def deliver(
     *,
     time_left: float | None = None,
     handover: Handover | None = None,
+    sns_client: Any = None,
 ) -> DeliveryResult:
     """Send the outbox notice ``notice_id`` to each of its recipients, at most once each.
 
     ``time_left`` is how long this attempt may run (the invocation's remaining time); the lease
     ends :data:`LEASE_MARGIN` after it. ``handover`` is what an interrupted attempt passed on.
+    ``sns_client``: text messages go out only with one (``delivery/sms.py``).
     Raises the error that stopped delivery after recording what it could (the retry sends the
     rest), or :class:`Interrupted` when even that could not be recorded.
     """
@@ -521,14 +543,14 @@ def deliver(
             release=handover.release if handover else (),
         )
     except ledger.NotClaimed:
-        return _not_claimed(notice_id, now, handover)
+        return _not_claimed(notice_id, now, handover, sms.Later(sns_client, settings, templates_dir))
     except Exception as error:
         code = error_code(error)
         ledger.note_failure(notice_id, {"code": code, "at": at})
         raise ClaimFailed(notice_id, code) from error
     attempt = _Attempt(notice, token, at, deadline=time.monotonic() + seconds - SEND_MARGIN)
     try:
-        result = attempt.run(ses_client, settings, templates_dir, now)
+        result = attempt.run(ses_client, settings, templates_dir, now, sns_client)
     except ledger.LeaseLost as error:
         stepped_aside = attempt.lost()
         if stepped_aside is not None:
@@ -543,7 +565,9 @@ def deliver(
     return dataclasses.replace(result, escalations=tuple(e.outcome for e in escalated))
 
 
-def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> DeliveryResult:
+def _not_claimed(
+    notice_id: str, now: datetime, handover: Handover | None, texts: sms.Later | None = None
+) -> DeliveryResult:
     """Why the claim failed, from the item as it is (one read)."""
     try:
         current = OutboxModel.get(notice_id, consistent_read=True)
@@ -558,7 +582,16 @@ def _not_claimed(notice_id: str, now: datetime, handover: Handover | None) -> De
         found = outcomes(current, deliveries)
         # A retry of an attempt that settled the notice but did not finish its escalations.
         escalation.after_delivery(current, found, now)
-        return DeliveryResult(notice_id, overall(found), current.rule_id, 0, found)
+        done = texts.finish(current, now) if texts is not None else sms.Texts()
+        return DeliveryResult(
+            notice_id,
+            overall(found),
+            current.rule_id,
+            0,
+            found,
+            texts_sent=done.sent_now,
+            texts_after=done.after,
+        )
     if current.status in ("pending", "sending"):
         until = current.lease_until
         left = (datetime.fromisoformat(until) - now).total_seconds() if until else 0.0

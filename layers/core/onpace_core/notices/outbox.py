@@ -68,7 +68,15 @@ def recipients_for(
             continue
         wanted = _CONTACT_ROLE.get(role, role)
         found.extend(
-            Contact(role=c.role, address=c.address, name=c.name, language=c.language, source_id=c.source_id)
+            Contact(
+                role=c.role,
+                address=c.address,
+                name=c.name,
+                language=c.language,
+                source_id=c.source_id,
+                phone=c.phone,
+                sms=c.sms,
+            )
             for c in enrollment.contacts or []
             if c.role == wanted
         )

@@ -387,3 +387,34 @@ def _render_in(
         html=env.get_template(f"{name}.html.j2").render(context),
         language=language,
     )
+
+
+def render_text(
+    notice: OutboxModel,
+    recipient: Contact,
+    templates_dir: Path,
+    template: str,
+    extra: Mapping[str, Any] | None = None,
+    locales_dir: Path | None = None,
+) -> tuple[str, str]:
+    """One plain-text template (a text message's, say) about ``notice`` for ``recipient``, with
+    the email's language rules (never half translated); returns (text, language)."""
+    templates_dir = Path(templates_dir).resolve()
+    locales_dir = (Path(locales_dir) if locales_dir else templates_dir.parent / "locales").resolve()
+    language = choose_language(locales_dir, recipient.language, notice.language)
+    for attempt in dict.fromkeys((language, DEFAULT_LANGUAGE)):
+        missed: list[str] = []
+        token = _MISSED.set(missed)
+        try:
+            env = _environment(templates_dir, locales_dir, attempt, notice.program_id)
+            context = notice_context(notice, recipient, attempt, _translations(locales_dir, attempt).gettext)
+            clash = sorted(set(context) & set(extra or {}))
+            if clash:
+                raise ValueError(f"extra template values would replace the notice's own: {', '.join(clash)}")
+            context.update(extra or {})
+            text = env.get_template(template).render(context)
+        finally:
+            _MISSED.reset(token)
+        if not missed or attempt == DEFAULT_LANGUAGE:
+            return text, attempt
+    raise AssertionError("unreachable: English is always tried last")

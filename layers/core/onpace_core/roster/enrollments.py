@@ -11,6 +11,7 @@ from onpace_rules.facts import RosterFacts
 from onpace_rules.program import ProgramConfig
 
 from onpace_core.roster.oneroster import Enrollment, Roster, RosterClass, RosterError, User
+from onpace_core.roster.phones import text_choice
 from onpace_core.roster.rows import RowProblem
 
 
@@ -21,6 +22,8 @@ class ContactRecord:
     name: str | None
     language: str | None
     source_id: str | None = None
+    phone: str | None = None  # E.164 (``roster.phones``), students and guardians only
+    sms: bool | None = None  # chose text messages: yes, no, or not said (the program's default)
 
 
 @dataclass(frozen=True)
@@ -174,17 +177,32 @@ def _records(
         # Each person's own roster language, else the program's default (docs/i18n.md).
         default = program.default_language
         contacts: list[ContactRecord] = []
+        region = program.sms.region
         if student.email:
+            texts = text_choice(student.phone, student.sms, student.sms_choice, region)
             contacts.append(
                 ContactRecord(
-                    "student", student.email, student.name, student.language or default, student.sourced_id
+                    "student",
+                    student.email,
+                    student.name,
+                    student.language or default,
+                    student.sourced_id,
+                    texts.phone,
+                    texts.chose,
                 )
             )
         for agent in family_of(roster, student, program.guardian_roles):
             if agent.email:
+                texts = text_choice(agent.phone, agent.sms, agent.sms_choice, region)
                 contacts.append(
                     ContactRecord(
-                        "guardian", agent.email, agent.name, agent.language or default, agent.sourced_id
+                        "guardian",
+                        agent.email,
+                        agent.name,
+                        agent.language or default,
+                        agent.sourced_id,
+                        texts.phone,
+                        texts.chose,
                     )
                 )
         for teacher_id in teachers.get(klass.sourced_id, []):

@@ -219,6 +219,14 @@ class User(Row):
         ),
     )
 
+    # Text messages (docs/notices.md, "Text messages"): 1.1's ``phone`` and ``sms`` (the number
+    # to text, or a yes/no some exports write there), and an explicit choice as an extension.
+    phone: Text = None
+    sms: Text = None
+    sms_choice: Text = Field(
+        default=None, validation_alias=AliasChoices("metadata.onpace.sms", "metadata.sms")
+    )
+
     @property
     def grade_level(self) -> str | None:
         """The student's grade ("09", "12", "KG" in OneRoster; leading zeros dropped)."""

@@ -18,7 +18,7 @@ from pynamodb.exceptions import UpdateError
 
 from onpace_core.facts.local import local_history, local_inputs, local_last_on
 from onpace_core.roster.enrollments import EnrollmentRecord, roster_facts, subject_facts
-from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, EnrollmentModel
+from onpace_core.store.models import STUDENT_SUBJECT_CLASS, Contact, EnrollmentModel, sms_flag
 from onpace_core.store.packed import stored_names
 
 if TYPE_CHECKING:
@@ -168,7 +168,15 @@ _Contacts = tuple[tuple[str | None, ...], ...]
 
 def _contacts(r: EnrollmentRecord) -> list[Contact]:
     return [
-        Contact(role=c.role, address=c.address, name=c.name, language=c.language, source_id=c.source_id)
+        Contact(
+            role=c.role,
+            address=c.address,
+            name=c.name,
+            language=c.language,
+            source_id=c.source_id,
+            phone=c.phone,
+            sms=sms_flag(c.sms),
+        )
         for c in r.contacts
     ]
 
@@ -176,7 +184,16 @@ def _contacts(r: EnrollmentRecord) -> list[Contact]:
 def _contact_rows(contacts: Iterable[Contact]) -> _Contacts:
     # Empty and missing fields alike: the stored form keeps no empty field (``store.packed``).
     return tuple(
-        (c.role, c.address, c.name or None, c.language or None, c.source_id or None, c.title or None)
+        (
+            c.role,
+            c.address,
+            c.name or None,
+            c.language or None,
+            c.source_id or None,
+            c.title or None,
+            c.phone or None,
+            c.sms or None,
+        )
         for c in contacts
     )
 

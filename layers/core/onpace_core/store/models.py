@@ -119,6 +119,15 @@ class Contact(MapAttribute[str, Any]):
     language = UnicodeAttribute(null=True)
     source_id = UnicodeAttribute(null=True)
     title = UnicodeAttribute(null=True)  # what a contact person is ("School counselor")
+    # Text messages (delivery/sms.py): the E.164 number and the roster's choice, "y"/"n" (absent:
+    # not said, the program's default applies). One letter: the item stays under 1 KB.
+    phone = UnicodeAttribute(null=True)
+    sms = UnicodeAttribute(null=True)
+
+
+def sms_flag(chose: bool | None) -> str | None:
+    """A roster choice of texts as stored on a ``Contact``."""
+    return None if chose is None else ("y" if chose else "n")
 
 
 class EnrollmentsByStudentIndex(GlobalSecondaryIndex["EnrollmentModel"]):

@@ -80,7 +80,8 @@ class InstantAttribute(Attribute[str]):
         return unpack_instant(value)
 
 
-# Contacts: role code, then address, name, language, source id, title, separated by the ASCII
+# Contacts: role code, then address, name, language, source id, title, phone, text choice
+# (``y``/``n``), separated by the ASCII
 # unit separator (not found in addresses or names; removed from a field if it ever were).
 _SEP = "\x1f"
 _ROLE_CODES = {
@@ -92,7 +93,7 @@ _ROLE_CODES = {
     "admin": "d",
 }
 _ROLES_BY_CODE = {code: role for role, code in _ROLE_CODES.items()}
-_FIELDS = ("address", "name", "language", "source_id", "title")
+_FIELDS = ("address", "name", "language", "source_id", "title", "phone", "sms")
 
 
 def pack_contact(contact: Contact) -> str:
