@@ -60,7 +60,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import ledger, suppression
+from onpace_core.delivery import ledger, letters, suppression
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -224,6 +224,7 @@ def _prepare(
     *,
     deliveries: Mapping[str, Any] | None = None,
     learned: dict[str, dict[str, Any]] | None = None,
+    members: Sequence[letters.Member] | None = None,
 ) -> list[_Prepared]:
     """Render and encode every message still to send (no entry in ``deliveries``, by default the
     notice's) before any is sent.
@@ -258,12 +259,22 @@ def _prepare(
             learned[key] = {"status": "suppressed", "error": SUPPRESSED, "at": at}
             continue
         to = parse_address(contact.address or "", contact.name)
-        invitation = invitations.for_recipient(contact)
-        extra = {"invitation": invitation.context} if invitation else None
-        email = render(notice, contact, templates_dir, extra)
-        # A family's answer goes to the person the notice names (catalogue: "replies go to that
-        # person (Reply-To)"); staff answer the program the usual way.
-        person = notice.reply_to if contact.role in FAMILY_CONTACT_ROLES else None
+        if members is not None:  # a letter: its members' notices, as one email (letters.py)
+            content = letters.letter_email(notice, members, contact, templates_dir, now)
+            email, attached, person = content.email, content.attachments, content.reply_to
+            evidence = content.invitation
+        else:
+            invitation = invitations.for_recipient(contact)
+            extra = {"invitation": invitation.context} if invitation else None
+            email = render(notice, contact, templates_dir, extra)
+            # A family's answer goes to the person the notice names (catalogue: "replies go to
+            # that person (Reply-To)"); staff answer the program the usual way.
+            person = notice.reply_to if contact.role in FAMILY_CONTACT_ROLES else None
+            attached = (
+                *(invitation.attachments if invitation else ()),
+                *((calendar,) if calendar is not None else ()),
+            )
+            evidence = invitation.evidence if invitation else None
         message = build_message(
             sender=settings.sender_address,
             sender_name=notice.program_name,
@@ -274,14 +285,10 @@ def _prepare(
             html=email.html,
             notice_id=notice.notice_id,
             sent_at=now,
-            attachments=(
-                *(invitation.attachments if invitation else ()),
-                *((calendar,) if calendar is not None else ()),
-            ),
+            attachments=attached,
             reply_to=person.address if person is not None else None,
             reply_to_name=person.name if person is not None else None,
         )
-        evidence = invitation.evidence if invitation else None
         prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message), invitation=evidence))
     return prepared
 
@@ -316,8 +323,11 @@ class _Attempt:
         self.release: list[str] = []  # marks of messages SES certainly did not accept
         self.sent_now = 0
         self.blocked: str | None = None
+        self.members: list[letters.Member] | None = None  # a letter's (delivery/letters.py)
 
     def run(self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime) -> DeliveryResult:
+        if self.notice.kind == letters.LETTER:
+            self.members = letters.members_of(self.notice)
         prepared = _prepare(
             self.notice,
             settings,
@@ -326,6 +336,7 @@ class _Attempt:
             now,
             deliveries=self.deliveries,
             learned=self.learned,
+            members=self.members,
         )
         for position, item in enumerate(prepared):
             if time.monotonic() > self.deadline:
@@ -369,15 +380,19 @@ class _Attempt:
         status = overall(found)
         why = reason(found)
         first_id = next((o.message_id for o in found if o.message_id), None)
+        letter = self.members is not None
+        entry = (letters.letter_entry if letter else audit_entry)(self.notice, status, found, why)
         ledger.settle(
             self.notice,
             self.token,
-            audit_entry(self.notice, status, found, why),
+            entry,
             settles=self.learned,
             status=status,
             reason=why,
             first_message_id=first_id,
             at=self.at,
+            # A letter settles its member notices with it, each with its own audit entry.
+            also=letters.settle_members(self.notice, self.members or [], found, self.at) if letter else (),
         )
         self._written()
         return DeliveryResult(
