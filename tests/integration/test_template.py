@@ -120,6 +120,7 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "ConsoleFunction": "console_handler.lambda_handler",
         "RosterImportFunction": "roster_handler.lambda_handler",
         "SesEventsFunction": "ses_events_handler.lambda_handler",
+        "DispatchFunction": "dispatch_handler.lambda_handler",
     }
     # The Canvas queue's function is an ingest function: the same code, another handler.
     folders = {
