@@ -8,6 +8,7 @@ is copied on the drop and on the pacing warning.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from onpace_core.store.models import Contact, OutboxModel
@@ -17,13 +18,16 @@ from tests.unit.test_render import make_notice
 DAY = "2026-10-16"
 GUARDIAN = "ana@family.example"
 TEACHER = "teacher@school.example"
+CREATED = datetime(2026, 10, 16, 12, 10, tzinfo=UTC)
 
 
 def _contact(role: str, address: str, name: str | None = None, language: str | None = None) -> Contact:
     return Contact(role=role, address=address, name=name, language=language)
 
 
-def household_notices(district_id: str = "d-1", language: str | None = None, **common: Any) -> list[OutboxModel]:
+def household_notices(
+    district_id: str = "d-1", language: str | None = None, **common: Any
+) -> list[OutboxModel]:
     """Three notices of ``DAY`` (window day) for one household and one teacher."""
     window = {
         "send_key": f"{district_id}#{DAY}",
@@ -35,7 +39,9 @@ def household_notices(district_id: str = "d-1", language: str | None = None, **c
         "created_at": "2026-10-16T05:05:00.000000Z",
     }
 
-    def notice(rule_id: str, student: str, student_name: str, class_id: str, title: str, recipients: list[Contact]) -> OutboxModel:
+    def notice(
+        rule_id: str, student: str, student_name: str, class_id: str, title: str, recipients: list[Contact]
+    ) -> OutboxModel:
         enrollment = f"{district_id}#{class_id}#{student}"
         made = make_notice(
             rule_id,
@@ -56,15 +62,37 @@ def household_notices(district_id: str = "d-1", language: str | None = None, **c
 
     return [
         notice(
-            "cps.participation.warning", "stu-1", "Jamie Rivera", "bio", "Biology Online",
-            [_contact("student", "jamie@students.example", "Jamie Rivera"), _contact("guardian", GUARDIAN, "Ana Rivera", language)],
+            "cps.participation.warning",
+            "stu-1",
+            "Jamie Rivera",
+            "bio",
+            "Biology Online",
+            [
+                _contact("student", "jamie@students.example", "Jamie Rivera"),
+                _contact("guardian", GUARDIAN, "Ana Rivera", language),
+            ],
         ),
         notice(
-            "cps.pacing.ipr_warning_2w", "stu-1", "Jamie Rivera", "alg", "Algebra I",
-            [_contact("guardian", "Ana@Family.example", "Ana Rivera", language), _contact("instructor", TEACHER, "Pat Kim")],
+            "cps.pacing.ipr_warning_2w",
+            "stu-1",
+            "Jamie Rivera",
+            "alg",
+            "Algebra I",
+            [
+                _contact("guardian", "Ana@Family.example", "Ana Rivera", language),
+                _contact("instructor", TEACHER, "Pat Kim"),
+            ],
         ),
         notice(
-            "cps.participation.drop_20d", "stu-2", "Sam Rivera", "alg", "Algebra I",
-            [_contact("student", "sam@students.example", "Sam Rivera"), _contact("guardian", GUARDIAN, "Ana Rivera", language), _contact("instructor", TEACHER, "Pat Kim")],
+            "cps.participation.drop_20d",
+            "stu-2",
+            "Sam Rivera",
+            "alg",
+            "Algebra I",
+            [
+                _contact("student", "sam@students.example", "Sam Rivera"),
+                _contact("guardian", GUARDIAN, "Ana Rivera", language),
+                _contact("instructor", TEACHER, "Pat Kim"),
+            ],
         ),
     ]

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 from onpace_core.delivery import letters
-from onpace_core.delivery.letters import FAMILY_DIGEST, INSTRUCTOR_DIGEST, MAX_MEMBERS, letter_id, plan_letters
+from onpace_core.delivery.letters import (
+    FAMILY_DIGEST,
+    INSTRUCTOR_DIGEST,
+    MAX_MEMBERS,
+    letter_id,
+    plan_letters,
+)
 from onpace_core.notices.digest import render_digest
 from onpace_core.notices.window import open_slot, send_slot, slot_of
 from onpace_rules.program import SendWindow
@@ -95,14 +101,20 @@ def test_letter_ids_are_deterministic_per_household_day_and_number() -> None:
     [
         ("America/Chicago", date(2026, 10, 16), datetime(2026, 10, 16, 12, 0, tzinfo=UTC)),  # CDT
         ("America/Chicago", date(2026, 11, 2), datetime(2026, 11, 2, 13, 0, tzinfo=UTC)),  # CST
-        ("America/Chicago", date(2026, 3, 9), datetime(2026, 3, 9, 12, 0, tzinfo=UTC)),  # day after DST starts
+        (
+            "America/Chicago",
+            date(2026, 3, 9),
+            datetime(2026, 3, 9, 12, 0, tzinfo=UTC),
+        ),  # day after DST starts
         ("America/Chicago", date(2026, 3, 8), datetime(2026, 3, 8, 12, 0, tzinfo=UTC)),  # DST starts 02:00
         ("America/Los_Angeles", date(2026, 11, 1), datetime(2026, 11, 1, 15, 0, tzinfo=UTC)),  # DST ends
         ("Pacific/Honolulu", date(2026, 7, 1), datetime(2026, 7, 1, 17, 0, tzinfo=UTC)),
         ("Europe/Madrid", date(2026, 3, 29), datetime(2026, 3, 29, 5, 0, tzinfo=UTC)),  # CEST that day
     ],
 )
-def test_the_window_opens_at_seven_local_whatever_the_offset(zone: str, day: date, opens_utc: datetime) -> None:
+def test_the_window_opens_at_seven_local_whatever_the_offset(
+    zone: str, day: date, opens_utc: datetime
+) -> None:
     slot = slot_of(day, zone, SendWindow())
     assert slot.opens == opens_utc
     assert (slot.closes - slot.opens).total_seconds() == 2 * 3600
