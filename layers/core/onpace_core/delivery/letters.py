@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from onpace_rules.engine import APPROVAL_SUFFIX
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -273,6 +273,10 @@ def write_letter(plan: Plan, now: datetime) -> str:
             if codes[:1] == ["ConditionalCheckFailed"]:
                 continue  # this window's letter to the address exists: the next number
             raise
+        # The notices read by this dispatch are planned from once more (their other recipients'
+        # letters): they must know what is taken now.
+        for member in plan.members:
+            member.notice.deliveries = {**plain(member.notice.deliveries), member.key: {"status": LETTERED}}
         return letter
     raise RuntimeError("too many letters to one address in one window")
 
@@ -284,15 +288,35 @@ def _claim_members(members: Sequence[Member], letter: str, at: str) -> tuple[Out
     condition = OutboxModel.status == "scheduled"
     for member in members:
         condition = condition & OutboxModel.deliveries[member.key].does_not_exist()
-    taken = set(plain(notice.deliveries)) | {m.key for m in members}
-    if all(f"r{i}" in taken for i in range(len(notice.recipients or []))):
-        # Every recipient has its letter: the notice leaves the dispatcher's index.
-        actions += [
-            OutboxModel.status.set(LETTERED),
-            OutboxModel.send_key.remove(),
-            OutboxModel.send_after.remove(),
-        ]
+    mine = {m.key for m in members}
+    others = set(plain(notice.deliveries)) - mine
+    if all(f"r{i}" in mine | others for i in range(len(notice.recipients or []))):
+        # Every recipient has its letter: the notice leaves the dispatcher's index (on condition
+        # that the other letters' claims it counts on are indeed written).
+        actions += _retire_actions()
+        for key in sorted(others):
+            condition = condition & OutboxModel.deliveries[key].exists()
     return OutboxModel(notice_id=notice.notice_id), actions, condition
+
+
+def _retire_actions() -> list[Action]:
+    return [OutboxModel.status.set(LETTERED), OutboxModel.send_key.remove(), OutboxModel.send_after.remove()]
+
+
+def retire(notice: OutboxModel) -> bool:
+    """Take a ``scheduled`` notice whose every recipient is lettered out of the dispatcher's index
+    (two dispatchers that each lettered some of its recipients leave it there). False when it is
+    not (yet) so."""
+    condition = OutboxModel.status == "scheduled"
+    for index in range(len(notice.recipients or [])):
+        condition = condition & OutboxModel.deliveries[f"r{index}"].exists()
+    try:
+        OutboxModel(notice_id=notice.notice_id).update(actions=_retire_actions(), condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 from onpace_rules.program import ProgramConfig
 
 from onpace_core.audit.log import iso_instant
-from onpace_core.delivery.letters import MembersTaken, plan_letters, write_letter
+from onpace_core.delivery.evidence import plain
+from onpace_core.delivery.letters import MembersTaken, plan_letters, retire, write_letter
 from onpace_core.notices.window import open_slot, send_key
 from onpace_core.store.models import OutboxModel
 
@@ -78,6 +79,9 @@ def dispatch_day(district_id: str, day: date, now: datetime) -> DispatchResult:
         notices = waiting(district_id, day, now)
         result.notices = max(result.notices, len(notices))
         taken = False
+        for notice in notices:
+            if len(plain(notice.deliveries)) >= len(notice.recipients or []):
+                retire(notice)  # every recipient lettered, by two dispatchers
         for plan in plan_letters(notices):
             try:
                 result.letters.append(write_letter(plan, now))
