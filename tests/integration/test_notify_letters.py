@@ -139,7 +139,7 @@ def test_one_letter_per_household_with_every_member_and_nothing_twice(local_stac
 
 
 def test_a_notice_after_the_households_letter_goes_in_a_second_letter(local_stack: LocalStack) -> None:
-    district, notices = _household(local_stack)
+    district, _ = _household(local_stack)
     _dispatch(local_stack, district, OPEN)
     for letter in _letters(district):
         _notify(local_stack, letter)
