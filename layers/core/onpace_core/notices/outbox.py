@@ -117,13 +117,23 @@ def _initial_status(decision: Decision) -> str:
 
 
 def outbox_item(
-    enrollment: EnrollmentModel, decision: Decision, program: ProgramConfig, now: datetime
+    enrollment: EnrollmentModel,
+    decision: Decision,
+    program: ProgramConfig,
+    now: datetime,
+    *,
+    send_from: datetime | None = None,
 ) -> OutboxModel:
     """The outbox item of ``decision`` (not written): what ``record_decision`` and the evaluator's
-    batched transactions (``audit.chain``) put, on condition that it does not exist yet."""
+    batched transactions (``audit.chain``) put, on condition that it does not exist yet.
+
+    A notice to send waits (``scheduled``) for the program's first send window after
+    ``send_from`` (the planning of its day; default ``now``), under the sparse ``scheduled``
+    index's key ``{district}#{that window's local day}``."""
     recipients = recipients_for(enrollment, decision.recipients, program)
     status = _initial_status(decision)
-    slot = send_slot(now, program.time_zone, program.send_window) if status == "scheduled" else None
+    window = program.send_window
+    slot = send_slot(send_from or now, program.time_zone, window) if status == "scheduled" else None
     return OutboxModel(
         notice_id=notice_id(enrollment.enrollment_key, decision),
         district_id=enrollment.district_id,
