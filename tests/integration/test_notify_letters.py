@@ -190,3 +190,45 @@ def test_killed_after_ses_accepted_a_letter_is_never_sent_again(local_stack: Loc
                 assert entry["status"] == "unconfirmed" and entry["letter"] == family.notice_id
         assert len(_audit(stored)) == sum(1 for c in stored.recipients if c.address.lower() == GUARDIAN)
     assert verify_chain(district).intact
+
+
+def test_requests_per_email_before_and_after_letters(local_stack: LocalStack) -> None:
+    """docs/scale.md, "Letters": the household's morning sent notice by notice (before issue 12,
+    item 6) and as letters, DynamoDB requests counted over the real handlers."""
+    from onpace_local.request_count import counting_requests
+
+    warm = household_notices(f"d-{uuid.uuid4().hex[:10]}")[0]
+    warm.status, warm.send_key, warm.send_after = "pending", None, None
+    _notify(local_stack, _insert(warm))  # imports and first-send work out of the count
+
+    before_district = f"d-{uuid.uuid4().hex[:10]}"
+    direct = []
+    for notice in household_notices(before_district):
+        notice.status, notice.send_key, notice.send_after = "pending", None, None
+        direct.append(_insert(notice))
+    with counting_requests() as before:
+        for notice in direct:
+            _notify(local_stack, notice)
+    emails_before = sum(len(_sent(local_stack, n.notice_id)) for n in direct)
+
+    district, _ = _household(local_stack)
+    with counting_requests() as dispatching:
+        _dispatch(local_stack, district, OPEN)
+    letters = _letters(district)
+    with counting_requests() as sending:
+        for letter in letters:
+            _notify(local_stack, letter)
+    emails_after = sum(len(_sent(local_stack, letter.notice_id)) for letter in letters)
+
+    after = dispatching.dynamodb() + sending.dynamodb()
+    print(
+        f"\nbefore: {before.dynamodb()} DynamoDB requests for {emails_before} emails "
+        f"({before.dynamodb() / emails_before:.2f} per email); after: {dispatching.dynamodb()} "
+        f"to dispatch + {sending.dynamodb()} to send = {after} for {emails_after} emails "
+        f"({after / emails_after:.2f} per email, {after / emails_before:.2f} per notice recipient)"
+    )
+    assert (emails_before, emails_after) == (7, 4)
+    assert dispatching.of("Scan") == 0 and sending.of("Scan") == 0
+    assert dispatching.of("Query") == 1 and dispatching.of("TransactWriteItems") == len(letters)
+    # Per letter: claim, members, suppression list, mark, audit head, transaction.
+    assert sending.dynamodb() <= 6 * len(letters)

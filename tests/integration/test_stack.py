@@ -158,6 +158,7 @@ def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) 
         "ConsoleFunction",
         "RosterImportFunction",
         "SesEventsFunction",
+        "DispatchFunction",
     }
     assert {k for k, v in skipped.items() if v == "AWS::Lambda::Function"} == functions
     assert "AWS::IAM::Role" in skipped.values()

@@ -51,6 +51,7 @@ class DispatchResult:
             "letters": len(self.letters),
             "digests": self.digests,
             "replans": self.replans,
+            "letter_ids": list(self.letters),
         }
 
 
