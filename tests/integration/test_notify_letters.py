@@ -12,7 +12,7 @@ import email
 import email.policy
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -232,3 +232,34 @@ def test_requests_per_email_before_and_after_letters(local_stack: LocalStack) ->
     assert dispatching.of("Query") == 1 and dispatching.of("TransactWriteItems") == len(letters)
     # Per letter: claim, members, suppression list, mark, audit head, transaction.
     assert sending.dynamodb() <= 6 * len(letters)
+
+
+def test_the_schedule_evaluates_at_midnight_and_dispatches_when_the_programs_window_opens(
+    local_stack: LocalStack,
+) -> None:
+    """The deployed path end to end: the planner's schedule records the day's notices at local
+    midnight, the dispatcher's schedule letters them only once the program's own window (here
+    08:00-10:00 Chicago time) has opened."""
+    from onpace_local.evaluation import run_day
+
+    from tests.integration.districts import make_district
+
+    district = make_district(
+        local_stack,
+        {"cps.pacing.ipr_warning_2w": {}},
+        students=("stu-a",),
+        settings={"send_window": {"start": "08:00", "end": "10:00"}},
+    )
+    run_day(local_stack, date(2026, 9, 25), "America/Chicago")
+    (notice,) = list(OutboxModel.scan(OutboxModel.district_id == district.district_id))
+    assert notice.status == "scheduled" and notice.send_key == f"{district.district_id}#2026-09-25"
+    assert notice.send_after == "2026-09-25T13:00:00.000000Z"  # 08:00 CDT
+
+    def dispatched(at: str) -> list[dict[str, Any]]:
+        days = local_stack.invoke("DispatchFunction", {"scheduled_time": at})["days"]
+        return [d for d in days if d["district_id"] == district.district_id]
+
+    assert dispatched("2026-09-25T12:10:00Z") == []  # 07:10: the default window, not this program's
+    (today,) = [d for d in dispatched("2026-09-25T13:10:00Z") if d["day"] == "2026-09-25"]
+    assert today["notices"] == 1 and today["letters"] == 2  # the student and the guardian
+    assert _refreshed(notice).status == "lettered"
