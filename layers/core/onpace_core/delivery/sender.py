@@ -151,6 +151,7 @@ class DeliveryResult:
     outcomes: tuple[RecipientOutcome, ...] = ()
     retry_after: float | None = None
     blocked: str | None = None  # the SENDING_BLOCKED code that stopped the notice, if any
+    letter_notices: int = 0  # a letter's: the notices it carried (delivery/letters.py)
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -395,8 +396,15 @@ class _Attempt:
             also=letters.settle_members(self.notice, self.members or [], found, self.at) if letter else (),
         )
         self._written()
+        carried = len({m.notice.notice_id for m in self.members or []})
         return DeliveryResult(
-            self.notice.notice_id, status, self.notice.rule_id, self.sent_now, found, blocked=self.blocked
+            self.notice.notice_id,
+            status,
+            self.notice.rule_id,
+            self.sent_now,
+            found,
+            blocked=self.blocked,
+            letter_notices=carried,
         )
 
     def lost(self) -> DeliveryResult | None:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
     """``onpace_core.delivery.sender.deliver``, counted (same arguments).
 
-    ``NoticesSent``: notices of which SES accepted at least one email in this call;
+    ``NoticesSent``: notices of which SES accepted at least one email in this call (a letter
+    counts the notices it carried);
     ``NoticesFailed``: notices that ended ``failed`` (no recipient reached); ``EmailsSent`` and
     ``EmailsFailed`` per recipient, ``EmailsSuppressed`` (on the district's suppression list);
     ``DeliveryErrors``: calls that raised (to be retried); ``SesSendingBlocked``: notices SES
@@ -39,7 +40,7 @@ def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
     except Exception:
         count(DELIVERY_ERRORS, 1)
         raise
-    count(NOTICES_SENT, 1 if result.sent_now else 0)
+    count(NOTICES_SENT, (result.letter_notices or 1) if result.sent_now else 0)
     count(NOTICES_FAILED, 1 if result.status == "failed" else 0)
     count(EMAILS_SENT, result.sent_now)
     count(EMAILS_FAILED, sum(1 for o in result.outcomes if o.status == "failed"))
