@@ -183,3 +183,40 @@ def test_the_family_digest_in_spanish() -> None:
 def test_a_digest_day_matches_the_window_day() -> None:
     plan, *_ = _digest(GUARDIAN)
     assert plan.day.isoformat() == DAY
+
+
+def test_a_notice_without_any_address_does_not_wait_for_the_window() -> None:
+    """It is settled failed (no recipient address) with its audit entry at once, as before."""
+    from onpace_core.notices.outbox import outbox_item
+    from onpace_core.store.models import EnrollmentModel
+    from onpace_rules.decisions import Decision
+    from onpace_rules.program import ProgramConfig
+
+    program = ProgramConfig(
+        district_id="d-1",
+        program_id="prog",
+        name="Test",
+        time_zone="America/Chicago",
+        policy_version="v1",
+        source="test",
+    )
+    enrollment = EnrollmentModel(
+        enrollment_key="d-1#cls-1#stu-1",
+        district_id="d-1",
+        program_id="prog",
+        class_id="cls-1",
+        student_id="stu-1",
+        contacts=[],
+    )
+    decision = Decision(
+        rule_id="cps.pacing.ipr_warning_2w",
+        kind="notice",
+        episode="ep",
+        on=date(2026, 9, 25),
+        due_on=date(2026, 9, 25),
+        policy_version="v1",
+        recipients=("student", "guardians"),
+    )
+    midnight = datetime(2026, 9, 25, 5, 5, tzinfo=UTC)
+    nobody = outbox_item(enrollment, decision, program, midnight)
+    assert nobody.status == "pending" and nobody.send_key is None

@@ -132,6 +132,10 @@ def outbox_item(
     index's key ``{district}#{that window's local day}``."""
     recipients = recipients_for(enrollment, decision.recipients, program)
     status = _initial_status(decision)
+    if status == "scheduled" and not recipients:
+        # Nobody to write to (no address on the roster): nothing to wait for. Notify settles it
+        # failed with its audit entry at once, and sends no email, so nothing goes out at night.
+        status = "pending"
     window = program.send_window
     slot = send_slot(send_from or now, program.time_zone, window) if status == "scheduled" else None
     return OutboxModel(
