@@ -400,6 +400,8 @@ def settle_members(
         entry["message_id"] = outcome.message_id
     if outcome is not None and outcome.error:
         entry["error"] = outcome.error
+    if outcome is not None and outcome.invitation:  # a meeting plan's, alone in its letter
+        entry["invitation"] = dict(outcome.invitation)
     by_notice: dict[str, list[Member]] = defaultdict(list)
     for member in members:
         by_notice[member.notice.notice_id].append(member)

@@ -40,6 +40,11 @@ notice and ``now``; its UID depends on the notice only, so the message a retry r
 same calendar entry. What was attached is settled with the delivery (``deliveries.r{i}.invitation``)
 and so reaches the audit entry.
 
+A **letter** (``kind == "letter"``, ``delivery/letters.py``) is delivered the same way: its
+member notices are read with it (one BatchGetItem), its one message is their digest (or the one
+notice's own email), and the settle transaction also writes each member's outcome and audit
+entry (``ledger.settle``'s ``also``).
+
 Every email of a notice that states a deadline (appeal, IPR, last day to act, drop, withdrawal,
 removal, re-enrollment…) carries ``deadline.ics``, one ``METHOD:PUBLISH`` VEVENT per deadline
 (``delivery/deadlines.py``): built from the item alone, so it costs no request, and its UIDs and
