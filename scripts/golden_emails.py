@@ -6,7 +6,9 @@
 Files: ``tests/golden/emails/{language}/{case}.{subject.txt,txt,html}``. The cases are those of
 ``tests/unit/golden_cases`` with the recipient's language replaced, and, so that every template
 has its files, every rule of ``tests/unit/test_render.py`` (``rule.{rule_id}.{role}``) for each
-role it is rendered for there. Rendering has no clock, so the files are deterministic.
+role it is rendered for there, and the two digests of ``tests/unit/letter_cases.py``
+(``digest.family.guardian``, ``digest.instructor.instructor``). Rendering has no clock, so the
+files are deterministic.
 ``tests/unit/test_i18n.py`` runs the comparison.
 """
 
@@ -22,10 +24,13 @@ for sub in ("layers/rules", "layers/core", "."):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
 
+from onpace_core.delivery.letters import letter_item, plan_letters  # noqa: E402
+from onpace_core.notices.digest import render_digest  # noqa: E402
 from onpace_core.notices.render import RenderedEmail, render  # noqa: E402
 from onpace_core.store.models import Contact  # noqa: E402
 
 from tests.unit.golden_cases import golden_cases  # noqa: E402
+from tests.unit.letter_cases import CREATED, GUARDIAN, TEACHER, household_notices  # noqa: E402
 from tests.unit.notices import outbox_notice  # noqa: E402
 from tests.unit.test_render import CASES as RULE_CASES  # noqa: E402
 from tests.unit.test_render import make_notice  # noqa: E402
@@ -59,6 +64,13 @@ def rendered_files(language: str) -> dict[Path, str]:
                 f"rule.{rule_id}.{role}",
                 render(make_notice(rule_id, **student_wide), recipient, TEMPLATES),
             )
+    plans = {plan.address.lower(): plan for plan in plan_letters(household_notices(language=language))}
+    for name, address in (("digest.family.guardian", GUARDIAN), ("digest.instructor.instructor", TEACHER)):
+        plan = plans[address]
+        letter = letter_item(plan, f"letter#golden#{name}", CREATED)
+        members = [(m.notice, m.contact) for m in plan.members]
+        recipient = Contact(role=plan.members[0].contact.role, address=address, language=language)
+        _add(files, language, name, render_digest(letter, members, recipient, TEMPLATES))
     return files
 
 

@@ -73,7 +73,8 @@ def lambda_handler(event: EvaluateRequest, context: LambdaContext) -> dict[str, 
     results = []
     for program, day in _targets(event, now):
         plan = plan_program_day(program, day, now, settings.evaluation_shard_size)
-        send_messages(sqs, settings.evaluate_queue_url, shard_messages(program, day, plan.shards))
+        messages = shard_messages(program, day, plan.shards, planned_at=event.scheduled_time or now)
+        send_messages(sqs, settings.evaluate_queue_url, messages)
         logger.info("program planned", extra=plan.as_dict())
         results.append(plan.as_dict())
     return {"programs": results}

@@ -47,7 +47,7 @@ def record_handler(record: SQSRecord) -> None:
     message = ShardMessage.model_validate_json(record.body)
     program = message.program() or get_program(message.district_id, message.program_id)
     now = datetime.now(UTC)
-    result = evaluate_shard(program, message.day, message.keys, now)
+    result = evaluate_shard(program, message.day, message.keys, now, send_from=message.planned_at)
     where = {"program": program.key, "day": message.day.isoformat(), "shard": message.shard}
     logger.info("shard evaluated", extra={**result.as_dict(), **where})
     _evaluated.append({**result.as_dict(), "shard": message.shard})

@@ -1,8 +1,10 @@
 """``onpace demo``: a district's term replayed through the real handlers on moto server.
 
 Day by day on a simulated clock: the scheduler fires the hourly evaluation planner through the
-day (its shards drain into the evaluate worker through the queue), the
-outbox stream feeds the notify function (emails go through SES on moto), then the day's LMS
+day (its shards drain into the evaluate worker through the queue; the notices wait for the
+morning window), then the hourly dispatcher through the morning (it puts each household's and
+each instructor's notices of the day into one letter), the outbox stream feeds the letters to
+the notify function (emails go through SES on moto), then the day's LMS
 activity arrives over HTTP through the local API gateway in three formats, as the district's
 schools' LMSs would send it (``demo_feeds``): xAPI statements to the LRS endpoint, Caliper
 envelopes and signed plain JSON webhooks.
@@ -24,11 +26,13 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from onpace_core.delivery.evidence import outcomes, overall
+from onpace_core.delivery.letters import FAMILY_DIGEST, INSTRUCTOR_DIGEST, LETTER, LETTERED
 from onpace_core.store.models import OutboxModel, RawEventModel
 
 from onpace_local.demo_feeds import FEEDS, FORMATS, FeedTally, LmsDirectory, send_day
 from onpace_local.district import LoadedDistrict, read_district, store_district
-from onpace_local.evaluation import run_day
+from onpace_local.evaluation import dispatch_morning, run_day
 from onpace_local.gateway import serve_gateway
 from onpace_local.replay import read_event_file
 from onpace_local.stack import LocalStack
@@ -61,6 +65,21 @@ class RuleTally:
     emails: int = 0
 
 
+@dataclass
+class LetterTally:
+    """The emails sent as letters: one per address and morning, a digest when it carries more."""
+
+    sent: int = 0
+    household_digests: int = 0
+    instructor_digests: int = 0
+
+    def line(self) -> str:
+        return (
+            f"letters sent: {self.sent} (household digests {self.household_digests}, "
+            f"instructor digests {self.instructor_digests}, the rest one notice each)"
+        )
+
+
 @dataclass(frozen=True)
 class DecisionLine:
     on: str
@@ -86,6 +105,7 @@ class DemoReport:
     stored: Counter[tuple[str, str]] = field(default_factory=Counter)
     unmatched: list[str] = field(default_factory=list)
     decisions: list[DecisionLine] = field(default_factory=list)
+    letters: LetterTally = field(default_factory=LetterTally)
     console_url: str | None = None
 
     def render(self) -> str:
@@ -117,6 +137,7 @@ class DemoReport:
         lines.append(
             f"{'total':40} {totals.notices:>7} {totals.actions:>7} {totals.skipped:>7} {totals.emails:>6}"
         )
+        lines.append(self.letters.line())
         stored = sum(self.stored.values())
         lines += [
             "",
@@ -156,6 +177,12 @@ def _tally(report: DemoReport, district_id: str) -> None:
         OutboxModel.scan(OutboxModel.district_id == district_id), key=lambda i: (i.decided_on, i.notice_id)
     )
     for item in items:
+        if item.kind == LETTER:
+            if item.status == "sent":
+                report.letters.sent += 1
+                report.letters.household_digests += item.rule_id == FAMILY_DIGEST
+                report.letters.instructor_digests += item.rule_id == INSTRUCTOR_DIGEST
+            continue
         tally = report.rules[item.rule_id]
         if item.kind == "action":
             tally.actions += 1
@@ -168,6 +195,9 @@ def _tally(report: DemoReport, district_id: str) -> None:
         emails = sum(1 for k, d in deliveries.items() if k.startswith("r") and d.get("status") == "sent")
         tally.emails += emails
         deadlines = item.deadlines.as_dict() if item.deadlines else {}
+        status = item.status
+        if status == LETTERED and all(d.get("status") != LETTERED for d in deliveries.values()):
+            status = overall(outcomes(item, deliveries))  # what its letters did
         report.decisions.append(
             DecisionLine(
                 on=item.decided_on,
@@ -176,7 +206,7 @@ def _tally(report: DemoReport, district_id: str) -> None:
                 student=f"{item.student_name} ({item.student_id})",
                 class_title=item.class_title or item.class_id,
                 deadlines=", ".join(f"{k} {v}" for k, v in sorted(deadlines.items(), key=lambda kv: kv[1])),
-                status=item.status,
+                status=status,
                 emails=emails,
             )
         )
@@ -215,6 +245,8 @@ def replay_term(
     for index, day in enumerate(all_days, start=1):
         run = run_day(stack, day, time_zone)  # the hourly planner, then the shard workers
         decided = sum(r["count"] for p in run.programs() for r in p["recorded"])
+        dispatched = dispatch_morning(stack, day, time_zone)  # the morning's letters
+        letters = sum(d["letters"] for d in dispatched)
         records = pump.pump()
         todays = events.get(day, [])
         sent = send_day(
@@ -228,7 +260,8 @@ def replay_term(
         )
         print(
             f"[{index:>3}/{len(all_days)}] {day.isoformat()} {day.strftime('%a')}  "
-            f"decisions {decided:>2}  outbox records to notify {records:>2}  events {len(todays):>2}"
+            f"decisions {decided:>2}  letters {letters:>2}  outbox records to notify {records:>2}  "
+            f"events {len(todays):>2}"
             + (" (" + ", ".join(f"{f} {sent[f]}" for f in FORMATS if sent[f]) + ")" if todays else ""),
             file=out,
             flush=True,

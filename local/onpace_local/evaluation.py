@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from onpace_local.queues import QueuePump
-from onpace_local.scheduler import fire_day, schedules
+from onpace_local.scheduler import fire_between, fire_day, schedules
 from onpace_local.stack import LocalStack
 
 PLANNER = "EvaluateFunction"
@@ -108,3 +109,22 @@ def run_program_day(stack: LocalStack, district_id: str, program_id: str, day: d
     )
     run.plans.extend(result["programs"])
     return drain(stack, run)
+
+
+DISPATCHER = "DispatchFunction"
+#: The local hours the demo fires the hourly dispatcher in (every program's send window lies in
+#: them by default); the other hours it would find no window open and write nothing.
+MORNING = (time(6, 0), time(10, 0))
+
+
+def dispatch_morning(stack: LocalStack, day: date, time_zone: str) -> list[dict[str, Any]]:
+    """Live the morning of ``day`` in ``time_zone``: fire the dispatcher's hourly schedule through
+    it; returns each district-day's result (letters written, digests among them)."""
+    zone = ZoneInfo(time_zone)
+    start, end = (datetime.combine(day, moment, zone).astimezone(UTC) for moment in MORNING)
+    results: list[dict[str, Any]] = []
+    for schedule in schedules(stack):
+        if schedule.target_function == DISPATCHER:
+            for result in fire_between(stack, schedule, start, end):
+                results.extend(result["days"])
+    return results

@@ -94,6 +94,20 @@ def test_demo_summary_covers_the_six_foundation_rules(demo_output: str) -> None:
     assert "[ 54/54] 2026-10-16 Fri" in demo_output
 
 
+def test_demo_sends_a_household_digest_and_an_instructor_digest(demo_output: str) -> None:
+    """Issue 12, item 6: Ben's and Cara's guardian gets one email for both IPR warnings of
+    2026-09-25; the biology teacher one for Hal's and Ivy's step-1 prompts of 2026-09-11."""
+    letters = re.search(
+        r"^letters sent: (\d+) \(household digests (\d+), instructor digests (\d+),", demo_output, re.M
+    )
+    assert letters, demo_output[-2000:]
+    sent, household, instructor = map(int, letters.groups())
+    assert household >= 1 and instructor >= 1
+    emails = int(re.search(r"^total\s+\d+\s+\d+\s+\d+\s+(\d+)$", demo_output, re.M).group(1))  # type: ignore[union-attr]
+    assert sent < emails  # fewer emails than notice deliveries: the digests carry several
+    assert re.search(r"^\[ 33/54\] 2026-09-25 Fri .* letters\s+\d+ ", demo_output, re.M)
+
+
 def _counts(text: str) -> dict[str, int]:
     return {name: int(n) for name, n in re.findall(r"(\w+) (\d+)", text)}
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from onpace_core.audit.log import read, verify_chain
+from onpace_core.notices.window import send_slot
 from onpace_core.store.models import EnrollmentModel, OutboxModel
 from onpace_local.evaluation import run_day
 from onpace_local.scheduler import schedules
 from onpace_local.stack import LocalStack
+from onpace_rules.program import SendWindow
 
 from tests.integration.districts import evaluate, make_district
 
@@ -35,8 +37,12 @@ def test_same_day_twice_records_nothing_new(local_stack: LocalStack) -> None:
     assert first["recorded"] == [{"rule": "cps.pacing.ipr_warning_2w", "kind": "notice", "count": 1}]
     outbox = _outbox(district.district_id)
     assert [(o.student_id, o.rule_id, o.status) for o in outbox] == [
-        ("stu-low", "cps.pacing.ipr_warning_2w", "pending")
+        ("stu-low", "cps.pacing.ipr_warning_2w", "scheduled")
     ]
+    # It waits for the program's next morning window after it was recorded (docs/notices.md).
+    window = send_slot(datetime.fromisoformat(outbox[0].created_at), "America/Chicago", SendWindow())
+    assert outbox[0].send_key == f"{district.district_id}#{window.day.isoformat()}"
+    assert outbox[0].created_at < outbox[0].send_after < outbox[0].send_before
     assert outbox[0].deadlines.as_dict() == {"ipr": "2026-10-09", "drop": "2026-10-10"}
     assert {r.role for r in outbox[0].recipients} == {"student", "guardian"}
     audit_before = read(district.district_id)
@@ -101,13 +107,13 @@ def test_catch_up_after_outage_sends_only_the_latest_warning(local_stack: LocalS
         ("cps.pacing.ipr_warning_2w", "skipped"),
     ]
     statuses = {o.rule_id: o.status for o in _outbox(district.district_id)}
-    assert statuses == {"cps.pacing.ipr_warning_1w": "pending", "cps.pacing.ipr_warning_2w": "skipped"}
+    assert statuses == {"cps.pacing.ipr_warning_1w": "scheduled", "cps.pacing.ipr_warning_2w": "skipped"}
 
 
 @pytest.mark.dynamodb(needs="transactions")  # decisions and audit entries: one transaction
 def test_hourly_planner_evaluates_the_programs_of_the_time_zone(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-a",), time_zone="America/Chicago")
-    (planner,) = schedules(local_stack)
+    (planner,) = [s for s in schedules(local_stack) if s.target_function == "EvaluateFunction"]
     assert planner.time_zone == "UTC" and planner.target_function == "EvaluateFunction" and planner.hourly
     run = run_day(local_stack, date(2026, 9, 25), "America/Chicago")
     mine = [p for p in run.programs() if p["program"] == f"{district.district_id}#prog"]

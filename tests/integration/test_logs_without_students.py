@@ -154,8 +154,18 @@ def test_notify_logs_no_student(local_stack: LocalStack, caplog: pytest.LogCaptu
     assert notices
     notice = notices[0]
     caplog.set_level(logging.INFO)  # the template's default LogLevel
+    # The notice waits for the morning window: the dispatcher letters it, notify sends the letter.
+    day = str(notice.send_key).rsplit("#", 1)[1]
     with captured(local_stack) as capture:
-        local_stack.invoke("NotifyFunction", _event_for(local_stack, notice))
-    assert "notice processed" in capture.text
-    assert capture.metrics()["NoticesSent"] == 1
+        local_stack.invoke(
+            "DispatchFunction",
+            {"district_id": district.district_id, "day": day, "scheduled_time": notice.send_after},
+        )
+        letters = OutboxModel.scan(
+            (OutboxModel.district_id == district.district_id) & (OutboxModel.kind == "letter")
+        )
+        for letter in letters:
+            local_stack.invoke("NotifyFunction", _event_for(local_stack, letter))
+    assert "district day dispatched" in capture.text and "notice processed" in capture.text
+    assert capture.metrics()["NoticesSent"] >= 1
     _assert_clean(capture.text + caplog.text, _forbidden(district, notice.student_id))

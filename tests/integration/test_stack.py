@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 TABLE_INDEXES = {
     "EventsTable": {"unmatched"},
     "EnrollmentsTable": {"due", "by_student"},
-    "OutboxTable": set(),
+    "OutboxTable": {"scheduled"},
     "AuditTable": {"by_student", "by_rule", "failures"},
     "ProgramsTable": {"by_time_zone"},
 }
@@ -60,8 +60,8 @@ def test_events_table_expires_raw_events(local_stack: LocalStack) -> None:
 
 def test_hourly_schedule_targets_the_evaluation_planner(local_stack: LocalStack) -> None:
     scheduler = local_stack.client("scheduler")
-    names = [schedule["Name"] for schedule in scheduler.list_schedules()["Schedules"]]
-    assert names == ["onpace-local-evaluation-planner"]
+    names = sorted(schedule["Name"] for schedule in scheduler.list_schedules()["Schedules"])
+    assert names == ["onpace-local-evaluation-planner", "onpace-local-morning-dispatcher"]
     schedule = scheduler.get_schedule(Name=names[0])
     assert schedule["ScheduleExpression"] == "cron(5 * * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -69,6 +69,9 @@ def test_hourly_schedule_targets_the_evaluation_planner(local_stack: LocalStack)
     assert target["Arn"] == local_stack.attr("EvaluateFunction", "Arn")
     assert json.loads(target["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
     assert target["DeadLetterConfig"]["Arn"] == local_stack.attr("EvaluateDLQ", "Arn")
+    dispatcher = scheduler.get_schedule(Name=names[1])
+    assert dispatcher["ScheduleExpression"] == "cron(10 * * * ? *)"
+    assert dispatcher["Target"]["Arn"] == local_stack.attr("DispatchFunction", "Arn")
 
 
 def test_dead_letter_queues(local_stack: LocalStack) -> None:
@@ -155,6 +158,7 @@ def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) 
         "ConsoleFunction",
         "RosterImportFunction",
         "SesEventsFunction",
+        "DispatchFunction",
     }
     assert {k for k, v in skipped.items() if v == "AWS::Lambda::Function"} == functions
     assert "AWS::IAM::Role" in skipped.values()

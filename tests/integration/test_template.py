@@ -94,6 +94,7 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         "ConsoleFunction",
         "RosterImportFunction",
         "SesEventsFunction",
+        "DispatchFunction",
     }
     for logical_id, function in functions.items():
         props = function["Properties"]
@@ -101,7 +102,7 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         assert props["Architectures"] == ["arm64"], logical_id
         # The roster import holds a whole district's export in memory, and may take minutes.
         batch = logical_id == "RosterImportFunction"
-        evaluation = logical_id in ("EvaluateFunction", "EvaluateWorkerFunction")
+        evaluation = logical_id in ("EvaluateFunction", "EvaluateWorkerFunction", "DispatchFunction")
         assert props["MemorySize"] == (2048 if logical_id == "RosterImportFunction" else 512), logical_id
         assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
         assert {ref["Ref"] for ref in props["Layers"]} == set(layers), logical_id
@@ -119,6 +120,7 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "ConsoleFunction": "console_handler.lambda_handler",
         "RosterImportFunction": "roster_handler.lambda_handler",
         "SesEventsFunction": "ses_events_handler.lambda_handler",
+        "DispatchFunction": "dispatch_handler.lambda_handler",
     }
     # The Canvas queue's function is an ingest function: the same code, another handler.
     folders = {
@@ -209,7 +211,7 @@ def test_user_pool_has_immutable_district_attribute(cfn: dict[str, Any]) -> None
 def test_hourly_evaluation_planner_schedule(cfn: dict[str, Any]) -> None:
     """One UTC schedule for every zone: the planner picks the programs whose day began."""
     schedules = _of_type(cfn, "AWS::Scheduler::Schedule")
-    assert list(schedules) == ["EvaluateFunctionHourlyPlan"]
+    assert sorted(schedules) == ["DispatchFunctionHourlyDispatch", "EvaluateFunctionHourlyPlan"]
     props = schedules["EvaluateFunctionHourlyPlan"]["Properties"]
     assert props["ScheduleExpression"] == "cron(5 * * * ? *)"
     assert props["ScheduleExpressionTimezone"] == "UTC"
@@ -219,6 +221,19 @@ def test_hourly_evaluation_planner_schedule(cfn: dict[str, Any]) -> None:
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     assert json.loads(target["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
     assert "ProgramTimeZone" not in cfn.get("Parameters", {})
+
+
+def test_hourly_morning_dispatcher_schedule(cfn: dict[str, Any]) -> None:
+    """The dispatcher runs every hour after the planner, and reads waiting notices by key only."""
+    props = _of_type(cfn, "AWS::Scheduler::Schedule")["DispatchFunctionHourlyDispatch"]["Properties"]
+    assert props["ScheduleExpression"] == "cron(10 * * * ? *)"
+    assert props["ScheduleExpressionTimezone"] == "UTC"
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": ["DispatchFunction", "Arn"]}
+    assert json.loads(props["Target"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    outbox = cfn["Resources"]["OutboxTable"]["Properties"]
+    (index,) = outbox["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "scheduled"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["send_key", "send_after"]
 
 
 def test_shard_queue_feeds_the_evaluate_worker(cfn: dict[str, Any]) -> None:

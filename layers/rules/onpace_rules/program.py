@@ -212,6 +212,23 @@ class NoticeSettings(_Strict):
     )
 
 
+class SendWindow(_Strict):
+    """When family and staff emails go out, in the program's time zone (issue 12, item 6: "in a
+    morning window in the program's time zone, never at night")."""
+
+    start: time = Field(default=time(7, 0), description="Local time the window opens (e.g. 07:00)")
+    end: time = Field(default=time(9, 0), description="Local time the window closes (e.g. 09:00)")
+
+    @model_validator(mode="after")
+    def _daytime(self) -> SendWindow:
+        # Never at night, and never across midnight or a DST change (US and EU change at 01:00-03:00).
+        if not time(6, 0) <= self.start < self.end <= time(21, 0):
+            raise ValueError("send_window must open at 06:00 or later and close after it opens, by 21:00")
+        if (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute) < 60:
+            raise ValueError("send_window must last at least an hour (the dispatcher runs hourly)")
+        return self
+
+
 STAFF_ROLES = ("counselor", "advisor", "district_staff", "program_admin", "program_director")
 
 
@@ -262,6 +279,10 @@ class ProgramConfig(_Strict):
     sms: SmsSettings = Field(
         default_factory=SmsSettings,
         description="Text messages to guardians (and students, where allowed) who chose them",
+    )
+    send_window: SendWindow = Field(
+        default=SendWindow(),
+        description="Local times between which notices are emailed (default 07:00-09:00)",
     )
     evaluation_shards: int = Field(default=1, ge=1, le=64)
     calendar: CalendarConfig = CalendarConfig()

@@ -174,6 +174,16 @@ def append_claimed(
     Like :func:`append`, a put that loses the next ``seq`` to another writer re-reads the head and
     tries again; the claim is tried again with it.
     """
+    stored = append_claims(district_id, (entry,), (claim,), now)
+    return stored[0] if stored else None
+
+
+def append_claims(
+    district_id: str, entries: Sequence[AuditEntry], claims: Sequence[Claim], now: datetime | None = None
+) -> list[AuditModel] | None:
+    """Append ``entries`` (in order) together with every one of ``claims``, in one transaction;
+    ``None`` (nothing written) if any claim's condition fails. A letter settles its member
+    notices this way (``delivery/letters.py``): all of them and their entries, or none."""
     at = iso_instant(now or utc_now())
     # A transaction spans tables; the audit table's connection has the region and endpoint bound.
     connection = AuditModel._get_connection().connection
@@ -181,17 +191,24 @@ def append_claimed(
     head = _head(district_id)
     while True:
         seq = int(head.seq) + 1 if head else 1
-        item = _item(district_id, seq, head.hash if head else GENESIS, entry, at)
+        prev = head.hash if head else GENESIS
+        items: list[AuditModel] = []
+        for offset, entry in enumerate(entries):
+            item = _item(district_id, seq + offset, prev, entry, at)
+            prev = item.hash
+            items.append(item)
         try:
             with TransactWrite(connection=connection) as transaction:
-                # pynamodb sends puts before updates: reason 0 is the entry, reason 1 the claim.
-                transaction.save(item, condition=AuditModel.seq.does_not_exist())
-                transaction.update(claim.item, list(claim.actions), condition=claim.condition)
+                # pynamodb sends puts before updates: the entries' reasons first, then the claims'.
+                for item in items:
+                    transaction.save(item, condition=AuditModel.seq.does_not_exist())
+                for claim in claims:
+                    transaction.update(claim.item, list(claim.actions), condition=claim.condition)
         except TransactWriteError as exc:
             if exc.cause_response_code != "TransactionCanceledException":
                 raise
             codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
-            if codes[1:2] == ["ConditionalCheckFailed"]:
+            if "ConditionalCheckFailed" in codes[len(items) :]:
                 return None
             # Lost the seq race, or a conflicting transaction on either item: read the head again.
             attempts += 1
@@ -199,7 +216,7 @@ def append_claimed(
                 raise
             head = _head(district_id)
             continue
-        return item
+        return items
 
 
 def read(

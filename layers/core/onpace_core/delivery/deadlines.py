@@ -8,7 +8,7 @@ time of day (no rule has one today) needs the program's time zone, read then.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from onpace_core.notices.deadline_calendar import (
     NoticeDeadlines,
     calendar_deadlines,
     deadline_calendar,
+    deadlines_calendar,
     has_time,
 )
 from onpace_core.store.models import OutboxModel, ProgramModel
@@ -43,20 +44,37 @@ def _plain(value: Any) -> dict[str, Any]:
     return dict(value.as_dict())
 
 
+def _source(notice: OutboxModel) -> NoticeDeadlines:
+    return NoticeDeadlines(
+        notice_id=notice.notice_id,
+        rule_title=rule_title(notice.rule_id),
+        decided_at=datetime.fromisoformat(notice.created_at),
+        deadlines=calendar_deadlines(_plain(notice.deadlines)),
+        class_title=notice.class_title,
+        program_name=notice.program_name,
+    )
+
+
 def deadline_attachment(
     notice: OutboxModel, time_zone: Callable[[OutboxModel], str | None] = program_time_zone
 ) -> Attachment | None:
     """The calendar of ``notice``'s deadlines, or None when it states none."""
-    deadlines = calendar_deadlines(_plain(notice.deadlines))
-    if not deadlines:
+    source = _source(notice)
+    if not source.deadlines:
         return None
-    source = NoticeDeadlines(
-        notice_id=notice.notice_id,
-        rule_title=rule_title(notice.rule_id),
-        decided_at=datetime.fromisoformat(notice.created_at),
-        deadlines=deadlines,
-        class_title=notice.class_title,
-        program_name=notice.program_name,
-    )
-    ical = deadline_calendar(source, time_zone(notice) if has_time(deadlines) else None)
+    ical = deadline_calendar(source, time_zone(notice) if has_time(source.deadlines) else None)
+    return calendar_attachment(FILENAME, ical, METHOD)
+
+
+def combined_attachment(
+    notices: Sequence[OutboxModel], time_zone: Callable[[OutboxModel], str | None] = program_time_zone
+) -> Attachment | None:
+    """One ``deadline.ics`` with every deadline of every one of ``notices`` (a digest's), each
+    entry the same as in the notice's own calendar; None when none states a deadline."""
+    sources = [(notice, _source(notice)) for notice in notices]
+    dated = [(notice, source) for notice, source in sources if source.deadlines]
+    if not dated:
+        return None
+    timed = next((notice for notice, source in dated if has_time(source.deadlines)), None)
+    ical = deadlines_calendar([source for _, source in dated], time_zone(timed) if timed else None)
     return calendar_attachment(FILENAME, ical, METHOD)

@@ -29,7 +29,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from onpace_core.audit.log import AuditEntry, Claim, append_claimed
+from onpace_core.audit.log import AuditEntry, Claim, append_claimed, append_claims
 from onpace_core.store.models import AuditModel, OutboxModel
 
 Settles = Mapping[str, Mapping[str, Any]]
@@ -129,8 +129,12 @@ def settle(
     reason: str | None,
     first_message_id: str | None,
     at: str,
+    also: Sequence[tuple[AuditEntry, Claim]] = (),
 ) -> AuditModel:
-    """The notice's final status and its audit entry, in one transaction (see the module doc)."""
+    """The notice's final status and its audit entry, in one transaction (see the module doc).
+
+    ``also``: more entries, each with the update it accounts for, in the same transaction (a
+    letter's member notices, ``delivery/letters.py``)."""
     actions: list[Action] = [
         *_settle_actions(settles),
         OutboxModel.status.set(status),
@@ -140,7 +144,15 @@ def settle(
     ]
     if first_message_id:
         actions += [OutboxModel.ses_message_id.set(first_message_id), OutboxModel.sent_at.set(at)]
-    stored = append_claimed(notice.district_id, entry, Claim(notice, actions, _holding(token)))
+    own = Claim(notice, actions, _holding(token))
+    if also:
+        written = append_claims(
+            notice.district_id, [entry, *(e for e, _ in also)], [own, *(c for _, c in also)]
+        )
+        if written is None:
+            raise LeaseLost(notice.notice_id)
+        return written[0]
+    stored = append_claimed(notice.district_id, entry, own)
     if stored is None:
         raise LeaseLost(notice.notice_id)
     return stored

@@ -55,6 +55,11 @@ notice and ``now``; its UID depends on the notice only, so the message a retry r
 same calendar entry. What was attached is settled with the delivery (``deliveries.r{i}.invitation``)
 and so reaches the audit entry.
 
+A **letter** (``kind == "letter"``, ``delivery/letters.py``) is delivered the same way: its
+member notices are read with it (one BatchGetItem), its one message is their digest (or the one
+notice's own email), and the settle transaction also writes each member's outcome and audit
+entry (``ledger.settle``'s ``also``).
+
 Every email of a notice that states a deadline (appeal, IPR, last day to act, drop, withdrawal,
 removal, re-enrollment…) carries ``deadline.ics``, one ``METHOD:PUBLISH`` VEVENT per deadline
 (``delivery/deadlines.py``): built from the item alone, so it costs no request, and its UIDs and
@@ -82,7 +87,16 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from onpace_core.audit.log import iso_instant, utc_now
-from onpace_core.delivery import escalation, ledger, recheck, sent_mail, sms, suppression, unsubscribe
+from onpace_core.delivery import (
+    escalation,
+    ledger,
+    letters,
+    recheck,
+    sent_mail,
+    sms,
+    suppression,
+    unsubscribe,
+)
 from onpace_core.delivery.deadlines import deadline_attachment
 from onpace_core.delivery.evidence import (
     INVALID_ADDRESS,
@@ -178,6 +192,7 @@ class DeliveryResult:
     escalations: tuple[str, ...] = ()
     texts_sent: int = 0  # text messages SNS accepted during this call (delivery/sms.py)
     texts_after: str | None = None  # a deferred text's first allowed instant, still to come
+    letter_notices: int = 0  # a letter's: the notices it carried (delivery/letters.py)
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -251,6 +266,7 @@ def _prepare(
     *,
     deliveries: Mapping[str, Any] | None = None,
     learned: dict[str, dict[str, Any]] | None = None,
+    members: Sequence[letters.Member] | None = None,
 ) -> list[_Prepared]:
     """Render and encode every message still to send (no entry in ``deliveries``, by default the
     notice's) before any is sent.
@@ -294,12 +310,22 @@ def _prepare(
             learned[key] = {"status": "suppressed", "error": unsubscribe.UNSUBSCRIBED, "at": at}
             continue
         to = parse_address(contact.address or "", contact.name)
-        invitation = invitations.for_recipient(contact)
-        extra = {"invitation": invitation.context} if invitation else None
-        email = render(notice, contact, templates_dir, extra)
-        # A family's answer goes to the person the notice names (catalogue: "replies go to that
-        # person (Reply-To)"); staff answer the program the usual way.
-        person = notice.reply_to if contact.role in FAMILY_CONTACT_ROLES else None
+        if members is not None:  # a letter: its members' notices, as one email (letters.py)
+            content = letters.letter_email(notice, members, contact, templates_dir, now)
+            email, attached, person = content.email, content.attachments, content.reply_to
+            evidence = content.invitation
+        else:
+            invitation = invitations.for_recipient(contact)
+            extra = {"invitation": invitation.context} if invitation else None
+            email = render(notice, contact, templates_dir, extra)
+            # A family's answer goes to the person the notice names (catalogue: "replies go to
+            # that person (Reply-To)"); staff answer the program the usual way.
+            person = notice.reply_to if contact.role in FAMILY_CONTACT_ROLES else None
+            attached = (
+                *(invitation.attachments if invitation else ()),
+                *((calendar,) if calendar is not None else ()),
+            )
+            evidence = invitation.evidence if invitation else None
         message = build_message(
             sender=settings.sender_address,
             sender_name=notice.program_name,
@@ -310,17 +336,13 @@ def _prepare(
             html=email.html,
             notice_id=notice.notice_id,
             sent_at=now,
-            attachments=(
-                *(invitation.attachments if invitation else ()),
-                *((calendar,) if calendar is not None else ()),
-            ),
+            attachments=attached,
             reply_to=person.address if person is not None else None,
             reply_to_name=person.name if person is not None else None,
             headers=unsubscribe.headers(
                 settings, key_for, notice.district_id, notice.rule_id, contact.role, to.addr_spec
             ),
         )
-        evidence = invitation.evidence if invitation else None
         prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message), invitation=evidence))
     return prepared
 
@@ -355,14 +377,18 @@ class _Attempt:
         self.release: list[str] = []  # marks of messages SES certainly did not accept
         self.sent_now = 0
         self.blocked: str | None = None
+        self.members: list[letters.Member] | None = None  # a letter's (delivery/letters.py)
 
     def run(
         self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime, sns_client: Any = None
     ) -> DeliveryResult:
-        # Re-check at send: only before the first message (a notice partly sent is finished).
-        cancellation = None if self.deliveries else recheck.resolved_at_send(self.notice, now)
-        if cancellation is not None:
-            return self.cancel(cancellation)
+        if self.notice.kind == letters.LETTER:
+            self.members = letters.members_of(self.notice)
+        else:
+            # Re-check at send: only before the first message (a notice partly sent is finished).
+            cancellation = None if self.deliveries else recheck.resolved_at_send(self.notice, now)
+            if cancellation is not None:
+                return self.cancel(cancellation)
         prepared = _prepare(
             self.notice,
             settings,
@@ -371,6 +397,7 @@ class _Attempt:
             now,
             deliveries=self.deliveries,
             learned=self.learned,
+            members=self.members,
         )
         for position, item in enumerate(prepared):
             if time.monotonic() > self.deadline:
@@ -440,21 +467,30 @@ class _Attempt:
         status = overall(found)
         why = reason(found)
         first_id = next((o.message_id for o in found if o.message_id), None)
+        letter = self.members is not None
+        entry = (letters.letter_entry if letter else audit_entry)(self.notice, status, found, why)
         ledger.settle(
             self.notice,
             self.token,
-            sms.with_texts(
-                audit_entry(self.notice, status, found, why), self.notice, {**self.deliveries, **self.learned}
-            ),
+            sms.with_texts(entry, self.notice, {**self.deliveries, **self.learned}),
             settles=self.learned,
             status=status,
             reason=why,
             first_message_id=first_id,
             at=self.at,
+            # A letter settles its member notices with it, each with its own audit entry.
+            also=letters.settle_members(self.notice, self.members or [], found, self.at) if letter else (),
         )
         self._written()
+        carried = len({m.notice.notice_id for m in self.members or []})
         return DeliveryResult(
-            self.notice.notice_id, status, self.notice.rule_id, self.sent_now, found, blocked=self.blocked
+            self.notice.notice_id,
+            status,
+            self.notice.rule_id,
+            self.sent_now,
+            found,
+            blocked=self.blocked,
+            letter_notices=carried,
         )
 
     def cancel(self, cancellation: recheck.Cancellation) -> DeliveryResult:

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from onpace_rules.program import ProgramConfig
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from onpace_core.audit.log import AuditEntry, append
 
@@ -43,6 +43,9 @@ class ShardMessage(BaseModel):
     keys: list[str] = Field(min_length=1)
     shard: str = Field(description='"3/7": the third of seven shards; "retry" for one enrollment')
     config: str | None = Field(default=None, description="the program's configuration as planned (JSON)")
+    # When the day was planned (the schedule's time): its notices go out in the first morning
+    # window after it (notices/window.py), whenever a worker or a retry records them.
+    planned_at: AwareDatetime | None = None
     # Set on a message in EvaluateDLQ (why it is there); ignored when one is re-driven.
     failure: dict[str, Any] | None = None
 
@@ -67,7 +70,12 @@ def zones_starting_a_day(zones: Iterable[str], instant: datetime) -> list[tuple[
 
 
 def shard_messages(
-    config: ProgramConfig, day: date, shards: Sequence[Sequence[str]], *, inline_config: bool = True
+    config: ProgramConfig,
+    day: date,
+    shards: Sequence[Sequence[str]],
+    *,
+    inline_config: bool = True,
+    planned_at: datetime | None = None,
 ) -> list[ShardMessage]:
     text = config.model_dump_json()
     carried = text if inline_config and len(text) <= MAX_INLINE_CONFIG else None
@@ -79,6 +87,7 @@ def shard_messages(
             keys=list(keys),
             shard=f"{n}/{len(shards)}",
             config=carried,
+            planned_at=planned_at,
         )
         for n, keys in enumerate(shards, start=1)
     ]

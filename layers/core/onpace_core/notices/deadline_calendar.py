@@ -143,16 +143,34 @@ def deadline_calendar(notice: NoticeDeadlines, time_zone: str | None = None) -> 
     """
     if not notice.deadlines:
         raise ValueError("a deadline calendar needs at least one deadline")
-    if notice.decided_at.tzinfo is None:
-        raise ValueError("decided_at must carry a UTC offset")
-    from icalendar import Calendar, Event  # lazily: a cold start must not import icalendar
+    return deadlines_calendar((notice,), time_zone)
 
-    stamp = notice.decided_at.astimezone(UTC)
+
+def deadlines_calendar(notices: Sequence[NoticeDeadlines], time_zone: str | None = None) -> bytes:
+    """One ``METHOD:PUBLISH`` iCalendar object with every deadline of every one of ``notices``
+    (a household digest's ``deadline.ics``): each VEVENT is the one the notice's own calendar
+    would carry (same UID, DTSTAMP and SEQUENCE), so a calendar that got either keeps one entry."""
+    if not any(n.deadlines for n in notices):
+        raise ValueError("a deadline calendar needs at least one deadline")
+    if any(n.decided_at.tzinfo is None for n in notices):
+        raise ValueError("decided_at must carry a UTC offset")
+    from icalendar import Calendar  # lazily: a cold start must not import icalendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", METHOD)
+    for notice in notices:
+        _add_events(calendar, notice, time_zone)
+    calendar.add_missing_timezones()  # a VTIMEZONE for each TZID of a timed deadline
+    return bytes(calendar.to_ical())
+
+
+def _add_events(calendar: Any, notice: NoticeDeadlines, time_zone: str | None) -> None:
+    from icalendar import Event
+
+    stamp = notice.decided_at.astimezone(UTC)
     for deadline in notice.deadlines:
         event = Event()
         event.add("uid", deadline_uid(notice.notice_id, deadline.name))
@@ -172,5 +190,3 @@ def deadline_calendar(notice: NoticeDeadlines, time_zone: str | None = None) -> 
         event.add("class", "PRIVATE")  # about one student: shared calendars should not show it
         event.add("x-onpace-deadline", deadline.name)
         calendar.add_component(event)
-    calendar.add_missing_timezones()  # a VTIMEZONE for each TZID of a timed deadline
-    return bytes(calendar.to_ical())

@@ -113,8 +113,12 @@ class DynamoEvaluationStore:
     duplicate message evaluated it already) is skipped without a write.
     """
 
-    def __init__(self, keys: Sequence[str], now: datetime, district_id: str) -> None:
+    def __init__(
+        self, keys: Sequence[str], now: datetime, district_id: str, send_from: datetime | None = None
+    ) -> None:
         self.keys = list(dict.fromkeys(keys))
+        # The notices' morning window is the first after this instant (the day's planning).
+        self._send_from = send_from or now
         self.writer = ChainWriter(district_id, now)
         self.failures: list[EnrollmentFailure] = []
         self.not_due = 0
@@ -199,7 +203,7 @@ class DynamoEvaluationStore:
             r.subject.ref.enrollment_key: [
                 Accounted(
                     entry=_audit_entry(r.subject.ref, d, f"{r.subject.ref.enrollment_key}#{d.fired_key}"),
-                    item=outbox_item(r.subject.ref, d, program.config, self._now),
+                    item=outbox_item(r.subject.ref, d, program.config, self._now, send_from=self._send_from),
                     condition=OutboxModel.notice_id.does_not_exist(),
                 )
                 for d in r.evaluation.decisions
@@ -428,11 +432,19 @@ class ShardResult:
 
 
 def evaluate_shard(
-    config: ProgramConfig | CompiledProgram, day: date, keys: Sequence[str], now: datetime
+    config: ProgramConfig | CompiledProgram,
+    day: date,
+    keys: Sequence[str],
+    now: datetime,
+    *,
+    send_from: datetime | None = None,
 ) -> ShardResult:
-    """Evaluate the enrollments ``keys`` of one program on ``day``; failures are collected per key."""
+    """Evaluate the enrollments ``keys`` of one program on ``day``; failures are collected per key.
+
+    ``send_from``: when the day was planned; its notices wait for the first send window after it
+    (default ``now``)."""
     program = config if isinstance(config, CompiledProgram) else compile_program(config)
-    store = DynamoEvaluationStore(keys, now, program.config.district_id)
+    store = DynamoEvaluationStore(keys, now, program.config.district_id, send_from)
     summary = evaluate_day(store, program, day, now, on_error=store.fail)
     summary.failed = len({f.enrollment_key for f in store.failures})
     return ShardResult(

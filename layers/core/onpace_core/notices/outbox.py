@@ -9,6 +9,7 @@ from onpace_rules.program import STAFF_ROLES, ProgramConfig, is_mail_address
 from pynamodb.exceptions import PutError
 
 from onpace_core.audit.log import iso_instant
+from onpace_core.notices.window import send_key, send_slot
 from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel
 
 # Engine recipient roles -> roster contact roles.
@@ -119,15 +120,32 @@ def _initial_status(decision: Decision) -> str:
         return "skipped"
     if not decision.recipients:
         return "recorded"  # an action or record that addresses nobody (e.g. a withdraw-window drop)
-    return "pending"
+    # Emailed in the program's morning window by letters (notices/dispatch.py), never at once.
+    return "scheduled"
 
 
 def outbox_item(
-    enrollment: EnrollmentModel, decision: Decision, program: ProgramConfig, now: datetime
+    enrollment: EnrollmentModel,
+    decision: Decision,
+    program: ProgramConfig,
+    now: datetime,
+    *,
+    send_from: datetime | None = None,
 ) -> OutboxModel:
     """The outbox item of ``decision`` (not written): what ``record_decision`` and the evaluator's
-    batched transactions (``audit.chain``) put, on condition that it does not exist yet."""
+    batched transactions (``audit.chain``) put, on condition that it does not exist yet.
+
+    A notice to send waits (``scheduled``) for the program's first send window after
+    ``send_from`` (the planning of its day; default ``now``), under the sparse ``scheduled``
+    index's key ``{district}#{that window's local day}``."""
     recipients = recipients_for(enrollment, decision.recipients, program)
+    status = _initial_status(decision)
+    if status == "scheduled" and not recipients:
+        # Nobody to write to (no address on the roster): nothing to wait for. Notify settles it
+        # failed with its audit entry at once, and sends no email, so nothing goes out at night.
+        status = "pending"
+    window = program.send_window
+    slot = send_slot(send_from or now, program.time_zone, window) if status == "scheduled" else None
     return OutboxModel(
         notice_id=notice_id(enrollment.enrollment_key, decision),
         district_id=enrollment.district_id,
@@ -150,9 +168,12 @@ def outbox_item(
         program_name=program.notices.program_name if program.notices else program.name,
         district_name=program.notices.district_name if program.notices else None,
         language=next((c.language for c in recipients if c.language), None) or "en",
-        status=_initial_status(decision),
+        status=status,
         status_reason=decision.reason,
         created_at=iso_instant(now),
+        send_key=send_key(enrollment.district_id, slot.day) if slot else None,
+        send_after=iso_instant(slot.opens) if slot else None,
+        send_before=iso_instant(slot.closes) if slot else None,
     )
 
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
     """``onpace_core.delivery.sender.deliver``, counted (same arguments).
 
-    ``NoticesSent``: notices of which SES accepted at least one email in this call;
+    ``NoticesSent``: notices of which SES accepted at least one email in this call (a letter
+    counts the notices it carried);
     ``NoticesFailed``: notices that ended ``failed`` (no recipient reached); ``NoticesCancelled``:
     warnings the re-check at send found resolved (``delivery/recheck.py``); ``EmailsSent`` and
     ``EmailsFailed`` per recipient, ``EmailsSuppressed`` (on the district's suppression list);
@@ -41,7 +42,7 @@ def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
     except Exception:
         count(DELIVERY_ERRORS, 1)
         raise
-    count(NOTICES_SENT, 1 if result.sent_now else 0)
+    count(NOTICES_SENT, (result.letter_notices or 1) if result.sent_now else 0)
     count(NOTICES_FAILED, 1 if result.status == "failed" else 0)
     count(NOTICES_CANCELLED, 1 if result.resolved_by is not None else 0)
     count(EMAILS_SENT, result.sent_now)

@@ -217,6 +217,26 @@ class EnrollmentModel(Model):
 # Outbox: one item per (enrollment, rule id, episode). Its stream feeds the notify function.
 
 
+class OutboxScheduledIndex(GlobalSecondaryIndex["OutboxModel"]):
+    """Sparse: only notices waiting for their morning window (status ``scheduled``) and letters
+    not yet handed to the stream carry ``send_key``, so the dispatcher reads one district-day's
+    waiting notices by key, those whose window has opened first (``send_after``)."""
+
+    class Meta:
+        index_name = "scheduled"
+        projection = AllProjection()
+
+    send_key = UnicodeAttribute(hash_key=True)  # "{district}#{local day of the window}"
+    send_after = UnicodeAttribute(range_key=True)  # UTC instant the window opens
+
+
+class LetterMember(MapAttribute[str, Any]):
+    """One (notice, recipient) pair a letter carries (``delivery/letters.py``)."""
+
+    notice_id = UnicodeAttribute()
+    index = NumberAttribute()  # the recipient's position in the notice's ``recipients``
+
+
 class OutboxModel(Model):
     class Meta:
         table_name = "onpace-outbox"
@@ -231,7 +251,7 @@ class OutboxModel(Model):
     student_name = UnicodeAttribute(null=True)
     rule_id = UnicodeAttribute()
     episode = UnicodeAttribute()
-    kind = UnicodeAttribute()  # notice | action | skipped
+    kind = UnicodeAttribute()  # notice | action | skipped | letter
     policy_version = UnicodeAttribute()
     decided_on = UnicodeAttribute()  # the evaluation day (program-local date)
     due_on = UnicodeAttribute()  # the date the policy made it due
@@ -244,7 +264,8 @@ class OutboxModel(Model):
     program_name = UnicodeAttribute(null=True)
     district_name = UnicodeAttribute(null=True)
     language = UnicodeAttribute(default="en")
-    # pending -> sending -> sent | failed ; skipped (superseded) and suppressed never send.
+    # pending -> sending -> sent | failed ; skipped (superseded) and suppressed never send;
+    # scheduled -> lettered: a notice waiting for its morning window, then delivered by letters.
     status = UnicodeAttribute()
     status_reason = UnicodeAttribute(null=True)
     ses_message_id = UnicodeAttribute(null=True)  # of the first recipient's message
@@ -263,6 +284,16 @@ class OutboxModel(Model):
     escalated_from = UnicodeAttribute(null=True)
     escalation = MapAttribute[str, Any](null=True)
     escalation_end = UnicodeAttribute(null=True)
+    # The morning window (notices/window.py): a ``scheduled`` notice waits in the sparse
+    # ``scheduled`` index until the dispatcher puts it in a letter; ``send_before`` is when the
+    # window closes (UTC instant).
+    send_key = UnicodeAttribute(null=True)
+    send_after = UnicodeAttribute(null=True)
+    send_before = UnicodeAttribute(null=True)
+    # A letter (``kind == "letter"``, ``delivery/letters.py``): the member notices it delivers.
+    members = ListAttribute(of=LetterMember, null=True)
+
+    scheduled: ClassVar[OutboxScheduledIndex] = OutboxScheduledIndex()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""Hourly morning dispatcher: waiting notices into letters when their send window opens.
+
+Input (the schedule's, or a manual run's): ``{"scheduled_time": "<instant>"}`` dispatches every
+district-day whose window is open at that instant (``onpace_core.notices.dispatch``); with
+``"district_id"`` and ``"day"`` it dispatches that district-day's notices whose window has opened
+(a catch-up). The letters it writes reach notify through the outbox stream. Logs carry counts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from onpace_core.observability import count, metrics, tracer
+from onpace_core.settings import get_settings
+from onpace_core.store.models import bind_tables
+
+logger = Logger()
+settings = get_settings()
+bind_tables(settings)
+
+
+def _instant(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("scheduled_time must carry a UTC offset")
+    return moment.astimezone(UTC)
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The dispatcher (letters, rendering is notify's) loads with the first run, not at import.
+    from onpace_core.notices.dispatch import dispatch, dispatch_day
+    from onpace_core.store.programs import program_time_zones, programs_in_time_zone
+
+    now = _instant(event["scheduled_time"]) if event.get("scheduled_time") else datetime.now(UTC)
+    if event.get("district_id") and event.get("day"):
+        results = [dispatch_day(str(event["district_id"]), date.fromisoformat(str(event["day"])), now)]
+    else:
+        programs = [p for zone in program_time_zones() for p in programs_in_time_zone(zone)]
+        results = dispatch(programs, now)
+    for result in results:
+        if result.letters:
+            logger.info("district day dispatched", extra=result.as_dict())
+    count("LettersWritten", sum(len(r.letters) for r in results))
+    return {"days": [r.as_dict() for r in results]}
