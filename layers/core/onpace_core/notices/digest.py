@@ -165,6 +165,11 @@ def _render_in(
         "class_title": "",
         "student": "",
         "notice": {"decided_on": day, "rule_id": letter.rule_id, "policy_version": ""},
+        # A letter is never an escalation, and its footer (the digest's own) names each member's
+        # rule: the single notice's escalation line and required/courtesy footer do not apply.
+        "escalated_from": None,
+        "courtesy": False,
+        "rule_title": "",
     }
     env = _environment(templates_dir, locales_dir, language, letter.program_id)
     name = letter.rule_id
