@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--events", type=Path, default=defaults.events_file, help="activity events, one JSON per line"
     )
+    demo.add_argument(
+        "--mail-dir",
+        type=Path,
+        default=defaults.mail_dir,
+        help="where every email sent is written (.eml, .html, index.html; replaced each run)",
+    )
     demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
 
     openapi = commands.add_parser(
@@ -460,6 +466,7 @@ def _run(args: argparse.Namespace) -> int:
             serve=not args.no_serve,
             port=args.port,
             verbose=args.verbose,
+            mail_dir=args.mail_dir,
         )
         run_demo(options)
         return 0

@@ -28,13 +28,16 @@ from zoneinfo import ZoneInfo
 
 from onpace_core.delivery.evidence import outcomes, overall
 from onpace_core.delivery.letters import FAMILY_DIGEST, INSTRUCTOR_DIGEST, LETTER, LETTERED
-from onpace_core.store.models import OutboxModel, RawEventModel
+from onpace_core.store.models import OutboxModel, RawEventModel, SuppressionModel
 
 from onpace_local.demo_feeds import FEEDS, FORMATS, FeedTally, LmsDirectory, send_day
 from onpace_local.district import LoadedDistrict, read_district, store_district
 from onpace_local.evaluation import dispatch_morning, run_day
 from onpace_local.gateway import serve_gateway
+from onpace_local.mail_folder import MailFolder, write_mail_folder
+from onpace_local.mailbox_simulator import MailboxSimulator
 from onpace_local.replay import read_event_file
+from onpace_local.sns import SnsPump
 from onpace_local.stack import LocalStack
 from onpace_local.streams import StreamPump
 from onpace_local.webhook_client import post_webhook
@@ -55,6 +58,8 @@ class DemoOptions:
     template: Path = DEMO_DIR.parent / "template.yaml"
     # School (org sourcedId) → the format its LMS sends (demo_feeds.FEEDS); others send plain.
     feeds: dict[str, str] = field(default_factory=lambda: dict(FEEDS))
+    # Where every email the demo sent is written (.eml, .html, index.html); rewritten each run.
+    mail_dir: Path = DEMO_DIR.parent / ".onpace" / "demo-mail"
 
 
 @dataclass
@@ -106,6 +111,12 @@ class DemoReport:
     unmatched: list[str] = field(default_factory=list)
     decisions: list[DecisionLine] = field(default_factory=list)
     letters: LetterTally = field(default_factory=LetterTally)
+    # SES's events for mail to its simulator addresses (the demo roster has one that bounces),
+    # and what they led to: addresses suppressed, notices escalated to the next contact.
+    ses_events: Counter[str] = field(default_factory=Counter)
+    suppressed: int = 0
+    escalations: int = 0
+    mail: MailFolder | None = None
     console_url: str | None = None
 
     def render(self) -> str:
@@ -138,6 +149,20 @@ class DemoReport:
             f"{'total':40} {totals.notices:>7} {totals.actions:>7} {totals.skipped:>7} {totals.emails:>6}"
         )
         lines.append(self.letters.line())
+        if self.ses_events:
+            lines.append(
+                "SES events (mailbox simulator): "
+                + ", ".join(f"{kind} {n}" for kind, n in sorted(self.ses_events.items()))
+                + f"; addresses suppressed {self.suppressed}, notices escalated to the next contact "
+                f"{self.escalations}"
+            )
+        if self.mail is not None:
+            languages = ", ".join(f"{lang} {n}" for lang, n in sorted(self.mail.languages.items()))
+            lines.append(
+                f"emails: {self.mail.messages} ({languages}; {self.mail.calendars} with a calendar entry) "
+                f"written to {self.mail.directory}: open index.html in a browser, or any .eml in a mail "
+                "client; the console shows each as sent"
+            )
         stored = sum(self.stored.values())
         lines += [
             "",
@@ -177,6 +202,9 @@ def _tally(report: DemoReport, district_id: str) -> None:
         OutboxModel.scan(OutboxModel.district_id == district_id), key=lambda i: (i.decided_on, i.notice_id)
     )
     for item in items:
+        if item.escalated_from is not None:  # the same decision, sent on to the next contact
+            report.escalations += 1
+            continue
         if item.kind == LETTER:
             if item.status == "sent":
                 report.letters.sent += 1
@@ -240,6 +268,8 @@ def replay_term(
     report = DemoReport(district_id=district.district_id, console_url=f"{gateway_url}/console")
     time_zone = district.programs[0].time_zone
     pump = StreamPump.for_function(stack, "NotifyFunction")
+    simulator = MailboxSimulator.for_stack(stack)
+    ses_events = SnsPump.for_function(stack, "SesEventsFunction")
     all_days = list(_days(options.first_day, options.last_day))
     started = time.monotonic()
     for index, day in enumerate(all_days, start=1):
@@ -248,6 +278,11 @@ def replay_term(
         dispatched = dispatch_morning(stack, day, time_zone)  # the morning's letters
         letters = sum(d["letters"] for d in dispatched)
         records = pump.pump()
+        if simulator.answer():
+            # SES's bounce or complaint suppresses the address and escalates the notice; the
+            # escalation goes out through the outbox stream like any notice.
+            ses_events.pump()
+            records += pump.pump()
         todays = events.get(day, [])
         sent = send_day(
             gateway_url,
@@ -295,6 +330,8 @@ def replay_term(
     report.days = len(all_days)
     report.stored, report.unmatched = _stored_events(district.district_id)
     _tally(report, district.district_id)
+    report.ses_events = simulator.published
+    report.suppressed = sum(1 for _ in SuppressionModel.query(district.district_id))
     return report
 
 
@@ -325,6 +362,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
         gateway = serve_gateway(stack, port=options.port, console_district=district.district_id)
         try:
             report = replay_term(stack, district, gateway.url, events, options, out, directory)
+            report.mail = write_mail_folder(stack.sent_emails(), options.mail_dir)
             print("", file=out)
             print(report.render(), file=out, flush=True)
             if options.serve:

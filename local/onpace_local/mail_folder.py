@@ -30,7 +30,6 @@ class MailFolder:
     messages: int = 0
     languages: Counter[str] = field(default_factory=Counter)
     calendars: int = 0  # messages with a text/calendar part (deadline.ics, an invitation)
-    letters: int = 0  # digests: one email carrying a household's or an instructor's notices of a day
 
     @property
     def index(self) -> Path:
@@ -69,11 +68,9 @@ def write_mail_folder(messages: list[dict[str, Any]], directory: Path) -> MailFo
             language = found.group(1) if found else "?"
         attachments = [p.get_filename() or p.get_content_type() for p in parsed.iter_attachments()]
         calendar = any(p.get_content_type() == "text/calendar" for p in parsed.walk())
-        notice = str(parsed.get("X-OnPace-Notice", ""))
         folder.messages += 1
         folder.languages[language] += 1
         folder.calendars += calendar
-        folder.letters += notice.startswith("letter#")
         rows.append(
             "<tr>"
             f"<td>{number}</td><td>{html.escape(to)}</td>"

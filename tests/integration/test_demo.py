@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import subprocess
 import sys
@@ -71,7 +73,12 @@ def test_demo_prints_every_decision_of_the_term(demo_output: str) -> None:
     assert [
         (on, rule, kind, student, deadlines) for on, rule, kind, student, deadlines, _, _ in found
     ] == EXPECTED
-    assert all(status == "sent" and int(emails) >= 1 for *_, status, emails in found)
+    assert all(int(emails) >= 1 for *_, emails in found)
+    # Ben's second guardian's address bounces on 2026-09-25 (SES's mailbox simulator) and is
+    # suppressed: his later notices reach everyone else ("partial"); every other notice is sent.
+    for on, _, _, student, _, status, _ in found:
+        expected = "partial" if student == "stu-ben" and on > "2026-09-25" else "sent"
+        assert status == expected, (on, student, status)
 
 
 def test_demo_summary_covers_the_six_foundation_rules(demo_output: str) -> None:
@@ -153,3 +160,48 @@ def test_demo_feeds_the_district_through_xapi_caliper_and_plain(demo_output: str
         for fmt, n in day.items():
             totals[fmt] = totals.get(fmt, 0) + n
     assert totals == {fmt: events for fmt, (events, _) in sent.items()}
+
+
+def test_demo_writes_its_emails_in_english_and_spanish_with_calendar_entries(
+    demo_output: str, repo_root: Path
+) -> None:
+    found = re.search(
+        r"^emails: (\d+) \(en (\d+), es (\d+); (\d+) with a calendar entry\) written to (\S+):",
+        demo_output,
+        re.M,
+    )
+    assert found, demo_output[-2000:]
+    total, english, spanish, calendars = map(int, found.groups()[:4])
+    assert total == english + spanish and english > 0 and spanish > 0 and calendars > 0
+    folder = Path(found.group(5))
+    assert folder == repo_root / ".onpace" / "demo-mail"
+    emails = sorted(folder.glob("*.eml"))
+    assert len(emails) == total and (folder / "index.html").is_file()
+    # Maria Ortiz reads Spanish: her household digest (Ben and Cara) is in Spanish, with both
+    # children's deadlines in its deadline.ics.
+    to_maria = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in emails
+        if "maria.ortiz" in p.name
+    ]
+    digests = [m for m in to_maria if "Cara" in m.as_string() and "Ben" in m.as_string()]
+    assert digests, [str(m["Subject"]) for m in to_maria]
+    html = digests[0].get_body(preferencelist=("html",))
+    assert html is not None
+    body = html.get_content()
+    assert 'lang="es"' in body and "Ben" in body and "Cara" in body
+    (calendar,) = [p for p in digests[0].walk() if p.get_content_type() == "text/calendar"]
+    assert calendar.get_filename() == "deadline.ics"
+
+
+def test_demo_bounce_suppresses_the_address_and_escalates(demo_output: str) -> None:
+    found = re.search(
+        r"^SES events \(mailbox simulator\): (.+); addresses suppressed (\d+), notices escalated to the "
+        r"next contact (\d+)$",
+        demo_output,
+        re.M,
+    )
+    assert found, demo_output[-2000:]
+    assert "Bounce (General)" in found.group(1)
+    assert int(found.group(2)) == 1  # Luis Ortiz's address (bounce@simulator.amazonses.com)
+    assert int(found.group(3)) >= 1
