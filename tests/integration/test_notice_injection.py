@@ -9,6 +9,7 @@ hostile text shows up as text, never as structure.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from email.message import EmailMessage
 from html.parser import HTMLParser
@@ -20,8 +21,11 @@ from onpace_core.store.models import Contact, OutboxModel
 from onpace_local.stack import LocalStack
 
 from tests.integration.test_notify import _event_for, _insert, _notice, _sent
+from tests.unit.letter_cases import DAY, GUARDIAN, household_notices
 
 pytestmark = pytest.mark.integration
+
+OPEN = "2026-10-16T12:10:00Z"  # 07:10 in Chicago: the default morning window is open
 
 CRLF_HEADER = "Jamie\r\nBcc: thief@evil.example\r\nX-Injected: 1"
 CRLF_BODY = "Biology\r\n\r\n<script>alert(1)</script>\r\nContent-Type: text/html"
@@ -147,3 +151,45 @@ def test_a_name_cannot_forge_the_sender_or_reply_to(local_stack: LocalStack) -> 
         reply = message["Reply-To"]
         if reply is not None:
             assert [a.addr_spec for a in reply.addresses] in (["dana.ruiz@school.example"], [])
+
+
+# ---------------------------------------------------------------------------------------------
+# The household digest: several notices' data in one email.
+
+
+def _household_digest(stack: LocalStack, **values: str) -> EmailMessage:
+    district = f"d-{uuid.uuid4().hex[:10]}"
+    for notice in household_notices(district, **values):
+        _insert(notice)
+    result = stack.invoke("DispatchFunction", {"district_id": district, "day": DAY, "scheduled_time": OPEN})
+    assert result["days"][0]["digests"] >= 1, result
+    letters = [
+        OutboxModel.get(i.notice_id, consistent_read=True)
+        for i in OutboxModel.scan(OutboxModel.kind == "letter")
+        if i.notice_id.startswith(f"letter#{district}#")
+    ]
+    (family,) = [
+        letter for letter in letters if (letter.recipients[0].address or "").lower() == GUARDIAN
+    ]
+    assert stack.invoke("NotifyFunction", _event_for(stack, family)) == {"batchItemFailures": []}
+    ((to, message, _),) = _sent(stack, family.notice_id)
+    assert to == GUARDIAN
+    return message
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_values_stay_text_in_a_household_digest(local_stack: LocalStack, case: str) -> None:
+    plain = {"student_name": "Jamie Rivera", "class_title": "Biology", "program_name": "Online"}
+    plain_shape = _shape(_household_digest(local_stack, **plain))
+    values = HOSTILE[case]
+    hostile = {
+        "student_name": values["student"],
+        "class_title": values["class"],
+        "program_name": values["program"],
+    }
+    message = _household_digest(local_stack, **hostile)
+    raw = message.as_bytes()
+    assert max(len(line) for line in raw.split(b"\n")) <= 998
+    assert message.defects == [] and message["Bcc"] is None and message["X-Injected"] is None
+    assert [a.addr_spec for a in message["To"].addresses] == [GUARDIAN]
+    assert _shape(message) == plain_shape, f"{case}: the digest's structure changed"
