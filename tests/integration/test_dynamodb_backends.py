@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]
 TABLE_INDEXES = {
     "EventsTable": {"unmatched"},
     "EnrollmentsTable": {"due", "by_student"},
-    "OutboxTable": set(),
+    "OutboxTable": {"scheduled"},
     "AuditTable": {"by_student", "by_rule", "failures"},
     "ProgramsTable": {"by_time_zone"},
     "SuppressionsTable": set(),
