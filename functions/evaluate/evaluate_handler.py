@@ -18,7 +18,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onpace_core.event_input import parsed
-from onpace_core.observability import metrics, tracer
+from onpace_core.observability import PROGRAM_PLANS_FAILED, count, metrics, tracer
 from onpace_core.observability.evaluation import plan_program_day
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
@@ -72,7 +72,20 @@ def lambda_handler(event: EvaluateRequest, context: LambdaContext) -> dict[str, 
     now = datetime.now(UTC)
     results = []
     for program, day in _targets(event, now):
-        plan = plan_program_day(program, day, now, settings.evaluation_shard_size)
+        try:
+            plan = plan_program_day(program, day, now, settings.evaluation_shard_size)
+        except Exception as error:
+            # One program that cannot be planned (a stored configuration the engine now refuses,
+            # say) must not stop every other program of the hour: it is logged with its error's
+            # class (never its message, which may quote data), counted for the
+            # ProgramPlanFailedAlarm, and the run goes on. A manual run plans it once fixed.
+            logger.exception(
+                "program plan failed",
+                extra={"program": program.key, "day": day.isoformat(), "error": type(error).__name__},
+            )
+            count(PROGRAM_PLANS_FAILED, 1)
+            results.append({"program": program.key, "day": day.isoformat(), "failed": type(error).__name__})
+            continue
         messages = shard_messages(program, day, plan.shards, planned_at=event.scheduled_time or now)
         send_messages(sqs, settings.evaluate_queue_url, messages)
         logger.info("program planned", extra=plan.as_dict())

@@ -531,3 +531,38 @@ def _value_size(value: dict[str, Any]) -> int:
 
 def _item_size(raw: dict[str, Any]) -> int:
     return sum(len(k.encode()) + _value_size(v) for k, v in raw.items())
+
+
+def test_a_program_the_engine_refuses_does_not_stop_the_others_of_its_hour(local_stack: LocalStack) -> None:
+    """A stored configuration the engine refuses (here: Chicago's meeting rule without the prompts
+    it follows, which `onpace load program` would have refused) is reported failed; the other
+    programs of the hour are planned as usual."""
+    from onpace_core.store.programs import save_program
+    from onpace_rules.program import ProgramConfig
+
+    zone = "Pacific/Honolulu"
+    good = make_district(local_stack, PACING, students=("stu-a",), time_zone=zone)
+    broken = f"d-{uuid.uuid4().hex[:10]}"
+    save_program(
+        ProgramConfig.model_validate(
+            {
+                "district_id": broken,
+                "program_id": "ladder",
+                "name": "Broken",
+                "time_zone": zone,
+                "policy_version": "2026.1",
+                "source": "test",
+                "rules": {"cps_chicago.meeting.one_on_one": {}},
+            }
+        )
+    )
+    result = local_stack.invoke("EvaluateFunction", {"time_zone": zone, "day": "2026-09-25"})
+    by_program = {p["program"]: p for p in result["programs"]}
+    assert by_program[f"{broken}#ladder"] == {
+        "program": f"{broken}#ladder",
+        "day": "2026-09-25",
+        "failed": "ValueError",
+    }
+    assert by_program[f"{good.district_id}#prog"]["due"] == 1
+    drain(local_stack, EvaluationRun())
+    assert [o.rule_id for o in _outbox(good.district_id)] == ["cps.pacing.ipr_warning_2w"]

@@ -101,7 +101,8 @@ def test_evaluate_and_console_events(
     # The notices wait for the morning window: the hourly dispatcher's run at 07:10 in Chicago
     # puts them into letters (one per address) for notify.
     morning = local_stack.invoke("DispatchFunction", _event(repo_root, "dispatch_morning_schedule.json"))
-    (riverbend,) = [d for d in morning["days"] if d["district_id"] == "riverbend" and d["day"] == "2026-09-25"]
+    days = morning["days"]
+    (riverbend,) = [d for d in days if d["district_id"] == "riverbend" and d["day"] == "2026-09-25"]
     assert riverbend["notices"] == 3 and riverbend["letters"] >= 3
 
     daily = local_stack.invoke("EvaluateFunction", _event(repo_root, "evaluate_daily_schedule.json"))

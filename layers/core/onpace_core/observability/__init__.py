@@ -35,6 +35,7 @@ EVENTS_DUPLICATE = "EventsDuplicate"
 EVENTS_UNMATCHED = "EventsUnmatched"
 REQUESTS_REFUSED = "RequestsRefused"
 PROGRAM_DAYS_EVALUATED = "ProgramDaysEvaluated"
+PROGRAM_PLANS_FAILED = "ProgramPlansFailed"  # a program day the planner could not plan (an alarm)
 ENROLLMENTS_EVALUATED = "EnrollmentsEvaluated"
 ENROLLMENTS_FAILED = "EnrollmentsFailed"
 DECISIONS = "Decisions"
