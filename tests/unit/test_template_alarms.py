@@ -89,6 +89,7 @@ def test_custom_metric_alarms_name_what_the_handlers_emit() -> None:
     ]
     assert {m["MetricName"] for m in custom} == {
         "ProgramDaysEvaluated",
+        "ProgramPlansFailed",
         "Decisions",
         "NoticesSent",
         "SesSendingBlocked",
