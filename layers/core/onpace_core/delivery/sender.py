@@ -193,6 +193,7 @@ class DeliveryResult:
     texts_sent: int = 0  # text messages SNS accepted during this call (delivery/sms.py)
     texts_after: str | None = None  # a deferred text's first allowed instant, still to come
     letter_notices: int = 0  # a letter's: the notices it carried (delivery/letters.py)
+    letter_cancelled: int = 0  # a letter's: member notices the re-check at send cancelled
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -378,12 +379,23 @@ class _Attempt:
         self.sent_now = 0
         self.blocked: str | None = None
         self.members: list[letters.Member] | None = None  # a letter's (delivery/letters.py)
+        # A letter's members the re-check at send found resolved, and why (delivery/recheck.py).
+        self.dropped: list[letters.Member] = []
+        self.cancellations: dict[str, recheck.Cancellation | None] = {}
 
     def run(
         self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime, sns_client: Any = None
     ) -> DeliveryResult:
         if self.notice.kind == letters.LETTER:
-            self.members = letters.members_of(self.notice)
+            members = letters.members_of(self.notice)
+            # Re-check the warning members until the letter's message was accepted (an attempt
+            # that died before recording its answer re-checks the same, resolved stays resolved).
+            if not any(e.get("status") == "sent" for e in self.deliveries.values()):
+                self.cancellations = recheck.resolved_members([m.notice for m in members], now)
+            self.members = [m for m in members if m.notice.notice_id not in self.cancellations]
+            self.dropped = [m for m in members if m.notice.notice_id in self.cancellations]
+            if not self.members:
+                return self.cancel_letter()
         else:
             # Re-check at send: only before the first message (a notice partly sent is finished).
             cancellation = None if self.deliveries else recheck.resolved_at_send(self.notice, now)
@@ -479,7 +491,12 @@ class _Attempt:
             first_message_id=first_id,
             at=self.at,
             # A letter settles its member notices with it, each with its own audit entry.
-            also=letters.settle_members(self.notice, self.members or [], found, self.at) if letter else (),
+            also=[
+                *letters.settle_members(self.notice, self.members or [], found, self.at),
+                *letters.cancel_members(self.notice, self.dropped, self.cancellations, self.at),
+            ]
+            if letter
+            else (),
         )
         self._written()
         carried = len({m.notice.notice_id for m in self.members or []})
@@ -491,6 +508,26 @@ class _Attempt:
             found,
             blocked=self.blocked,
             letter_notices=carried,
+            letter_cancelled=len({m.notice.notice_id for m in self.dropped}),
+        )
+
+    def cancel_letter(self) -> DeliveryResult:
+        """Settle a letter all of whose members the re-check found resolved: nothing is sent, the
+        letter is ``cancelled``/``resolved`` and each member notice is cancelled and audited."""
+        cancelled = len({m.notice.notice_id for m in self.dropped})
+        ledger.settle(
+            self.notice,
+            self.token,
+            letters.letter_cancelled_entry(self.notice, cancelled),
+            settles=self.learned,
+            status=recheck.CANCELLED,
+            reason=recheck.RESOLVED,
+            first_message_id=None,
+            at=self.at,
+            also=letters.cancel_members(self.notice, self.dropped, self.cancellations, self.at),
+        )
+        return DeliveryResult(
+            self.notice.notice_id, recheck.CANCELLED, self.notice.rule_id, letter_cancelled=cancelled
         )
 
     def cancel(self, cancellation: recheck.Cancellation) -> DeliveryResult:
