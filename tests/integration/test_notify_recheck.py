@@ -42,10 +42,9 @@ def letters_of(district_id: str, day: date) -> list[OutboxModel]:
     ]
 
 
-def send_window(stack: LocalStack, district_id: str) -> list[OutboxModel]:
+def open_window(stack: LocalStack, district_id: str) -> list[OutboxModel]:
     """Open the window the district's waiting notices wait for (the evaluator records them now,
-    so it is today's or tomorrow's): the real dispatcher letters them and the real notify handler
-    gets each letter's INSERT record; returns the letters, settled."""
+    so it is today's or tomorrow's): the real dispatcher letters them; returns the letters."""
     waiting = [
         n
         for n in OutboxModel.scan(OutboxModel.district_id == district_id)
@@ -59,6 +58,13 @@ def send_window(stack: LocalStack, district_id: str) -> list[OutboxModel]:
     assert result["days"], result
     written = letters_of(district_id, date.fromisoformat(day))
     assert written
+    return written
+
+
+def send_window(stack: LocalStack, district_id: str) -> list[OutboxModel]:
+    """:func:`open_window`, then the real notify handler gets each letter's INSERT record;
+    returns the letters, settled."""
+    written = open_window(stack, district_id)
     for letter in written:
         assert stack.invoke("NotifyFunction", _event_for(stack, letter)) == {"batchItemFailures": []}
     return [_refreshed(letter) for letter in written]

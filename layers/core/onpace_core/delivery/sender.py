@@ -634,7 +634,11 @@ def deliver(
         attempt.interrupt(error)
         raise
     # After the settle: an error here is retried, and the retry escalates from _not_claimed.
-    escalated = escalation.after_delivery(notice, result.outcomes, now)
+    if attempt.members is not None:
+        carried = [(m.notice, m.key) for m in attempt.members]
+        escalated = escalation.after_letter(carried, result.outcomes, now)
+    else:
+        escalated = escalation.after_delivery(notice, result.outcomes, now)
     return dataclasses.replace(result, escalations=tuple(e.outcome for e in escalated))
 
 
@@ -654,7 +658,10 @@ def _not_claimed(
             deliveries = _confirm(current, deliveries, handover) or deliveries
         found = outcomes(current, deliveries)
         # A retry of an attempt that settled the notice but did not finish its escalations.
-        escalation.after_delivery(current, found, now)
+        if current.kind == letters.LETTER:
+            escalation.after_letter(_carried(current), found, now)
+        else:
+            escalation.after_delivery(current, found, now)
         done = texts.finish(current, now) if texts is not None else sms.Texts()
         return DeliveryResult(
             notice_id,
@@ -671,6 +678,16 @@ def _not_claimed(
         found = outcomes(current, deliveries)
         return DeliveryResult(notice_id, "sending", current.rule_id, 0, found, retry_after=max(0.0, left))
     raise ValueError(f"outbox item {notice_id} has an unknown status {current.status!r}")
+
+
+def _carried(letter: OutboxModel) -> list[tuple[OutboxModel, str]]:
+    """A settled letter's members its message carried (not those the re-check cancelled)."""
+    carried = []
+    for member in letters.members_of(letter):
+        entry = plain(member.notice.deliveries).get(member.key) or {}
+        if entry.get("letter") == letter.notice_id and entry.get("status") != recheck.CANCELLED:
+            carried.append((member.notice, member.key))
+    return carried
 
 
 def _confirm(
