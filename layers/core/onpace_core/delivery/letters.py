@@ -228,6 +228,9 @@ def letter_item(plan: Plan, letter: str, now: datetime) -> OutboxModel:
                 language=contact.language,
                 source_id=contact.source_id,
                 title=contact.title,
+                # The household's number and choice: the letter's one text (delivery/sms.py).
+                phone=contact.phone,
+                sms=contact.sms,
             )
         ],
         reply_to=reply_to,
