@@ -8,23 +8,27 @@ suppression list, a bounce) must reach each member notice, exactly once.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
 from onpace_core.audit.log import read
-from onpace_core.delivery import suppression
+from onpace_core.delivery import suppression, unsubscribe
 from onpace_core.delivery.escalation import escalation_id
 from onpace_core.delivery.evidence import plain
+from onpace_core.delivery.sender import deliver
+from onpace_core.delivery.suppression import address_hash
 from onpace_core.notices.family_reach import reached
+from onpace_core.settings import Settings
 from onpace_core.store.models import OutboxModel
 from onpace_core.store.programs import save_program
 from onpace_local.stack import LocalStack
 from onpace_rules.program import ProgramConfig
 
 from tests.integration.test_escalation import _send_through_stream
-from tests.integration.test_notify import _insert, _refreshed
+from tests.integration.test_notify import TEMPLATES, _insert, _refreshed, _sent, _settings
 from tests.integration.test_notify_letters import OPEN, _dispatch, _letter_to, _letters, _notify
 from tests.integration.test_ses_events import _publish
 from tests.unit.letter_cases import GUARDIAN, household_notices
@@ -157,3 +161,50 @@ def test_a_lettered_warning_is_pending_until_its_letter_settles(local_stack: Loc
     stored.deliveries = entries
     assert reached([stored]) is False
     assert date.fromisoformat(stored.decided_on)  # the trace fields are the notice's own
+
+
+def _deliver_all(stack: LocalStack, district: str) -> None:
+    settings = dataclasses.replace(_settings(stack), unsubscribe_url="https://onpace.example/unsubscribe")
+    for letter in _letters(district):
+        deliver(letter.notice_id, stack.client("sesv2"), settings, TEMPLATES)
+
+
+def test_a_letter_of_courtesy_notices_carries_the_one_click_link_and_an_opt_out_drops_its_members(
+    local_stack: LocalStack,
+) -> None:
+    district, notices = _household(local_stack)
+    local_stack.client("secretsmanager").create_secret(
+        Name=f"{Settings().unsubscribe_secret_prefix}{district}", SecretString=uuid.uuid4().hex
+    )
+    warning = notices[0]  # the courtesy warning: Jamie's Biology participation warning
+    assert unsubscribe.is_courtesy(warning.rule_id)
+    # Ana opted out of the courtesy warning before the window.
+    unsubscribe.record(
+        unsubscribe.Claims(district, warning.rule_id, address_hash(GUARDIAN)), datetime.now(UTC)
+    )
+    _guardian_letter(local_stack, district)
+    _deliver_all(local_stack, district)
+    letters = _letters(district)
+
+    # Jamie's own letter holds only the courtesy warning: it carries the RFC 8058 headers.
+    (jamie,) = _letter_to(letters, "jamie@students.example")
+    ((_, message, _),) = _sent(local_stack, jamie.notice_id)
+    assert str(message["List-Unsubscribe"]).startswith("<https://onpace.example/unsubscribe?t=")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    # Ana's letter leaves the courtesy warning out (the required notices go, without the link).
+    (ana,) = _letter_to(letters, GUARDIAN)
+    ((_, family, _),) = _sent(local_stack, ana.notice_id)
+    assert family["List-Unsubscribe"] is None
+    assert str(family["Subject"]).strip() == "Action required: 2 notices about your courses"
+    stored = _refreshed(warning)
+    ana_key = next(f"r{i}" for i, c in enumerate(stored.recipients) if c.address == GUARDIAN)
+    entry = plain(stored.deliveries)[ana_key]
+    assert (entry["status"], entry["error"]) == ("suppressed", "unsubscribed")
+    assert "message_id" not in entry
+    others = [_refreshed(n) for n in notices[1:]]
+    for other in others:
+        keys = [f"r{i}" for i, c in enumerate(other.recipients) if c.address.lower() == GUARDIAN]
+        assert {plain(other.deliveries)[k]["status"] for k in keys} == {"sent"}
+    # The family's choice is not escalated.
+    assert OutboxModel.count(escalation_id(warning.notice_id, 1)) == 0

@@ -268,6 +268,7 @@ def _prepare(
     deliveries: Mapping[str, Any] | None = None,
     learned: dict[str, dict[str, Any]] | None = None,
     members: Sequence[letters.Member] | None = None,
+    opted_out: set[str] | None = None,
 ) -> list[_Prepared]:
     """Render and encode every message still to send (no entry in ``deliveries``, by default the
     notice's) before any is sent.
@@ -297,7 +298,14 @@ def _prepare(
     courtesy = unsubscribe.is_courtesy(notice.rule_id)
     hashes = {key: suppression.address_hash(address) for key, address in addresses.items()}
     opt_outs = {k: unsubscribe.entry_key(notice.rule_id, h) for k, h in hashes.items()} if courtesy else {}
-    keys = [*hashes.values(), *opt_outs.values()]
+    # A letter: its courtesy members' opt-outs (rule by rule) for its one recipient, same request.
+    member_rules = sorted(
+        {m.notice.rule_id for m in members or [] if unsubscribe.is_courtesy(m.notice.rule_id)}
+    )
+    member_opt_outs = {
+        (k, rule): unsubscribe.entry_key(rule, h) for k, h in hashes.items() for rule in member_rules
+    }
+    keys = [*hashes.values(), *opt_outs.values(), *member_opt_outs.values()]
     listed = suppression.listed(notice.district_id, keys) if keys else set()
     key_for = unsubscribe.key_lookup(settings)
     for index, contact in enumerate(notice.recipients or []):
@@ -311,8 +319,22 @@ def _prepare(
             learned[key] = {"status": "suppressed", "error": unsubscribe.UNSUBSCRIBED, "at": at}
             continue
         to = parse_address(contact.address or "", contact.name)
+        rule_id = notice.rule_id
         if members is not None:  # a letter: its members' notices, as one email (letters.py)
-            content = letters.letter_email(notice, members, contact, templates_dir, now)
+            # Courtesy members of a rule the address opted out of are left out (the caller
+            # settles them ``suppressed``/``unsubscribed``); nothing left, nothing is sent.
+            out = {rule for (k, rule), entry in member_opt_outs.items() if k == key and entry in listed}
+            if opted_out is not None:
+                opted_out.update(out)
+            carried = [m for m in members if m.notice.rule_id not in out]
+            if not carried:
+                learned[key] = {"status": "suppressed", "error": unsubscribe.UNSUBSCRIBED, "at": at}
+                continue
+            # A letter of courtesy notices only, of one rule, carries that rule's one-click link.
+            rules = {m.notice.rule_id for m in carried}
+            if len(rules) == 1 and all(unsubscribe.is_courtesy(r) for r in rules):
+                rule_id = next(iter(rules))
+            content = letters.letter_email(notice, carried, contact, templates_dir, now)
             email, attached, person = content.email, content.attachments, content.reply_to
             evidence = content.invitation
         else:
@@ -341,7 +363,7 @@ def _prepare(
             reply_to=person.address if person is not None else None,
             reply_to_name=person.name if person is not None else None,
             headers=unsubscribe.headers(
-                settings, key_for, notice.district_id, notice.rule_id, contact.role, to.addr_spec
+                settings, key_for, notice.district_id, rule_id, contact.role, to.addr_spec
             ),
         )
         prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message), invitation=evidence))
@@ -382,6 +404,7 @@ class _Attempt:
         # A letter's members the re-check at send found resolved, and why (delivery/recheck.py).
         self.dropped: list[letters.Member] = []
         self.cancellations: dict[str, recheck.Cancellation | None] = {}
+        self.unsubscribed: list[letters.Member] = []  # courtesy members the address opted out of
 
     def run(
         self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime, sns_client: Any = None
@@ -401,6 +424,7 @@ class _Attempt:
             cancellation = None if self.deliveries else recheck.resolved_at_send(self.notice, now)
             if cancellation is not None:
                 return self.cancel(cancellation)
+        opted_out: set[str] = set()
         prepared = _prepare(
             self.notice,
             settings,
@@ -410,7 +434,12 @@ class _Attempt:
             deliveries=self.deliveries,
             learned=self.learned,
             members=self.members,
+            opted_out=opted_out,
         )
+        if opted_out and self.members is not None:
+            # Courtesy members the address unsubscribed from: settled apart, never in the email.
+            self.unsubscribed = [m for m in self.members if m.notice.rule_id in opted_out]
+            self.members = [m for m in self.members if m.notice.rule_id not in opted_out]
         for position, item in enumerate(prepared):
             if time.monotonic() > self.deadline:
                 raise DeadlineNear(item.key)
@@ -494,6 +523,7 @@ class _Attempt:
             also=[
                 *letters.settle_members(self.notice, self.members or [], found, self.at),
                 *letters.cancel_members(self.notice, self.dropped, self.cancellations, self.at),
+                *letters.settle_members(self.notice, self.unsubscribed, self._opted_out(found), self.at),
             ]
             if letter
             else (),
@@ -510,6 +540,12 @@ class _Attempt:
             letter_notices=carried,
             letter_cancelled=len({m.notice.notice_id for m in self.dropped}),
         )
+
+    def _opted_out(self, found: Sequence[RecipientOutcome]) -> list[RecipientOutcome]:
+        """The outcome the unsubscribed members are settled with: ``suppressed``/``unsubscribed``."""
+        if not self.unsubscribed or not found:
+            return []
+        return [replace(found[0], status="suppressed", message_id=None, error=unsubscribe.UNSUBSCRIBED)]
 
     def cancel_letter(self) -> DeliveryResult:
         """Settle a letter all of whose members the re-check found resolved: nothing is sent, the
