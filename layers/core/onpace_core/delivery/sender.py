@@ -58,7 +58,13 @@ and so reaches the audit entry.
 A **letter** (``kind == "letter"``, ``delivery/letters.py``) is delivered the same way: its
 member notices are read with it (one BatchGetItem), its one message is their digest (or the one
 notice's own email), and the settle transaction also writes each member's outcome and audit
-entry (``ledger.settle``'s ``also``).
+entry (``ledger.settle``'s ``also``). Before rendering, its warning members are re-checked (one
+BatchGetItem of their enrollments, ``recheck.resolved_members``): resolved ones are left out and
+settled ``cancelled`` in the same transaction (``letters.cancel_members``), and a letter with no
+member left sends nothing. Courtesy members of a rule its address opted out of are left out and
+settled ``suppressed``/``unsubscribed``; a letter of courtesy members of one rule carries its
+one-click headers. A suppressed recipient escalates each member notice, never the letter
+(``escalation.after_letter``); the letter's one text is ``s0`` on the letter (``sms.about``).
 
 Every email of a notice that states a deadline (appeal, IPR, last day to act, drop, withdrawal,
 removal, re-enrollment…) carries ``deadline.ics``, one ``METHOD:PUBLISH`` VEVENT per deadline

@@ -23,6 +23,11 @@ list (``delivery/suppression.py``) before the status is written, so a redelivere
 finishes a suppression an earlier attempt could not write. For a family recipient it then
 escalates the notice to the next contact (``delivery/escalation.py``), also before the status,
 for the same reason; the escalation's conditional put makes a redelivered event write nothing.
+
+**Letters**: the event of a letter's message is recorded on the letter and, in the same
+transaction, on each member notice's entry that carries the message id (with a ``delivery.*``
+entry per member: its rule id and policy version); a suppressing event escalates each member
+notice, never the letter. That costs one BatchGetItem of the members more.
 """
 
 from __future__ import annotations
