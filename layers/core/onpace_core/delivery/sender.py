@@ -701,7 +701,9 @@ def _not_claimed(
         found = outcomes(current, deliveries)
         # A retry of an attempt that settled the notice but did not finish its escalations.
         if current.kind == letters.LETTER:
-            escalation.after_letter(_carried(current), found, now)
+            # The members are read only when the letter's recipient was suppressed.
+            if any(o.status == "suppressed" and o.error == SUPPRESSED for o in found):
+                escalation.after_letter(_carried(current), found, now)
         else:
             escalation.after_delivery(current, found, now)
         done = texts.finish(current, now) if texts is not None else sms.Texts()
