@@ -230,6 +230,8 @@ def send_texts(
     ]
     if sns_client is None or not candidates:
         return Texts()
+    if getattr(holder, "members", None) == []:
+        return Texts()  # a letter left with no member (all opted out): nothing to text about
     program = program_for(notice)
     if program is None:
         return Texts()
