@@ -22,9 +22,10 @@ from onpace_rules.program import ProgramConfig
 
 from tests.integration.districts import evaluate, make_district
 from tests.integration.test_notify import _event_for, _insert, _notice, _refreshed, _sent
+from tests.integration.test_notify_recheck import open_window
 from tests.integration.test_ses_events import Sent, _publish
 
-pytestmark = [pytest.mark.integration, pytest.mark.dynamodb(needs="transactions")]
+pytestmark = [pytest.mark.integration, pytest.mark.dynamodb(needs=("transactions", "streams"))]
 
 STUDENT = Contact(role="student", address="jamie@students.school.example", name="Jamie Rivera", language="en")
 ANA = Contact(role="guardian", address="ana@family.example", name="Ana Rivera", language="es")
@@ -212,9 +213,18 @@ def test_an_action_whose_warnings_all_bounced_is_held_for_approval(local_stack: 
         o.student_id: o for o in OutboxModel.scan(OutboxModel.district_id == d) if o.rule_id == AT_RISK
     }
     assert set(warnings) == {"stu-1", "stu-2"}
-    sent = {s: _send_through_stream(local_stack, w) for s, w in warnings.items()}
+    # The warnings wait for the morning window; each student's goes in a letter to the student.
+    letters = open_window(local_stack, d)
+    sent = {}
+    for student, warning in warnings.items():
+        (letter,) = [x for x in letters if x.recipients[0].address == warning.recipients[0].address]
+        sent[student] = _send_through_stream(local_stack, letter)
     assert _publish(local_stack, sent["stu-1"], "r0", "Bounce", bounce_type="Permanent") == ["recorded"]
     assert _publish(local_stack, sent["stu-2"], "r0", "Delivery") == ["recorded"]
+    # SES's events about a letter's message are the member notices' too.
+    bounced = _refreshed(warnings["stu-1"]).deliveries.as_dict()["r0"]
+    assert bounced["status"] == "sent" and bounced["tracking"]["status"] == "bounced"
+    assert _refreshed(warnings["stu-2"]).deliveries.as_dict()["r0"]["tracking"]["status"] == "delivered"
 
     evaluate(local_stack, d, date(2026, 9, 14))
 

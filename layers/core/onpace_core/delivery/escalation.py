@@ -145,6 +145,18 @@ def after_delivery(notice: OutboxModel, found: Sequence[RecipientOutcome], now: 
     return [escalate(notice, f"r{o.index}", SUPPRESSED, now) for o in failed]
 
 
+def after_letter(
+    members: Sequence[tuple[OutboxModel, str]], found: Sequence[RecipientOutcome], now: datetime
+) -> list[Escalated]:
+    """Escalate each member notice of a letter whose one recipient was suppressed at send:
+    ``members`` are (member notice, its recipient key) pairs the letter carried. The letter itself
+    is never escalated: its members are, each through its own chain (exactly once per member and
+    step, audited per member)."""
+    if not any(o.status == "suppressed" and o.error == SUPPRESSED_ERROR for o in found):
+        return []
+    return [escalate(notice, key, SUPPRESSED, now) for notice, key in members]
+
+
 def escalate(notice: OutboxModel, key: str, cause: str, now: datetime) -> Escalated:
     """Escalate recipient ``key`` of ``notice``, which ``cause`` kept from reading it (see the module doc)."""
     if cause not in CAUSES:

@@ -129,12 +129,13 @@ def settle(
     reason: str | None,
     first_message_id: str | None,
     at: str,
-    also: Sequence[tuple[AuditEntry, Claim]] = (),
+    also: Sequence[tuple[AuditEntry | None, Claim]] = (),
 ) -> AuditModel:
     """The notice's final status and its audit entry, in one transaction (see the module doc).
 
     ``also``: more entries, each with the update it accounts for, in the same transaction (a
-    letter's member notices, ``delivery/letters.py``)."""
+    letter's member notices, ``delivery/letters.py``); an update without an entry (None) is
+    written in the same transaction unaudited."""
     actions: list[Action] = [
         *_settle_actions(settles),
         OutboxModel.status.set(status),
@@ -147,7 +148,9 @@ def settle(
     own = Claim(notice, actions, _holding(token))
     if also:
         written = append_claims(
-            notice.district_id, [entry, *(e for e, _ in also)], [own, *(c for _, c in also)]
+            notice.district_id,
+            [entry, *(e for e, _ in also if e is not None)],
+            [own, *(c for _, c in also)],
         )
         if written is None:
             raise LeaseLost(notice.notice_id)

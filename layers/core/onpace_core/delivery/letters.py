@@ -56,6 +56,7 @@ from onpace_core.delivery.evidence import (
 )
 from onpace_core.delivery.invitation import InvitationDrafts
 from onpace_core.delivery.mime import Attachment, InvalidAddressError, parse_address
+from onpace_core.delivery.recheck import CANCELLED, RESOLVED, Cancellation, cancelled_entry
 from onpace_core.notices.digest import render_digest
 from onpace_core.notices.render import RenderedEmail, render
 from onpace_core.store.models import Contact, LetterMember, OutboxModel
@@ -227,6 +228,9 @@ def letter_item(plan: Plan, letter: str, now: datetime) -> OutboxModel:
                 language=contact.language,
                 source_id=contact.source_id,
                 title=contact.title,
+                # The household's number and choice: the letter's one text (delivery/sms.py).
+                phone=contact.phone,
+                sms=contact.sms,
             )
         ],
         reply_to=reply_to,
@@ -423,6 +427,76 @@ def settle_members(
         actions = [OutboxModel.deliveries[m.key].set(dict(entry)) for m in group]
         settled.append((audited, Claim(OutboxModel(notice_id=notice.notice_id), actions, condition)))
     return settled
+
+
+def cancel_members(
+    letter: OutboxModel,
+    members: Sequence[Member],
+    cancellations: Mapping[str, Cancellation | None],
+    at: str,
+) -> list[tuple[AuditEntry | None, Claim]]:
+    """The updates (and audit entries) of the members the re-check at send found resolved
+    (``delivery/recheck.py``), for the letter's settle transaction.
+
+    Each such member's ``deliveries.r{i}`` becomes ``cancelled`` (reason ``resolved``, naming the
+    letter) and its notice is settled ``cancelled``/``resolved`` with the ``notice.cancelled``
+    entry, as on the notice path. A notice another letter cancelled already (None) gets its
+    entries cancelled without a second audit entry: the conditions on the notice's status make the
+    entry exactly once whichever of its letters goes first.
+    """
+    entry = {"status": CANCELLED, "reason": RESOLVED, "letter": letter.notice_id, "at": at}
+    by_notice: dict[str, list[Member]] = defaultdict(list)
+    for member in members:
+        by_notice[member.notice.notice_id].append(member)
+    changes: list[tuple[AuditEntry | None, Claim]] = []
+    for notice_id, group in by_notice.items():
+        notice = group[0].notice
+        cancellation = cancellations[notice_id]
+        condition = _held_by(group, letter.notice_id)
+        actions: list[Action] = [OutboxModel.deliveries[m.key].set(dict(entry)) for m in group]
+        audited: AuditEntry | None = None
+        if cancellation is None:
+            condition = condition & (OutboxModel.status == CANCELLED)
+        else:
+            condition = condition & (OutboxModel.status != CANCELLED)
+            actions += [
+                OutboxModel.status.set(CANCELLED),
+                OutboxModel.status_reason.set(RESOLVED),
+                OutboxModel.send_key.remove(),
+                OutboxModel.send_after.remove(),
+            ]
+            found = cancelled_entry(notice, cancellation)
+            detail = {**found.detail, "letter": letter.notice_id}
+            audited = notice_entry(notice, found.type, found.summary, detail)
+        changes.append((audited, Claim(OutboxModel(notice_id=notice_id), actions, condition)))
+    return changes
+
+
+def _held_by(group: Sequence[Member], letter_id_: str) -> Any:
+    """The members' entries are still ``lettered`` by this letter (a settle applies once)."""
+    condition = None
+    for member in group:
+        path = OutboxModel.deliveries[member.key]
+        held = (path["status"] == LETTERED) & (path["letter"] == letter_id_)
+        condition = held if condition is None else condition & held
+    assert condition is not None
+    return condition
+
+
+def letter_cancelled_entry(letter: OutboxModel, cancelled: int) -> AuditEntry:
+    """The ``letter.cancelled`` entry of a letter every member of which the re-check cancelled:
+    nothing was sent (each member notice has its own ``notice.cancelled`` entry)."""
+    members = [{"notice_id": str(m.notice_id), "index": int(m.index)} for m in letter.members or []]
+    return AuditEntry(
+        type="letter.cancelled",
+        actor=ACTOR,
+        summary=f"Letter of {cancelled} notice(s) ({letter.rule_id}) not sent: every notice was resolved.",
+        on=date.fromisoformat(letter.decided_on),
+        rule_id=letter.rule_id,
+        program_id=letter.program_id,
+        notice_id=letter.notice_id,
+        detail={"status": CANCELLED, "reason": RESOLVED, "members": members},
+    )
 
 
 def letter_entry(

@@ -16,7 +16,7 @@ program-local date and, when the enrollment keeps it, its instant) — never a n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -84,6 +84,47 @@ class Cancellation:
         }
 
 
+#: A member's delivery entries that mean nothing was sent to anyone yet (its letters are waiting
+#: or the re-check of another letter cancelled it).
+_UNSENT = frozenset({"lettered", CANCELLED})
+
+
+def resolved_members(notices: Sequence[OutboxModel], now: datetime) -> dict[str, Cancellation | None]:
+    """The warnings among a letter's member ``notices`` that no longer stand at ``now``, by notice
+    id: a :class:`Cancellation`, or None for a notice another letter's re-check cancelled already
+    (cancelled again without a second audit entry).
+
+    One BatchGetItem of the warnings' enrollments (per 100) instead of a GetItem each. A notice
+    that was sent to anyone already (another letter of it settled) is finished and not re-checked.
+    """
+    from onpace_rules.recheck import is_warning
+
+    found: dict[str, Cancellation | None] = {}
+    warnings: list[OutboxModel] = []
+    for notice in notices:
+        if notice.status == CANCELLED:
+            found[notice.notice_id] = None
+            continue
+        if not is_warning(notice.rule_id, notice.kind, notice.episode):
+            continue
+        entries = plain(notice.deliveries).values()
+        if all(str((entry or {}).get("status")) in _UNSENT for entry in entries):
+            warnings.append(notice)
+    if not warnings:
+        return found
+    keys = sorted({n.enrollment_key for n in warnings})
+    items = {
+        e.enrollment_key: e
+        for e in EnrollmentModel.batch_get(keys, consistent_read=True, attributes_to_get=_STATE_ATTRIBUTES)
+    }
+    for notice in warnings:
+        item = items.get(notice.enrollment_key)
+        cancellation = _resolve(notice, item, now) if item is not None else None
+        if cancellation is not None:
+            found[notice.notice_id] = cancellation
+    return found
+
+
 def resolved_at_send(notice: OutboxModel, now: datetime) -> Cancellation | None:
     """Why the warning ``notice`` no longer stands at ``now``, or None: it is sent as decided.
 
@@ -92,7 +133,7 @@ def resolved_at_send(notice: OutboxModel, now: datetime) -> Cancellation | None:
     enrollment or program is not stored stands.
     """
     # The engine (every rule, the calendar) loads only when a warning is about to be sent.
-    from onpace_rules.recheck import is_warning, recheck_warning
+    from onpace_rules.recheck import is_warning
 
     if not is_warning(notice.rule_id, notice.kind, notice.episode):
         return None
@@ -102,6 +143,13 @@ def resolved_at_send(notice: OutboxModel, now: datetime) -> Cancellation | None:
         )
     except EnrollmentModel.DoesNotExist:
         return None
+    return _resolve(notice, item, now)
+
+
+def _resolve(notice: OutboxModel, item: EnrollmentModel, now: datetime) -> Cancellation | None:
+    """The engine's answer for the warning ``notice`` against the stored enrollment ``item``."""
+    from onpace_rules.recheck import recheck_warning
+
     from onpace_core.facts.program_rules import program_rules
     from onpace_core.store.enrollments import to_state
 

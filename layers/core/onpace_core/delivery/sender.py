@@ -58,7 +58,13 @@ and so reaches the audit entry.
 A **letter** (``kind == "letter"``, ``delivery/letters.py``) is delivered the same way: its
 member notices are read with it (one BatchGetItem), its one message is their digest (or the one
 notice's own email), and the settle transaction also writes each member's outcome and audit
-entry (``ledger.settle``'s ``also``).
+entry (``ledger.settle``'s ``also``). Before rendering, its warning members are re-checked (one
+BatchGetItem of their enrollments, ``recheck.resolved_members``): resolved ones are left out and
+settled ``cancelled`` in the same transaction (``letters.cancel_members``), and a letter with no
+member left sends nothing. Courtesy members of a rule its address opted out of are left out and
+settled ``suppressed``/``unsubscribed``; a letter of courtesy members of one rule carries its
+one-click headers. A suppressed recipient escalates each member notice, never the letter
+(``escalation.after_letter``); the letter's one text is ``s0`` on the letter (``sms.about``).
 
 Every email of a notice that states a deadline (appeal, IPR, last day to act, drop, withdrawal,
 removal, re-enrollment…) carries ``deadline.ics``, one ``METHOD:PUBLISH`` VEVENT per deadline
@@ -193,6 +199,7 @@ class DeliveryResult:
     texts_sent: int = 0  # text messages SNS accepted during this call (delivery/sms.py)
     texts_after: str | None = None  # a deferred text's first allowed instant, still to come
     letter_notices: int = 0  # a letter's: the notices it carried (delivery/letters.py)
+    letter_cancelled: int = 0  # a letter's: member notices the re-check at send cancelled
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -267,6 +274,7 @@ def _prepare(
     deliveries: Mapping[str, Any] | None = None,
     learned: dict[str, dict[str, Any]] | None = None,
     members: Sequence[letters.Member] | None = None,
+    opted_out: set[str] | None = None,
 ) -> list[_Prepared]:
     """Render and encode every message still to send (no entry in ``deliveries``, by default the
     notice's) before any is sent.
@@ -296,7 +304,14 @@ def _prepare(
     courtesy = unsubscribe.is_courtesy(notice.rule_id)
     hashes = {key: suppression.address_hash(address) for key, address in addresses.items()}
     opt_outs = {k: unsubscribe.entry_key(notice.rule_id, h) for k, h in hashes.items()} if courtesy else {}
-    keys = [*hashes.values(), *opt_outs.values()]
+    # A letter: its courtesy members' opt-outs (rule by rule) for its one recipient, same request.
+    member_rules = sorted(
+        {m.notice.rule_id for m in members or [] if unsubscribe.is_courtesy(m.notice.rule_id)}
+    )
+    member_opt_outs = {
+        (k, rule): unsubscribe.entry_key(rule, h) for k, h in hashes.items() for rule in member_rules
+    }
+    keys = [*hashes.values(), *opt_outs.values(), *member_opt_outs.values()]
     listed = suppression.listed(notice.district_id, keys) if keys else set()
     key_for = unsubscribe.key_lookup(settings)
     for index, contact in enumerate(notice.recipients or []):
@@ -310,8 +325,22 @@ def _prepare(
             learned[key] = {"status": "suppressed", "error": unsubscribe.UNSUBSCRIBED, "at": at}
             continue
         to = parse_address(contact.address or "", contact.name)
+        rule_id = notice.rule_id
         if members is not None:  # a letter: its members' notices, as one email (letters.py)
-            content = letters.letter_email(notice, members, contact, templates_dir, now)
+            # Courtesy members of a rule the address opted out of are left out (the caller
+            # settles them ``suppressed``/``unsubscribed``); nothing left, nothing is sent.
+            out = {rule for (k, rule), entry in member_opt_outs.items() if k == key and entry in listed}
+            if opted_out is not None:
+                opted_out.update(out)
+            carried = [m for m in members if m.notice.rule_id not in out]
+            if not carried:
+                learned[key] = {"status": "suppressed", "error": unsubscribe.UNSUBSCRIBED, "at": at}
+                continue
+            # A letter of courtesy notices only, of one rule, carries that rule's one-click link.
+            rules = {m.notice.rule_id for m in carried}
+            if len(rules) == 1 and all(unsubscribe.is_courtesy(r) for r in rules):
+                rule_id = next(iter(rules))
+            content = letters.letter_email(notice, carried, contact, templates_dir, now)
             email, attached, person = content.email, content.attachments, content.reply_to
             evidence = content.invitation
         else:
@@ -340,7 +369,7 @@ def _prepare(
             reply_to=person.address if person is not None else None,
             reply_to_name=person.name if person is not None else None,
             headers=unsubscribe.headers(
-                settings, key_for, notice.district_id, notice.rule_id, contact.role, to.addr_spec
+                settings, key_for, notice.district_id, rule_id, contact.role, to.addr_spec
             ),
         )
         prepared.append(_Prepared(key=key, address=to.addr_spec, raw=to_bytes(message), invitation=evidence))
@@ -378,17 +407,30 @@ class _Attempt:
         self.sent_now = 0
         self.blocked: str | None = None
         self.members: list[letters.Member] | None = None  # a letter's (delivery/letters.py)
+        # A letter's members the re-check at send found resolved, and why (delivery/recheck.py).
+        self.dropped: list[letters.Member] = []
+        self.cancellations: dict[str, recheck.Cancellation | None] = {}
+        self.unsubscribed: list[letters.Member] = []  # courtesy members the address opted out of
 
     def run(
         self, ses_client: Any, settings: Settings, templates_dir: Path, now: datetime, sns_client: Any = None
     ) -> DeliveryResult:
         if self.notice.kind == letters.LETTER:
-            self.members = letters.members_of(self.notice)
+            members = letters.members_of(self.notice)
+            # Re-check the warning members until the letter's message was accepted (an attempt
+            # that died before recording its answer re-checks the same, resolved stays resolved).
+            if not any(e.get("status") == "sent" for e in self.deliveries.values()):
+                self.cancellations = recheck.resolved_members([m.notice for m in members], now)
+            self.members = [m for m in members if m.notice.notice_id not in self.cancellations]
+            self.dropped = [m for m in members if m.notice.notice_id in self.cancellations]
+            if not self.members:
+                return self.cancel_letter()
         else:
             # Re-check at send: only before the first message (a notice partly sent is finished).
             cancellation = None if self.deliveries else recheck.resolved_at_send(self.notice, now)
             if cancellation is not None:
                 return self.cancel(cancellation)
+        opted_out: set[str] = set()
         prepared = _prepare(
             self.notice,
             settings,
@@ -398,7 +440,12 @@ class _Attempt:
             deliveries=self.deliveries,
             learned=self.learned,
             members=self.members,
+            opted_out=opted_out,
         )
+        if opted_out and self.members is not None:
+            # Courtesy members the address unsubscribed from: settled apart, never in the email.
+            self.unsubscribed = [m for m in self.members if m.notice.rule_id in opted_out]
+            self.members = [m for m in self.members if m.notice.rule_id not in opted_out]
         for position, item in enumerate(prepared):
             if time.monotonic() > self.deadline:
                 raise DeadlineNear(item.key)
@@ -479,7 +526,13 @@ class _Attempt:
             first_message_id=first_id,
             at=self.at,
             # A letter settles its member notices with it, each with its own audit entry.
-            also=letters.settle_members(self.notice, self.members or [], found, self.at) if letter else (),
+            also=[
+                *letters.settle_members(self.notice, self.members or [], found, self.at),
+                *letters.cancel_members(self.notice, self.dropped, self.cancellations, self.at),
+                *letters.settle_members(self.notice, self.unsubscribed, self._opted_out(found), self.at),
+            ]
+            if letter
+            else (),
         )
         self._written()
         carried = len({m.notice.notice_id for m in self.members or []})
@@ -491,6 +544,32 @@ class _Attempt:
             found,
             blocked=self.blocked,
             letter_notices=carried,
+            letter_cancelled=len({m.notice.notice_id for m in self.dropped}),
+        )
+
+    def _opted_out(self, found: Sequence[RecipientOutcome]) -> list[RecipientOutcome]:
+        """The outcome the unsubscribed members are settled with: ``suppressed``/``unsubscribed``."""
+        if not self.unsubscribed or not found:
+            return []
+        return [replace(found[0], status="suppressed", message_id=None, error=unsubscribe.UNSUBSCRIBED)]
+
+    def cancel_letter(self) -> DeliveryResult:
+        """Settle a letter all of whose members the re-check found resolved: nothing is sent, the
+        letter is ``cancelled``/``resolved`` and each member notice is cancelled and audited."""
+        cancelled = len({m.notice.notice_id for m in self.dropped})
+        ledger.settle(
+            self.notice,
+            self.token,
+            letters.letter_cancelled_entry(self.notice, cancelled),
+            settles=self.learned,
+            status=recheck.CANCELLED,
+            reason=recheck.RESOLVED,
+            first_message_id=None,
+            at=self.at,
+            also=letters.cancel_members(self.notice, self.dropped, self.cancellations, self.at),
+        )
+        return DeliveryResult(
+            self.notice.notice_id, recheck.CANCELLED, self.notice.rule_id, letter_cancelled=cancelled
         )
 
     def cancel(self, cancellation: recheck.Cancellation) -> DeliveryResult:
@@ -597,7 +676,11 @@ def deliver(
         attempt.interrupt(error)
         raise
     # After the settle: an error here is retried, and the retry escalates from _not_claimed.
-    escalated = escalation.after_delivery(notice, result.outcomes, now)
+    if attempt.members is not None:
+        carried = [(m.notice, m.key) for m in attempt.members]
+        escalated = escalation.after_letter(carried, result.outcomes, now)
+    else:
+        escalated = escalation.after_delivery(notice, result.outcomes, now)
     return dataclasses.replace(result, escalations=tuple(e.outcome for e in escalated))
 
 
@@ -617,7 +700,12 @@ def _not_claimed(
             deliveries = _confirm(current, deliveries, handover) or deliveries
         found = outcomes(current, deliveries)
         # A retry of an attempt that settled the notice but did not finish its escalations.
-        escalation.after_delivery(current, found, now)
+        if current.kind == letters.LETTER:
+            # The members are read only when the letter's recipient was suppressed.
+            if any(o.status == "suppressed" and o.error == SUPPRESSED for o in found):
+                escalation.after_letter(_carried(current), found, now)
+        else:
+            escalation.after_delivery(current, found, now)
         done = texts.finish(current, now) if texts is not None else sms.Texts()
         return DeliveryResult(
             notice_id,
@@ -634,6 +722,16 @@ def _not_claimed(
         found = outcomes(current, deliveries)
         return DeliveryResult(notice_id, "sending", current.rule_id, 0, found, retry_after=max(0.0, left))
     raise ValueError(f"outbox item {notice_id} has an unknown status {current.status!r}")
+
+
+def _carried(letter: OutboxModel) -> list[tuple[OutboxModel, str]]:
+    """A settled letter's members its message carried (not those the re-check cancelled)."""
+    carried = []
+    for member in letters.members_of(letter):
+        entry = plain(member.notice.deliveries).get(member.key) or {}
+        if entry.get("letter") == letter.notice_id and entry.get("status") != recheck.CANCELLED:
+            carried.append((member.notice, member.key))
+    return carried
 
 
 def _confirm(

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import time as clock
 import uuid
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -49,7 +49,8 @@ from pynamodb.exceptions import UpdateError
 from onpace_core.audit.log import AuditEntry, Claim, append_claimed, iso_instant
 from onpace_core.delivery import ledger
 from onpace_core.delivery.evidence import notice_entry, plain
-from onpace_core.notices.sms_text import compose
+from onpace_core.delivery.letters import LETTER, members_of
+from onpace_core.notices.sms_text import compose, first_deadline
 from onpace_core.settings import Settings
 from onpace_core.store.models import Contact, OutboxModel, ProgramModel
 from onpace_core.store.programs import get_program
@@ -198,6 +199,23 @@ def _texted(notice: OutboxModel) -> list[tuple[int, Contact]]:
     return [(i, c) for i, c in enumerate(notice.recipients or []) if c.phone]
 
 
+def about(notice: OutboxModel, members: Sequence[OutboxModel] | None = None) -> OutboxModel:
+    """The notice a text is written about: the notice itself, or for a letter (one text per
+    letter, so per phone number and window) the member with the earliest deadline, ``members``
+    being those its email carried (read when not given, less those the re-check cancelled)."""
+    if notice.kind != LETTER:
+        return notice
+    if members is None:
+        members = [
+            m.notice
+            for m in members_of(notice)
+            if (plain(m.notice.deliveries).get(m.key) or {}).get("status") != "cancelled"
+        ]
+    if not members:
+        return notice
+    return min(members, key=lambda n: (first_deadline(n) is None, first_deadline(n) or date.max))
+
+
 def send_texts(
     holder: Holder, sns_client: Any, settings: Settings, templates_dir: Path, now: datetime
 ) -> Texts:
@@ -212,6 +230,8 @@ def send_texts(
     ]
     if sns_client is None or not candidates:
         return Texts()
+    if getattr(holder, "members", None) == []:
+        return Texts()  # a letter left with no member (all opted out): nothing to text about
     program = program_for(notice)
     if program is None:
         return Texts()
@@ -229,7 +249,9 @@ def send_texts(
             holder.learned[key] = {"status": OPTED_OUT, "at": holder.at}
             continue
         try:
-            message = compose(notice, contact, templates_dir, link=_link(program))
+            carried = getattr(holder, "members", None)
+            subject = about(notice, [m.notice for m in carried] if carried is not None else None)
+            message = compose(subject, contact, templates_dir, link=_link(program))
         except Exception as error:
             # A text must not hold up the notice whose emails went: a broken text template
             # fails the text (the log and the audit entry say which error), not the notice.
@@ -346,7 +368,7 @@ def after_settled(
         token = uuid.uuid4().hex
         if not _claim_deferred(notice, index, token, at):
             continue  # another attempt took it
-        message = compose(notice, contact, templates_dir, link=_link(program))
+        message = compose(about(notice), contact, templates_dir, link=_link(program))
         try:
             message_id = publish(sns_client, settings, phone, message.body)
         except ClientError as error:

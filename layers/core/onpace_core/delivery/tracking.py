@@ -23,6 +23,11 @@ list (``delivery/suppression.py``) before the status is written, so a redelivere
 finishes a suppression an earlier attempt could not write. For a family recipient it then
 escalates the notice to the next contact (``delivery/escalation.py``), also before the status,
 for the same reason; the escalation's conditional put makes a redelivered event write nothing.
+
+**Letters**: the event of a letter's message is recorded on the letter and, in the same
+transaction, on each member notice's entry that carries the message id (with a ``delivery.*``
+entry per member: its rule id and policy version); a suppressing event escalates each member
+notice, never the letter. That costs one BatchGetItem of the members more.
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from onpace_core.audit.log import AuditEntry, Claim, append_claimed, utc_now
+from onpace_core.audit.log import AuditEntry, Claim, append_claimed, append_claims, utc_now
 from onpace_core.delivery import escalation, suppression
 from onpace_core.delivery.evidence import notice_entry, plain
+from onpace_core.delivery.letters import LETTER, members_of
 from onpace_core.store.models import OutboxModel
 
 ACTOR = "ses-events"
@@ -145,6 +151,8 @@ def record(event: SesEvent) -> Tracked:
     contact = recipients[index]
     suppressed = False
     escalated: str | None = None
+    # A letter's message: SES's event is about each member notice it carried too.
+    carried = _carried(notice, event.message_id) if notice.kind == LETTER else []
     if event.suppresses and contact.address:
         suppression.suppress(
             notice.district_id,
@@ -158,12 +166,15 @@ def record(event: SesEvent) -> Tracked:
         suppressed = True
         # Before the status: a redelivered event finishes an escalation an earlier attempt
         # could not write (the escalation's put is conditional, so it is written once).
-        escalated = escalation.escalate(
-            notice,
-            key,
-            escalation.COMPLAINED if event.status == "complained" else escalation.BOUNCED,
-            utc_now(),
-        ).outcome
+        cause = escalation.COMPLAINED if event.status == "complained" else escalation.BOUNCED
+        if notice.kind == LETTER:
+            # The letter is not escalated; each member notice is, through its own chain.
+            done = [
+                escalation.escalate(member, member_key, cause, utc_now()) for member, member_key in carried
+            ]
+            escalated = done[0].outcome if done else "none"
+        else:
+            escalated = escalation.escalate(notice, key, cause, utc_now()).outcome
     # A one-digit string: compared as a string in the condition, whatever type DynamoDB infers.
     rank = str(RANKS[event.rank_key])
     tracking: dict[str, Any] = {"status": event.status, "rank": rank, "at": event.at}
@@ -177,10 +188,41 @@ def record(event: SesEvent) -> Tracked:
     )
     audit = _audit_entry(notice, key, contact.role, event, suppressed)
     claim = Claim(OutboxModel(notice_id=notice_id), [path["tracking"].set(tracking)], condition)
-    stored = append_claimed(notice.district_id, audit, claim)
+    if carried:
+        # The members' entries carry the letter's message id: the same status, each with its own
+        # entry (rule id, policy version), in the letter's transaction: all or none, once.
+        entries, claims = [audit], [claim]
+        for member, member_key in carried:
+            role = (member.recipients or [])[int(member_key[1:])].role
+            entries.append(_audit_entry(member, member_key, role, event, suppressed))
+            claims.append(_member_claim(member, member_key, event.message_id, tracking, rank))
+        written = append_claims(notice.district_id, entries, claims)
+        stored = written[0] if written else None
+    else:
+        stored = append_claimed(notice.district_id, audit, claim)
     if stored is None:
         return Tracked("ignored", event.status, notice.rule_id, suppressed, escalated)
     return Tracked("recorded", event.status, notice.rule_id, suppressed, escalated)
+
+
+def _carried(letter: OutboxModel, message_id: str) -> list[tuple[OutboxModel, str]]:
+    """The (member notice, recipient key) pairs the letter's message ``message_id`` carried."""
+    carried = []
+    for member in members_of(letter):
+        entry = plain(member.notice.deliveries).get(member.key) or {}
+        if entry.get("message_id") == message_id:
+            carried.append((member.notice, member.key))
+    return carried
+
+
+def _member_claim(
+    member: OutboxModel, key: str, message_id: str, tracking: dict[str, Any], rank: str
+) -> Claim:
+    path = OutboxModel.deliveries[key]
+    condition = (path["message_id"] == message_id) & (
+        path["tracking"].does_not_exist() | (path["tracking"]["rank"] < rank)
+    )
+    return Claim(OutboxModel(notice_id=member.notice_id), [path["tracking"].set(dict(tracking))], condition)
 
 
 _WORDS = {

@@ -17,7 +17,13 @@ Readings:
 - A warning *reached* the family when one of its family recipients (student, guardian, parent)
   has a message SES accepted (``sent``, or ``sending`` left unconfirmed) that was not reported
   bounced or rejected afterwards. A complaint means it was read: it reached.
-- A warning still ``pending`` or ``sending`` is not known to have failed: the action is taken.
+- A warning still ``pending``, ``sending`` or ``scheduled`` (waiting for the morning window), or
+  a family recipient of it ``lettered`` into a letter not yet settled, is not known to have
+  failed: the action is taken.
+- A lettered warning's family recipient reads like any other once its letter settled: the
+  letter's outcome is written to the member's entry (``sent`` with SES's message id), and SES's
+  events about the letter's message are written there too (``delivery/tracking.py``), so a
+  bounced letter means not reached. A member the re-check cancelled (``cancelled``) was not sent.
 - An episode with no warning written to the family at all (the courtesy warning switched off,
   a warning superseded and skipped on a catch-up day…) is not held: the policy did not ask for a
   warning then, and holding every such action would hold them all.
@@ -47,6 +53,11 @@ ACTION_WARNINGS: Mapping[str, tuple[str, ...]] = {
 }
 #: SES reports after which an accepted message did not reach its recipient.
 NOT_REACHED = frozenset({"bounced", "rejected"})
+#: Statuses of a warning not known to have failed: waiting to be sent (the morning window's
+#: ``scheduled``), being sent.
+STILL_PENDING = frozenset({"pending", "sending", "scheduled"})
+#: A member's delivery entry while its letter is on its way (``delivery/letters.LETTERED``).
+LETTERED = "lettered"
 
 
 def warning_keys(enrollment_key: str, action: Decision) -> list[str]:
@@ -70,7 +81,7 @@ def reached(items: Iterable[OutboxModel]) -> bool | None:
         if not family:
             continue  # to staff only (an instructor prompt, an escalation to the counselor)
         written = True
-        if item.status in ("pending", "sending"):
+        if item.status in STILL_PENDING:
             return True  # not known to have failed
         deliveries = plain(item.deliveries)
         if any(_reached(deliveries.get(f"r{i}") or {}) for i in family):
@@ -79,6 +90,8 @@ def reached(items: Iterable[OutboxModel]) -> bool | None:
 
 
 def _reached(entry: Mapping[str, Any]) -> bool:
+    if entry.get("status") == LETTERED:
+        return True  # its letter is not settled yet: not known to have failed
     if entry.get("status") not in ("sent", "sending"):
         return False
     tracking = entry.get("tracking") or {}
