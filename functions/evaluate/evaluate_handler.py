@@ -70,7 +70,7 @@ def lambda_handler(event: EvaluateRequest, context: LambdaContext) -> dict[str, 
     from onpace_core.evaluation.fanout import send_messages, shard_messages
 
     now = datetime.now(UTC)
-    results = []
+    results: list[dict[str, Any]] = []
     for program, day in _targets(event, now):
         try:
             plan = plan_program_day(program, day, now, settings.evaluation_shard_size)
