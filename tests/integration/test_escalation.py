@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from onpace_core.audit.log import read
+from onpace_core.audit.log import iso_instant, read
 from onpace_core.delivery import suppression
 from onpace_core.delivery.escalation import escalation_id
 from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel
@@ -35,7 +35,18 @@ COUNSELOR = "counselor@school.example"
 ADVISOR = "advisor@school.example"
 
 
-def _family(recipients: list[Contact]) -> OutboxModel:
+def zone_at_local_hour(hour: int) -> str:
+    """A fixed-offset time zone in which it is ``hour`` o'clock now (escalations are sent at once
+    inside the program's send window and wait for the next one outside it)."""
+    offset = (hour - datetime.now(UTC).hour + 12) % 24 - 12  # in -12 … 11
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT's sign is inverted
+
+
+#: Around noon where the program is, with a window from 10:00 to 14:00: open for two hours.
+NOON_WINDOW = {"start": "10:00", "end": "14:00"}
+
+
+def _family(recipients: list[Contact], time_zone: str | None = None) -> OutboxModel:
     """A district whose program lists a counselor and an advisor, an enrollment whose roster has
     the student, two guardians and the instructor, and a notice to ``recipients`` (not saved)."""
     district = f"d-{uuid.uuid4().hex[:10]}"
@@ -45,7 +56,8 @@ def _family(recipients: list[Contact]) -> OutboxModel:
                 "district_id": district,
                 "program_id": "prog",
                 "name": "Test Online",
-                "time_zone": "America/Chicago",
+                "time_zone": time_zone or zone_at_local_hour(12),
+                "send_window": NOON_WINDOW,
                 "policy_version": "test-2026.1",
                 "source": "test",
                 "contacts": {
@@ -246,3 +258,18 @@ def test_an_action_whose_warnings_all_bounced_is_held_for_approval(local_stack: 
     assert [e.type for e in read(d, student_id="stu-2", limit=100) if e.rule_id == WITHDRAW] == [
         "action.taken"
     ]
+
+
+def test_an_escalation_outside_the_send_window_waits_for_the_next_morning(local_stack: LocalStack) -> None:
+    """A bounce reported at night: the escalation waits (``scheduled``) for the program's next
+    window instead of going out at 2 a.m."""
+    item = _insert(_family([STUDENT, ANA], time_zone=zone_at_local_hour(2)))
+    sent = _send_through_stream(local_stack, item)
+    assert _publish(local_stack, sent, "r1", "Bounce", bounce_type="Permanent") == ["recorded"]
+    esc = OutboxModel.get(escalation_id(item.notice_id, 1), consistent_read=True)
+    assert esc.status == "scheduled" and [c.address for c in esc.recipients] == [LUIS.address]
+    assert esc.send_after is not None and esc.send_after > iso_instant(datetime.now(UTC))
+    assert esc.send_key is not None and esc.send_key.startswith(f"{item.district_id}#")
+    # The stream record sends nothing now.
+    assert local_stack.invoke("NotifyFunction", _event_for(local_stack, esc)) == {"batchItemFailures": []}
+    assert _sent(local_stack, esc.notice_id) == []

@@ -56,6 +56,7 @@ from onpace_core.audit.log import AuditEntry, Claim, append_claimed, iso_instant
 from onpace_core.delivery.evidence import SUPPRESSED as SUPPRESSED_ERROR
 from onpace_core.delivery.evidence import RecipientOutcome, notice_entry, plain
 from onpace_core.delivery.suppression import address_hash
+from onpace_core.notices.window import open_slot, send_key, send_slot
 from onpace_core.store.models import Contact, EnrollmentModel, OutboxModel, ProgramModel
 
 #: Roster roles of the student's family: a failure to reach one of them is escalated.
@@ -200,7 +201,7 @@ def escalate(notice: OutboxModel, key: str, cause: str, now: datetime) -> Escala
         "tried": sorted(tried),
         "guardians_allowed": guardians_allowed,
     }
-    item = _item(notice, new_id, found, detail, now)
+    item = _item(notice, new_id, found, detail, now, program)
     entry = _escalated_entry(notice, key, failed.role, found.role, cause, new_id, step)
     writer = ChainWriter(notice.district_id, now)
     (written,) = writer.append_with([Accounted(entry, item, OutboxModel.notice_id.does_not_exist())])
@@ -224,8 +225,19 @@ def _roster(enrollment_key: str) -> list[Contact]:
 
 
 def _item(
-    notice: OutboxModel, new_id: str, to: Contact, detail: dict[str, Any], now: datetime
+    notice: OutboxModel,
+    new_id: str,
+    to: Contact,
+    detail: dict[str, Any],
+    now: datetime,
+    program: ProgramConfig | None,
 ) -> OutboxModel:
+    """The escalation's outbox item: sent at once inside the program's morning window; outside
+    it (a complaint at night, a bounce reported after the window closed) it waits for the next
+    window like any notice, so escalations never go out at night either."""
+    slot = None
+    if program is not None and open_slot(now, program.time_zone, program.send_window) is None:
+        slot = send_slot(now, program.time_zone, program.send_window)
     return OutboxModel(
         notice_id=new_id,
         district_id=notice.district_id,
@@ -248,8 +260,11 @@ def _item(
         program_name=notice.program_name,
         district_name=notice.district_name,
         language=to.language or notice.language,
-        status="pending",
+        status="scheduled" if slot else "pending",
         created_at=iso_instant(now),
+        send_key=send_key(notice.district_id, slot.day) if slot else None,
+        send_after=iso_instant(slot.opens) if slot else None,
+        send_before=iso_instant(slot.closes) if slot else None,
         escalated_from=notice.notice_id,
         escalation=detail,
     )
