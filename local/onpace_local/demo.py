@@ -240,6 +240,23 @@ def _tally(report: DemoReport, district_id: str) -> None:
         )
 
 
+def _send_waiting_escalations(stack: LocalStack, district_id: str, pump: StreamPump) -> int:
+    """Run the dispatcher at the window each waiting escalation was given (the morning after, on
+    the real clock), as the hourly schedule would then; returns the outbox records notified."""
+    # A Scan is fine for a local report of one demo district; the functions never scan.
+    waiting = {
+        (item.send_key, item.send_after)
+        for item in OutboxModel.scan(
+            (OutboxModel.district_id == district_id) & OutboxModel.escalated_from.exists()
+        )
+        if item.status == "scheduled" and item.send_key and item.send_after
+    }
+    for key, opens in sorted(waiting):
+        day = str(key).rsplit("#", 1)[1]
+        stack.invoke("DispatchFunction", {"district_id": district_id, "day": day, "scheduled_time": opens})
+    return pump.pump() if waiting else 0
+
+
 def _stored_events(district_id: str) -> tuple[Counter[tuple[str, str]], list[str]]:
     """The district's raw events per (format, status), and the reason of each unmatched one."""
     # A Scan is fine for a local report of one demo district; the functions never scan.
@@ -280,9 +297,10 @@ def replay_term(
         records = pump.pump()
         if simulator.answer():
             # SES's bounce or complaint suppresses the address and escalates the notice; the
-            # escalation goes out through the outbox stream like any notice.
+            # escalation goes out through the outbox stream like any notice, or, raised outside
+            # the send window (the functions run on the real clock), in the next window's letter.
             ses_events.pump()
-            records += pump.pump()
+            records += pump.pump() + _send_waiting_escalations(stack, district.district_id, pump)
         todays = events.get(day, [])
         sent = send_day(
             gateway_url,

@@ -194,7 +194,7 @@ def test_demo_writes_its_emails_in_english_and_spanish_with_calendar_entries(
     assert calendar.get_filename() == "deadline.ics"
 
 
-def test_demo_bounce_suppresses_the_address_and_escalates(demo_output: str) -> None:
+def test_demo_bounce_suppresses_the_address_and_escalates(demo_output: str, repo_root: Path) -> None:
     found = re.search(
         r"^SES events \(mailbox simulator\): (.+); addresses suppressed (\d+), notices escalated to the "
         r"next contact (\d+)$",
@@ -205,3 +205,9 @@ def test_demo_bounce_suppresses_the_address_and_escalates(demo_output: str) -> N
     assert "Bounce (General)" in found.group(1)
     assert int(found.group(2)) == 1  # Luis Ortiz's address (bounce@simulator.amazonses.com)
     assert int(found.group(3)) >= 1
+    # The escalation was sent: the counselor got the notice, saying why it came to her.
+    escalated = [
+        p for p in (repo_root / ".onpace" / "demo-mail").glob("*.html")
+        if "could not be delivered to a parent or guardian" in p.read_text(encoding="utf-8")
+    ]
+    assert escalated and all("dana.ruiz" in p.name for p in escalated), escalated
