@@ -23,9 +23,7 @@ from markupsafe import Markup
 from onpace_rules.engine import APPROVAL_SUFFIX
 
 from onpace_core.notices.render import (
-    _MISSED,
     APPROVAL_TEMPLATE,
-    DEFAULT_LANGUAGE,
     RenderedEmail,
     _environment,
     _locale,
@@ -34,6 +32,7 @@ from onpace_core.notices.render import (
     _translations,
     choose_language,
     notice_context,
+    whole_in_one_language,
 )
 from onpace_core.store.models import Contact, OutboxModel
 
@@ -99,16 +98,9 @@ def render_digest(
     templates_dir = Path(templates_dir).resolve()
     locales_dir = (Path(locales_dir) if locales_dir else templates_dir.parent / "locales").resolve()
     language = choose_language(locales_dir, recipient.language, letter.language)
-    if language != DEFAULT_LANGUAGE:
-        missed: list[str] = []
-        token = _MISSED.set(missed)
-        try:
-            email = _render_in(letter, members, recipient, templates_dir, locales_dir, language)
-        finally:
-            _MISSED.reset(token)
-        if not missed:
-            return email
-    return _render_in(letter, members, recipient, templates_dir, locales_dir, DEFAULT_LANGUAGE)
+    return whole_in_one_language(
+        language, lambda lang: _render_in(letter, members, recipient, templates_dir, locales_dir, lang)
+    )
 
 
 def _render_in(

@@ -352,16 +352,24 @@ def render(
     templates_dir = Path(templates_dir).resolve()
     locales_dir = (Path(locales_dir) if locales_dir else templates_dir.parent / "locales").resolve()
     language = choose_language(locales_dir, recipient.language, notice.language)
+    return whole_in_one_language(
+        language, lambda lang: _render_in(notice, recipient, templates_dir, locales_dir, lang, extra)
+    )
+
+
+def whole_in_one_language(language: str, render_in: Callable[[str], RenderedEmail]) -> RenderedEmail:
+    """``render_in(language)``, or the whole email in English when that needed a message the
+    language's catalogue lacks: an email is never half translated (docs/i18n.md)."""
     if language != DEFAULT_LANGUAGE:
         missed: list[str] = []
         token = _MISSED.set(missed)
         try:
-            email = _render_in(notice, recipient, templates_dir, locales_dir, language, extra)
+            email = render_in(language)
         finally:
             _MISSED.reset(token)
         if not missed:
             return email
-    return _render_in(notice, recipient, templates_dir, locales_dir, DEFAULT_LANGUAGE, extra)
+    return render_in(DEFAULT_LANGUAGE)
 
 
 def _render_in(
