@@ -26,7 +26,9 @@ test: $(STAMP) ## lint, type-check and run the whole suite (installs Chromium fo
 	bash scripts/ensure-dynalite.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(ARGS)
+	# Two workers, each test file on one worker (its module fixtures, such as the demo run, once):
+	# the suite takes about half as long, and no process holds a whole session of moto's state.
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 lint: $(STAMP) ## ruff only
 	$(BIN)/ruff check .
