@@ -32,6 +32,7 @@ ROOTS = (
     "aws-xray-sdk",
     "babel",
     "boto3",
+    "fpdf2",
     "holidays",
     "icalendar",
     "jinja2",
