@@ -24,6 +24,10 @@ MODEL_TABLE_VARIABLE: dict[type[Model], str] = {
     models.ProgramModel: "PROGRAMS_TABLE",
     models.SuppressionModel: "SUPPRESSIONS_TABLE",
 }
+# Item types that share a table with the model above (their key is the same ``pk``).
+SHARED_TABLE_MODELS: dict[type[Model], tuple[type[Model], ...]] = {
+    models.RawEventModel: (models.IdentityModel, models.RefusalWindowModel),
+}
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +99,7 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         "RosterImportFunction",
         "SesEventsFunction",
         "DispatchFunction",
+        "RefusalSweepFunction",
     }
     for logical_id, function in functions.items():
         props = function["Properties"]
@@ -121,10 +126,12 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "RosterImportFunction": "roster_handler.lambda_handler",
         "SesEventsFunction": "ses_events_handler.lambda_handler",
         "DispatchFunction": "dispatch_handler.lambda_handler",
+        "RefusalSweepFunction": "refusal_sweep_handler.lambda_handler",
     }
     # The Canvas queue's function is an ingest function: the same code, another handler.
     folders = {
         "CanvasQueueFunction": "ingest",
+        "RefusalSweepFunction": "ingest",
         "RosterImportFunction": "roster",
         "EvaluateWorkerFunction": "evaluate",
         "SesEventsFunction": "ses_events",
@@ -211,7 +218,11 @@ def test_user_pool_has_immutable_district_attribute(cfn: dict[str, Any]) -> None
 def test_hourly_evaluation_planner_schedule(cfn: dict[str, Any]) -> None:
     """One UTC schedule for every zone: the planner picks the programs whose day began."""
     schedules = _of_type(cfn, "AWS::Scheduler::Schedule")
-    assert sorted(schedules) == ["DispatchFunctionHourlyDispatch", "EvaluateFunctionHourlyPlan"]
+    assert sorted(schedules) == [
+        "DispatchFunctionHourlyDispatch",
+        "EvaluateFunctionHourlyPlan",
+        "RefusalSweepFunctionSweep",
+    ]
     props = schedules["EvaluateFunctionHourlyPlan"]["Properties"]
     assert props["ScheduleExpression"] == "cron(5 * * * ? *)"
     assert props["ScheduleExpressionTimezone"] == "UTC"
@@ -380,6 +391,14 @@ def test_table_matches_model(cfn: dict[str, Any], model: type[Model]) -> None:
     assert table["Type"] == "AWS::DynamoDB::Table"
     props = table["Properties"]
     schema = model._get_schema()
+    # Other item types kept in the same table bring their own index attributes and indexes.
+    for other in SHARED_TABLE_MODELS.get(model, ()):
+        extra = other._get_schema()
+        known = {a["AttributeName"] for a in schema["attribute_definitions"]}
+        schema["attribute_definitions"] += [
+            a for a in extra["attribute_definitions"] if a["AttributeName"] not in known
+        ]
+        schema["global_secondary_indexes"] += extra["global_secondary_indexes"]
 
     assert _key_schema(props["KeySchema"]) == _key_schema(schema["key_schema"])
     declared = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
