@@ -187,6 +187,18 @@ class EnrollmentsByStudentIndex(GlobalSecondaryIndex["EnrollmentModel"]):
 STUDENT_SUBJECT_CLASS = "*"
 
 
+class EnrollmentsHeldIndex(GlobalSecondaryIndex["EnrollmentModel"]):
+    """Sparse, keys only: only an enrollment whose action waits for a person's approval (status
+    ``held``) carries ``held_district``, so the console's approvals queue is one Query of the
+    district's held items, whatever the size of its roster (no Scan)."""
+
+    class Meta:
+        index_name = "held"
+        projection = KeysOnlyProjection()
+
+    held_district = UnicodeAttribute(hash_key=True)  # the district id, while held
+
+
 class EnrollmentModel(Model):
     """Ingest rewrites this item with every activity event and DynamoDB bills a write by the whole
     item, names included: its attributes are stored under short names (``attr_name``), instants
@@ -248,6 +260,8 @@ class EnrollmentModel(Model):
     fired = MapAttribute[str, Any](default=dict, attr_name="f")
     checked_through = UnicodeAttribute(null=True, attr_name="ck")  # last day the evaluator looked at it
     held = UnicodeAttribute(null=True, attr_name="h")  # JSON of the action awaiting approval (status "held")
+    # The district id while ``held`` is set (the sparse ``held`` index); written with ``held``.
+    held_district = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)
     wake_on = UnicodeAttribute(null=True)
 
@@ -255,6 +269,7 @@ class EnrollmentModel(Model):
 
     due_index: ClassVar[DueIndex] = DueIndex()
     by_student: ClassVar[EnrollmentsByStudentIndex] = EnrollmentsByStudentIndex()
+    held_index: ClassVar[EnrollmentsHeldIndex] = EnrollmentsHeldIndex()
 
 
 # ---------------------------------------------------------------------------------------------
