@@ -29,6 +29,7 @@ from onpace_rules.titles import rule_title
 
 from onpace_core.audit.log import AuditEntry, AuditModel, Claim, append_claimed, utc_now
 from onpace_core.console.common import (
+    BATCH_GET,
     batch_items,
     detail_of,
     district_programs,
@@ -36,7 +37,7 @@ from onpace_core.console.common import (
     own_key,
 )
 from onpace_core.facts.inputs import store_input
-from onpace_core.store.models import EnrollmentModel, RawEventModel
+from onpace_core.store.models import EnrollmentModel, OutboxModel, RawEventModel
 
 DATA_MISSING = "data.missing"
 # An appeal window is a few school or business days (catalogue); entries of a rule older than this
@@ -81,32 +82,47 @@ def _input_id(prefix: str, *parts: str) -> str:
     return f"console-{prefix}-" + hashlib.sha256("#".join(parts).encode()).hexdigest()[:20]
 
 
+def _request_id(key: str, held: Decision) -> str:
+    return f"{key}#{held.rule_id}#{held.episode}{APPROVAL_SUFFIX}"
+
+
 def approvals_waiting(district_id: str) -> list[ApprovalWaiting]:
     """Held enrollments of the district, oldest request first: one Query of the sparse ``held``
-    index (keys only) and ⌈n/100⌉ BatchGetItem of the items."""
+    index (keys only), ⌈n/100⌉ BatchGetItem of the items and as many of their approval requests
+    (the outbox items that say why each is held)."""
     keys = [i.enrollment_key for i in EnrollmentModel.held_index.query(district_id)]
-    out: list[ApprovalWaiting] = []
+    held: list[tuple[EnrollmentModel, Decision]] = []
     for item in batch_items(keys).values():
         if item.district_id != district_id or item.status != "held" or not item.held:
             continue  # the index is eventually consistent: the item says what is true
-        held = decision_from_dict(json.loads(item.held))
-        out.append(
-            ApprovalWaiting(
-                ref=item.enrollment_key,
-                student_id=item.student_id,
-                student_name=item.student_name,
-                class_id=item.class_id,
-                class_title=item.class_title,
-                program_id=item.program_id,
-                rule_id=held.rule_id,
-                title=rule_title(held.rule_id),
-                requested_on=held.on,
-                due_on=held.due_on,
-                policy_version=held.policy_version,
-                status_after=held.status_after,
-                reason=str(held.facts.get("approval_reason")) if held.facts.get("approval_reason") else None,
-            )
+        held.append((item, decision_from_dict(json.loads(item.held))))
+    requests = [_request_id(item.enrollment_key, action) for item, action in held]
+    why: dict[str, str] = {}
+    for start in range(0, len(requests), BATCH_GET):
+        for notice in OutboxModel.batch_get(
+            requests[start : start + BATCH_GET], attributes_to_get=["notice_id", "facts"]
+        ):
+            reason = (notice.facts.as_dict() if notice.facts else {}).get("approval_reason")
+            if reason:
+                why[notice.notice_id] = str(reason)
+    out = [
+        ApprovalWaiting(
+            ref=item.enrollment_key,
+            student_id=item.student_id,
+            student_name=item.student_name,
+            class_id=item.class_id,
+            class_title=item.class_title,
+            program_id=item.program_id,
+            rule_id=action.rule_id,
+            title=rule_title(action.rule_id),
+            requested_on=action.on,
+            due_on=action.due_on,
+            policy_version=action.policy_version,
+            status_after=action.status_after,
+            reason=why.get(_request_id(item.enrollment_key, action)),
         )
+        for item, action in held
+    ]
     return sorted(out, key=lambda a: (a.requested_on, a.ref))
 
 
@@ -174,10 +190,11 @@ def _decide(
         & EnrollmentModel.inputs[input_id].does_not_exist(),
     )
     who = item.student_name or item.student_id
+    where = item.class_title or item.class_id
     entry = AuditEntry(
         type=f"approval.{decision}",
         actor=actor,
-        summary=f"{rule_title(held.rule_id)} for {who} in {item.class_title or item.class_id}: {decision} by the admin"
+        summary=f"{rule_title(held.rule_id)} for {who} in {where}: {decision} by the admin"
         + (f" ({note})" if note else ""),
         on=on,
         rule_id=held.rule_id,
@@ -185,7 +202,7 @@ def _decide(
         program_id=item.program_id,
         student_id=item.student_id,
         class_id=item.class_id,
-        notice_id=f"{item.enrollment_key}#{held.rule_id}#{held.episode}{APPROVAL_SUFFIX}",
+        notice_id=_request_id(item.enrollment_key, held),
         detail={"decision": decision, "reason": note, "input": input_id, "requested_on": held.on.isoformat()},
     )
     written = append_claimed(district_id, entry, claim, now)
@@ -311,10 +328,11 @@ def record_appeal_outcome(
         condition=EnrollmentModel.enrollment_key.exists() & EnrollmentModel.inputs[input_id].does_not_exist(),
     )
     who = item.student_name or item.student_id
+    where = item.class_title or item.class_id
     entry = AuditEntry(
         type="appeal.outcome",
         actor=actor,
-        summary=f"Appeal of {rule_title(rule_id)} for {who} in {item.class_title or item.class_id}: {outcome}",
+        summary=f"Appeal of {rule_title(rule_id)} for {who} in {where}: {outcome}",
         on=on,
         rule_id=rule_id,
         program_id=item.program_id,
