@@ -255,6 +255,9 @@ def test_preview_writes_nothing_and_matches_what_the_evaluator_then_decides(loca
     assert all(u.recipients for u in tomorrow)
     assert all(u.deadlines for u in tomorrow)
     assert {u.student_id for u in upcoming.items} <= {"stu-1", "stu-2"}
+    assert upcoming.truncated == () and upcoming.enrollments_read == 2
+    cut = preview(d, days=1, now=now, max_enrollments=1)
+    assert cut.truncated == ("prog",) and {u.student_id for u in cut.items} == {"stu-1"}
 
     decided = evaluate(local_stack, d, date(2026, 9, 25))
     real = Counter({(r["rule"], r["kind"]): r["count"] for r in decided["recorded"]})
