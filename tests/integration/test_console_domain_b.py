@@ -362,8 +362,10 @@ def test_evidence_packet_pdf_and_disclosures_show_what_was_sent(local_stack: Loc
     assert warning.deadlines and packet.deadlines
     assert packet.actions == []
     assert any(e.type == "notice.sent" for e in packet.events)
+    stranger = make_district(local_stack, PACING, students=("stu-8",)).district_id
     with pytest.raises(NotInDistrict):
-        evidence_packet(make_district(local_stack, PACING, students=("stu-8",)).district_id, "stu-1", "cls-1")
+        evidence_packet(stranger, "stu-1", "cls-1")
+    assert disclosures(stranger, "stu-1") == []
 
     pdf = packet_pdf(packet)
     assert pdf.startswith(b"%PDF-")
@@ -372,6 +374,11 @@ def test_evidence_packet_pdf_and_disclosures_show_what_was_sent(local_stack: Loc
     assert "[U+674E]" in text  # DejaVu Sans has no glyph for 李: written as its code point, not dropped
     assert "cps.pacing.ipr_warning_2w" in text and "to guardian parent-of-stu-1@family.example: sent" in text
     assert printable("李") == "[U+674E]" and printable("Ñ") == "Ñ"
+
+    # Health counts the warnings decided and the letters' settled members as sent, per rule and day.
+    rows = {(r.rule_id, r.on): r for r in health(d, days=1).per_rule_day}
+    row = rows[("cps.pacing.ipr_warning_2w", "2026-09-25")]
+    assert (row.decided, row.sent) == (2, 2), row
 
     shown = disclosures(d, "stu-1")
     assert {(x.role, x.address) for x in shown} >= {

@@ -48,7 +48,7 @@ class RuleDay:
     rule_id: str
     on: str  # the program-local day the notices were decided for
     decided: int = 0
-    sent: int = 0  # notices settled with at least one recipient handed to SES
+    sent: int = 0  # notices with at least one recipient handed to SES (``notice.sent``)
     delivered: int = 0  # recipients SES reported delivered
 
 
@@ -79,7 +79,8 @@ def health(district_id: str, *, days: int = 7, now: datetime | None = None) -> H
     rejected_count = 0
     rejected: list[Rejected] = []
     decided: Counter[tuple[str, str]] = Counter()
-    sent: Counter[tuple[str, str]] = Counter()
+    # A notice to several addresses is settled once per letter that carried it: count notices.
+    sent: dict[tuple[str, str], set[str]] = {}
     delivered: Counter[tuple[str, str]] = Counter()
     read = 0
     for entry in AuditModel.query(district_id, scan_index_forward=False):
@@ -101,7 +102,7 @@ def health(district_id: str, *, days: int = 7, now: datetime | None = None) -> H
         if entry.type in ("notice.decided", "action.taken"):
             decided[key] += 1
         elif entry.type == "notice.sent":
-            sent[key] += 1
+            sent.setdefault(key, set()).add(entry.notice_id or str(entry.seq))
         elif entry.type == "delivery.delivered":
             delivered[key] += 1
     quarantined = quarantined_events(district_id, limit=RECENT)
@@ -129,5 +130,7 @@ def health(district_id: str, *, days: int = 7, now: datetime | None = None) -> H
         quarantined_recent=quarantined,
         parked=parked,
         suppressed=list_suppressions(district_id),
-        per_rule_day=[RuleDay(r, d, decided[(r, d)], sent[(r, d)], delivered[(r, d)]) for r, d in keys],
+        per_rule_day=[
+            RuleDay(r, d, decided[(r, d)], len(sent.get((r, d), ())), delivered[(r, d)]) for r, d in keys
+        ],
     )
