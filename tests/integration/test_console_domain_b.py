@@ -4,8 +4,6 @@ another district's items never appear."""
 
 from __future__ import annotations
 
-import re
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +37,7 @@ from onpace_local.webhook_client import post_webhook
 
 from tests.integration.districts import SampleDistrict, evaluate, make_district
 from tests.integration.test_notify import TEMPLATES, _settings
+from tests.pdf_text import pdf_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.dynamodb(needs="transactions")]
 
@@ -282,54 +281,6 @@ def _letters(district_id: str) -> list[OutboxModel]:
     ]
 
 
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-
-def _literal(body: bytes) -> bytes:
-    """A PDF literal string's bytes, its backslash escapes undone."""
-    out, i = bytearray(), 0
-    while i < len(body):
-        char = body[i : i + 1]
-        if char != b"\\":
-            out += char
-            i += 1
-            continue
-        following = body[i + 1 : i + 2]
-        octal = re.match(rb"[0-7]{1,3}", body[i + 1 : i + 4])
-        if octal:
-            out.append(int(octal.group(), 8))
-            i += 1 + len(octal.group())
-        else:
-            out += _ESCAPES.get(following, following)
-            i += 2
-    return bytes(out)
-
-
-def _pdf_text(pdf: bytes) -> str:
-    """The text of an fpdf2 PDF, one line per text-showing operator: its content streams inflated,
-    each string's 2-byte glyph ids mapped back through the font's ToUnicode CMap (no PDF library
-    is installed; this reads what fpdf2 writes)."""
-    streams = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            streams.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            streams.append(match.group(1))
-    glyphs: dict[int, str] = {}
-    for stream in streams:
-        for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.S):
-            for src, dst in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                glyphs[int(src, 16)] = bytes.fromhex(dst.decode()).decode("utf-16-be")
-    lines = []
-    for stream in streams:
-        for body in re.findall(rb"\((.*?)(?<!\\)\)\s*Tj", stream, re.S):
-            raw = _literal(body)
-            lines.append(
-                "".join(glyphs.get(int.from_bytes(raw[i : i + 2]), "?") for i in range(0, len(raw), 2))
-            )
-    return "\n".join(lines)
-
-
 def test_evidence_packet_pdf_and_disclosures_show_what_was_sent(local_stack: LocalStack) -> None:
     district = make_district(local_stack, PACING, students=("stu-1", "stu-2"))
     d = district.district_id
@@ -369,7 +320,7 @@ def test_evidence_packet_pdf_and_disclosures_show_what_was_sent(local_stack: Loc
 
     pdf = packet_pdf(packet)
     assert pdf.startswith(b"%PDF-")
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     assert "Zoë Núñez" in text
     assert "[U+674E]" in text  # DejaVu Sans has no glyph for 李: written as its code point, not dropped
     assert "cps.pacing.ipr_warning_2w" in text and "to guardian parent-of-stu-1@family.example: sent" in text

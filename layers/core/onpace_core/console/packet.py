@@ -284,11 +284,11 @@ def packet_pdf(packet: Packet) -> bytes:
     def heading(text: str) -> None:
         pdf.set_font("DejaVu", size=13)
         pdf.ln(2)
-        pdf.multi_cell(0, 7, printable(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, printable(text), new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_font("DejaVu", size=9)
 
     def line(text: str) -> None:
-        pdf.multi_cell(0, 4.5, printable(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.5, printable(text), new_x="LMARGIN", new_y="NEXT", align="L")
 
     pdf.set_font("DejaVu", size=16)
     pdf.multi_cell(
