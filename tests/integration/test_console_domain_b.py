@@ -159,6 +159,9 @@ def test_an_open_appeal_window_takes_one_outcome(local_stack: LocalStack) -> Non
         record_appeal_outcome(d, window.ref, "denied", ADMIN, "", now=now)
     with pytest.raises(NotInDistrict):
         record_appeal_outcome(other.district_id, window.ref, "denied", ADMIN, "no", now=now)
+    warning = f"{d}#cls-1#stu-1#cps.pacing.ipr_warning_2w#ipr-2026-10-09"  # skipped: no appeal
+    with pytest.raises(NotInDistrict):
+        record_appeal_outcome(d, warning, "denied", ADMIN, "no", now=now)
     done = record_appeal_outcome(d, window.ref, "denied", ADMIN, "pacing plan not followed", now=now)
     assert done.status == "recorded"
     assert record_appeal_outcome(d, window.ref, "denied", ADMIN, "again", now=now).status == "already"

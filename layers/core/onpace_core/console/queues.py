@@ -30,12 +30,14 @@ from onpace_rules.titles import rule_title
 from onpace_core.audit.log import AuditEntry, AuditModel, Claim, append_claimed, utc_now
 from onpace_core.console.common import (
     BATCH_GET,
+    NotInDistrict,
     batch_items,
     detail_of,
     district_programs,
     local_today,
     own_key,
 )
+from onpace_core.delivery.evidence import plain
 from onpace_core.facts.inputs import store_input
 from onpace_core.store.models import EnrollmentModel, OutboxModel, RawEventModel
 
@@ -308,6 +310,17 @@ def record_appeal_outcome(
         raise ValueError(f"not an action's notice id: {ref!r}")
     key = own_key(district_id, "#".join(parts[:3]))
     rule_id = parts[3]
+    # Only an action of this district that stated an appeal deadline can be appealed.
+    try:
+        action = OutboxModel.get(ref, attributes_to_get=["notice_id", "district_id", "kind", "deadlines"])
+    except OutboxModel.DoesNotExist as exc:
+        raise NotInDistrict(ref) from exc
+    if (
+        action.district_id != district_id
+        or action.kind != "action"
+        or "appeal" not in plain(action.deadlines)
+    ):
+        raise NotInDistrict(ref)
     try:
         item = EnrollmentModel.get(key, consistent_read=True)
     except EnrollmentModel.DoesNotExist:
