@@ -66,7 +66,7 @@ class Health:
 
 
 def _count(detail: dict[str, object]) -> int:
-    # A refused-webhook window entry carries its count (issue 13: one entry per window).
+    # One entry per closed minute window of refusals, carrying its count (ingest/refusals.py).
     value = detail.get("count")
     return int(value) if isinstance(value, int) and value > 0 else 1
 
