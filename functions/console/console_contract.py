@@ -81,7 +81,9 @@ SHELL_RESPONSES: dict[int, OpenAPIResponse] = {
     429: _message("Throttled by the HTTP API; retry later"),
 }
 
-_FRAGMENT = {"text/html": {"schema": {"type": "string", "description": "An HTML fragment (no <html>)"}}}
+_FRAGMENT: dict[str, Any] = {
+    "text/html": {"schema": {"type": "string", "description": "An HTML fragment (no <html>)"}}
+}
 
 VIEW_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "The view as an HTML fragment for the shell's <main>", "content": _FRAGMENT},

@@ -7,9 +7,10 @@ credentials: the refusals must be documented 4xx too), and signed in — the pla
 with the district's Standard Webhooks secret over the very bytes sent, xAPI with the district's
 Basic credentials, Caliper with its Bearer token, Canvas with JWTs of generated claims signed by
 the district's key, the console as an admin of the district (an ID token of the local identity
-provider, checked by the gateway as API Gateway's JWT authorizer would); the signed-in runs first send the document's own examples, which must be
-stored. The budget is bounded (``EXAMPLES`` generated requests per operation and mode, no
-shrinking), so the module adds well under a minute to the suite.
+provider, checked by the gateway as API Gateway's JWT authorizer would); the signed-in runs first
+send the document's own examples, which must be stored. The budget is bounded (``EXAMPLES``
+generated requests per operation and mode, no shrinking), so the module adds well under a minute
+to the suite.
 """
 
 from __future__ import annotations
