@@ -153,8 +153,8 @@ AUDIT_RESPONSES: dict[int, OpenAPIResponse] = {
             }
         },
     },
-    400: _message("A malformed query parameter (the message says which)"),
     **_COMMON,
+    400: _message("A malformed query parameter (the message says which)"),
     **_STORE,
 }
 
@@ -262,8 +262,8 @@ FAILURES_RESPONSES: dict[int, OpenAPIResponse] = {
             }
         },
     },
-    400: _message("A malformed query parameter (the message says which)"),
     **_COMMON,
+    400: _message("A malformed query parameter (the message says which)"),
     **_STORE,
 }
 
@@ -328,9 +328,9 @@ SUPPRESSION_CLEAR_RESPONSES: dict[int, OpenAPIResponse] = {
             }
         },
     },
+    **_COMMON,
     400: _message("No id, or not an entry id"),
     404: _message("The district has no such entry"),
-    **_COMMON,
     **_STORE,
 }
 
@@ -399,8 +399,8 @@ NOTICE_EMAIL_RESPONSES: dict[int, OpenAPIResponse] = {
             }
         },
     },
+    **_COMMON,
     400: _message("A malformed notice id or recipient index"),
     404: _message("No such notice in the district, or no email kept for that recipient"),
-    **_COMMON,
     **_STORE,
 }
