@@ -72,6 +72,11 @@ ROUTES: list[Row] = [
 ]
 IDS = [f"{row.method} {row.path}" for row in ROUTES]
 PRIVATE = [pytest.param(row, id=f"{row.method} {row.path}") for row in ROUTES if not row.public]
+READS = [
+    pytest.param(row, id=f"{row.method} {row.path}")
+    for row in ROUTES
+    if not row.public and row.method == "GET"
+]
 
 
 def console_routes(template_path: Any) -> set[tuple[str, str]]:
@@ -184,12 +189,10 @@ def test_naming_a_district_not_in_the_claim_is_403(
     assert not any(part in json.dumps(body) for part in _secret_parts(district_b))
 
 
-@pytest.mark.parametrize("row", PRIVATE)
+@pytest.mark.parametrize("row", READS)
 def test_the_admin_of_b_gets_the_resource(
     console_sign_in: Callable[..., ConsoleSession], district_b: dict[str, Any], row: Row
 ) -> None:
-    if row.method == "DELETE":
-        pytest.skip("clearing is checked last, by test_the_admin_of_b_clears_the_suppression")
     path, query = row.target(district_b)
     status, _, body = console_sign_in(district_b["district"]).request(row.method, path, query)
     assert status == 200
@@ -203,7 +206,7 @@ def test_the_admin_of_b_gets_the_resource(
         assert any(part in text for part in secrets_of_b)
 
 
-def test_the_admin_of_b_clears_the_suppression(
+def test_the_admin_of_b_clears_the_suppression(  # DELETE's row, for its owner (after the reads)
     console_sign_in: Callable[..., ConsoleSession], district_b: dict[str, Any]
 ) -> None:
     session = console_sign_in(district_b["district"])
