@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,11 @@ for _entry in (REPO_ROOT, REPO_ROOT / "local", REPO_ROOT / "layers" / "core", RE
     if str(_entry) not in sys.path:
         sys.path.insert(0, str(_entry))
 
+from onpace_local.gateway import GatewayHandle, serve_gateway  # noqa: E402
 from onpace_local.moto_server import MotoHandle, start_moto  # noqa: E402
 from onpace_local.stack import DYNAMODB_BACKENDS, LocalStack  # noqa: E402
+
+from tests.console_session import ConsoleSession, sign_in_over_http  # noqa: E402
 
 # What each DynamoDB implementation lacks that some tests need (dynalite's own TODO list: it has
 # no transactions, no streams; time to live and backups are left out of its tables too).
@@ -105,3 +109,26 @@ def local_stack(
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def console_gateway(local_stack: LocalStack) -> Iterator[GatewayHandle]:
+    """The local gateway with its identity provider (``.identity_provider``), one per test module."""
+    with serve_gateway(local_stack) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def console_sign_in(console_gateway: GatewayHandle) -> Callable[..., ConsoleSession]:
+    """``console_sign_in(*districts, district=None)``: a new admin of ``districts`` at the local
+    identity provider, signed in over HTTP (code + PKCE), as an authorised ``ConsoleSession``
+    (``district`` is sent as ``X-OnPace-District``)."""
+    provider = console_gateway.identity_provider
+    assert provider is not None
+
+    def sign_in(*districts: str, district: str | None = None) -> ConsoleSession:
+        user = provider.add_user(f"admin-{uuid.uuid4().hex[:10]}@example.org", districts)
+        tokens = sign_in_over_http(console_gateway.url, user.email, user.password, provider.client_id)
+        return ConsoleSession(console_gateway.url, user, str(tokens["id_token"]), district)
+
+    return sign_in

@@ -1,9 +1,11 @@
 """The HTTP contract of the console routes, as the OpenAPI document (docs/openapi.json) states it.
 
 Plain dicts passed to the route decorators (``responses``, ``openapi_extensions``), so that
-importing the handler builds nothing. Every route is behind the ``DistrictAdmins`` JWT authorizer
-(template.yaml): API Gateway answers a request without a valid Cognito token with 401 before the
-function runs; the function answers 403 for a token that names no district.
+importing the handler builds nothing. Every route but the shell (``GET /console``, public) is
+behind the ``DistrictAdmins`` JWT authorizer (template.yaml): API Gateway answers a request
+without a valid Cognito ID token with 401 before the function runs; the function answers 403 for
+a token that names no valid district or an ``X-OnPace-District`` the token does not list, and 400
+when an admin of several districts names none.
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ def _message(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {JSON: {"schema": _MESSAGE}}}
 
 
+_STORE = {503: _message("The audit log is unavailable; try again")}
 _COMMON: dict[int, OpenAPIResponse] = {
+    400: _message("A malformed query parameter, or no X-OnPace-District for an admin of several districts"),
     401: _message("No valid sign-in token (API Gateway's JWT authorizer)"),
-    403: _message("The sign-in token names no district"),
+    403: _message("The sign-in token names no valid district, or not the one X-OnPace-District asks for"),
     429: _message("Throttled by the HTTP API; retry later"),
 }
-_STORE = {503: _message("The audit log is unavailable; try again")}
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _ENTRY: dict[str, Any] = {
@@ -70,9 +73,22 @@ _ENTRY: dict[str, Any] = {
     },
 }
 
-PAGE_RESPONSES: dict[int, OpenAPIResponse] = {
-    200: {"description": "The console page", "content": {"text/html": {"schema": {"type": "string"}}}},
+SHELL_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The console shell: signs the admin in and loads the views (no data)",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    429: _message("Throttled by the HTTP API; retry later"),
+}
+
+_FRAGMENT: dict[str, Any] = {
+    "text/html": {"schema": {"type": "string", "description": "An HTML fragment (no <html>)"}}
+}
+
+VIEW_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "The view as an HTML fragment for the shell's <main>", "content": _FRAGMENT},
     **_COMMON,
+    **_STORE,
 }
 
 # The page's form sends an empty field as ``name=``: the same as leaving the parameter out.
@@ -109,6 +125,17 @@ AUDIT_PARAMETERS: list[dict[str, Any]] = [
     },
 ]
 
+AUDIT_VIEW_PARAMETERS: list[dict[str, Any]] = [
+    *AUDIT_PARAMETERS,
+    {
+        "name": "verify",
+        "in": "query",
+        "required": False,
+        "description": "1: check the district's hash chain and show the result above the log",
+        "schema": {"enum": ["1", ""]},
+    },
+]
+
 AUDIT_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {
         "description": "One page of the district's audit log, newest first",
@@ -126,8 +153,8 @@ AUDIT_RESPONSES: dict[int, OpenAPIResponse] = {
             }
         },
     },
-    400: _message("A malformed query parameter (the message says which)"),
     **_COMMON,
+    400: _message("A malformed query parameter (the message says which)"),
     **_STORE,
 }
 
@@ -154,7 +181,7 @@ VERIFY_RESPONSES: dict[int, OpenAPIResponse] = {
     **_STORE,
 }
 
-FAILURES_PAGE_PARAMETERS: list[dict[str, Any]] = [
+FAILURES_VIEW_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "before",
         "in": "query",
@@ -165,7 +192,7 @@ FAILURES_PAGE_PARAMETERS: list[dict[str, Any]] = [
 ]
 
 FAILURES_PARAMETERS: list[dict[str, Any]] = [
-    *FAILURES_PAGE_PARAMETERS,
+    *FAILURES_VIEW_PARAMETERS,
     {
         "name": "limit",
         "in": "query",
@@ -175,12 +202,11 @@ FAILURES_PARAMETERS: list[dict[str, Any]] = [
     },
 ]
 
-FAILURES_PAGE_RESPONSES: dict[int, OpenAPIResponse] = {
+FAILURES_VIEW_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {
-        "description": "The page of the district's work parked in a dead-letter queue",
-        "content": {"text/html": {"schema": {"type": "string"}}},
+        "description": "The district's work parked in a dead-letter queue (a fragment)",
+        "content": _FRAGMENT,
     },
-    400: _message("A malformed query parameter (the message says which)"),
     **_COMMON,
     **_STORE,
 }
@@ -236,8 +262,8 @@ FAILURES_RESPONSES: dict[int, OpenAPIResponse] = {
             }
         },
     },
-    400: _message("A malformed query parameter (the message says which)"),
     **_COMMON,
+    400: _message("A malformed query parameter (the message says which)"),
     **_STORE,
 }
 
@@ -302,9 +328,9 @@ SUPPRESSION_CLEAR_RESPONSES: dict[int, OpenAPIResponse] = {
             }
         },
     },
+    **_COMMON,
     400: _message("No id, or not an entry id"),
     404: _message("The district has no such entry"),
-    **_COMMON,
     **_STORE,
 }
 
@@ -373,8 +399,8 @@ NOTICE_EMAIL_RESPONSES: dict[int, OpenAPIResponse] = {
             }
         },
     },
+    **_COMMON,
     400: _message("A malformed notice id or recipient index"),
     404: _message("No such notice in the district, or no email kept for that recipient"),
-    **_COMMON,
     **_STORE,
 }

@@ -468,7 +468,13 @@ def _run(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             mail_dir=args.mail_dir,
         )
-        run_demo(options)
+        from onpace_local.demo import PortBusyError
+
+        try:
+            run_demo(options)
+        except PortBusyError as busy:
+            print(f"onpace: {busy}", file=sys.stderr)
+            return 4
         return 0
     if args.command == "openapi":
         return _openapi(args)

@@ -15,32 +15,37 @@ mistake in one is reported at once, by file and line (``InputFileError``).
 
 from __future__ import annotations
 
+import errno
 import json
+import secrets
 import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from onpace_core.delivery.evidence import outcomes, overall
 from onpace_core.delivery.letters import FAMILY_DIGEST, INSTRUCTOR_DIGEST, LETTER, LETTERED
+from onpace_core.settings import Settings
 from onpace_core.store.models import OutboxModel, RawEventModel, SuppressionModel
 
 from onpace_local.demo_feeds import FEEDS, FORMATS, FeedTally, LmsDirectory, send_day
 from onpace_local.district import LoadedDistrict, read_district, store_district
 from onpace_local.evaluation import dispatch_morning, run_day
-from onpace_local.gateway import serve_gateway
+from onpace_local.gateway import GatewayHandle, bind_gateway, serve_gateway
+from onpace_local.identity_provider import LocalUser
 from onpace_local.mail_folder import MailFolder, write_mail_folder
 from onpace_local.mailbox_simulator import MailboxSimulator
 from onpace_local.replay import read_event_file
 from onpace_local.sns import SnsPump
 from onpace_local.stack import LocalStack
 from onpace_local.streams import StreamPump
-from onpace_local.webhook_client import post_webhook
+from onpace_local.webhook_client import new_secret, post_webhook
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 
@@ -346,10 +351,6 @@ def replay_term(
             events=events[retry_day],
         )
         report.webhooks[f"refused ({forged.status})"] += 1
-        # Counted in its minute's window; the sweep (every five minutes in AWS) audits the window
-        # once, with its count. Run now, a minute ahead, so the console shows it.
-        ahead = datetime.now(UTC) + timedelta(minutes=1, seconds=1)
-        stack.invoke("RefusalSweepFunction", {"scheduled_time": ahead.strftime("%Y-%m-%dT%H:%M:%SZ")})
     report.seconds = time.monotonic() - started
     report.days = len(all_days)
     report.stored, report.unmatched = _stored_events(district.district_id)
@@ -363,6 +364,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
     """Read the district's files (InputFileError if one is wrong), then start moto and replay."""
     files = read_district(options.programs_dir, options.roster_dir)
     events = _events_by_day(options.events_file, ZoneInfo(files.programs[0].time_zone))
+    listener = bind_console_port(options.port) if options.serve else None
     print("Starting moto server and creating the template's resources …", file=out, flush=True)
     # The functions log JSON at the template's LogLevel; the demo's own progress lines are
     # enough unless --verbose asks for the functions' logs as well.
@@ -383,14 +385,24 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
             file=out,
             flush=True,
         )
-        gateway = serve_gateway(stack, port=options.port, console_district=district.district_id)
+        # Without --no-serve the console's port was bound before anything started (a busy port
+        # is one line, before moto); with it, the replay's requests go through a gateway on an
+        # ephemeral loopback port, like moto's, and the chosen --port is never bound.
+        gateway = serve_gateway(stack, server=listener) if listener is not None else serve_gateway(stack)
+        admins = demo_admins(gateway, district.district_id)
         try:
             report = replay_term(stack, district, gateway.url, events, options, out, directory)
+            sandbox_refusal(stack, gateway.url)
+            report_refusals(stack)
             report.mail = write_mail_folder(stack.sent_emails(), options.mail_dir)
             print("", file=out)
             print(report.render(), file=out, flush=True)
             if options.serve:
-                print(f"\nConsole: {report.console_url}  (Ctrl-C to stop)", file=out, flush=True)
+                print(
+                    serving_lines(report.console_url or gateway.console_url, admins, report.mail),
+                    file=out,
+                    flush=True,
+                )
                 try:
                     while True:
                         time.sleep(3600)
@@ -399,3 +411,70 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
         finally:
             gateway.stop()
     return report
+
+
+#: A second district id the demo's two-district admin also belongs to (its log: a refused webhook).
+SANDBOX_DISTRICT = "riverbend-sandbox"
+
+
+def sandbox_refusal(stack: LocalStack, gateway_url: str) -> None:
+    """The sandbox district's own data: it has a webhook secret, and a forged delivery to it is
+    refused with 401 and audited in its log (a district nobody set up audits nothing)."""
+    stack.client("secretsmanager").create_secret(
+        Name=f"{Settings.from_env().webhook_secret_prefix}{SANDBOX_DISTRICT}", SecretString=new_secret()
+    )
+    post_webhook(gateway_url, district_id=SANDBOX_DISTRICT, secret="whsec_" + "B" * 44, events=[])
+
+
+def report_refusals(stack: LocalStack) -> None:
+    """Audit the refused webhooks now: each is counted in its minute's window, which the sweep
+    (every five minutes in AWS) audits once with its count; run a minute ahead of the clock so
+    that the console shows the demo's refusals."""
+    ahead = datetime.now(UTC) + timedelta(minutes=1, seconds=1)
+    stack.invoke("RefusalSweepFunction", {"scheduled_time": ahead.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+def demo_admins(gateway: GatewayHandle, district_id: str) -> list[LocalUser]:
+    """The local identity provider's admins: one of the demo district, one of it and the sandbox."""
+    provider = gateway.identity_provider
+    assert provider is not None
+    password = secrets.token_urlsafe(9)  # new each run; printed with the console URL
+    return [
+        provider.add_user(f"admin@{district_id}.example.org", [district_id], password=password),
+        provider.add_user("multi@onpace.example.org", [district_id, SANDBOX_DISTRICT], password=password),
+    ]
+
+
+def serving_lines(console_url: str, admins: list[LocalUser], mail: MailFolder | None) -> str:
+    """What the demo prints when it serves: where the console is, who signs in, where the mail is."""
+    lines = [
+        "",
+        f"Console: {console_url}  (Ctrl-C to stop)",
+        "Sign in at the local identity provider (it stands in for Cognito's hosted UI) as:",
+    ]
+    for user in admins:
+        lines.append(f"  {user.email}  password {user.password}  (districts: {', '.join(user.districts)})")
+    if mail is not None:
+        lines.append(f"Emails sent: {mail.directory / 'index.html'}")
+    return "\n".join(lines)
+
+
+class PortBusyError(Exception):
+    """The console's port is taken by another program."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(
+            f"port {port} on 127.0.0.1 is in use (another demo still running?); "
+            "choose another with --port N (0: any free port)"
+        )
+        self.port = port
+
+
+def bind_console_port(port: int) -> ThreadingHTTPServer:
+    """The console's listening socket on 127.0.0.1:``port``; ``PortBusyError`` if it is taken."""
+    try:
+        return bind_gateway("127.0.0.1", port)
+    except OSError as error:
+        if error.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortBusyError(port) from None
+        raise

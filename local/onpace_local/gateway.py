@@ -6,15 +6,16 @@ the way API Gateway would: the routing table comes from the template's own ``Htt
 each request becomes the v2 event API Gateway would send, the function's real handler runs
 in-process through ``stack.invoke``, and its result is written back as the HTTP response.
 
-**Locally the gateway stands in for the Cognito JWT authorizer.** In AWS, a route behind the
-``DistrictAdmins`` authorizer only reaches the function with a valid Cognito token, and the
-function reads the district from the verified claims. Here no token is checked at all: for every
-route that is authorized in the template, the gateway injects the claims
-``{"custom:district_id": console_district, "sub": "local-admin"}`` into
-``requestContext.authorizer.jwt.claims``. With ``console_district=None`` it injects no claims,
-which is what a function would see if the authorizer were missing (the console answers 403).
-Routes with ``Auth: {Authorizer: NONE}`` (the webhooks) never get claims. Anyone who can reach
-the gateway's port acts as an admin of ``console_district``: bind it to 127.0.0.1 only.
+**The JWT authorizer, as API Gateway runs it.** A route behind the template's ``DistrictAdmins``
+authorizer reaches the function only with a valid ID token in ``Authorization`` (``Bearer ``
+prefix optional): RS256 signature against the local identity provider's key
+(``identity_provider.py``, served under ``/local-idp/`` on the same port), ``iss`` and ``aud``
+as the template's ``jwtConfiguration`` resolves them, ``exp`` (and ``nbf``/``iat``) honoured.
+The verified claims go to ``requestContext.authorizer.jwt.claims``; a missing or invalid token
+is API Gateway's ``401 {"message": "Unauthorized"}`` without invoking the function. Routes with
+``Auth: {Authorizer: NONE}`` (the webhooks, the console shell) never get claims. Sign in through
+the provider (``handle.identity_provider.add_user`` then the code + PKCE exchange, or
+``id_token(user)`` in tests); the gateway points the console's ``CONSOLE_AUTH_URL`` at it.
 
 **Throttling as the template sets it.** The stage's ``DefaultRouteSettings``
 (``ThrottlingRateLimit``, ``ThrottlingBurstLimit``) become one token bucket per route, as API
@@ -32,6 +33,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -44,12 +46,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import jwt
+
+from onpace_local.identity_provider import PREFIX as IDP_PREFIX
+from onpace_local.identity_provider import LocalIdentityProvider
 from onpace_local.template import FunctionSpec
 
 log = logging.getLogger(__name__)
 
-LOCAL_ADMIN_SUB = "local-admin"
-DISTRICT_CLAIM = "custom:district_id"
+AUTHORIZER = "DistrictAdmins"
+#: What the console function is told about its sign-in locally (same origin as the gateway).
+CONSOLE_AUTH_ENV = "CONSOLE_AUTH_URL"
 _ANY = "ANY"
 _DEFAULT_API = "ServerlessHttpApi"  # what SAM names the implicit HTTP API
 _TEXT_TYPES = re.compile(
@@ -262,6 +269,63 @@ def throttle_limits(template: Mapping[str, Any] | None, resolve: Any = None) -> 
 
 
 # ---------------------------------------------------------------------------------------------
+# The JWT authorizer.
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """API Gateway's JWT authorizer: ``issuer``, ``audience`` and the keys that sign tokens."""
+
+    issuer: str
+    audience: tuple[str, ...]
+    jwks: Mapping[str, Any]
+
+    def verify(self, authorization: str | None) -> dict[str, Any] | None:
+        """The verified claims of the ``Authorization`` header's token, or ``None``."""
+        if not authorization:
+            return None
+        token = authorization.strip()
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        try:
+            header = jwt.get_unverified_header(token)
+            keys = {key.get("kid"): key for key in self.jwks.get("keys", [])}
+            jwk = keys.get(header.get("kid"))
+            if jwk is None or header.get("alg") != "RS256":
+                return None
+            key = jwt.PyJWK(dict(jwk)).key
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=list(self.audience),
+                issuer=self.issuer,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.PyJWTError:
+            return None
+        return claims
+
+
+def authorizer_config(
+    template: Mapping[str, Any] | None, resolve: Any, name: str = AUTHORIZER
+) -> tuple[str, tuple[str, ...]]:
+    """``(issuer, audience)`` of the named JWT authorizer in the transformed template, resolved."""
+    for resource in (template or {}).get("Resources", {}).values():
+        body = resource.get("Properties", {}).get("Body") if isinstance(resource, Mapping) else None
+        if not isinstance(body, Mapping):
+            continue
+        scheme = body.get("components", {}).get("securitySchemes", {}).get(name)
+        if not isinstance(scheme, Mapping):
+            continue
+        config = scheme["x-amazon-apigateway-authorizer"]["jwtConfiguration"]
+        issuer = resolve(config["issuer"]) if resolve else config["issuer"]
+        audience = tuple(str(resolve(a) if resolve else a) for a in config.get("audience", []))
+        return str(issuer), audience
+    raise ValueError(f"the template has no JWT authorizer {name}")
+
+
+# ---------------------------------------------------------------------------------------------
 # Request → v2 event, v2 result → response.
 
 
@@ -296,7 +360,7 @@ def build_event(
     headers: Iterable[tuple[str, str]],
     body: bytes,
     source_ip: str,
-    claims: Mapping[str, str] | None,
+    claims: Mapping[str, Any] | None,
     domain: str,
 ) -> dict[str, Any]:
     """The API Gateway HTTP API (payload 2.0) event for one request."""
@@ -393,7 +457,7 @@ class _Gateway:
         self,
         stack: GatewayStack,
         routes: list[Route],
-        console_district: str | None,
+        identity_provider: LocalIdentityProvider | None,
         limits: Mapping[str, tuple[float, int]] | None = None,
     ) -> None:
         self.stack = stack
@@ -402,9 +466,12 @@ class _Gateway:
         self.buckets: dict[str, TokenBucket] = {
             route.route_key: TokenBucket(*limits[route.api]) for route in routes if route.api in limits
         }
-        self.claims: dict[str, str] | None = None
-        if console_district is not None:
-            self.claims = {DISTRICT_CLAIM: console_district, "sub": LOCAL_ADMIN_SUB}
+        self.identity_provider = identity_provider
+        self.authorizer = (
+            JwtAuthorizer(identity_provider.issuer, (identity_provider.client_id,), identity_provider.jwks())
+            if identity_provider is not None
+            else None
+        )
         self._locks: dict[str, threading.Lock] = {route.logical_id: threading.Lock() for route in routes}
 
     def handle(
@@ -418,6 +485,9 @@ class _Gateway:
     ) -> HttpResult:
         split = urlsplit(target)
         raw_path = split.path or "/"
+        if self.identity_provider is not None and raw_path.startswith(IDP_PREFIX + "/"):
+            answer = self.identity_provider.handle(method, target, _joined(headers, lower=True), body)
+            return HttpResult(answer.status, answer.headers, answer.body)
         found = find_route(self.routes, method, raw_path)
         if found is None:
             if method in ("GET", "HEAD") and raw_path == "/":
@@ -427,6 +497,12 @@ class _Gateway:
         bucket = self.buckets.get(route.route_key)
         if bucket is not None and not bucket.take():
             return _json_result(HTTPStatus.TOO_MANY_REQUESTS, "Too Many Requests")
+        claims: dict[str, Any] | None = None
+        if route.authorized:
+            authorization = _joined(headers, lower=True).get("authorization")
+            claims = self.authorizer.verify(authorization) if self.authorizer is not None else None
+            if claims is None:
+                return _json_result(HTTPStatus.UNAUTHORIZED, "Unauthorized")
         event = build_event(
             route,
             params,
@@ -436,7 +512,7 @@ class _Gateway:
             headers=headers,
             body=body,
             source_ip=source_ip,
-            claims=self.claims,
+            claims=claims,
             domain=domain,
         )
         started = time.monotonic()
@@ -505,12 +581,22 @@ class GatewayHandle:
     routes: list[Route]
     server: ThreadingHTTPServer = field(repr=False)
     thread: threading.Thread = field(repr=False)
+    identity_provider: LocalIdentityProvider | None = None
     _stopped: bool = field(default=False, repr=False)
+    _saved_env: str | None = field(default=None, repr=False)
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.url}/console"
 
     def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self._saved_env is None:
+            os.environ.pop(CONSOLE_AUTH_ENV, None)
+        else:
+            os.environ[CONSOLE_AUTH_ENV] = self._saved_env
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
@@ -522,19 +608,36 @@ class GatewayHandle:
         self.stop()
 
 
+def local_identity_provider(stack: GatewayStack) -> LocalIdentityProvider:
+    """A local identity provider issuing what the template's ``DistrictAdmins`` authorizer accepts."""
+    provisioned = getattr(stack, "stack", None)
+    template = getattr(provisioned, "template", None)
+    issuer, audience = authorizer_config(
+        template if isinstance(template, Mapping) else None, getattr(provisioned, "resolve", None)
+    )
+    return LocalIdentityProvider(issuer=issuer, client_id=audience[0])
+
+
+def bind_gateway(host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """The gateway's listening socket (``OSError`` if the port is taken), not serving yet."""
+    return ThreadingHTTPServer((host, port), BaseHTTPRequestHandler, bind_and_activate=True)
+
+
 def serve_gateway(
     stack: GatewayStack,
     host: str = "127.0.0.1",
     port: int = 0,
-    console_district: str | None = None,
     throttle: bool = True,
+    identity_provider: LocalIdentityProvider | None = None,
+    server: ThreadingHTTPServer | None = None,
 ) -> GatewayHandle:
     """Serve the template's HTTP API on ``host:port`` (port 0: a free one) in a daemon thread.
 
-    Requests to routes behind a JWT authorizer carry the claims of a local admin of
-    ``console_district`` (none when it is ``None``): locally the gateway stands in for the
-    Cognito JWT authorizer and checks no token. ``throttle``: apply the stage's route throttling
-    (429 above it), as API Gateway does. Returns once the socket listens.
+    Routes behind the JWT authorizer need an ID token of ``identity_provider`` (made from the
+    template's authorizer when not given; ``handle.identity_provider``), which the gateway also
+    serves under ``/local-idp/``. ``throttle``: apply the stage's route throttling (429 above
+    it), as API Gateway does. ``server``: a socket already bound by ``bind_gateway``. Returns
+    once the socket listens.
     """
     provisioned = getattr(stack, "stack", None)
     template = getattr(provisioned, "template", None)
@@ -542,11 +645,26 @@ def serve_gateway(
     limits = None
     if throttle and isinstance(template, Mapping):
         limits = throttle_limits(template, getattr(provisioned, "resolve", None))
-    gateway = _Gateway(stack, routes, console_district, limits)
-    server = ThreadingHTTPServer((host, port), _request_handler(gateway))
+    if identity_provider is None and isinstance(template, Mapping):
+        identity_provider = local_identity_provider(stack)
+    gateway = _Gateway(stack, routes, identity_provider, limits)
+    if server is None:
+        server = ThreadingHTTPServer((host, port), _request_handler(gateway))
+    else:
+        server.RequestHandlerClass = _request_handler(gateway)
     server.daemon_threads = True
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     thread = threading.Thread(target=server.serve_forever, name=f"onpace-gateway-{bound_port}", daemon=True)
+    # The console shell signs in at this gateway's /local-idp (relative: the shell's own origin).
+    saved = os.environ.get(CONSOLE_AUTH_ENV)
+    os.environ[CONSOLE_AUTH_ENV] = IDP_PREFIX
     thread.start()
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    return GatewayHandle(url=f"http://{shown_host}:{bound_port}", routes=routes, server=server, thread=thread)
+    return GatewayHandle(
+        url=f"http://{shown_host}:{bound_port}",
+        routes=routes,
+        server=server,
+        thread=thread,
+        identity_provider=identity_provider,
+        _saved_env=saved,
+    )

@@ -402,6 +402,13 @@ class _Provisioner:
             attrs["ClientSecret"] = client["ClientSecret"]
         self.set(logical_id, client["ClientId"], **attrs)
 
+    def cognito_user_pool_domain(self, logical_id: str, props: dict[str, Any]) -> None:
+        # Ref of a UserPoolDomain is its prefix; locally the sign-in is the local identity
+        # provider's (identity_provider.py), the domain is only recorded.
+        idp = self.client("cognito-idp")
+        idp.create_user_pool_domain(Domain=props["Domain"], UserPoolId=props["UserPoolId"])
+        self.set(logical_id, str(props["Domain"]))
+
     def sns_topic(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("TopicName") or self.name(logical_id, max_length=256)
         attributes = {
@@ -606,6 +613,7 @@ _HANDLERS: dict[str, Callable[[_Provisioner, str, dict[str, Any]], None]] = {
     "AWS::Scheduler::Schedule": _Provisioner.schedule,
     "AWS::Cognito::UserPool": _Provisioner.cognito_user_pool,
     "AWS::Cognito::UserPoolClient": _Provisioner.cognito_user_pool_client,
+    "AWS::Cognito::UserPoolDomain": _Provisioner.cognito_user_pool_domain,
     "AWS::SNS::Topic": _Provisioner.sns_topic,
     "AWS::SNS::TopicPolicy": _Provisioner.sns_topic_policy,
     "AWS::SNS::Subscription": _Provisioner.sns_subscription,

@@ -1,18 +1,21 @@
-"""The console page in headless Chromium, served by the local gateway from the local stack."""
+"""The console in headless Chromium, served by the local gateway from the local stack: signed in
+through the local identity provider's form (authorization code + PKCE in the shell's script)."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from onpace_core.audit.log import AuditEntry, append
-from onpace_local.gateway import GatewayHandle, serve_gateway
+from onpace_local.gateway import GatewayHandle
 from onpace_local.stack import LocalStack
 from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import WIDTHS, assert_accessible, sign_in_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -38,26 +41,6 @@ def expected(student: str | None = None, rule: str | None = None) -> list[str]:
         for i, (s, r, _, _) in reversed(list(enumerate(SEEDS)))
         if (student is None or s == student) and (rule is None or r == rule)
     ]
-
-
-@pytest.fixture
-def page_errors() -> list[str]:
-    """What the page reported as errors (script errors, console errors); must stay empty."""
-    return []
-
-
-@pytest.fixture
-def page(browser: object, page_errors: list[str]) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    tab = context.new_page()
-    errors = page_errors
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    try:
-        yield tab
-    finally:
-        context.close()
-    assert errors == [], f"the page logged errors: {errors}"
 
 
 @pytest.fixture(scope="module")
@@ -115,177 +98,112 @@ def seeded(local_stack: LocalStack) -> dict[str, str]:
     return {"district": district, "other": other}
 
 
-@pytest.fixture(scope="module")
-def gateway(local_stack: LocalStack, seeded: dict[str, str]) -> Iterator[GatewayHandle]:
-    handle = serve_gateway(local_stack, console_district=seeded["district"])
-    try:
-        yield handle
-    finally:
-        handle.stop()
-
-
 def row_seqs(page: Page) -> list[str]:
     return [
         str(s) for s in page.get_by_test_id("audit-row").evaluate_all("rows => rows.map(r => r.dataset.seq)")
     ]
 
 
-def assert_no_other_district(page: Page) -> None:
-    assert "OTHER DISTRICT" not in page.get_by_test_id("audit-table").inner_text()
-
-
 def wait_for_rows(page: Page, seqs: list[str]) -> None:
     expect(page.get_by_test_id("audit-row")).to_have_count(len(seqs))
-    expect(page.locator("body")).to_have_attribute("data-loading", "false")
+    expect(page.locator("body")).to_have_attribute("data-state", "ready")
     assert row_seqs(page) == seqs
 
 
-def test_console_filters_and_verifies(
-    page: Page, gateway: GatewayHandle, seeded: dict[str, str], local_stack: LocalStack, tmp_path: Path
+def test_sign_in_see_the_audit_view_filter_verify_and_sign_out(
+    signed_in_page: Callable[..., Page], seeded: dict[str, str], console_gateway: GatewayHandle
 ) -> None:
-    page.goto(f"{gateway.url}/console")
+    page = signed_in_page(seeded["district"])
+    wait_for_rows(page, expected())
     expect(page.get_by_test_id("district")).to_have_text(seeded["district"])
+    assert "OTHER DISTRICT" not in page.get_by_test_id("view").inner_text()
+    # Data is text: the summary's markup is shown, never run.
+    expect(page.get_by_test_id("injected")).to_have_count(0)
+    assert page.evaluate("() => document.body.dataset.pwned") is None
+    assert page.evaluate("() => sessionStorage.getItem('onpace.idToken')").count(".") == 2
 
-    # Newest first, all eight, nothing of the other district.
-    wait_for_rows(page, expected())
-    assert [int(s) for s in row_seqs(page)] == sorted((int(s) for s in row_seqs(page)), reverse=True)
-    assert_no_other_district(page)
-    expect(page.get_by_test_id("log-status")).to_contain_text("Showing 8 entries")
-    expect(page.get_by_test_id("load-older")).to_be_hidden()
-
-    # Data is text, never markup.
-    cy = page.locator('[data-testid="audit-row"][data-seq="4"]')
-    expect(cy.get_by_test_id("cell-summary")).to_have_text(SEEDS[3][3])
-    assert page.get_by_test_id("injected").count() == 0
-    assert page.evaluate("document.body.dataset.pwned") is None
-
-    # The rule select offers the rule ids seen.
-    options = page.locator("#rule-ids option").evaluate_all("os => os.map(o => o.value)")
-    assert options == ["inactivity.day3", "pacing.behind"]
-
-    # Detail: facts, deadlines and recipients, expandable.
-    first = page.get_by_test_id("audit-row").first
-    toggle = first.get_by_test_id("toggle-detail")
-    detail = page.locator("#detail-8")
-    expect(detail).to_be_hidden()
-    toggle.click()
-    expect(toggle).to_have_attribute("aria-expanded", "true")
-    expect(detail).to_be_visible()
-    expect(detail.get_by_test_id("detail-facts")).to_contain_text("days_inactive")
-    expect(detail.get_by_test_id("detail-deadlines")).to_contain_text("2026-03-09")
-    expect(detail.get_by_test_id("detail-recipients")).to_contain_text(
-        "guardian: Pat Doe <pat@example.org> (en)"
-    )
-    page.screenshot(path=str(tmp_path / "console-all.png"), full_page=True)
-
-    # Filter by student, then by student and rule, then by rule alone.
-    page.get_by_test_id("filter-student").fill("stu-ana")
+    page.get_by_test_id("filter-student").fill("stu-ben")
     page.get_by_test_id("apply-filters").click()
-    expect(page.get_by_test_id("log-status")).to_contain_text("student stu-ana")
-    wait_for_rows(page, expected(student="stu-ana"))
-    assert set(page.get_by_test_id("audit-row").evaluate_all("rs => rs.map(r => r.dataset.student)")) == {
-        "stu-ana"
-    }
-    assert_no_other_district(page)
-
-    page.get_by_test_id("filter-rule").fill("inactivity.day3")
+    expect(page).to_have_url(f"{console_gateway.url}/console#/audit?student=stu-ben")
+    wait_for_rows(page, expected(student="stu-ben"))
+    page.get_by_test_id("filter-rule").fill("pacing.behind")
     page.get_by_test_id("apply-filters").click()
-    expect(page.get_by_test_id("log-status")).to_contain_text("rule inactivity.day3")
-    wait_for_rows(page, expected(student="stu-ana", rule="inactivity.day3"))
-    assert_no_other_district(page)
+    wait_for_rows(page, expected(student="stu-ben", rule="pacing.behind"))
 
-    page.get_by_test_id("filter-student").fill("")
-    page.get_by_test_id("filter-rule").press("Enter")  # submitting from the keyboard works too
-    expect(page.get_by_test_id("log-status")).not_to_contain_text("student")
-    wait_for_rows(page, expected(rule="inactivity.day3"))
-    assert set(page.get_by_test_id("audit-row").evaluate_all("rs => rs.map(r => r.dataset.rule)")) == {
-        "inactivity.day3"
-    }
-    assert_no_other_district(page)
-    assert "rule=inactivity.day3" in page.url  # the filter is in the address, to share or reload
-
-    page.get_by_test_id("filter-rule").fill("no.such.rule")
-    page.get_by_test_id("apply-filters").click()
-    expect(page.get_by_test_id("log-empty")).to_be_visible()
-    expect(page.get_by_test_id("audit-row")).to_have_count(0)
-
-    page.get_by_test_id("clear-filters").click()
-    wait_for_rows(page, expected())
-
-    # Verify: intact.
-    result = page.get_by_test_id("verify-result")
     page.get_by_test_id("verify-log").click()
-    expect(result).to_have_attribute("data-state", "intact")
-    expect(result).to_contain_text("all 8 entries verified")
+    expect(page.get_by_test_id("verify-result")).to_have_attribute("data-state", "intact")
+    expect(page.get_by_test_id("verify-result")).to_contain_text("all 8 entries verified")
 
-    # Tamper with entry 5 behind the log's back: verify names it.
-    local_stack.client("dynamodb").update_item(
-        TableName=local_stack.ref("AuditTable"),
-        Key={"district_id": {"S": seeded["district"]}, "seq": {"N": "5"}},
-        UpdateExpression="SET summary = :s",
-        ExpressionAttributeValues={":s": {"S": "Notice sent to nobody"}},
-    )
-    page.get_by_test_id("verify-log").click()
-    expect(result).to_have_attribute("data-state", "broken")
-    expect(result).to_have_attribute("data-broken-seq", "5")
-    expect(result).to_contain_text("Broken at entry #5")
-    expect(page.locator('[data-testid="audit-row"][data-seq="5"]')).to_have_class("entry broken")
-    page.screenshot(path=str(tmp_path / "console-broken.png"), full_page=True)
-    if os.environ.get("ONPACE_SCREENSHOTS"):
-        target = Path(os.environ["ONPACE_SCREENSHOTS"])
-        target.mkdir(parents=True, exist_ok=True)
-        for shot in tmp_path.glob("console-*.png"):
-            (target / shot.name).write_bytes(shot.read_bytes())
+    page.get_by_test_id("sign-out").click()
+    expect(page).to_have_url(f"{console_gateway.url}/console")
+    expect(page.get_by_test_id("signin")).to_be_visible()
+    expect(page.get_by_test_id("view")).to_be_empty()
+    assert page.evaluate("() => sessionStorage.getItem('onpace.idToken')") is None
 
 
-def test_load_older_pages_through_the_log(page: Page, local_stack: LocalStack) -> None:
-    district = f"paging-{uuid.uuid4().hex[:8]}"
-    append(
-        district,
-        [
-            AuditEntry(
-                type="notice.decided", actor="evaluate", summary=f"entry {i + 1}", student_id=f"s{i % 3}"
-            )
-            for i in range(57)
-        ],
-        now=T0,
-    )
-    handle = serve_gateway(local_stack, console_district=district)
-    try:
-        page.goto(f"{handle.url}/")  # the root redirects to the console
-        expect(page).to_have_url(f"{handle.url}/console")
-        wait_for_rows(page, [str(n) for n in range(57, 7, -1)])
-        older = page.get_by_test_id("load-older")
-        expect(older).to_be_visible()
-        older.click()
-        wait_for_rows(page, [str(n) for n in range(57, 0, -1)])
-        expect(older).to_be_hidden()
-        expect(page.get_by_test_id("log-status")).to_contain_text("Showing 57 entries")
-    finally:
-        handle.stop()
-
-
-def test_console_without_a_district_is_forbidden(
-    page: Page, page_errors: list[str], local_stack: LocalStack
+def test_an_expired_session_shows_the_sign_in_prompt(
+    page: Page, seeded: dict[str, str], console_gateway: GatewayHandle
 ) -> None:
-    handle = serve_gateway(local_stack, console_district=None)
-    # A bare JSON answer has no <link rel="icon">, so Chromium asks for /favicon.ico at some
-    # moment after the load; answering it here keeps that late 404 out of the page's errors.
-    page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    provider = console_gateway.identity_provider
+    assert provider is not None
+    user = provider.add_user(f"short-{uuid.uuid4().hex[:6]}@example.org", [seeded["district"]])
+    lifetime, provider.token_seconds = provider.token_seconds, 4
     try:
-        response = page.goto(f"{handle.url}/console")
-        assert response is not None
-        assert response.status == 403
-        assert "no district" in page.content()
-        assert page.get_by_test_id("audit-row").count() == 0
+        sign_in_in_page(page, f"{console_gateway.url}/console", user)
     finally:
-        handle.stop()
-    # Chromium reports the 403 as a console error; nothing else may be there.
-    page_errors[:] = [e for e in page_errors if "status of 403" not in e]
+        provider.token_seconds = lifetime
+    wait_for_rows(page, expected())
+    # At the token's exp the shell's timer ends the session.
+    expect(page.get_by_test_id("signin")).to_be_visible(timeout=10_000)
+    expect(page.get_by_test_id("signin-reason")).to_contain_text("session has ended")
+    expect(page.get_by_test_id("audit-row")).to_have_count(0)
+    # The ended session's token is gone: a reload asks to sign in too, and signing in works.
+    assert page.evaluate("() => sessionStorage.getItem('onpace.idToken')") is None
+    page.reload()
+    expect(page.get_by_test_id("signin")).to_be_visible()
+    sign_in_in_page(page, f"{console_gateway.url}/console", user)
+    wait_for_rows(page, expected())
 
 
-def test_failures_page_lists_a_parked_enrollment_until_it_is_re_driven(
-    page: Page, local_stack: LocalStack, tmp_path: Path
+def test_the_shell_and_the_audit_view_are_accessible_at_every_width(
+    page: Page, seeded: dict[str, str], console_gateway: GatewayHandle, tmp_path: Path
+) -> None:
+    page.goto(f"{console_gateway.url}/console")
+    expect(page.get_by_test_id("signin")).to_be_visible()
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        assert_accessible(page, f"the signed-out shell at {width} px")
+    provider = console_gateway.identity_provider
+    assert provider is not None
+    user = provider.add_user(f"axe-{uuid.uuid4().hex[:6]}@example.org", [seeded["district"]])
+    sign_in_in_page(page, f"{console_gateway.url}/console", user)
+    wait_for_rows(page, expected())
+    page.get_by_test_id("audit-detail").first.locator("summary").click()
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        assert_accessible(page, f"the audit view at {width} px")
+        page.screenshot(path=str(tmp_path / f"console-audit-{width}.png"), full_page=True)
+
+
+def test_an_admin_of_two_districts_switches_between_them(
+    signed_in_page: Callable[..., Page], seeded: dict[str, str]
+) -> None:
+    page = signed_in_page(seeded["district"], seeded["other"])
+    wait_for_rows(page, expected())
+    switch = page.get_by_test_id("district-switch")
+    expect(switch).to_be_visible()
+    switch.select_option(seeded["other"])
+    expect(page.get_by_test_id("audit-row")).to_have_count(2)
+    expect(page.get_by_test_id("view")).to_contain_text("OTHER DISTRICT")
+    switch.select_option(seeded["district"])
+    wait_for_rows(page, expected())
+
+
+def test_failures_view_lists_a_parked_enrollment_until_it_is_re_driven(
+    signed_in_page: Callable[..., Page],
+    local_stack: LocalStack,
+    console_gateway: GatewayHandle,
+    tmp_path: Path,
 ) -> None:
     """An enrollment the engine cannot read is retried alone, parked in EvaluateDLQ and audited;
     the Failures page of its district lists it (not the other district's), and after the item is
@@ -328,39 +246,36 @@ def test_failures_page_lists_a_parked_enrollment_until_it_is_re_driven(
             break
     assert [b["keys"] for b in mine] == [[corrupt]]
 
-    handle = serve_gateway(local_stack, console_district=d)
-    try:
-        page.goto(f"{handle.url}/console")
-        page.get_by_test_id("nav-failures").click()
-        expect(page).to_have_url(f"{handle.url}/console/failures")
-        rows = page.get_by_test_id("failure-row")
-        expect(rows).to_have_count(1)  # only this district's
-        row = rows.first
-        expect(row.get_by_test_id("cell-student")).to_have_text("p1")
-        expect(row.get_by_test_id("cell-class")).to_have_text("cls-1")
-        expect(row.get_by_test_id("cell-program")).to_have_text("prog")
-        expect(row.get_by_test_id("cell-error")).to_have_text("JSONDecodeError")
-        expect(row.get_by_test_id("cell-attempts")).to_have_text("4")
-        expect(row).to_have_attribute("data-state", "open")
-        expect(row.get_by_test_id("cell-outcome")).to_contain_text("Not recovered yet")
-        expect(page.locator("#redrive-heading")).to_have_text("Re-driving")
-        expect(page.get_by_text("docs/operations.md")).to_be_visible()
-        page.screenshot(path=str(tmp_path / "console-failures-open.png"), full_page=True)
+    handle = console_gateway
+    page = signed_in_page(d)
+    page.get_by_test_id("nav-failures").click()
+    expect(page).to_have_url(f"{handle.url}/console#/failures")
+    rows = page.get_by_test_id("failure-row")
+    expect(rows).to_have_count(1)  # only this district's
+    row = rows.first
+    expect(row.get_by_test_id("cell-student")).to_have_text("p1")
+    expect(row.get_by_test_id("cell-class")).to_have_text("cls-1")
+    expect(row.get_by_test_id("cell-program")).to_have_text("prog")
+    expect(row.get_by_test_id("cell-error")).to_have_text("JSONDecodeError")
+    expect(row.get_by_test_id("cell-attempts")).to_have_text("4")
+    expect(row).to_have_attribute("data-state", "open")
+    expect(row.get_by_test_id("cell-outcome")).to_contain_text("Not recovered yet")
+    expect(page.locator("#redrive-heading")).to_have_text("Re-driving")
+    expect(page.get_by_text("docs/operations.md")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "console-failures-open.png"), full_page=True)
 
-        # Fixed, then re-driven as an operator would (SQS's DLQ redrive moves the body unchanged).
-        EnrollmentModel(enrollment_key=corrupt).update(actions=[EnrollmentModel.held.remove()])
-        sqs.send_message(QueueUrl=local_stack.ref("EvaluateQueue"), MessageBody=json.dumps(mine[0]))
-        drain(local_stack, EvaluationRun())
-        page.reload()
-        expect(row).to_have_attribute("data-state", "recovered")
-        expect(row.get_by_test_id("cell-outcome")).to_contain_text("evaluation.recovered")
-        page.get_by_test_id("nav-audit").click()
-        expect(page).to_have_url(f"{handle.url}/console")
-        page.screenshot(path=str(tmp_path / "console-failures-audit.png"), full_page=True)
-        if os.environ.get("ONPACE_SCREENSHOTS"):
-            target = Path(os.environ["ONPACE_SCREENSHOTS"])
-            target.mkdir(parents=True, exist_ok=True)
-            for shot in tmp_path.glob("console-failures-*.png"):
-                (target / shot.name).write_bytes(shot.read_bytes())
-    finally:
-        handle.stop()
+    # Fixed, then re-driven as an operator would (SQS's DLQ redrive moves the body unchanged).
+    EnrollmentModel(enrollment_key=corrupt).update(actions=[EnrollmentModel.held.remove()])
+    sqs.send_message(QueueUrl=local_stack.ref("EvaluateQueue"), MessageBody=json.dumps(mine[0]))
+    drain(local_stack, EvaluationRun())
+    page.reload()  # the token is in sessionStorage: the view loads again, signed in
+    expect(row).to_have_attribute("data-state", "recovered")
+    expect(row.get_by_test_id("cell-outcome")).to_contain_text("evaluation.recovered")
+    page.get_by_test_id("nav-audit").click()
+    expect(page).to_have_url(f"{handle.url}/console#/audit")
+    page.screenshot(path=str(tmp_path / "console-failures-audit.png"), full_page=True)
+    if os.environ.get("ONPACE_SCREENSHOTS"):
+        target = Path(os.environ["ONPACE_SCREENSHOTS"])
+        target.mkdir(parents=True, exist_ok=True)
+        for shot in tmp_path.glob("console-failures-*.png"):
+            (target / shot.name).write_bytes(shot.read_bytes())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -53,19 +54,71 @@ LINE = re.compile(
 )
 
 
+def _busy_port() -> socket.socket:
+    """A socket listening on a free loopback port: another program holding it."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    return holder
+
+
 @pytest.fixture(scope="module")
 def demo_output(repo_root: Path) -> str:
-    completed = subprocess.run(
-        [sys.executable, "-m", "onpace_local.cli", "demo", "--no-serve", "--port", "0"],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=None,
-        check=False,
-    )
+    # --no-serve with its --port taken by another program: it never binds that port, so it runs.
+    with _busy_port() as holder:
+        port = holder.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "onpace_local.cli", "demo", "--no-serve", "--port", str(port)],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=None,
+            check=False,
+        )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout
+
+
+def test_no_serve_binds_no_console_port_and_serves_nothing(demo_output: str) -> None:
+    assert "Console:" not in demo_output
+    assert "(Ctrl-C to stop)" not in demo_output
+    assert "written to" in demo_output  # where the emails are, served or not
+
+
+def test_a_busy_port_is_one_line_and_a_non_zero_exit(repo_root: Path) -> None:
+    with _busy_port() as holder:
+        port = holder.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "onpace_local.cli", "demo", "--port", str(port), "--to", "2026-08-25"],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert completed.returncode == 4
+    assert completed.stdout == ""  # said before moto starts
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert f"port {port}" in lines[0] and "--port" in lines[0]
+    assert "Traceback" not in completed.stderr
+
+
+def test_serving_prints_the_console_the_sign_in_and_the_mail_folder(tmp_path: Path) -> None:
+    from onpace_local.demo import serving_lines
+    from onpace_local.identity_provider import LocalUser
+    from onpace_local.mail_folder import MailFolder
+
+    admins = [
+        LocalUser("admin@riverbend.example.org", "pw-one", ("riverbend",), "s1"),
+        LocalUser("multi@onpace.example.org", "pw-one", ("riverbend", "riverbend-sandbox"), "s2"),
+    ]
+    text = serving_lines("http://127.0.0.1:8321/console", admins, MailFolder(directory=tmp_path))
+    assert "Console: http://127.0.0.1:8321/console" in text
+    assert "admin@riverbend.example.org  password pw-one  (districts: riverbend)" in text
+    assert "(districts: riverbend, riverbend-sandbox)" in text
+    assert f"Emails sent: {tmp_path / 'index.html'}" in text
 
 
 def test_demo_prints_every_decision_of_the_term(demo_output: str) -> None:
@@ -207,7 +260,8 @@ def test_demo_bounce_suppresses_the_address_and_escalates(demo_output: str, repo
     assert int(found.group(3)) >= 1
     # The escalation was sent: the counselor got the notice, saying why it came to her.
     escalated = [
-        p for p in (repo_root / ".onpace" / "demo-mail").glob("*.html")
+        p
+        for p in (repo_root / ".onpace" / "demo-mail").glob("*.html")
         if "could not be delivered to a parent or guardian" in p.read_text(encoding="utf-8")
     ]
     assert escalated and all("dana.ruiz" in p.name for p in escalated), escalated

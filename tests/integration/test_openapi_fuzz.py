@@ -6,10 +6,11 @@ states. Each route is tried twice: as anyone on the internet can call it (no or 
 credentials: the refusals must be documented 4xx too), and signed in — the plain webhook signed
 with the district's Standard Webhooks secret over the very bytes sent, xAPI with the district's
 Basic credentials, Caliper with its Bearer token, Canvas with JWTs of generated claims signed by
-the district's key, the console as an admin of the district (the local gateway stands in for the
-Cognito authorizer); the signed-in runs first send the document's own examples, which must be
-stored. The budget is bounded (``EXAMPLES`` generated requests per operation and mode, no
-shrinking), so the module adds well under a minute to the suite.
+the district's key, the console as an admin of the district (an ID token of the local identity
+provider, checked by the gateway as API Gateway's JWT authorizer would); the signed-in runs first
+send the document's own examples, which must be stored. The budget is bounded (``EXAMPLES``
+generated requests per operation and mode, no shrinking), so the module adds well under a minute
+to the suite.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from onpace_local.district import store_canvas_receiver
-from onpace_local.gateway import GatewayHandle, serve_gateway
+from onpace_local.gateway import GatewayHandle
 from onpace_local.lms.canvas_client import CanvasSigner, live_event_from_plain
 from onpace_local.lms.credentials import caliper_token, create_source_credentials
 from onpace_local.stack import LocalStack
@@ -41,6 +42,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.console_session import ConsoleSession
 from tests.integration.districts import SampleDistrict, make_district
 
 pytestmark = pytest.mark.integration
@@ -131,10 +133,9 @@ def signed(local_stack: LocalStack) -> Signed:
 
 
 @pytest.fixture(scope="module")
-def admin_gateway(local_stack: LocalStack, signed: Signed) -> Iterator[GatewayHandle]:
-    """The gateway as the Cognito authorizer would pass an admin of the signed-in district."""
-    with serve_gateway(local_stack, console_district=signed.district.district_id) as handle:
-        yield handle
+def admin_token(console_sign_in: Callable[..., ConsoleSession], signed: Signed) -> str:
+    """An ID token of an admin of the signed-in district (the local identity provider's)."""
+    return console_sign_in(signed.district.district_id).token
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +150,7 @@ def test_anyone(
 ) -> None:
     """Whatever anyone sends (no or made-up credentials, any district): a documented answer.
 
-    The console runs here with no district in the claims (what a function behind a missing
-    authorizer would see): a documented 403."""
+    The console's routes answer a documented 401 here (no valid token), its shell 200."""
     _fuzz(
         _operation(path, method).as_strategy(mode),
         lambda case: case.call(base_url=gateway.url, session=session),
@@ -325,23 +325,24 @@ def test_canvas_signed(gateway: GatewayHandle, session: requests.Session, signed
         ("/console/api/audit", GenerationMode.POSITIVE),
         ("/console/api/audit", GenerationMode.NEGATIVE),
         ("/console/api/audit/verify", GenerationMode.POSITIVE),
+        ("/console/views/audit", GenerationMode.POSITIVE),
+        ("/console/views/failures", GenerationMode.POSITIVE),
         ("/console/api/notices/{notice_id}/emails/{r}", GenerationMode.POSITIVE),
         ("/console/api/notices/{notice_id}/emails/{r}", GenerationMode.NEGATIVE),
     ],
 )
 def test_console_signed_in(
-    admin_gateway: GatewayHandle,
+    console_gateway: GatewayHandle,
+    admin_token: str,
     session: requests.Session,
     signed: Signed,
     path: str,
     mode: GenerationMode,
 ) -> None:
-    """An admin of a district with audit entries: any query gives a documented answer.
-
-    The token is fixed: locally the gateway stands in for the authorizer and checks none (a
-    missing token is API Gateway's 401 in AWS, before the function runs)."""
+    """An admin of a district with audit entries: any query gives a documented answer (the
+    gateway checks the token as API Gateway's JWT authorizer does)."""
     _fuzz(
-        _operation(path, "GET").as_strategy(mode, headers={"Authorization": "Bearer local-admin"}),
-        lambda case: case.call(base_url=admin_gateway.url, session=session),
+        _operation(path, "GET").as_strategy(mode, headers={"Authorization": f"Bearer {admin_token}"}),
+        lambda case: case.call(base_url=console_gateway.url, session=session),
         CHECKS if mode is GenerationMode.POSITIVE else [*CHECKS, negative_data_rejection],
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from onpace_core.delivery.sender import deliver
 from onpace_core.settings import Settings
 from onpace_local.stack import LocalStack
 
+from tests.console_session import ConsoleSession
 from tests.integration.test_notify import (
     TEMPLATES,
     _event_for,
@@ -28,7 +30,7 @@ from tests.integration.test_notify import (
     _refreshed,
     _settings,
 )
-from tests.unit.test_console_handler import admin, call
+from tests.unit.test_console_handler import call
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +56,7 @@ def _path(notice_id: str, r: str) -> str:
 
 
 def test_every_email_is_kept_as_sent_and_the_console_shows_it_to_its_district_only(
-    local_stack: LocalStack,
+    local_stack: LocalStack, console_sign_in: Callable[..., ConsoleSession]
 ) -> None:
     item = _insert(_notice())
     assert local_stack.invoke("NotifyFunction", _event_for(local_stack, item)) == {"batchItemFailures": []}
@@ -80,7 +82,8 @@ def test_every_email_is_kept_as_sent_and_the_console_shows_it_to_its_district_on
             assert kept_part.get_content() == ses_part.get_content()
 
     # The console: an admin of the district sees the guardian's email as SES received it.
-    status, headers, body = call(local_stack, _path(item.notice_id, "1"), claims=admin(item.district_id))
+    admin = console_sign_in(item.district_id)
+    status, headers, body = call(admin, _path(item.notice_id, "1"))
     assert status == 200, body
     assert headers["cache-control"] == "no-store"
     guardian = _parsed(received["ana@family.example"])
@@ -94,16 +97,16 @@ def test_every_email_is_kept_as_sent_and_the_console_shows_it_to_its_district_on
     assert body["text"] == text.get_content() and body["html"] == html.get_content()
     assert body["attachments"] == [{"filename": "deadline.ics", "content_type": "text/calendar"}]
     # "r1" names the same recipient.
-    assert call(local_stack, _path(item.notice_id, "r1"), claims=admin(item.district_id))[2] == body
+    assert call(admin, _path(item.notice_id, "r1"))[2] == body
 
     # Another district's admin: the notice does not exist for them.
-    status, _, body = call(local_stack, _path(item.notice_id, "1"), claims=admin("d-someone-else"))
+    status, _, body = call(console_sign_in("d-someone-else"), _path(item.notice_id, "1"))
     assert status == 404 and "@" not in str(body)
     # A recipient the notice does not have, a notice that does not exist, a malformed index.
-    assert call(local_stack, _path(item.notice_id, "7"), claims=admin(item.district_id))[0] == 404
-    assert call(local_stack, _path(item.notice_id + "x", "0"), claims=admin(item.district_id))[0] == 404
-    assert call(local_stack, _path(item.notice_id, "first"), claims=admin(item.district_id))[0] == 400
-    assert call(local_stack, _path(item.notice_id, "0"))[0] == 403  # no district in the token
+    assert call(admin, _path(item.notice_id, "7"))[0] == 404
+    assert call(admin, _path(item.notice_id + "x", "0"))[0] == 404
+    assert call(admin, _path(item.notice_id, "first"))[0] == 400
+    assert call(console_sign_in(""), _path(item.notice_id, "0"))[0] == 403  # no district in the token
 
 
 def test_fetch_refuses_another_districts_key(local_stack: LocalStack) -> None:

@@ -139,11 +139,16 @@ def test_admin_user_pool(local_stack: LocalStack) -> None:
     idp = local_stack.client("cognito-idp")
     pool = idp.describe_user_pool(UserPoolId=local_stack.ref("AdminUserPool"))["UserPool"]
     district = next(a for a in pool["SchemaAttributes"] if a["Name"] == "custom:district_id")
-    assert district["Mutable"] is False
+    # Operators may change an admin's districts; the app client may not (WriteAttributes).
+    assert district["Mutable"] is True
     client = idp.describe_user_pool_client(
         UserPoolId=local_stack.ref("AdminUserPool"), ClientId=local_stack.ref("AdminUserPoolClient")
     )["UserPoolClient"]
     assert client["ClientId"] == local_stack.ref("AdminUserPoolClient")
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert "custom:district_id" not in client["WriteAttributes"]
+    domain = idp.describe_user_pool_domain(Domain=local_stack.ref("AdminUserPoolDomain"))["DomainDescription"]
+    assert domain["UserPoolId"] == local_stack.ref("AdminUserPool")
 
 
 def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) -> None:

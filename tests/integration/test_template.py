@@ -166,7 +166,8 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/console", "GET"),
         ("/console/api/audit", "GET"),
         ("/console/api/audit/verify", "GET"),
-        ("/console/failures", "GET"),
+        ("/console/views/audit", "GET"),
+        ("/console/views/failures", "GET"),
         ("/console/api/failures", "GET"),
         ("/console/api/suppressions", "GET"),
         ("/console/api/suppressions", "DELETE"),
@@ -200,7 +201,10 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     for key, operation in routes.items():
         if key[0].startswith("/console"):
             assert target(operation) == "ConsoleFunction"
-            assert operation["security"] == [{"DistrictAdmins": []}]
+            if key == ("/console", "GET"):
+                assert operation["security"] == [{"NONE": []}], "the shell is public: it signs the admin in"
+            else:
+                assert operation["security"] == [{"DistrictAdmins": []}]
 
     scheme = body["components"]["securitySchemes"]["DistrictAdmins"]["x-amazon-apigateway-authorizer"]
     assert scheme["type"] == "jwt"
@@ -208,11 +212,40 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
     assert "AdminUserPool" in references(scheme["jwtConfiguration"]["issuer"])
 
 
-def test_user_pool_has_immutable_district_attribute(cfn: dict[str, Any]) -> None:
+def test_user_pool_district_attribute_holds_a_list_no_client_may_write(cfn: dict[str, Any]) -> None:
     schema = cfn["Resources"]["AdminUserPool"]["Properties"]["Schema"]
     district = next(attr for attr in schema if attr["Name"] == "district_id")
     assert district["AttributeDataType"] == "String"
-    assert district["Mutable"] is False
+    # Several comma-separated ids of up to 64 characters each.
+    assert int(district["StringAttributeConstraints"]["MaxLength"]) >= 10 * 65
+    clients = _of_type(cfn, "AWS::Cognito::UserPoolClient")
+    assert clients
+    for client in clients.values():
+        properties = client["Properties"]
+        # Operators set it (AdminUpdateUserAttributes); an admin's own token may not.
+        assert "WriteAttributes" in properties, "without WriteAttributes a client may write every attribute"
+        assert "custom:district_id" not in properties["WriteAttributes"]
+        assert "custom:district_id" in properties["ReadAttributes"]
+
+
+def test_console_sign_in_is_the_hosted_ui_with_code_and_pkce(cfn: dict[str, Any]) -> None:
+    client = cfn["Resources"]["AdminUserPoolClient"]["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert sorted(client["AllowedOAuthScopes"]) == ["email", "openid"]
+    assert client["SupportedIdentityProviders"] == ["COGNITO"]
+    assert client["GenerateSecret"] is False  # a browser holds no secret: PKCE instead
+    assert client["CallbackURLs"] == [{"Ref": "ConsoleUrl"}] == client["LogoutURLs"]
+    assert (client["IdTokenValidity"], client["TokenValidityUnits"]["IdToken"]) == (1, "hours")
+    domain = cfn["Resources"]["AdminUserPoolDomain"]
+    assert domain["Type"] == "AWS::Cognito::UserPoolDomain"
+    assert domain["Properties"] == {
+        "Domain": {"Ref": "CognitoDomainPrefix"},
+        "UserPoolId": {"Ref": "AdminUserPool"},
+    }
+    env = cfn["Resources"]["ConsoleFunction"]["Properties"]["Environment"]["Variables"]
+    assert "AdminUserPoolDomain" in references(env["CONSOLE_AUTH_URL"])
+    assert env["CONSOLE_CLIENT_ID"] == {"Ref": "AdminUserPoolClient"}
 
 
 def test_hourly_evaluation_planner_schedule(cfn: dict[str, Any]) -> None:

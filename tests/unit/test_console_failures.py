@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,8 @@ from onpace_core.evaluation.fanout import ShardMessage, dead_letter, recovered
 from onpace_core.store.models import OutboxModel
 from onpace_local.stack import LocalStack
 
-from tests.unit.test_console_handler import admin, call
+from tests.console_session import ConsoleSession
+from tests.unit.test_console_handler import call
 
 pytestmark = pytest.mark.integration
 
@@ -99,8 +101,17 @@ def parked(local_stack: LocalStack) -> dict[str, Any]:
     return {"a": a, "b": b, "notice": notice}
 
 
-def test_each_district_sees_its_own_failures_only(local_stack: LocalStack, parked: dict[str, Any]) -> None:
-    status, headers, body = call(local_stack, "/console/api/failures", claims=admin(parked["a"]))
+@pytest.fixture(scope="module")
+def admins(
+    parked: dict[str, Any], console_sign_in: Callable[..., ConsoleSession]
+) -> dict[str, ConsoleSession]:
+    return {"a": console_sign_in(parked["a"]), "b": console_sign_in(parked["b"])}
+
+
+def test_each_district_sees_its_own_failures_only(
+    admins: dict[str, ConsoleSession], parked: dict[str, Any]
+) -> None:
+    status, headers, body = call(admins["a"], "/console/api/failures")
 
     assert status == 200 and headers["cache-control"] == "no-store"
     assert body["district_id"] == parked["a"]
@@ -111,7 +122,7 @@ def test_each_district_sees_its_own_failures_only(local_stack: LocalStack, parke
     ]
     assert body["next_before"] is None
 
-    _, _, other = call(local_stack, "/console/api/failures", claims=admin(parked["b"]))
+    _, _, other = call(admins["b"], "/console/api/failures")
     assert [(f["seq"], f["student_id"], f["outcome"]["state"]) for f in other["failures"]] == [
         (1, "stu-1", "open")
     ]
@@ -119,8 +130,10 @@ def test_each_district_sees_its_own_failures_only(local_stack: LocalStack, parke
     assert all(f["summary"].find(parked["b"]) == -1 for f in body["failures"])
 
 
-def test_failure_shape_and_what_became_of_each(local_stack: LocalStack, parked: dict[str, Any]) -> None:
-    _, _, body = call(local_stack, "/console/api/failures", claims=admin(parked["a"]))
+def test_failure_shape_and_what_became_of_each(
+    admins: dict[str, ConsoleSession], parked: dict[str, Any]
+) -> None:
+    _, _, body = call(admins["a"], "/console/api/failures")
     by_seq = {f["seq"]: f for f in body["failures"]}
 
     evaluation = by_seq[2]
@@ -143,38 +156,37 @@ def test_failure_shape_and_what_became_of_each(local_stack: LocalStack, parked: 
     assert by_seq[4]["outcome"] == {"state": "open"}  # only another class of stu-3 recovered
 
 
-def test_failures_page_by_page(local_stack: LocalStack, parked: dict[str, Any]) -> None:
-    claims = admin(parked["a"])
-    _, _, first = call(local_stack, "/console/api/failures", {"limit": "2"}, claims)
+def test_failures_page_by_page(admins: dict[str, ConsoleSession], parked: dict[str, Any]) -> None:
+    claims = admins["a"]
+    _, _, first = call(claims, "/console/api/failures", {"limit": "2"})
     assert [f["seq"] for f in first["failures"]] == [4, 3] and first["next_before"] == 3
-    _, _, second = call(local_stack, "/console/api/failures", {"limit": "2", "before": "3"}, claims)
+    _, _, second = call(claims, "/console/api/failures", {"limit": "2", "before": "3"})
     assert [f["seq"] for f in second["failures"]] == [2] and second["next_before"] is None
 
-    status, _, error = call(local_stack, "/console/api/failures", {"before": "x"}, claims)
+    status, _, error = call(claims, "/console/api/failures", {"before": "x"})
     assert status == 400 and "before" in error["message"]
 
 
-def test_failures_html_lists_them_without_script(local_stack: LocalStack, parked: dict[str, Any]) -> None:
-    status, headers, html = call(local_stack, "/console/failures", claims=admin(parked["a"]))
+def test_failures_view_lists_them_without_script(
+    admins: dict[str, ConsoleSession], parked: dict[str, Any]
+) -> None:
+    status, headers, html = call(admins["a"], "/console/views/failures")
 
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert "script-src 'none'" in headers["content-security-policy"]
-    assert "<script" not in html
+    assert "<script" not in html and "<html" not in html
     assert html.count('data-testid="failure-row"') == 3
     assert 'data-seq="4" data-what="enrollment"' in html and 'data-state="open"' in html
-    assert 'href="/console"' in html and 'href="/console/failures" data-testid="nav-failures"' in html
     assert "docs/operations.md" in html and "Start DLQ redrive" in html
     assert parked["b"] not in html
 
-    _, _, audit = call(local_stack, "/console", claims=admin(parked["a"]))
-    assert 'data-testid="nav-failures"' in audit
 
-
-def test_no_district_claim_is_forbidden(local_stack: LocalStack) -> None:
-    for path in ("/console/failures", "/console/api/failures"):
-        status, _, body = call(local_stack, path, claims={"sub": "admin-1"})
+def test_no_district_claim_is_forbidden(console_sign_in: Callable[..., ConsoleSession]) -> None:
+    session = console_sign_in("")
+    for path in ("/console/views/failures", "/console/api/failures"):
+        status, _, body = call(session, path)
         assert status == 403, path
-        assert "no district" in (body["message"] if isinstance(body, dict) else json.loads(body)["message"])
+        assert "no district" in body["message"]
 
 
 def test_parked_entries_go_into_the_failures_index_and_nothing_else(parked: dict[str, Any]) -> None:

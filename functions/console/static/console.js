@@ -1,362 +1,358 @@
-/* OnPace console: reads the audit log API and renders it.
- * Every piece of data reaches the page through textContent or setAttribute, never as HTML. */
+/* OnPace console shell: sign-in (authorization code + PKCE), the ID token, and the views.
+ *
+ * The ID token lives in sessionStorage (gone with the tab) and is honoured until its exp: a
+ * timer ends the session then. Every view is an HTML fragment the server renders with Jinja2's
+ * autoescape (no scripts: the CSP would not run them), fetched with the bearer token and the
+ * selected district, and put into <main>. */
 (function () {
   "use strict";
 
   var body = document.body;
-  var base = window.location.pathname.replace(/\/+$/, "");
-  var AUDIT_URL = base + "/api/audit";
-  var VERIFY_URL = base + "/api/audit/verify";
-  var PAGE_SIZE = parseInt(body.getAttribute("data-default-limit") || "50", 10);
-  var COLUMNS = 8;
+  var BASE = body.getAttribute("data-base") || "/console";
+  var AUTH_URL = body.getAttribute("data-auth-url") || "";
+  var CLIENT_ID = body.getAttribute("data-client-id") || "";
+  var REDIRECT_URI = window.location.origin + window.location.pathname;
+  var KEY = { token: "onpace.idToken", login: "onpace.login", district: "onpace.district" };
+  var DEFAULT_VIEW = "audit";
+  var VIEW_NAME = /^[a-z][a-z0-9-]{0,40}$/;
 
-  var form = document.getElementById("filters");
-  var studentInput = document.getElementById("filter-student");
-  var ruleInput = document.getElementById("filter-rule");
-  var studentList = document.getElementById("student-ids");
-  var ruleList = document.getElementById("rule-ids");
-  var clearButton = document.getElementById("clear-filters");
-  var rows = document.getElementById("audit-rows");
-  var statusLine = document.getElementById("log-status");
-  var errorBox = document.getElementById("log-error");
-  var emptyBox = document.getElementById("log-empty");
-  var olderButton = document.getElementById("load-older");
-  var verifyButton = document.getElementById("verify");
-  var verifyResult = document.getElementById("verify-result");
+  var view = document.getElementById("view");
+  var nav = document.getElementById("nav");
+  var account = document.getElementById("account");
+  var signin = document.getElementById("signin");
+  var signinReason = document.getElementById("signin-reason");
+  var errorLine = document.getElementById("error-line");
+  var districtOne = document.getElementById("district-one");
+  var districtMany = document.getElementById("district-many");
+  var districtId = document.getElementById("district-id");
+  var districtSwitch = document.getElementById("district-switch");
 
-  var state = {
-    student: "",
-    rule: "",
-    nextBefore: null,
-    shown: 0,
-    request: 0,
-    seenStudents: new Set(),
-    seenRules: new Set()
-  };
+  var session = null; // {token, claims, districts}
+  var expiryTimer = null;
+  var request = 0;
 
-  // ---------------------------------------------------------------------------------------
-  // Small DOM helpers (text only).
+  // -------------------------------------------------------------------------------------
+  // Small helpers.
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (name) {
-        var value = attrs[name];
-        if (value === null || value === undefined || value === false) return;
-        if (name === "text") node.textContent = String(value);
-        else if (name === "className") node.className = value;
-        else node.setAttribute(name, String(value));
-      });
-    }
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  function b64url(bytes) {
+    var text = "";
+    bytes.forEach(function (b) { text += String.fromCharCode(b); });
+    return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function randomString(size) {
+    var bytes = new Uint8Array(size);
+    crypto.getRandomValues(bytes);
+    return b64url(bytes);
+  }
+
+  function s256(verifier) {
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)).then(function (digest) {
+      return b64url(new Uint8Array(digest));
     });
-    return node;
   }
 
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-  }
-
-  function orNone(value, className) {
-    if (value === null || value === undefined || value === "") {
-      return el("span", { className: "none", text: "—", "aria-label": "none" });
-    }
-    return el("span", { className: className || "id", text: value });
-  }
-
-  function formatInstant(at) {
-    // "2026-03-02T15:04:05.000000Z" -> "2026-03-02 15:04:05 UTC"
-    if (typeof at !== "string" || at.length < 19) return String(at || "");
-    return at.slice(0, 10) + " " + at.slice(11, 19) + " UTC";
-  }
-
-  function localInstant(at) {
-    if (typeof at !== "string" || at.length < 19) return "";
-    var parsed = new Date(at.slice(0, 23).replace(/Z?$/, "") + "Z");
-    return isNaN(parsed.getTime()) ? "" : parsed.toLocaleString();
-  }
-
-  function display(value) {
-    if (value === null || value === undefined) return "—";
-    if (typeof value === "object") return JSON.stringify(value, null, 2);
-    return String(value);
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Rendering.
-
-  function definitionList(object) {
-    var list = el("dl");
-    Object.keys(object).sort().forEach(function (key) {
-      var value = object[key];
-      list.appendChild(el("dt", { text: key }));
-      var dd = el("dd");
-      if (value !== null && typeof value === "object") dd.appendChild(el("pre", { text: display(value) }));
-      else dd.textContent = display(value);
-      list.appendChild(dd);
-    });
-    return list;
-  }
-
-  function recipientText(recipient) {
-    if (recipient === null || typeof recipient !== "object") return display(recipient);
-    var parts = [];
-    if (recipient.role) parts.push(recipient.role + ":");
-    if (recipient.name) parts.push(recipient.name);
-    if (recipient.address) parts.push(recipient.name ? "<" + recipient.address + ">" : recipient.address);
-    if (recipient.language) parts.push("(" + recipient.language + ")");
-    var known = { role: 1, name: 1, address: 1, language: 1 };
-    Object.keys(recipient).forEach(function (key) {
-      if (!known[key] && recipient[key] !== null && recipient[key] !== undefined) {
-        parts.push(key + "=" + display(recipient[key]));
-      }
-    });
-    return parts.length ? parts.join(" ") : JSON.stringify(recipient);
-  }
-
-  function detailSection(title, content, testid) {
-    return el("section", { "data-testid": testid }, [el("h3", { text: title }), content]);
-  }
-
-  function detailContent(entry) {
-    var detail = entry.detail;
-    var grid = el("div", { className: "detail-grid" });
-    var rest = {};
-    if (detail !== null && typeof detail === "object" && !Array.isArray(detail)) {
-      Object.keys(detail).forEach(function (key) {
-        if (key !== "facts" && key !== "deadlines" && key !== "recipients") rest[key] = detail[key];
-      });
-      if (detail.facts && typeof detail.facts === "object") {
-        grid.appendChild(detailSection("Facts", definitionList(detail.facts), "detail-facts"));
-      }
-      if (detail.deadlines && typeof detail.deadlines === "object") {
-        grid.appendChild(detailSection("Deadlines", definitionList(detail.deadlines), "detail-deadlines"));
-      }
-      if (Array.isArray(detail.recipients)) {
-        var list = el("ul");
-        detail.recipients.forEach(function (recipient) {
-          list.appendChild(el("li", { text: recipientText(recipient) }));
-        });
-        if (!detail.recipients.length) list.appendChild(el("li", { className: "none", text: "none" }));
-        grid.appendChild(detailSection("Recipients", list, "detail-recipients"));
-      }
-    } else if (detail !== null && detail !== undefined) {
-      rest.detail = detail;
-    }
-    if (Object.keys(rest).length) {
-      grid.appendChild(detailSection("Other detail", definitionList(rest), "detail-other"));
-    }
-    grid.appendChild(detailSection("Record", definitionList({
-      seq: entry.seq,
-      actor: entry.actor,
-      program: entry.program_id,
-      notice: entry.notice_id,
-      hash: entry.hash,
-      previous_hash: entry.prev_hash
-    }), "detail-record"));
-    return grid;
-  }
-
-  function renderEntry(entry) {
-    var detailId = "detail-" + entry.seq;
-    var kind = String(entry.type || "").split(".")[0];
-    var toggle = el("button", {
-      type: "button",
-      className: "toggle",
-      "aria-expanded": "false",
-      "aria-controls": detailId,
-      "data-testid": "toggle-detail",
-      text: "Details"
-    });
-    toggle.setAttribute("aria-label", "Details of entry " + entry.seq);
-
-    var when = el("td", null, [
-      el("span", { className: "when-on", text: entry.on || "—" }),
-      el("time", { className: "when-at", datetime: entry.at, title: localInstant(entry.at), text: formatInstant(entry.at) }),
-      el("span", { className: "seq", text: "#" + entry.seq })
-    ]);
-    var row = el("tr", {
-      className: "entry",
-      "data-testid": "audit-row",
-      "data-seq": entry.seq,
-      "data-student": entry.student_id || "",
-      "data-rule": entry.rule_id || "",
-      "data-type": entry.type || ""
-    }, [
-      when,
-      el("td", null, [el("span", {
-        className: "type",
-        "data-kind": kind,
-        "data-failed": /failed|rejected/.test(entry.type || "") ? "true" : null,
-        text: entry.type
-      })]),
-      el("td", { className: "nowrap", "data-testid": "cell-rule" }, [orNone(entry.rule_id)]),
-      el("td", { className: "nowrap", "data-testid": "cell-policy" }, [orNone(entry.policy_version)]),
-      el("td", { "data-testid": "cell-student" }, [orNone(entry.student_id)]),
-      el("td", { "data-testid": "cell-class" }, [orNone(entry.class_id)]),
-      el("td", { className: "summary", "data-testid": "cell-summary", text: entry.summary }),
-      el("td", null, [toggle])
-    ]);
-
-    var detailRow = el("tr", { className: "detail", id: detailId, "data-testid": "audit-detail", hidden: "hidden" }, [
-      el("td", { colspan: COLUMNS }, [detailContent(entry)])
-    ]);
-    toggle.addEventListener("click", function () {
-      var open = toggle.getAttribute("aria-expanded") === "true";
-      toggle.setAttribute("aria-expanded", open ? "false" : "true");
-      toggle.textContent = open ? "Details" : "Hide";
-      detailRow.hidden = open;
-    });
-    return [row, detailRow];
-  }
-
-  function remember(set, list, value) {
-    if (!value || set.has(value)) return;
-    set.add(value);
-    var values = Array.from(set).sort();
-    clear(list);
-    values.forEach(function (item) { list.appendChild(el("option", { value: item })); });
-  }
-
-  function describeFilters() {
-    var parts = [];
-    if (state.student) parts.push("student " + state.student);
-    if (state.rule) parts.push("rule " + state.rule);
-    return parts.length ? " for " + parts.join(", ") : "";
-  }
-
-  function updateStatus() {
-    var noun = state.shown === 1 ? "entry" : "entries";
-    statusLine.textContent = "Showing " + state.shown + " " + noun + describeFilters() + ", newest first" +
-      (state.nextBefore !== null ? " (older entries available)" : "") + ".";
-    emptyBox.hidden = state.shown !== 0;
-    olderButton.hidden = state.nextBefore === null;
+  function decodeClaims(token) {
+    var part = (token || "").split(".")[1] || "";
+    var padded = part.replace(/-/g, "+").replace(/_/g, "/");
+    while (padded.length % 4) padded += "=";
+    var bytes = Uint8Array.from(atob(padded), function (c) { return c.charCodeAt(0); });
+    return JSON.parse(new TextDecoder().decode(bytes));
   }
 
   function showError(message) {
-    errorBox.textContent = message;
-    errorBox.hidden = false;
+    errorLine.textContent = message;
+    errorLine.hidden = !message;
   }
 
-  // ---------------------------------------------------------------------------------------
-  // Data.
+  function setState(state) {
+    body.setAttribute("data-state", state);
+  }
 
-  function getJson(url) {
-    return fetch(url, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
+  // -------------------------------------------------------------------------------------
+  // Sign-in, session, expiry, sign-out.
+
+  function startSignIn() {
+    var verifier = randomString(48);
+    var login = {
+      verifier: verifier,
+      state: randomString(24),
+      nonce: randomString(24),
+      hash: window.location.hash || ""
+    };
+    return s256(verifier).then(function (challenge) {
+      sessionStorage.setItem(KEY.login, JSON.stringify(login));
+      var params = new URLSearchParams({
+        response_type: "code",
+        client_id: CLIENT_ID,
+        redirect_uri: REDIRECT_URI,
+        scope: "openid email",
+        state: login.state,
+        nonce: login.nonce,
+        code_challenge: challenge,
+        code_challenge_method: "S256"
+      });
+      window.location.assign(AUTH_URL + "/oauth2/authorize?" + params.toString());
+    });
+  }
+
+  function askToSignIn(reason) {
+    session = null;
+    if (expiryTimer) clearTimeout(expiryTimer);
+    sessionStorage.removeItem(KEY.token);
+    view.replaceChildren();
+    nav.hidden = true;
+    account.hidden = true;
+    signinReason.textContent = reason;
+    signin.hidden = false;
+    setState("signed-out");
+    document.getElementById("signin-heading").focus();
+  }
+
+  function sessionEnded() {
+    askToSignIn("Your session has ended. Sign in again to continue.");
+  }
+
+  function usable(token, nonce) {
+    var claims;
+    try { claims = decodeClaims(token); } catch (ignored) { return null; }
+    if (!claims || claims.aud !== CLIENT_ID || claims.token_use !== "id") return null;
+    if (nonce !== undefined && claims.nonce !== nonce) return null;
+    if (typeof claims.exp !== "number" || claims.exp * 1000 <= Date.now()) return null;
+    return claims;
+  }
+
+  function begin(token, claims) {
+    var districts = String(claims["custom:district_id"] || "").split(",").map(function (d) {
+      return d.trim();
+    }).filter(Boolean);
+    session = { token: token, claims: claims, districts: districts };
+    sessionStorage.setItem(KEY.token, token);
+    var chosen = sessionStorage.getItem(KEY.district);
+    if (districts.indexOf(chosen) < 0) chosen = districts[0] || "";
+    sessionStorage.setItem(KEY.district, chosen);
+    if (districts.length > 1) {
+      districtSwitch.replaceChildren();
+      districts.forEach(function (d) {
+        var option = document.createElement("option");
+        option.value = d;
+        option.textContent = d;
+        option.selected = d === chosen;
+        districtSwitch.appendChild(option);
+      });
+      districtMany.hidden = false;
+      districtOne.hidden = true;
+    } else {
+      districtId.textContent = chosen;
+      districtOne.hidden = false;
+      districtMany.hidden = true;
+    }
+    if (expiryTimer) clearTimeout(expiryTimer);
+    expiryTimer = setTimeout(sessionEnded, Math.max(0, claims.exp * 1000 - Date.now()));
+    signin.hidden = true;
+    nav.hidden = false;
+    account.hidden = false;
+    setState("signed-in");
+    route();
+  }
+
+  function exchange(params) {
+    var login = null;
+    try { login = JSON.parse(sessionStorage.getItem(KEY.login) || "null"); } catch (ignored) { login = null; }
+    sessionStorage.removeItem(KEY.login);
+    window.history.replaceState(null, "", REDIRECT_URI + ((login && login.hash) || ""));
+    if (!login || params.get("state") !== login.state) {
+      askToSignIn("The sign-in answer did not match this tab's request. Sign in again.");
+      return Promise.resolve();
+    }
+    return fetch(AUTH_URL + "/oauth2/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: CLIENT_ID,
+        code: params.get("code") || "",
+        redirect_uri: REDIRECT_URI,
+        code_verifier: login.verifier
+      }).toString(),
       cache: "no-store"
     }).then(function (response) {
-      return response.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (ignored) { data = null; }
-        if (!response.ok) {
-          var message = data && typeof data.message === "string" ? data.message : "HTTP " + response.status;
-          throw new Error(message);
+      return response.json().then(function (answer) {
+        var claims = response.ok ? usable(answer.id_token, login.nonce) : null;
+        if (!claims) {
+          askToSignIn("Sign-in failed. Try again.");
+          return;
         }
-        return data;
+        begin(answer.id_token, claims);
       });
+    }).catch(function () {
+      askToSignIn("The sign-in service could not be reached. Try again.");
     });
   }
 
-  function load(reset) {
-    var request = ++state.request;
-    var params = new URLSearchParams();
-    if (state.student) params.set("student", state.student);
-    if (state.rule) params.set("rule", state.rule);
-    if (!reset && state.nextBefore !== null) params.set("before", String(state.nextBefore));
-    params.set("limit", String(PAGE_SIZE));
-    errorBox.hidden = true;
-    olderButton.disabled = true;
-    body.setAttribute("data-loading", "true");
-    if (reset) statusLine.textContent = "Loading…";
+  function signOut() {
+    sessionStorage.removeItem(KEY.token);
+    sessionStorage.removeItem(KEY.district);
+    sessionStorage.removeItem(KEY.login);
+    session = null;
+    var params = new URLSearchParams({ client_id: CLIENT_ID, logout_uri: REDIRECT_URI });
+    window.location.assign(AUTH_URL + "/logout?" + params.toString());
+  }
 
-    return getJson(AUDIT_URL + "?" + params.toString()).then(function (page) {
-      if (request !== state.request) return; // a newer search replaced this one
-      if (reset) {
-        clear(rows);
-        state.shown = 0;
+  // -------------------------------------------------------------------------------------
+  // Views.
+
+  function authorised(init) {
+    var headers = new Headers((init && init.headers) || {});
+    headers.set("Authorization", "Bearer " + session.token);
+    var district = sessionStorage.getItem(KEY.district);
+    if (district) headers.set("X-OnPace-District", district);
+    return Object.assign({}, init || {}, { headers: headers, cache: "no-store", credentials: "omit" });
+  }
+
+  function failed(response) {
+    if (response.status === 401) {
+      sessionEnded();
+      return Promise.resolve(null);
+    }
+    return response.text().then(function (text) {
+      var message = "";
+      try { message = JSON.parse(text).message || ""; } catch (ignored) { message = ""; }
+      showError("Error " + response.status + (message ? ": " + message : "."));
+      setState("error");
+      return null;
+    });
+  }
+
+  function parseHash() {
+    var hash = window.location.hash.replace(/^#\/?/, "");
+    var at = hash.indexOf("?");
+    var name = at < 0 ? hash : hash.slice(0, at);
+    return { name: name || DEFAULT_VIEW, query: at < 0 ? "" : hash.slice(at + 1) };
+  }
+
+  function show(html) {
+    view.innerHTML = html; // a server-rendered, autoescaped fragment of our own origin
+    var heading = view.querySelector("h1, h2");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+    }
+  }
+
+  function route() {
+    if (!session) return;
+    var target = parseHash();
+    if (!VIEW_NAME.test(target.name)) target = { name: DEFAULT_VIEW, query: "" };
+    Array.prototype.forEach.call(nav.querySelectorAll("a[data-view]"), function (link) {
+      if (link.getAttribute("data-view") === target.name) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    });
+    var mine = ++request;
+    showError("");
+    setState("loading");
+    fetch(BASE + "/views/" + target.name + (target.query ? "?" + target.query : ""), authorised())
+      .then(function (response) {
+        if (mine !== request) return null;
+        if (!response.ok) return failed(response);
+        return response.text().then(function (html) {
+          if (mine !== request) return;
+          show(html);
+          setState("ready");
+        });
+      })
+      .catch(function () {
+        if (mine !== request) return;
+        showError("The console could not be reached. Check the connection and try again.");
+        setState("error");
+      });
+  }
+
+  function submitForm(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) data.append(submitter.name, submitter.value);
+    if ((form.getAttribute("method") || "get").toLowerCase() === "get") {
+      var params = new URLSearchParams();
+      data.forEach(function (value, name) {
+        if (typeof value === "string" && value.trim() !== "") params.append(name, value.trim());
+      });
+      var name = form.getAttribute("data-view") || parseHash().name;
+      var next = "#/" + name + (params.toString() ? "?" + params.toString() : "");
+      if (next === window.location.hash) route();
+      else window.location.hash = next;
+      return;
+    }
+    // POST forms: form-urlencoded with their csrf field; the answer replaces the view.
+    var mine = ++request;
+    setState("loading");
+    var action = form.getAttribute("action") || "";
+    fetch(action, authorised({
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(data).toString()
+    })).then(function (response) {
+      if (mine !== request) return null;
+      if (!response.ok) return failed(response);
+      var go = response.headers.get("X-OnPace-Location");
+      if (go) {
+        window.location.hash = go;
+        return null;
       }
-      page.entries.forEach(function (entry) {
-        renderEntry(entry).forEach(function (node) { rows.appendChild(node); });
-        remember(state.seenRules, ruleList, entry.rule_id);
-        remember(state.seenStudents, studentList, entry.student_id);
+      return response.text().then(function (html) { show(html); setState("ready"); });
+    }).catch(function () {
+      showError("The console could not be reached. Check the connection and try again.");
+      setState("error");
+    });
+  }
+
+  function download(link) {
+    fetch(link.getAttribute("href"), authorised()).then(function (response) {
+      if (!response.ok) return failed(response);
+      return response.blob().then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = document.createElement("a");
+        a.href = url;
+        a.download = link.getAttribute("data-download") || "download";
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
       });
-      state.shown += page.entries.length;
-      state.nextBefore = page.next_before === null || page.next_before === undefined ? null : page.next_before;
-      updateStatus();
-    }).catch(function (error) {
-      if (request !== state.request) return;
-      showError("Could not load the audit log: " + error.message);
-      statusLine.textContent = "";
-    }).then(function () {
-      if (request !== state.request) return;
-      olderButton.disabled = false;
-      body.setAttribute("data-loading", "false");
     });
   }
 
-  function applyFilters(event) {
-    if (event) event.preventDefault();
-    state.student = studentInput.value.trim();
-    state.rule = ruleInput.value.trim();
-    state.nextBefore = null;
-    var params = new URLSearchParams();
-    if (state.student) params.set("student", state.student);
-    if (state.rule) params.set("rule", state.rule);
-    var query = params.toString();
-    window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
-    return load(true);
-  }
-
-  function verify() {
-    verifyButton.disabled = true;
-    verifyResult.setAttribute("data-state", "checking");
-    verifyResult.removeAttribute("data-broken-seq");
-    verifyResult.textContent = "Checking every entry…";
-    Array.prototype.forEach.call(rows.querySelectorAll("tr.broken"), function (row) {
-      row.classList.remove("broken");
-    });
-    getJson(VERIFY_URL).then(function (report) {
-      verifyResult.setAttribute("data-intact", report.intact ? "true" : "false");
-      if (report.intact) {
-        verifyResult.setAttribute("data-state", "intact");
-        verifyResult.textContent = report.entries
-          ? "Intact: all " + report.entries + " entries verified."
-          : "Intact: the log has no entries yet.";
-        return;
-      }
-      verifyResult.setAttribute("data-state", "broken");
-      verifyResult.setAttribute("data-broken-seq", String(report.first_broken_seq));
-      verifyResult.textContent = "Broken at entry #" + report.first_broken_seq + ": " +
-        (report.problem || "hash mismatch") + ".";
-      Array.prototype.forEach.call(rows.querySelectorAll("tr.entry"), function (row) {
-        if (row.getAttribute("data-seq") === String(report.first_broken_seq)) row.classList.add("broken");
-      });
-    }).catch(function (error) {
-      verifyResult.setAttribute("data-state", "error");
-      verifyResult.textContent = "Could not verify the log: " + error.message;
-    }).then(function () {
-      verifyButton.disabled = false;
-    });
-  }
-
-  // ---------------------------------------------------------------------------------------
+  // -------------------------------------------------------------------------------------
   // Wiring.
 
-  form.addEventListener("submit", applyFilters);
-  clearButton.addEventListener("click", function () {
-    studentInput.value = "";
-    ruleInput.value = "";
-    applyFilters(null);
+  document.getElementById("sign-in").addEventListener("click", function () { startSignIn(); });
+  document.getElementById("sign-out").addEventListener("click", signOut);
+  districtSwitch.addEventListener("change", function () {
+    sessionStorage.setItem(KEY.district, districtSwitch.value);
+    route();
   });
-  olderButton.addEventListener("click", function () { load(false); });
-  verifyButton.addEventListener("click", verify);
+  window.addEventListener("hashchange", route);
+  view.addEventListener("submit", function (event) {
+    event.preventDefault();
+    submitForm(event.target, event.submitter);
+  });
+  view.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-download]") : null;
+    if (!link) return;
+    event.preventDefault();
+    download(link);
+  });
 
-  var initial = new URLSearchParams(window.location.search);
-  studentInput.value = initial.get("student") || "";
-  ruleInput.value = initial.get("rule") || "";
-  applyFilters(null);
+  var params = new URLSearchParams(window.location.search);
+  if (params.get("error")) {
+    window.history.replaceState(null, "", REDIRECT_URI);
+    askToSignIn("Sign-in was refused (" + params.get("error") + "). Try again.");
+  } else if (params.get("code")) {
+    exchange(params);
+  } else {
+    var stored = sessionStorage.getItem(KEY.token);
+    var claims = stored ? usable(stored) : null;
+    if (claims) begin(stored, claims);
+    else askToSignIn(stored ? "Your session has ended. Sign in again to continue." :
+      "Sign in as a district administrator to see your district's records.");
+  }
 })();
