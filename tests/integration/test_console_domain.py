@@ -324,3 +324,68 @@ def test_timeline_per_enrollment_in_time_order(log: dict[str, Any], console: Non
     # Nothing of another student's.
     assert all(e.notice_id is None or int(e.notice_id[1:]) % 2 == 0 for e in events)
     assert student_timeline(log["district"], "nobody").enrollments == ()
+
+
+def test_timeline_shows_a_sent_notice_its_deadlines_and_the_other_language(
+    local_stack: LocalStack, repo_root: Path, districts: dict[str, str]
+) -> None:
+    from onpace_core.console.timeline import OTHER_LANGUAGE_LABEL, render_other_language
+    from onpace_core.store.models import Contact, OutboxModel
+
+    district = districts["a"]
+    enrollment = f"{district}#cls-eng10#stu-cara"
+    notice_id = f"{enrollment}#cps.pacing.ipr_warning_2w#ipr-2026-10-09"
+    OutboxModel(
+        notice_id=notice_id,
+        district_id=district,
+        program_id="riverbend-online",
+        enrollment_key=enrollment,
+        student_id="stu-cara",
+        class_id="cls-eng10",
+        class_title="English 10 Online",
+        student_name="Cara Nguyen",
+        rule_id="cps.pacing.ipr_warning_2w",
+        episode="ipr-2026-10-09",
+        kind="notice",
+        policy_version="2026-27",
+        decided_on="2026-09-25",
+        due_on="2026-09-25",
+        deadlines={"ipr": "2026-10-09", "drop": "2026-10-10"},
+        facts={"percent_complete": 0.1, "required_percent": 0.15, "ipr_date": "2026-10-09"},
+        recipients=[Contact(role="guardian", address="g@family.example", name="Maria", language="en")],
+        reply_to=Contact(role="counselor", address="c@school.example", name="Dana Ruiz"),
+        status="sent",
+        deliveries={"r0": {"status": "sent", "mail": f"{district}/x/r0.eml"}},
+        created_at="2026-09-25T05:00:00.000000Z",
+    ).save()
+    append(
+        district,
+        [
+            AuditEntry(
+                type="notice.decided",
+                actor="evaluate",
+                summary="Two-week IPR warning decided",
+                on=date(2026, 9, 25),
+                rule_id="cps.pacing.ipr_warning_2w",
+                policy_version="2026-27",
+                student_id="stu-cara",
+                class_id="cls-eng10",
+                notice_id=notice_id,
+            )
+        ],
+    )
+    templates = repo_root / "functions" / "notify" / "templates"
+    with local_stack.acting_as(CONSOLE):
+        timeline = student_timeline(district, "stu-cara")
+        rendered = render_other_language(district, notice_id, "r0", templates)
+        assert render_other_language(districts["b"], notice_id, "r0", templates) is None
+    events = next(e for e in timeline.enrollments if e.class_id == "cls-eng10").events
+    (decided,) = [e for e in events if e.notice_id == notice_id and e.kind == "notice"]
+    assert decided.status == "sent" and decided.policy_version == "2026-27"
+    assert decided.when == "2026-09-25"
+    (ref,) = decided.emails
+    assert (ref.item_id, ref.recipient_key, ref.language, ref.other_language) == (notice_id, "r0", "en", "es")
+    deadlines = {e.title: e.when for e in events if e.kind == "deadline" and e.notice_id == notice_id}
+    assert deadlines == {"ipr": "2026-10-09", "drop": "2026-10-10"}
+    assert rendered is not None and rendered.language == "es" and rendered.label == OTHER_LANGUAGE_LABEL
+    assert "Cara Nguyen" in rendered.text
