@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pynamodb.expressions.condition import Condition
 
-from onpace_core.console.directory import CLASS, NAMES, STUDENT, NameBook
+from onpace_core.console.directory import CLASS, NAMES, STUDENT, NameBook, check_district
 from onpace_core.store.models import AuditModel
 
 PAGE_LIMIT_MAX = 200
@@ -247,6 +247,7 @@ def audit_query(
     Raises :class:`CursorError` for a cursor of another district or other filters, and
     :class:`AuditQueryError` for filters it cannot take.
     """
+    check_district(district_id)
     filters = filters or AuditFilters()
     names = names or NAMES
     limit = max(1, min(limit, PAGE_LIMIT_MAX))

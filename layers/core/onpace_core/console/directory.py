@@ -33,9 +33,17 @@ SEARCH_READ_CAP = 300
 _SPLIT = re.compile(r"[^\w]+")
 
 
+def check_district(district_id: str) -> str:
+    """``district_id`` if it can be part of a key: not empty, no ``#`` (the key separator: an id
+    with one could name another district's partition of an index, ``{district}#{student}``)."""
+    if not district_id or "#" in district_id:
+        raise ValueError("a district id is not empty and has no '#'")
+    return district_id
+
+
 def partition(district_id: str) -> str:
     """The directory's partition key of ``district_id``."""
-    return f"{DIRECTORY_PREFIX}{district_id}"
+    return f"{DIRECTORY_PREFIX}{check_district(district_id)}"
 
 
 def fold(text: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onpace_core.console.directory import StudentHit, get_student
+from onpace_core.console.directory import StudentHit, check_district, get_student
 from onpace_core.store.models import STUDENT_SUBJECT_CLASS, AuditModel, Contact, EnrollmentModel, OutboxModel
 
 # The enrollment facts the timeline shows, with their labels.
@@ -185,6 +185,7 @@ _DECISION_TYPES = frozenset({"notice.decided", "action.taken", "notice.skipped"}
 def student_timeline(district_id: str, student_id: str) -> StudentTimeline:
     """Everything the console shows of one student of ``district_id``, per enrollment, oldest
     first (see the module's docstring for what it reads)."""
+    check_district(district_id)
     items = _enrollments(district_id, student_id)
     entries = _entries(district_id, student_id)
     notices = _batch(OutboxModel, (e.notice_id for e in entries if e.notice_id))
