@@ -26,6 +26,9 @@
               through the real notify handler, emails per second as a ratio to bare SES
               ``send_email`` calls in the same run, and DynamoDB requests per email
               (``bench/notify.py``).
+9. console  — on moto server: a page of 50 audit rows (``console.audit_query``) against the raw
+              DynamoDB Query of 50 items, 10,000 entries in the district, paired, median ratio
+              and DynamoDB requests per page (``bench/console.py``).
 7. scale    — that last figure alone, at 1,000, 10,000 and 100,000 enrollments (up to N), moto
               server in a process of its own (``bench/scale.py``; not part of ``all``).
 
@@ -34,6 +37,7 @@
     python -m bench.run cost [--enrollments N] [--days D]
     python -m bench.run scale [--enrollments 100000]
     python -m bench.run notify [--notices N]
+    python -m bench.run console [--entries 10000] [--rounds 21] [--pages 3]
     python -m bench.run load [--rates 0.5,1,2,4,8,16] [--seconds 10] [--batch 100]
 """
 
@@ -372,7 +376,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("engine", "storage", "ingest", "coldstart", "notify", "load", "cost", "scale", "all"),
+        choices=(
+            "engine",
+            "storage",
+            "ingest",
+            "coldstart",
+            "notify",
+            "console",
+            "load",
+            "cost",
+            "scale",
+            "all",
+        ),
         default="all",
     )
     parser.add_argument(
@@ -394,7 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--notices", type=int, default=200, help="notify: outbox notices sent, 3 emails each"
     )
-    parser.add_argument("--rounds", type=int, default=11, help="coldstart: paired runs per handler")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="coldstart: paired runs per handler (11); console: 21"
+    )
+    parser.add_argument("--entries", type=int, default=10_000, help="console: audit entries in the district")
+    parser.add_argument("--pages", type=int, default=3, help="console: pages walked per timing")
     parser.add_argument(
         "--no-tracing", action="store_true", help="coldstart: with Tracer off, to tell what it costs"
     )
@@ -436,11 +455,15 @@ def main(argv: list[str] | None = None) -> int:
         from bench.notify import run_notify
 
         run_notify(args.notices)
+    if args.which in ("console", "all"):
+        from bench.console import run_console
+
+        run_console(args.entries, max(1, args.rounds or 21), max(1, args.pages))
     if args.which in ("coldstart", "all"):
         from bench.coldstart import run_coldstart
 
         if not run_coldstart(
-            max(1, args.rounds),
+            max(1, args.rounds or 11),
             tracing=not args.no_tracing,
             first_use=args.first_use,
             instructions=args.instructions,

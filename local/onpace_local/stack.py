@@ -356,6 +356,17 @@ class LocalStack:
             _INVOKED.reset(token)
 
     @contextmanager
+    def acting_as(self, logical_id: str) -> Iterator[None]:
+        """Calls made inside the block count as ``logical_id``'s (for domain code a handler will
+        call, tested before its route exists: the IAM check then holds it to that role)."""
+        self.function(logical_id)  # a function the template declares
+        token = _INVOKED.set(logical_id)
+        try:
+            yield
+        finally:
+            _INVOKED.reset(token)
+
+    @contextmanager
     def recording_calls(self) -> Iterator[list[AwsCall]]:
         """Every AWS call a handler makes inside the block, with the function that made it
         (``onpace_local.iam.unpermitted`` checks them against the functions' roles)."""

@@ -18,7 +18,7 @@ TABLE_INDEXES = {
     "EventsTable": {"unmatched"},
     "EnrollmentsTable": {"due", "by_student"},
     "OutboxTable": {"scheduled"},
-    "AuditTable": {"by_student", "by_rule", "failures"},
+    "AuditTable": {"by_student", "by_rule", "failures", "by_class", "by_type", "by_time"},
     "ProgramsTable": {"by_time_zone"},
     "SuppressionsTable": set(),
 }
@@ -56,7 +56,8 @@ def test_the_template_tables_and_indexes_are_on_that_server(
     assert table["TableStatus"] == "ACTIVE"
     assert {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])} == indexes
     for index in table.get("GlobalSecondaryIndexes", []):
-        keys_only = logical_id == "EnrollmentsTable"  # both indexes: due and by_student
+        # Enrollments: both indexes (due, by_student); Audit: by_time (a date range's seq bounds).
+        keys_only = logical_id == "EnrollmentsTable" or index["IndexName"] == "by_time"
         assert index["Projection"]["ProjectionType"] == ("KEYS_ONLY" if keys_only else "ALL")
     # The ARN the template's policies use: this stack's account, whichever server holds the table.
     assert local_stack.attr(logical_id, "Arn") == f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"

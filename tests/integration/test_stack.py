@@ -15,7 +15,7 @@ TABLE_INDEXES = {
     "EventsTable": {"unmatched"},
     "EnrollmentsTable": {"due", "by_student"},
     "OutboxTable": {"scheduled"},
-    "AuditTable": {"by_student", "by_rule", "failures"},
+    "AuditTable": {"by_student", "by_rule", "failures", "by_class", "by_type", "by_time"},
     "ProgramsTable": {"by_time_zone"},
 }
 
@@ -40,7 +40,11 @@ def test_tables_have_their_indexes_stream_and_backups(
     for index in table.get("GlobalSecondaryIndexes", []):
         # by_student only finds keys: the inputs it routes are written to each item by key.
         # due lists keys for the planner; the workers read the items by key (BatchGetItem).
-        keys_only = logical_id == "EnrollmentsTable" and index["IndexName"] in ("by_student", "due")
+        keys_only = (logical_id, index["IndexName"]) in (
+            ("EnrollmentsTable", "by_student"),
+            ("EnrollmentsTable", "due"),
+            ("AuditTable", "by_time"),
+        )
         expected = "KEYS_ONLY" if keys_only else "ALL"
         assert index["Projection"]["ProjectionType"] == expected
     assert local_stack.attr(logical_id, "Arn") == table["TableArn"]

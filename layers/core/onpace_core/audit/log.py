@@ -107,6 +107,9 @@ def _item(district_id: str, seq: int, prev_hash: str, entry: AuditEntry, at: str
         district_student=f"{district_id}#{entry.student_id}" if entry.student_id else None,
         district_rule=f"{district_id}#{entry.rule_id}" if entry.rule_id else None,
         district_failure=district_id if entry.type in FAILURE_TYPES else None,
+        # The console's audit filters by class and by type (console/audit_query.py).
+        district_class=f"{district_id}#{entry.class_id}" if entry.class_id else None,
+        district_type=f"{district_id}#{entry.type}",
         prev_hash=prev_hash,
         hash="",
     )

@@ -22,6 +22,7 @@ from datetime import datetime
 from onpace_rules.program import ProgramConfig
 
 from onpace_core.audit.log import AuditEntry, append
+from onpace_core.console.directory import sync_directory
 from onpace_core.ingest.service import load_identities
 from onpace_core.roster.enrollments import EnrollmentRecord, collect_enrollments, district_enrollments
 from onpace_core.roster.identities import identity_rows
@@ -304,6 +305,9 @@ def import_roster(
     ended = {key: why for key, (why, _) in ending.items() if key in done}
     ended |= _end_orphaned_student_items(district_id, {ending[key][1] for key in done}, ended)
     say(f"{len(ended)} enrollment(s) ended")
+    # The console's student directory: the students upserted and those whose enrollments ended.
+    directory = sync_directory(district_id, records, ended, now)
+    say(f"student directory: {directory.students_written} student(s) written")
     # After the enrollments: a quarantined event re-applied now finds the enrollment it names.
     saved, reapplied = load_identities(district_id, identity_rows(roster), origin="roster", now=now)
     say(f"identity map: {saved} row(s) saved; {reapplied} quarantined event(s) re-applied")

@@ -389,6 +389,40 @@ class AuditFailuresIndex(GlobalSecondaryIndex["AuditModel"]):
     seq = NumberAttribute(range_key=True)
 
 
+class AuditByClassIndex(GlobalSecondaryIndex["AuditModel"]):
+    """A class's entries (the console's audit filter by class)."""
+
+    class Meta:
+        index_name = "by_class"
+        projection = AllProjection()
+
+    district_class = UnicodeAttribute(hash_key=True)  # "{district}#{class_id}"
+    seq = NumberAttribute(range_key=True)
+
+
+class AuditByTypeIndex(GlobalSecondaryIndex["AuditModel"]):
+    """Entries of one type (the console's event-type and delivery-status filters)."""
+
+    class Meta:
+        index_name = "by_type"
+        projection = AllProjection()
+
+    district_type = UnicodeAttribute(hash_key=True)  # "{district}#{type}"
+    seq = NumberAttribute(range_key=True)
+
+
+class AuditByTimeIndex(GlobalSecondaryIndex["AuditModel"]):
+    """Keys only: turns a date range into a ``seq`` range with a Query of one item at each end
+    (``console/audit_query.py``); the rows themselves are then read by ``seq``."""
+
+    class Meta:
+        index_name = "by_time"
+        projection = KeysOnlyProjection()
+
+    district_id = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)
+
+
 class AuditModel(Model):
     class Meta:
         table_name = "onpace-audit"
@@ -410,12 +444,17 @@ class AuditModel(Model):
     district_student = UnicodeAttribute(null=True)
     district_rule = UnicodeAttribute(null=True)
     district_failure = UnicodeAttribute(null=True)
+    district_class = UnicodeAttribute(null=True)
+    district_type = UnicodeAttribute(null=True)
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
 
     by_student: ClassVar[AuditByStudentIndex] = AuditByStudentIndex()
     by_rule: ClassVar[AuditByRuleIndex] = AuditByRuleIndex()
     failures: ClassVar[AuditFailuresIndex] = AuditFailuresIndex()
+    by_class: ClassVar[AuditByClassIndex] = AuditByClassIndex()
+    by_type: ClassVar[AuditByTypeIndex] = AuditByTypeIndex()
+    by_time: ClassVar[AuditByTimeIndex] = AuditByTimeIndex()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,6 +503,38 @@ class TimeZoneModel(Model):
     program_id = UnicodeAttribute(range_key=True)  # the IANA time zone name
 
 
+# The console's student directory (``console/directory.py``) lives in the Programs table under
+# one partition per district, ``dir#{district}``: a district id never contains ``#``, so it
+# cannot meet a program's partition, and the table already has the string sort key a prefix
+# search needs (begins_with), which the Enrollments table (hash key only) lacks.
+DIRECTORY_PREFIX = "dir#"
+
+
+class DirectoryModel(Model):
+    """One item of a district's student directory.
+
+    Sort keys: ``s#{student_id}`` the student's record (read by key for names), ``t#{token}#{student_id}``
+    one per search token (a folded name word, the email, the sourcedId) carrying a copy of what a
+    result shows, so a search is one Query; ``c#{class_id}`` a class's title.
+    """
+
+    class Meta:
+        table_name = "onpace-programs"
+
+    district_id = UnicodeAttribute(hash_key=True)  # "dir#{district}"
+    program_id = UnicodeAttribute(range_key=True)  # the sort key above
+    student_id = UnicodeAttribute(null=True)
+    class_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)  # display name (student) or title (class)
+    email = UnicodeAttribute(null=True)
+    grade = UnicodeAttribute(null=True)
+    # class id -> {"title": str, "ended": "YYYY-MM-DD" | absent}
+    classes = MapAttribute[str, Any](null=True)
+    removed_on = UnicodeAttribute(null=True)  # UTC date the student's last enrollment ended
+    tokens = ListAttribute[str](null=True)  # every token of the student (search filters on them)
+    updated_at = UnicodeAttribute(null=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # Suppressed addresses: per district, the addresses SES reported hard-bounced or complained about.
 
@@ -498,6 +569,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AuditModel,
     ProgramModel,
     TimeZoneModel,
+    DirectoryModel,
     SuppressionModel,
 )
 
@@ -517,6 +589,7 @@ def bind_tables(settings: Settings) -> None:
         AuditModel: settings.audit_table,
         ProgramModel: settings.programs_table,
         TimeZoneModel: settings.programs_table,
+        DirectoryModel: settings.programs_table,
         SuppressionModel: settings.suppressions_table,
     }
     for model, name in names.items():
