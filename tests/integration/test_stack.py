@@ -12,8 +12,8 @@ from onpace_local.stack import LocalStack
 pytestmark = pytest.mark.integration
 
 TABLE_INDEXES = {
-    "EventsTable": {"unmatched"},
-    "EnrollmentsTable": {"due", "by_student"},
+    "EventsTable": {"unmatched", "open_refusals"},
+    "EnrollmentsTable": {"due", "by_student", "held"},
     "OutboxTable": {"scheduled"},
     "AuditTable": {"by_student", "by_rule", "failures", "by_class", "by_type", "by_time"},
     "ProgramsTable": {"by_time_zone"},
@@ -43,6 +43,7 @@ def test_tables_have_their_indexes_stream_and_backups(
         keys_only = (logical_id, index["IndexName"]) in (
             ("EnrollmentsTable", "by_student"),
             ("EnrollmentsTable", "due"),
+            ("EnrollmentsTable", "held"),  # the approvals queue reads the held items by key
             ("AuditTable", "by_time"),
         )
         expected = "KEYS_ONLY" if keys_only else "ALL"
@@ -65,7 +66,11 @@ def test_events_table_expires_raw_events(local_stack: LocalStack) -> None:
 def test_hourly_schedule_targets_the_evaluation_planner(local_stack: LocalStack) -> None:
     scheduler = local_stack.client("scheduler")
     names = sorted(schedule["Name"] for schedule in scheduler.list_schedules()["Schedules"])
-    assert names == ["onpace-local-evaluation-planner", "onpace-local-morning-dispatcher"]
+    assert names == [
+        "onpace-local-evaluation-planner",
+        "onpace-local-morning-dispatcher",
+        "onpace-local-refusal-sweep",
+    ]
     schedule = scheduler.get_schedule(Name=names[0])
     assert schedule["ScheduleExpression"] == "cron(5 * * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -168,6 +173,7 @@ def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) 
         "RosterImportFunction",
         "SesEventsFunction",
         "DispatchFunction",
+        "RefusalSweepFunction",
     }
     assert {k for k, v in skipped.items() if v == "AWS::Lambda::Function"} == functions
     assert "AWS::IAM::Role" in skipped.values()

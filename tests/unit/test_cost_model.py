@@ -161,6 +161,7 @@ def test_the_templates_tables_and_projections_are_read() -> None:
     assert {i.name: i.projection for i in enrollments.indexes} == {
         "due": "KEYS_ONLY",
         "by_student": "KEYS_ONLY",
+        "held": "KEYS_ONLY",
     }
     assert specs["EventsTable"].ttl_attribute == "expires_at"
     assert all(spec.pitr for spec in specs.values())
