@@ -15,8 +15,8 @@ from onpace_local.stack import LocalStack
 pytestmark = [pytest.mark.integration, pytest.mark.dynamodb]
 
 TABLE_INDEXES = {
-    "EventsTable": {"unmatched"},
-    "EnrollmentsTable": {"due", "by_student"},
+    "EventsTable": {"unmatched", "open_refusals"},
+    "EnrollmentsTable": {"due", "by_student", "held"},
     "OutboxTable": {"scheduled"},
     "AuditTable": {"by_student", "by_rule", "failures", "by_class", "by_type", "by_time"},
     "ProgramsTable": {"by_time_zone"},
@@ -56,7 +56,7 @@ def test_the_template_tables_and_indexes_are_on_that_server(
     assert table["TableStatus"] == "ACTIVE"
     assert {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])} == indexes
     for index in table.get("GlobalSecondaryIndexes", []):
-        # Enrollments: both indexes (due, by_student); Audit: by_time (a date range's seq bounds).
+        # Enrollments: every index (due, by_student, held); Audit: by_time (a date range's seq bounds).
         keys_only = logical_id == "EnrollmentsTable" or index["IndexName"] == "by_time"
         assert index["Projection"]["ProjectionType"] == ("KEYS_ONLY" if keys_only else "ALL")
     # The ARN the template's policies use: this stack's account, whichever server holds the table.

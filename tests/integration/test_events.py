@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,19 @@ def test_roster_import_event(local_stack: LocalStack, repo_root: Path, demo_dist
     assert imported["district_id"] == demo_district.district_id
     assert imported["ended"] == 0 and imported["bad_rows"] == 0
     assert sum(imported["upserted"].values()) == demo_district.enrollments
+
+
+@pytest.mark.dynamodb(needs="transactions")  # each window's entry and its closing: one transaction
+def test_refusal_sweep_event(local_stack: LocalStack, repo_root: Path) -> None:
+    """The schedule's event at 12:15 UTC reports a window of refusals that ended before it, once."""
+    from datetime import UTC, datetime
+
+    from onpace_core.audit.log import read
+    from onpace_core.ingest.refusals import count_refusal
+
+    district = f"sweep-{uuid.uuid4().hex[:8]}"
+    count_refusal(district, "plain", 401, "bad signature", datetime(2026, 9, 25, 12, 9, 30, tzinfo=UTC))
+    event = _event(repo_root, "refusalsweep_five_minutes.json")
+    assert local_stack.invoke("RefusalSweepFunction", event)["windows"] >= 1
+    assert [e.type for e in read(district)] == ["ingest.rejected"]
+    assert local_stack.invoke("RefusalSweepFunction", event)["windows"] == 0

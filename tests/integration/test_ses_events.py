@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +25,7 @@ from onpace_local import ses_events
 from onpace_local.sns import SnsPump
 from onpace_local.stack import LocalStack
 
+from tests.console_session import ConsoleSession
 from tests.integration.test_logs_without_students import captured
 from tests.integration.test_notify import (
     TEMPLATES,
@@ -35,7 +36,6 @@ from tests.integration.test_notify import (
     _sent,
     _settings,
 )
-from tests.unit.test_console_handler import admin
 
 pytestmark = [pytest.mark.integration, pytest.mark.dynamodb(needs="transactions")]
 
@@ -360,59 +360,41 @@ def test_throttling_and_5xx_keep_the_retry_path(local_stack: LocalStack, code: s
 
 
 def _console(
-    stack: LocalStack, method: str, district: str, query: dict[str, str] | None = None
+    sign_in: Callable[..., ConsoleSession], method: str, district: str, query: dict[str, str] | None = None
 ) -> tuple[int, Any]:
-    path = "/console/api/suppressions"
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {"accept": "application/json"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "test",
-            "domainName": "console.test",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
-            "requestId": uuid.uuid4().hex,
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "authorizer": {"jwt": {"claims": admin(district), "scopes": None}},
-        },
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = query
-    result = stack.invoke("ConsoleFunction", event)
-    return result["statusCode"], json.loads(result["body"])
+    """The suppressions API as an admin of ``district`` signed in at the local identity provider."""
+    status, _, body = sign_in(district).request(method, "/console/api/suppressions", query)
+    return status, body
 
 
-def test_console_lists_and_clears_only_the_admins_district(local_stack: LocalStack) -> None:
+def test_console_lists_and_clears_only_the_admins_district(
+    local_stack: LocalStack, console_sign_in: Callable[..., ConsoleSession]
+) -> None:
     a, b = _notice(), _notice()
     sent_a, sent_b = _send(local_stack, a), _send(local_stack, b)
     assert _publish(local_stack, sent_a, "r1", "Bounce") == ["recorded"]
     assert _publish(local_stack, sent_b, "r2", "Complaint") == ["recorded"]
     district_a, district_b = a.district_id, b.district_id
 
-    status, body = _console(local_stack, "GET", district_a)
+    status, body = _console(console_sign_in, "GET", district_a)
     assert status == 200 and body["district_id"] == district_a
     (entry,) = body["suppressions"]
     assert entry["masked"] == "a***@family.example" and entry["reason"] == "bounce"
     assert "ana@family.example" not in json.dumps(body)
-    status, body_b = _console(local_stack, "GET", district_b)
+    status, body_b = _console(console_sign_in, "GET", district_b)
     assert [e["masked"] for e in body_b["suppressions"]] == ["l***@family.example"]
 
     # B's admin cannot clear A's entry: the key includes the caller's district.
-    assert _console(local_stack, "DELETE", district_b, {"id": entry["id"]})[0] == 404
+    assert _console(console_sign_in, "DELETE", district_b, {"id": entry["id"]})[0] == 404
     assert _listed(district_a, "ana@family.example")
-    assert _console(local_stack, "DELETE", district_b, {"id": "not-an-id"})[0] == 400
+    assert _console(console_sign_in, "DELETE", district_b, {"id": "not-an-id"})[0] == 400
 
-    status, cleared = _console(local_stack, "DELETE", district_a, {"id": entry["id"]})
+    status, cleared = _console(console_sign_in, "DELETE", district_a, {"id": entry["id"]})
     assert status == 200 and cleared["cleared"] is True
     assert not _listed(district_a, "ana@family.example")
-    assert _console(local_stack, "GET", district_a)[1]["suppressions"] == []
+    assert _console(console_sign_in, "GET", district_a)[1]["suppressions"] == []
     assert read(district_a, limit=1)[0].type == "suppression.cleared"
-    assert _console(local_stack, "DELETE", district_a, {"id": entry["id"]})[0] == 404
+    assert _console(console_sign_in, "DELETE", district_a, {"id": entry["id"]})[0] == 404
 
 
 def test_requests_per_event(local_stack: LocalStack) -> None:
