@@ -3,7 +3,7 @@
 moto does not enforce IAM, so a permission missing from ``template.yaml`` shows up only after a
 deployment, as AccessDenied in a dead-letter queue. The local stack records every AWS call a
 handler makes (``LocalStack.recording_calls``); ``unpermitted`` checks each DynamoDB, Secrets
-Manager, SQS, S3 and SNS call against the ``Allow`` statements of the role SAM gives that function: the
+Manager, SQS, S3, SNS and KMS call against the ``Allow`` statements of the role SAM gives that function: the
 action (a transaction's items count one by one) and the table, index, secret or queue ARN. SES
 is not checked here (its resources are not in the request; ``test_template.py`` pins them).
 """
@@ -91,6 +91,8 @@ def required(
         return _s3_object(call, stack)
     if call.service == "sns":
         return _sns(call)
+    if call.service == "kms":
+        return _kms(call, stack)
     if call.service != "dynamodb":
         return []
     if call.operation in ("TransactWriteItems", "TransactGetItems"):
@@ -137,6 +139,20 @@ def _sns(call: AwsCall) -> list[tuple[str, str]]:
     return [(f"sns:{call.operation}", str(target))]
 
 
+def _kms(call: AwsCall, stack: ProvisionedStack | None) -> list[tuple[str, str]]:
+    """A KMS call by key id (what ``!Ref`` of a key gives the functions), as the key's ARN."""
+    key = str(call.params.get("KeyId", "*"))
+    if key != "*" and not key.startswith("arn:") and stack is not None:
+        partition = stack.params.get("AWS::Partition", "aws")
+        account = stack.params.get("AWS::AccountId", "123456789012")
+        key = f"arn:{partition}:kms:{stack.region}:{account}:key/{key}"
+    return [(f"kms:{call.operation}", key)]
+
+
+# S3 operations whose IAM action is named otherwise.
+_S3_ACTIONS = {"ListObjectsV2": "ListBucket", "ListObjects": "ListBucket"}
+
+
 def _s3_object(call: AwsCall, stack: ProvisionedStack | None) -> list[tuple[str, str]]:
     """An object read or written by bucket and key, as the ARN a role names it by (a read of a
     given version is its own action, ``s3:GetObjectVersion``)."""
@@ -145,7 +161,7 @@ def _s3_object(call: AwsCall, stack: ProvisionedStack | None) -> list[tuple[str,
         return [(f"s3:{call.operation}", "*")]
     partition = stack.params.get("AWS::Partition", "aws") if stack is not None else "aws"
     resource = f"arn:{partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
-    action = call.operation
+    action = _S3_ACTIONS.get(call.operation, call.operation)
     if action == "GetObject" and call.params.get("VersionId"):
         action = "GetObjectVersion"
     return [(f"s3:{action}", resource)]
