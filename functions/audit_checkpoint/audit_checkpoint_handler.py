@@ -13,7 +13,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onpace_core.audit.checkpoint import write_checkpoints
-from onpace_core.observability import count, metrics, tracer
+from onpace_core.observability import (
+    AUDIT_CHECKPOINT_RUNS,
+    AUDIT_CHECKPOINTS_WRITTEN,
+    count,
+    metrics,
+    tracer,
+)
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 
@@ -37,5 +43,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     hour = _instant(event["scheduled_time"]) if event.get("scheduled_time") else now
     run = write_checkpoints(hour, now)
     logger.info("audit checkpoints written", extra={"written": len(run.written), "empty": len(run.empty)})
-    count("AuditCheckpointsWritten", len(run.written))
+    count(AUDIT_CHECKPOINTS_WRITTEN, len(run.written))
+    count(AUDIT_CHECKPOINT_RUNS, 1)
     return {"written": run.written, "empty": run.empty}

@@ -10,6 +10,7 @@ is not checked here (its resources are not in the request; ``test_template.py`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -181,4 +182,49 @@ def unpermitted(stack: ProvisionedStack, calls: Iterable[AwsCall]) -> list[str]:
         for action, resource in required(call, table_arns, stack):
             if not any(s.allows(action, resource) for s in allowed):
                 problems[f"{call.function}: {action} on {resource} ({call.operation})"] = None
+    return list(problems)
+
+
+_NOT_EXISTS = re.compile(r"attribute_not_exists\s*\(\s*([#\w.]+)\s*\)")
+
+
+def _puts_new_seq(body: Mapping[str, Any]) -> bool:
+    """Does a Put carry ``attribute_not_exists(seq)`` (so that it can never replace a row)?"""
+    names = body.get("ExpressionAttributeNames", {})
+    return any(
+        names.get(name, name) == "seq"
+        for name in _NOT_EXISTS.findall(str(body.get("ConditionExpression", "")))
+    )
+
+
+def audit_overwrites(stack: ProvisionedStack, calls: Iterable[AwsCall]) -> list[str]:
+    """One line per call that could change or remove an audit row: a put to the audit table
+    without ``attribute_not_exists(seq)``, or any update, delete or batch write to it.
+
+    IAM cannot require a condition on ``dynamodb:PutItem``; this check, run on every call the
+    integration tests record, is what holds the code to it.
+    """
+    audit = stack.refs.get("AuditTable")
+    problems: dict[str, None] = {}
+    for call in calls:
+        if call.service != "dynamodb" or audit is None:
+            continue
+        writes: list[tuple[str, Mapping[str, Any]]] = []
+        if call.operation == "TransactWriteItems":
+            for item in call.params.get("TransactItems", []):
+                writes.extend((kind, body) for kind, body in item.items() if kind != "ConditionCheck")
+        elif call.operation == "BatchWriteItem":
+            if audit in call.params.get("RequestItems", {}):
+                problems[f"{call.function}: BatchWriteItem on the audit table"] = None
+        elif call.operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            writes.append((call.operation.removesuffix("Item"), call.params))
+        for kind, body in writes:
+            if body.get("TableName") != audit:
+                continue
+            if kind != "Put":
+                problems[f"{call.function}: {kind} of an audit row ({call.operation})"] = None
+            elif not _puts_new_seq(body):
+                problems[
+                    f"{call.function}: audit put without attribute_not_exists(seq) ({call.operation})"
+                ] = None
     return list(problems)
