@@ -293,6 +293,10 @@ def test_verify_reports_the_callers_chain(local_stack: LocalStack, districts: di
         "intact": True,
         "first_broken_seq": None,
         "problem": None,
+        # No checkpoint run yet in this test (tests/integration/test_audit_tamper.py has them).
+        "checkpoint": None,
+        "checkpoint_seq": None,
+        "checkpoints_checked": 0,
     }
 
 
@@ -310,7 +314,7 @@ def test_verify_reports_a_tampered_entry(local_stack: LocalStack) -> None:
     _, _, report = call(local_stack, "/console/api/audit/verify", claims=admin(district))
     assert report["intact"] is False
     assert report["first_broken_seq"] == 2
-    assert report["problem"] == "content changed after it was written"
+    assert report["problem"] == "entry 2 changed after it was written (its MAC does not match)"
 
 
 def test_page_escapes_the_district_and_sets_a_strict_policy(local_stack: LocalStack) -> None:
