@@ -135,3 +135,14 @@ def test_roster_import_event(local_stack: LocalStack, repo_root: Path, demo_dist
     assert imported["district_id"] == demo_district.district_id
     assert imported["ended"] == 0 and imported["bad_rows"] == 0
     assert sum(imported["upserted"].values()) == demo_district.enrollments
+
+
+def test_audit_checkpoint_event(
+    local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict
+) -> None:
+    """The hourly schedule's input: the demo district's chain head (its loads are audited) is
+    signed and written under the schedule's hour."""
+    result = local_stack.invoke(
+        "AuditCheckpointFunction", _event(repo_root, "auditcheckpoint_hourly_schedule.json")
+    )
+    assert f"checkpoints/{demo_district.district_id}/2026/09/25/12.json" in result["written"]
