@@ -76,7 +76,7 @@ def _authenticate(event: APIGatewayProxyEventV2, now: datetime) -> CredentialNam
         # an admin's look; a token naming any other district is noise.
         for district_id, has_keys in configured.items():
             if has_keys:
-                record_rejection(district_id, SOURCE, 401, str(exc), now)
+                record_rejection(district_id, SOURCE, 401, str(exc), now, code="invalid_credential")
         return _json(
             401,
             {"error": "invalid_credential", "message": str(exc)},

@@ -43,7 +43,7 @@ def _receiver_secret(district_id: str) -> str | None:
 
 
 def _refuse(district_id: str, status: int, error: str, message: str, now: datetime) -> Response:
-    record_rejection(district_id, SOURCE, status, message, now)
+    record_rejection(district_id, SOURCE, status, message, now, code=error)
     logger.info("canvas live event refused", extra={"status": status, "error": error})
     return _json(status, {"error": error, "message": message})
 

@@ -90,8 +90,8 @@ def _refuse(
     message: str,
     problems: list[dict[str, Any]] | None = None,
 ) -> Response:
-    # One audit write per refused request, whatever was wrong with it.
-    record_rejection(district_id, source, status, message[:_MAX_REASON], now)
+    # One counter update per refused request; the window's audit entry carries the count.
+    record_rejection(district_id, source, status, message[:_MAX_REASON], now, code=error)
     body: dict[str, Any] = {"error": error, "message": message}
     if problems is not None:
         body["problems"] = problems

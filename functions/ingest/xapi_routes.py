@@ -232,6 +232,6 @@ def _authenticate(headers: dict[str, str], prefix: str) -> CredentialName:
 @router.exception_handler(XapiRefusal)
 def _refused(exc: XapiRefusal) -> Response:
     if exc.district_id is not None and exc.audit:
-        record_rejection(exc.district_id, SOURCE, exc.status, exc.message, datetime.now(UTC))
+        record_rejection(exc.district_id, SOURCE, exc.status, exc.message, datetime.now(UTC), code=exc.error)
     headers = {"WWW-Authenticate": _REALM} if exc.status == 401 else None
     return _answer(exc.status, {"error": exc.error, "message": exc.message}, headers)

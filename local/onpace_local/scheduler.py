@@ -21,6 +21,7 @@ from onpace_local.stack import LocalStack
 
 _DAILY = re.compile(r"^cron\((\d+) (\d+) \* \* \? \*\)$")
 _HOURLY = re.compile(r"^cron\((\d+) \* \* \* \? \*\)$")
+_RATE = re.compile(r"^rate\((\d+) minutes?\)$")
 _SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 
@@ -47,15 +48,25 @@ class LocalSchedule:
         return _HOURLY.match(self.expression) is not None
 
     @property
+    def every_minutes(self) -> int | None:
+        """The period of a ``rate(N minutes)`` schedule."""
+        rate = _RATE.match(self.expression)
+        return int(rate.group(1)) if rate else None
+
+    @property
     def local_time(self) -> str:
-        """When a daily schedule fires (``HH:MM`` in its zone); ``**:MM`` for an hourly one."""
+        """When a daily schedule fires (``HH:MM`` in its zone); ``**:MM`` for an hourly one,
+        ``*/N`` for a rate of N minutes."""
+        if self.every_minutes:
+            return f"*/{self.every_minutes}"
         hourly = _HOURLY.match(self.expression)
         if hourly:
             return f"**:{int(hourly.group(1)):02d}"
         match = _DAILY.match(self.expression)
         if not match:
             raise UnsupportedScheduleError(
-                f"schedule {self.name}: only cron(M H * * ? *) and cron(M * * * ? *) are simulated"
+                f"schedule {self.name}: only cron(M H * * ? *), cron(M * * * ? *) and rate(N minutes)"
+                " are simulated"
             )
         minute, hour = match.groups()
         return f"{int(hour):02d}:{int(minute):02d}"
@@ -64,6 +75,15 @@ class LocalSchedule:
         """Every instant in [start, end) at which the schedule fires (aware, UTC)."""
         _ = self.local_time  # refuses what is not simulated
         zone = ZoneInfo(self.time_zone)
+        if self.every_minutes:
+            # The scheduler starts a rate at creation; aligned to the epoch here, which is as good.
+            period = timedelta(minutes=self.every_minutes)
+            epoch = datetime(1970, 1, 1, tzinfo=UTC)
+            tick = epoch + -((epoch - start.astimezone(UTC)) // period) * period
+            while tick < end:
+                yield tick
+                tick += period
+            return
         if self.hourly:
             minute = int(self.local_time[-2:])
             tick = start.astimezone(UTC).replace(minute=minute, second=0, microsecond=0)

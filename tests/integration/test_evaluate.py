@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from onpace_core.audit.log import read, verify_chain
+from onpace_core.audit.log import iso_instant, read, verify_chain
 from onpace_core.notices.window import send_slot
 from onpace_core.store.models import EnrollmentModel, OutboxModel
 from onpace_local.evaluation import run_day
@@ -42,7 +42,10 @@ def test_same_day_twice_records_nothing_new(local_stack: LocalStack) -> None:
     # It waits for the program's next morning window after it was recorded (docs/notices.md).
     window = send_slot(datetime.fromisoformat(outbox[0].created_at), "America/Chicago", SendWindow())
     assert outbox[0].send_key == f"{district.district_id}#{window.day.isoformat()}"
-    assert outbox[0].created_at < outbox[0].send_after < outbox[0].send_before
+    # Recorded before the window opens, it waits for it; recorded inside it (the clock's morning
+    # in Chicago), the window has already opened: either way it goes out before the window closes.
+    assert outbox[0].send_after < outbox[0].send_before and outbox[0].created_at < outbox[0].send_before
+    assert outbox[0].send_after == iso_instant(window.opens)
     assert outbox[0].deadlines.as_dict() == {"ipr": "2026-10-09", "drop": "2026-10-10"}
     assert {r.role for r in outbox[0].recipients} == {"student", "guardian"}
     audit_before = read(district.district_id)

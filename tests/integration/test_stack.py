@@ -65,6 +65,7 @@ def test_hourly_schedule_targets_the_evaluation_planner(local_stack: LocalStack)
         "onpace-local-audit-checkpoint",
         "onpace-local-evaluation-planner",
         "onpace-local-morning-dispatcher",
+        "onpace-local-refusal-sweep",
     ]
     checkpoint = scheduler.get_schedule(Name=names[0])
     assert checkpoint["ScheduleExpression"] == "cron(15 * * * ? *)"
@@ -186,6 +187,7 @@ def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) 
         "SesEventsFunction",
         "DispatchFunction",
         "AuditCheckpointFunction",
+        "RefusalSweepFunction",
     }
     assert {k for k, v in skipped.items() if v == "AWS::Lambda::Function"} == functions
     assert "AWS::IAM::Role" in skipped.values()

@@ -24,6 +24,10 @@ MODEL_TABLE_VARIABLE: dict[type[Model], str] = {
     models.ProgramModel: "PROGRAMS_TABLE",
     models.SuppressionModel: "SUPPRESSIONS_TABLE",
 }
+# Item types that share a table with the model above (their key is the same ``pk``).
+SHARED_TABLE_MODELS: dict[type[Model], tuple[type[Model], ...]] = {
+    models.RawEventModel: (models.IdentityModel, models.RefusalWindowModel),
+}
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +99,7 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         "RosterImportFunction",
         "SesEventsFunction",
         "DispatchFunction",
+        "RefusalSweepFunction",
         "AuditCheckpointFunction",
     }
     for logical_id, function in functions.items():
@@ -127,11 +132,13 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "RosterImportFunction": "roster_handler.lambda_handler",
         "SesEventsFunction": "ses_events_handler.lambda_handler",
         "DispatchFunction": "dispatch_handler.lambda_handler",
+        "RefusalSweepFunction": "refusal_sweep_handler.lambda_handler",
         "AuditCheckpointFunction": "audit_checkpoint_handler.lambda_handler",
     }
     # The Canvas queue's function is an ingest function: the same code, another handler.
     folders = {
         "CanvasQueueFunction": "ingest",
+        "RefusalSweepFunction": "ingest",
         "RosterImportFunction": "roster",
         "EvaluateWorkerFunction": "evaluate",
         "SesEventsFunction": "ses_events",
@@ -223,6 +230,7 @@ def test_hourly_evaluation_planner_schedule(cfn: dict[str, Any]) -> None:
         "AuditCheckpointFunctionHourlyCheckpoint",
         "DispatchFunctionHourlyDispatch",
         "EvaluateFunctionHourlyPlan",
+        "RefusalSweepFunctionSweep",
     ]
     props = schedules["EvaluateFunctionHourlyPlan"]["Properties"]
     assert props["ScheduleExpression"] == "cron(5 * * * ? *)"
@@ -392,6 +400,14 @@ def test_table_matches_model(cfn: dict[str, Any], model: type[Model]) -> None:
     assert table["Type"] == "AWS::DynamoDB::Table"
     props = table["Properties"]
     schema = model._get_schema()
+    # Other item types kept in the same table bring their own index attributes and indexes.
+    for other in SHARED_TABLE_MODELS.get(model, ()):
+        extra = other._get_schema()
+        known = {a["AttributeName"] for a in schema["attribute_definitions"]}
+        schema["attribute_definitions"] += [
+            a for a in extra["attribute_definitions"] if a["AttributeName"] not in known
+        ]
+        schema["global_secondary_indexes"] += extra["global_secondary_indexes"]
 
     assert _key_schema(props["KeySchema"]) == _key_schema(schema["key_schema"])
     declared = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
@@ -542,6 +558,7 @@ def test_no_function_may_update_or_delete_an_audit_row(cfn: dict[str, Any]) -> N
         "SesEventsFunction",
         "RosterImportFunction",
         "ConsoleFunction",
+        "RefusalSweepFunction",
     }
 
 

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from onpace_rules.facts import ACTIVITY_KINDS
 from onpace_rules.inputs import STUDENT_WIDE_KINDS, Input, input_to_dict
 
-from onpace_core.audit.log import AuditEntry, append
+from onpace_core.audit.log import AuditEntry
 from onpace_core.facts.fold import (
     ActivityOp,
     EnrollmentFacts,
@@ -571,17 +571,12 @@ def load_identities(
     return saved, reapply_unmatched(district_id, now=now, store=store)
 
 
-def record_rejection(district_id: str, source: str, status: int, reason: str, now: datetime) -> None:
-    """Audit a refused webhook (a summary only: the body may hold student data)."""
-    append(
-        district_id,
-        [
-            AuditEntry(
-                type="ingest.rejected",
-                actor=ACTOR,
-                summary=f"{source} webhook refused with {status}: {reason}",
-                detail={"source": source, "status": status, "reason": reason},
-            )
-        ],
-        now=now,
-    )
+def record_rejection(
+    district_id: str, source: str, status: int, reason: str, now: datetime, *, code: str | None = None
+) -> None:
+    """Count a refused webhook in its minute's window (``ingest/refusals.py``): the sweep audits
+    each window once, with its count, so refusals cannot flood the district's log. ``reason`` is
+    the message the sender got (the window keeps its first); ``code`` the error code it carried."""
+    from onpace_core.ingest.refusals import count_refusal
+
+    count_refusal(district_id, source, status, reason, now, code=code)

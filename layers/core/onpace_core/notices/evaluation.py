@@ -280,6 +280,7 @@ def _write_state(
         and item.checked_through == day.isoformat()
         and item.status == evaluation.status
         and item.held == held
+        and (item.held_district is not None) == (held is not None)
         and item.wake_on == wake
         and extended is None
     )
@@ -292,6 +293,10 @@ def _write_state(
         EnrollmentModel.checked_through.set(day.isoformat()),
         EnrollmentModel.status.set(evaluation.status),
         EnrollmentModel.held.set(held) if held is not None else EnrollmentModel.held.remove(),
+        # The sparse ``held`` index (the console's approvals queue) holds exactly the held items.
+        EnrollmentModel.held_district.set(item.district_id)
+        if held is not None
+        else EnrollmentModel.held_district.remove(),
     ]
     # Activity only brings the wake date forward (fold): moving it later as activity arrives
     # would cost a write per counted activity to save one evaluation per lapse threshold

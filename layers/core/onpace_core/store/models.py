@@ -92,6 +92,50 @@ class IdentityModel(Model):
     origin = UnicodeAttribute()  # roster | admin
 
 
+class OpenRefusalsIndex(GlobalSecondaryIndex["RefusalWindowModel"]):
+    """Sparse index of refusal windows whose audit entry is not written yet (``ingest/refusals.py``)."""
+
+    class Meta:
+        index_name = "open_refusals"
+        projection = AllProjection()
+
+    refusals_open = UnicodeAttribute(hash_key=True)  # always ``OPEN_REFUSALS`` while open
+    window_end = UnicodeAttribute(range_key=True)
+
+
+# The one partition of the open refusal windows: few items (one per district, source and reason
+# with refusals in the last minutes), read by the sweep with one Query.
+OPEN_REFUSALS = "open"
+
+
+class RefusalWindowModel(Model):
+    """Refused webhooks of one district, source, status and reason in one minute, counted.
+
+    Kept in the raw events table beside the events the senders meant to deliver. One UpdateItem
+    per refused request (``ADD refused 1``); the sweep appends one ``ingest.rejected`` audit entry
+    per closed window, carrying the count, and takes the window out of the open index in the same
+    transaction. ``pk`` is ``{district}#refused#{source}#{status}#{reason}#{window start}``.
+    """
+
+    class Meta:
+        table_name = "onpace-events"
+
+    pk = UnicodeAttribute(hash_key=True)
+    district_id = UnicodeAttribute()
+    source = UnicodeAttribute()
+    http_status = NumberAttribute()
+    reason = UnicodeAttribute()  # a code: invalid_signature, invalid_payload, unauthorized, …
+    window_start = UnicodeAttribute()
+    window_end = UnicodeAttribute()
+    refused = NumberAttribute(default=0)
+    example = UnicodeAttribute(null=True)  # the first refusal's message in the window
+    refusals_open = UnicodeAttribute(null=True)
+    reported_at = UnicodeAttribute(null=True)  # when the sweep wrote the window's audit entry
+    expires_at = TTLAttribute(null=True)
+
+    open_refusals: ClassVar[OpenRefusalsIndex] = OpenRefusalsIndex()
+
+
 # ---------------------------------------------------------------------------------------------
 # Enrollments with their facts (roster load creates, ingest folds facts, evaluate reads/updates).
 
@@ -141,6 +185,18 @@ class EnrollmentsByStudentIndex(GlobalSecondaryIndex["EnrollmentModel"]):
 # Student-wide rules (SAP, failure to thrive) evaluate a student, not a class: the student's item
 # lives in the Enrollments table with this class id, so the due index and input routing serve it too.
 STUDENT_SUBJECT_CLASS = "*"
+
+
+class EnrollmentsHeldIndex(GlobalSecondaryIndex["EnrollmentModel"]):
+    """Sparse, keys only: only an enrollment whose action waits for a person's approval (status
+    ``held``) carries ``held_district``, so the console's approvals queue is one Query of the
+    district's held items, whatever the size of its roster (no Scan)."""
+
+    class Meta:
+        index_name = "held"
+        projection = KeysOnlyProjection()
+
+    held_district = UnicodeAttribute(hash_key=True)  # the district id, while held
 
 
 class EnrollmentModel(Model):
@@ -204,6 +260,8 @@ class EnrollmentModel(Model):
     fired = MapAttribute[str, Any](default=dict, attr_name="f")
     checked_through = UnicodeAttribute(null=True, attr_name="ck")  # last day the evaluator looked at it
     held = UnicodeAttribute(null=True, attr_name="h")  # JSON of the action awaiting approval (status "held")
+    # The district id while ``held`` is set (the sparse ``held`` index); written with ``held``.
+    held_district = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)
     wake_on = UnicodeAttribute(null=True)
 
@@ -211,6 +269,7 @@ class EnrollmentModel(Model):
 
     due_index: ClassVar[DueIndex] = DueIndex()
     by_student: ClassVar[EnrollmentsByStudentIndex] = EnrollmentsByStudentIndex()
+    held_index: ClassVar[EnrollmentsHeldIndex] = EnrollmentsHeldIndex()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,6 +492,7 @@ class SuppressionModel(Model):
 ALL_MODELS: tuple[type[Model], ...] = (
     RawEventModel,
     IdentityModel,
+    RefusalWindowModel,
     EnrollmentModel,
     OutboxModel,
     AuditModel,
@@ -451,6 +511,7 @@ def bind_tables(settings: Settings) -> None:
     names = {
         RawEventModel: settings.events_table,
         IdentityModel: settings.events_table,
+        RefusalWindowModel: settings.events_table,
         EnrollmentModel: settings.enrollments_table,
         OutboxModel: settings.outbox_table,
         AuditModel: settings.audit_table,
