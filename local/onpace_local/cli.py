@@ -8,11 +8,13 @@
     onpace load roster DIR --program FILE [--program FILE ...] [--allow-mass-ending] [--stack NAME]
                        [--endpoint-url URL]
     onpace load mappings FILE.csv --district ID [--stack NAME] [--endpoint-url URL]
+    onpace audit verify --district ID [--all-checkpoints] [--stack NAME] [--endpoint-url URL]
 
 ``demo`` and ``invoke`` start a fresh moto server on 127.0.0.1, create the resources
 ``template.yaml`` declares and call the real handlers in this process (moto cannot run Lambda
 code without Docker). ``replay`` needs no server: it evaluates in memory and sends nothing.
-``load`` writes to a deployed stack's tables (or to moto server with ``--endpoint-url``).
+``load`` writes to a deployed stack's tables (or to moto server with ``--endpoint-url``);
+``audit verify`` checks a district's audit chain and checkpoints there (exit 0 intact, 1 broken).
 
 A mistake in a file given to any command (a program file, a roster export, an events or event
 file) is an ``InputFileError``; ``main`` alone turns it into ``onpace: error: <file>:<line>:
@@ -182,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("json", "table"), default="json", help="JSON lines (default) or a readable table"
     )
     _add_load(commands)
+    _add_audit(commands, _deployment_parser("where to read"))
     return parser
 
 
@@ -192,9 +195,10 @@ def _url(text: str) -> str:
     return text
 
 
-def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _deployment_parser(purpose: str) -> argparse.ArgumentParser:
+    """The options that name a deployment (``purpose``: the group's title, e.g. "where to write")."""
     deployment = argparse.ArgumentParser(add_help=False)
-    where = deployment.add_argument_group("deployment (where to write)")
+    where = deployment.add_argument_group(f"deployment ({purpose})")
     where.add_argument(
         "--stack",
         metavar="NAME",
@@ -211,7 +215,11 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     where.add_argument(
         "--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
     )
+    return deployment
 
+
+def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    deployment = _deployment_parser("where to write")
     load = commands.add_parser(
         "load",
         help="load program files or a OneRoster roster into a deployed OnPace (or moto server)",
@@ -288,6 +296,74 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     mappings.add_argument("file", type=Path, metavar="FILE.csv", help="mappings CSV (UTF-8)")
     mappings.add_argument("--district", required=True, help="the district the mappings belong to")
+
+
+def _add_audit(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], deployment: argparse.ArgumentParser
+) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="check a district's audit log (keyed chain and signed checkpoints)",
+        description="Check the audit log of a deployed OnPace (or moto server).",
+    )
+    what = audit.add_subparsers(dest="audit_command", required=True, metavar="WHAT")
+    verify = what.add_parser(
+        "verify",
+        parents=[deployment],
+        help="verify a district's chain against its MACs and its newest checkpoint",
+        description=(
+            "Read the district's audit log oldest first and check that every entry follows the one "
+            "before and carries a valid MAC under the district's chain key (KMS), then that the "
+            "newest signed checkpoint verifies (KMS) and the log still holds the entry it recorded, "
+            "with the same MAC. Prints the first bad entry and what is wrong with it. Exit status: "
+            "0 intact, 1 broken, 2 could not check (no such deployment, no access)."
+        ),
+    )
+    verify.add_argument("--district", required=True, help="the district whose log to check")
+    verify.add_argument(
+        "--all-checkpoints",
+        action="store_true",
+        help="check every checkpoint of the district, not only the newest (one S3 read and one KMS "
+        "Verify each; finds the hour of a rewrite)",
+    )
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from onpace_core.audit.keys import ChainKeyMissingError
+    from onpace_core.audit.log import verify_chain
+    from pynamodb.exceptions import PynamoDBException
+
+    from onpace_local.load import DeploymentError, LoadInputError, bound, resolve_target
+
+    try:
+        target = resolve_target(
+            stack=args.stack, endpoint_url=args.endpoint_url, region=args.region, env=os.environ
+        )
+        with bound(target):
+            report = verify_chain(args.district, all_checkpoints=args.all_checkpoints)
+    except (LoadInputError, DeploymentError, ChainKeyMissingError) as exc:
+        print(f"onpace audit verify: {exc}", file=sys.stderr)
+        return 2
+    except (ClientError, BotoCoreError, PynamoDBException) as exc:
+        print(f"onpace audit verify: cannot check {args.district!r}: {exc}", file=sys.stderr)
+        return 2
+    checkpoint = (
+        f"newest checkpoint {report.checkpoint} (entry {report.checkpoint_seq})"
+        if report.checkpoint
+        else "no checkpoint yet"
+    )
+    if report.intact:
+        print(
+            f"{report.district_id}: intact: {report.entries} entries; {checkpoint}; "
+            f"{report.checkpoints_checked} checkpoint signature(s) verified"
+        )
+        return 0
+    first = report.first_broken_seq if report.first_broken_seq is not None else "none (a checkpoint is bad)"
+    print(f"{report.district_id}: BROKEN: first bad entry: {first}")
+    print(f"  {report.problem}")
+    print(f"  entries read: {report.entries}; {checkpoint}")
+    return 1
 
 
 def _day_range(text: str) -> object:
@@ -484,6 +560,8 @@ def _run(args: argparse.Namespace) -> int:
         return _replay(args)
     if args.command == "load":
         return _load(args)
+    if args.command == "audit":
+        return _audit(args)
     return 2
 
 

@@ -128,3 +128,16 @@ def dispatch_morning(stack: LocalStack, day: date, time_zone: str) -> list[dict[
             for result in fire_between(stack, schedule, start, end):
                 results.extend(result["days"])
     return results
+
+
+CHECKPOINTER = "AuditCheckpointFunction"
+
+
+def checkpoint_audit(stack: LocalStack, at: datetime) -> list[str]:
+    """Fire the audit checkpoint's hourly schedule once, for the hour of ``at`` (its Input as
+    the schedule fills it in); returns the checkpoint objects written."""
+    for schedule in schedules(stack):
+        if schedule.target_function == CHECKPOINTER:
+            result: dict[str, Any] = stack.invoke(CHECKPOINTER, schedule.event(at))
+            return list(result["written"])
+    raise KeyError(f"no schedule of the template targets {CHECKPOINTER}")

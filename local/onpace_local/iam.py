@@ -3,13 +3,14 @@
 moto does not enforce IAM, so a permission missing from ``template.yaml`` shows up only after a
 deployment, as AccessDenied in a dead-letter queue. The local stack records every AWS call a
 handler makes (``LocalStack.recording_calls``); ``unpermitted`` checks each DynamoDB, Secrets
-Manager, SQS, S3 and SNS call against the ``Allow`` statements of the role SAM gives that function: the
+Manager, SQS, S3, SNS and KMS call against the ``Allow`` statements of the role SAM gives that function: the
 action (a transaction's items count one by one) and the table, index, secret or queue ARN. SES
 is not checked here (its resources are not in the request; ``test_template.py`` pins them).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -91,6 +92,8 @@ def required(
         return _s3_object(call, stack)
     if call.service == "sns":
         return _sns(call)
+    if call.service == "kms":
+        return _kms(call, stack)
     if call.service != "dynamodb":
         return []
     if call.operation in ("TransactWriteItems", "TransactGetItems"):
@@ -137,6 +140,20 @@ def _sns(call: AwsCall) -> list[tuple[str, str]]:
     return [(f"sns:{call.operation}", str(target))]
 
 
+def _kms(call: AwsCall, stack: ProvisionedStack | None) -> list[tuple[str, str]]:
+    """A KMS call by key id (what ``!Ref`` of a key gives the functions), as the key's ARN."""
+    key = str(call.params.get("KeyId", "*"))
+    if key != "*" and not key.startswith("arn:") and stack is not None:
+        partition = stack.params.get("AWS::Partition", "aws")
+        account = stack.params.get("AWS::AccountId", "123456789012")
+        key = f"arn:{partition}:kms:{stack.region}:{account}:key/{key}"
+    return [(f"kms:{call.operation}", key)]
+
+
+# S3 operations whose IAM action is named otherwise.
+_S3_ACTIONS = {"ListObjectsV2": "ListBucket", "ListObjects": "ListBucket"}
+
+
 def _s3_object(call: AwsCall, stack: ProvisionedStack | None) -> list[tuple[str, str]]:
     """An object read or written by bucket and key, as the ARN a role names it by (a read of a
     given version is its own action, ``s3:GetObjectVersion``)."""
@@ -145,7 +162,7 @@ def _s3_object(call: AwsCall, stack: ProvisionedStack | None) -> list[tuple[str,
         return [(f"s3:{call.operation}", "*")]
     partition = stack.params.get("AWS::Partition", "aws") if stack is not None else "aws"
     resource = f"arn:{partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
-    action = call.operation
+    action = _S3_ACTIONS.get(call.operation, call.operation)
     if action == "GetObject" and call.params.get("VersionId"):
         action = "GetObjectVersion"
     return [(f"s3:{action}", resource)]
@@ -165,4 +182,49 @@ def unpermitted(stack: ProvisionedStack, calls: Iterable[AwsCall]) -> list[str]:
         for action, resource in required(call, table_arns, stack):
             if not any(s.allows(action, resource) for s in allowed):
                 problems[f"{call.function}: {action} on {resource} ({call.operation})"] = None
+    return list(problems)
+
+
+_NOT_EXISTS = re.compile(r"attribute_not_exists\s*\(\s*([#\w.]+)\s*\)")
+
+
+def _puts_new_seq(body: Mapping[str, Any]) -> bool:
+    """Does a Put carry ``attribute_not_exists(seq)`` (so that it can never replace a row)?"""
+    names = body.get("ExpressionAttributeNames", {})
+    return any(
+        names.get(name, name) == "seq"
+        for name in _NOT_EXISTS.findall(str(body.get("ConditionExpression", "")))
+    )
+
+
+def audit_overwrites(stack: ProvisionedStack, calls: Iterable[AwsCall]) -> list[str]:
+    """One line per call that could change or remove an audit row: a put to the audit table
+    without ``attribute_not_exists(seq)``, or any update, delete or batch write to it.
+
+    IAM cannot require a condition on ``dynamodb:PutItem``; this check, run on every call the
+    integration tests record, is what holds the code to it.
+    """
+    audit = stack.refs.get("AuditTable")
+    problems: dict[str, None] = {}
+    for call in calls:
+        if call.service != "dynamodb" or audit is None:
+            continue
+        writes: list[tuple[str, Mapping[str, Any]]] = []
+        if call.operation == "TransactWriteItems":
+            for item in call.params.get("TransactItems", []):
+                writes.extend((kind, body) for kind, body in item.items() if kind != "ConditionCheck")
+        elif call.operation == "BatchWriteItem":
+            if audit in call.params.get("RequestItems", {}):
+                problems[f"{call.function}: BatchWriteItem on the audit table"] = None
+        elif call.operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            writes.append((call.operation.removesuffix("Item"), call.params))
+        for kind, body in writes:
+            if body.get("TableName") != audit:
+                continue
+            if kind != "Put":
+                problems[f"{call.function}: {kind} of an audit row ({call.operation})"] = None
+            elif not _puts_new_seq(body):
+                problems[
+                    f"{call.function}: audit put without attribute_not_exists(seq) ({call.operation})"
+                ] = None
     return list(problems)

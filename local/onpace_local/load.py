@@ -30,6 +30,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from onpace_core.audit import keys as audit_keys
 from onpace_core.audit.log import AuditEntry, append
 from onpace_core.ingest.identity import read_mappings_file
 from onpace_core.ingest.service import load_identities
@@ -69,6 +70,10 @@ STACK_OUTPUTS = {
     "OutboxTableName": "outbox_table",
     "AuditTableName": "audit_table",
     "ProgramsTableName": "programs_table",
+    # The audit chain's key (every load is audited) and its checkpoints (``onpace audit verify``).
+    "AuditChainKeyArn": "audit_chain_key",
+    "AuditCheckpointKeyArn": "audit_checkpoint_key",
+    "AuditCheckpointBucketName": "audit_checkpoint_bucket",
 }
 # The tables a load writes; without --stack their names must come from the environment, because
 # Settings' defaults are not the names CloudFormation gives a deployed stack's tables.
@@ -97,6 +102,7 @@ class Target:
     settings: Settings
     endpoint_url: str | None  # the tables' endpoint
     origin: str  # how the table names were found, for the progress output
+    aws_endpoint_url: str | None = None  # the other services' (KMS, S3), when not AWS's own
 
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
@@ -139,14 +145,14 @@ def resolve_target(
     settings = dataclasses.replace(Settings.from_env(env), aws_region=region)
     if stack:
         tables: dict[str, Any] = dict(_stack_tables(stack, region, endpoint))
-        return Target(dataclasses.replace(settings, **tables), tables_endpoint, f"stack {stack}")
+        return Target(dataclasses.replace(settings, **tables), tables_endpoint, f"stack {stack}", endpoint)
     missing = [name for name in REQUIRED_ENV if not env.get(name)]
     if missing:
         raise LoadInputError(
             "which deployment? pass --stack NAME (the table names are read from the stack's outputs), "
             f"or set {', '.join(missing)} to the table names the functions use"
         )
-    return Target(settings, tables_endpoint, "the environment")
+    return Target(settings, tables_endpoint, "the environment", endpoint)
 
 
 @contextmanager
@@ -157,9 +163,11 @@ def bound(target: Target) -> Iterator[None]:
     saved = [(meta.table_name, meta.region, meta.host) for meta in metas]
     bind_tables(target.settings)
     _set_host(target.endpoint_url)
+    audit_keys.bind(target.settings, target.aws_endpoint_url)
     try:
         yield
     finally:
+        audit_keys.bind(None)
         for model, meta, (table, region, host) in zip(ALL_MODELS, metas, saved, strict=True):
             meta.table_name, meta.region, meta.host = table, region, host
             _forget_connection(model)

@@ -242,7 +242,20 @@ class _Provisioner:
         request: dict[str, Any] = {"Bucket": name}
         if self.stack.region != "us-east-1":
             request["CreateBucketConfiguration"] = {"LocationConstraint": self.stack.region}
+        if props.get("ObjectLockEnabled") in (True, "true", "True"):
+            request["ObjectLockEnabledForBucket"] = True
         s3.create_bucket(**request)
+        if "ObjectLockConfiguration" in props:
+            # Object Lock at creation has turned versioning on; this sets the default retention.
+            lock = props["ObjectLockConfiguration"]
+            configuration: dict[str, Any] = {"ObjectLockEnabled": lock["ObjectLockEnabled"]}
+            if "Rule" in lock:
+                retention = dict(lock["Rule"]["DefaultRetention"])
+                for unit in ("Days", "Years"):
+                    if unit in retention:
+                        retention[unit] = int(retention[unit])
+                configuration["Rule"] = {"DefaultRetention": retention}
+            s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=configuration)
         if "BucketEncryption" in props:
             # CloudFormation spells the API's ApplyServerSideEncryptionByDefault without "Apply".
             rules = [
@@ -267,6 +280,22 @@ class _Provisioner:
             rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
         self.set(logical_id, name, Arn=f"arn:{PARTITION}:s3:::{name}", BucketName=name)
+
+    def kms_key(self, logical_id: str, props: dict[str, Any]) -> None:
+        # The key policy is not applied: moto does not enforce it (nor IAM); the roles' KMS
+        # statements are checked by onpace_local.iam against the calls the handlers make.
+        request: dict[str, Any] = {
+            "KeySpec": props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+            "KeyUsage": props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+        }
+        if "Description" in props:
+            request["Description"] = props["Description"]
+        metadata = self.client("kms").create_key(**request)["KeyMetadata"]
+        self.set(logical_id, metadata["KeyId"], Arn=metadata["Arn"], KeyId=metadata["KeyId"])
+
+    def kms_alias(self, logical_id: str, props: dict[str, Any]) -> None:
+        self.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+        self.set(logical_id, props["AliasName"])
 
     def s3_bucket_policy(self, logical_id: str, props: dict[str, Any]) -> None:
         # moto server speaks plain HTTP and enforces bucket policies: a "TLS only" statement would
@@ -607,6 +636,8 @@ _HANDLERS: dict[str, Callable[[_Provisioner, str, dict[str, Any]], None]] = {
     "AWS::SQS::QueuePolicy": _Provisioner.sqs_queue_policy,
     "AWS::S3::Bucket": _Provisioner.s3_bucket,
     "AWS::S3::BucketPolicy": _Provisioner.s3_bucket_policy,
+    "AWS::KMS::Key": _Provisioner.kms_key,
+    "AWS::KMS::Alias": _Provisioner.kms_alias,
     "AWS::SES::ConfigurationSet": _Provisioner.ses_configuration_set,
     "AWS::SES::EmailIdentity": _Provisioner.ses_email_identity,
     "AWS::Scheduler::ScheduleGroup": _Provisioner.schedule_group,

@@ -407,12 +407,15 @@ def _cold_start() -> None:
     memory for a district of the same id.
     """
     from aws_lambda_powertools.utilities import parameters
+    from onpace_core.audit import checkpoint, keys
     from onpace_core.facts import program_rules
     from onpace_core.ingest.archive import s3_client
 
     parameters.clear_caches()
     program_rules._cache.clear()
     s3_client.cache_clear()  # made against the last stack's endpoint
+    keys.forget()  # the last stack's KMS key derived other chain keys
+    checkpoint.forget()
 
 
 def _union_environment(stack: ProvisionedStack, specs: list[FunctionSpec]) -> dict[str, str]:

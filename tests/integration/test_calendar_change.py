@@ -277,6 +277,9 @@ def test_stack_outputs_name_the_tables(local_stack: LocalStack) -> None:
         "OutboxTableName": "OUTBOX_TABLE",
         "AuditTableName": "AUDIT_TABLE",
         "ProgramsTableName": "PROGRAMS_TABLE",
+        "AuditChainKeyArn": "AUDIT_CHAIN_KEY",
+        "AuditCheckpointKeyArn": "AUDIT_CHECKPOINT_KEY",
+        "AuditCheckpointBucketName": "AUDIT_CHECKPOINT_BUCKET",
     }
     env = local_stack.function_env("EvaluateFunction")
     stack_name = f"onpace-{uuid.uuid4().hex[:8]}"
@@ -295,4 +298,6 @@ def test_stack_outputs_name_the_tables(local_stack: LocalStack) -> None:
     assert found.settings.programs_table == env["PROGRAMS_TABLE"]
     assert found.settings.audit_table == env["AUDIT_TABLE"]
     assert found.settings.enrollments_table == env["ENROLLMENTS_TABLE"]
+    assert found.settings.audit_chain_key == env["AUDIT_CHAIN_KEY"]
+    assert found.settings.audit_checkpoint_bucket == env["AUDIT_CHECKPOINT_BUCKET"]
     assert found.origin == f"stack {stack_name}"

@@ -152,3 +152,14 @@ def test_refusal_sweep_event(local_stack: LocalStack, repo_root: Path) -> None:
     assert local_stack.invoke("RefusalSweepFunction", event)["windows"] >= 1
     assert [e.type for e in read(district)] == ["ingest.rejected"]
     assert local_stack.invoke("RefusalSweepFunction", event)["windows"] == 0
+
+
+def test_audit_checkpoint_event(
+    local_stack: LocalStack, repo_root: Path, demo_district: LoadedDistrict
+) -> None:
+    """The hourly schedule's input: the demo district's chain head (its loads are audited) is
+    signed and written under the schedule's hour."""
+    result = local_stack.invoke(
+        "AuditCheckpointFunction", _event(repo_root, "auditcheckpoint_hourly_schedule.json")
+    )
+    assert f"checkpoints/{demo_district.district_id}/2026/09/25/12.json" in result["written"]

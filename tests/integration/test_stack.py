@@ -67,10 +67,15 @@ def test_hourly_schedule_targets_the_evaluation_planner(local_stack: LocalStack)
     scheduler = local_stack.client("scheduler")
     names = sorted(schedule["Name"] for schedule in scheduler.list_schedules()["Schedules"])
     assert names == [
+        "onpace-local-audit-checkpoint",
         "onpace-local-evaluation-planner",
         "onpace-local-morning-dispatcher",
         "onpace-local-refusal-sweep",
     ]
+    checkpoint = scheduler.get_schedule(Name=names[0])
+    assert checkpoint["ScheduleExpression"] == "cron(15 * * * ? *)"
+    assert checkpoint["Target"]["Arn"] == local_stack.attr("AuditCheckpointFunction", "Arn")
+    names = names[1:]
     schedule = scheduler.get_schedule(Name=names[0])
     assert schedule["ScheduleExpression"] == "cron(5 * * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -81,6 +86,24 @@ def test_hourly_schedule_targets_the_evaluation_planner(local_stack: LocalStack)
     dispatcher = scheduler.get_schedule(Name=names[1])
     assert dispatcher["ScheduleExpression"] == "cron(10 * * * ? *)"
     assert dispatcher["Target"]["Arn"] == local_stack.attr("DispatchFunction", "Arn")
+
+
+def test_audit_keys_and_the_object_locked_checkpoint_bucket(local_stack: LocalStack) -> None:
+    kms = local_stack.client("kms")
+    chain = kms.describe_key(KeyId=local_stack.ref("AuditChainKey"))["KeyMetadata"]
+    assert (chain["KeySpec"], chain["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    assert chain["Arn"] == local_stack.attr("AuditChainKey", "Arn")
+    signing = kms.describe_key(KeyId=local_stack.ref("AuditCheckpointKey"))["KeyMetadata"]
+    assert (signing["KeySpec"], signing["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    lock = local_stack.client("s3").get_object_lock_configuration(
+        Bucket=local_stack.ref("AuditCheckpointBucket")
+    )["ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    retention = lock["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("COMPLIANCE", 2190)
+    env = local_stack.function_env("NotifyFunction")
+    assert env["AUDIT_CHAIN_KEY"] == local_stack.ref("AuditChainKey")
+    assert env["AUDIT_CHECKPOINT_BUCKET"] == local_stack.ref("AuditCheckpointBucket")
 
 
 def test_dead_letter_queues(local_stack: LocalStack) -> None:
@@ -173,6 +196,7 @@ def test_code_resources_are_considered_but_not_created(local_stack: LocalStack) 
         "RosterImportFunction",
         "SesEventsFunction",
         "DispatchFunction",
+        "AuditCheckpointFunction",
         "RefusalSweepFunction",
     }
     assert {k for k, v in skipped.items() if v == "AWS::Lambda::Function"} == functions

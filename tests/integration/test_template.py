@@ -100,6 +100,7 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         "SesEventsFunction",
         "DispatchFunction",
         "RefusalSweepFunction",
+        "AuditCheckpointFunction",
     }
     for logical_id, function in functions.items():
         props = function["Properties"]
@@ -107,7 +108,12 @@ def test_functions_share_runtime_architecture_and_layers(cfn: dict[str, Any]) ->
         assert props["Architectures"] == ["arm64"], logical_id
         # The roster import holds a whole district's export in memory, and may take minutes.
         batch = logical_id == "RosterImportFunction"
-        evaluation = logical_id in ("EvaluateFunction", "EvaluateWorkerFunction", "DispatchFunction")
+        evaluation = logical_id in (
+            "EvaluateFunction",
+            "EvaluateWorkerFunction",
+            "DispatchFunction",
+            "AuditCheckpointFunction",
+        )
         assert props["MemorySize"] == (2048 if logical_id == "RosterImportFunction" else 512), logical_id
         assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
         assert {ref["Ref"] for ref in props["Layers"]} == set(layers), logical_id
@@ -127,6 +133,7 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "SesEventsFunction": "ses_events_handler.lambda_handler",
         "DispatchFunction": "dispatch_handler.lambda_handler",
         "RefusalSweepFunction": "refusal_sweep_handler.lambda_handler",
+        "AuditCheckpointFunction": "audit_checkpoint_handler.lambda_handler",
     }
     # The Canvas queue's function is an ingest function: the same code, another handler.
     folders = {
@@ -135,6 +142,7 @@ def test_function_specs_point_at_existing_folders_with_unique_modules(template_p
         "RosterImportFunction": "roster",
         "EvaluateWorkerFunction": "evaluate",
         "SesEventsFunction": "ses_events",
+        "AuditCheckpointFunction": "audit_checkpoint",
     }
     for spec in specs.values():
         assert spec.code_dir.is_dir(), spec
@@ -252,6 +260,7 @@ def test_hourly_evaluation_planner_schedule(cfn: dict[str, Any]) -> None:
     """One UTC schedule for every zone: the planner picks the programs whose day began."""
     schedules = _of_type(cfn, "AWS::Scheduler::Schedule")
     assert sorted(schedules) == [
+        "AuditCheckpointFunctionHourlyCheckpoint",
         "DispatchFunctionHourlyDispatch",
         "EvaluateFunctionHourlyPlan",
         "RefusalSweepFunctionSweep",
@@ -528,6 +537,118 @@ def test_notify_sends_only_as_the_sender_through_the_configuration_set(cfn: dict
     resources = [r["Fn::Sub"] for r in ses[0]["Resource"]]
     assert all(":identity/" in r or ":configuration-set/" in r for r in resources)
     assert any(r.endswith("configuration-set/${NoticesConfigurationSet}") for r in resources)
+
+
+# -- the audit log: added to, never changed ----------------------------------------------------
+
+# What a role may do on the audit table: append (a put, conditional in the code) and read.
+AUDIT_ACTIONS = {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"}
+
+
+def _names(value: Any) -> set[str]:
+    """The logical ids a statement's resource or action value refers to (GetAtt, Sub, Ref)."""
+    return set(references(value)) if isinstance(value, (dict, list)) else set()
+
+
+def _function_roles(cfn: dict[str, Any]) -> dict[str, str]:
+    return {
+        logical_id: function["Properties"]["Role"]["Fn::GetAtt"][0]
+        for logical_id, function in _of_type(cfn, "AWS::Lambda::Function").items()
+    }
+
+
+def _role_statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [s for r, s in _statements(cfn) if r == role and s.get("Effect") == "Allow"]
+
+
+def test_no_function_may_update_or_delete_an_audit_row(cfn: dict[str, Any]) -> None:
+    """Every function's role allows at most PutItem (and reads) on the audit table: no
+    UpdateItem, DeleteItem or BatchWriteItem, and no DynamoDB write on a wildcard resource.
+    IAM cannot require the put's ConditionExpression; ``audit_overwrites`` (run on every call
+    the integration tests record) and the MAC chain with its checkpoints cover that."""
+    writers = set()
+    for function, role in _function_roles(cfn).items():
+        for statement in _role_statements(cfn, role):
+            actions = {str(a) for a in _as_list(statement["Action"])}
+            resources = _as_list(statement.get("Resource", []))
+            on_audit = any("AuditTable" in _names(r) for r in resources)
+            if on_audit:
+                assert actions <= AUDIT_ACTIONS, (
+                    f"{function} may {sorted(actions - AUDIT_ACTIONS)} audit rows"
+                )
+                if "dynamodb:PutItem" in actions:
+                    writers.add(function)
+            for resource in resources:
+                if isinstance(resource, str) and "*" in resource:
+                    writes = {a for a in actions if a.startswith("dynamodb:") and "Get" not in a}
+                    assert not writes - {"dynamodb:Query", "dynamodb:Scan"}, f"{function}: {statement}"
+    assert writers == {
+        "IngestFunction",
+        "CanvasQueueFunction",
+        "EvaluateFunction",
+        "EvaluateWorkerFunction",
+        "NotifyFunction",
+        "SesEventsFunction",
+        "RosterImportFunction",
+        "ConsoleFunction",
+        "RefusalSweepFunction",
+    }
+
+
+def _grants(cfn: dict[str, Any], action: str, resource: str) -> set[str]:
+    """The functions whose role allows ``action`` on (something of) the logical id ``resource``."""
+    found = set()
+    for function, role in _function_roles(cfn).items():
+        for statement in _role_statements(cfn, role):
+            if action in _as_list(statement["Action"]) and any(
+                resource in _names(r) for r in _as_list(statement.get("Resource", []))
+            ):
+                found.add(function)
+    return found
+
+
+def test_audit_keys_and_checkpoints_least_privilege(cfn: dict[str, Any]) -> None:
+    """The writers derive chain keys (GenerateMac); only the checkpoint function signs and
+    writes checkpoints; the console verifies them; nobody may delete or re-lock one."""
+    writers = _grants(cfn, "dynamodb:PutItem", "AuditTable")
+    assert _grants(cfn, "kms:GenerateMac", "AuditChainKey") == writers
+    assert _grants(cfn, "kms:Sign", "AuditCheckpointKey") == {"AuditCheckpointFunction"}
+    assert _grants(cfn, "s3:PutObject", "AuditCheckpointBucket") == {"AuditCheckpointFunction"}
+    assert _grants(cfn, "kms:Verify", "AuditCheckpointKey") == {"ConsoleFunction"}
+    assert _grants(cfn, "s3:GetObject", "AuditCheckpointBucket") == {"ConsoleFunction"}
+    assert _grants(cfn, "s3:ListBucket", "AuditCheckpointBucket") == {"ConsoleFunction"}
+    assert "AuditCheckpointFunction" not in writers
+    for action in (
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:PutObjectRetention",
+        "s3:BypassGovernanceRetention",
+        "s3:PutBucketObjectLockConfiguration",
+        "kms:ScheduleKeyDeletion",
+    ):
+        assert not _grants(cfn, action, "AuditCheckpointBucket") | _grants(cfn, action, "AuditCheckpointKey")
+    chain = cfn["Resources"]["AuditChainKey"]["Properties"]
+    assert (chain["KeySpec"], chain["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    signing = cfn["Resources"]["AuditCheckpointKey"]["Properties"]
+    assert (signing["KeySpec"], signing["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+
+
+def test_checkpoint_bucket_locks_each_object_in_compliance_mode(cfn: dict[str, Any]) -> None:
+    props = cfn["Resources"]["AuditCheckpointBucket"]["Properties"]
+    assert props["ObjectLockEnabled"] is True
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    lock = props["ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    assert lock["Rule"]["DefaultRetention"] == {
+        "Mode": "COMPLIANCE",
+        "Days": {"Ref": "AuditCheckpointRetentionDays"},
+    }
+    assert "LifecycleConfiguration" not in props  # nothing may expire a locked checkpoint early
+    schedule = _of_type(cfn, "AWS::Scheduler::Schedule")["AuditCheckpointFunctionHourlyCheckpoint"]
+    assert _HOURLY_CRON.fullmatch(schedule["Properties"]["ScheduleExpression"])
+
+
+_HOURLY_CRON = re.compile(r"cron\(\d+ \* \* \* \? \*\)")
 
 
 # -- the resolver ------------------------------------------------------------------------------

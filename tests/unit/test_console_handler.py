@@ -264,6 +264,10 @@ def test_verify_reports_the_callers_chain(
         "intact": True,
         "first_broken_seq": None,
         "problem": None,
+        # No checkpoint run yet in this test (tests/integration/test_audit_tamper.py has them).
+        "checkpoint": None,
+        "checkpoint_seq": None,
+        "checkpoints_checked": 0,
     }
 
 
@@ -284,7 +288,7 @@ def test_verify_reports_a_tampered_entry(
     _, _, report = call(admin, "/console/api/audit/verify")
     assert report["intact"] is False
     assert report["first_broken_seq"] == 2
-    assert report["problem"] == "content changed after it was written"
+    assert report["problem"] == "entry 2 changed after it was written (its MAC does not match)"
 
     status, _, html = call(admin, "/console/views/audit", {"verify": "1"})
     assert status == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from onpace_local.iam import AwsCall, required, role_statements, unpermitted
+from onpace_local.iam import AwsCall, audit_overwrites, required, role_statements, unpermitted
 from onpace_local.provision import ProvisionedStack
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/"
@@ -106,4 +106,58 @@ def test_secrets_by_name_and_queues_by_url_are_checked_by_arn() -> None:
     assert unpermitted(stack, calls) == [
         f"Fn: secretsmanager:GetSecretValue on {account}:secret:other/d-1 (GetSecretValue)",
         "Fn: sqs:SendMessage on arn:aws:sqs:us-east-1:123456789012:other (SendMessage)",
+    ]
+
+
+def test_kms_calls_are_checked_by_key_arn_and_listing_needs_list_bucket() -> None:
+    key_arn = "arn:aws:kms:us-east-1:123456789012:key/k-1"
+    kms = {"Effect": "Allow", "Action": "kms:GenerateMac", "Resource": key_arn}
+    listing = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::cp"}
+    stack = _stack([kms, listing])
+    stack.params.update({"AWS::Partition": "aws", "AWS::AccountId": "123456789012"})
+    calls = [
+        AwsCall("Fn", "kms", "GenerateMac", {"KeyId": "k-1", "Message": b"x"}),
+        AwsCall("Fn", "kms", "GenerateMac", {"KeyId": "k-2", "Message": b"x"}),
+        AwsCall("Fn", "kms", "Sign", {"KeyId": "k-1", "Message": b"x"}),
+        AwsCall("Fn", "s3", "ListObjectsV2", {"Bucket": "cp", "Prefix": "checkpoints/d/"}),
+        AwsCall("Fn", "s3", "ListObjectsV2", {"Bucket": "other"}),
+    ]
+    assert unpermitted(stack, calls) == [
+        "Fn: kms:GenerateMac on arn:aws:kms:us-east-1:123456789012:key/k-2 (GenerateMac)",
+        f"Fn: kms:Sign on {key_arn} (Sign)",
+        "Fn: s3:ListBucket on arn:aws:s3:::other (ListObjectsV2)",
+    ]
+
+
+def test_audit_writes_must_be_puts_of_a_new_seq() -> None:
+    stack = _stack([])
+    stack.refs["AuditTable"] = "audit-t"  # the template's logical id of the audit table
+    new_seq = {
+        "TableName": "audit-t",
+        "ConditionExpression": "attribute_not_exists (#0)",
+        "ExpressionAttributeNames": {"#0": "seq"},
+    }
+    calls = [
+        AwsCall("Fn", "dynamodb", "PutItem", new_seq),
+        AwsCall("Fn", "dynamodb", "TransactWriteItems", {"TransactItems": [{"Put": new_seq}]}),
+        AwsCall("Fn", "dynamodb", "PutItem", {"TableName": "items-t"}),  # another table: not ours
+        AwsCall("A", "dynamodb", "PutItem", {"TableName": "audit-t"}),
+        AwsCall(
+            "B",
+            "dynamodb",
+            "PutItem",
+            {**new_seq, "ExpressionAttributeNames": {"#0": "district_id"}},  # a condition, the wrong one
+        ),
+        AwsCall(
+            "C", "dynamodb", "TransactWriteItems", {"TransactItems": [{"Update": {"TableName": "audit-t"}}]}
+        ),
+        AwsCall("D", "dynamodb", "DeleteItem", {"TableName": "audit-t"}),
+        AwsCall("E", "dynamodb", "BatchWriteItem", {"RequestItems": {"audit-t": []}}),
+    ]
+    assert audit_overwrites(stack, calls) == [
+        "A: audit put without attribute_not_exists(seq) (PutItem)",
+        "B: audit put without attribute_not_exists(seq) (PutItem)",
+        "C: Update of an audit row (TransactWriteItems)",
+        "D: Delete of an audit row (DeleteItem)",
+        "E: BatchWriteItem on the audit table",
     ]

@@ -93,6 +93,7 @@ def test_custom_metric_alarms_name_what_the_handlers_emit() -> None:
         "Decisions",
         "NoticesSent",
         "SesSendingBlocked",
+        "AuditCheckpointRuns",
     }
     for metric in custom:
         assert metric["Namespace"] == ENV["POWERTOOLS_METRICS_NAMESPACE"]
@@ -104,6 +105,13 @@ def test_a_day_without_evaluation_is_breaching() -> None:
     props = RESOURCES["EvaluationMissedAlarm"]["Properties"]
     assert props["TreatMissingData"] == "breaching"
     assert props["Period"] * props["EvaluationPeriods"] == 24 * 3600
+    assert props["DatapointsToAlarm"] == props["EvaluationPeriods"]
+
+
+def test_two_hours_without_an_audit_checkpoint_are_breaching() -> None:
+    props = RESOURCES["AuditCheckpointMissedAlarm"]["Properties"]
+    assert props["TreatMissingData"] == "breaching"
+    assert props["Period"] * props["EvaluationPeriods"] == 2 * 3600
     assert props["DatapointsToAlarm"] == props["EvaluationPeriods"]
 
 

@@ -69,6 +69,12 @@ class Settings:
     evaluate_dlq_url: str = ""
     evaluation_shard_size: int = 500
     evaluation_max_receives: int = 4
+    # Tamper evidence of the audit log (audit/keys.py, audit/checkpoint.py): the KMS HMAC key
+    # each district's chain key is derived from, the KMS signing key of the hourly checkpoints
+    # and the object-locked bucket they are written to.
+    audit_chain_key: str = ""
+    audit_checkpoint_key: str = ""
+    audit_checkpoint_bucket: str = ""
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

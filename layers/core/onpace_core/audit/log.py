@@ -1,14 +1,20 @@
 """Append to and read the audit log.
 
-Each district's log is a chain: entry ``seq`` stores the SHA-256 of its own canonical content
-together with the hash of entry ``seq - 1``. Changing, removing or reordering any entry breaks
-every hash after it, which :func:`verify_chain` reports. Appends take the next ``seq`` with a
-conditional put, so two writers never get the same number and never fork the chain.
+Each district's log is a keyed chain: entry ``seq`` stores (in ``hash``) the HMAC-SHA256, under
+the district's chain key (``audit/keys.py``, derived in KMS), of the canonical form of every
+attribute it stores, the index attributes included and ``prev_hash`` (the MAC of entry
+``seq - 1``) among them. Changing, removing or reordering any entry breaks its MAC or the link
+after it, and only a holder of the KMS key can compute new MACs. Appends take the next ``seq``
+with a conditional put, so two writers never get the same number and never fork the chain.
+Hourly signed checkpoints outside the table (``audit/checkpoint.py``) catch what the chain
+alone cannot: a deleted tail, and a rewrite by a holder of the key. :func:`verify_chain`
+checks both.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import random
 import time
@@ -23,6 +29,8 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from onpace_core.audit.checkpoint import StoredCheckpoint, checkpoint_keys, read_checkpoint
+from onpace_core.audit.keys import bound_settings, district_key
 from onpace_core.store.models import AuditModel
 
 GENESIS = "0" * 64
@@ -57,29 +65,24 @@ def iso_instant(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _canonical(item: AuditModel) -> bytes:
-    content = {
-        "district_id": item.district_id,
-        "seq": int(item.seq),
-        "at": item.at,
-        "on": item.on,
-        "type": item.type,
-        "actor": item.actor,
-        "rule_id": item.rule_id,
-        "policy_version": item.policy_version,
-        "program_id": item.program_id,
-        "student_id": item.student_id,
-        "class_id": item.class_id,
-        "notice_id": item.notice_id,
-        "summary": item.summary,
-        "detail": item.detail,
-        "prev_hash": item.prev_hash,
-    }
+# The attribute that holds the entry's own MAC: the one stored attribute the MAC cannot cover.
+MAC_ATTRIBUTE = "hash"
+
+
+def canonical(item: AuditModel) -> bytes:
+    """Every attribute ``item`` stores but its MAC, in DynamoDB's typed form, as sorted JSON.
+
+    Generic over the model: an attribute added to ``AuditModel`` (an index key, say) is covered
+    the moment it exists, without this function naming it. Absent (null) attributes are left
+    out, as DynamoDB leaves them out of the stored item.
+    """
+    content = {name: value for name, value in item.serialize().items() if name != MAC_ATTRIBUTE}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_hash(item: AuditModel) -> str:
-    return hashlib.sha256(_canonical(item)).hexdigest()
+def entry_mac(item: AuditModel, key: bytes) -> str:
+    """The entry's MAC under the district's chain ``key`` (hex)."""
+    return hmac.new(key, canonical(item), hashlib.sha256).hexdigest()
 
 
 def _head(district_id: str) -> AuditModel | None:
@@ -113,7 +116,7 @@ def _item(district_id: str, seq: int, prev_hash: str, entry: AuditEntry, at: str
         prev_hash=prev_hash,
         hash="",
     )
-    item.hash = entry_hash(item)
+    item.hash = entry_mac(item, district_key(district_id))
     return item
 
 
@@ -275,31 +278,97 @@ def later_for_student(district_id: str, student_id: str, after_seq: int) -> Iter
 
 @dataclass(frozen=True)
 class ChainReport:
+    """What :func:`verify_chain` found: intact, or the first bad entry and what is wrong with it.
+
+    ``checkpoint`` names the checkpoint object a problem concerns (or the newest one checked);
+    ``checkpoints_checked`` counts the signatures verified.
+    """
+
     district_id: str
     entries: int
     intact: bool
     first_broken_seq: int | None = None
     problem: str | None = None
+    checkpoint: str | None = None
+    checkpoint_seq: int | None = None
+    checkpoints_checked: int = 0
 
 
 def _ascending(district_id: str) -> Iterator[AuditModel]:
     return iter(AuditModel.query(district_id, scan_index_forward=True, consistent_read=True))
 
 
-def verify_chain(district_id: str) -> ChainReport:
-    """Recompute every hash of the district's chain in order; report the first break."""
+def verify_chain(district_id: str, *, all_checkpoints: bool = False) -> ChainReport:
+    """Check the district's chain in order, and against its checkpoints; report the first break.
+
+    Every entry: ``seq`` follows the one before, ``prev_hash`` is that entry's MAC, and its own
+    MAC under the district's key matches. The newest checkpoint (every one with
+    ``all_checkpoints``): its signature verifies, the log still holds entry ``seq``, and that
+    entry carries the MAC it recorded. Costs the chain's Queries, one KMS GenerateMac (the key),
+    and per checkpoint checked one GetObject and one KMS Verify, plus the ListObjectsV2 pages.
+    """
+    checked: list[StoredCheckpoint] = []
+    if bound_settings().audit_checkpoint_bucket:
+        objects = list(checkpoint_keys(district_id))
+        for name in objects if all_checkpoints else objects[-1:]:
+            stored = read_checkpoint(district_id, name)
+            if not stored.signature_valid or stored.checkpoint is None:
+                return ChainReport(district_id, 0, False, None, stored.problem, name, None, len(checked))
+            checked.append(stored)
+    newest = checked[-1] if checked else None
+    newest_key = newest.object_key if newest else None
+    newest_seq = newest.checkpoint.seq if newest and newest.checkpoint else None
+    pinned: dict[int, list[StoredCheckpoint]] = {}
+    for stored in checked:
+        assert stored.checkpoint is not None
+        pinned.setdefault(stored.checkpoint.seq, []).append(stored)
+
+    def broken(seq: int | None, count: int, problem: str, key: str | None = newest_key) -> ChainReport:
+        at = next((c.checkpoint.seq for c in checked if c.object_key == key and c.checkpoint), newest_seq)
+        return ChainReport(district_id, count, False, seq, problem, key, at, len(checked))
+
+    chain_key = district_key(district_id)
     prev = GENESIS
     expected_seq = 1
     count = 0
+    last_matching: StoredCheckpoint | None = None
     for item in _ascending(district_id):
         count += 1
         seq = int(item.seq)
         if seq != expected_seq:
-            return ChainReport(district_id, count, False, seq, f"entry {expected_seq} is missing")
+            return broken(expected_seq, count, f"entry {expected_seq} is missing (the next entry is {seq})")
         if item.prev_hash != prev:
-            return ChainReport(district_id, count, False, seq, "does not follow the entry before it")
-        if entry_hash(item) != item.hash:
-            return ChainReport(district_id, count, False, seq, "content changed after it was written")
+            return broken(seq, count, f"entry {seq} does not follow entry {seq - 1} (its prev_hash differs)")
+        if not hmac.compare_digest(entry_mac(item, chain_key), item.hash):
+            return broken(seq, count, f"entry {seq} changed after it was written (its MAC does not match)")
+        for stored in pinned.get(seq, []):
+            assert stored.checkpoint is not None
+            if not hmac.compare_digest(stored.checkpoint.mac, item.hash):
+                since = (
+                    f"after checkpoint {last_matching.object_key} (entry {seq_of(last_matching)}), "
+                    if last_matching
+                    else ""
+                )
+                return broken(
+                    seq,
+                    count,
+                    f"entry {seq} is not the entry checkpoint {stored.object_key} recorded: the chain "
+                    f"up to it was rewritten {since}and MACed again with the chain key",
+                    stored.object_key,
+                )
+            last_matching = stored
         prev = item.hash
         expected_seq += 1
-    return ChainReport(district_id, count, True)
+    if newest_seq is not None and count < newest_seq:
+        return broken(
+            count + 1,
+            count,
+            f"tail deleted after checkpoint {newest_key}: it recorded {newest_seq} entries, "
+            f"the log holds {count} (entries {count + 1}..{newest_seq} are missing)",
+        )
+    return ChainReport(district_id, count, True, None, None, newest_key, newest_seq, len(checked))
+
+
+def seq_of(stored: StoredCheckpoint) -> int | None:
+    """The ``seq`` a checkpoint object recorded (``None`` if it was unreadable)."""
+    return stored.checkpoint.seq if stored.checkpoint else None

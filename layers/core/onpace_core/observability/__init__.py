@@ -51,6 +51,8 @@ SES_EVENTS_RECORDED = "SesEventsRecorded"
 SES_EVENTS_IGNORED = "SesEventsIgnored"
 SES_EVENTS_UNKNOWN = "SesEventsUnknown"
 ADDRESSES_SUPPRESSED = "AddressesSuppressed"
+AUDIT_CHECKPOINTS_WRITTEN = "AuditCheckpointsWritten"
+AUDIT_CHECKPOINT_RUNS = "AuditCheckpointRuns"  # one per completed hourly run (an alarm when missing)
 
 # Powertools shares one metric set between instances: the wrappers and the handlers' decorators
 # add to and flush the same set.
