@@ -172,6 +172,10 @@ VERIFY_RESPONSES: dict[int, OpenAPIResponse] = {
                         "intact": {"type": "boolean"},
                         "first_broken_seq": {"type": ["integer", "null"]},
                         "problem": _NULLABLE_STRING,
+                        # The signed checkpoint (S3 key) a problem concerns, or the newest checked.
+                        "checkpoint": _NULLABLE_STRING,
+                        "checkpoint_seq": {"type": ["integer", "null"]},
+                        "checkpoints_checked": {"type": "integer", "minimum": 0},
                     },
                 }
             }

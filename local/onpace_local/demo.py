@@ -36,7 +36,7 @@ from onpace_core.store.models import OutboxModel, RawEventModel, SuppressionMode
 
 from onpace_local.demo_feeds import FEEDS, FORMATS, FeedTally, LmsDirectory, send_day
 from onpace_local.district import LoadedDistrict, read_district, store_district
-from onpace_local.evaluation import dispatch_morning, run_day
+from onpace_local.evaluation import checkpoint_audit, dispatch_morning, run_day
 from onpace_local.gateway import GatewayHandle, bind_gateway, serve_gateway
 from onpace_local.identity_provider import LocalUser
 from onpace_local.mail_folder import MailFolder, write_mail_folder
@@ -394,6 +394,9 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
             report = replay_term(stack, district, gateway.url, events, options, out, directory)
             sandbox_refusal(stack, gateway.url)
             report_refusals(stack)
+            # The hourly checkpoint (a signed, object-locked copy of each chain's head), so the
+            # console's chain check has one to hold the log to.
+            checkpoint_audit(stack, datetime.now(UTC))
             report.mail = write_mail_folder(stack.sent_emails(), options.mail_dir)
             print("", file=out)
             print(report.render(), file=out, flush=True)
