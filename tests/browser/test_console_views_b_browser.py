@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import ARTIFACTS, WIDTHS, assert_accessible
 from tests.integration.districts import SampleDistrict, evaluate, make_district, term_due_next_week
 from tests.integration.test_console_domain_b import NEEDS_APPROVAL, PACING
+from tests.integration.test_notify import _event_for, _insert, _notice
 from tests.pdf_text import pdf_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.dynamodb(needs="transactions")]
@@ -186,3 +187,22 @@ def test_health_lists_a_suppressed_address_and_clears_it(
     page.get_by_test_id("clear-suppression").click()
     expect(page.get_by_test_id("health-result")).to_have_attribute("data-state", "recorded")
     expect(page.get_by_test_id("suppressed-item")).to_have_count(0)
+
+
+def test_the_record_of_disclosures_lists_each_party_a_notice_went_to(
+    signed_in_page: Callable[..., Page], local_stack: LocalStack
+) -> None:
+    notice = _insert(_notice())
+    assert local_stack.invoke("NotifyFunction", _event_for(local_stack, notice)) == {"batchItemFailures": []}
+    page = signed_in_page(notice.district_id, view="disclosures?student=stu-1")
+    rows = page.get_by_test_id("disclosure-row")
+    expect(rows.first).to_be_visible()
+    table = page.get_by_test_id("disclosures-table")
+    expect(table).to_contain_text("ana@family.example")
+    expect(table).to_contain_text("parent (99.32(d)(1))")
+    expect(table).to_contain_text("cps.pacing.ipr_warning_2w")
+    check_widths(page, "disclosures-rows")
+    page.get_by_label("Mask addresses (for a copy that leaves the office)").check()
+    page.get_by_role("button", name="Show record").click()
+    expect(table).to_contain_text("a***@family.example")
+    expect(table).not_to_contain_text("ana@family.example")
