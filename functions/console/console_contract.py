@@ -477,7 +477,11 @@ APPEAL_FORM = _form(
 )
 
 SUPPRESSION_CLEAR_FORM = _form(
-    ["id"], {"id": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The entry's id"}}
+    ["id"],
+    {
+        "id": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The entry's id"},
+        "days": {"type": "string", "description": "The period the view shows again (1 to 31; 7 when empty)"},
+    },
 )
 
 _STUDENT = {

@@ -3,7 +3,8 @@ queues hold of it, as its audit log records them), suppressed addresses, and per
 notices decided, sent and delivered (``onpace_core.console.health``).
 
 ``GET /console/views/health?days=`` (1–31, default 7; the view fragment) and
-``POST /console/views/health/suppressions/clear`` (``id``, with the CSRF field): clears one
+``POST /console/views/health/suppressions/clear`` (``id``, ``days`` of the view, with the CSRF
+field): clears one
 suppressed address, as ``DELETE /console/api/suppressions`` does (audited
 ``suppression.cleared``), and shows the view again; a second submit says it was cleared already.
 """
@@ -32,6 +33,12 @@ router = APIGatewayHttpRouter()
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 31  # onpace_core.console.health.MAX_DAYS (not imported at cold start)
+
+
+def _days(raw: str | None) -> int:
+    """The period in days: 1 to ``MAX_DAYS``, ``DEFAULT_DAYS`` when absent or empty."""
+    text = (raw or "").strip()
+    return whole_number("days", text, 1, MAX_DAYS) if text else DEFAULT_DAYS
 
 
 def render_health(district_id: str, days: int, result: dict[str, str] | None = None) -> Response[Any]:
@@ -66,9 +73,9 @@ def render_health(district_id: str, days: int, result: dict[str, str] | None = N
 )
 def health_view() -> Response[Any]:
     caller = current_caller()
-    raw = (router.current_event.query_string_parameters or {}).get("days") or ""
-    days = whole_number("days", raw, 1, MAX_DAYS) if raw.strip() else DEFAULT_DAYS
-    return render_health(caller.district, days)
+    return render_health(
+        caller.district, _days((router.current_event.query_string_parameters or {}).get("days"))
+    )
 
 
 @router.post(
@@ -91,4 +98,4 @@ def suppression_clear_form() -> Response[Any]:
             "state": "already",
             "message": "Already cleared (or not on your district's list): nothing changed.",
         }
-    return render_health(caller.district, DEFAULT_DAYS, result)
+    return render_health(caller.district, _days(form.get("days")), result)

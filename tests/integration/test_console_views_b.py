@@ -202,8 +202,9 @@ def test_health_shows_suppressions_and_clears_one_by_form(
     assert status == 400
 
     entry_id = address_hash("gone@family.example")
-    status, _, html = session.post_form(CLEAR, {"id": entry_id})
+    status, _, html = session.post_form(CLEAR, {"id": entry_id, "days": "31"})
     assert status == 200 and _result(html) == "recorded" and "g***@family.example" not in html
+    assert "Health, last 31 days" in html  # the period the admin was looking at
     status, _, html = session.post_form(CLEAR, {"id": entry_id})
     assert _result(html) == "already"
     (entry,) = _admin_entries(d)
