@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import urllib.error
@@ -122,9 +123,31 @@ class ConsoleSession:
         """``(status, headers, body)``; the body parsed when it is JSON."""
         target = f"{self.url}{path}" + (f"?{urlencode(query)}" if query else "")
         status, answer_headers, raw = http(target, method, body, self.headers(district, **(headers or {})))
-        if answer_headers.get("content-type", "").startswith("application/json"):
+        kind = answer_headers.get("content-type", "")
+        if kind.startswith("application/json"):
             return status, answer_headers, json.loads(raw) if raw else None
+        if kind.startswith("application/pdf"):
+            return status, answer_headers, raw  # bytes: a download
         return status, answer_headers, raw.decode("utf-8")
+
+    def csrf(self) -> str:
+        """The CSRF field the console's views put in their forms for this sign-in (an HMAC of the
+        bearer token: console_access.csrf_token)."""
+        return hmac.new(self.token.encode("utf-8"), b"onpace-console-csrf-v1", hashlib.sha256).hexdigest()
+
+    def post_form(
+        self, path: str, fields: dict[str, str], district: str | None = None, csrf: bool = True
+    ) -> tuple[int, dict[str, str], Any]:
+        """POST ``fields`` form-urlencoded as the shell does, with the CSRF field unless ``csrf``
+        is False."""
+        body = {**({"csrf": self.csrf()} if csrf else {}), **fields}
+        return self.request(
+            "POST",
+            path,
+            body=urlencode(body).encode(),
+            district=district,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
 
     def get(
         self, path: str, query: dict[str, str] | None = None, district: str | None = None

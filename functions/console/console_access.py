@@ -67,6 +67,10 @@ class CsrfError(Exception):
     """A form was posted without the CSRF token of the caller's sign-in."""
 
 
+class NotFoundError(LookupError):
+    """The request names nothing of the caller's district (another district's item included)."""
+
+
 class BadQueryError(ValueError):
     """A query parameter is malformed; the message says which and why."""
 
@@ -224,6 +228,11 @@ def html_response(
     )
 
 
+def no_store_headers() -> dict[str, str]:
+    """The security headers of an answer that is not HTML or JSON (a download): never cached."""
+    return dict(_COMMON_HEADERS)
+
+
 def json_response(status: HTTPStatus, body: Mapping[str, Any]) -> Response[Any]:
     """A JSON answer with the security headers (never cached: it may name students)."""
     return Response(
@@ -283,3 +292,20 @@ def filter_text(name: str, raw: str | None) -> str | None:
     if len(text) > MAX_FILTER_LENGTH:
         raise BadQueryError(f"{name} must be at most {MAX_FILTER_LENGTH} characters long")
     return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Posted forms.
+
+MAX_FORM_BYTES = 16_384
+
+
+def posted_form(event: Any) -> dict[str, str]:
+    """The fields of a form-urlencoded POST (the shell's fetch of a view's form), first value of
+    each; a body over ``MAX_FORM_BYTES`` is a ``BadQueryError`` (no console form is that big)."""
+    from urllib.parse import parse_qs
+
+    raw = event.decoded_body or ""
+    if len(raw) > MAX_FORM_BYTES:
+        raise BadQueryError(f"the form is over {MAX_FORM_BYTES} bytes")
+    return {name: values[0] for name, values in parse_qs(raw, keep_blank_values=True).items()}

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # the types only: importing Powertools' OpenAPI modules costs
 # The operation's whole parameter list (local/onpace_local/openapi.py puts it in place of the
 # path parameters Powertools infers from the handler's signature).
 PARAMETERS = "x-onpace-parameters"
+# A form's request body (local/onpace_local/openapi.py puts it in place as ``requestBody``).
+REQUEST_BODY = "x-onpace-request-body"
 
 TAG = "Console"
 JSON = "application/json"
@@ -408,3 +410,142 @@ NOTICE_EMAIL_RESPONSES: dict[int, OpenAPIResponse] = {
     404: _message("No such notice in the district, or no email kept for that recipient"),
     **_STORE,
 }
+
+
+# -- Upcoming, work queues, evidence packet, disclosures, health (views B) -----------------------
+
+UPCOMING_VIEW_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "days",
+        "in": "query",
+        "required": False,
+        "description": "1: tomorrow; 7: the next 7 days (also when absent or empty)",
+        "schema": {"enum": ["1", "7", ""]},
+    }
+]
+
+UPCOMING_VIEW_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "A preview of the decisions of the next evaluations, by day (nothing sent)",
+        "content": _FRAGMENT,
+    },
+    **_COMMON,
+    400: _message("days is not 1 or 7"),
+    **_STORE,
+}
+
+FORM_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": (
+            "The view again: what the form did on top (recorded, already done, or what is missing), "
+            "the queue without the item"
+        ),
+        "content": _FRAGMENT,
+    },
+    **_COMMON,
+    400: _message("A malformed field (the message says which)"),
+    403: _message("No or a wrong CSRF field, or a district the sign-in token does not name"),
+    404: _message("The item is not one of the district's"),
+    **_STORE,
+}
+
+
+def _form(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    fields = {"csrf": {"type": "string", "description": "The view's CSRF token (hidden field)"}, **properties}
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "required": ["csrf", *required], "properties": fields}
+            }
+        },
+    }
+
+
+APPROVAL_FORM = _form(
+    ["ref", "decision"],
+    {
+        "ref": {"type": "string", "description": "The held enrollment's key"},
+        "decision": {"enum": ["approve", "reject"]},
+        "reason": {"type": "string", "maxLength": 1000, "description": "Required to reject"},
+    },
+)
+
+APPEAL_FORM = _form(
+    ["ref", "outcome", "note"],
+    {
+        "ref": {"type": "string", "description": "The notice id of the action appealed"},
+        "outcome": {"enum": ["granted", "denied", "withdrawn"]},
+        "note": {"type": "string", "minLength": 1, "maxLength": 1000},
+    },
+)
+
+SUPPRESSION_CLEAR_FORM = _form(
+    ["id"],
+    {
+        "id": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The entry's id"},
+        "days": {"type": "string", "description": "The period the view shows again (1 to 31; 7 when empty)"},
+    },
+)
+
+_STUDENT = {
+    "name": "student",
+    "in": "query",
+    "description": "The student's sourcedId",
+    "schema": {"type": "string", "maxLength": 256},
+}
+_CLASS = {
+    "name": "class",
+    "in": "query",
+    "description": "The class's sourcedId",
+    "schema": {"type": "string", "maxLength": 256},
+}
+
+PACKET_VIEW_PARAMETERS: list[dict[str, Any]] = [
+    {**_STUDENT, "required": False, "description": "The student's sourcedId (absent: a picker)"},
+    {**_CLASS, "required": False, "description": "The class's sourcedId (absent: a picker)"},
+]
+
+PACKET_VIEW_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "The evidence packet (printable), or a picker", "content": _FRAGMENT},
+    **_COMMON,
+    404: _message("The district has no such enrollment"),
+    **_STORE,
+}
+
+PACKET_PDF_PARAMETERS: list[dict[str, Any]] = [
+    {**_STUDENT, "required": True},
+    {**_CLASS, "required": True},
+]
+
+PACKET_PDF_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The evidence packet as a PDF (an attachment, never cached)",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    **_COMMON,
+    400: _message("student or class missing or malformed"),
+    404: _message("The district has no such enrollment"),
+    **_STORE,
+}
+
+DISCLOSURES_VIEW_PARAMETERS: list[dict[str, Any]] = [
+    {**_STUDENT, "required": False, "description": "The student's sourcedId (absent: a picker)"},
+    {
+        "name": "masked",
+        "in": "query",
+        "required": False,
+        "description": "1: addresses masked (a copy that leaves the office)",
+        "schema": {"enum": ["1", ""]},
+    },
+]
+
+HEALTH_VIEW_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "days",
+        "in": "query",
+        "required": False,
+        "description": "The period, 1 to 31 days (7 when absent or empty)",
+        "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 31}, _EMPTY]},
+    }
+]

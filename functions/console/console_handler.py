@@ -4,7 +4,9 @@
 ``DistrictAdmins`` JWT authorizer and acts for ``console_access.current_caller()``'s district:
 views (``/console/views/<name>``, HTML fragments the shell puts in ``<main>``) and JSON under
 ``/console/api/``. Areas: ``console_audit`` (the log, its check), ``console_failures`` (parked
-work), ``console_mail`` (suppressions, emails as sent). Domain errors become status codes here,
+work), ``console_mail`` (suppressions, emails as sent), ``console_upcoming`` (the preview),
+``console_queues`` (work queues and their forms), ``console_evidence`` (evidence packet, its PDF,
+FERPA record of disclosures), ``console_health``. Domain errors become status codes here,
 in the ``@app.exception_handler`` functions, and nowhere else.
 """
 
@@ -17,9 +19,13 @@ from typing import Any
 import console_access
 import console_audit
 import console_contract as contract  # noqa: F401  (its SECURITY_SCHEMES: local/onpace_local/openapi.py)
+import console_evidence
 import console_failures
+import console_health
 import console_mail
+import console_queues
 import console_shell
+import console_upcoming
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -30,6 +36,7 @@ from console_access import (
     DistrictNotAllowedError,
     DistrictRequiredError,
     NoDistrictError,
+    NotFoundError,
     UnauthenticatedError,
     json_response,
 )
@@ -44,6 +51,10 @@ app.include_router(console_shell.router)
 app.include_router(console_audit.router)
 app.include_router(console_failures.router)
 app.include_router(console_mail.router)
+app.include_router(console_upcoming.router)
+app.include_router(console_queues.router)
+app.include_router(console_evidence.router)
+app.include_router(console_health.router)
 
 bind_tables(Settings.from_env())
 
@@ -79,6 +90,12 @@ def _which_district(error: DistrictRequiredError) -> Response[Any]:
 @app.exception_handler(BadQueryError)
 def _bad_query(error: BadQueryError) -> Response[Any]:
     return json_response(HTTPStatus.BAD_REQUEST, {"message": str(error)})
+
+
+@app.exception_handler(NotFoundError)
+def _not_found(error: NotFoundError) -> Response[Any]:
+    # The reference may name a student: not logged.
+    return json_response(HTTPStatus.NOT_FOUND, {"message": "No such record in your district."})
 
 
 @app.exception_handler(PynamoDBException)

@@ -69,9 +69,19 @@ def suppressions_clear() -> Response[Any]:
     entry_id = (router.current_event.query_string_parameters or {}).get("id", "")
     if not _ENTRY_ID.fullmatch(entry_id):
         raise BadQueryError("id must be an entry id (64 hexadecimal digits)")
-    # The key includes the caller's district: another district's id is simply not found.
-    if not suppression.clear(district_id, entry_id):
+    if not clear_suppression(district_id, entry_id):
         return json_response(HTTPStatus.NOT_FOUND, {"message": "No such entry in your district."})
+    return json_response(HTTPStatus.OK, {"district_id": district_id, "id": entry_id, "cleared": True})
+
+
+def clear_suppression(district_id: str, entry_id: str) -> bool:
+    """Clear the district's entry ``entry_id`` and audit it (``suppression.cleared``, the caller
+    as actor); False, writing nothing, when the district has no such entry (cleared already, or
+    another district's: the key includes the caller's district, so it is simply not found)."""
+    if not _ENTRY_ID.fullmatch(entry_id):
+        raise BadQueryError("id must be an entry id (64 hexadecimal digits)")
+    if not suppression.clear(district_id, entry_id):
+        return False
     audit_log.append(
         district_id,
         [
@@ -84,7 +94,7 @@ def suppressions_clear() -> Response[Any]:
         ],
     )
     logger.info("suppression cleared", extra={"district_id": district_id})
-    return json_response(HTTPStatus.OK, {"district_id": district_id, "id": entry_id, "cleared": True})
+    return True
 
 
 def parse_notice_email(notice_id: str, r: str) -> tuple[str, str]:

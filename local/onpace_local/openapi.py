@@ -28,6 +28,7 @@ from onpace_local.template import FunctionSpec, function_specs, layer_dirs
 
 REGENERATE = ".venv/bin/onpace openapi --output docs/openapi.json"
 PARAMETERS = "x-onpace-parameters"  # ingest_contract.PARAMETERS, console_contract.PARAMETERS
+REQUEST_BODY = "x-onpace-request-body"  # console_contract.REQUEST_BODY: a form's fields
 TITLE = "OnPace HTTP API"
 DESCRIPTION = (
     "LMS activity in (plain signed webhooks, xAPI, Caliper, Canvas Live Events) and the district "
@@ -124,6 +125,9 @@ def build_document(template_path: Path) -> dict[str, Any]:
                     declared = operation.pop(PARAMETERS, None)
                     if declared is not None:
                         operation["parameters"] = declared
+                    body = operation.pop(REQUEST_BODY, None)
+                    if body is not None:
+                        operation["requestBody"] = body
                     if method in paths.get(path, {}):
                         raise ValueError(f"{method.upper()} {path} is served by two functions")
                     paths.setdefault(path, {})[method] = operation

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from onpace_core.roster.enrollments import ContactRecord, EnrollmentRecord
 from onpace_core.settings import Settings
@@ -33,6 +34,7 @@ def make_district(
     *,
     students: tuple[str, ...] = ("stu-1", "stu-2"),
     start: date = date(2026, 8, 24),
+    end: date = date(2026, 12, 18),
     time_zone: str = "America/Chicago",
     terms: list[dict[str, str]] | None = None,
     settings: dict[str, Any] | None = None,
@@ -82,7 +84,7 @@ def make_district(
             student_name=f"Student {s}",
             term_id="fall",
             start_date=start,
-            end_date=date(2026, 12, 18),
+            end_date=end,
             contacts=(
                 ContactRecord("student", f"{s}@students.school.example", f"Student {s}", "en", s),
                 ContactRecord("guardian", f"parent-of-{s}@family.example", f"Parent of {s}", "en"),
@@ -105,6 +107,19 @@ def make_district(
         Name=f"{Settings.from_env().webhook_secret_prefix}{district_id}", SecretString=secret
     )
     return SampleDistrict(district_id, program, secret, students)
+
+
+def term_due_next_week(today: date | None = None) -> dict[str, str]:
+    """A term (id ``fall``) whose IPR is 17 days after ``today`` (Chicago's date, now, by
+    default): the pacing rules' two-week warning falls due within the coming week, what the
+    console's preview (``days=7``) shows. With ``make_district(start=, end=)`` of its dates."""
+    today = today or datetime.now(ZoneInfo("America/Chicago")).date()
+    return {
+        "id": "fall",
+        "start": (today - timedelta(days=30)).isoformat(),
+        "end": (today + timedelta(days=90)).isoformat(),
+        "ipr": (today + timedelta(days=17)).isoformat(),
+    }
 
 
 def with_cloned_students(district: SampleDistrict, students: tuple[str, ...]) -> SampleDistrict:

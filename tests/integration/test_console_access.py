@@ -9,6 +9,9 @@ an admin of district A. For every row:
 - an admin of A naming B in ``X-OnPace-District`` → 403;
 - the admin of B gets the resource (the row's B resource is real).
 
+A POST form (views B) acting on B's item is refused for A (404, or "already": A's keys hold no
+such item) and, without its CSRF field, refused for anyone (403) with nothing changed.
+
 A helper adding routes adds their rows here. District ids with the key separator ``#`` or a
 stray ``,`` are refused when the claim is read (403), and an admin of two districts must say
 which one (400 without ``X-OnPace-District``).
@@ -26,15 +29,20 @@ from urllib.parse import quote
 
 import pytest
 from onpace_core.audit.log import AuditEntry, append
+from onpace_core.console.queues import approvals_waiting
 from onpace_core.delivery import suppression
 from onpace_core.evaluation.fanout import ShardMessage, dead_letter
+from onpace_core.store.models import AuditModel, EnrollmentModel
 from onpace_local.gateway import GatewayHandle
 from onpace_local.openapi import template_routes
 from onpace_local.stack import LocalStack
 from onpace_local.template import function_specs
 
 from tests.console_session import ConsoleSession, http
+from tests.integration.districts import evaluate, make_district, term_due_next_week
+from tests.integration.test_console_domain_b import NEEDS_APPROVAL, PACING
 from tests.integration.test_notify import _event_for, _insert, _notice
+from tests.pdf_text import pdf_text
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +56,8 @@ class Row:
     method: str
     path: str  # as in template.yaml
     public: bool = False
+    owner: str = "district"  # the key of ``district_b`` naming the district that owns the resource
+    a_status: int = 200  # what an admin of A gets when asking for B's resource
 
     def target(self, b: dict[str, Any]) -> tuple[str, dict[str, str]]:
         """The concrete path and query asking for B's resource."""
@@ -55,8 +65,38 @@ class Row:
             return f"/console/api/notices/{quote(b['notice_id'], safe='')}/emails/0", {}
         if self.path == "/console/api/suppressions" and self.method == "DELETE":
             return self.path, {"id": b["suppression_id"]}
+        if self.path in ("/console/views/packet", "/console/api/packet.pdf"):
+            return self.path, {"student": "stu-1", "class": "cls-1"}
+        if self.path == "/console/views/disclosures":
+            return self.path, {"student": "stu-1"}
+        if self.path == "/console/views/upcoming":
+            return self.path, {"days": "7"}
         # B's id in the query too: a parameter never picks the district.
         return self.path, {"district": b["district"]}
+
+    def form(self, b: dict[str, Any]) -> dict[str, str]:
+        """A POST form's fields (without the CSRF field) acting on B's item."""
+        held_key = f"{b['held_district']}#cls-1#stu-1"
+        return {
+            "/console/views/queues/approval": {"ref": held_key, "decision": "approve", "reason": "ok"},
+            "/console/views/queues/appeal": {
+                "ref": f"{held_key}#cps.pacing.ipr_drop#ipr-2026-10-09",
+                "outcome": "granted",
+                "note": "from A",
+            },
+            "/console/views/health/suppressions/clear": {"id": b["suppression_id"]},
+        }.get(self.path, {})
+
+    def send(
+        self, session: ConsoleSession, b: dict[str, Any], district: str | None = None
+    ) -> tuple[int, Any]:
+        """The row's request for B's resource, by ``session`` (POSTs with its own CSRF field)."""
+        path, query = self.target(b)
+        if self.method == "POST":
+            status, _, body = session.post_form(path, self.form(b), district=district)
+        else:
+            status, _, body = session.request(self.method, path, query, district=district)
+        return status, body
 
 
 ROUTES: list[Row] = [
@@ -69,9 +109,20 @@ ROUTES: list[Row] = [
     Row("GET", "/console/api/suppressions"),
     Row("DELETE", "/console/api/suppressions"),
     Row("GET", "/console/api/notices/{notice_id}/emails/{r}"),
+    # Views B: B's held enrollment, its program (the preview), packet, disclosures, health.
+    Row("GET", "/console/views/upcoming", owner="upcoming_district"),
+    Row("GET", "/console/views/queues", owner="held_district"),
+    Row("POST", "/console/views/queues/approval", owner="held_district", a_status=404),
+    Row("POST", "/console/views/queues/appeal", owner="held_district", a_status=404),
+    Row("GET", "/console/views/packet", owner="held_district", a_status=404),
+    Row("GET", "/console/api/packet.pdf", owner="held_district", a_status=404),
+    Row("GET", "/console/views/disclosures"),
+    Row("GET", "/console/views/health"),
+    Row("POST", "/console/views/health/suppressions/clear"),
 ]
 IDS = [f"{row.method} {row.path}" for row in ROUTES]
 PRIVATE = [pytest.param(row, id=f"{row.method} {row.path}") for row in ROUTES if not row.public]
+FORMS = [pytest.param(row, id=f"{row.method} {row.path}") for row in ROUTES if row.method == "POST"]
 READS = [
     pytest.param(row, id=f"{row.method} {row.path}")
     for row in ROUTES
@@ -119,6 +170,27 @@ def district_b(local_stack: LocalStack) -> dict[str, Any]:
         4,
         T0,
     )
+    # A held approval of B (its program, an enrollment, the audit of its decisions) and a
+    # program with a warning due in the coming week (the preview), each student named uniquely.
+    held = make_district(local_stack, PACING, students=("stu-1",), settings=NEEDS_APPROVAL)
+    held_name = f"Held {uuid.uuid4().hex[:8]}"
+    EnrollmentModel(enrollment_key=f"{held.district_id}#cls-1#stu-1").update(
+        actions=[EnrollmentModel.student_name.set(held_name)]
+    )
+    evaluate(local_stack, held.district_id, date(2026, 10, 10))
+    term = term_due_next_week()
+    upcoming = make_district(
+        local_stack,
+        PACING,
+        students=("stu-1",),
+        terms=[term],
+        start=date.fromisoformat(term["start"]),
+        end=date.fromisoformat(term["end"]),
+    )
+    upcoming_name = f"Soon {uuid.uuid4().hex[:8]}"
+    EnrollmentModel(enrollment_key=f"{upcoming.district_id}#cls-1#stu-1").update(
+        actions=[EnrollmentModel.student_name.set(upcoming_name)]
+    )
     address = f"{marker.lower()}@example.org"
     suppression.suppress(
         b, address, reason="bounce", detail=None, role="guardian", rule_id=None, at="2026-03-02T14:00:00Z"
@@ -130,6 +202,11 @@ def district_b(local_stack: LocalStack) -> dict[str, Any]:
         "notice_id": item.notice_id,
         "suppression_id": suppression.address_hash(address),
         "masked": suppression.mask(address),
+        "held_district": held.district_id,
+        "held_name": held_name,
+        "upcoming_district": upcoming.district_id,
+        "upcoming_name": upcoming_name,
+        "sent_to": "ana@family.example",  # a guardian B's notice was sent to (disclosures)
     }
 
 
@@ -141,7 +218,24 @@ def district_a(local_stack: LocalStack) -> str:
 
 
 def _secret_parts(b: dict[str, Any]) -> list[str]:
-    return [b["district"], b["student"], b["marker"], b["masked"], b["suppression_id"]]
+    return [
+        b["district"],
+        b["student"],
+        b["marker"],
+        b["masked"],
+        b["suppression_id"],
+        b["held_district"],
+        b["held_name"],
+        b["upcoming_district"],
+        b["upcoming_name"],
+        b["sent_to"],
+    ]
+
+
+def _text(body: Any) -> str:
+    if isinstance(body, bytes):
+        return body.decode("latin-1")
+    return body if isinstance(body, str) else json.dumps(body)
 
 
 @pytest.mark.parametrize("row", ROUTES, ids=IDS)
@@ -164,14 +258,13 @@ def test_an_admin_of_a_gets_nothing_of_b(
     district_b: dict[str, Any],
     row: Row,
 ) -> None:
-    path, query = row.target(district_b)
-    status, _, body = console_sign_in(district_a).request(row.method, path, query)
-    text = body if isinstance(body, str) else json.dumps(body)
+    status, body = row.send(console_sign_in(district_a), district_b)
+    text = _text(body)
     assert not any(part in text for part in _secret_parts(district_b)), text[:500]
     if row.method == "DELETE" or "{notice_id}" in row.path:
         assert status == 404  # B's entry is simply not found in A's keys
     else:
-        assert status == 200
+        assert status == row.a_status, text[:500]
 
 
 @pytest.mark.parametrize("row", PRIVATE)
@@ -181,10 +274,7 @@ def test_naming_a_district_not_in_the_claim_is_403(
     district_b: dict[str, Any],
     row: Row,
 ) -> None:
-    path, query = row.target(district_b)
-    status, _, body = console_sign_in(district_a).request(
-        row.method, path, query, district=district_b["district"]
-    )
+    status, body = row.send(console_sign_in(district_a), district_b, district=district_b[row.owner])
     assert status == 403
     assert not any(part in json.dumps(body) for part in _secret_parts(district_b))
 
@@ -194,16 +284,46 @@ def test_the_admin_of_b_gets_the_resource(
     console_sign_in: Callable[..., ConsoleSession], district_b: dict[str, Any], row: Row
 ) -> None:
     path, query = row.target(district_b)
-    status, _, body = console_sign_in(district_b["district"]).request(row.method, path, query)
+    status, headers, body = console_sign_in(district_b[row.owner]).request(row.method, path, query)
     assert status == 200
-    text = body if isinstance(body, str) else json.dumps(body)
+    text = _text(body)
     if row.path.endswith("/verify"):
         assert body["district_id"] == district_b["district"] and body["entries"] >= 2
     elif "{notice_id}" in row.path:
         assert body["notice_id"] == district_b["notice_id"]
+    elif row.path.endswith(".pdf"):
+        assert body.startswith(b"%PDF-") and headers["content-disposition"].startswith("attachment")
+        assert "cps.pacing.ipr_drop" in pdf_text(body)
+    elif row.owner == "held_district":
+        assert district_b["held_name"] in text
+    elif row.owner == "upcoming_district":
+        assert district_b["upcoming_name"] in text and "Nothing here has been sent" in text
+    elif row.path == "/console/views/disclosures":
+        assert district_b["sent_to"] in text
     else:
         secrets_of_b = (district_b["student"], district_b["marker"], district_b["masked"])
         assert any(part in text for part in secrets_of_b)
+
+
+@pytest.mark.parametrize("row", FORMS)
+def test_a_form_without_its_csrf_field_is_403_and_changes_nothing(
+    console_sign_in: Callable[..., ConsoleSession], district_b: dict[str, Any], row: Row
+) -> None:
+    session = console_sign_in(district_b[row.owner])
+    path, _ = row.target(district_b)
+    status, _, body = session.post_form(path, row.form(district_b), csrf=False)
+    assert status == 403 and "security token" in body["message"]
+    status, _, body = session.post_form(path, {**row.form(district_b), "csrf": "0" * 64}, csrf=False)
+    assert status == 403
+    # Nothing of the form was done: the held action still waits, the suppression is still there.
+    if row.owner == "held_district":
+        (waiting,) = approvals_waiting(district_b["held_district"])
+        assert waiting.ref == f"{district_b['held_district']}#cls-1#stu-1"
+        assert not [e for e in AuditModel.query(district_b["held_district"]) if e.actor.startswith("admin:")]
+    else:
+        assert [s.id for s in suppression.list_suppressions(district_b["district"])] == [
+            district_b["suppression_id"]
+        ]
 
 
 def test_the_admin_of_b_clears_the_suppression(  # DELETE's row, for its owner (after the reads)

@@ -329,6 +329,15 @@ def test_canvas_signed(gateway: GatewayHandle, session: requests.Session, signed
         ("/console/views/failures", GenerationMode.POSITIVE),
         ("/console/api/notices/{notice_id}/emails/{r}", GenerationMode.POSITIVE),
         ("/console/api/notices/{notice_id}/emails/{r}", GenerationMode.NEGATIVE),
+        ("/console/views/upcoming", GenerationMode.POSITIVE),
+        ("/console/views/upcoming", GenerationMode.NEGATIVE),
+        ("/console/views/queues", GenerationMode.POSITIVE),
+        ("/console/views/packet", GenerationMode.POSITIVE),
+        ("/console/api/packet.pdf", GenerationMode.POSITIVE),
+        ("/console/api/packet.pdf", GenerationMode.NEGATIVE),
+        ("/console/views/disclosures", GenerationMode.POSITIVE),
+        ("/console/views/health", GenerationMode.POSITIVE),
+        ("/console/views/health", GenerationMode.NEGATIVE),
     ],
 )
 def test_console_signed_in(

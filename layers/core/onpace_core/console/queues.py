@@ -84,20 +84,29 @@ def _input_id(prefix: str, *parts: str) -> str:
     return f"console-{prefix}-" + hashlib.sha256("#".join(parts).encode()).hexdigest()[:20]
 
 
+def _approval_input_id(key: str, held: Decision) -> str:
+    return _input_id("approval", key, held.fired_key, held.on.isoformat())
+
+
 def _request_id(key: str, held: Decision) -> str:
     return f"{key}#{held.rule_id}#{held.episode}{APPROVAL_SUFFIX}"
 
 
 def approvals_waiting(district_id: str) -> list[ApprovalWaiting]:
-    """Held enrollments of the district, oldest request first: one Query of the sparse ``held``
-    index (keys only), ⌈n/100⌉ BatchGetItem of the items and as many of their approval requests
-    (the outbox items that say why each is held)."""
+    """Held enrollments of the district not decided here yet, oldest request first (one decided
+    in the console stays held until the next evaluation takes it; it is not waiting any more):
+    one Query of the sparse ``held`` index (keys only), ⌈n/100⌉ BatchGetItem of the items and as
+    many of their approval requests (the outbox items that say why each is held)."""
     keys = [i.enrollment_key for i in EnrollmentModel.held_index.query(district_id)]
     held: list[tuple[EnrollmentModel, Decision]] = []
     for item in batch_items(keys).values():
         if item.district_id != district_id or item.status != "held" or not item.held:
             continue  # the index is eventually consistent: the item says what is true
-        held.append((item, decision_from_dict(json.loads(item.held))))
+        action = decision_from_dict(json.loads(item.held))
+        inputs = item.inputs.as_dict() if item.inputs else {}
+        if _approval_input_id(item.enrollment_key, action) in inputs:
+            continue  # decided here already: it stays held until the next evaluation takes it
+        held.append((item, action))
     requests = [_request_id(item.enrollment_key, action) for item, action in held]
     why: dict[str, str] = {}
     for start in range(0, len(requests), BATCH_GET):
@@ -172,7 +181,7 @@ def _decide(
         return Outcome("already")
     item, held = found
     note = (reason or "").strip() or None
-    input_id = _input_id("approval", ref, held.fired_key, held.on.isoformat())
+    input_id = _approval_input_id(ref, held)
     data = Approval(rule=held.rule_id, decision=decision, by=actor, note=note)
     on = _program_day(district_id, item.program_id, now)
     stored = Input(event_id=input_id, kind="approval", on=on, at=now, data=data, class_id=item.class_id)
