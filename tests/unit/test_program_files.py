@@ -49,6 +49,9 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
         (("end: 2026-12-18", "end: 2026-06-18"), 9, "ends (2026-06-18) before it starts"),
         (("ipr: 2026-10-09", "ipr: 2027-10-09"), 9, "outside the term"),
         (("name: Test", "name: Test\ncolour: blue"), 4, "colour"),
+        # The tables' key separator (and the sign-in claim's list separator) in a district id.
+        (("district_id: d1", "district_id: 'd1#x'"), 1, "district_id"),
+        (("district_id: d1", "district_id: d1,d2"), 1, "district_id"),
     ],
 )
 def test_errors_name_file_line_and_problem(

@@ -27,6 +27,15 @@ def _known_time_zone(value: str) -> str:
 
 # An IANA time zone name, checked when a program file is loaded.
 TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
+# A district id is part of every table key ("{district}#…") and of the console's sign-in claim, a
+# comma-separated list: neither "#" nor "," may appear in one (issue 13, "Access").
+DistrictId = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="1 to 64 letters, digits, '.', '_' or '-' (no '#': the key separator)",
+    ),
+]
 
 
 class _Strict(BaseModel):
@@ -249,7 +258,7 @@ class PolicyVersion(_Strict):
 
 
 class ProgramConfig(_Strict):
-    district_id: str
+    district_id: DistrictId
     program_id: str
     name: str
     time_zone: TimeZoneName
