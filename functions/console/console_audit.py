@@ -16,16 +16,37 @@ are logged as present/absent only.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import date
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 import console_contract as contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from console_access import current_caller, filter_text, html_response, json_response, render, whole_number
+from console_access import (
+    COMMON_HEADERS,
+    BadQueryError,
+    current_caller,
+    filter_text,
+    html_response,
+    json_response,
+    render,
+    whole_number,
+)
 from onpace_core.audit import log as audit_log
+from onpace_core.console.audit_query import (
+    DELIVERY_STATUSES,
+    AuditFilters,
+    AuditPage,
+    AuditQueryError,
+    audit_csv,
+    audit_query,
+)
+from onpace_core.console.directory import StudentHit, district_classes, search_students
 from onpace_core.store.models import AuditModel
 
 logger = Logger(child=True)
@@ -132,6 +153,110 @@ def _verify(district_id: str) -> dict[str, Any]:
     return asdict(report)
 
 
+@dataclass(frozen=True)
+class ViewQuery:
+    """The audit view's filters as asked, and what they resolved to."""
+
+    filters: AuditFilters
+    cursor: str | None
+    limit: int
+    who: str | None  # a student's name (or email) to look up in the directory
+    params: dict[str, str]  # the filters as given, for links that keep them
+
+
+VIEW_FILTERS = ("from", "to", "tz", "student", "who", "class", "rule", "type", "status")
+
+
+def _day(name: str, raw: str | None) -> date | None:
+    text = filter_text(name, raw)
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadQueryError(f"{name} must be a date (YYYY-MM-DD)") from exc
+    # Far years cannot be turned into UTC instants (and no entry is written there).
+    if not 1970 <= day.year <= 9000:
+        raise BadQueryError(f"{name} must be a day from 1970 to 9000")
+    return day
+
+
+def parse_view_query(params: dict[str, str] | None) -> ViewQuery:
+    """The audit view's parameters: the date range (``from``, ``to``, days in ``tz``), ``student``
+    (a sourcedId) or ``who`` (a name), ``class``, ``rule``, ``type``, ``status``, ``cursor``."""
+    params = params or {}
+    limit = params.get("limit") or None
+    try:
+        filters = AuditFilters(
+            date_from=_day("from", params.get("from")),
+            date_to=_day("to", params.get("to")),
+            tz=filter_text("tz", params.get("tz")) or "UTC",
+            student_id=filter_text("student", params.get("student")),
+            class_id=filter_text("class", params.get("class")),
+            rule_id=filter_text("rule", params.get("rule")),
+            event_type=filter_text("type", params.get("type")),
+            delivery_status=filter_text("status", params.get("status")),
+        )
+    except AuditQueryError as exc:
+        raise BadQueryError(str(exc)) from exc
+    given = {k: params[k].strip() for k in VIEW_FILTERS if (params.get(k) or "").strip()}
+    return ViewQuery(
+        filters=filters,
+        cursor=filter_text("cursor", params.get("cursor"))
+        if len(params.get("cursor") or "") < 4096
+        else None,
+        limit=whole_number("limit", limit, 1, MAX_LIMIT) if limit is not None else DEFAULT_LIMIT,
+        who=None if filters.student_id else filter_text("who", params.get("who")),
+        params=given,
+    )
+
+
+@dataclass(frozen=True)
+class StudentChoice:
+    """What a name in the student filter found: one student (used), several (asked), or none."""
+
+    name: str
+    students: tuple[StudentHit, ...]
+
+
+def resolve_student(district_id: str, query: ViewQuery) -> tuple[ViewQuery, StudentChoice | None]:
+    """``query`` with ``who`` turned into the student id when it names one student."""
+    if query.who is None:
+        return query, None
+    found = search_students(district_id, query.who, limit=20).students
+    choice = StudentChoice(query.who, found)
+    if len(found) != 1:
+        return query, choice
+    params = {k: v for k, v in query.params.items() if k != "who"} | {"student": found[0].student_id}
+    return replace(
+        query, filters=replace(query.filters, student_id=found[0].student_id), params=params
+    ), choice
+
+
+def _view_page(district_id: str, query: ViewQuery, choice: StudentChoice | None) -> AuditPage | None:
+    if choice is not None and len(choice.students) != 1:
+        return None  # ask which student first (or say none matched)
+    try:
+        return audit_query(district_id, query.filters, query.cursor, limit=query.limit)
+    except AuditQueryError as exc:  # a cursor of other filters, a garbled one
+        raise BadQueryError(str(exc)) from exc
+
+
+def _linker(params: dict[str, str]) -> Callable[..., str]:
+    """``link(**changes)``: the view's hash link with the filters kept, changed (None: removed)."""
+
+    def link(**changes: str | None) -> str:
+        merged: dict[str, str] = dict(params)
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return "#/audit" + (f"?{urlencode(merged)}" if merged else "")
+
+    return link
+
+
 @router.get(
     "/console/views/audit",
     summary="The audit log view (an HTML fragment of the console shell)",
@@ -144,19 +269,68 @@ def _verify(district_id: str) -> dict[str, Any]:
 def audit_view() -> Response[Any]:
     caller = current_caller()
     params = router.current_event.query_string_parameters or {}
-    query = parse_audit_query(params)
-    page = audit_page(caller.district, query)
-    _log_read(caller.district, query)
+    query, choice = resolve_student(caller.district, parse_view_query(params))
+    page = _view_page(caller.district, query, choice)
+    logger.info(
+        "audit view read",
+        extra={
+            "district_id": caller.district,
+            "filters": sorted(k for k in query.params if k not in ("student", "who")),
+            "student_filter": query.filters.student_id is not None,  # never the id itself
+            "rows": len(page.rows) if page else 0,
+            "index": page.index if page else None,
+        },
+    )
     verification = _verify(caller.district) if params.get("verify") == "1" else None
     html = render(
         "audit_view.html.j2",
         district_id=caller.district,
         query=query,
+        choice=choice,
         page=page,
         verification=verification,
-        first_page=query.before_seq is None,
+        first_page=query.cursor is None,
+        classes=district_classes(caller.district),
+        statuses=tuple(DELIVERY_STATUSES),
+        export_href="/console/api/audit/export?" + urlencode(query.params),
+        link=_linker(query.params),
     )
     return html_response(html)
+
+
+@router.get(
+    "/console/api/audit/export",
+    summary="The filtered audit entries as CSV (at most 10,000 rows, newest first)",
+    tags=[contract.TAG],
+    operation_id="getAuditExport",
+    responses=contract.AUDIT_EXPORT_RESPONSES,
+    security=contract.SECURITY,
+    openapi_extensions={contract.PARAMETERS: contract.AUDIT_EXPORT_PARAMETERS},
+)
+def audit_export() -> Response[Any]:
+    caller = current_caller()
+    query, choice = resolve_student(
+        caller.district, parse_view_query(router.current_event.query_string_parameters)
+    )
+    if choice is not None and len(choice.students) != 1:
+        raise BadQueryError(f"who names {len(choice.students)} students: pick one (student=<sourcedId>)")
+    try:
+        export = audit_csv(caller.district, query.filters)
+    except AuditQueryError as exc:
+        raise BadQueryError(str(exc)) from exc
+    logger.info(
+        "audit exported",
+        extra={"district_id": caller.district, "rows": export.rows, "capped": export.capped},
+    )
+    return Response(
+        status_code=HTTPStatus.OK,
+        content_type="text/csv; charset=utf-8",
+        body=export.text,
+        headers={
+            **COMMON_HEADERS,
+            "Content-Disposition": f'attachment; filename="audit-{caller.district}.csv"',
+        },
+    )
 
 
 @router.get(

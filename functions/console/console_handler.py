@@ -4,7 +4,8 @@
 ``DistrictAdmins`` JWT authorizer and acts for ``console_access.current_caller()``'s district:
 views (``/console/views/<name>``, HTML fragments the shell puts in ``<main>``) and JSON under
 ``/console/api/``. Areas: ``console_audit`` (the log, its check), ``console_failures`` (parked
-work), ``console_mail`` (suppressions, emails as sent). Domain errors become status codes here,
+work), ``console_mail`` (suppressions, emails as sent), ``console_students`` (search, the
+student's timeline, an email as sent beside the other language). Domain errors become status codes here,
 in the ``@app.exception_handler`` functions, and nowhere else.
 """
 
@@ -20,6 +21,7 @@ import console_contract as contract  # noqa: F401  (its SECURITY_SCHEMES: local/
 import console_failures
 import console_mail
 import console_shell
+import console_students
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -44,6 +46,7 @@ app.include_router(console_shell.router)
 app.include_router(console_audit.router)
 app.include_router(console_failures.router)
 app.include_router(console_mail.router)
+app.include_router(console_students.router)
 
 bind_tables(Settings.from_env())
 

@@ -25,7 +25,11 @@ _CSS = Markup((HERE / "static" / "console.css").read_text(encoding="utf-8"))
 _JS = Markup((HERE / "static" / "console.js").read_text(encoding="utf-8"))
 
 #: The views the shell's navigation lists (hash route, label); later views add theirs here.
-NAV: tuple[tuple[str, str], ...] = (("audit", "Audit log"), ("failures", "Failures"))
+NAV: tuple[tuple[str, str], ...] = (
+    ("students", "Students"),
+    ("audit", "Audit log"),
+    ("failures", "Failures"),
+)
 
 
 def sign_in_config() -> dict[str, str]:
