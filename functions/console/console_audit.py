@@ -200,13 +200,15 @@ def parse_view_query(params: dict[str, str] | None) -> ViewQuery:
     except AuditQueryError as exc:
         raise BadQueryError(str(exc)) from exc
     given = {k: params[k].strip() for k in VIEW_FILTERS if (params.get(k) or "").strip()}
+    if "who" in given:  # a name typed in the form replaces a student picked before
+        given.pop("student", None)
     return ViewQuery(
         filters=filters,
         cursor=filter_text("cursor", params.get("cursor"))
         if len(params.get("cursor") or "") < 4096
         else None,
         limit=whole_number("limit", limit, 1, MAX_LIMIT) if limit is not None else DEFAULT_LIMIT,
-        who=None if filters.student_id else filter_text("who", params.get("who")),
+        who=filter_text("who", params.get("who")),
         params=given,
     )
 
@@ -220,22 +222,25 @@ class StudentChoice:
 
 
 def resolve_student(district_id: str, query: ViewQuery) -> tuple[ViewQuery, StudentChoice | None]:
-    """``query`` with ``who`` turned into the student id when it names one student."""
+    """``query`` with ``who`` turned into the student id when it names one student (or none:
+    then it is taken as a sourcedId); several are returned as the choice to ask about."""
     if query.who is None:
         return query, None
     found = search_students(district_id, query.who, limit=20).students
+    exact = [s for s in found if s.student_id == query.who]
+    found = tuple(exact) or found
     choice = StudentChoice(query.who, found)
-    if len(found) != 1:
+    if len(found) > 1:
         return query, choice
-    params = {k: v for k, v in query.params.items() if k != "who"} | {"student": found[0].student_id}
-    return replace(
-        query, filters=replace(query.filters, student_id=found[0].student_id), params=params
-    ), choice
+    # One student: theirs. None: the text is taken as a sourcedId (a log may name students the
+    # directory never had, such as those of events refused before any roster import).
+    student_id = found[0].student_id if found else query.who
+    return replace(query, filters=replace(query.filters, student_id=student_id)), choice
 
 
 def _view_page(district_id: str, query: ViewQuery, choice: StudentChoice | None) -> AuditPage | None:
-    if choice is not None and len(choice.students) != 1:
-        return None  # ask which student first (or say none matched)
+    if choice is not None and len(choice.students) > 1:
+        return None  # ask which student first
     try:
         return audit_query(district_id, query.filters, query.cursor, limit=query.limit)
     except AuditQueryError as exc:  # a cursor of other filters, a garbled one
@@ -312,7 +317,7 @@ def audit_export() -> Response[Any]:
     query, choice = resolve_student(
         caller.district, parse_view_query(router.current_event.query_string_parameters)
     )
-    if choice is not None and len(choice.students) != 1:
+    if choice is not None and len(choice.students) > 1:
         raise BadQueryError(f"who names {len(choice.students)} students: pick one (student=<sourcedId>)")
     try:
         export = audit_csv(caller.district, query.filters)

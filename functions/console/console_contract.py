@@ -142,7 +142,7 @@ AUDIT_FILTER_PARAMETERS: list[dict[str, Any]] = [
     _query(
         "who",
         "Only entries about the student this name, email or id finds in the directory (several: "
-        "the view asks which; the export answers 400)",
+        "the view asks which, the export answers 400; none: taken as a sourcedId); it replaces student",
         _TEXT,
     ),
     _query("class", "Only entries of this class (class id)", _TEXT),
