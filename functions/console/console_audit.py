@@ -16,6 +16,7 @@ are logged as present/absent only.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import date
@@ -247,6 +248,34 @@ def _view_page(district_id: str, query: ViewQuery, choice: StudentChoice | None)
         raise BadQueryError(str(exc)) from exc
 
 
+class ClassList:
+    """The district's classes for the class filter, kept per container for ``ttl_seconds``: a
+    warm page of the log costs its one Query and nothing else (a class added by a roster import
+    shows in the list after that; it can be typed in the URL before)."""
+
+    def __init__(self, ttl_seconds: float = 900.0, max_districts: int = 1_000) -> None:
+        self._kept: dict[str, tuple[float, list[tuple[str, str]]]] = {}
+        self._ttl = ttl_seconds
+        self._max = max_districts
+
+    def get(self, district_id: str) -> list[tuple[str, str]]:
+        now = time.monotonic()
+        found = self._kept.get(district_id)
+        if found is not None and now - found[0] <= self._ttl:
+            return found[1]
+        classes = district_classes(district_id)
+        if len(self._kept) >= self._max:
+            self._kept.clear()
+        self._kept[district_id] = (now, classes)
+        return classes
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+
+CLASSES = ClassList()
+
+
 def _linker(params: dict[str, str]) -> Callable[..., str]:
     """``link(**changes)``: the view's hash link with the filters kept, changed (None: removed)."""
 
@@ -295,7 +324,7 @@ def audit_view() -> Response[Any]:
         page=page,
         verification=verification,
         first_page=query.cursor is None,
-        classes=district_classes(caller.district),
+        classes=CLASSES.get(caller.district),
         statuses=tuple(DELIVERY_STATUSES),
         export_href="/console/api/audit/export?" + urlencode(query.params),
         link=_linker(query.params),

@@ -41,13 +41,19 @@ _CLIPPED = """() => {
     if (el.closest('details:not([open])') && el.tagName !== 'SUMMARY') continue;
     el.scrollIntoView({block: 'center', inline: 'nearest'});
     const box = el.getBoundingClientRect();
-    const name = el.tagName.toLowerCase() + '[' + (el.dataset.testid || el.id || el.textContent.trim().slice(0, 20)) + ']';
+    const label = el.dataset.testid || el.id || el.textContent.trim().slice(0, 20);
+    const name = el.tagName.toLowerCase() + '[' + label + ']';
     if (box.width === 0 || box.height === 0) continue;
-    if (box.left < -0.5 || box.right > width + 0.5) { bad.push(name + ' clipped ' + Math.round(box.left) + '..' + Math.round(box.right)); continue; }
+    if (box.left < -0.5 || box.right > width + 0.5) {
+      bad.push(name + ' clipped ' + Math.round(box.left) + '..' + Math.round(box.right));
+      continue;
+    }
     const x = Math.min(Math.max(box.left + box.width / 2, 0), width - 1);
     const y = Math.min(Math.max(box.top + box.height / 2, 0), window.innerHeight - 1);
     const top = document.elementFromPoint(x, y);
-    if (top && top !== el && !el.contains(top) && !top.contains(el)) bad.push(name + ' covered by ' + top.tagName.toLowerCase());
+    if (top && top !== el && !el.contains(top) && !top.contains(el)) {
+      bad.push(name + ' covered by ' + top.tagName.toLowerCase());
+    }
   }
   window.scrollTo(0, 0);
   return bad;
