@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from onpace_core.audit.log import AuditEntry, append
-from onpace_core.store.models import Contact
+from onpace_core.store.models import Contact, EnrollmentModel
 from onpace_local.stack import LocalStack
 
 from tests.integration.test_console_domain import USERS, _import, _program, _zip
@@ -47,6 +47,14 @@ def seed_views_district(stack: LocalStack, repo_root: Path) -> ViewsDistrict:
     _program(repo_root, district)
     _import(stack, repo_root, district, _zip(**{"users.csv": USERS.replace("Cara,Nguyen", "Cara,Ortiz")}))
     enrollment = f"{district}#cls-eng10#stu-ben"
+    # Activity facts as ingest folds them: the timeline shows each (an activity's detail has no facts).
+    EnrollmentModel(enrollment_key=enrollment).update(
+        actions=[
+            EnrollmentModel.percent_complete.set(0.1),  # a fraction: 10 %, under the rule's 15 %
+            EnrollmentModel.percent_at.set("2026-09-24T14:00:00.000000Z"),
+            EnrollmentModel.last_login_at.set("2026-09-24T13:00:00.000000Z"),
+        ]
+    )
     item = _insert(
         _notice(
             RULE,

@@ -107,7 +107,8 @@ def test_the_timeline_shows_the_notice_its_rule_policy_status_and_emails(
     assert {t["notice"][0] for t in targets} == {seeded.notice_id}
     assert sorted(t["r"][0] for t in targets) == ["r0", "r1"]
     kinds = _attr(page, "timeline-event", "data-kind")
-    assert "notice" in kinds and "deadline" in kinds
+    assert "notice" in kinds and "deadline" in kinds and "activity" in kinds
+    assert "last log-in" in page and "10 % complete" in page and "<dd>10 %</dd>" in page
 
 
 def test_an_unknown_student_is_not_echoed(admin: ConsoleSession) -> None:
