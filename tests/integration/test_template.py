@@ -172,6 +172,11 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/console/api/suppressions", "GET"),
         ("/console/api/suppressions", "DELETE"),
         ("/console/api/notices/{notice_id}/emails/{r}", "GET"),
+        ("/console/views/students", "GET"),
+        ("/console/views/timeline", "GET"),
+        ("/console/views/email", "GET"),
+        ("/console/api/students", "GET"),
+        ("/console/api/audit/export", "GET"),
         ("/unsubscribe", "POST"),
         ("/unsubscribe", "GET"),
     }
