@@ -1,16 +1,21 @@
-"""The audit log: its view fragment, its JSON API and the hash-chain check.
+"""The audit log: its view fragment, its CSV export, its JSON API and the hash-chain check.
 
-``GET /console/views/audit?student=&rule=&before=&limit=&verify=``
-    The log as an HTML fragment for the shell, newest first, with the filters, the next page as
-    a hash link and, with ``verify=1``, the chain check's result.
+``GET /console/views/audit?from=&to=&tz=&student=&who=&class=&rule=&type=&status=&cursor=&limit=&verify=``
+    The log as an HTML fragment for the shell, newest first: one page of
+    ``console.audit_query.audit_query`` (one DynamoDB Query), rows with the student's name and
+    the class's title, both dates labelled; the filters (``who``: a name looked up in the
+    directory, several matches ask which); the next page as a hash link carrying the cursor;
+    Export CSV; with ``verify=1``, the chain check's result.
+``GET /console/api/audit/export?`` (the same filters)
+    The filtered rows as CSV (``audit_query.audit_csv``: at most 10,000, formula-safe).
 ``GET /console/api/audit?student=&rule=&before=&limit=``
     ``{"district_id", "entries": [...], "next_before": seq | null}``, newest first.
 ``GET /console/api/audit/verify``
     ``{"district_id", "entries", "intact", "first_broken_seq", "problem"}``.
 
 Every read is the caller's district's (``console_access.current_caller``); a ``district`` query
-parameter, like any other unknown one, is ignored. Logs never carry a student id: the filters
-are logged as present/absent only.
+parameter, like any other unknown one, is ignored. Logs never carry a student id or name: the
+filters are logged by name only.
 """
 
 from __future__ import annotations
