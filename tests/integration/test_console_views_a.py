@@ -203,6 +203,7 @@ def test_a_name_of_several_students_asks_which(admin: ConsoleSession) -> None:
     links = _attr(page, "choose-student", "href")
     assert sorted(parse_qs(link.split("?", 1)[1])["student"][0] for link in links) == ["stu-ben", "stu-cara"]
     assert all("rule=r9" in link and "who=" not in link for link in links)  # the other filters kept
+    assert _attr(page, "export-csv", "href") == []  # nothing to export until one is picked
 
 
 def test_older_pages_follow_the_cursor_to_the_end(admin: ConsoleSession, seeded: ViewsDistrict) -> None:
