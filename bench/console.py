@@ -8,25 +8,31 @@ first, each round times
 
 - **raw**: the low-level ``Query`` (``district_id``, newest first, ``Limit`` 50) through the same
   botocore client pynamodb uses, items left as DynamoDB returns them;
-- **page**: what serves a page: ``console.audit_query.audit_query`` (the Query, the items read
-  into models, readable names from the per-container name book, the cursor); ``PageSource``
-  lets the HTTP route be timed instead once a view serves it (``--source``).
+- **page**: what serves a page (``--source``): ``handler`` (the default) is the audit view
+  ``GET /console/views/audit`` served by the console function's handler from the event API
+  Gateway passes it (verified claims): routing, the caller, the Query, names from the
+  per-container name book, the cursor and the Jinja page; ``http`` is the same through the
+  local gateway over a socket with a real ID token (adds HTTP and the JWT check, which API
+  Gateway does in AWS); ``function`` is ``console.audit_query.audit_query`` alone.
 
 Both walk the same pages (the first and ``--pages - 1`` more by cursor). Prints the medians, the
 median of the paired ratios, and DynamoDB requests per page, warm (names known) and cold (a
 fresh name book: one BatchGetItem for the page's names).
 
-    python -m bench.run console [--entries 10000] [--rounds 21] [--pages 3]
+    python -m bench.run console [--entries 10000] [--rounds 21] [--pages 3] [--source handler]
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 DISTRICT = "bench-console"
 STUDENTS = 300
@@ -111,7 +117,83 @@ def _function_source() -> PageSource:
     return page
 
 
-SOURCES: dict[str, Callable[[], PageSource]] = {"function": _function_source}
+_OLDER = re.compile(r'data-testid="load-older" href="#/audit\?([^"]*)"')
+
+
+def _served_page(html: str) -> str | None:
+    """Check a served page holds a full page of named rows; its Older link's cursor."""
+    assert html.count('data-testid="audit-row"') == PAGE, "a served page of 50 rows"
+    assert "Family" in html, "rows carry readable names"
+    found = _OLDER.search(html)
+    if found is None:
+        return None
+    return parse_qs(unescape(found.group(1)))["cursor"][0]
+
+
+def _handler_source(stack: Any) -> PageSource:
+    """The audit view served by the console function's handler: the event API Gateway passes
+    after its JWT authorizer (verified claims), routing, the Query, names, the Jinja page."""
+    from onpace_local.gateway import build_event, build_routes, find_route
+
+    routes = build_routes(stack.functions, stack.stack.template)
+    found = find_route(routes, "GET", "/console/views/audit")
+    assert found is not None
+    route, params = found
+    claims = {"sub": "bench", "email": "bench@example.org", "custom:district_id": DISTRICT, "token_use": "id"}
+
+    def page(cursor: str | None) -> str | None:
+        query = urlencode({"cursor": cursor} if cursor else {})
+        event = build_event(
+            route,
+            params,
+            method="GET",
+            raw_path="/console/views/audit",
+            raw_query=query,
+            headers=[("authorization", "Bearer bench")],
+            body=b"",
+            source_ip="127.0.0.1",
+            claims=claims,
+            domain="localhost",
+        )
+        result = stack.invoke("ConsoleFunction", event)
+        assert result["statusCode"] == 200, result
+        return _served_page(result["body"])
+
+    return page
+
+
+def _http_source(stack: Any) -> PageSource:
+    """The audit view over HTTP through the local gateway: a real ID token checked as API
+    Gateway's authorizer does, then the handler as above (adds the socket and the JWT check)."""
+    import http.client
+
+    from onpace_local.gateway import serve_gateway
+
+    handle = serve_gateway(stack, throttle=False)
+    provider = handle.identity_provider
+    assert provider is not None
+    token = provider.id_token(provider.add_user("bench@example.org", [DISTRICT]))
+    host = handle.url.split("//", 1)[1]
+    connection = http.client.HTTPConnection(host, timeout=60)
+
+    def page(cursor: str | None) -> str | None:
+        query = urlencode({"cursor": cursor} if cursor else {})
+        connection.request(
+            "GET", f"/console/views/audit?{query}", headers={"Authorization": f"Bearer {token}"}
+        )
+        response = connection.getresponse()
+        body = response.read().decode("utf-8")
+        assert response.status == 200, body[:300]
+        return _served_page(body)
+
+    return page
+
+
+SOURCES: dict[str, Callable[[Any], PageSource]] = {
+    "function": lambda stack: _function_source(),
+    "handler": _handler_source,
+    "http": _http_source,
+}
 
 
 def _walk(source: PageSource, pages: int) -> float:
@@ -122,29 +204,31 @@ def _walk(source: PageSource, pages: int) -> float:
     return time.perf_counter() - started
 
 
-def run_console(entries: int = 10_000, rounds: int = 21, pages: int = 3, source: str = "function") -> float:
+def run_console(entries: int = 10_000, rounds: int = 21, pages: int = 3, source: str = "handler") -> float:
     """Run the benchmark; returns the median paired ratio (page / raw)."""
     from onpace_core.console import directory
-    from onpace_core.console.audit_query import audit_query
     from onpace_local.request_count import counting_requests
     from onpace_local.stack import LocalStack
 
     from bench.run import ROOT
 
     print(f"console: {entries:,} audit entries in one district, pages of {PAGE}, moto server")
-    with LocalStack.start(ROOT / "template.yaml", root=ROOT, parameter_overrides={"LogLevel": "WARNING"}):
+    with LocalStack.start(
+        ROOT / "template.yaml", root=ROOT, parameter_overrides={"LogLevel": "WARNING"}
+    ) as stack:
         started = time.perf_counter()
         _seed(entries)
         print(f"  seeded in {time.perf_counter() - started:.1f} s")
-        raw, served = _raw_source(), SOURCES[source]()
-        # Warm both paths (clients, imports, the name book), as a warm Lambda is.
+        raw, served = _raw_source(), SOURCES[source](stack)
+        # Warm both paths (clients, imports, the name book, the class list), as a warm Lambda is.
         _walk(raw, pages)
         _walk(served, pages)
+        # What one served page costs in requests, warm and with a cold name book.
         with counting_requests() as warm:
-            audit_query(DISTRICT, None, None, limit=PAGE)
+            served(None)
         directory.NAMES.clear()
         with counting_requests() as cold:
-            audit_query(DISTRICT, None, None, limit=PAGE)
+            served(None)
         raw_times: list[float] = []
         page_times: list[float] = []
         ratios: list[float] = []
@@ -160,7 +244,7 @@ def run_console(entries: int = 10_000, rounds: int = 21, pages: int = 3, source:
     ratio = statistics.median(ratios)
     print(f"  raw DynamoDB Query of {PAGE} items      {raw_ms:7.2f} ms")
     print(f"  (medians of {rounds} rounds of {pages} pages each)")
-    print(f"  audit_query page of {PAGE} rows ({source})  {page_ms:7.2f} ms")
+    print(f"  served page of {PAGE} rows ({source:>8})   {page_ms:7.2f} ms")
     print(f"  ratio page / raw Query, paired, median: {ratio:.2f} (target <= 1.5)")
     print(
         f"  DynamoDB requests per page: warm {warm.dynamodb()} ({dict(sorted(warm.items()))}); "

@@ -26,7 +26,8 @@
               through the real notify handler, emails per second as a ratio to bare SES
               ``send_email`` calls in the same run, and DynamoDB requests per email
               (``bench/notify.py``).
-9. console  — on moto server: a page of 50 audit rows (``console.audit_query``) against the raw
+9. console  — on moto server: a page of 50 audit rows (the audit view served by the console
+              function's handler; ``--source http`` through the local gateway) against the raw
               DynamoDB Query of 50 items, 10,000 entries in the district, paired, median ratio
               and DynamoDB requests per page (``bench/console.py``).
 7. scale    — that last figure alone, at 1,000, 10,000 and 100,000 enrollments (up to N), moto
@@ -37,7 +38,7 @@
     python -m bench.run cost [--enrollments N] [--days D]
     python -m bench.run scale [--enrollments 100000]
     python -m bench.run notify [--notices N]
-    python -m bench.run console [--entries 10000] [--rounds 21] [--pages 3]
+    python -m bench.run console [--entries 10000] [--rounds 21] [--pages 3] [--source handler]
     python -m bench.run load [--rates 0.5,1,2,4,8,16] [--seconds 10] [--batch 100]
 """
 
@@ -415,6 +416,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=10_000, help="console: audit entries in the district")
     parser.add_argument("--pages", type=int, default=3, help="console: pages walked per timing")
     parser.add_argument(
+        "--source",
+        choices=("handler", "http", "function"),
+        default="handler",
+        help="console: what serves the page (the view's handler, through the gateway, the query alone)",
+    )
+    parser.add_argument(
         "--no-tracing", action="store_true", help="coldstart: with Tracer off, to tell what it costs"
     )
     parser.add_argument(
@@ -458,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.which in ("console", "all"):
         from bench.console import run_console
 
-        run_console(args.entries, max(1, args.rounds or 21), max(1, args.pages))
+        run_console(args.entries, max(1, args.rounds or 21), max(1, args.pages), args.source)
     if args.which in ("coldstart", "all"):
         from bench.coldstart import run_coldstart
 

@@ -185,7 +185,7 @@ def require_csrf(form: Mapping[str, str]) -> None:
 # ---------------------------------------------------------------------------------------------
 # Responses with the security headers.
 
-_COMMON_HEADERS = {
+COMMON_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -202,6 +202,10 @@ def page_csp(nonce: str, connect: str = "") -> str:
     return (
         "default-src 'none'; "
         f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        # An email as sent is shown in a sandboxed <iframe srcdoc>, which inherits this policy:
+        # its inline style attributes must apply for it to look as the recipient saw it.
+        # Attributes only (no <style>, no script): autoescaped data cannot add attributes.
+        "style-src-attr 'unsafe-inline'; "
         f"connect-src 'self'{(' ' + connect) if connect else ''}; img-src 'self' data:; "
         "frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
@@ -224,13 +228,13 @@ def html_response(
         status_code=status,
         content_type="text/html; charset=utf-8",
         body=body,
-        headers={**_COMMON_HEADERS, "Content-Security-Policy": csp, **(headers or {})},
+        headers={**COMMON_HEADERS, "Content-Security-Policy": csp, **(headers or {})},
     )
 
 
 def no_store_headers() -> dict[str, str]:
     """The security headers of an answer that is not HTML or JSON (a download): never cached."""
-    return dict(_COMMON_HEADERS)
+    return dict(COMMON_HEADERS)
 
 
 def json_response(status: HTTPStatus, body: Mapping[str, Any]) -> Response[Any]:
@@ -239,7 +243,7 @@ def json_response(status: HTTPStatus, body: Mapping[str, Any]) -> Response[Any]:
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps(body, ensure_ascii=False),
-        headers=dict(_COMMON_HEADERS),
+        headers=dict(COMMON_HEADERS),
     )
 
 

@@ -127,16 +127,174 @@ AUDIT_PARAMETERS: list[dict[str, Any]] = [
     },
 ]
 
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+_TEXT = {"type": "string", "maxLength": 256}
+_DAY = {"anyOf": [{"type": "string", "format": "date"}, _EMPTY]}
+
+# The audit view's and the CSV export's filters (console_audit.parse_view_query).
+AUDIT_FILTER_PARAMETERS: list[dict[str, Any]] = [
+    _query("from", "Entries written on or after this day (YYYY-MM-DD, a day in tz)", _DAY),
+    _query("to", "Entries written on or before this day (YYYY-MM-DD, a day in tz, included)", _DAY),
+    _query("tz", "The IANA time zone whose days from and to are (UTC when absent)", _TEXT),
+    _query("student", "Only entries about this student (sourcedId)", _TEXT),
+    _query(
+        "who",
+        "Only entries about the student this name, email or id finds in the directory (several: "
+        "the view asks which, the export answers 400; none: taken as a sourcedId); it replaces student",
+        _TEXT,
+    ),
+    _query("class", "Only entries of this class (class id)", _TEXT),
+    _query("rule", "Only entries of this rule id", _TEXT),
+    _query("type", "Only entries of this event type (notice.sent, delivery.bounced, …)", _TEXT),
+    _query(
+        "status",
+        "Only entries that record this delivery status",
+        {
+            "anyOf": [
+                {
+                    "enum": [
+                        "sent",
+                        "delivered",
+                        "delayed",
+                        "bounced",
+                        "complained",
+                        "rejected",
+                        "failed",
+                        "unconfirmed",
+                        "cancelled",
+                        "escalated",
+                        "unsubscribed",
+                    ]
+                },
+                _EMPTY,
+            ]
+        },
+    ),
+]
+
 AUDIT_VIEW_PARAMETERS: list[dict[str, Any]] = [
-    *AUDIT_PARAMETERS,
+    *AUDIT_FILTER_PARAMETERS,
+    _query(
+        "cursor",
+        "Where the next (older) page starts: the Older link's cursor, for the same filters",
+        _TEXT | {"maxLength": 4096},
+    ),
+    _query(
+        "limit",
+        "Entries per page, 1 to 200 (50 when absent or empty)",
+        {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200}, _EMPTY]},
+    ),
+    _query(
+        "verify",
+        "1: check the district's hash chain and show the result above the log",
+        {"enum": ["1", ""]},
+    ),
+]
+
+AUDIT_EXPORT_PARAMETERS: list[dict[str, Any]] = list(AUDIT_FILTER_PARAMETERS)
+
+AUDIT_EXPORT_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": (
+            "The filtered entries as CSV, newest first, with names and labelled dates; at most "
+            "10,000 rows (a capped file's last line says so); cells never start like a formula"
+        ),
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    **_COMMON,
+    400: _message("A malformed filter, or a name that finds several students"),
+    **_STORE,
+}
+
+STUDENTS_PARAMETERS: list[dict[str, Any]] = [
+    _query("q", "A name (or part of one), an email or a student id; empty: no search", _TEXT),
+]
+
+_CLASS = {
+    "type": "object",
+    "required": ["class_id", "title"],
+    "properties": {"class_id": {"type": "string"}, "title": {"type": "string"}, "ended_on": _NULLABLE_STRING},
+}
+_STUDENT = {
+    "type": "object",
+    "required": ["student_id", "name", "email", "classes", "removed_on"],
+    "properties": {
+        "student_id": {"type": "string"},
+        "name": _NULLABLE_STRING,
+        "email": _NULLABLE_STRING,
+        "grade": _NULLABLE_STRING,
+        "classes": {"type": "array", "items": _CLASS},
+        "removed_on": _NULLABLE_STRING,
+    },
+}
+
+STUDENTS_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The district's students matching q, best first (at most 20)",
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": ["district_id", "students", "truncated"],
+                    "properties": {
+                        "district_id": {"type": "string"},
+                        "students": {"type": "array", "items": _STUDENT},
+                        "truncated": {"type": "boolean"},
+                    },
+                }
+            }
+        },
+    },
+    **_COMMON,
+    **_STORE,
+}
+
+TIMELINE_PARAMETERS: list[dict[str, Any]] = [
     {
-        "name": "verify",
+        "name": "student",
         "in": "query",
-        "required": False,
-        "description": "1: check the district's hash chain and show the result above the log",
-        "schema": {"enum": ["1", ""]},
+        "required": True,
+        "description": "The student's sourcedId",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 256},
+    }
+]
+
+EMAIL_VIEW_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "notice",
+        "in": "query",
+        "required": True,
+        "description": "The notice id (or the household letter's) as the timeline links it",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 1024},
+    },
+    {
+        "name": "r",
+        "in": "query",
+        "required": True,
+        "description": "The recipient's index in the notice (0, 1, …; r0, r1, … too)",
+        "schema": {"type": "string", "pattern": "^r?[0-9]{1,3}$"},
     },
 ]
+
+EMAIL_VIEW_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": (
+            "The email as sent (its HTML in a sandboxed iframe) and the other language rendered "
+            "now, labelled as not sent (a fragment)"
+        ),
+        "content": _FRAGMENT,
+    },
+    **_COMMON,
+    404: {
+        "description": "No such email of a notice in the district (a fragment saying so)",
+        "content": _FRAGMENT,
+    },
+    **_STORE,
+}
 
 AUDIT_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {

@@ -4,9 +4,10 @@
 ``DistrictAdmins`` JWT authorizer and acts for ``console_access.current_caller()``'s district:
 views (``/console/views/<name>``, HTML fragments the shell puts in ``<main>``) and JSON under
 ``/console/api/``. Areas: ``console_audit`` (the log, its check), ``console_failures`` (parked
-work), ``console_mail`` (suppressions, emails as sent), ``console_upcoming`` (the preview),
-``console_queues`` (work queues and their forms), ``console_evidence`` (evidence packet, its PDF,
-FERPA record of disclosures), ``console_health``. Domain errors become status codes here,
+work), ``console_mail`` (suppressions, emails as sent), ``console_students`` (search, the
+student's timeline, an email as sent beside the other language), ``console_upcoming`` (the
+preview), ``console_queues`` (work queues and their forms), ``console_evidence`` (evidence packet,
+its PDF, FERPA record of disclosures), ``console_health``. Domain errors become status codes here,
 in the ``@app.exception_handler`` functions, and nowhere else.
 """
 
@@ -25,6 +26,7 @@ import console_health
 import console_mail
 import console_queues
 import console_shell
+import console_students
 import console_upcoming
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -51,6 +53,7 @@ app.include_router(console_shell.router)
 app.include_router(console_audit.router)
 app.include_router(console_failures.router)
 app.include_router(console_mail.router)
+app.include_router(console_students.router)
 app.include_router(console_upcoming.router)
 app.include_router(console_queues.router)
 app.include_router(console_evidence.router)

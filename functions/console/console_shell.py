@@ -26,6 +26,7 @@ _JS = Markup((HERE / "static" / "console.js").read_text(encoding="utf-8"))
 
 #: The views the shell's navigation lists (hash route, label); later views add theirs here.
 NAV: tuple[tuple[str, str], ...] = (
+    ("students", "Students"),
     ("audit", "Audit log"),
     ("failures", "Failures"),
     ("upcoming", "Upcoming"),

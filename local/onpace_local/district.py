@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from onpace_core.console.directory import sync_directory
 from onpace_core.ingest.service import load_identities
 from onpace_core.roster.enrollments import EnrollmentRecord, build_enrollments, district_enrollments
 from onpace_core.roster.identities import IdentityRow, identity_rows
@@ -83,15 +84,19 @@ def read_district(programs_dir: Path, roster_dir: Path) -> DistrictFiles:
 
 
 def store_district(stack: LocalStack, files: DistrictFiles) -> LoadedDistrict:
-    """Save the programs, upsert the enrollments, create the district's webhook secret, its xAPI
-    credentials (one key, ``lms``) and its Caliper credential."""
+    """Save the programs, upsert the enrollments, write the console's student directory, create
+    the district's webhook secret, its xAPI credentials (one key, ``lms``) and its Caliper
+    credential."""
     for program in files.programs:
         save_program(program)
     count = 0
     for program in files.programs:
         mine = [r for r in files.records if r.program_id == program.program_id]
         count += upsert_enrollments(mine, program, files.district[program.program_id])
-    load_identities(files.district_id, files.identities, origin="roster", now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    load_identities(files.district_id, files.identities, origin="roster", now=now)
+    # The console's student directory, as the roster import keeps it (Students, names in the log).
+    sync_directory(files.district_id, files.records, (), now)
     secret = new_secret()
     settings = Settings.from_env()
     stack.client("secretsmanager").create_secret(

@@ -29,9 +29,11 @@ from urllib.parse import quote
 
 import pytest
 from onpace_core.audit.log import AuditEntry, append
+from onpace_core.console.directory import sync_directory
 from onpace_core.console.queues import approvals_waiting
 from onpace_core.delivery import suppression
 from onpace_core.evaluation.fanout import ShardMessage, dead_letter
+from onpace_core.roster.enrollments import EnrollmentRecord
 from onpace_core.store.models import AuditModel, EnrollmentModel
 from onpace_local.gateway import GatewayHandle
 from onpace_local.openapi import template_routes
@@ -71,6 +73,12 @@ class Row:
             return self.path, {"student": "stu-1"}
         if self.path == "/console/views/upcoming":
             return self.path, {"days": "7"}
+        if self.path in ("/console/views/students", "/console/api/students"):
+            return self.path, {"q": b["student_name"], "district": b["district"]}
+        if self.path == "/console/views/timeline":
+            return self.path, {"student": b["student"], "district": b["district"]}
+        if self.path == "/console/views/email":
+            return self.path, {"notice": b["notice_id"], "r": "0", "district": b["district"]}
         # B's id in the query too: a parameter never picks the district.
         return self.path, {"district": b["district"]}
 
@@ -119,7 +127,14 @@ ROUTES: list[Row] = [
     Row("GET", "/console/views/disclosures"),
     Row("GET", "/console/views/health"),
     Row("POST", "/console/views/health/suppressions/clear"),
+    Row("GET", "/console/views/students"),
+    Row("GET", "/console/views/timeline"),
+    Row("GET", "/console/views/email"),
+    Row("GET", "/console/api/students"),
+    Row("GET", "/console/api/audit/export"),
 ]
+# Rows whose B resource is named by id: an admin of A is told it does not exist.
+NOT_FOUND_FOR_A = {"/console/api/notices/{notice_id}/emails/{r}", "/console/views/email"}
 IDS = [f"{row.method} {row.path}" for row in ROUTES]
 PRIVATE = [pytest.param(row, id=f"{row.method} {row.path}") for row in ROUTES if not row.public]
 FORMS = [pytest.param(row, id=f"{row.method} {row.path}") for row in ROUTES if row.method == "POST"]
@@ -145,6 +160,21 @@ def test_the_table_covers_every_console_route_of_the_template(template_path: Any
     in_template = console_routes(template_path)
     assert in_template == {(row.method, row.path) for row in ROUTES}
     assert in_template <= template_routes(template_path)
+
+
+def _record(district_id: str, student_id: str, name: str) -> EnrollmentRecord:
+    return EnrollmentRecord(
+        district_id=district_id,
+        program_id="prog",
+        class_id="alg-1",
+        class_title="Algebra I",
+        student_id=student_id,
+        student_name=name,
+        term_id=None,
+        start_date=date(2026, 1, 12),
+        end_date=None,
+        contacts=(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +221,8 @@ def district_b(local_stack: LocalStack) -> dict[str, Any]:
     EnrollmentModel(enrollment_key=f"{upcoming.district_id}#cls-1#stu-1").update(
         actions=[EnrollmentModel.student_name.set(upcoming_name)]
     )
+    name = f"Secretname{uuid.uuid4().hex[:6]} Bee"
+    sync_directory(b, [_record(b, student, name)], [], T0)
     address = f"{marker.lower()}@example.org"
     suppression.suppress(
         b, address, reason="bounce", detail=None, role="guardian", rule_id=None, at="2026-03-02T14:00:00Z"
@@ -198,6 +230,7 @@ def district_b(local_stack: LocalStack) -> dict[str, Any]:
     return {
         "district": b,
         "student": student,
+        "student_name": name,
         "marker": marker,
         "notice_id": item.notice_id,
         "suppression_id": suppression.address_hash(address),
@@ -261,7 +294,7 @@ def test_an_admin_of_a_gets_nothing_of_b(
     status, body = row.send(console_sign_in(district_a), district_b)
     text = _text(body)
     assert not any(part in text for part in _secret_parts(district_b)), text[:500]
-    if row.method == "DELETE" or "{notice_id}" in row.path:
+    if row.method == "DELETE" or row.path in NOT_FOUND_FOR_A:
         assert status == 404  # B's entry is simply not found in A's keys
     else:
         assert status == row.a_status, text[:500]
@@ -300,6 +333,8 @@ def test_the_admin_of_b_gets_the_resource(
         assert district_b["upcoming_name"] in text and "Nothing here has been sent" in text
     elif row.path == "/console/views/disclosures":
         assert district_b["sent_to"] in text
+    elif row.path == "/console/views/email":
+        assert 'data-testid="email-sent"' in text and "<iframe" in text
     else:
         secrets_of_b = (district_b["student"], district_b["marker"], district_b["masked"])
         assert any(part in text for part in secrets_of_b)

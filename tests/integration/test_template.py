@@ -189,6 +189,11 @@ def test_http_api_routes_and_authorizers(cfn: dict[str, Any]) -> None:
         ("/console/views/disclosures", "GET"),
         ("/console/views/health", "GET"),
         ("/console/views/health/suppressions/clear", "POST"),
+        ("/console/views/students", "GET"),
+        ("/console/views/timeline", "GET"),
+        ("/console/views/email", "GET"),
+        ("/console/api/students", "GET"),
+        ("/console/api/audit/export", "GET"),
         ("/unsubscribe", "POST"),
         ("/unsubscribe", "GET"),
     }

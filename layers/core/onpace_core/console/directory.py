@@ -323,6 +323,22 @@ def get_student(district_id: str, student_id: str) -> StudentHit | None:
         return None
 
 
+CLASS_LIST_CAP = 1_000
+
+
+def district_classes(district_id: str) -> list[tuple[str, str]]:
+    """``(class id, title)`` of the district's classes by title: one Query of the directory's
+    ``c#`` items (at most ``CLASS_LIST_CAP``), for the audit log's class filter."""
+    found = DirectoryModel.query(
+        partition(district_id),
+        DirectoryModel.program_id.startswith(CLASS),
+        limit=CLASS_LIST_CAP,
+        page_size=CLASS_LIST_CAP,
+    )
+    pairs = [(str(item.class_id or item.program_id[len(CLASS) :]), str(item.name or "")) for item in found]
+    return sorted(pairs, key=lambda pair: (fold(pair[1] or pair[0]), pair[0]))
+
+
 # ---------------------------------------------------------------------------------------------
 # Names by id, for pages of audit rows
 

@@ -209,7 +209,8 @@ def student_timeline(district_id: str, student_id: str) -> StudentTimeline:
                 TimelineEvent(
                     when=str(item.percent_at or item.start_date),
                     kind="activity",
-                    title=f"{float(item.percent_complete):g} % complete",
+                    # Stored as a fraction (ingest's percent_complete / 100).
+                    title=f"{float(item.percent_complete) * 100:g} % complete",
                     detail={"percent": float(item.percent_complete)},
                 )
             )
