@@ -20,6 +20,7 @@ from onpace_core.observability import (
     metrics,
     tracer,
 )
+from onpace_core.schedule_input import scheduled_time
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 
@@ -28,19 +29,12 @@ settings = get_settings()
 bind_tables(settings)
 
 
-def _instant(value: Any) -> datetime:
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("scheduled_time must carry a UTC offset")
-    return moment.astimezone(UTC)
-
-
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    hour = _instant(event["scheduled_time"]) if event.get("scheduled_time") else now
+    hour = scheduled_time(event, default=now)
     run = write_checkpoints(hour, now)
     logger.info("audit checkpoints written", extra={"written": len(run.written), "empty": len(run.empty)})
     count(AUDIT_CHECKPOINTS_WRITTEN, len(run.written))

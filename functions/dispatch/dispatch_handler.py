@@ -8,25 +8,19 @@ district-day whose window is open at that instant (``onpace_core.notices.dispatc
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onpace_core.observability import count, metrics, tracer
+from onpace_core.schedule_input import scheduled_time
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
 
 logger = Logger()
 settings = get_settings()
 bind_tables(settings)
-
-
-def _instant(value: Any) -> datetime:
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("scheduled_time must carry a UTC offset")
-    return moment.astimezone(UTC)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -37,7 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     from onpace_core.notices.dispatch import dispatch, dispatch_day
     from onpace_core.store.programs import program_time_zones, programs_in_time_zone
 
-    now = _instant(event["scheduled_time"]) if event.get("scheduled_time") else datetime.now(UTC)
+    now = scheduled_time(event)
     if event.get("district_id") and event.get("day"):
         results = [dispatch_day(str(event["district_id"]), date.fromisoformat(str(event["day"])), now)]
     else:
