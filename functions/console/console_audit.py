@@ -281,6 +281,18 @@ class ClassList:
 CLASSES = ClassList()
 
 
+def _resolved_params(query: ViewQuery) -> dict[str, str]:
+    """The filters for the next page's and the export's links: a name already resolved to one
+    student travels as that student's id, so those requests search the directory no more (a
+    page stays one Query); a name naming several still asks which."""
+    student_id = query.filters.student_id
+    if query.who is None or student_id is None:
+        return dict(query.params)
+    resolved = {k: v for k, v in query.params.items() if k != "who"}
+    resolved["student"] = student_id
+    return resolved
+
+
 def _linker(params: dict[str, str]) -> Callable[..., str]:
     """``link(**changes)``: the view's hash link with the filters kept, changed (None: removed)."""
 
@@ -331,8 +343,8 @@ def audit_view() -> Response[Any]:
         first_page=query.cursor is None,
         classes=CLASSES.get(caller.district),
         statuses=tuple(DELIVERY_STATUSES),
-        export_href="/console/api/audit/export?" + urlencode(query.params),
-        link=_linker(query.params),
+        export_href="/console/api/audit/export?" + urlencode(_resolved_params(query)),
+        link=_linker(_resolved_params(query)),
     )
     return html_response(html)
 

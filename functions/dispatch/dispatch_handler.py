@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.observability import count, metrics, tracer
+from onpace_core.observability import LETTERS_WRITTEN, count, metrics, tracer
 from onpace_core.schedule_input import scheduled_time
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
@@ -39,6 +39,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         results = dispatch(programs, now)
     for result in results:
         if result.letters:
-            logger.info("district day dispatched", extra=result.as_dict())
-    count("LettersWritten", sum(len(r.letters) for r in results))
+            # Counts only: a letter id ends in a hash of the household's address.
+            counts = {k: v for k, v in result.as_dict().items() if k != "letter_ids"}
+            logger.info("district day dispatched", extra=counts)
+    count(LETTERS_WRITTEN, sum(len(r.letters) for r in results))
     return {"days": [r.as_dict() for r in results]}

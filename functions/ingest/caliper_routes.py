@@ -125,11 +125,12 @@ def receive_caliper() -> Response[Any]:
         check_media_type(event.headers.get("content-type"))
         batch = parse_caliper(_body(event), now=now)
     except LimitError as exc:
-        record_rejection(name.district_id, SOURCE, exc.status, str(exc), now)
+        error = _ERRORS.get(exc.status, "invalid_payload")
+        record_rejection(name.district_id, SOURCE, exc.status, str(exc), now, code=error)
         return _json(
             exc.status,
             {
-                "error": _ERRORS.get(exc.status, "invalid_payload"),
+                "error": error,
                 "message": str(exc),
                 "problems": getattr(exc, "problems", []),
             },

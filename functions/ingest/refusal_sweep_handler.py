@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from onpace_core.observability import count, metrics, tracer
+from onpace_core.observability import REFUSAL_WINDOWS_REPORTED, count, metrics, tracer
 from onpace_core.schedule_input import scheduled_time
 from onpace_core.settings import get_settings
 from onpace_core.store.models import bind_tables
@@ -30,5 +30,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = scheduled_time(event)
     result = sweep(now)
     logger.info("refusal windows reported", extra={"windows": result.windows, "refused": result.refused})
-    count("RefusalWindowsReported", result.windows)
+    count(REFUSAL_WINDOWS_REPORTED, result.windows)
     return {"windows": result.windows, "refused": result.refused}

@@ -293,10 +293,6 @@ class _Provisioner:
         metadata = self.client("kms").create_key(**request)["KeyMetadata"]
         self.set(logical_id, metadata["KeyId"], Arn=metadata["Arn"], KeyId=metadata["KeyId"])
 
-    def kms_alias(self, logical_id: str, props: dict[str, Any]) -> None:
-        self.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
-        self.set(logical_id, props["AliasName"])
-
     def s3_bucket_policy(self, logical_id: str, props: dict[str, Any]) -> None:
         # moto server speaks plain HTTP and enforces bucket policies: a "TLS only" statement would
         # deny every local call, so it is left out here (the template's stays as written).
@@ -637,7 +633,6 @@ _HANDLERS: dict[str, Callable[[_Provisioner, str, dict[str, Any]], None]] = {
     "AWS::S3::Bucket": _Provisioner.s3_bucket,
     "AWS::S3::BucketPolicy": _Provisioner.s3_bucket_policy,
     "AWS::KMS::Key": _Provisioner.kms_key,
-    "AWS::KMS::Alias": _Provisioner.kms_alias,
     "AWS::SES::ConfigurationSet": _Provisioner.ses_configuration_set,
     "AWS::SES::EmailIdentity": _Provisioner.ses_email_identity,
     "AWS::Scheduler::ScheduleGroup": _Provisioner.schedule_group,

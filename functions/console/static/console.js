@@ -293,11 +293,6 @@
     })).then(function (response) {
       if (mine !== request) return null;
       if (!response.ok) return failed(response);
-      var go = response.headers.get("X-OnPace-Location");
-      if (go) {
-        window.location.hash = go;
-        return null;
-      }
       return response.text().then(function (html) { show(html); setState("ready"); });
     }).catch(function () {
       showError("The console could not be reached. Check the connection and try again.");

@@ -252,6 +252,11 @@ def audit_query(
     names = names or NAMES
     limit = max(1, min(limit, PAGE_LIMIT_MAX))
     source, key, name, rest = _plan(district_id, filters)
+    if filters.types() == ():  # before any read: nothing can match
+        return AuditPage(
+            (), None, name, filters.date_label(), "that event type is not one of that delivery status"
+        )
+    start, end = _day_bounds(filters)
     bound = filters.fingerprint(district_id)
     last_key: dict[str, Any] | None = None
     seq_range: tuple[int, int] | None
@@ -264,16 +269,11 @@ def audit_query(
         found = payload.get("s")
         seq_range = (int(found[0]), int(found[1])) if found else None
     elif filters.date_from or filters.date_to:
-        seq_range = _seq_range(district_id, *_day_bounds(filters))
+        seq_range = _seq_range(district_id, start, end)
         if seq_range is None:
             return AuditPage((), None, name, filters.date_label(), "no entry was written in that date range")
     else:
         seq_range = None
-    if filters.types() == ():
-        return AuditPage(
-            (), None, name, filters.date_label(), "that event type is not one of that delivery status"
-        )
-    start, end = _day_bounds(filters)
     if start:
         rest.append(AuditModel.at >= start)
     if end:

@@ -10,17 +10,14 @@ from zoneinfo import ZoneInfo
 
 from onpace_rules.program import ProgramConfig
 
-from onpace_core.store.models import AuditModel, EnrollmentModel, ProgramModel
+from onpace_core.store.models import AuditModel, EnrollmentModel
+from onpace_core.store.programs import district_programs as stored_programs
 
 BATCH_GET = 100  # keys per BatchGetItem (DynamoDB's limit)
 
 
 class NotInDistrict(LookupError):
     """The reference names nothing of the caller's district (another district's included)."""
-
-
-def enrollment_key(district_id: str, class_id: str, student_id: str) -> str:
-    return f"{district_id}#{class_id}#{student_id}"
 
 
 def own_key(district_id: str, key: str) -> str:
@@ -37,7 +34,7 @@ def district_programs(district_id: str) -> list[ProgramConfig]:
     """The district's programs: one Query of its partition of the Programs table."""
     if not district_id or "#" in district_id:  # "#time-zones" is the planner's partition
         raise NotInDistrict(district_id)
-    return [ProgramConfig.model_validate_json(p.config) for p in ProgramModel.query(district_id)]
+    return stored_programs(district_id)
 
 
 def local_today(config: ProgramConfig, now: datetime) -> date:

@@ -30,12 +30,13 @@ from onpace_core.console.common import (
     BATCH_GET,
     NotInDistrict,
     detail_of,
-    district_programs,
-    enrollment_key,
     student_entries,
 )
+from onpace_core.console.timeline import percent_label
 from onpace_core.delivery.evidence import plain
-from onpace_core.store.models import EnrollmentModel, OutboxModel
+from onpace_core.facts.fold import enrollment_key
+from onpace_core.store.models import EnrollmentModel, OutboxModel, ProgramModel
+from onpace_core.store.programs import get_program
 
 DECISION_TYPES = ("notice.decided", "action.taken", "notice.skipped")
 FONT = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
@@ -136,7 +137,9 @@ def _facts(item: EnrollmentModel) -> dict[str, Any]:
         "start_date": item.start_date,
         "end_date": item.extended_end_date or item.end_date,
         "term": item.term_id,
-        "percent_complete": float(item.percent_complete) if item.percent_complete is not None else None,
+        "percent_complete": (
+            percent_label(float(item.percent_complete)) if item.percent_complete is not None else None
+        ),
         "percent_reported_at": item.percent_at,
         "checked_through": item.checked_through,
     }
@@ -181,9 +184,10 @@ def evidence_packet(
         raise NotInDistrict(student_id) from exc
     if item.district_id != district_id:
         raise NotInDistrict(student_id)
-    config = next((p for p in district_programs(district_id) if p.program_id == item.program_id), None)
-    if config is None:
-        raise NotInDistrict(item.program_id)
+    try:
+        config = get_program(district_id, item.program_id)
+    except ProgramModel.DoesNotExist as exc:
+        raise NotInDistrict(item.program_id) from exc
     inputs = sorted(
         (input_from_dict(json.loads(raw)) for raw in (item.inputs.as_dict() if item.inputs else {}).values()),
         key=lambda i: (i.at, i.event_id),

@@ -39,7 +39,8 @@ from onpace_core.console.common import (
 )
 from onpace_core.delivery.evidence import plain
 from onpace_core.facts.inputs import store_input
-from onpace_core.store.models import EnrollmentModel, OutboxModel, RawEventModel
+from onpace_core.store.models import EnrollmentModel, OutboxModel, ProgramModel, RawEventModel
+from onpace_core.store.programs import get_program
 
 DATA_MISSING = "data.missing"
 # An appeal window is a few school or business days (catalogue); entries of a rule older than this
@@ -162,10 +163,11 @@ def _held_item(district_id: str, ref: str) -> tuple[EnrollmentModel, Decision] |
 
 
 def _program_day(district_id: str, program_id: str, now: datetime) -> date:
-    for config in district_programs(district_id):
-        if config.program_id == program_id:
-            return local_today(config, now)
-    return now.astimezone(UTC).date()
+    """The program's calendar date at ``now`` (one GetItem of the program)."""
+    try:
+        return local_today(get_program(district_id, program_id), now)
+    except ProgramModel.DoesNotExist:
+        return now.astimezone(UTC).date()
 
 
 def _decide(

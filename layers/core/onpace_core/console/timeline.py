@@ -86,6 +86,12 @@ class StudentTimeline:
     enrollments: tuple[EnrollmentTimeline, ...]  # student-wide rules' subject is class "*"
 
 
+def percent_label(fraction: float) -> str:
+    """A percent complete as people read it: stored as a fraction (ingest divides the LMS's
+    percent by 100), shown as ``"5 %"``."""
+    return f"{fraction * 100:g} %"
+
+
 def _plain(value: Any) -> dict[str, Any]:
     found = value.as_dict() if hasattr(value, "as_dict") else value
     return dict(found) if isinstance(found, Mapping) else {}
@@ -209,8 +215,7 @@ def student_timeline(district_id: str, student_id: str) -> StudentTimeline:
                 TimelineEvent(
                     when=str(item.percent_at or item.start_date),
                     kind="activity",
-                    # Stored as a fraction (ingest's percent_complete / 100).
-                    title=f"{float(item.percent_complete) * 100:g} % complete",
+                    title=f"{percent_label(float(item.percent_complete))} complete",
                     detail={"percent": float(item.percent_complete)},
                 )
             )

@@ -24,7 +24,7 @@ from pynamodb.exceptions import UpdateError
 from onpace_core.audit.log import AuditEntry, Claim, append_claimed, iso_instant
 from onpace_core.store.models import OPEN_REFUSALS, RefusalWindowModel
 
-ACTOR = "function:ingest"
+ACTOR = "ingest"  # as ingest's other entries (``ingest.service.ACTOR``)
 WINDOW = timedelta(minutes=1)
 # Counters outlive their window long enough for a late sweep and for support to look at them.
 KEEP = timedelta(days=7)

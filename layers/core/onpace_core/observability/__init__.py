@@ -51,6 +51,8 @@ SES_EVENTS_RECORDED = "SesEventsRecorded"
 SES_EVENTS_IGNORED = "SesEventsIgnored"
 SES_EVENTS_UNKNOWN = "SesEventsUnknown"
 ADDRESSES_SUPPRESSED = "AddressesSuppressed"
+LETTERS_WRITTEN = "LettersWritten"  # letters the morning dispatcher wrote (notices/dispatch.py)
+REFUSAL_WINDOWS_REPORTED = "RefusalWindowsReported"  # minute windows of refused webhooks audited
 AUDIT_CHECKPOINTS_WRITTEN = "AuditCheckpointsWritten"
 AUDIT_CHECKPOINT_RUNS = "AuditCheckpointRuns"  # one per completed hourly run (an alarm when missing)
 

@@ -44,7 +44,8 @@ def deliver(*args: Any, **kwargs: Any) -> DeliveryResult:
         raise
     count(NOTICES_SENT, (result.letter_notices or 1) if result.sent_now else 0)
     count(NOTICES_FAILED, 1 if result.status == "failed" else 0)
-    count(NOTICES_CANCELLED, 1 if result.resolved_by is not None else 0)
+    # A single warning the re-check cancelled, or a letter's members it left out.
+    count(NOTICES_CANCELLED, result.letter_cancelled or (1 if result.resolved_by is not None else 0))
     count(EMAILS_SENT, result.sent_now)
     count(EMAILS_FAILED, sum(1 for o in result.outcomes if o.status == "failed"))
     count(EMAILS_SUPPRESSED, sum(1 for o in result.outcomes if o.status == "suppressed"))

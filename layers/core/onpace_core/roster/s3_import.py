@@ -24,7 +24,7 @@ from onpace_core.audit.log import AuditEntry, append
 from onpace_core.roster.export import RosterError, ZipExport
 from onpace_core.roster.importer import NothingToImportError, RosterImport, import_roster
 from onpace_core.roster.oneroster import read_export
-from onpace_core.store.models import ProgramModel
+from onpace_core.store.programs import district_programs
 
 ACTOR = "roster-import"
 # A zip this large (compressed) is refused before it is read into memory.
@@ -69,10 +69,6 @@ def district_of(key: str) -> str | None:
     """The district a key is for: its first path segment (``riverbend/2026-08-20.zip``)."""
     first, slash, rest = key.partition("/")
     return first if slash and rest and _DISTRICT.fullmatch(first) else None
-
-
-def district_programs(district_id: str) -> list[ProgramConfig]:
-    return [ProgramConfig.model_validate_json(p.config) for p in ProgramModel.query(district_id)]
 
 
 def _read(s3: S3Reader, bucket: str, key: str, version_id: str | None) -> bytes:

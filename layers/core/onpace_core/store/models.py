@@ -277,9 +277,9 @@ class EnrollmentModel(Model):
 
 
 class OutboxScheduledIndex(GlobalSecondaryIndex["OutboxModel"]):
-    """Sparse: only notices waiting for their morning window (status ``scheduled``) and letters
-    not yet handed to the stream carry ``send_key``, so the dispatcher reads one district-day's
-    waiting notices by key, those whose window has opened first (``send_after``)."""
+    """Sparse: only notices waiting for their morning window (status ``scheduled``) carry
+    ``send_key`` (letters never do), so the dispatcher reads one district-day's waiting notices by
+    key, those whose window has opened first (``send_after``)."""
 
     class Meta:
         index_name = "scheduled"

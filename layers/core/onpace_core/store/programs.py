@@ -69,6 +69,11 @@ def get_program(district_id: str, program_id: str) -> ProgramConfig:
     return ProgramConfig.model_validate_json(ProgramModel.get(district_id, program_id).config)
 
 
+def district_programs(district_id: str) -> list[ProgramConfig]:
+    """Every program of the district: one Query of its partition."""
+    return [ProgramConfig.model_validate_json(p.config) for p in ProgramModel.query(district_id)]
+
+
 def stored_config_json(district_id: str, program_id: str) -> str | None:
     """The stored configuration exactly as written (JSON), or ``None`` if the program is not stored."""
     try:
